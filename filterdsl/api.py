@@ -1,0 +1,140 @@
+"""The public functions: parse, validate, to_predicate, apply (and the backends' entry points)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from .ast import Query
+from .errors import Diagnostic, FilterError, Location
+from .options import ParseOptions, ParseResult
+from .records import normalize_dataset, normalize_record
+from .schema import Catalog, load_catalog
+
+FORMATS = ("pitchly", "search", "pixiebrix", "text", "ast")
+
+
+def _catalog(catalog: Any) -> Catalog | None:
+    return None if catalog is None else load_catalog(catalog)
+
+
+def parse_result(source: Any, format: str = "pitchly", catalog: Any = None, database: str | None = None,
+                 **options: Any) -> ParseResult:
+    """Parse without raising: the query (None on errors) and every diagnostic."""
+    cat = _catalog(catalog)
+    opt = ParseOptions.from_kwargs(**options)
+    if format == "pitchly":
+        from .frontends.pitchly import parse_pitchly
+
+        return parse_pitchly(source, catalog=cat, database=database, options=opt)
+    if format == "search":
+        from .frontends.search import parse_search
+
+        return parse_search(source, catalog=cat, database=database, options=opt)
+    if format == "pixiebrix":
+        from .frontends.pixiebrix import parse_pixiebrix
+
+        return parse_pixiebrix(source, catalog=cat, database=database, options=opt)
+    if format == "text":
+        from .frontends.text import parse_text
+
+        return parse_text(source, catalog=cat, database=database, options=opt)
+    if format == "ast":
+        import json
+
+        from .ast import from_json
+
+        try:
+            obj = json.loads(source) if isinstance(source, (str, bytes)) else source
+            return ParseResult(from_json(obj))
+        except FilterError as e:
+            return ParseResult(None, tuple(e.diagnostics))
+        except (ValueError, RecursionError) as e:
+            return ParseResult(None, (Diagnostic("invalid-json", f"not valid JSON: {e}", Location(pointer="")),))
+    raise FilterError([Diagnostic("unknown-format", f"unknown format {format!r}; one of {', '.join(FORMATS)}",
+                                  Location())])
+
+
+def parse(source: Any, format: str = "pitchly", catalog: Any = None, database: str | None = None,
+          **options: Any) -> Query:
+    """Parse any supported input into a Query; raises FilterError listing every problem."""
+    res = parse_result(source, format, catalog, database, **options)
+    if res.query is None or res.errors:
+        raise FilterError(res.diagnostics)
+    return res.query
+
+
+def validate(source: Any, format: str = "pitchly", catalog: Any = None, database: str | None = None,
+             **options: Any) -> list[Diagnostic]:
+    """Every error and warning for the input; an empty list means valid and clean."""
+    return list(parse_result(source, format, catalog, database, **options).diagnostics)
+
+
+def _is_dataset(records: Any) -> bool:
+    return isinstance(records, Mapping) and bool(records) and all(isinstance(v, list) for v in records.values())
+
+
+def _dataset(query: Query, records: Any, catalog: Catalog | None, related: Mapping[str, Any] | None
+             ) -> dict[Any, list[dict[str, Any]]]:
+    if _is_dataset(records):
+        data = dict(records)
+    else:
+        data = {query.database: list(records)}
+    if related:
+        data.update(related)
+    return normalize_dataset(data, catalog)
+
+
+def to_predicate(query: Query | Any, catalog: Any = None, related: Mapping[str, Iterable[Any]] | None = None
+                 ) -> Callable[[Any], bool]:
+    """A callable over Pitchly rows, PixieBrix records or canonical documents.
+
+    Relational filters need ``related``: ``{database_id: records}`` of each referenced database.
+    Canonical documents (as produced by filterdsl) are used as they are; other shapes are normalised.
+    """
+    from .backends.memory import compile_predicate
+
+    q = query if isinstance(query, Query) else Query(query)
+    cat = _catalog(catalog)
+    rel = normalize_dataset({k: list(v) for k, v in related.items()}, cat) if related else None
+    db = cat.get(q.database) if cat is not None and q.database else None
+    # Canonical documents (they have removed_at; Pitchly rows say removedAt) are used as they are.
+    return compile_predicate(q.predicate, rel, normalize=lambda record: normalize_record(record, db))
+
+
+def apply(query: Query, records: Any, catalog: Any = None, related: Mapping[str, Any] | None = None
+          ) -> list[dict[str, Any]]:
+    """Run the whole query (filter, search, sort, skip, limit, projection) over records.
+
+    ``records`` is a list of records of the queried database, or ``{database_id: [records]}``.
+    Returns canonical documents in result order.
+    """
+    from .backends.memory import run
+
+    cat = _catalog(catalog)
+    return run(query, _dataset(query, records, cat, related), cat)
+
+
+def to_sql(query: Query, *args: Any, **kwargs: Any) -> Any:
+    """Compile to SQL: see filterdsl.backends.sql.to_sql."""
+    from .backends.sql import to_sql as impl
+
+    return impl(query, *args, **kwargs)
+
+
+def to_mongo(query: Query, *args: Any, **kwargs: Any) -> Any:
+    """Compile to a MongoDB find/aggregate spec: see filterdsl.backends.mongo.to_mongo."""
+    from .backends.mongo import to_mongo as impl
+
+    return impl(query, *args, **kwargs)
+
+
+def to_format(query: Query, fmt: str, **kwargs: Any) -> Any:
+    """Emit the query in another input format: see filterdsl.emitters.to_format."""
+    from .emitters import to_format as impl
+
+    return impl(query, fmt, **kwargs)
+
+
+__all__ = ["FORMATS", "load_catalog", "parse", "parse_result", "validate", "to_predicate", "apply", "to_sql",
+           "to_mongo", "to_format"]

@@ -1,0 +1,422 @@
+"""The one typed AST every frontend produces and every backend consumes.
+
+Nodes are frozen dataclasses: immutable, hashable, safe to share between threads and to use as cache
+keys. A field predicate carries the field's type (resolved from the schema by the frontend), so
+backends never re-derive types. Negative operators do not exist here: ``is-not x`` is
+``Not(Compare(eq x))``, which makes every negation the exact complement of its positive twin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+AST_JSON_VERSION = 1
+
+
+class FieldType(str, Enum):
+    STRING = "string"
+    TEXT_BLOCK = "textBlock"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    CURRENCY = "currency"
+    ATTACHMENT = "attachment"
+    ENUM = "enum"
+    ENUM_TAGS = "enumTags"
+    REF = "ref"
+    REF_MULTIPLE = "refMultiple"
+    #: A schemaless value (PixieBrix ``data`` paths): operators are type-strict on the stored JSON.
+    JSON = "json"
+
+
+class Op(str, Enum):
+    EQ = "eq"  # is
+    CONTAINS = "contains"  # case-insensitive substring
+    STARTS_WITH = "starts_with"  # case-insensitive prefix
+    ENDS_WITH = "ends_with"  # case-insensitive suffix
+    IEQ = "ieq"  # case-insensitive equality (PixieBrix __iexact, extended lookups only)
+    GT = "gt"  # is-more-than / is-after
+    GTE = "gte"  # is-at-least / is-on-or-after
+    LT = "lt"  # is-less-than / is-before
+    LTE = "lte"  # is-at-most / is-on-or-before
+    IN = "in"  # is-any-of (enum), __in
+    HAS_ANY = "has_any"  # enumTags has-any-of
+    HAS_ALL = "has_all"  # enumTags has-all-of
+    HAS_EXACTLY = "has_exactly"  # enumTags is-exactly (set equality)
+
+
+class State(str, Enum):
+    NOT_SET = "not_set"  # key absent
+    EMPTY = "empty"  # null, "" or []
+    HAS_VALUE = "has_value"  # anything else
+
+
+@dataclass(frozen=True)
+class Money:
+    """A currency filter value; ``currency`` None compares amounts only."""
+
+    amount: int | float
+    currency: str | None = None
+
+
+Value = str | int | float | bool | tuple | Money
+
+
+@dataclass(frozen=True)
+class Field:
+    """A record value: ``data[key]`` then, for schemaless paths, ``path`` segments below it."""
+
+    key: str
+    type: FieldType = FieldType.JSON
+    path: tuple[str, ...] = ()
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        return (self.key, *self.path)
+
+
+@dataclass(frozen=True)
+class RecordAttr:
+    """A record-level attribute usable as a sort key: ``id``, ``created_at`` or ``updated_at``."""
+
+    name: str
+
+
+class Node:
+    """Base class of predicate nodes."""
+
+    __slots__ = ()
+
+    def children(self) -> tuple[Node, ...]:
+        return ()
+
+
+@dataclass(frozen=True)
+class Const(Node):
+    value: bool
+
+
+TRUE = Const(True)
+FALSE = Const(False)
+
+
+@dataclass(frozen=True)
+class And(Node):
+    items: tuple[Node, ...]
+
+    def children(self) -> tuple[Node, ...]:
+        return self.items
+
+
+@dataclass(frozen=True)
+class Or(Node):
+    items: tuple[Node, ...]
+
+    def children(self) -> tuple[Node, ...]:
+        return self.items
+
+
+@dataclass(frozen=True)
+class Not(Node):
+    item: Node
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.item,)
+
+
+@dataclass(frozen=True)
+class Compare(Node):
+    field: Field
+    op: Op
+    value: Value
+
+
+@dataclass(frozen=True)
+class FieldState(Node):
+    field: Field
+    state: State
+
+
+@dataclass(frozen=True)
+class Relation(Node):
+    """Some live row of ``database`` referenced by ``field`` satisfies ``predicate``."""
+
+    field: Field
+    database: str
+    predicate: Node
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.predicate,)
+
+
+@dataclass(frozen=True)
+class Search(Node):
+    """AND of ORs of case-insensitive terms; ``fields`` None means schemaless (any top-level string)."""
+
+    clauses: tuple[tuple[str, ...], ...]
+    fields: tuple[Field, ...] | None = None
+
+
+@dataclass(frozen=True)
+class IdIn(Node):
+    ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CreatedAt(Node):
+    """``start <= created_at < end``; bounds are canonical timestamps (see records.canonical_ts)."""
+
+    start: str | None = None
+    end: str | None = None
+
+
+@dataclass(frozen=True)
+class ModifiedSince(Node):
+    """``coalesce(updated_at, created_at) >= since``."""
+
+    since: str
+
+
+@dataclass(frozen=True)
+class InTrash(Node):
+    """The record's ``removed_at`` is set."""
+
+
+@dataclass(frozen=True)
+class SortKey:
+    key: Field | RecordAttr
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Query:
+    """A predicate plus the options around it. ``limit`` None means no limit."""
+
+    predicate: Node = TRUE
+    sort: tuple[SortKey, ...] = ()
+    skip: int = 0
+    limit: int | None = None
+    fields: tuple[str, ...] | None = None
+    database: str | None = None
+
+
+# ---------------------------------------------------------------- builders
+def and_(*items: Node) -> Node:
+    """n-ary AND that flattens nested ANDs and drops TRUE; FALSE absorbs."""
+    out: list[Node] = []
+    for it in items:
+        if isinstance(it, And):
+            out.extend(it.items)
+        elif it == TRUE:
+            continue
+        elif it == FALSE:
+            return FALSE
+        else:
+            out.append(it)
+    if not out:
+        return TRUE
+    return out[0] if len(out) == 1 else And(tuple(out))
+
+
+def or_(*items: Node) -> Node:
+    """n-ary OR that flattens nested ORs and drops FALSE; TRUE absorbs."""
+    out: list[Node] = []
+    for it in items:
+        if isinstance(it, Or):
+            out.extend(it.items)
+        elif it == FALSE:
+            continue
+        elif it == TRUE:
+            return TRUE
+        else:
+            out.append(it)
+    if not out:
+        return FALSE
+    return out[0] if len(out) == 1 else Or(tuple(out))
+
+
+def not_(item: Node) -> Node:
+    if isinstance(item, Not):
+        return item.item
+    if isinstance(item, Const):
+        return Const(not item.value)
+    return Not(item)
+
+
+# ---------------------------------------------------------------- traversal
+def walk(node: Node) -> Iterator[Node]:
+    """Pre-order iteration without recursion (safe on any depth)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(n.children()))
+
+
+def count_nodes(node: Node) -> int:
+    return sum(1 for _ in walk(node))
+
+
+def depth(node: Node) -> int:
+    best = 0
+    stack = [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        best = max(best, d)
+        stack.extend((c, d + 1) for c in n.children())
+    return best
+
+
+class Visitor:
+    """Dispatches ``visit_<ClassName>``; subclasses implement one method per node type."""
+
+    def visit(self, node: Any) -> Any:
+        method = getattr(self, "visit_" + type(node).__name__, None)
+        if method is None:
+            raise NotImplementedError(f"{type(self).__name__} cannot handle {type(node).__name__}")
+        return method(node)
+
+
+# ---------------------------------------------------------------- JSON form
+def _value_to_json(v: Value) -> Any:
+    if isinstance(v, Money):
+        return {"money": v.amount, "currency": v.currency}
+    if isinstance(v, tuple):
+        return list(v)
+    return v
+
+
+def _value_from_json(v: Any) -> Value:
+    if isinstance(v, dict):
+        return Money(v["money"], v.get("currency"))
+    if isinstance(v, list):
+        return tuple(v)
+    return v
+
+
+def _field_to_json(f: Field) -> dict[str, Any]:
+    out: dict[str, Any] = {"key": f.key, "type": f.type.value}
+    if f.path:
+        out["path"] = list(f.path)
+    return out
+
+
+def _field_from_json(o: dict[str, Any]) -> Field:
+    return Field(o["key"], FieldType(o["type"]), tuple(o.get("path", ())))
+
+
+def node_to_json(node: Node) -> dict[str, Any]:
+    if isinstance(node, Const):
+        return {"node": "const", "value": node.value}
+    if isinstance(node, (And, Or)):
+        return {"node": type(node).__name__.lower(), "items": [node_to_json(i) for i in node.items]}
+    if isinstance(node, Not):
+        return {"node": "not", "item": node_to_json(node.item)}
+    if isinstance(node, Compare):
+        return {"node": "compare", "field": _field_to_json(node.field), "op": node.op.value,
+                "value": _value_to_json(node.value)}
+    if isinstance(node, FieldState):
+        return {"node": "state", "field": _field_to_json(node.field), "state": node.state.value}
+    if isinstance(node, Relation):
+        return {"node": "relation", "field": _field_to_json(node.field), "database": node.database,
+                "predicate": node_to_json(node.predicate)}
+    if isinstance(node, Search):
+        return {"node": "search", "clauses": [list(c) for c in node.clauses],
+                "fields": None if node.fields is None else [_field_to_json(f) for f in node.fields]}
+    if isinstance(node, IdIn):
+        return {"node": "id_in", "ids": list(node.ids)}
+    if isinstance(node, CreatedAt):
+        return {"node": "created_at", "start": node.start, "end": node.end}
+    if isinstance(node, ModifiedSince):
+        return {"node": "modified_since", "since": node.since}
+    if isinstance(node, InTrash):
+        return {"node": "in_trash"}
+    raise TypeError(f"not an AST node: {node!r}")
+
+
+def node_from_json(o: dict[str, Any]) -> Node:
+    kind = o["node"]
+    if kind == "const":
+        return Const(bool(o["value"]))
+    if kind == "and":
+        return And(tuple(node_from_json(i) for i in o["items"]))
+    if kind == "or":
+        return Or(tuple(node_from_json(i) for i in o["items"]))
+    if kind == "not":
+        return Not(node_from_json(o["item"]))
+    if kind == "compare":
+        return Compare(_field_from_json(o["field"]), Op(o["op"]), _value_from_json(o["value"]))
+    if kind == "state":
+        return FieldState(_field_from_json(o["field"]), State(o["state"]))
+    if kind == "relation":
+        return Relation(_field_from_json(o["field"]), o["database"], node_from_json(o["predicate"]))
+    if kind == "search":
+        fs = o.get("fields")
+        return Search(tuple(tuple(c) for c in o["clauses"]),
+                      None if fs is None else tuple(_field_from_json(f) for f in fs))
+    if kind == "id_in":
+        return IdIn(tuple(o["ids"]))
+    if kind == "created_at":
+        return CreatedAt(o.get("start"), o.get("end"))
+    if kind == "modified_since":
+        return ModifiedSince(o["since"])
+    if kind == "in_trash":
+        return InTrash()
+    raise ValueError(f"unknown node kind {kind!r}")
+
+
+def _sortkey_to_json(s: SortKey) -> dict[str, Any]:
+    key: dict[str, Any] = {"attr": s.key.name} if isinstance(s.key, RecordAttr) else _field_to_json(s.key)
+    return {"key": key, "descending": s.descending}
+
+
+def _sortkey_from_json(o: dict[str, Any]) -> SortKey:
+    k = o["key"]
+    key: Field | RecordAttr = RecordAttr(k["attr"]) if "attr" in k else _field_from_json(k)
+    return SortKey(key, bool(o["descending"]))
+
+
+def to_json(query: Query | Node) -> dict[str, Any]:
+    """Stable, versioned JSON form of a query (or a bare predicate, wrapped in a default query)."""
+    if isinstance(query, Node):
+        query = Query(query)
+    return {
+        "filterdsl_ast": AST_JSON_VERSION,
+        "database": query.database,
+        "predicate": node_to_json(query.predicate),
+        "sort": [_sortkey_to_json(s) for s in query.sort],
+        "skip": query.skip,
+        "limit": query.limit,
+        "fields": None if query.fields is None else list(query.fields),
+    }
+
+
+def from_json(o: dict[str, Any]) -> Query:
+    """Inverse of :func:`to_json`; raises FilterError on anything malformed."""
+    from .errors import Diagnostic, FilterError, Location
+
+    try:
+        if o.get("filterdsl_ast") != AST_JSON_VERSION:
+            raise ValueError(f"unsupported AST JSON version {o.get('filterdsl_ast')!r}")
+        fs = o.get("fields")
+        return Query(
+            predicate=node_from_json(o["predicate"]),
+            sort=tuple(_sortkey_from_json(s) for s in o.get("sort", ())),
+            skip=int(o.get("skip", 0)),
+            limit=o.get("limit"),
+            fields=None if fs is None else tuple(fs),
+            database=o.get("database"),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
+        raise FilterError([Diagnostic("bad-ast-json", f"not a valid filterdsl AST JSON: {e}", Location(pointer=""))]) from None
+
+
+def iter_fields(node: Node) -> Iterator[Field]:
+    """Every field referenced by the predicate, nested relational predicates included."""
+    for n in walk(node):
+        if isinstance(n, (Compare, FieldState, Relation)):
+            yield n.field
+

@@ -1,0 +1,393 @@
+"""In-memory backend: the reference implementation of the SPEC semantics.
+
+The predicate is compiled once into one generated Python function (no per-record tree walking). User
+values and field keys are bound as constants in the function's namespace (``c0``, ``c1``...), never
+spliced into the source text, so no input can change the generated code's shape.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ..ast import (
+    And,
+    Compare,
+    Const,
+    CreatedAt,
+    Field,
+    FieldState,
+    FieldType,
+    IdIn,
+    InTrash,
+    ModifiedSince,
+    Money,
+    Node,
+    Not,
+    Op,
+    Or,
+    Query,
+    RecordAttr,
+    Relation,
+    Search,
+    SortKey,
+    State,
+)
+from ..errors import Diagnostic, FilterError, Location
+from ..records import valid_day
+
+T = FieldType
+Doc = dict[str, Any]
+Dataset = Mapping[Any, list[Doc]]
+MISSING = object()
+_NUM = (int, float)
+_STRINGISH = (T.STRING, T.TEXT_BLOCK, T.ENUM, T.JSON, T.REF)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _valid_head(head: str) -> bool:
+    return valid_day(head)
+
+
+def get_path(data: Any, segments: tuple[str, ...]) -> Any:
+    """Walk object keys (and canonical array indices) below ``data``; MISSING when absent."""
+    cur = data
+    for seg in segments:
+        if type(cur) is dict:
+            if seg not in cur:
+                return MISSING
+            cur = cur[seg]
+        elif type(cur) is list and seg.isdigit() and seg.isascii() and (seg == "0" or seg[0] != "0"):
+            i = int(seg)
+            if i >= len(cur):
+                return MISSING
+            cur = cur[i]
+        else:
+            return MISSING
+    return cur
+
+
+def _search_texts_schema(keys: tuple[tuple[str, bool], ...]) -> Callable[[dict[str, Any]], list[str]]:
+    def texts(d: dict[str, Any]) -> list[str]:
+        out = []
+        for k, is_tags in keys:
+            v = d.get(k)
+            if type(v) is str:
+                if not is_tags:
+                    out.append(v.lower())
+            elif type(v) is list and is_tags:
+                out.extend(e.lower() for e in v if type(e) is str)
+        return out
+
+    return texts
+
+
+def _search_texts_schemaless(d: dict[str, Any]) -> list[str]:
+    out = []
+    for v in d.values():
+        if type(v) is str:
+            out.append(v.lower())
+        elif type(v) is list:
+            out.extend(e.lower() for e in v if type(e) is str)
+    return out
+
+
+class _Codegen:
+    """Turns a predicate into the source of one expression over ``r`` (record) and ``d`` (its data)."""
+
+    def __init__(self, dataset: Dataset | None):
+        self.dataset = dataset
+        self.ns: dict[str, Any] = {"_NUM": _NUM, "_M": MISSING, "_get_path": get_path, "_vh": _valid_head,
+                                   "type": type, "str": str, "list": list, "dict": dict, "set": set,
+                                   "any": any, "all": all}
+        self.n = 0
+
+    def const(self, value: Any) -> str:
+        name = f"c{len(self.ns)}"
+        self.ns[name] = value
+        return name
+
+    def var(self) -> str:
+        self.n += 1
+        return f"_v{self.n}"
+
+    def access(self, f: Field) -> str:
+        if f.path:
+            return f"_get_path(d, {self.const(f.segments)})"
+        return f"d.get({self.const(f.key)}, _M)"
+
+    def expr(self, node: Node) -> str:
+        if isinstance(node, Const):
+            return "True" if node.value else "False"
+        if isinstance(node, And):
+            return "(" + " and ".join(self.and_items(node.items)) + ")"
+        if isinstance(node, Or):
+            return "(" + " or ".join(self.expr(i) for i in node.items) + ")"
+        if isinstance(node, Not):
+            if isinstance(node.item, InTrash):
+                return "(r['removed_at'] is None)"
+            return f"(not {self.expr(node.item)})"
+        if isinstance(node, Compare):
+            return self.compare(node)
+        if isinstance(node, FieldState):
+            v = self.var()
+            get = f"({v} := {self.access(node.field)})"
+            if node.state is State.NOT_SET:
+                return f"({get} is _M)"
+            if node.state is State.EMPTY:
+                return f"({get} is None or {v} == '' or {v} == [])"
+            return f"({get} is not _M and {v} is not None and {v} != '' and {v} != [])"
+        if isinstance(node, Relation):
+            return self.relation(node)
+        if isinstance(node, Search):
+            return self.search(node)
+        if isinstance(node, IdIn):
+            return f"(r['id'] in {self.const(frozenset(node.ids))})"
+        if isinstance(node, CreatedAt):
+            parts = []
+            if node.start is not None:
+                parts.append(f"r['created_at'] >= {self.const(node.start)}")
+            if node.end is not None:
+                parts.append(f"r['created_at'] < {self.const(node.end)}")
+            return "(" + (" and ".join(parts) or "True") + ")"
+        if isinstance(node, ModifiedSince):
+            return f"((r.get('updated_at') or r['created_at']) >= {self.const(node.since)})"
+        if isinstance(node, InTrash):
+            return "(r.get('removed_at') is not None)"
+        raise TypeError(f"unknown node {node!r}")
+
+    def and_items(self, items: tuple[Node, ...]) -> list[str]:
+        """Compares on one field under one guard share a single lookup (e.g. ranges)."""
+        groups: dict[tuple[Any, ...], list[Compare]] = {}
+        order: list[Node | tuple[Any, ...]] = []
+        for it in items:
+            kind = self.guard_kind(it) if isinstance(it, Compare) else None
+            if kind is None or not isinstance(it, Compare):
+                order.append(it)
+                continue
+            gk = (it.field, kind)
+            if gk not in groups:
+                groups[gk] = []
+                order.append(gk)
+            groups[gk].append(it)
+        out = []
+        for o in order:
+            if isinstance(o, Node):
+                out.append(self.expr(o))
+                continue
+            nodes = groups[o]
+            if len(nodes) == 1:
+                out.append(self.compare(nodes[0]))
+                continue
+            v = self.var()
+            x = f"({v} := {self.access(o[0])})"
+            if o[1] == "num":
+                conds = [f"{v} {_PYOP[n.op]} {self.const(n.value)}" for n in nodes]
+                out.append(f"(type({x}) in _NUM and " + " and ".join(conds) + ")")
+            elif o[1] == "date":
+                h = self.var()
+                conds = [f"{h} {_PYOP[n.op]} {self.const(n.value)}" for n in nodes]
+                out.append(f"(type({x}) is str and _vh({h} := {v}[:10]) and " + " and ".join(conds) + ")")
+            else:
+                conds = [self._str_op(v, n.op, n.value) for n in nodes]
+                out.append(f"(type({x}) is str and {v} != '' and " + " and ".join(conds) + ")")
+        return out
+
+    @staticmethod
+    def guard_kind(node: Compare) -> str | None:
+        t, val = node.field.type, node.value
+        if t is T.NUMBER or (t is T.JSON and type(val) in _NUM):
+            return "num"
+        if t is T.DATE:
+            return "date"
+        if t in _STRINGISH and type(val) is str and node.op in _STR_OPS:
+            return "str"
+        return None
+
+    def compare(self, node: Compare) -> str:
+        f, op, val = node.field, node.op, node.value
+        v = self.var()
+        x = f"({v} := {self.access(f)})"
+        t = f.type
+        if t is T.CURRENCY:
+            money = val if isinstance(val, Money) else Money(val)  # type: ignore[arg-type]
+            a = self.var()
+            cond = f"type({x}) is dict and type({a} := {v}.get('val')) in _NUM and {a} {_PYOP[op]} {self.const(money.amount)}"
+            if money.currency is not None:
+                cond += f" and {v}.get('currency') == {self.const(money.currency)}"
+            return f"({cond})"
+        if t is T.ATTACHMENT:
+            u = self.var()
+            return (f"(type({x}) is dict and type({u} := {v}.get('val')) is str and {u} != '' and "
+                    f"{self._str_op(u, op, val)})")
+        if t is T.DATE:
+            h = self.var()
+            return (f"(type({x}) is str and _vh({h} := {v}[:10]) and {h} {_PYOP[op]} {self.const(val)})")
+        if t is T.ENUM_TAGS:
+            s = self.const(frozenset(val))  # type: ignore[arg-type]
+            if op is Op.HAS_ANY:
+                return f"(type({x}) is list and any(type(e) is str and e in {s} for e in {v}))"
+            if op is Op.HAS_ALL:
+                return f"(type({x}) is list and {s} <= {{e for e in {v} if type(e) is str}})"
+            if op is Op.HAS_EXACTLY:
+                return f"(type({x}) is list and all(type(e) is str for e in {v}) and set({v}) == {s})"
+        if t is T.BOOLEAN or type(val) is bool:
+            return f"({x} is {self.const(val)})" if op is Op.EQ else "False"
+        if t is T.NUMBER or (t is T.JSON and type(val) in _NUM):
+            return f"(type({x}) in _NUM and {v} {_PYOP[op]} {self.const(val)})"
+        if op is Op.IN:
+            return f"(type({x}) is str and {v} in {self.const(frozenset(val))})"  # type: ignore[arg-type]
+        # "" is EMPTY, so no string operator (not even contains "") matches it.
+        return f"(type({x}) is str and {v} != '' and {self._str_op(v, op, val)})"
+
+    def _str_op(self, v: str, op: Op, val: Any) -> str:
+        if op is Op.EQ:
+            return f"{v} == {self.const(val)}"
+        if op is Op.IEQ:
+            return f"{v}.lower() == {self.const(val.lower())}"
+        if op is Op.CONTAINS:
+            return f"{self.const(val.lower())} in {v}.lower()"
+        if op is Op.STARTS_WITH:
+            return f"{v}.lower().startswith({self.const(val.lower())})"
+        if op is Op.ENDS_WITH:
+            return f"{v}.lower().endswith({self.const(val.lower())})"
+        if op in _PYOP:
+            return f"{v} {_PYOP[op]} {self.const(val)}"
+        raise FilterError([Diagnostic("unsupported", f"operator {op.value} on strings", Location())])
+
+    def relation(self, node: Relation) -> str:
+        rows = _rows_of(self.dataset, node.database)
+        inner = compile_predicate(node.predicate, self.dataset)
+        ids = frozenset(r["id"] for r in rows if r.get("removed_at") is None and inner(r))
+        s = self.const(ids)
+        v = self.var()
+        x = f"({v} := {self.access(node.field)})"
+        if node.field.type is T.REF_MULTIPLE:
+            return f"(type({x}) is list and any(type(e) is str and e in {s} for e in {v}))"
+        return f"(type({x}) is str and {v} in {s})"
+
+    def search(self, node: Search) -> str:
+        clauses = tuple(tuple(t.lower() for t in c) for c in node.clauses if c)
+        if not clauses:
+            return "True"
+        if node.fields is None:
+            texts: Callable[[dict[str, Any]], list[str]] = _search_texts_schemaless
+        else:
+            texts = _search_texts_schema(tuple((f.key, f.type is T.ENUM_TAGS) for f in node.fields))
+        tf, cl, v = self.const(texts), self.const(clauses), self.var()
+        return f"(all(any(t in s for t in c for s in {v}) for c in {cl}) if ({v} := {tf}(d)) is not None else False)"
+
+
+_PYOP = {Op.EQ: "==", Op.GT: ">", Op.GTE: ">=", Op.LT: "<", Op.LTE: "<="}
+_STR_OPS = (Op.EQ, Op.IEQ, Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH, Op.GT, Op.GTE, Op.LT, Op.LTE)
+
+
+def _rows_of(dataset: Dataset | None, database: str) -> list[Doc]:
+    if dataset is None or database not in dataset:
+        raise FilterError([Diagnostic("missing-data", f"a relational filter needs the records of database "
+                                      f"{database!r} (pass them with the dataset)", Location())])
+    return dataset[database]
+
+
+def compile_predicate(node: Node, dataset: Dataset | None = None,
+                      normalize: Callable[[Any], Doc] | None = None) -> Callable[[Doc], bool]:
+    """Compile a predicate into a function over canonical documents.
+
+    With ``normalize``, records that are not canonical documents (no ``removed_at`` key) are passed
+    through it first, inside the same generated function (no extra call on the fast path).
+    """
+    gen = _Codegen(dataset)
+    if normalize is not None:
+        gen.ns["_norm"] = normalize
+    body = gen.expr(node)  # every leaf is a bool, so the and/or chain is one too
+    # Constants become keyword-only defaults: locals are the fastest names Python can read.
+    consts = [k for k in gen.ns if k.startswith(("c", "_norm"))] + ["_NUM", "_M", "_get_path", "_vh"]
+    params = ", ".join(f"{k}={k}" for k in consts)
+    check = "    if type(r) is not dict or 'removed_at' not in r:\n        r = _norm(r)\n" if normalize else ""
+    src = f"def _pred(r, *, {params}):\n{check}    d = r['data']\n    return {body}\n"
+    code = compile(src, "<filterdsl predicate>", "exec")
+    ns = dict(gen.ns)
+    exec(code, ns)  # noqa: S102 - source built only from node structure; values live in ns
+    fn: Callable[[Doc], bool] = ns["_pred"]
+    return fn
+
+
+# ---------------------------------------------------------------- sorting
+_EMPTY_KEY = (0,)
+
+
+def _other_rank(v: Any) -> tuple[Any, ...]:
+    if type(v) in _NUM:
+        return (2, 0, v)
+    if type(v) is str:
+        return (2, 1, v)
+    if type(v) is bool:
+        return (2, 2, v)
+    return (2, 3, json.dumps(v, ensure_ascii=False, separators=(",", ":")))
+
+
+def sort_value(ftype: FieldType, v: Any) -> tuple[Any, ...]:
+    """Total-order key for one value: empties, then well-typed values, then wrong types (SPEC 8)."""
+    if v is MISSING or v is None or v == "" or v == []:
+        return _EMPTY_KEY
+    if ftype in (T.STRING, T.TEXT_BLOCK, T.ENUM, T.REF) and type(v) is str:
+        return (1, v)
+    if ftype is T.NUMBER and type(v) in _NUM:
+        return (1, v)
+    if ftype is T.BOOLEAN and type(v) is bool:
+        return (1, v)
+    if ftype is T.DATE and type(v) is str and _valid_head(v[:10]):
+        return (1, v[:10])
+    if ftype is T.CURRENCY and type(v) is dict and type(v.get("val")) in _NUM:
+        return (1, v["val"])
+    return _other_rank(v)
+
+
+def _key_func(key: Field | RecordAttr) -> Callable[[Doc], tuple[Any, ...]]:
+    if isinstance(key, RecordAttr):
+        name = key.name
+        return lambda r: _EMPTY_KEY if r.get(name) is None else (1, r[name])
+    if key.path:
+        segs = key.segments
+        return lambda r: sort_value(key.type, get_path(r["data"], segs))
+    k, t = key.key, key.type
+    return lambda r: sort_value(t, r["data"].get(k, MISSING))
+
+
+def sort_docs(docs: list[Doc], sort: Iterable[SortKey]) -> list[Doc]:
+    """Default order first, then each key from last to first (stable sorts compose)."""
+    out = sorted(docs, key=lambda r: r["id"])
+    out.sort(key=lambda r: r["created_at"], reverse=True)
+    for sk in reversed(tuple(sort)):
+        out.sort(key=_key_func(sk.key), reverse=sk.descending)
+    return out
+
+
+# ---------------------------------------------------------------- whole query
+def rows_for(query: Query, dataset: Dataset) -> list[Doc]:
+    if query.database in dataset:
+        return dataset[query.database]
+    if None in dataset:
+        return dataset[None]
+    if len(dataset) == 1:
+        return next(iter(dataset.values()))
+    raise FilterError([Diagnostic("missing-data", f"no records for database {query.database!r}", Location())])
+
+
+def project(doc: Doc, fields: tuple[str, ...] | None) -> Doc:
+    if fields is None:
+        return doc
+    data = doc["data"]
+    return {**doc, "data": {k: data[k] for k in fields if k in data}}
+
+
+def run(query: Query, dataset: Dataset, catalog: Any = None) -> list[Doc]:
+    """Filter, sort, skip, limit and project; returns canonical documents in result order."""
+    docs = rows_for(query, dataset)
+    pred = compile_predicate(query.predicate, dataset)
+    hits = [r for r in docs if pred(r)]
+    hits = sort_docs(hits, query.sort)
+    end = None if query.limit is None else query.skip + query.limit
+    return [project(r, query.fields) for r in hits[query.skip:end]]

@@ -1,0 +1,90 @@
+"""Table layouts the SQL compiler targets: where a database's records live and how values are stored.
+
+The JSON document layout keeps the canonical document (SPEC 1.2) in a JSON column, so it keeps all
+three field states. The columns layout maps each field to a plain column; NOT SET and EMPTY both
+become NULL there, which is why a filter that tells them apart raises a ``SqlLayoutWarning``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class SqlLayoutWarning(UserWarning):
+    """A filter asks something the chosen layout cannot store (e.g. NOT SET vs EMPTY in columns)."""
+
+
+_SAFE_DB = re.compile(r"[^0-9A-Za-z_]")
+
+
+def default_table(database: str | None) -> str:
+    """``records`` for schemaless data, ``records_<databaseId>`` otherwise (non-word chars become _)."""
+    return "records" if database is None else "records_" + _SAFE_DB.sub("_", database)
+
+
+@dataclass(frozen=True)
+class JsonLayout:
+    """One table per database: id, created_at, updated_at, removed_at (canonical UTC text) and data (JSON).
+
+    ``tables`` overrides the table name of a database id (None for schemaless records); every other
+    database uses ``default_table``. ``schema`` qualifies table names when set.
+    """
+
+    tables: Mapping[Any, str] = field(default_factory=dict)
+    id: str = "id"
+    created_at: str = "created_at"
+    updated_at: str = "updated_at"
+    removed_at: str = "removed_at"
+    data: str = "data"
+    schema: str | None = None
+
+    def table(self, database: str | None) -> str:
+        return self.tables.get(database) or default_table(database)
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """The column(s) of one field; ``currency`` is the currency-code column of a currency field."""
+
+    column: str
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class ColumnsLayout(JsonLayout):
+    """One column per field, from a declared mapping ``{database or None: {field key: column}}``.
+
+    Values are plain SQL values of the field's type: strings as text, numbers numeric, booleans
+    boolean, dates ISO text, currency an amount column plus an optional code column, attachment the
+    URL as text, enumTags/refMultiple a JSON array as text. NOT SET and EMPTY are both NULL.
+    ``strict=True`` turns the NOT SET/EMPTY warning into an error.
+    """
+
+    columns: Mapping[Any, Mapping[str, Any]] = field(default_factory=dict)
+    strict: bool = False
+
+    def column(self, database: str | None, key: str) -> ColumnSpec | None:
+        spec = self.columns.get(database, {}).get(key)
+        if spec is None:
+            return None
+        if isinstance(spec, ColumnSpec):
+            return spec
+        if isinstance(spec, str):
+            return ColumnSpec(spec)
+        return ColumnSpec(str(spec["column"]), spec.get("currency"))
+
+    @classmethod
+    def from_mapping(cls, obj: Mapping[str, Any]) -> ColumnsLayout:
+        """Build from a mapping file: ``{"tables": {db: name}, "columns": {db: {field: column}}, ...}``.
+
+        A flat ``{field: column}`` mapping is accepted for a single database (key None).
+        """
+        if "columns" not in obj:
+            return cls(columns={None: dict(obj)})
+        opts = {k: obj[k] for k in ("id", "created_at", "updated_at", "removed_at", "data", "schema") if k in obj}
+        cols = {(None if k in ("", "null") else k): v for k, v in obj["columns"].items()}
+        tables = {(None if k in ("", "null") else k): v for k, v in obj.get("tables", {}).items()}
+        return cls(tables=tables, columns=cols, strict=bool(obj.get("strict", False)), **opts)

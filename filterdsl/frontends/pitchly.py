@@ -1,0 +1,576 @@
+"""Pitchly filter objects and ``data`` query variables -> AST (SPEC 2, 6, 8).
+
+The walk collects every problem as a located diagnostic (JSON Pointer) instead of stopping at the
+first, and never lets anything but FilterError escape. ``secretKey`` is read past and never echoed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from ..ast import (
+    FALSE,
+    Compare,
+    Field,
+    FieldState,
+    FieldType,
+    IdIn,
+    InTrash,
+    ModifiedSince,
+    Money,
+    Node,
+    Not,
+    Op,
+    Query,
+    Relation,
+    Search,
+    SortKey,
+    State,
+    and_,
+    count_nodes,
+    depth,
+    not_,
+    or_,
+    walk,
+)
+from ..errors import Collector, Diagnostic, FilterError, Location, did_you_mean, pointer
+from ..options import ParseOptions, ParseResult
+from ..records import canonical_ts, parse_ts, valid_day
+from ..schema import REF_TYPES, Catalog, Database, FieldDef
+from . import relaxed_json
+
+T = FieldType
+EMPTINESS = {"is-empty": State.EMPTY, "is-not-set": State.NOT_SET, "has-any-value": State.HAS_VALUE}
+_CMP = {"is-more-than": Op.GT, "is-less-than": Op.LT, "is-at-least": Op.GTE, "is-at-most": Op.LTE}
+_DATE = {"is-before": Op.LT, "is-after": Op.GT, "is-on-or-before": Op.LTE, "is-on-or-after": Op.GTE}
+_STR = {"contains": Op.CONTAINS, "starts-with": Op.STARTS_WITH, "ends-with": Op.ENDS_WITH}
+
+#: by -> (Op, negated) for each field type: the whole operator table of SPEC 2.
+OPERATORS: dict[FieldType, dict[str, tuple[Op, bool]]] = {
+    T.STRING: {"is": (Op.EQ, False), "is-not": (Op.EQ, True), **{k: (v, False) for k, v in _STR.items()},
+               "does-not-contain": (Op.CONTAINS, True)},
+    T.NUMBER: {"is": (Op.EQ, False), "is-not": (Op.EQ, True), **{k: (v, False) for k, v in _CMP.items()}},
+    T.BOOLEAN: {"is": (Op.EQ, False), "is-not": (Op.EQ, True)},
+    T.DATE: {"is": (Op.EQ, False), "is-not": (Op.EQ, True), **{k: (v, False) for k, v in _DATE.items()}},
+    T.ENUM: {"is": (Op.EQ, False), "is-not": (Op.EQ, True), "is-any-of": (Op.IN, False),
+             "is-none-of": (Op.IN, True)},
+    T.ENUM_TAGS: {"has-any-of": (Op.HAS_ANY, False), "has-all-of": (Op.HAS_ALL, False),
+                  "has-none-of": (Op.HAS_ANY, True), "is-exactly": (Op.HAS_EXACTLY, False)},
+    T.ATTACHMENT: {"contains": (Op.CONTAINS, False), "does-not-contain": (Op.CONTAINS, True)},
+    T.REF: {},
+    T.REF_MULTIPLE: {},
+}
+OPERATORS[T.TEXT_BLOCK] = OPERATORS[T.STRING]
+OPERATORS[T.CURRENCY] = OPERATORS[T.NUMBER]
+ALL_OPERATORS = sorted({b for ops in OPERATORS.values() for b in ops} | set(EMPTINESS))
+NOT_SORTABLE = (T.ENUM_TAGS, T.REF_MULTIPLE, T.ATTACHMENT)
+VARIABLES = ("secretKey", "databaseId", "filter", "sort", "limit", "skip", "in", "fields", "removedAt",
+             "search", "modifiedSince")
+MAX_SAFE_INT = 2**53
+
+
+def allowed_operators(ftype: FieldType) -> list[str]:
+    ops = list(OPERATORS[ftype])
+    return ops + list(EMPTINESS) if ftype not in REF_TYPES else ops
+
+
+def _is_int(v: Any) -> bool:
+    return type(v) is int
+
+
+def _is_number(v: Any) -> bool:
+    return type(v) in (int, float)
+
+
+class _Parser:
+    def __init__(self, catalog: Catalog | None, options: ParseOptions):
+        self.catalog = catalog
+        self.opt = options
+        self.c = Collector(options.strict)
+
+    # -------------------------------------------------------------- helpers
+    def loc(self, path: list[str | int]) -> Location:
+        return Location(pointer=pointer(path))
+
+    def check_keys(self, obj: dict[str, Any], allowed: tuple[str, ...] | list[str], path: list[str | int]) -> None:
+        for k in obj:
+            if k not in allowed:
+                self.c.lenient("unknown-key", f"unknown key {k!r}; allowed: {', '.join(allowed)}"
+                               + did_you_mean(k, allowed), self.loc([*path, k]))
+
+    def lookup(self, db: Database, key: str, path: list[str | int]) -> FieldDef | None:
+        fd = db.field(key, self.opt.resolve_names)
+        if fd is None:
+            self.c.error("unknown-field", f"database {db.name!r} has no field {key!r}" + db.suggest(key),
+                         self.loc(path))
+        return fd
+
+    def conjunction(self, obj: dict[str, Any], path: list[str | int]) -> str:
+        conj = obj.get("conjunction")
+        if conj is None:
+            return "and"
+        if conj not in ("and", "or"):
+            self.c.error("bad-conjunction", f"conjunction must be \"and\" or \"or\", not {_short(conj)}",
+                         self.loc([*path, "conjunction"]))
+            return "and"
+        return conj
+
+    # -------------------------------------------------------------- filter object
+    def filter_object(self, obj: Any, db: Database | None, path: list[str | int]) -> Node:
+        if not isinstance(obj, dict):
+            self.c.error("wrong-type", f"a filter is an object, not {_kind(obj)}", self.loc(path))
+            return FALSE
+        self.check_keys(obj, ("fields", "conjunction"), path)
+        conj = self.conjunction(obj, path)
+        fields = obj.get("fields")
+        if fields is None:
+            return and_()
+        if not isinstance(fields, dict):
+            self.c.error("wrong-type", f"filter fields is an object keyed by field id, not {_kind(fields)}",
+                         self.loc([*path, "fields"]))
+            return FALSE
+        if fields and db is None:
+            self.c.error("missing-schema", "a filter on fields needs a schema (--schema/catalog) and a database",
+                         self.loc([*path, "fields"]))
+            return FALSE
+        assert db is not None or not fields
+        items = [self.entry(db, k, v, [*path, "fields", k], 1) for k, v in fields.items()]  # type: ignore[arg-type]
+        return self.combine([i for i in items if i is not None], conj)
+
+    def combine(self, items: list[Node], conj: str) -> Node:
+        if not items:
+            return and_()
+        return and_(*items) if conj == "and" else or_(*items)
+
+    def entry(self, db: Database, key: str, obj: Any, path: list[str | int], level: int) -> Node | None:
+        fd = self.lookup(db, key, path)
+        if not isinstance(obj, dict):
+            self.c.error("wrong-type", f"a field entry is an object, not {_kind(obj)}", self.loc(path))
+            return None
+        if level > self.opt.limits.max_depth:
+            self.c.error("too-deep", f"relational nesting deeper than {self.opt.limits.max_depth}", self.loc(path))
+            return None
+        self.check_keys(obj, ("filters", "fields", "conjunction", "include"), path)
+        conj = self.conjunction(obj, path)
+        if fd is None:
+            return None
+        field = Field(fd.id, fd.type)
+        items: list[Node] = []
+        filters = obj.get("filters")
+        if filters is not None:
+            if not isinstance(filters, list):
+                self.c.error("wrong-type", f"filters is a list, not {_kind(filters)}", self.loc([*path, "filters"]))
+            elif filters and fd.type in REF_TYPES:
+                self.c.error("filters-on-ref", f"field {fd.name!r} is a {fd.type.value}: filter it through nested "
+                             "'fields' of the referenced database, or 'include'", self.loc([*path, "filters"]))
+            else:
+                for i, flt in enumerate(filters):
+                    node = self.one_filter(fd, field, flt, [*path, "filters", i])
+                    if node is not None:
+                        items.append(node)
+        nested = obj.get("fields")
+        if nested is not None:
+            npath = [*path, "fields"]
+            if not isinstance(nested, dict):
+                self.c.error("wrong-type", f"nested fields is an object, not {_kind(nested)}", self.loc(npath))
+            elif nested and fd.type not in REF_TYPES:
+                self.c.error("fields-on-non-ref", f"field {fd.name!r} is a {fd.type.value}; only ref and "
+                             "refMultiple fields take nested fields", self.loc(npath))
+            elif nested:
+                target = self.catalog.get(fd.database) if self.catalog and fd.database else None
+                if target is None:
+                    self.c.error("unknown-database", f"field {fd.name!r} references an unknown database",
+                                 self.loc(npath))
+                else:
+                    subs = [self.entry(target, k, v, [*npath, k], level + 1) for k, v in nested.items()]
+                    kept = [s for s in subs if s is not None]
+                    if kept:
+                        items.append(Relation(field, target.id, self.combine(kept, conj)))
+        flags = self.include(obj.get("include"), field, [*path, "include"])
+        if not items and not flags:
+            self.c.warn("empty-entry", f"entry for field {fd.name!r} has no filters and no include flag set; "
+                        "it imposes no constraint and is ignored", self.loc(path))
+            return None
+        pred = self.combine(items, conj) if items else None
+        return or_(pred, *flags) if pred is not None else or_(*flags)
+
+    def include(self, inc: Any, field: Field, path: list[str | int]) -> list[Node]:
+        if inc is None:
+            return []
+        if not isinstance(inc, dict):
+            self.c.error("wrong-type", f"include is an object of booleans, not {_kind(inc)}", self.loc(path))
+            return []
+        self.check_keys(inc, tuple(EMPTINESS), path)
+        out: list[Node] = []
+        for name, state in EMPTINESS.items():
+            flag = inc.get(name)
+            if flag is None:
+                continue
+            if type(flag) is not bool:
+                self.c.error("wrong-type", f"include {name} is true or false, not {_short(flag)}",
+                             self.loc([*path, name]))
+            elif flag:
+                out.append(FieldState(field, state))
+        return out
+
+    def one_filter(self, fd: FieldDef, field: Field, flt: Any, path: list[str | int]) -> Node | None:
+        if not isinstance(flt, dict):
+            self.c.error("wrong-type", f"a filter is an object {{by, value}}, not {_kind(flt)}", self.loc(path))
+            return None
+        self.check_keys(flt, ("by", "value"), path)
+        by = flt.get("by")
+        if not isinstance(by, str):
+            self.c.error("missing-operator" if by is None else "wrong-type",
+                         "a filter needs 'by', the operator name", self.loc([*path, "by"]))
+            return None
+        if by in EMPTINESS:
+            if fd.type in REF_TYPES:
+                self.c.error("operator-not-allowed", f"{by!r} is not allowed on {fd.type.value} field {fd.name!r}; "
+                             "use 'include' for its emptiness", self.loc([*path, "by"]))
+                return None
+            if "value" in flt:
+                self.c.error("unexpected-value", f"{by!r} takes no value", self.loc([*path, "value"]))
+                return None
+            return FieldState(field, EMPTINESS[by])
+        ops = OPERATORS[fd.type]
+        if by not in ops:
+            if by in ALL_OPERATORS:
+                allowed = allowed_operators(fd.type)
+                self.c.error("operator-not-allowed", f"{by!r} is not allowed on {fd.type.value} field {fd.name!r}; "
+                             f"allowed: {', '.join(allowed) or 'none (use nested fields or include)'}",
+                             self.loc([*path, "by"]))
+            else:
+                self.c.error("unknown-operator", f"unknown operator {by!r}" + did_you_mean(by, ALL_OPERATORS),
+                             self.loc([*path, "by"]))
+            return None
+        op, negated = ops[by]
+        if "value" not in flt or flt["value"] is None:
+            self.c.error("missing-value", f"{by!r} needs a value", self.loc([*path, "value"] if "value" in flt else path))
+            return None
+        value = self.value(fd, op, flt["value"], [*path, "value"])
+        if value is None:
+            return None
+        node = Compare(field, op, value)
+        return not_(node) if negated else node
+
+    def value(self, fd: FieldDef, op: Op, v: Any, path: list[str | int]) -> Any:
+        t = fd.type
+        loc = self.loc(path)
+        if t in (T.STRING, T.TEXT_BLOCK, T.ATTACHMENT) or (t is T.ENUM and op is Op.EQ):
+            if not isinstance(v, str):
+                self.c.error("wrong-type", f"{fd.name!r} takes a string value, not {_kind(v)}", loc)
+                return None
+            if t is T.ENUM and fd.restrict is not None and v not in fd.restrict:
+                self.c.error("value-not-allowed", f"{v!r} is not one of {fd.name!r}'s values: {', '.join(fd.restrict)}"
+                             + did_you_mean(v, fd.restrict), loc)
+                return None
+            return v
+        if t in (T.NUMBER, T.CURRENCY):
+            if t is T.CURRENCY and isinstance(v, dict):
+                self.check_keys(v, ("val", "currency"), path)
+                amount, code = v.get("val"), v.get("currency")
+                if code is not None and not isinstance(code, str):
+                    self.c.error("wrong-type", "currency code is a string such as \"USD\"", self.loc([*path, "currency"]))
+                    return None
+                num = self.number(amount, [*path, "val"])
+                return None if num is None else Money(num, code)
+            num = self.number(v, path)
+            return None if num is None else (Money(num) if t is T.CURRENCY else num)
+        if t is T.BOOLEAN:
+            if type(v) is not bool:
+                self.c.error("wrong-type", f"{fd.name!r} takes true or false, not {_short(v)}", loc)
+                return None
+            return v
+        if t is T.DATE:
+            return self.day(v, loc)
+        if t in (T.ENUM, T.ENUM_TAGS):  # list operators
+            if not isinstance(v, list) or not v:
+                self.c.error("wrong-type" if not isinstance(v, list) else "empty-list",
+                             f"this operator takes a non-empty list of strings, not {_short(v)}", loc)
+                return None
+            if len(v) > self.opt.limits.max_list:
+                self.c.error("too-large", f"list of {len(v)} values exceeds {self.opt.limits.max_list}", loc)
+                return None
+            ok = True
+            for i, e in enumerate(v):
+                if not isinstance(e, str):
+                    self.c.error("wrong-type", f"list values are strings, not {_kind(e)}", self.loc([*path, i]))
+                    ok = False
+                elif fd.restrict is not None and e not in fd.restrict:
+                    self.c.error("value-not-allowed", f"{e!r} is not one of {fd.name!r}'s values: "
+                                 f"{', '.join(fd.restrict)}" + did_you_mean(e, fd.restrict), self.loc([*path, i]))
+                    ok = False
+            return tuple(v) if ok else None
+        return None  # ref types have no operators
+
+    def number(self, v: Any, path: list[str | int]) -> int | float | None:
+        if not _is_number(v):
+            self.c.error("wrong-type", f"expected a number, not {_short(v)}", self.loc(path))
+            return None
+        if (type(v) is int and abs(v) > MAX_SAFE_INT) or (type(v) is float and not math.isfinite(v)):
+            self.c.error("number-out-of-range", "numbers must be integers within ±2^53 or finite floats",
+                         self.loc(path))
+            return None
+        return v
+
+    def day(self, v: Any, loc: Location) -> str | None:
+        if isinstance(v, str):
+            if valid_day(v):
+                return v
+            try:
+                return parse_ts(v).date().isoformat()
+            except ValueError:
+                pass
+        self.c.error("bad-value", f"expected a date \"YYYY-MM-DD\" or an ISO-8601 timestamp, not {_short(v)}", loc)
+        return None
+
+    # -------------------------------------------------------------- variables object
+    def variables(self, obj: dict[str, Any], db: Database | None, db_id: str | None) -> Query:
+        self.check_keys(obj, VARIABLES, [])
+        given_db = obj.get("databaseId")
+        if given_db is not None:
+            if not isinstance(given_db, str):
+                self.c.error("wrong-type", "databaseId is a string", self.loc(["databaseId"]))
+            elif db_id is not None and given_db != db_id:
+                self.c.error("database-mismatch", f"databaseId {given_db!r} is not the queried database {db_id!r}",
+                             self.loc(["databaseId"]))
+            elif db_id is None:
+                db_id = given_db
+                if self.catalog is not None:
+                    db = self.catalog.get(given_db)
+                    if db is None:
+                        self.c.error("unknown-database", f"no database {given_db!r} in the catalog"
+                                     + did_you_mean(given_db, [d.id for d in self.catalog]), self.loc(["databaseId"]))
+        parts: list[Node] = []
+        if obj.get("filter") is not None:
+            parts.append(self.filter_object(obj["filter"], db, ["filter"]))
+        if obj.get("search") is not None:
+            parts.append(self.search(obj["search"], db))
+        if obj.get("in") is not None:
+            ids = obj["in"]
+            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                self.c.error("wrong-type", "in is a list of row id strings", self.loc(["in"]))
+            elif len(ids) > self.opt.limits.max_list:
+                self.c.error("too-large", f"in lists at most {self.opt.limits.max_list} ids", self.loc(["in"]))
+            else:
+                parts.append(IdIn(tuple(ids)))
+        if obj.get("modifiedSince") is not None:
+            ms = obj["modifiedSince"]
+            try:
+                if not isinstance(ms, str):
+                    raise ValueError
+                parts.append(ModifiedSince(canonical_ts(ms)))
+            except ValueError:
+                self.c.error("bad-value", f"modifiedSince is an ISO-8601 UTC timestamp, not {_short(ms)}",
+                             self.loc(["modifiedSince"]))
+        removed = obj.get("removedAt")
+        if removed is not None and type(removed) is not bool:
+            self.c.error("wrong-type", "removedAt is true or false", self.loc(["removedAt"]))
+        parts.append(InTrash() if removed is True else Not(InTrash()))
+        return Query(
+            predicate=and_(*parts),
+            sort=self.sort(obj.get("sort"), db),
+            skip=self.nonneg(obj.get("skip"), "skip", 0),
+            limit=self.limit(obj.get("limit")),
+            fields=self.projection(obj.get("fields"), db),
+            database=db_id,
+        )
+
+    def search(self, text: Any, db: Database | None) -> Node:
+        if not isinstance(text, str):
+            self.c.error("wrong-type", f"search is a string, not {_kind(text)}", self.loc(["search"]))
+            return FALSE
+        from .search import parse_search  # the search-string frontend owns that grammar
+
+        res = parse_search(text, catalog=self.catalog, database=db.id if db else None, options=self.opt)
+        for d in res.diagnostics:
+            self.c.items.append(Diagnostic(d.code, d.message, Location(
+                pointer="/search", line=d.location.line, column=d.location.column, offset=d.location.offset),
+                d.severity))
+        if res.query is None:
+            return FALSE
+        found = [n for n in walk(res.query.predicate) if isinstance(n, Search)]
+        return found[0] if found else and_()
+
+    def nonneg(self, v: Any, name: str, default: int) -> int:
+        if v is None:
+            return default
+        if not _is_int(v) or v < 0:
+            self.c.error("bad-value", f"{name} is an integer >= 0, not {_short(v)}", self.loc([name]))
+            return default
+        return v
+
+    def limit(self, v: Any) -> int:
+        mx = self.opt.limits.max_limit
+        n = self.nonneg(v, "limit", mx if mx < 100 else 100)
+        if n > mx:
+            self.c.error("limit-too-large", f"limit {n} exceeds the maximum {mx}", self.loc(["limit"]))
+        return n
+
+    def sort(self, v: Any, db: Database | None) -> tuple[SortKey, ...]:
+        if v is None:
+            return ()
+        if not isinstance(v, dict):
+            self.c.error("wrong-type", "sort is an object {fieldId: 1 | -1}", self.loc(["sort"]))
+            return ()
+        if v and db is None:
+            self.c.error("missing-schema", "sorting on fields needs a schema and a database", self.loc(["sort"]))
+            return ()
+        keys = []
+        for k, d in v.items():
+            assert db is not None
+            fd = self.lookup(db, k, ["sort", k])
+            if type(d) is not int or d not in (1, -1):
+                self.c.error("bad-value", f"sort direction is 1 or -1, not {_short(d)}", self.loc(["sort", k]))
+                continue
+            if fd is None:
+                continue
+            if fd.type in NOT_SORTABLE:
+                self.c.error("sort-not-allowed", f"cannot sort on {fd.type.value} field {fd.name!r}",
+                             self.loc(["sort", k]))
+                continue
+            keys.append(SortKey(Field(fd.id, fd.type), d == -1))
+        return tuple(keys)
+
+    def projection(self, v: Any, db: Database | None) -> tuple[str, ...] | None:
+        if v is None:
+            return None
+        if isinstance(v, dict):
+            self.c.error("wrong-type", "in a variables object, fields is the projection (a list of field ids); "
+                         "this object looks like a filter: put it under \"filter\", or fix the unknown key next to "
+                         "it so the input reads as a bare filter object", self.loc(["fields"]))
+            return None
+        if not isinstance(v, list) or not all(isinstance(k, str) for k in v):
+            self.c.error("wrong-type", "fields is a list of field ids", self.loc(["fields"]))
+            return None
+        if db is None:
+            return tuple(v)
+        out = []
+        for i, k in enumerate(v):
+            fd = self.lookup(db, k, ["fields", i])
+            if fd is not None:
+                out.append(fd.id)
+        return tuple(out)
+
+
+def _kind(v: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null",
+            int: "a number", float: "a number"}.get(type(v), type(v).__name__)
+
+
+def _short(v: Any) -> str:
+    try:
+        text = json.dumps(v, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        text = _kind(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _raw_depth_ok(obj: Any, limit: int) -> bool:
+    """Iterative depth check of raw JSON, so nothing downstream can hit the recursion limit."""
+    stack = [(obj, 1)]
+    while stack:
+        o, d = stack.pop()
+        if d > limit:
+            return False
+        if isinstance(o, dict):
+            stack.extend((v, d + 1) for v in o.values())
+        elif isinstance(o, list):
+            stack.extend((v, d + 1) for v in o)
+    return True
+
+
+def is_bare_filter(obj: Any) -> bool:
+    """SPEC 8: keys within {fields, conjunction} and ``fields`` an object."""
+    return isinstance(obj, dict) and set(obj) <= {"fields", "conjunction"} and isinstance(obj.get("fields"), dict)
+
+
+def parse_pitchly(source: Any, *, catalog: Catalog | None = None, database: str | None = None,
+                  options: ParseOptions | None = None) -> ParseResult:
+    """A bare filter object or a whole variables object (dict or JSON text) -> Query + diagnostics."""
+    opt = options or ParseOptions()
+    p = _Parser(catalog, opt)
+    try:
+        return _parse(p, source, catalog, database, opt)
+    except FilterError as e:
+        return ParseResult(None, tuple(p.c.items) + tuple(e.diagnostics))
+    except RecursionError:
+        p.c.error("too-deep", "input nested too deeply", Location(pointer=""))
+        return ParseResult(None, tuple(p.c.items))
+
+
+def _parse(p: _Parser, source: Any, catalog: Catalog | None, database: str | None,
+           opt: ParseOptions) -> ParseResult:
+    lim = opt.limits
+    if isinstance(source, (bytes, bytearray)):
+        try:
+            source = source.decode("utf-8")
+        except UnicodeDecodeError:
+            p.c.error("invalid-json", "input is not UTF-8", Location(pointer=""))
+            return ParseResult(None, tuple(p.c.items))
+    if isinstance(source, str):
+        if len(source.encode("utf-8", "surrogatepass")) > lim.max_input_bytes:
+            p.c.error("too-large", f"input exceeds {lim.max_input_bytes} bytes", Location(pointer=""))
+            return ParseResult(None, tuple(p.c.items))
+        text = source
+        try:
+            source = json.loads(text)
+        except (ValueError, RecursionError):
+            try:  # the relaxed object-literal syntax of the Pitchly docs (unquoted keys, comments, ...)
+                source, _ = relaxed_json.loads(text, 4 * lim.max_depth + 8)
+            except FilterError as e:
+                return ParseResult(None, tuple(e.diagnostics))
+        result = _parse_object(p, source, catalog, database, opt)
+        return _with_positions(result, text)
+    return _parse_object(p, source, catalog, database, opt)
+
+
+def _with_positions(result: ParseResult, text: str) -> ParseResult:
+    """Add line:column to pointer-located diagnostics of a text input."""
+    if not any(d.location.pointer is not None and d.location.line is None for d in result.diagnostics):
+        return result
+    try:
+        _, positions = relaxed_json.loads(text)
+    except FilterError:
+        return result
+    out = []
+    for d in result.diagnostics:
+        loc = d.location
+        pos = relaxed_json.locate(loc.pointer, positions) if loc.pointer is not None and loc.line is None else None
+        if pos is not None:
+            loc = Location(pointer=loc.pointer, line=pos[0], column=pos[1], offset=pos[2])
+        out.append(Diagnostic(d.code, d.message, loc, d.severity))
+    return ParseResult(result.query, tuple(out))
+
+
+def _parse_object(p: _Parser, source: Any, catalog: Catalog | None, database: str | None,
+                  opt: ParseOptions) -> ParseResult:
+    lim = opt.limits
+    if not _raw_depth_ok(source, 4 * lim.max_depth + 8):
+        p.c.error("too-deep", f"input nested deeper than the limit ({lim.max_depth} filter levels)", Location(pointer=""))
+        return ParseResult(None, tuple(p.c.items))
+    if not isinstance(source, dict):
+        p.c.error("wrong-type", f"expected a filter object or a variables object, not {_kind(source)}",
+                  Location(pointer=""))
+        return ParseResult(None, tuple(p.c.items))
+    db: Database | None = None
+    if database is not None and catalog is not None:
+        db = catalog.get(database)
+        if db is None:
+            p.c.error("unknown-database", f"no database {database!r} in the catalog"
+                      + did_you_mean(database, [d.id for d in catalog]), Location(pointer=""))
+            return ParseResult(None, tuple(p.c.items))
+    if is_bare_filter(source):
+        query = Query(and_(p.filter_object(source, db, []), Not(InTrash())), limit=min(100, lim.max_limit),
+                      database=database)
+    else:
+        query = p.variables(source, db, database)
+    if not p.c.has_errors:
+        n = count_nodes(query.predicate)
+        if n > lim.max_nodes:
+            p.c.error("too-large", f"filter has {n} nodes; the limit is {lim.max_nodes}", Location(pointer=""))
+        elif depth(query.predicate) > lim.max_depth + 4:
+            p.c.error("too-deep", f"filter nested deeper than {lim.max_depth}", Location(pointer=""))
+    return ParseResult(None if p.c.has_errors else query, tuple(p.c.items))

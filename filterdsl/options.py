@@ -1,0 +1,60 @@
+"""Options shared by every frontend: limits (SPEC 6) and the strict/lenient switch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .ast import Query
+from .errors import Diagnostic
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits checked before any expensive work (errors ``too-deep`` / ``too-large``)."""
+
+    max_depth: int = 32
+    max_nodes: int = 10_000
+    max_list: int = 10_000
+    max_search_terms: int = 100
+    max_input_bytes: int = 1 << 20
+    max_limit: int = 100  # Pitchly ``limit`` maximum (servers may allow more)
+    max_page_size: int = 1000  # PixieBrix ``page_size`` maximum
+
+
+@dataclass(frozen=True)
+class ParseOptions:
+    strict: bool = True  # unknown keys/params are errors (warnings when False)
+    resolve_names: bool = False  # field keys may be field names
+    limits: Limits = field(default_factory=Limits)
+    quoted: bool = False  # search strings: "..." terms (SPEC 3)
+    django_compat: bool = False  # PixieBrix: Django's lenient handling
+    lookups: str = "strict"  # PixieBrix: "strict" | "extended"
+
+    @classmethod
+    def from_kwargs(cls, **kw: Any) -> ParseOptions:
+        limits = kw.pop("limits", None) or Limits()
+        if "max_limit" in kw:
+            limits = Limits(**{**limits.__dict__, "max_limit": kw.pop("max_limit")})
+        if "max_page_size" in kw:
+            limits = Limits(**{**limits.__dict__, "max_page_size": kw.pop("max_page_size")})
+        unknown = set(kw) - {f for f in cls.__dataclass_fields__}
+        if unknown:
+            raise TypeError(f"unknown parse options: {', '.join(sorted(unknown))}")
+        return cls(limits=limits, **kw)
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """What a frontend returns: the query (None when there are errors) and every diagnostic."""
+
+    query: Query | None
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if not d.is_error]

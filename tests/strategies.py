@@ -1,0 +1,256 @@
+"""Hypothesis strategies shared by every differential test: catalogs, trap-laden records, random ASTs.
+
+``scenarios()`` draws a catalog (a main database plus a referenced one), canonical records for both
+(missing keys, null, "", [], wrong types, LIKE and regex metacharacters, non-ASCII, huge and tiny
+numbers, invalid dates, duplicate created_at) and a random Query over them. Every backend must return
+exactly the ids the in-memory engine returns, in the same order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import strategies as st
+
+from filterdsl.ast import (
+    And,
+    Compare,
+    CreatedAt,
+    Field,
+    FieldState,
+    FieldType,
+    IdIn,
+    InTrash,
+    ModifiedSince,
+    Money,
+    Node,
+    Not,
+    Op,
+    Or,
+    Query,
+    RecordAttr,
+    Relation,
+    Search,
+    SortKey,
+    State,
+)
+from filterdsl.records import normalize_records
+from filterdsl.schema import Catalog, load_catalog
+
+T = FieldType
+
+_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=6)
+STRINGS = ["", "a", "A", "abc", "ABC", "a_b", "a%b", "100%", "_", "%", "\\", "a\\b", "'", "O'Brien", '"q"',
+           "Straße", "STRASSE", "ÉCOLE", "école", "Zürich", "ZÜRICH", "σίσυφος", "ΣΊΣΥΦΟΣ", "İlker", "ilker",
+           "a.b*c", "[x]", "(y)", "$^", "{2}", "x|y", "a,b", " pad ", "pad", "🚀rocket", "日本", "--", "/*c*/",
+           "; DROP TABLE t", "\u00a0nbsp", "tab\there", "line\nbreak", "Ⅻ", "ǅ"]
+NUMBERS = [0, 1, -1, 5, 5.0, -3, 0.5, 99.99, 100, 250, 250.0, 2**53, -(2**53), 1e-300, 1.5e300, 123456789012]
+DATES = ["2020-01-23", "2020-01-23T00:00:00.000Z", "2020-01-23T23:59:59.999Z", "2020-01-24T00:00:00Z",
+         "2020-02-30T00:00:00.000Z", "2019-12-31", "2021-01-01T10:00:00+05:00", "garbage", "2020-1-5",
+         "0999-01-01", "9999-12-31"]
+TIMESTAMPS = ["2021-03-01T10:00:00.000000Z", "2021-03-01T10:00:00.000000Z", "2020-12-31T23:59:59.999000Z",
+              "2021-01-01T00:00:00.000000Z", "2022-05-19T00:00:00.000000Z", "2019-01-01T00:00:00.000000Z"]
+TAGS = ["urgent", "gift", "vip", "VIP", "Gift", "ü", "a_b", "%"]
+CURRENCIES = ["USD", "EUR", "usd"]
+KEYS = ["name", "Name", "first name", "k'q", 'k"dq', "ünï", "a-b", "x_1", "n0", "a%b", "k\\b", "日本"]
+WEIRD_KEYS = ["a.b", "$dollar", "a[0]", "a..b"]
+
+COMMON: dict[FieldType, list[Any]] = {
+    FieldType.STRING: ["Straße", "a_b", "ÉCOLE"], FieldType.TEXT_BLOCK: ["100%", "O'Brien", "σίσυφος"],
+    FieldType.NUMBER: [5, 5.0, 0], FieldType.DATE: ["2020-01-23", "2020-01-23T23:59:59.999Z"],
+    FieldType.CURRENCY: [{"val": 5, "currency": "USD"}, {"val": 5.0}], FieldType.ENUM: ["a", "A"],
+}
+MAIN_TYPES = [T.STRING, T.TEXT_BLOCK, T.NUMBER, T.BOOLEAN, T.DATE, T.CURRENCY, T.ATTACHMENT, T.ENUM, T.ENUM_TAGS,
+              T.REF, T.REF_MULTIPLE]
+SORTABLE = (T.STRING, T.TEXT_BLOCK, T.NUMBER, T.BOOLEAN, T.DATE, T.CURRENCY, T.ENUM, T.REF)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    catalog: Catalog
+    database: str
+    dataset: dict[str, list[dict[str, Any]]]
+    query: Query
+
+    def __repr__(self) -> str:  # hypothesis prints this on failure
+        from filterdsl.ast import to_json
+
+        return f"Scenario(query={to_json(self.query)!r}, dataset={self.dataset!r}, catalog={self.catalog.to_json()!r})"
+
+
+def _catalog(keys: list[str]) -> Catalog:
+    main = [{"_id": k, "name": f"F{i}", "type": t.value, "restrict": None,
+             "database": "target" if t in (T.REF, T.REF_MULTIPLE) else None} for i, (k, t) in enumerate(zip(keys, MAIN_TYPES))]
+    target = [{"_id": "tname", "name": "Name", "type": "string", "primary": True},
+              {"_id": "tnum", "name": "Num", "type": "number"},
+              {"_id": "tcat", "name": "Cat", "type": "enum"}]
+    return load_catalog([{"_id": "main", "name": "Main", "fields": main},
+                         {"_id": "target", "name": "Target", "fields": target}])
+
+
+def _good(t: FieldType, draw: Any, target_ids: list[str]) -> Any:
+    if t in (T.STRING, T.TEXT_BLOCK, T.ENUM):
+        return draw(st.sampled_from(STRINGS[1:]) | _TEXT)
+    if t is T.NUMBER:
+        return draw(st.sampled_from(NUMBERS) | st.integers(-1000, 1000))
+    if t is T.BOOLEAN:
+        return draw(st.booleans())
+    if t is T.DATE:
+        return draw(st.sampled_from(DATES))
+    if t is T.CURRENCY:
+        amount = draw(st.sampled_from(NUMBERS))
+        code = draw(st.sampled_from([*CURRENCIES, None]))
+        return {"val": amount} if code is None else {"val": amount, "currency": code}
+    if t is T.ATTACHMENT:
+        return {"val": "https://x.test/" + draw(st.sampled_from(STRINGS[1:])) + draw(st.sampled_from([".pdf", ".PDF", ""])),
+                "type": "application/pdf", "size": 10}
+    if t is T.ENUM_TAGS:
+        return draw(st.lists(st.sampled_from(TAGS), min_size=1, max_size=3))
+    if t is T.REF:
+        return draw(st.sampled_from(target_ids))
+    if t is T.REF_MULTIPLE:
+        return draw(st.lists(st.sampled_from(target_ids), min_size=1, max_size=3))
+    raise AssertionError(t)
+
+
+WRONG = [None, "", [], "5", 5, 5.0, 0, 1, True, False, "true", ["x"], {"val": 1}, "2020-01-23", "abc"]
+
+
+@st.composite
+def _value(draw: Any, t: FieldType, target_ids: list[str]) -> Any:
+    kind = draw(st.sampled_from(["missing", "good", "good", "good", "good", "wrong", "common"]))
+    if kind == "common":  # a small shared pool so equality filters find matches
+        return draw(st.sampled_from(COMMON.get(t, [None])))
+    if kind == "missing":
+        return _MISSING
+    if kind == "wrong":
+        return draw(st.sampled_from(WRONG))
+    return _good(t, draw, target_ids)
+
+
+_MISSING = object()
+
+
+@st.composite
+def _records(draw: Any, fields: list[tuple[str, FieldType]], target_ids: list[str], prefix: str,
+             n: int) -> list[dict[str, Any]]:
+    rows = []
+    for i in range(n):
+        data = {}
+        for key, t in fields:
+            v = draw(_value(t, target_ids))
+            if v is not _MISSING:
+                data[key] = v
+        rows.append({"id": f"{prefix}{i:02d}", "created_at": draw(st.sampled_from(TIMESTAMPS)),
+                     "updated_at": draw(st.sampled_from([None, None, *TIMESTAMPS])),
+                     "removed_at": draw(st.sampled_from([None, None, None, None, "2022-01-01T00:00:00Z"])),
+                     "data": data})
+    return rows
+
+
+def _filter_value(t: FieldType, op: Op, draw: Any) -> Any:
+    if t in COMMON and op in (Op.EQ, Op.GTE, Op.LTE, Op.CONTAINS) and draw(st.booleans()):
+        v = draw(st.sampled_from(COMMON[t]))
+        return Money(v["val"], v.get("currency")) if t is T.CURRENCY else v
+    if t in (T.STRING, T.TEXT_BLOCK, T.ATTACHMENT, T.ENUM) and op is not Op.IN:
+        return draw(st.sampled_from(STRINGS) | _TEXT)
+    if t is T.ENUM:
+        return tuple(draw(st.lists(st.sampled_from(STRINGS[1:]), min_size=1, max_size=3)))
+    if t is T.NUMBER:
+        return draw(st.sampled_from(NUMBERS) | st.integers(-1000, 1000))
+    if t is T.CURRENCY:
+        return Money(draw(st.sampled_from(NUMBERS)), draw(st.sampled_from([None, *CURRENCIES])))
+    if t is T.BOOLEAN:
+        return draw(st.booleans())
+    if t is T.DATE:
+        return draw(st.sampled_from(["2020-01-23", "2020-01-24", "2019-12-31", "2021-01-01", "0999-01-01"]))
+    if t is T.ENUM_TAGS:
+        return tuple(draw(st.lists(st.sampled_from(TAGS), min_size=1, max_size=3)))
+    raise AssertionError(t)
+
+
+OPS = {
+    T.STRING: [Op.EQ, Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH],
+    T.TEXT_BLOCK: [Op.EQ, Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH],
+    T.NUMBER: [Op.EQ, Op.GT, Op.GTE, Op.LT, Op.LTE],
+    T.CURRENCY: [Op.EQ, Op.GT, Op.GTE, Op.LT, Op.LTE],
+    T.BOOLEAN: [Op.EQ],
+    T.DATE: [Op.EQ, Op.GT, Op.GTE, Op.LT, Op.LTE],
+    T.ENUM: [Op.EQ, Op.IN],
+    T.ENUM_TAGS: [Op.HAS_ANY, Op.HAS_ALL, Op.HAS_EXACTLY],
+    T.ATTACHMENT: [Op.CONTAINS],
+}
+
+
+@st.composite
+def _leaf(draw: Any, fields: list[tuple[str, FieldType]], allow_relation: bool) -> Node:
+    key, t = draw(st.sampled_from(fields))
+    f = Field(key, t)
+    if t in (T.REF, T.REF_MULTIPLE):
+        if allow_relation and draw(st.booleans()):
+            inner = draw(_tree(TARGET_FIELDS, 2, False))
+            return Relation(f, "target", inner)
+        return FieldState(f, draw(st.sampled_from(list(State))))
+    if draw(st.integers(0, 5)) == 0:
+        return FieldState(f, draw(st.sampled_from(list(State))))
+    op = draw(st.sampled_from(OPS[t]))
+    return Compare(f, op, _filter_value(t, op, draw))
+
+
+TARGET_FIELDS = [("tname", T.STRING), ("tnum", T.NUMBER), ("tcat", T.ENUM)]
+
+
+@st.composite
+def _tree(draw: Any, fields: list[tuple[str, FieldType]], depth: int, allow_relation: bool) -> Node:
+    if depth <= 0 or draw(st.integers(0, 1)) == 0:
+        node = draw(_leaf(fields, allow_relation))
+    else:
+        items = tuple(draw(st.lists(_tree(fields, depth - 1, allow_relation), min_size=2, max_size=3)))
+        node = And(items) if draw(st.integers(0, 2)) == 0 else Or(items)
+    return Not(node) if draw(st.integers(0, 2)) == 0 else node
+
+
+@st.composite
+def _record_level(draw: Any, ids: list[str], searchable: tuple[Field, ...]) -> Node:
+    kind = draw(st.sampled_from(["in", "created", "modified", "search", "trash"]))
+    if kind == "in":
+        return IdIn(tuple(draw(st.lists(st.sampled_from(ids + ["nope"]), max_size=4))))
+    if kind == "created":
+        return CreatedAt(draw(st.sampled_from([None, *TIMESTAMPS])), draw(st.sampled_from([None, None, *TIMESTAMPS])))
+    if kind == "modified":
+        return ModifiedSince(draw(st.sampled_from(TIMESTAMPS)))
+    if kind == "search":
+        terms = st.lists(st.sampled_from([s for s in STRINGS if s.strip()] + TAGS), min_size=1, max_size=2)
+        clauses = tuple(tuple(c) for c in draw(st.lists(terms, min_size=1, max_size=2)))
+        return Search(clauses, searchable)
+    return InTrash()
+
+
+@st.composite
+def scenarios(draw: Any, weird_keys: bool = False, max_records: int = 12) -> Scenario:
+    pool = KEYS + (WEIRD_KEYS if weird_keys else [])
+    keys = draw(st.lists(st.sampled_from(pool), min_size=len(MAIN_TYPES), max_size=len(MAIN_TYPES), unique=True))
+    catalog = _catalog(keys)
+    fields = list(zip(keys, MAIN_TYPES))
+    target_ids = [f"t{i}" for i in range(4)] + ["dangling"]
+    target_rows = draw(_records(TARGET_FIELDS, [], "t", 4))
+    n = draw(st.integers(2, max_records))
+    main_rows = draw(_records(fields, target_ids, "m", n))
+    dataset = {"main": normalize_records(main_rows, catalog.get("main")),
+               "target": normalize_records(target_rows, catalog.get("target"))}
+    pred = draw(_tree(fields, 2, True))
+    searchable = catalog.get("main").searchable()  # type: ignore[union-attr]
+    extras = draw(st.lists(_record_level([r["id"] for r in main_rows], searchable), max_size=1))
+    trash = draw(st.sampled_from([Not(InTrash()), None, None]))
+    parts = [pred, *extras] + ([trash] if trash is not None else [])
+    predicate = And(tuple(parts)) if len(parts) > 1 else parts[0]
+    sortable = [(k, t) for k, t in fields if t in SORTABLE]
+    sort_keys = draw(st.lists(st.sampled_from(sortable), max_size=2, unique=True))
+    sort = tuple(SortKey(Field(k, t), draw(st.booleans())) for k, t in sort_keys)
+    if draw(st.integers(0, 4)) == 0:
+        sort += (SortKey(RecordAttr(draw(st.sampled_from(["id", "created_at", "updated_at"]))), draw(st.booleans())),)
+    limit = draw(st.sampled_from([None, None, None, None, 0, 3, 100]))
+    skip = draw(st.sampled_from([0, 0, 0, 1, 2]))
+    query = Query(predicate, sort, skip, limit, None, "main")
+    return Scenario(catalog, "main", dataset, query)

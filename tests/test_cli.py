@@ -1,0 +1,91 @@
+"""The CLI contract: outputs and exit codes (0 ok, 1 invalid input, 2 usage, 3 engine failure)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from filterdsl.cli import main
+
+from conftest import CORPUS
+
+ORDERS = "ixuPJwBRqtRP3GpoM"
+BASE = ["--schema", str(CORPUS / "catalog.json"), "--database", ORDERS]
+
+
+def run(args, capsys, stdin=None, monkeypatch=None):
+    if stdin is not None:
+        import io
+
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    with pytest.raises(SystemExit) as ex:
+        main(args)
+    out, err = capsys.readouterr()
+    return ex.value.code, out, err
+
+
+def test_run_prints_json_lines_with_projection(capsys):
+    code, out, _ = run(["run", *BASE, "--engine", "memory", "--data", str(CORPUS / "records.json"), "--expr",
+                        json.dumps({"in": ["a5hzm9xChLDKrxneG"], "fields": ["Nb6uqwKdxh3BFX3De"]})], capsys)
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in rows] == ["a5hzm9xChLDKrxneG"]
+    assert rows[0]["data"] == {"Nb6uqwKdxh3BFX3De": "order-2883"}
+
+
+def test_run_reads_stdin_and_json_lines(tmp_path, capsys, monkeypatch):
+    rows = json.loads((CORPUS / "pixiebrix_records.json").read_text())
+    data = tmp_path / "r.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows))
+    code, out, _ = run(["run", "--engine", "memory", "--data", str(data), "--ids", "-"], capsys, "{}", monkeypatch)
+    assert code == 0 and len(out.splitlines()) == len(rows)
+
+
+def test_invalid_input_exit_1_nothing_on_stdout(capsys):
+    code, out, err = run(["run", *BASE, "--engine", "memory", "--data", str(CORPUS / "records.json"), "--expr",
+                          '{"limit": 1000}'], capsys)
+    assert (code, out) == (1, "")
+    assert "limit-too-large" in err and "/limit" in err
+
+
+@pytest.mark.parametrize("args", [[], ["run"], ["run", "--data", "x"], ["bogus"],
+                                  ["run", "--data", "/nonexistent", "--expr", "{}"],
+                                  ["run", "--data", "/dev/null", "--engine", "nope", "--expr", "{}"]])
+def test_usage_errors_exit_2(args, capsys):
+    assert run(args, capsys)[0] == 2
+
+
+def test_validate_files_text_and_json(tmp_path, capsys):
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text('{"limit": 5}')
+    bad.write_text('{"fields": {"59giDo5wnnLqurNpF": {"filters": [{"by": "contains", "value": "5"}]}}}')
+    assert run(["validate", *BASE, str(good)], capsys)[0] == 0
+    code, out, _ = run(["validate", *BASE, "--output", "json", str(good), str(bad)], capsys)
+    assert code == 1
+    report = json.loads(out)
+    assert [r["valid"] for r in report] == [True, False]
+    assert report[1]["diagnostics"][0]["code"] == "operator-not-allowed"
+    assert report[1]["diagnostics"][0]["location"]["pointer"] == "/fields/59giDo5wnnLqurNpF/filters/0/by"
+
+
+def test_explain_and_convert_ast(capsys):
+    expr = '{"fields": {"Popw6SRW8pL2RqECF": {"filters": [{"by": "is-not", "value": "paid"}]}}}'
+    code, out, _ = run(["explain", *BASE, "--expr", expr], capsys)
+    assert code == 0 and "NOT" in out and "'paid'" in out
+    code, out, _ = run(["convert", *BASE, "--to", "ast", "--expr", expr], capsys)
+    assert code == 0 and json.loads(out)["filterdsl_ast"] == 1
+
+
+def test_bad_schema_is_exit_1(tmp_path, capsys):
+    s = tmp_path / "s.json"
+    s.write_text('[{"_id": "d", "fields": [{"_id": "f", "type": "strng"}]}]')
+    code, _, err = run(["validate", "--schema", str(s), str(s)], capsys)
+    assert code == 1 and "unknown-type" in err and "did you mean 'string'" in err
+
+
+def test_bad_records_exit_1(tmp_path, capsys):
+    d = tmp_path / "d.json"
+    d.write_text('[{"id": "x", "data": {}}]')
+    code, out, err = run(["run", "--engine", "memory", "--data", str(d), "--expr", "{}"], capsys)
+    assert (code, out) == (1, "") and "bad-record" in err
