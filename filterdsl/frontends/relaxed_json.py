@@ -30,7 +30,7 @@ def grammar_path(name: str) -> Path:
     raise FileNotFoundError(f"grammar {name} not found")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parser() -> Lark:
     return Lark(grammar_path("json.lark").read_text(encoding="utf-8"), parser="lalr",
                 propagate_positions=True, maybe_placeholders=False)

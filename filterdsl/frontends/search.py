@@ -19,7 +19,7 @@ from ..schema import Catalog
 from .relaxed_json import grammar_path
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parser() -> Lark:
     return Lark(grammar_path("search.lark").read_text(encoding="utf-8"), parser="lalr",
                 start=["plain", "quoted"], maybe_placeholders=False)
