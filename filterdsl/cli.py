@@ -7,6 +7,8 @@ stdout), 2 usage error, 3 an engine failed (e.g. a database server is unreachabl
 from __future__ import annotations
 
 import argparse
+import fnmatch
+import glob
 import json
 import os
 import sys
@@ -15,8 +17,9 @@ from typing import Any, NoReturn, TextIO
 
 from .api import parse_result
 from .ast import Query, to_json
-from .errors import Diagnostic, FilterError
+from .errors import Diagnostic, FilterError, Location
 from .records import load_data, normalize_dataset
+from .report import FileResult
 from .schema import Catalog, load_catalog
 
 EXT_FORMATS = {".json": "pitchly", ".json5": "pitchly", ".search": "search", ".qs": "pixiebrix",
@@ -50,7 +53,7 @@ def _common(p: argparse.ArgumentParser, inputs: str) -> None:
         p.add_argument("input", nargs="?", help="input file, or - for standard input")
         p.add_argument("--expr", help="the input given inline instead of a file")
     else:
-        p.add_argument("inputs", nargs="+", help="input files")
+        p.add_argument("inputs", nargs="+", help="files, directories (searched for known extensions) or globs")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,7 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser("validate", help="validate stored filters; exit 1 when any is invalid")
     _common(val, "many")
-    val.add_argument("--output", choices=["text", "json"], default="text")
+    val.add_argument("--output", choices=["text", "json", "github", "sarif"], default="text",
+                     help="report format: text (with caret snippets), json, github (workflow annotations), sarif")
+    val.add_argument("--database-map", help="JSON file {\"glob pattern\": \"databaseId\"} choosing each file's database")
+    val.add_argument("--strict", action="store_true", help="warnings fail too")
+    val.add_argument("--quiet", action="store_true", help="text output: only failing diagnostics, no summary")
 
     exp = sub.add_parser("explain", help="print the parsed AST readably")
     _common(exp, "one")
@@ -183,25 +190,90 @@ def execute(query: Query, dataset: dict[Any, list[dict[str, Any]]], engine: str,
         raise EngineError(f"engine {engine} failed: {type(e).__name__}: {e}") from None
 
 
+SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox"}
+GLOB_CHARS = set("*?[")
+
+
+def expand_inputs(inputs: Sequence[str]) -> list[str]:
+    """Files, directories (recursively: files with a known extension) and globs, in a stable order."""
+    out: list[str] = []
+    for item in inputs:
+        if item == "-" or os.path.isfile(item):
+            out.append(item)
+        elif os.path.isdir(item):
+            found = []
+            for root, dirs, files in os.walk(item):
+                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+                found += [os.path.join(root, f) for f in files if os.path.splitext(f)[1].lower() in EXT_FORMATS]
+            out += sorted(found)
+        elif GLOB_CHARS & set(item):
+            matches = sorted(m for m in glob.glob(item, recursive=True) if os.path.isfile(m))
+            if not matches:
+                raise UsageError(f"no files match {item!r}")
+            out += matches
+        else:
+            raise UsageError(f"no such file or directory: {item}")
+    seen: set[str] = set()
+    return [p for p in out if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]
+
+
+def _database_map(path: str | None) -> list[tuple[str, str]]:
+    if not path:
+        return []
+    try:
+        obj = json.loads(_read(path))
+    except ValueError as e:
+        raise UsageError(f"--database-map {path}: not valid JSON: {e}") from None
+    if not isinstance(obj, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in obj.items()):
+        raise UsageError(f"--database-map {path}: expected an object {{\"glob pattern\": \"databaseId\"}}")
+    return list(obj.items())
+
+
+def _database_for(path: str, mapping: list[tuple[str, str]], default: str | None) -> str | None:
+    posix = path.replace(os.sep, "/")
+    for pattern, db in mapping:
+        if fnmatch.fnmatchcase(posix, pattern) or fnmatch.fnmatchcase(os.path.basename(posix), pattern):
+            return db
+    return default
+
+
+def validate_file(path: str, args: argparse.Namespace, catalog: Catalog | None,
+                  mapping: list[tuple[str, str]]) -> FileResult:
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+    except (OSError, UnicodeDecodeError) as e:
+        d = Diagnostic("unreadable-file", f"cannot read the file: {e}", Location())
+        return FileResult(path, "", (d,), False)
+    fmt = _format(args, path)
+    res = parse_result(_prepare(text, fmt), fmt, catalog, _database_for(path, mapping, args.database),
+                       **_options(args))
+    return FileResult(path, text, res.diagnostics, res.query is not None and not res.errors)
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
+    from . import report
+
     catalog = _catalog(args)
-    results = []
-    bad = 0
-    for path in args.inputs:
-        fmt = _format(args, path)
-        res = parse_result(_prepare(_read(path), fmt), fmt, catalog, args.database, **_options(args))
-        ok = res.query is not None and not res.errors
-        bad += not ok
-        results.append((path, ok, res.diagnostics))
+    mapping = _database_map(args.database_map)
+    results = [validate_file(p, args, catalog, mapping) for p in expand_inputs(args.inputs)]
+    strict = args.strict
     if args.output == "json":
-        print(json.dumps([{"file": p, "valid": ok, "diagnostics": [d.to_json() for d in ds]}
-                          for p, ok, ds in results], ensure_ascii=False, indent=2))
+        print(report.json_report(results, strict))
+    elif args.output == "github":
+        print(report.github_report(results, strict))
+    elif args.output == "sarif":
+        from . import __version__
+
+        print(json.dumps(report.sarif_report(results, strict, __version__), ensure_ascii=False, indent=2))
     else:
-        for path, _ok, ds in results:
-            _print_diags(ds, path, sys.stdout)
-        print(f"{len(results)} file(s), {bad} invalid, "
-              f"{sum(len([d for d in ds if not d.is_error]) for _, _, ds in results)} warning(s)")
-    return 1 if bad else 0
+        text = report.text_report(results, strict, args.quiet)
+        if text:
+            print(text)
+    return 1 if any(r.failed(strict) for r in results) else 0
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

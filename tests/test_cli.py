@@ -63,7 +63,7 @@ def test_validate_files_text_and_json(tmp_path, capsys):
     assert run(["validate", *BASE, str(good)], capsys)[0] == 0
     code, out, _ = run(["validate", *BASE, "--output", "json", str(good), str(bad)], capsys)
     assert code == 1
-    report = json.loads(out)
+    report = json.loads(out)["files"]
     assert [r["valid"] for r in report] == [True, False]
     assert report[1]["diagnostics"][0]["code"] == "operator-not-allowed"
     assert report[1]["diagnostics"][0]["location"]["pointer"] == "/fields/59giDo5wnnLqurNpF/filters/0/by"

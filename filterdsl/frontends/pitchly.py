@@ -156,6 +156,7 @@ class _Parser:
         conj = self.conjunction(obj, path)
         if fd is None:
             return None
+        errors_before = len(self.c.items)
         field = Field(fd.id, fd.type)
         items: list[Node] = []
         filters = obj.get("filters")
@@ -190,8 +191,9 @@ class _Parser:
                         items.append(Relation(field, target.id, self.combine(kept, conj)))
         flags = self.include(obj.get("include"), field, [*path, "include"])
         if not items and not flags:
-            self.c.warn("empty-entry", f"entry for field {fd.name!r} has no filters and no include flag set; "
-                        "it imposes no constraint and is ignored", self.loc(path))
+            if not any(d.is_error for d in self.c.items[errors_before:]):  # not noise after a real error
+                self.c.warn("empty-entry", f"entry for field {fd.name!r} has no filters and no include flag "
+                            "set; it imposes no constraint and is ignored", self.loc(path))
             return None
         pred = self.combine(items, conj) if items else None
         return or_(pred, *flags) if pred is not None else or_(*flags)
