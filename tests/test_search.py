@@ -92,3 +92,16 @@ def test_only_filter_errors_escape(text: str, quoted: bool) -> None:
     for node in walk(q.predicate):
         if isinstance(node, Search):
             assert all(t and t == t.strip() or quoted for c in node.clauses for t in c)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=' ab,|"\\\\', max_size=30), st.booleans(), st.integers(0, 4))
+def test_cheap_term_precount_agrees_with_the_grammar(text: str, quoted: bool, limit: int) -> None:
+    """The pre-count that rejects huge searches early must agree exactly with the parsed term count."""
+    from filterdsl.errors import Collector
+    from filterdsl.frontends.search import split_terms, too_many_terms
+
+    c = Collector()
+    n = sum(len(cl) for cl in split_terms(text, quoted, c))
+    if not c.has_errors:
+        assert too_many_terms(text, quoted, limit) == (n > limit)
