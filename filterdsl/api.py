@@ -43,10 +43,16 @@ def parse_result(source: Any, format: str = "pitchly", catalog: Any = None, data
         import json
 
         from .ast import from_json
+        from .options import check_limits
 
         try:
+            if isinstance(source, (str, bytes)) and len(source) > opt.limits.max_input_bytes:
+                return ParseResult(None, (Diagnostic("too-large", f"input exceeds {opt.limits.max_input_bytes} "
+                                                     "bytes", Location(pointer="")),))
             obj = json.loads(source) if isinstance(source, (str, bytes)) else source
-            return ParseResult(from_json(obj))
+            query = from_json(obj)
+            problems = check_limits(query, opt.limits)
+            return ParseResult(None if problems else query, tuple(problems))
         except FilterError as e:
             return ParseResult(None, tuple(e.diagnostics))
         except (ValueError, RecursionError) as e:

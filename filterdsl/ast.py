@@ -289,12 +289,23 @@ def _value_to_json(v: Value) -> Any:
     return v
 
 
+def _scalar(v: Any) -> Any:
+    if isinstance(v, float) and v != v or v in (float("inf"), float("-inf")):
+        raise ValueError("numbers are finite")
+    if v is None or not isinstance(v, (str, int, float, bool)):
+        raise TypeError(f"a value is a string, number or boolean, not {type(v).__name__}")
+    return v
+
+
 def _value_from_json(v: Any) -> Value:
     if isinstance(v, dict):
-        return Money(v["money"], v.get("currency"))
+        amount, cur = v["money"], v.get("currency")
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not (cur is None or isinstance(cur, str)):
+            raise TypeError("money is {\"money\": number, \"currency\": string or null}")
+        return Money(_scalar(amount), cur)
     if isinstance(v, list):
-        return tuple(v)
-    return v
+        return tuple(_scalar(e) for e in v)
+    return _scalar(v)  # type: ignore[no-any-return]
 
 
 def _field_to_json(f: Field) -> dict[str, Any]:
@@ -305,24 +316,20 @@ def _field_to_json(f: Field) -> dict[str, Any]:
 
 
 def _field_from_json(o: dict[str, Any]) -> Field:
-    return Field(o["key"], FieldType(o["type"]), tuple(o.get("path", ())))
+    key, path = o["key"], o.get("path", ())
+    if not isinstance(key, str) or not isinstance(path, list | tuple) or not all(isinstance(p, str) for p in path):
+        raise TypeError("a field is {\"key\": string, \"type\": type, \"path\"?: [strings]}")
+    return Field(key, FieldType(o["type"]), tuple(path))
 
 
-def node_to_json(node: Node) -> dict[str, Any]:
+def _leaf_to_json(node: Node) -> dict[str, Any]:
     if isinstance(node, Const):
         return {"node": "const", "value": node.value}
-    if isinstance(node, (And, Or)):
-        return {"node": type(node).__name__.lower(), "items": [node_to_json(i) for i in node.items]}
-    if isinstance(node, Not):
-        return {"node": "not", "item": node_to_json(node.item)}
     if isinstance(node, Compare):
         return {"node": "compare", "field": _field_to_json(node.field), "op": node.op.value,
                 "value": _value_to_json(node.value)}
     if isinstance(node, FieldState):
         return {"node": "state", "field": _field_to_json(node.field), "state": node.state.value}
-    if isinstance(node, Relation):
-        return {"node": "relation", "field": _field_to_json(node.field), "database": node.database,
-                "predicate": node_to_json(node.predicate)}
     if isinstance(node, Search):
         return {"node": "search", "clauses": [list(c) for c in node.clauses],
                 "fields": None if node.fields is None else [_field_to_json(f) for f in node.fields]}
@@ -337,35 +344,97 @@ def node_to_json(node: Node) -> dict[str, Any]:
     raise TypeError(f"not an AST node: {node!r}")
 
 
-def node_from_json(o: dict[str, Any]) -> Node:
+def node_to_json(node: Node) -> dict[str, Any]:
+    """JSON form of a predicate; iterative, so any depth serialises."""
+    done: dict[int, dict[str, Any]] = {}
+    stack: list[tuple[Node, bool]] = [(node, False)]
+    while stack:
+        n, expanded = stack.pop()
+        kids = n.children()
+        if kids and not expanded:
+            stack.append((n, True))
+            stack.extend((c, False) for c in kids)
+            continue
+        parts = [done[id(c)] for c in kids]
+        if isinstance(n, (And, Or)):
+            done[id(n)] = {"node": type(n).__name__.lower(), "items": parts}
+        elif isinstance(n, Not):
+            done[id(n)] = {"node": "not", "item": parts[0]}
+        elif isinstance(n, Relation):
+            done[id(n)] = {"node": "relation", "field": _field_to_json(n.field), "database": n.database,
+                           "predicate": parts[0]}
+        else:
+            done[id(n)] = _leaf_to_json(n)
+    return done[id(node)]
+
+
+def _json_children(o: Any) -> list[Any]:
+    if not isinstance(o, dict):
+        raise TypeError(f"an AST node is an object, not {type(o).__name__}")
+    kind = o.get("node")
+    if kind in ("and", "or"):
+        items = o["items"]
+        if not isinstance(items, list):
+            raise TypeError("items is a list")
+        return items
+    if kind == "not":
+        return [o["item"]]
+    if kind == "relation":
+        return [o["predicate"]]
+    return []
+
+
+def _leaf_from_json(o: dict[str, Any]) -> Node:
     kind = o["node"]
     if kind == "const":
-        return Const(bool(o["value"]))
-    if kind == "and":
-        return And(tuple(node_from_json(i) for i in o["items"]))
-    if kind == "or":
-        return Or(tuple(node_from_json(i) for i in o["items"]))
-    if kind == "not":
-        return Not(node_from_json(o["item"]))
+        if not isinstance(o["value"], bool):
+            raise TypeError("const value is true or false")
+        return Const(o["value"])
     if kind == "compare":
         return Compare(_field_from_json(o["field"]), Op(o["op"]), _value_from_json(o["value"]))
     if kind == "state":
         return FieldState(_field_from_json(o["field"]), State(o["state"]))
-    if kind == "relation":
-        return Relation(_field_from_json(o["field"]), o["database"], node_from_json(o["predicate"]))
     if kind == "search":
         fs = o.get("fields")
-        return Search(tuple(tuple(c) for c in o["clauses"]),
+        return Search(tuple(tuple(str(t) for t in c) for c in o["clauses"]),
                       None if fs is None else tuple(_field_from_json(f) for f in fs))
     if kind == "id_in":
-        return IdIn(tuple(o["ids"]))
+        return IdIn(tuple(str(i) for i in o["ids"]))
     if kind == "created_at":
         return CreatedAt(o.get("start"), o.get("end"))
     if kind == "modified_since":
-        return ModifiedSince(o["since"])
+        return ModifiedSince(str(o["since"]))
     if kind == "in_trash":
         return InTrash()
     raise ValueError(f"unknown node kind {kind!r}")
+
+
+def node_from_json(o: Any, max_nodes: int = 1_000_000) -> Node:
+    """Inverse of :func:`node_to_json`; iterative like it, and bounded (a cyclic object cannot hang it)."""
+    done: dict[int, Node] = {}
+    stack: list[tuple[Any, bool]] = [(o, False)]
+    seen = 0
+    while stack:
+        j, expanded = stack.pop()
+        seen += 1
+        if seen > 2 * max_nodes:
+            raise ValueError(f"more than {max_nodes} nodes")
+        kids = _json_children(j)
+        if kids and not expanded:
+            stack.append((j, True))
+            stack.extend((c, False) for c in kids)
+            continue
+        parts = [done[id(c)] for c in kids]
+        kind = j["node"]
+        if kind in ("and", "or"):
+            done[id(j)] = (And if kind == "and" else Or)(tuple(parts))
+        elif kind == "not":
+            done[id(j)] = Not(parts[0])
+        elif kind == "relation":
+            done[id(j)] = Relation(_field_from_json(j["field"]), str(j["database"]), parts[0])
+        else:
+            done[id(j)] = _leaf_from_json(j)
+    return done[id(o)]
 
 
 def _sortkey_to_json(s: SortKey) -> dict[str, Any]:
@@ -375,8 +444,12 @@ def _sortkey_to_json(s: SortKey) -> dict[str, Any]:
 
 def _sortkey_from_json(o: dict[str, Any]) -> SortKey:
     k = o["key"]
+    if "attr" in k and k["attr"] not in ("id", "created_at", "updated_at"):
+        raise ValueError(f"sort attribute {k['attr']!r} is not id, created_at or updated_at")
     key: Field | RecordAttr = RecordAttr(k["attr"]) if "attr" in k else _field_from_json(k)
-    return SortKey(key, bool(o["descending"]))
+    if not isinstance(o["descending"], bool):
+        raise TypeError("descending is true or false")
+    return SortKey(key, o["descending"])
 
 
 def to_json(query: Query | Node) -> dict[str, Any]:
@@ -401,17 +474,27 @@ def from_json(o: dict[str, Any]) -> Query:
     try:
         if o.get("filterdsl_ast") != AST_JSON_VERSION:
             raise ValueError(f"unsupported AST JSON version {o.get('filterdsl_ast')!r}")
-        fs = o.get("fields")
+        fs, skip, limit, db = o.get("fields"), o.get("skip", 0), o.get("limit"), o.get("database")
+        if isinstance(skip, bool) or not isinstance(skip, int) or skip < 0:
+            raise ValueError("skip is an integer >= 0")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise ValueError("limit is null or an integer >= 0")
+        if fs is not None and not (isinstance(fs, list) and all(isinstance(f, str) for f in fs)):
+            raise ValueError("fields is null or a list of strings")
+        if db is not None and not isinstance(db, str):
+            raise ValueError("database is null or a string")
         return Query(
             predicate=node_from_json(o["predicate"]),
             sort=tuple(_sortkey_from_json(s) for s in o.get("sort", ())),
-            skip=int(o.get("skip", 0)),
-            limit=o.get("limit"),
+            skip=skip,
+            limit=limit,
             fields=None if fs is None else tuple(fs),
-            database=o.get("database"),
+            database=db,
         )
     except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
-        raise FilterError([Diagnostic("bad-ast-json", f"not a valid filterdsl AST JSON: {e}", Location(pointer=""))]) from None
+        why = f"missing key {e.args[0]!r}" if isinstance(e, KeyError) else str(e)
+        raise FilterError([Diagnostic("bad-ast-json", f"not a valid filterdsl AST JSON: {why}",
+                                      Location(pointer=""))]) from None
 
 
 def iter_fields(node: Node) -> Iterator[Field]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .ast import Query
-from .errors import Diagnostic
+from .ast import IdIn, Query, depth, walk
+from .errors import Diagnostic, Location
 
 
 @dataclass(frozen=True)
@@ -58,3 +58,26 @@ class ParseResult:
     @property
     def warnings(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if not d.is_error]
+
+
+def check_limits(query: Query, limits: Limits, where: Location | None = None) -> list[Diagnostic]:
+    """Limits on an AST that did not come through a frontend's own checks (e.g. the AST JSON form).
+
+    Counting is iterative and stops early, so a huge or deep AST costs at most ``max_nodes`` steps.
+    """
+    loc = where or Location(pointer="")
+    n = 0
+    for node in walk(query.predicate):
+        n += 1
+        if n > limits.max_nodes:
+            return [Diagnostic("too-large", f"filter has more than {limits.max_nodes} nodes", loc)]
+        if isinstance(node, IdIn) and len(node.ids) > limits.max_list:
+            return [Diagnostic("too-large", f"id lists hold at most {limits.max_list} ids", loc)]
+    if depth(query.predicate) > max_ast_depth(limits):
+        return [Diagnostic("too-deep", f"filter nested deeper than {max_ast_depth(limits)} AST levels", loc)]
+    return []
+
+
+def max_ast_depth(limits: Limits) -> int:
+    """AST levels a filter of ``max_depth`` nesting levels may need (each level adds and/or/not/relation)."""
+    return 3 * limits.max_depth + 8

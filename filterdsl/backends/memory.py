@@ -34,6 +34,7 @@ from ..ast import (
     Search,
     SortKey,
     State,
+    depth,
 )
 from ..errors import Diagnostic, FilterError, Location
 from ..records import valid_day
@@ -298,6 +299,9 @@ def compile_predicate(node: Node, dataset: Dataset | None = None,
     With ``normalize``, records that are not canonical documents (no ``removed_at`` key) are passed
     through it first, inside the same generated function (no extra call on the fast path).
     """
+    if depth(node) > MAX_DEPTH:
+        raise FilterError([Diagnostic("too-deep", f"the in-memory compiler takes ASTs up to {MAX_DEPTH} levels "
+                                      "deep (frontends stop far earlier: Limits.max_depth)", Location())])
     gen = _Codegen(dataset)
     if normalize is not None:
         gen.ns["_norm"] = normalize
@@ -312,6 +316,10 @@ def compile_predicate(node: Node, dataset: Dataset | None = None,
     exec(code, ns)  # noqa: S102 - source built only from node structure; values live in ns
     fn: Callable[[Doc], bool] = ns["_pred"]
     return fn
+
+
+#: Deepest AST the generated code can nest (Python's parser allows 200 nested parentheses).
+MAX_DEPTH = 120
 
 
 # ---------------------------------------------------------------- sorting
