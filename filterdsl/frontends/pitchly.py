@@ -484,6 +484,11 @@ def _raw_depth_ok(obj: Any, limit: int) -> bool:
     return True
 
 
+def _no_constants(name: str) -> Any:
+    """NaN and Infinity are not JSON (Python's json accepts them): let the located parser reject them."""
+    raise ValueError(f"{name} is not JSON")
+
+
 def is_bare_filter(obj: Any) -> bool:
     """SPEC 8: keys within {fields, conjunction} and ``fields`` an object."""
     return isinstance(obj, dict) and set(obj) <= {"fields", "conjunction"} and isinstance(obj.get("fields"), dict)
@@ -518,7 +523,7 @@ def _parse(p: _Parser, source: Any, catalog: Catalog | None, database: str | Non
             return ParseResult(None, tuple(p.c.items))
         text = source
         try:
-            source = json.loads(text)
+            source = json.loads(text, parse_constant=_no_constants)
         except (ValueError, RecursionError):
             try:  # the relaxed object-literal syntax of the Pitchly docs (unquoted keys, comments, ...)
                 source, _ = relaxed_json.loads(text, 4 * lim.max_depth + 8)
