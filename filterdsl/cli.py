@@ -178,10 +178,12 @@ def execute(query: Query, dataset: dict[Any, list[dict[str, Any]]], engine: str,
         if engine in ("sqlite", "duckdb", "postgres", "mysql"):
             from .backends import sql_exec
 
-            return list(sql_exec.execute(query, dataset, engine=engine, url=url, catalog=catalog))
-        from .backends import mongo_exec
+            docs = sql_exec.execute(query, dataset, engine=engine, url=url, catalog=catalog)
+        else:
+            from .backends import mongo_exec
 
-        return list(mongo_exec.execute(query, dataset, engine=engine, catalog=catalog))
+            docs = mongo_exec.execute(query, dataset, engine=engine, catalog=catalog)
+        return [d["id"] for d in docs]
     except FilterError:
         raise
     except ImportError as e:
