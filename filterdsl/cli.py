@@ -87,6 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("--mapping", help="columns layout: JSON file mapping field id -> column")
     conv.add_argument("--inline", action="store_true", help="SQL: inline the parameters as literals")
     conv.add_argument("--keys", choices=["ids", "names"], default="ids", help="field keys in the output")
+    srv = sub.add_parser("serve", help="run the reference records API (needs the 'server' extra)")
+    srv.add_argument("--db", default="sqlite:///:memory:",
+                     help="sqlite:///PATH, sqlite:///:memory: (default) or postgresql://...")
+    srv.add_argument("--schema", help="catalog JSON; without it databases are schemaless (PixieBrix)")
+    srv.add_argument("--data", help="records to load at start: {databaseId: [rows]}")
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--port", type=int, default=8000)
+    srv.add_argument("--no-cache", action="store_true", help="compile every request (no SQL cache)")
     return ap
 
 
@@ -308,7 +316,29 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "explain": cmd_explain, "convert": cmd_convert}
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from .server import create_app
+    except ImportError as e:
+        raise UsageError(f"serve needs the server extra (pip install 'filterdsl[server]'): {e}") from None
+    catalog = _catalog(args)
+    try:
+        app = create_app(args.db, catalog, use_cache=not args.no_cache)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if args.data:
+        data = load_data(_read(args.data))
+        if not isinstance(data, dict):
+            raise UsageError("--data for serve is {databaseId: [rows]}")
+        for db_id, docs in normalize_dataset(data, catalog).items():
+            app.state.store.import_docs(str(db_id), docs)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+COMMANDS = {"serve": cmd_serve, "run": cmd_run, "validate": cmd_validate, "explain": cmd_explain, "convert": cmd_convert}
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

@@ -1,0 +1,136 @@
+"""Request-to-query helpers for web servers: parse what a view receives, compile once, cache.
+
+A view hands over the raw query string (or a mapping) of a PixieBrix-style request, or the Pitchly
+``data`` variables object of a JSON body; it gets back a :class:`CompiledQuery` whose SQL and
+parameters are ready for the driver. Compiled SQL is cached by the AST itself (frozen, hashable and
+equal exactly when two requests mean the same query), in a bounded, thread-safe LRU whose hit rate
+is observable, so a busy endpoint parses every request but compiles each distinct filter once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .api import parse, to_sql
+from .ast import Query
+from .schema import Catalog, load_catalog
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """A parsed query and its SQL for one dialect; immutable, so it can be shared between threads."""
+
+    query: Query
+    sql: str
+    params: tuple[Any, ...] | dict[str, Any]
+    dialect: str
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    hits: int
+    misses: int
+    size: int
+    maxsize: int
+
+    @property
+    def hit_rate(self) -> float:
+        total = self.hits + self.misses
+        return self.hits / total if total else 0.0
+
+
+class QueryCache:
+    """A bounded LRU of compiled SQL keyed by (AST, dialect, layout, paramstyle); safe across threads."""
+
+    def __init__(self, maxsize: int = 1024):
+        if maxsize < 0:
+            raise ValueError("maxsize is >= 0 (0 disables caching)")
+        self.maxsize = maxsize
+        self._items: OrderedDict[Hashable, CompiledQuery] = OrderedDict()
+        self._lock = threading.Lock()
+        self._hits = 0
+        self._misses = 0
+
+    def get_or_compile(self, key: Hashable, compile_fn: Any) -> CompiledQuery:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                self._hits += 1
+                return hit
+            self._misses += 1
+        value: CompiledQuery = compile_fn()  # outside the lock: compiling never blocks other requests
+        if self.maxsize:
+            with self._lock:
+                self._items[key] = value
+                self._items.move_to_end(key)
+                while len(self._items) > self.maxsize:
+                    self._items.popitem(last=False)
+        return value
+
+    def stats(self) -> CacheStats:
+        with self._lock:
+            return CacheStats(self._hits, self._misses, len(self._items), self.maxsize)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._hits = self._misses = 0
+
+
+#: The process-wide default cache used when a helper is not given one.
+DEFAULT_CACHE = QueryCache()
+
+
+def compile_query(query: Query, *, dialect: str = "sqlite", catalog: Catalog | None = None,
+                  layout: Any = None, paramstyle: str | None = None,
+                  cache: QueryCache | None = DEFAULT_CACHE) -> CompiledQuery:
+    """SQL for ``query``, from ``cache`` when the same AST was compiled before (``cache=None``: never)."""
+
+    def build() -> CompiledQuery:
+        sql, params = to_sql(query, dialect=dialect, layout=layout, catalog=catalog, paramstyle=paramstyle)
+        return CompiledQuery(query, sql, tuple(params) if isinstance(params, list) else params, dialect)
+
+    if cache is None:
+        return build()
+    return cache.get_or_compile((query, dialect, _hashable(layout), paramstyle, catalog), build)
+
+
+def _hashable(x: Any) -> Hashable:
+    """Layouts hold mappings (unhashable); their repr is a faithful key for frozen dataclasses."""
+    try:
+        hash(x)
+        return x
+    except TypeError:
+        return repr(x)
+
+
+def _cat(catalog: Any) -> Catalog | None:
+    return None if catalog is None else load_catalog(catalog)  # a Catalog passes through as it is
+
+
+def from_request_params(params: str | bytes | Mapping[str, Any] | Any, *, database: str | None = None,
+                        catalog: Any = None, dialect: str = "sqlite", layout: Any = None,
+                        paramstyle: str | None = None, cache: QueryCache | None = DEFAULT_CACHE,
+                        **options: Any) -> CompiledQuery:
+    """PixieBrix-style params (``request.url.query``, ``request.GET``, a list of pairs) -> compiled query.
+
+    Raises FilterError (answer it as HTTP 400 with ``[d.to_json() for d in e.diagnostics]``).
+    """
+    cat = _cat(catalog)
+    query = parse(params, "pixiebrix", catalog=cat, database=database, **options)
+    return compile_query(query, dialect=dialect, catalog=cat, layout=layout, paramstyle=paramstyle, cache=cache)
+
+
+def from_pitchly_variables(variables: Mapping[str, Any] | str | bytes, *, catalog: Any,
+                           database: str | None = None, dialect: str = "sqlite", layout: Any = None,
+                           paramstyle: str | None = None, cache: QueryCache | None = DEFAULT_CACHE,
+                           **options: Any) -> CompiledQuery:
+    """The Pitchly ``data`` variables object of a request body -> compiled query (``secretKey`` dropped)."""
+    cat = _cat(catalog)
+    query = parse(variables, "pitchly", catalog=cat, database=database, **options)
+    return compile_query(query, dialect=dialect, catalog=cat, layout=layout, paramstyle=paramstyle, cache=cache)
