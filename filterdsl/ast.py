@@ -305,7 +305,7 @@ def _value_from_json(v: Any) -> Value:
         return Money(_scalar(amount), cur)
     if isinstance(v, list):
         return tuple(_scalar(e) for e in v)
-    return _scalar(v)  # type: ignore[no-any-return]
+    return _scalar(v)
 
 
 def _field_to_json(f: Field) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Token, Tree
+from lark import Lark, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from ..errors import Diagnostic, FilterError, Location, pointer
@@ -49,18 +49,18 @@ def _too_deep(text: str, limit: int) -> bool:
     return False
 
 
-def _string(tok: Token) -> str:
+def _string(tok: Any) -> str:
     raw = str(tok)
     if raw[0] == "'":
         body = raw[1:-1].replace('\\"', '"').replace("\\'", "'").replace('"', '\\"')
         raw = '"' + body + '"'
-    return json.loads(raw)  # type: ignore[no-any-return]
+    return json.loads(raw)
 
 
-def _number(tok: Token) -> int | float:
+def _number(tok: Any) -> int | float:
     text = str(tok)
     value = json.loads(text) if re.fullmatch(r"-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?", text) else float(text)
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def loads(text: str, max_depth: int = 512) -> tuple[Any, dict[str, Position]]:

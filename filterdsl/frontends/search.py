@@ -93,20 +93,20 @@ def split_terms(text: str, quoted: bool, c: Collector) -> list[list[str]]:
     offset = 0  # where the current term starts (just after its separator)
     for node in tree.children:
         if isinstance(node, Token):  # COMMA
-            offset = node.start_pos + 1
+            offset = (node.start_pos or 0) + 1
             continue
         assert isinstance(node, Tree)
         terms: list[str] = []
         for t in node.children:
             if isinstance(t, Token):  # BAR
-                offset = t.start_pos + 1
+                offset = (t.start_pos or 0) + 1
                 continue
             pieces = [p for p in t.children if isinstance(p, Token)]
             term = _term_text(pieces)
             if term:
                 terms.append(term)
             else:
-                where = pieces[0].start_pos if pieces else offset
+                where = (pieces[0].start_pos or 0) if pieces else offset
                 c.warn("empty-term", "empty search term dropped", text_location(text, where))
         if terms:
             clauses.append(terms)
