@@ -358,6 +358,9 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         code = 3
     except KeyboardInterrupt:
         code = 130
+    except Exception as e:  # a bug, not the user's input: one line, never a traceback
+        print(f"filterdsl: internal error (please report it): {type(e).__name__}: {e}", file=sys.stderr)
+        code = 3
     sys.stdout.flush()
     sys.exit(code)
 
