@@ -1,386 +1,523 @@
-"""Per-engine JSON access: how to reach a value inside the ``data`` column, test its JSON type,
-read it as text or number, and expand an array or an object into rows.
+"""Per-engine JSON access for the JSON document layout.
 
-Each supported dialect belongs to a *family* whose JSON functions it shares. Fragments are written
-as small SQL templates in the family's own dialect, parsed once by sqlglot (cached) and filled with
-expressions, so the output is always a sqlglot tree: values are placeholders, never text. Holes in a
-template are columns named ``__x``; table aliases named ``__e`` are renamed per use.
+A *family* knows one engine's JSON functions: how to reach a value below the ``data`` column, test its
+JSON type, read it as text or number, expand an array into rows, and compare strings by code point.
+Everything is built as sqlglot trees; user text (field keys, path segments, values) only ever enters
+as a bound parameter through ``param``.
 """
 
 from __future__ import annotations
 
-import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import sqlglot
 from sqlglot import exp
 
-# kinds a JSON value can have; "missing" is SQL NULL (key absent)
+from ...errors import Diagnostic, FilterError, Location
+
+ParamFn = Callable[[object], exp.Expr]
+
+#: canonical JSON kinds; a missing key has no kind (SQL NULL)
 KINDS = ("null", "string", "number", "true", "false", "array", "object")
 
 
-@functools.lru_cache(maxsize=1024)
-def _parsed(text: str, read: str) -> exp.Expression:
-    return sqlglot.parse_one(text, read=read)
-
-
-def tpl(read: str, text: str, alias: str | None = None, **holes: exp.Expression) -> exp.Expression:
-    """Parse ``text`` (cached), copy it, and replace ``__name`` columns by ``holes[name]``."""
-    tree = _parsed(text, read).copy()
-
-    def fill(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Column) and not node.table and node.name.startswith("__"):
-            return holes[node.name[2:]].copy()
-        if alias is not None and isinstance(node, exp.Identifier) and node.this == "__e":
-            return exp.to_identifier(alias, quoted=True)
-        return node
-
-    return tree.transform(fill, copy=False)
-
-
 def canonical_index(seg: str) -> bool:
+    """SPEC 4: a path segment indexes an array only when it is a canonical non-negative integer."""
     return seg.isdigit() and seg.isascii() and (seg == "0" or seg[0] != "0")
 
 
-def json_key(seg: str) -> str:
-    """A key as it appears between quotes in a JSON path: JSON string escaping, non-ASCII kept."""
-    return json.dumps(seg, ensure_ascii=False)[1:-1]
-
-
-@dataclass
-class Node:
-    """A JSON value reachable in SQL; SQL NULL (under ``kind_expr``) means the key is missing.
-
-    ``root``/``path``: the document expression and a JSON path expression (path families).
-    ``value``: a JSON-typed expression (PostgreSQL family: jsonb).
-    ``elem_type``/``elem_value``: an element from SQLite's json_each (type column + SQL value).
-    """
-
-    root: exp.Expression | None = None
-    path: exp.Expression | None = None
-    value: exp.Expression | None = None
-    elem_type: exp.Expression | None = None
-    elem_value: exp.Expression | None = None
-
-
-class Family:
-    """Interface; subclasses implement one engine's JSON functions."""
-
-    name = "generic"
-    read = "sqlite"
-
-    def __init__(self, param: "ParamFn"):
-        self.param = param
-
-    # ---- navigation
-    def root(self, doc: exp.Expression) -> Node:
-        raise NotImplementedError
-
-    def member(self, parent: Node, seg: str, depth: int) -> Node:
-        raise NotImplementedError
-
-    # ---- inspection
-    def kind_is(self, node: Node, kinds: tuple[str, ...]) -> exp.Expression:
-        raise NotImplementedError
-
-    def missing(self, node: Node) -> exp.Expression:
-        raise NotImplementedError
-
-    def raw_text(self, node: Node) -> exp.Expression:
-        raise NotImplementedError
-
-    def raw_num(self, node: Node) -> exp.Expression:
-        raise NotImplementedError
-
-    def json_text(self, node: Node) -> exp.Expression:
-        raise NotImplementedError
-
-    def array_len(self, node: Node) -> exp.Expression:
-        raise NotImplementedError
-
-    # ---- expansion: (FROM item, element node)
-    def elements(self, node: Node, alias: str) -> tuple[exp.Expression, Node]:
-        raise NotImplementedError
-
-    def members(self, node: Node, alias: str) -> tuple[exp.Expression, Node]:
-        raise NotImplementedError
-
-    # ---- strings
-    def lower(self, e: exp.Expression) -> exp.Expression:
-        return exp.Lower(this=e)
-
-    def binary(self, e: exp.Expression) -> exp.Expression:
-        """A string expression that compares and sorts by code point (binary collation)."""
-        return e
-
-    # ---- helpers
-    def text(self, node: Node) -> exp.Expression:
-        """The value as SQL text when it is a JSON string, else NULL."""
-        return exp.Case(ifs=[exp.If(this=self.kind_is(node, ("string",)), true=self.raw_text(node))])
-
-    def num(self, node: Node) -> exp.Expression:
-        """The value as an SQL number when it is a JSON number (never a boolean), else NULL."""
-        return exp.Case(ifs=[exp.If(this=self.kind_is(node, ("number",)), true=self.raw_num(node))])
-
-
-ParamFn = "Callable[[object], exp.Expression]"
-
-
-def _s(v: str) -> exp.Expression:
+def _s(v: str) -> exp.Literal:
     return exp.Literal.string(v)
 
 
-def _in(e: exp.Expression, values: tuple[str, ...]) -> exp.Expression:
+def _n(v: int) -> exp.Expr:
+    return exp.Literal.number(v)
+
+
+def fn(name: str, *args: exp.Expr) -> exp.Expr:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _in(e: exp.Expr, values: tuple[str, ...]) -> exp.Expr:
     if len(values) == 1:
         return exp.EQ(this=e, expression=_s(values[0]))
     return exp.In(this=e, expressions=[_s(v) for v in values])
 
 
+def col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(exp.to_identifier(name, quoted=True),
+                      table=exp.to_identifier(table, quoted=True) if table else None)
+
+
+def alias_table(this: exp.Expr, alias: str, columns: tuple[str, ...] = ()) -> exp.Expr:
+    ta = exp.TableAlias(this=exp.to_identifier(alias, quoted=True),
+                        columns=[exp.to_identifier(c, quoted=True) for c in columns] or None)
+    if isinstance(this, exp.Table):
+        this.set("alias", ta)
+        return this
+    return exp.Table(this=this, alias=ta)
+
+
+@dataclass(frozen=True)
+class J:
+    """A JSON value reachable in SQL: ``root`` (a JSON expression) and a path below it.
+
+    ``path`` is family-specific (a path expression or None for the root itself). ``elem`` marks a
+    SQLite ``json_each`` row (alias name): its ``type``/``value`` columns describe the value.
+    """
+
+    root: exp.Expr | None
+    path: exp.Expr | None = None
+    elem: str | None = None
+
+
+def not_expressible(dialect: str, what: str) -> FilterError:
+    return FilterError([Diagnostic(
+        "not-expressible",
+        f"the SQL dialect {dialect!r} cannot express {what} in the JSON document layout (filterdsl "
+        f"knows the JSON functions of: {', '.join(sorted(DIALECT_FAMILY))}); use one of those dialects "
+        f"or a columns layout", Location())])
+
+
+class Family:
+    """Interface and shared helpers; subclasses implement one engine's JSON functions."""
+
+    name = "generic"
+    kinds: dict[str, tuple[str, ...]] = {}
+
+    def __init__(self, param: ParamFn, dialect: str):
+        self.param = param
+        self.dialect = dialect
+
+    # ---- navigation / inspection (engine specific)
+    def root(self, doc: exp.Expr) -> J:
+        raise not_expressible(self.dialect, "access to JSON field values")
+
+    def child(self, parent: J, seg: str, depth: int) -> J:
+        raise not_expressible(self.dialect, "access to JSON field values")
+
+    def typ(self, j: J) -> exp.Expr:
+        raise not_expressible(self.dialect, "JSON type checks")
+
+    def text(self, j: J) -> exp.Expr:
+        """The value as SQL text; meaningful only where the kind is string."""
+        raise not_expressible(self.dialect, "JSON string values")
+
+    def num(self, j: J) -> exp.Expr:
+        raise not_expressible(self.dialect, "JSON number values")
+
+    def json_text(self, j: J) -> exp.Expr:
+        raise not_expressible(self.dialect, "JSON text")
+
+    def array_len(self, j: J) -> exp.Expr:
+        raise not_expressible(self.dialect, "JSON array length")
+
+    def elements(self, j: J, alias: str) -> tuple[exp.Expr, J]:
+        """A FROM item expanding the array ``j`` into rows, and the element value of a row."""
+        raise not_expressible(self.dialect, "JSON array expansion")
+
+    def members(self, j: J, alias: str) -> tuple[exp.Expr, J]:
+        """A FROM item expanding the values of the object ``j`` into rows."""
+        raise not_expressible(self.dialect, "JSON object expansion")
+
+    def valid_day(self, head: exp.Expr) -> exp.Expr:
+        raise not_expressible(self.dialect, "date validation")
+
+    def is_bool(self, j: J, value: bool) -> exp.Expr:
+        return self.kind_is(j, ("true" if value else "false",))
+
+    # ---- derived
+    def kind_is(self, j: J, kinds: tuple[str, ...]) -> exp.Expr:
+        raw = tuple(dict.fromkeys(t for k in kinds for t in self.kinds[k]))
+        return _in(self.typ(j), raw)
+
+    def missing(self, j: J) -> exp.Expr:
+        return exp.Is(this=self.typ(j), expression=exp.Null())
+
+    # ---- strings (portable defaults)
+    def lower(self, e: exp.Expr) -> exp.Expr:
+        return exp.Lower(this=e)
+
+    def binary(self, e: exp.Expr) -> exp.Expr:
+        """A string expression that compares and sorts by code point."""
+        return e
+
+    def length(self, e: exp.Expr) -> exp.Expr:
+        return exp.Length(this=e)
+
+    def contains(self, hay: exp.Expr, needle: str) -> exp.Expr:
+        return exp.GT(this=exp.StrPosition(this=hay, substr=self.param(needle)), expression=_n(0))
+
+    def starts(self, hay: exp.Expr, needle: str) -> exp.Expr:
+        n = len(needle)
+        return exp.EQ(this=self.binary(exp.Substring(this=hay, start=_n(1), length=self.param(n))),
+                      expression=self.binary(self.param(needle)))
+
+    def ends(self, hay: exp.Expr, needle: str) -> exp.Expr:
+        n = len(needle)
+        start = exp.Add(this=exp.Sub(this=self.length(hay), expression=self.param(n)), expression=_n(1))
+        return exp.and_(exp.GTE(this=self.length(hay), expression=self.param(n)),
+                        exp.EQ(this=self.binary(exp.Substring(this=hay, start=start)),
+                               expression=self.binary(self.param(needle))))
+
+    def head10(self, e: exp.Expr) -> exp.Expr:
+        return exp.Substring(this=e, start=_n(1), length=_n(10))
+
+    def day_ok_tail(self, head: exp.Expr) -> exp.Expr:
+        """Given ``head`` matches NNNN-NN-NN: month 01-12, a day that exists, year >= 1."""
+        m = exp.Substring(this=head, start=_n(6), length=_n(2))
+        d = exp.Substring(this=head, start=_n(9), length=_n(2))
+        y = exp.Substring(this=head, start=_n(1), length=_n(4))
+        yi = exp.Cast(this=y, to=exp.DataType.build("INT"))
+        leap = exp.or_(
+            exp.and_(exp.EQ(this=exp.Mod(this=yi.copy(), expression=_n(4)), expression=_n(0)),
+                     exp.NEQ(this=exp.Mod(this=yi.copy(), expression=_n(100)), expression=_n(0))),
+            exp.EQ(this=exp.Mod(this=yi.copy(), expression=_n(400)), expression=_n(0)))
+        feb = exp.Case(ifs=[exp.If(this=leap, true=_s("29"))], default=_s("28"))
+        maxd = exp.Case(ifs=[exp.If(this=exp.EQ(this=m.copy(), expression=_s("02")), true=feb),
+                             exp.If(this=exp.In(this=m.copy(), expressions=[_s(x) for x in ("04", "06", "09", "11")]),
+                                    true=_s("30"))], default=_s("31"))
+        return exp.and_(
+            exp.GTE(this=y.copy(), expression=_s("0001")),
+            exp.GTE(this=m.copy(), expression=_s("01")), exp.LTE(this=m.copy(), expression=_s("12")),
+            exp.GTE(this=d.copy(), expression=_s("01")), exp.LTE(this=d.copy(), expression=maxd))
+
+
 class _PathFamily(Family):
-    """Families whose JSON functions take (document, path text): SQLite, DuckDB, MySQL/MariaDB."""
+    """Families whose JSON functions take (document, path text): SQLite and MySQL/MariaDB."""
 
-    def root(self, doc: exp.Expression) -> Node:
-        return Node(root=doc, path=_s("$"))
+    def root(self, doc: exp.Expr) -> J:
+        return J(doc, None)
 
-    def _key_piece(self, seg: str) -> str:
-        return '."' + json_key(seg) + '"'
+    @staticmethod
+    def _key_piece(seg: str) -> str:
+        return '."' + json.dumps(seg, ensure_ascii=False)[1:-1] + '"'
 
-    def key_ok(self, seg: str) -> bool:
-        return True
+    def _cat(self, a: exp.Expr | None, piece: str) -> exp.Expr:
+        if a is None:
+            return self.param("$" + piece)
+        return exp.DPipe(this=a, expression=self.param(piece), safe=True)
 
-    def member(self, parent: Node, seg: str, depth: int) -> Node:
-        assert parent.root is not None and parent.path is not None
-        if not self.key_ok(seg):
-            parent = self.reroot(parent)
-            assert parent.root is not None and parent.path is not None
-        piece: exp.Expression = self.param(self._key_piece(seg))
+    def child(self, parent: J, seg: str, depth: int) -> J:
         if depth > 0 and canonical_index(seg):
-            piece = exp.Case(ifs=[exp.If(this=self.kind_is(parent, ("array",)), true=self.param(f"[{seg}]"))],
-                             default=piece)
-        path = self._concat(parent.path, piece)
-        return Node(root=parent.root, path=path)
-
-    def reroot(self, node: Node) -> Node:
-        raise NotImplementedError
-
-    def _concat(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
-        if isinstance(a, exp.Literal) and a.this == "$" and isinstance(b, exp.Placeholder):
-            # "$" + '."k"' as one parameter keeps the common case to a single bound path
-            return self.param.merge("$", b)  # type: ignore[attr-defined, no-any-return]
-        if isinstance(a, exp.Placeholder) and isinstance(b, exp.Placeholder):
-            return self.param.join(a, b)  # type: ignore[attr-defined, no-any-return]
-        return exp.DPipe(this=a, expression=b, safe=True)
-
-    def missing(self, node: Node) -> exp.Expression:
-        return exp.Is(this=self._type(node), expression=exp.Null())
-
-    def _type(self, node: Node) -> exp.Expression:
-        raise NotImplementedError
+            arr = self._cat(parent.path, f"[{seg}]")
+            obj = self._cat(parent.path, self._key_piece(seg))
+            path: exp.Expr = exp.Case(ifs=[exp.If(this=self.kind_is(parent, ("array",)), true=arr)],
+                                            default=obj)
+        else:
+            path = self._cat(parent.path, self._key_piece(seg))
+        return J(parent.root, path)
 
 
 class SQLiteFamily(_PathFamily):
     name = "sqlite"
-    read = "sqlite"
-    _KIND = {"null": ("null",), "string": ("text",), "number": ("integer", "real"), "true": ("true",),
+    kinds = {"null": ("null",), "string": ("text",), "number": ("integer", "real"), "true": ("true",),
              "false": ("false",), "array": ("array",), "object": ("object",)}
 
-    def key_ok(self, seg: str) -> bool:
+    @staticmethod
+    def key_ok(seg: str) -> bool:
         # SQLite matches a quoted path label against the raw key text and cannot escape '"'
         return not any(c in seg for c in '"\\') and all(ord(c) >= 0x20 for c in seg)
 
-    def reroot(self, node: Node) -> Node:
-        raise NotImplementedError  # handled by member override
+    def _args(self, j: J) -> list[exp.Expr]:
+        assert j.root is not None
+        return [j.root, _s("$")] if j.path is None else [j.root, j.path]
 
-    def member(self, parent: Node, seg: str, depth: int) -> Node:
+    def child(self, parent: J, seg: str, depth: int) -> J:
+        if parent.elem is not None:
+            parent = J(col("value", parent.elem))  # array/object elements: value is JSON text
         if self.key_ok(seg):
-            return super().member(parent, seg, depth)
-        # key SQLite's path syntax cannot name: look it up with json_each, rebuild the child's JSON text
-        sub = tpl("sqlite", "(SELECT CASE __e.type WHEN 'text' THEN json_quote(__e.value) WHEN 'null' THEN 'null' "
-                  "WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE __e.value END "
-                  "FROM json_each(__r, __p) AS __e WHERE __e.type IS NOT NULL AND __e.key = __k AND "
-                  "json_type(__r, __p) = 'object')",
-                  alias=f"k{depth}", r=parent.root, p=parent.path, k=self.param(seg))  # type: ignore[arg-type]
-        return Node(root=sub, path=_s("$"))
+            return super().child(parent, seg, depth)
+        # a key SQLite's path syntax cannot name: find it with json_each, rebuild the child's JSON text
+        e = f"k{depth}"
+        each = alias_table(fn("json_each", *self._args(parent)), e)
+        value = exp.Case(
+            ifs=[exp.If(this=exp.EQ(this=col("type", e), expression=_s("text")), true=fn("json_quote", col("value", e))),
+                 exp.If(this=exp.EQ(this=col("type", e), expression=_s("null")), true=_s("null")),
+                 exp.If(this=exp.EQ(this=col("type", e), expression=_s("true")), true=_s("true")),
+                 exp.If(this=exp.EQ(this=col("type", e), expression=_s("false")), true=_s("false"))],
+            default=exp.Cast(this=col("value", e), to=exp.DataType.build("TEXT")))
+        sub = exp.select(value).from_(each).where(exp.and_(
+            exp.EQ(this=fn("json_type", *self._args(parent)), expression=_s("object")),
+            exp.EQ(this=col("key", e), expression=self.param(seg))))
+        return J(exp.Subquery(this=sub), None)
 
-    def _type(self, node: Node) -> exp.Expression:
-        if node.elem_type is not None:
-            return exp.Case(ifs=[exp.If(this=exp.Is(this=node.elem_type, expression=exp.Null()).not_(),
-                                        true=node.elem_type)])
-        return exp.Anonymous(this="json_type", expressions=[node.root, node.path])
+    def typ(self, j: J) -> exp.Expr:
+        if j.elem is not None:
+            return col("type", j.elem)
+        return fn("json_type", *self._args(j))
 
-    def kind_is(self, node: Node, kinds: tuple[str, ...]) -> exp.Expression:
-        return _in(self._type(node), tuple(t for k in kinds for t in self._KIND[k]))
+    def text(self, j: J) -> exp.Expr:
+        if j.elem is not None:
+            return col("value", j.elem)
+        return fn("json_extract", *self._args(j))
 
-    def raw_text(self, node: Node) -> exp.Expression:
-        if node.elem_value is not None:
-            return node.elem_value
-        return exp.Anonymous(this="json_extract", expressions=[node.root, node.path])
+    num = text
 
-    raw_num = raw_text
+    def json_text(self, j: J) -> exp.Expr:
+        if j.elem is not None:
+            return col("value", j.elem)
+        return fn("json_extract", *self._args(j))
 
-    def json_text(self, node: Node) -> exp.Expression:
-        return self.raw_text(node)
+    def array_len(self, j: J) -> exp.Expr:
+        if j.elem is not None:
+            return fn("json_array_length", col("value", j.elem))
+        return fn("json_array_length", *self._args(j))
 
-    def array_len(self, node: Node) -> exp.Expression:
-        if node.elem_value is not None:
-            return exp.Anonymous(this="json_array_length", expressions=[node.elem_value])
-        return exp.Anonymous(this="json_array_length", expressions=[node.root, node.path])
-
-    def elements(self, node: Node, alias: str) -> tuple[exp.Expression, Node]:
-        args = [node.elem_value] if node.elem_value is not None else [node.root, node.path]
-        fn = exp.Anonymous(this="json_each", expressions=args)
-        frm = exp.Table(this=fn, alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
-        col = functools.partial(exp.column, table=exp.to_identifier(alias, quoted=True))
-        return frm, Node(elem_type=col(exp.to_identifier("type", quoted=True)),
-                         elem_value=col(exp.to_identifier("value", quoted=True)))
-
-    members = elements
-
-
-class DuckDBFamily(_PathFamily):
-    name = "duckdb"
-    read = "duckdb"
-    _KIND = {"null": ("NULL",), "string": ("VARCHAR",), "number": ("BIGINT", "UBIGINT", "DOUBLE", "HUGEINT"),
-             "true": ("BOOLEAN",), "false": ("BOOLEAN",), "array": ("ARRAY",), "object": ("OBJECT",)}
-
-    def _type(self, node: Node) -> exp.Expression:
-        return exp.Anonymous(this="json_type", expressions=[node.root, node.path])
-
-    def kind_is(self, node: Node, kinds: tuple[str, ...]) -> exp.Expression:
-        cond = _in(self._type(node), tuple(dict.fromkeys(t for k in kinds for t in self._KIND[k])))
-        if ("true" in kinds) != ("false" in kinds):
-            want = "true" if "true" in kinds else "false"
-            cond = exp.and_(cond, exp.EQ(this=self.raw_text(node), expression=_s(want)))
-        return cond
-
-    def raw_text(self, node: Node) -> exp.Expression:
-        return exp.Anonymous(this="json_extract_string", expressions=[node.root, node.path])
-
-    def raw_num(self, node: Node) -> exp.Expression:
-        return exp.Cast(this=self.raw_text(node), to=exp.DataType.build("DOUBLE"))
-
-    def json_text(self, node: Node) -> exp.Expression:
-        return exp.Cast(this=exp.Anonymous(this="json_extract", expressions=[node.root, node.path]),
-                        to=exp.DataType.build("VARCHAR"))
-
-    def array_len(self, node: Node) -> exp.Expression:
-        return exp.Anonymous(this="json_array_length", expressions=[node.root, node.path])
-
-    def elements(self, node: Node, alias: str) -> tuple[exp.Expression, Node]:
-        fn = exp.Anonymous(this="json_each", expressions=[node.root, node.path])
-        frm = exp.Table(this=fn, alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
-        return frm, Node(root=exp.column(exp.to_identifier("value", quoted=True),
-                                         table=exp.to_identifier(alias, quoted=True)), path=_s("$"))
+    def elements(self, j: J, alias: str) -> tuple[exp.Expr, J]:
+        args = [col("value", j.elem)] if j.elem is not None else self._args(j)
+        return alias_table(fn("json_each", *args), alias), J(None, elem=alias)
 
     members = elements
+
+    def contains(self, hay: exp.Expr, needle: str) -> exp.Expr:
+        return exp.GT(this=fn("instr", hay, self.param(needle)), expression=_n(0))
+
+    def starts(self, hay: exp.Expr, needle: str) -> exp.Expr:
+        return exp.EQ(this=fn("substr", hay, _n(1), self.param(len(needle))), expression=self.param(needle))
+
+    def ends(self, hay: exp.Expr, needle: str) -> exp.Expr:
+        n = len(needle)
+        start = exp.Add(this=exp.Sub(this=fn("length", hay), expression=self.param(n)), expression=_n(1))
+        return exp.and_(exp.GTE(this=fn("length", hay.copy()), expression=self.param(n)),
+                        exp.EQ(this=fn("substr", hay.copy(), start), expression=self.param(needle)))
+
+    def head10(self, e: exp.Expr) -> exp.Expr:
+        return fn("substr", e, _n(1), _n(10))
+
+    def valid_day(self, head: exp.Expr) -> exp.Expr:
+        shape = exp.Glob(this=head, expression=_s("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"))
+        return exp.and_(shape, self.day_ok_tail(head.copy()))
 
 
 class MySQLFamily(_PathFamily):
+    """MySQL 8 and MariaDB >= 10.6 (JSON_TABLE); strings compare as utf8mb4 bytes (code point order)."""
+
     name = "mysql"
-    read = "mysql"
-    _KIND = {"null": ("NULL",), "string": ("STRING",), "number": ("INTEGER", "UNSIGNED INTEGER", "DOUBLE", "DECIMAL"),
+    kinds = {"null": ("NULL",), "string": ("STRING",), "number": ("INTEGER", "UNSIGNED INTEGER", "DOUBLE", "DECIMAL"),
              "true": ("BOOLEAN",), "false": ("BOOLEAN",), "array": ("ARRAY",), "object": ("OBJECT",)}
 
-    def _extract(self, node: Node) -> exp.Expression:
-        if isinstance(node.path, exp.Literal) and node.path.this == "$":
-            return node.root  # type: ignore[return-value]
-        return exp.Anonymous(this="JSON_EXTRACT", expressions=[node.root, node.path])
+    def _cat(self, a: exp.Expr | None, piece: str) -> exp.Expr:
+        if a is None:
+            return self.param("$" + piece)
+        return exp.Concat(expressions=[a, self.param(piece)])
 
-    def _type(self, node: Node) -> exp.Expression:
-        return exp.Anonymous(this="JSON_TYPE", expressions=[self._extract(node)])
+    def _extract(self, j: J) -> exp.Expr:
+        assert j.root is not None
+        if j.path is None:
+            return j.root
+        return fn("JSON_EXTRACT", j.root, j.path)
 
-    def kind_is(self, node: Node, kinds: tuple[str, ...]) -> exp.Expression:
-        cond = _in(self._type(node), tuple(dict.fromkeys(t for k in kinds for t in self._KIND[k])))
+    def typ(self, j: J) -> exp.Expr:
+        return fn("JSON_TYPE", self._extract(j))
+
+    def kind_is(self, j: J, kinds: tuple[str, ...]) -> exp.Expr:
+        cond = super().kind_is(j, kinds)
         if ("true" in kinds) != ("false" in kinds):
             want = "true" if "true" in kinds else "false"
-            cond = exp.and_(cond, exp.EQ(this=self.raw_text(node), expression=_s(want)))
+            cond = exp.and_(cond, exp.EQ(this=self.json_text(j), expression=_s(want)))
         return cond
 
-    def raw_text(self, node: Node) -> exp.Expression:
-        return exp.Anonymous(this="JSON_UNQUOTE", expressions=[self._extract(node)])
+    def text(self, j: J) -> exp.Expr:
+        return fn("JSON_UNQUOTE", self._extract(j))
 
-    def raw_num(self, node: Node) -> exp.Expression:
-        return exp.Cast(this=self.raw_text(node), to=exp.DataType.build("DOUBLE"))
+    def num(self, j: J) -> exp.Expr:
+        return exp.Cast(this=self.text(j), to=exp.DataType.build("DOUBLE"))
 
-    def json_text(self, node: Node) -> exp.Expression:
-        return self._extract(node)
+    def json_text(self, j: J) -> exp.Expr:
+        return exp.Cast(this=self._extract(j), to=exp.DataType.build("CHAR"))
 
-    def array_len(self, node: Node) -> exp.Expression:
-        return exp.Anonymous(this="JSON_LENGTH", expressions=[self._extract(node)])
+    def array_len(self, j: J) -> exp.Expr:
+        return fn("JSON_LENGTH", self._extract(j))
 
-    def elements(self, node: Node, alias: str) -> tuple[exp.Expression, Node]:
-        t = tpl("mysql", "SELECT 1 FROM JSON_TABLE(__x, '$[*]' COLUMNS(v JSON PATH '$')) AS __e", alias=alias,
-                x=self._extract(node))
-        frm = t.args["from_"].this
-        return frm, Node(root=exp.column("v", table=exp.to_identifier(alias, quoted=True)), path=_s("$"))
+    def elements(self, j: J, alias: str) -> tuple[exp.Expr, J]:
+        doc = self._extract(j)
+        cols = [exp.ColumnDef(this=exp.to_identifier("i", quoted=True), kind=exp.ColumnConstraint(
+            kind=exp.Var(this="FOR ORDINALITY")))]
+        tbl = exp.JSONTable(this=doc.copy(), path=_s("$[*]"), schema=exp.JSONSchema(expressions=cols))
+        frm = alias_table(tbl, alias)
+        idx = exp.Concat(expressions=[_s("$["), exp.Sub(this=col("i", alias), expression=_n(1)), _s("]")])
+        return frm, J(doc.copy(), idx)
 
-    def members(self, node: Node, alias: str) -> tuple[exp.Expression, Node]:
-        values = Node(root=exp.Anonymous(this="JSON_EXTRACT", expressions=[self._extract(node), _s("$.*")]),
-                      path=_s("$"))
+    def members(self, j: J, alias: str) -> tuple[exp.Expr, J]:
+        values = J(fn("JSON_EXTRACT", self._extract(j), _s("$.*")), None)
         return self.elements(values, alias)
 
-    def binary(self, e: exp.Expression) -> exp.Expression:
+    def lower(self, e: exp.Expr) -> exp.Expr:
+        return exp.Lower(this=e)
+
+    def binary(self, e: exp.Expr) -> exp.Expr:
         return exp.Cast(this=e, to=exp.DataType.build("BINARY", dialect="mysql"))
+
+    def length(self, e: exp.Expr) -> exp.Expr:
+        return fn("CHAR_LENGTH", e)
+
+    def contains(self, hay: exp.Expr, needle: str) -> exp.Expr:
+        return exp.GT(this=fn("LOCATE", self.binary(self.param(needle)), self.binary(hay)), expression=_n(0))
+
+    def head10(self, e: exp.Expr) -> exp.Expr:
+        return fn("SUBSTRING", e, _n(1), _n(10))
+
+    def valid_day(self, head: exp.Expr) -> exp.Expr:
+        # REGEXP_INSTR exists in MySQL 8 and MariaDB (REGEXP_LIKE is MySQL only)
+        shape = exp.GT(this=fn("REGEXP_INSTR", self.binary(head), _s("^[0-9]{4}-[0-9]{2}-[0-9]{2}$")),
+                       expression=_n(0))
+        return exp.and_(shape, exp.Case(ifs=[exp.If(this=shape.copy(), true=self.day_ok_tail(head.copy()))]))
+
+
+class DuckDBFamily(Family):
+    """DuckDB's JSON extension; paths are RFC 6901 JSON Pointers (any key, arrays by canonical index)."""
+
+    name = "duckdb"
+    kinds = {"null": ("NULL",), "string": ("VARCHAR",), "number": ("BIGINT", "UBIGINT", "DOUBLE", "HUGEINT"),
+             "true": ("BOOLEAN",), "false": ("BOOLEAN",), "array": ("ARRAY",), "object": ("OBJECT",)}
+
+    def root(self, doc: exp.Expr) -> J:
+        return J(doc, None)
+
+    def child(self, parent: J, seg: str, depth: int) -> J:
+        piece = "/" + seg.replace("~", "~0").replace("/", "~1")
+        if parent.path is None:
+            return J(parent.root, self.param(piece))
+        return J(parent.root, exp.DPipe(this=parent.path, expression=self.param(piece), safe=True))
+
+    def _args(self, j: J) -> list[exp.Expr]:
+        assert j.root is not None
+        return [j.root, _s("$")] if j.path is None else [j.root, j.path]
+
+    def typ(self, j: J) -> exp.Expr:
+        return fn("json_type", *self._args(j))
+
+    def kind_is(self, j: J, kinds: tuple[str, ...]) -> exp.Expr:
+        cond = super().kind_is(j, kinds)
+        if ("true" in kinds) != ("false" in kinds):
+            want = "true" if "true" in kinds else "false"
+            cond = exp.and_(cond, exp.EQ(this=self.text(j), expression=_s(want)))
+        return cond
+
+    def text(self, j: J) -> exp.Expr:
+        return fn("json_extract_string", *self._args(j))
+
+    def num(self, j: J) -> exp.Expr:
+        return exp.Cast(this=self.text(j), to=exp.DataType.build("DOUBLE"))
+
+    def json_text(self, j: J) -> exp.Expr:
+        return exp.Cast(this=fn("json_extract", *self._args(j)), to=exp.DataType.build("VARCHAR"))
+
+    def array_len(self, j: J) -> exp.Expr:
+        return fn("json_array_length", *self._args(j))
+
+    def elements(self, j: J, alias: str) -> tuple[exp.Expr, J]:
+        assert j.root is not None
+        doc = j.root if j.path is None else fn("json_extract", j.root, j.path)  # json_each wants a '$' path
+        return alias_table(fn("json_each", doc), alias), J(col("value", alias))
+
+    members = elements
+
+    def contains(self, hay: exp.Expr, needle: str) -> exp.Expr:
+        return exp.GT(this=fn("strpos", hay, self.param(needle)), expression=_n(0))
+
+    def starts(self, hay: exp.Expr, needle: str) -> exp.Expr:
+        return fn("starts_with", hay, self.param(needle))
+
+    def ends(self, hay: exp.Expr, needle: str) -> exp.Expr:
+        return fn("suffix", hay, self.param(needle))
+
+    def head10(self, e: exp.Expr) -> exp.Expr:
+        return fn("substr", e, _n(1), _n(10))
+
+    def valid_day(self, head: exp.Expr) -> exp.Expr:
+        shape = fn("regexp_full_match", head, _s("[0-9]{4}-[0-9]{2}-[0-9]{2}"))
+        return exp.and_(shape, exp.Case(ifs=[exp.If(this=shape.copy(), true=self.day_ok_tail(head.copy()))]))
 
 
 class PostgresFamily(Family):
+    """jsonb functions; ``icu_lower`` folds with the ICU root collation (matches Python str.lower)."""
+
     name = "postgres"
-    read = "postgres"
-    _KIND = {"null": "null", "string": "string", "number": "number", "true": "boolean", "false": "boolean",
-             "array": "array", "object": "object"}
+    kinds = {"null": ("null",), "string": ("string",), "number": ("number",), "true": ("boolean",),
+             "false": ("boolean",), "array": ("array",), "object": ("object",)}
+    icu_lower = False
 
-    def root(self, doc: exp.Expression) -> Node:
-        return Node(value=doc)
+    def root(self, doc: exp.Expr) -> J:
+        return J(exp.Cast(this=doc, to=exp.DataType.build("JSONB")) if self.cast_root else doc)
 
-    def member(self, parent: Node, seg: str, depth: int) -> Node:
-        key = exp.Cast(this=self.param(seg), to=exp.DataType.build("TEXT"))
-        got: exp.Expression = exp.Anonymous(this="jsonb_extract_path", expressions=[parent.value, key])
-        if depth > 0 and not canonical_index(seg):
-            # PostgreSQL reads '01' or '-1' as an array index; SPEC paths index arrays only canonically
-            got = exp.Case(ifs=[exp.If(this=self.kind_is(parent, ("array",)), true=exp.Null())], default=got)
-        return Node(value=got)
+    cast_root = True
 
-    def _type(self, node: Node) -> exp.Expression:
-        return exp.Anonymous(this="jsonb_typeof", expressions=[node.value])
+    def child(self, parent: J, seg: str, depth: int) -> J:
+        assert parent.root is not None
+        by_key = fn("jsonb_object_field", parent.root, exp.Cast(this=self.param(seg), to=exp.DataType.build("TEXT")))
+        if depth > 0 and canonical_index(seg):
+            by_idx = fn("jsonb_array_element", parent.root.copy(), exp.Cast(this=self.param(int(seg)),
+                                                                            to=exp.DataType.build("INT")))
+            return J(exp.Case(ifs=[exp.If(this=self.kind_is(parent, ("array",)), true=by_idx)], default=by_key))
+        return J(by_key)
 
-    def missing(self, node: Node) -> exp.Expression:
-        return exp.Is(this=node.value, expression=exp.Null())
+    def typ(self, j: J) -> exp.Expr:
+        assert j.root is not None
+        return fn("jsonb_typeof", j.root)
 
-    def kind_is(self, node: Node, kinds: tuple[str, ...]) -> exp.Expression:
-        cond = _in(self._type(node), tuple(dict.fromkeys(self._KIND[k] for k in kinds)))
+    def missing(self, j: J) -> exp.Expr:
+        assert j.root is not None
+        return exp.Is(this=j.root, expression=exp.Null())
+
+    def kind_is(self, j: J, kinds: tuple[str, ...]) -> exp.Expr:
+        cond = super().kind_is(j, kinds)
         if ("true" in kinds) != ("false" in kinds):
             want = "true" if "true" in kinds else "false"
-            cond = exp.and_(cond, exp.EQ(this=self.json_text(node), expression=_s(want)))
+            cond = exp.and_(cond, exp.EQ(this=self.json_text(j), expression=_s(want)))
         return cond
 
-    def raw_text(self, node: Node) -> exp.Expression:
-        return tpl("postgres", "__v #>> '{}'", v=node.value)  # type: ignore[arg-type]
+    def text(self, j: J) -> exp.Expr:
+        assert j.root is not None
+        return exp.JSONBExtractScalar(this=j.root, expression=_s("{}"))
 
-    def raw_num(self, node: Node) -> exp.Expression:
-        return exp.Cast(this=self.raw_text(node), to=exp.DataType.build("NUMERIC"))
+    def num(self, j: J) -> exp.Expr:
+        return exp.Cast(this=self.text(j), to=exp.DataType.build("DOUBLE PRECISION", dialect="postgres"))
 
-    def json_text(self, node: Node) -> exp.Expression:
-        return exp.Cast(this=node.value, to=exp.DataType.build("TEXT"))
+    def json_text(self, j: J) -> exp.Expr:
+        assert j.root is not None
+        return exp.Cast(this=j.root, to=exp.DataType.build("TEXT"))
 
-    def array_len(self, node: Node) -> exp.Expression:
-        return exp.Anonymous(this="jsonb_array_length", expressions=[node.value])
+    def array_len(self, j: J) -> exp.Expr:
+        assert j.root is not None
+        return fn("jsonb_array_length", j.root)
 
-    def elements(self, node: Node, alias: str) -> tuple[exp.Expression, Node]:
-        t = tpl("postgres", "SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(__x) = 'array' THEN __x "
-                "ELSE CAST('[]' AS JSONB) END) AS __e(v)", alias=alias, x=node.value)  # type: ignore[arg-type]
-        return t.args["from_"].this, Node(value=exp.column("v", table=exp.to_identifier(alias, quoted=True)))
+    def _expand(self, func: str, j: J, kind: str, empty: str, alias: str, cols: tuple[str, ...]) -> exp.Expr:
+        assert j.root is not None
+        guarded = exp.Case(ifs=[exp.If(this=exp.EQ(this=fn("jsonb_typeof", j.root), expression=_s(kind)),
+                                       true=j.root.copy())],
+                           default=exp.Cast(this=_s(empty), to=exp.DataType.build("JSONB")))
+        return alias_table(fn(func, guarded), alias, cols)
 
-    def members(self, node: Node, alias: str) -> tuple[exp.Expression, Node]:
-        t = tpl("postgres", "SELECT 1 FROM jsonb_each(CASE WHEN jsonb_typeof(__x) = 'object' THEN __x "
-                "ELSE CAST('{}' AS JSONB) END) AS __e(k, v)", alias=alias, x=node.value)  # type: ignore[arg-type]
-        return t.args["from_"].this, Node(value=exp.column("v", table=exp.to_identifier(alias, quoted=True)))
+    def elements(self, j: J, alias: str) -> tuple[exp.Expr, J]:
+        return self._expand("jsonb_array_elements", j, "array", "[]", alias, ("v",)), J(col("v", alias))
 
-    def lower(self, e: exp.Expression) -> exp.Expression:
+    def members(self, j: J, alias: str) -> tuple[exp.Expr, J]:
+        return self._expand("jsonb_each", j, "object", "{}", alias, ("k", "v")), J(col("v", alias))
+
+    def lower(self, e: exp.Expr) -> exp.Expr:
+        if self.icu_lower:
+            return exp.Lower(this=exp.Collate(this=e, expression=exp.to_identifier("und-x-icu", quoted=True)))
         return exp.Lower(this=e)
 
-    def binary(self, e: exp.Expression) -> exp.Expression:
+    def binary(self, e: exp.Expr) -> exp.Expr:
         return exp.Collate(this=e, expression=exp.to_identifier("C", quoted=True))
+
+    def contains(self, hay: exp.Expr, needle: str) -> exp.Expr:
+        return exp.GT(this=fn("strpos", hay, self.param(needle)), expression=_n(0))
+
+    def head10(self, e: exp.Expr) -> exp.Expr:
+        return fn("substr", e, _n(1), _n(10))
+
+    def valid_day(self, head: exp.Expr) -> exp.Expr:
+        shape = exp.RegexpLike(this=head, expression=_s("^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))
+        return exp.and_(shape, exp.Case(ifs=[exp.If(this=shape.copy(), true=self.day_ok_tail(head.copy()))]))
+
+
+class GenericFamily(Family):
+    """Dialects whose JSON functions filterdsl does not know: only record-level filters compile."""
 
 
 FAMILIES: dict[str, type[Family]] = {
@@ -390,14 +527,12 @@ FAMILIES: dict[str, type[Family]] = {
     "mysql": MySQLFamily,
 }
 
-#: sqlglot dialect -> JSON family used for the JSON document layout. Dialects not listed can still
-#: compile queries that touch no field value (ids, timestamps, trash); anything else is
-#: ``not-expressible`` with the list of supported dialects.
-DIALECT_FAMILY: dict[str, str] = {
-    "sqlite": "sqlite",
-    "duckdb": "duckdb",
-    "postgres": "postgres",
-    "materialize": "postgres",
-    "risingwave": "postgres",
-    "mysql": "mysql",
-}
+#: sqlglot dialect -> JSON family used for the JSON document layout
+DIALECT_FAMILY: dict[str, str] = {"sqlite": "sqlite", "duckdb": "duckdb", "postgres": "postgres", "mysql": "mysql"}
+
+
+def family_for(dialect: str, param: ParamFn) -> Family:
+    name = DIALECT_FAMILY.get(dialect)
+    if name is None:
+        return GenericFamily(param, dialect)
+    return FAMILIES[name](param, dialect)

@@ -7,7 +7,6 @@ become NULL there, which is why a filter that tells them apart raises a ``SqlLay
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,12 +16,9 @@ class SqlLayoutWarning(UserWarning):
     """A filter asks something the chosen layout cannot store (e.g. NOT SET vs EMPTY in columns)."""
 
 
-_SAFE_DB = re.compile(r"[^0-9A-Za-z_]")
-
-
 def default_table(database: str | None) -> str:
-    """``records`` for schemaless data, ``records_<databaseId>`` otherwise (non-word chars become _)."""
-    return "records" if database is None else "records_" + _SAFE_DB.sub("_", database)
+    """The database id itself (quoted as an identifier), or ``records`` for schemaless data."""
+    return "records" if database is None else database
 
 
 @dataclass(frozen=True)
@@ -60,11 +56,13 @@ class ColumnsLayout(JsonLayout):
     Values are plain SQL values of the field's type: strings as text, numbers numeric, booleans
     boolean, dates ISO text, currency an amount column plus an optional code column, attachment the
     URL as text, enumTags/refMultiple a JSON array as text. NOT SET and EMPTY are both NULL.
-    ``strict=True`` turns the NOT SET/EMPTY warning into an error.
+    A filter that tells NOT SET from EMPTY (``is-empty`` or ``is-not-set`` alone) is an error
+    (``layout-ambiguous``); ``collapse_empty=True`` turns it into a ``SqlLayoutWarning`` and compiles
+    it as ``IS NULL`` (NOT SET or EMPTY).
     """
 
     columns: Mapping[Any, Mapping[str, Any]] = field(default_factory=dict)
-    strict: bool = False
+    collapse_empty: bool = False
 
     def column(self, database: str | None, key: str) -> ColumnSpec | None:
         spec = self.columns.get(database, {}).get(key)
@@ -87,4 +85,4 @@ class ColumnsLayout(JsonLayout):
         opts = {k: obj[k] for k in ("id", "created_at", "updated_at", "removed_at", "data", "schema") if k in obj}
         cols = {(None if k in ("", "null") else k): v for k, v in obj["columns"].items()}
         tables = {(None if k in ("", "null") else k): v for k, v in obj.get("tables", {}).items()}
-        return cls(tables=tables, columns=cols, strict=bool(obj.get("strict", False)), **opts)
+        return cls(tables=tables, columns=cols, collapse_empty=bool(obj.get("collapse_empty", False)), **opts)

@@ -1,0 +1,136 @@
+"""SQL backend: a Query -> one SELECT (sqlglot tree) over a JSON document or columns layout.
+
+``to_sql`` returns ``(sql, params)`` with every value a bound parameter in the driver's paramstyle;
+``to_sqlglot`` returns the tree (placeholders named ``p0``, ``p1``... or literals with ``inline=True``).
+The SELECT returns ``id, created_at, updated_at, removed_at, data`` in result order; projection
+(``Query.fields``) is applied in Python after fetching (see ``filterdsl.backends.sql_exec``).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+
+from ...ast import Query
+from ...errors import Diagnostic, FilterError, Location
+from .compiler import Compiled, compile_query
+from .families import DIALECT_FAMILY
+from .layout import ColumnsLayout, ColumnSpec, JsonLayout, SqlLayoutWarning
+
+__all__ = ["ColumnSpec", "ColumnsLayout", "JsonLayout", "SqlLayoutWarning", "to_sql", "to_sqlglot", "compile_query",
+           "DIALECT_FAMILY", "PARAMSTYLES", "DEFAULT_PARAMSTYLE", "dialect_names"]
+
+#: PEP 249 paramstyles plus "dollar" ($1, DuckDB/PostgreSQL server side) and "native" (sqlglot's own
+#: placeholder syntax for the dialect, params as a dict by name)
+PARAMSTYLES = ("qmark", "numeric", "named", "format", "pyformat", "dollar", "native")
+DEFAULT_PARAMSTYLE = {"sqlite": "qmark", "duckdb": "qmark", "postgres": "format", "mysql": "format"}
+
+
+def dialect_names() -> list[str]:
+    """Every dialect sqlglot knows (``Dialects`` enum values, without the empty default)."""
+    from sqlglot.dialects import Dialects
+
+    return [d.value for d in Dialects if d.value]
+
+
+def _dialect(dialect: str) -> str:
+    try:
+        Dialect.get_or_raise(dialect)
+    except (ValueError, KeyError) as e:
+        raise FilterError([Diagnostic("unknown-dialect", f"unknown SQL dialect {dialect!r}: {e}",
+                                      Location())]) from None
+    return dialect.lower()
+
+
+def _not_expressible(dialect: str, err: Exception) -> FilterError:
+    return FilterError([Diagnostic("not-expressible", f"the {dialect!r} dialect cannot express this query: {err}",
+                                   Location())])
+
+
+def _generate(tree: exp.Expr, dialect: str) -> str:
+    """Generate SQL, refusing constructs the dialect does not support (never invalid SQL)."""
+    try:
+        return tree.sql(dialect=dialect, unsupported_level=sqlglot.ErrorLevel.RAISE)
+    except sqlglot.errors.UnsupportedError as e:
+        raise _not_expressible(dialect, e) from None
+
+
+def _literal(value: Any) -> exp.Expr:
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    return exp.Literal.number(repr(value) if isinstance(value, float) else str(value))
+
+
+def to_sqlglot(query: Query, dialect: str = "sqlite", layout: JsonLayout | None = None, catalog: Any = None,
+               inline: bool = False, icu_lower: bool = False) -> exp.Select:
+    """The SELECT as a sqlglot tree. Placeholders are named ``p0``...; ``inline=True`` puts literals there."""
+    dialect = _dialect(dialect)
+    comp = compile_query(query, dialect, layout, catalog, icu_lower=icu_lower)
+    if not inline:
+        return comp.tree
+    return inline_params(comp)
+
+
+def inline_params(comp: Compiled) -> exp.Select:
+    def sub(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Placeholder) and node.name in comp.params:
+            return _literal(comp.params[node.name])
+        return node
+
+    return comp.tree.transform(sub)  # type: ignore[return-value]
+
+
+def render(comp: Compiled, dialect: str, paramstyle: str) -> tuple[str, Any]:
+    """SQL text with placeholders in ``paramstyle`` and the matching params (list, or dict for named)."""
+    if paramstyle not in PARAMSTYLES:
+        raise FilterError([Diagnostic("bad-paramstyle", f"unknown paramstyle {paramstyle!r}; one of "
+                                      f"{', '.join(PARAMSTYLES)}", Location())])
+    if paramstyle == "native":
+        return _generate(comp.tree, dialect), dict(comp.params)
+    token = "fdslp" + secrets.token_hex(6) + "x"
+
+    def sub(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Placeholder) and node.name in comp.params:
+            return exp.Var(this=f"{token}{node.name[1:]}{token}")
+        return node
+
+    text = _generate(comp.tree.transform(sub), dialect)
+    pat = re.compile(re.escape(token) + r"(\d+)" + re.escape(token))
+    if len(pat.findall(text)) != sum(1 for n in comp.tree.find_all(exp.Placeholder) if n.name in comp.params):
+        raise FilterError([Diagnostic("internal", "placeholder rendering mismatch", Location())])
+    if paramstyle in ("format", "pyformat"):
+        text = text.replace("%", "%%")  # literal % in identifiers/literals: the driver formats the text
+    params: list[Any] = []
+    named: dict[str, Any] = {}
+
+    def repl(m: re.Match[str]) -> str:
+        name = "p" + m.group(1)
+        value = comp.params[name]
+        if paramstyle in ("named", "pyformat"):
+            named[name] = value
+            return f":{name}" if paramstyle == "named" else f"%({name})s"
+        params.append(value)
+        n = len(params)
+        return {"qmark": "?", "format": "%s", "numeric": f":{n}", "dollar": f"${n}"}[paramstyle]
+
+    text = pat.sub(repl, text)
+    return text, (named if paramstyle in ("named", "pyformat") else params)
+
+
+def to_sql(query: Query, dialect: str = "sqlite", layout: JsonLayout | None = None, catalog: Any = None,
+           paramstyle: str | None = None, icu_lower: bool = False) -> tuple[str, Any]:
+    """``(sql, params)`` for ``query`` in ``dialect`` (any sqlglot dialect).
+
+    ``paramstyle`` defaults to what the usual driver takes (sqlite3/duckdb ``?``, psycopg/pymysql
+    ``%s``; sqlglot's own placeholder syntax for other dialects). ``icu_lower`` (PostgreSQL) folds
+    case with the ICU root collation, which agrees with Python's ``str.lower`` (needs ICU).
+    """
+    dialect = _dialect(dialect)
+    comp = compile_query(query, dialect, layout, catalog, icu_lower=icu_lower)
+    style = paramstyle or DEFAULT_PARAMSTYLE.get(dialect, "native")
+    return render(comp, dialect, style)

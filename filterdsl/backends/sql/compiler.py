@@ -1,0 +1,510 @@
+"""AST -> sqlglot SELECT over a layout, with the in-memory engine's exact semantics (SPEC 1, 2, 8).
+
+Every predicate compiles to an expression that is TRUE when the record matches and FALSE *or NULL*
+otherwise; ``Not`` wraps a possibly-NULL operand in ``COALESCE(x, FALSE)`` so a negation is the exact
+complement (no row is lost to three-valued logic). Values are ``exp.Placeholder`` nodes named ``p0``,
+``p1``... whose values are collected in ``params``; nothing a user typed is ever SQL text.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+
+from ...ast import (
+    And,
+    Compare,
+    Const,
+    CreatedAt,
+    Field,
+    FieldState,
+    FieldType,
+    IdIn,
+    InTrash,
+    ModifiedSince,
+    Money,
+    Node,
+    Not,
+    Op,
+    Or,
+    Query,
+    RecordAttr,
+    Relation,
+    Search,
+    SortKey,
+    State,
+)
+from ...errors import Diagnostic, FilterError, Location
+from .families import J, _n, _s, alias_table, col, family_for
+from .layout import ColumnsLayout, JsonLayout, SqlLayoutWarning
+
+T = FieldType
+_NUM = (int, float)
+_STRINGISH = (T.STRING, T.TEXT_BLOCK, T.ENUM, T.JSON, T.REF)
+_CMP = {Op.EQ: exp.EQ, Op.GT: exp.GT, Op.GTE: exp.GTE, Op.LT: exp.LT, Op.LTE: exp.LTE}
+#: LIMIT used when only an OFFSET is wanted (SQLite and MySQL need a LIMIT before OFFSET)
+NO_LIMIT = 2**62
+
+
+def _bad(code: str, msg: str) -> FilterError:
+    return FilterError([Diagnostic(code, msg, Location())])
+
+
+@dataclass
+class Compiled:
+    """A SELECT with named placeholders ``p<i>`` and their values."""
+
+    tree: exp.Select
+    params: dict[str, Any] = field(default_factory=dict)
+    database: str | None = None
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    alias: str
+    database: str | None
+
+
+class Compiler:
+    def __init__(self, dialect: str, layout: JsonLayout, catalog: Any = None, icu_lower: bool = False):
+        self.dialect = dialect
+        self.layout = layout
+        self.catalog = catalog
+        self.params: dict[str, Any] = {}
+        self.fam = family_for(dialect, self.param)
+        if icu_lower:
+            self.fam.icu_lower = True  # type: ignore[attr-defined]
+        self.columns = isinstance(layout, ColumnsLayout)
+        self._aliases = 0
+
+    # ---------------------------------------------------------------- helpers
+    def param(self, value: object) -> exp.Expr:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise TypeError(f"unbindable parameter {value!r}")
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return exp.Placeholder(this=name)
+
+    def alias(self, prefix: str) -> str:
+        self._aliases += 1
+        return f"{prefix}{self._aliases}"
+
+    def table(self, database: str | None, alias: str) -> exp.Expr:
+        name = self.layout.table(database)
+        t = exp.Table(this=exp.to_identifier(name, quoted=True),
+                      db=exp.to_identifier(self.layout.schema, quoted=True) if self.layout.schema else None)
+        return alias_table(t, alias)
+
+    def rcol(self, ctx: _Ctx, attr: str) -> exp.Column:
+        return col(getattr(self.layout, attr), ctx.alias)
+
+    def access(self, ctx: _Ctx, f: Field) -> J:
+        j = self.fam.root(self.rcol(ctx, "data"))
+        for depth, seg in enumerate(f.segments):
+            j = self.fam.child(j, seg, depth)
+        return j
+
+    def bin_eq(self, a: exp.Expr, value: str) -> exp.Expr:
+        return exp.EQ(this=self.fam.binary(a), expression=self.fam.binary(self.param(value)))
+
+    def bin_in(self, a: exp.Expr, values: tuple[str, ...]) -> exp.Expr:
+        vals = tuple(dict.fromkeys(values))
+        if not vals:
+            return exp.false()
+        if len(vals) == 1:
+            return self.bin_eq(a, vals[0])
+        return exp.In(this=self.fam.binary(a), expressions=[self.fam.binary(self.param(v)) for v in vals])
+
+    @staticmethod
+    def exists(frm: exp.Expr, where: exp.Expr, *joins: exp.Expr) -> exp.Expr:
+        sel = exp.select(_n(1)).from_(frm)
+        for j in joins:
+            sel = sel.join(j, join_type="CROSS")
+        return exp.Exists(this=sel.where(where))
+
+    # ---------------------------------------------------------------- predicates
+    def pred(self, node: Node, ctx: _Ctx) -> tuple[exp.Expr, bool]:
+        """(expression, may_be_null)."""
+        if isinstance(node, Const):
+            return (exp.true() if node.value else exp.false()), False
+        if isinstance(node, (And, Or)):
+            parts = [self.pred(i, ctx) for i in node.items]
+            if self.columns and isinstance(node, Or):
+                parts = self._columns_or(node, ctx, parts)
+            fn = exp.and_ if isinstance(node, And) else exp.or_
+            return fn(*[exp.Paren(this=p) for p, _ in parts]), any(n for _, n in parts)
+        if isinstance(node, Not):
+            inner, nullable = self.pred(node.item, ctx)
+            if nullable:
+                inner = exp.Coalesce(this=inner, expressions=[exp.false()])
+            return exp.Not(this=exp.Paren(this=inner)), False
+        if isinstance(node, Compare):
+            return self.compare(node, ctx), True
+        if isinstance(node, FieldState):
+            return self.state(node, ctx), True
+        if isinstance(node, Relation):
+            return self.relation(node, ctx), True
+        if isinstance(node, Search):
+            return self.search(node, ctx), True
+        if isinstance(node, IdIn):
+            if not node.ids:
+                return exp.false(), False
+            return self.bin_in(self.rcol(ctx, "id"), node.ids), False
+        if isinstance(node, CreatedAt):
+            bounds: list[exp.Expr] = []
+            if node.start is not None:
+                bounds.append(exp.GTE(this=self.rcol(ctx, "created_at"), expression=self.param(node.start)))
+            if node.end is not None:
+                bounds.append(exp.LT(this=self.rcol(ctx, "created_at"), expression=self.param(node.end)))
+            return (exp.and_(*bounds) if bounds else exp.true()), False
+        if isinstance(node, ModifiedSince):
+            ts = exp.Coalesce(this=self.rcol(ctx, "updated_at"), expressions=[self.rcol(ctx, "created_at")])
+            return exp.GTE(this=ts, expression=self.param(node.since)), False
+        if isinstance(node, InTrash):
+            return exp.Not(this=exp.Is(this=self.rcol(ctx, "removed_at"), expression=exp.Null())), False
+        raise _bad("unsupported", f"the SQL backend cannot compile {type(node).__name__}")
+
+    # ---- strings
+    def str_op(self, s: exp.Expr, op: Op, val: Any) -> exp.Expr:
+        fam = self.fam
+        if op is Op.EQ:
+            return self.bin_eq(s, val)
+        if op is Op.IEQ:
+            return self.bin_eq(fam.lower(s), val.lower())
+        if op is Op.CONTAINS:
+            return fam.contains(fam.lower(s), val.lower())
+        if op is Op.STARTS_WITH:
+            return fam.starts(fam.lower(s), val.lower())
+        if op is Op.ENDS_WITH:
+            return fam.ends(fam.lower(s), val.lower())
+        if op in _CMP:
+            return _CMP[op](this=fam.binary(s), expression=fam.binary(self.param(val)))
+        raise _bad("unsupported", f"operator {op.value} on strings")
+
+    def compare(self, node: Compare, ctx: _Ctx) -> exp.Expr:
+        if self.columns:
+            return self.col_compare(node, ctx)
+        f, op, val = node.field, node.op, node.value
+        fam = self.fam
+        j = self.access(ctx, f)
+        t = f.type
+        if t is T.CURRENCY:
+            money = val if isinstance(val, Money) else Money(val)  # type: ignore[arg-type]
+            amt = fam.child(j, "val", 1)
+            parts = [fam.kind_is(j, ("object",)), fam.kind_is(amt, ("number",)),
+                     _CMP[op](this=fam.num(amt), expression=self.param(money.amount))]
+            if money.currency is not None:
+                cur = fam.child(j, "currency", 1)
+                parts += [fam.kind_is(cur, ("string",)), self.bin_eq(fam.text(cur), money.currency)]
+            return self._guarded(parts)
+        if t is T.ATTACHMENT:
+            url = fam.child(j, "val", 1)
+            return self._guarded([fam.kind_is(j, ("object",)), fam.kind_is(url, ("string",)),
+                                  exp.NEQ(this=fam.text(url), expression=_s("")), self.str_op(fam.text(url), op, val)])
+        if t is T.DATE:
+            head = fam.head10(fam.text(j))
+            return self._guarded([fam.kind_is(j, ("string",)), fam.valid_day(head),
+                                  _CMP[op](this=head.copy(), expression=self.param(val))])
+        if t is T.ENUM_TAGS:
+            return self.tags(j, op, tuple(val))  # type: ignore[arg-type]
+        if t is T.BOOLEAN or type(val) is bool:
+            return fam.is_bool(j, bool(val)) if op is Op.EQ else exp.false()
+        if t is T.NUMBER or (t is T.JSON and type(val) in _NUM):
+            return self._guarded([fam.kind_is(j, ("number",)), _CMP[op](this=fam.num(j), expression=self.param(val))])
+        if op is Op.IN:
+            return self._guarded([fam.kind_is(j, ("string",)), self.bin_in(fam.text(j), tuple(val))])  # type: ignore[arg-type]
+        return self._guarded([fam.kind_is(j, ("string",)), exp.NEQ(this=fam.text(j), expression=_s("")),
+                              self.str_op(fam.text(j), op, val)])
+
+    @staticmethod
+    def _guarded(parts: list[exp.Expr]) -> exp.Expr:
+        """AND in a CASE so engines that evaluate eagerly never cast a value of the wrong type."""
+        guard, rest = parts[0], parts[1:]
+        if not rest:
+            return guard
+        return exp.Case(ifs=[exp.If(this=guard, true=exp.and_(*[exp.Paren(this=p) for p in rest]))],
+                        default=exp.false())
+
+    def tags(self, j: J, op: Op, values: tuple[str, ...]) -> exp.Expr:
+        fam = self.fam
+
+        def one_exists(cond_of: Any) -> exp.Expr:
+            a = self.alias("e")
+            frm, e = fam.elements(j, a)
+            return self.exists(frm, exp.and_(fam.kind_is(e, ("string",)), cond_of(e)))
+
+        if op is Op.HAS_ANY:
+            inner = one_exists(lambda e: self.bin_in(fam.text(e), values))
+            return self._guarded([fam.kind_is(j, ("array",)), inner])
+        alls = [one_exists(lambda e, v=v: self.bin_eq(fam.text(e), v)) for v in dict.fromkeys(values)]
+        if op is Op.HAS_ALL:
+            return self._guarded([fam.kind_is(j, ("array",)), *alls])
+        if op is Op.HAS_EXACTLY:
+            a = self.alias("e")
+            frm, e = fam.elements(j, a)
+            ok = exp.Coalesce(this=exp.and_(fam.kind_is(e, ("string",)), self.bin_in(fam.text(e), values)),
+                              expressions=[exp.false()])
+            stray = self.exists(frm, exp.Not(this=exp.Paren(this=ok)))
+            return self._guarded([fam.kind_is(j, ("array",)), *alls, exp.Not(this=stray)])
+        raise _bad("unsupported", f"operator {op.value} on enumTags")
+
+    def state(self, node: FieldState, ctx: _Ctx) -> exp.Expr:
+        if self.columns:
+            return self.col_state(node, ctx)
+        fam = self.fam
+        j = self.access(ctx, node.field)
+        if node.state is State.NOT_SET:
+            return fam.missing(j)
+        empty = exp.or_(
+            fam.kind_is(j, ("null",)),
+            self._guarded([fam.kind_is(j, ("string",)), exp.EQ(this=fam.text(j), expression=_s(""))]),
+            self._guarded([fam.kind_is(j, ("array",)), exp.EQ(this=fam.array_len(j), expression=_n(0))]))
+        if node.state is State.EMPTY:
+            return empty
+        return exp.or_(
+            fam.kind_is(j, ("number", "true", "false", "object")),
+            self._guarded([fam.kind_is(j, ("string",)), exp.NEQ(this=fam.text(j), expression=_s(""))]),
+            self._guarded([fam.kind_is(j, ("array",)), exp.GT(this=fam.array_len(j), expression=_n(0))]))
+
+    def relation(self, node: Relation, ctx: _Ctx) -> exp.Expr:
+        fam = self.fam
+        inner_alias = self.alias("r")
+        ictx = _Ctx(inner_alias, node.database)
+        inner, _ = self.pred(node.predicate, ictx)
+        live = exp.Is(this=self.rcol(ictx, "removed_at"), expression=exp.Null())
+        if self.columns:
+            ref = self.col_expr(ctx, node.field)
+            if node.field.type is T.REF_MULTIPLE:
+                a = self.alias("e")
+                frm, e = fam.elements(J(ref, None), a)
+                cond = exp.and_(fam.kind_is(e, ("string",)), exp.EQ(this=fam.binary(self.rcol(ictx, "id")),
+                                                                    expression=fam.binary(fam.text(e))), live, inner)
+                return self.exists(frm, cond, self.table(node.database, inner_alias))
+            cond = exp.and_(exp.EQ(this=fam.binary(self.rcol(ictx, "id")), expression=fam.binary(ref)), live, inner)
+            return self.exists(self.table(node.database, inner_alias), cond)
+        j = self.access(ctx, node.field)
+        if node.field.type is T.REF_MULTIPLE:
+            a = self.alias("e")
+            frm, e = fam.elements(j, a)
+            cond = exp.and_(fam.kind_is(e, ("string",)),
+                            exp.EQ(this=fam.binary(self.rcol(ictx, "id")), expression=fam.binary(fam.text(e))),
+                            live, exp.Paren(this=inner))
+            return self._guarded([fam.kind_is(j, ("array",)), self.exists(frm, cond, self.table(node.database, inner_alias))])
+        cond = exp.and_(exp.EQ(this=fam.binary(self.rcol(ictx, "id")), expression=fam.binary(fam.text(j))),
+                        live, exp.Paren(this=inner))
+        return self._guarded([fam.kind_is(j, ("string",)), self.exists(self.table(node.database, inner_alias), cond)])
+
+    def search(self, node: Search, ctx: _Ctx) -> exp.Expr:
+        clauses = tuple(tuple(t.lower() for t in c) for c in node.clauses if c)
+        if not clauses:
+            return exp.true()
+        fam = self.fam
+        out = []
+        for clause in clauses:
+            terms = []
+            for term in clause:
+                terms.append(self.search_term(term, node.fields, ctx))
+            out.append(exp.or_(*[exp.Paren(this=t) for t in terms]))
+        return exp.and_(*[exp.Paren(this=o) for o in out]) if fam else exp.true()
+
+    def _str_hit(self, j: J, term: str) -> exp.Expr:
+        return self._guarded([self.fam.kind_is(j, ("string",)), self.fam.contains(self.fam.lower(self.fam.text(j)), term)])
+
+    def _list_hit(self, j: J, term: str) -> exp.Expr:
+        a = self.alias("e")
+        frm, e = self.fam.elements(j, a)
+        return self._guarded([self.fam.kind_is(j, ("array",)), self.exists(frm, self._str_hit(e, term))])
+
+    def search_term(self, term: str, fields: tuple[Field, ...] | None, ctx: _Ctx) -> exp.Expr:
+        fam = self.fam
+        if self.columns:
+            if fields is None:
+                raise _bad("not-expressible", "a schemaless search needs the JSON document layout")
+            hits = []
+            for f in fields:
+                c = self.col_expr(ctx, f)
+                if f.type is T.ENUM_TAGS:
+                    hits.append(self._list_hit(J(c, None), term))
+                else:
+                    hits.append(fam.contains(fam.lower(c), term))
+            return exp.or_(*[exp.Paren(this=h) for h in hits]) if hits else exp.false()
+        if fields is None:
+            a = self.alias("m")
+            frm, m = fam.members(fam.root(self.rcol(ctx, "data")), a)
+            return self.exists(frm, exp.or_(exp.Paren(this=self._str_hit(m, term)),
+                                            exp.Paren(this=self._list_hit(m, term))))
+        hits = []
+        for f in fields:
+            j = self.access(ctx, f)
+            hits.append(self._list_hit(j, term) if f.type is T.ENUM_TAGS else self._str_hit(j, term))
+        return exp.or_(*[exp.Paren(this=h) for h in hits]) if hits else exp.false()
+
+    # ---------------------------------------------------------------- columns layout
+    def col_expr(self, ctx: _Ctx, f: Field, part: str = "column") -> exp.Expr:
+        assert isinstance(self.layout, ColumnsLayout)
+        if f.path:
+            raise _bad("not-expressible", f"the columns layout has no nested paths (field {f.key!r})")
+        spec = self.layout.column(ctx.database, f.key)
+        if spec is None:
+            raise _bad("not-expressible", f"the columns layout maps no column for field {f.key!r}"
+                       f" of database {ctx.database!r}")
+        name = spec.column if part == "column" else spec.currency
+        if name is None:
+            raise _bad("not-expressible", f"the columns layout maps no currency-code column for field {f.key!r}")
+        return col(name, ctx.alias)
+
+    def col_compare(self, node: Compare, ctx: _Ctx) -> exp.Expr:
+        f, op, val = node.field, node.op, node.value
+        fam = self.fam
+        c = self.col_expr(ctx, f)
+        t = f.type
+        if t is T.CURRENCY:
+            money = val if isinstance(val, Money) else Money(val)  # type: ignore[arg-type]
+            parts: list[exp.Expr] = [_CMP[op](this=c, expression=self.param(money.amount))]
+            if money.currency is not None:
+                parts.append(self.bin_eq(self.col_expr(ctx, f, "currency"), money.currency))
+            return exp.and_(*parts)
+        if t is T.DATE:
+            head = fam.head10(c)
+            return self._guarded([fam.valid_day(head), _CMP[op](this=head.copy(), expression=self.param(val))])
+        if t is T.ENUM_TAGS:
+            return self.tags(J(c, None), op, tuple(val))  # type: ignore[arg-type]
+        if t is T.BOOLEAN:
+            if op is not Op.EQ:
+                return exp.false()
+            return exp.EQ(this=c, expression=exp.true() if val else exp.false())
+        if t is T.NUMBER:
+            return _CMP[op](this=c, expression=self.param(val))
+        if op is Op.IN:
+            return self.bin_in(c, tuple(val))  # type: ignore[arg-type]
+        return exp.and_(exp.NEQ(this=c, expression=_s("")), self.str_op(c, op, val))
+
+    def col_state(self, node: FieldState, ctx: _Ctx) -> exp.Expr:
+        c = self.col_expr(ctx, node.field)
+        if node.state is State.HAS_VALUE:
+            return exp.Not(this=exp.Is(this=c, expression=exp.Null()))
+        assert isinstance(self.layout, ColumnsLayout)
+        msg = (f"the columns layout stores NOT SET and EMPTY both as NULL, so 'is {node.state.value}' on field "
+               f"{node.field.key!r} cannot be answered exactly")
+        if not self.layout.collapse_empty:
+            raise _bad("layout-ambiguous", msg + " (use include is-empty + is-not-set together, or pass "
+                       "ColumnsLayout(collapse_empty=True) to accept NULL for both)")
+        warnings.warn(SqlLayoutWarning(msg + "; compiled as IS NULL (NOT SET or EMPTY)"), stacklevel=2)
+        return exp.Is(this=c, expression=exp.Null())
+
+    def _columns_or(self, node: Or, ctx: _Ctx, parts: list[tuple[exp.Expr, bool]]
+                    ) -> list[tuple[exp.Expr, bool]]:
+        return parts
+
+    # ---------------------------------------------------------------- sorting
+    def sort_exprs(self, sk: SortKey, ctx: _Ctx) -> list[exp.Expr]:
+        fam = self.fam
+        key = sk.key
+        if isinstance(key, RecordAttr):
+            if key.name not in ("id", "created_at", "updated_at"):
+                raise _bad("bad-sort", f"cannot sort on record attribute {key.name!r}")
+            c: exp.Expr = self.rcol(ctx, key.name)
+            grp = exp.Case(ifs=[exp.If(this=exp.Is(this=c, expression=exp.Null()), true=_n(0))], default=_n(1))
+            return [grp, fam.binary(c.copy())]
+        t = key.type
+        if self.columns:
+            c = self.col_expr(ctx, key)
+            if t is T.CURRENCY or t is T.NUMBER or t is T.BOOLEAN:
+                v: exp.Expr = c
+            elif t is T.DATE:
+                v = fam.binary(fam.head10(c))
+            else:
+                v = fam.binary(c)
+            grp = exp.Case(ifs=[exp.If(this=exp.Is(this=c.copy(), expression=exp.Null()), true=_n(0))], default=_n(1))
+            return [grp, v]
+        j = self.access(ctx, key)
+        s_empty = self._guarded([fam.kind_is(j, ("string",)), exp.EQ(this=fam.text(j), expression=_s(""))])
+        a_empty = self._guarded([fam.kind_is(j, ("array",)), exp.EQ(this=fam.array_len(j), expression=_n(0))])
+        empty = exp.or_(fam.missing(j), fam.kind_is(j, ("null",)), s_empty, a_empty)
+        # well-typed condition and value expressions for group 1
+        num: exp.Expr = exp.Null()
+        txt: exp.Expr = exp.Null()
+        boo: exp.Expr = exp.Null()
+        if t in (T.STRING, T.TEXT_BLOCK, T.ENUM, T.REF, T.JSON):
+            good = fam.kind_is(j, ("string",))
+            good_txt: exp.Expr | None = fam.text(j)
+            good_num: exp.Expr | None = None
+            good_bool = False
+        elif t is T.NUMBER:
+            good, good_txt, good_num, good_bool = fam.kind_is(j, ("number",)), None, fam.num(j), False
+        elif t is T.BOOLEAN:
+            good, good_txt, good_num, good_bool = fam.kind_is(j, ("true", "false")), None, None, True
+        elif t is T.DATE:
+            head = fam.head10(fam.text(j))
+            good = self._guarded([fam.kind_is(j, ("string",)), fam.valid_day(head)])
+            good_txt, good_num, good_bool = head.copy(), None, False
+        elif t is T.CURRENCY:
+            amt = fam.child(j, "val", 1)
+            good = self._guarded([fam.kind_is(j, ("object",)), fam.kind_is(amt, ("number",))])
+            good_txt, good_num, good_bool = None, fam.num(amt), False
+        else:
+            raise _bad("bad-sort", f"cannot sort on a field of type {t.value}")
+        is_num, is_str = fam.kind_is(j, ("number",)), fam.kind_is(j, ("string",))
+        is_bool = fam.kind_is(j, ("true", "false"))
+        grp = exp.Case(ifs=[exp.If(this=empty, true=_n(0)), exp.If(this=good, true=_n(1))], default=_n(2))
+        sub = exp.Case(ifs=[exp.If(this=empty.copy(), true=_n(0)), exp.If(this=good.copy(), true=_n(0)),
+                            exp.If(this=is_num, true=_n(0)), exp.If(this=is_str, true=_n(1)),
+                            exp.If(this=is_bool, true=_n(2))], default=_n(3))
+        one = exp.And(this=exp.Paren(this=exp.Not(this=exp.Paren(this=exp.Coalesce(
+            this=empty.copy(), expressions=[exp.false()])))), expression=exp.Paren(this=good.copy()))
+        bool_val = exp.Case(ifs=[exp.If(this=fam.is_bool(j, True), true=_n(1))], default=_n(0))
+        num = exp.Case(ifs=[exp.If(this=one.copy(), true=good_num if good_num is not None else exp.Null()),
+                            exp.If(this=fam.kind_is(j, ("number",)), true=fam.num(j))])
+        txt = exp.Case(ifs=[exp.If(this=one.copy(), true=fam.binary(good_txt) if good_txt is not None else exp.Null()),
+                            exp.If(this=fam.kind_is(j, ("string",)), true=fam.binary(fam.text(j)))])
+        boo = exp.Case(ifs=[exp.If(this=one.copy(), true=bool_val.copy() if good_bool else exp.Null()),
+                            exp.If(this=fam.kind_is(j, ("true", "false")), true=bool_val.copy())])
+        other = exp.Case(ifs=[exp.If(this=exp.or_(empty.copy(), good.copy(), is_num.copy(), is_str.copy(),
+                                                  is_bool.copy()), true=exp.Null())],
+                         default=fam.binary(fam.json_text(j)))
+        return [grp, sub, num, txt, boo, other]
+
+    def order(self, query: Query, ctx: _Ctx) -> list[exp.Ordered]:
+        out: list[exp.Ordered] = []
+        for sk in query.sort:
+            for e in self.sort_exprs(sk, ctx):
+                out.append(exp.Ordered(this=e, desc=sk.descending, nulls_first=not sk.descending))
+        out.append(exp.Ordered(this=self.rcol(ctx, "created_at"), desc=True, nulls_first=False))
+        out.append(exp.Ordered(this=self.fam.binary(self.rcol(ctx, "id")), desc=False, nulls_first=True))
+        return out
+
+    # ---------------------------------------------------------------- whole query
+    def select(self, query: Query, database: str | None) -> exp.Select:
+        a = "r0"
+        ctx = _Ctx(a, database)
+        where, _ = self.pred(query.predicate, ctx)
+        cols: list[exp.Expr] = [self.rcol(ctx, c) for c in ("id", "created_at", "updated_at", "removed_at")]
+        if self.columns:
+            assert isinstance(self.layout, ColumnsLayout)
+            for k in self.layout.columns.get(database, {}):
+                s = self.layout.column(database, k)
+                assert s is not None
+                cols.append(exp.alias_(col(s.column, a), f"f:{k}", quoted=True))
+                if s.currency:
+                    cols.append(exp.alias_(col(s.currency, a), f"c:{k}", quoted=True))
+        else:
+            cols.append(self.rcol(ctx, "data"))
+        sel = exp.select(*cols).from_(self.table(database, a)).where(where)
+        sel = sel.order_by(*self.order(query, ctx))
+        if query.limit is not None or query.skip:
+            sel = sel.limit(_n(NO_LIMIT if query.limit is None else query.limit))
+        if query.skip:
+            sel = sel.offset(_n(query.skip))
+        return sel
+
+
+def compile_query(query: Query, dialect: str = "sqlite", layout: JsonLayout | None = None, catalog: Any = None,
+                  database: str | None = None, icu_lower: bool = False) -> Compiled:
+    """The SELECT for ``query`` (database defaults to ``query.database``) with named placeholders."""
+    comp = Compiler(dialect, layout if layout is not None else JsonLayout(), catalog, icu_lower)
+    db = database if database is not None else query.database
+    tree = comp.select(query, db)
+    return Compiled(tree, comp.params, db)

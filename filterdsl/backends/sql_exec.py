@@ -1,0 +1,195 @@
+"""Run a Query on a real SQL engine: load canonical documents into the JSON layout, execute, fetch.
+
+SQLite and DuckDB run embedded and in memory. PostgreSQL and MariaDB/MySQL connect by URL (default:
+the local servers) and load into uniquely named tables (PostgreSQL: TEMP tables; MySQL: regular tables
+dropped afterwards, because MySQL cannot reopen a TEMPORARY table twice in one query), so parallel runs
+never collide. Projection is applied in Python after fetching, as the memory engine does.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from ..ast import Query
+from ..errors import Diagnostic, FilterError, Location
+from .memory import project
+from .sql import JsonLayout, to_sql
+
+Doc = dict[str, Any]
+ENGINES = ("sqlite", "duckdb", "postgres", "mysql")
+DEFAULT_URLS = {"postgres": "postgresql://postgres@127.0.0.1:5432/test", "mysql": "mysql://root@127.0.0.1:3306/test"}
+_COLS = ("id", "created_at", "updated_at", "removed_at")
+
+
+def py_lower(value: Any) -> Any:
+    """SQLite ``lower`` replacement: Python's full Unicode ``str.lower`` (SQLite's folds ASCII only)."""
+    return value.lower() if isinstance(value, str) else value
+
+
+def sqlite_connect(path: str = ":memory:") -> Any:
+    """A sqlite3 connection whose ``lower`` agrees with the in-memory engine (SPEC 1.4)."""
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.create_function("lower", 1, py_lower, deterministic=True)
+    return con
+
+
+def _resolve(query: Query, dataset: Mapping[Any, list[Doc]]) -> Any:
+    if query.database in dataset:
+        return query.database
+    if None in dataset:
+        return None
+    if len(dataset) == 1:
+        return next(iter(dataset))
+    raise FilterError([Diagnostic("missing-data", f"no records for database {query.database!r}", Location())])
+
+
+def _row(doc: Doc) -> tuple[Any, ...]:
+    return (*(doc.get(c) for c in _COLS), json.dumps(doc.get("data", {}), ensure_ascii=False, separators=(",", ":")))
+
+
+def _doc(row: tuple[Any, ...]) -> Doc:
+    data = row[4]
+    if isinstance(data, (str, bytes, bytearray)):
+        data = json.loads(data)
+    return {"id": row[0], "created_at": row[1], "updated_at": row[2], "removed_at": row[3], "data": data}
+
+
+def _q(name: str, ch: str = '"') -> str:
+    return ch + name.replace(ch, ch + ch) + ch
+
+
+@contextmanager
+def _sqlite(dataset: Mapping[Any, list[Doc]], tables: dict[Any, str]) -> Iterator[Any]:
+    con = sqlite_connect()
+    try:
+        for db, docs in dataset.items():
+            t = _q(tables[db])
+            con.execute(f"CREATE TABLE {t} (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, updated_at TEXT, "
+                        f"removed_at TEXT, data TEXT NOT NULL)")
+            con.executemany(f"INSERT INTO {t} VALUES (?, ?, ?, ?, ?)", [_row(d) for d in docs])
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def _duckdb(dataset: Mapping[Any, list[Doc]], tables: dict[Any, str]) -> Iterator[Any]:
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        for db, docs in dataset.items():
+            t = _q(tables[db])
+            con.execute(f"CREATE TABLE {t} (id VARCHAR PRIMARY KEY, created_at VARCHAR NOT NULL, updated_at VARCHAR, "
+                        f"removed_at VARCHAR, data JSON NOT NULL)")
+            if docs:
+                con.executemany(f"INSERT INTO {t} VALUES (?, ?, ?, ?, ?)", [list(_row(d)) for d in docs])
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def _postgres(dataset: Mapping[Any, list[Doc]], tables: dict[Any, str], url: str) -> Iterator[Any]:
+    import psycopg
+
+    con = psycopg.connect(url)
+    try:
+        for db, docs in dataset.items():
+            t = _q(tables[db])
+            con.execute(f"CREATE TEMP TABLE {t} (id TEXT COLLATE \"C\" PRIMARY KEY, created_at TEXT NOT NULL, "
+                        f"updated_at TEXT, removed_at TEXT, data JSONB NOT NULL)")
+            with con.cursor() as cur:
+                cur.executemany(f"INSERT INTO {t} VALUES (%s, %s, %s, %s, CAST(%s AS JSONB))", [_row(d) for d in docs])
+        yield con
+    finally:
+        con.rollback()
+        con.close()
+
+
+def _mysql_args(url: str) -> dict[str, Any]:
+    u = urlparse(url)
+    return {"host": u.hostname or "127.0.0.1", "port": u.port or 3306, "user": unquote(u.username or "root"),
+            "password": unquote(u.password or ""), "database": (u.path or "/test").lstrip("/") or "test",
+            "charset": "utf8mb4"}
+
+
+@contextmanager
+def _mysql(dataset: Mapping[Any, list[Doc]], tables: dict[Any, str], url: str) -> Iterator[Any]:
+    import pymysql
+
+    con = pymysql.connect(**_mysql_args(url), autocommit=True)
+    made: list[str] = []
+    try:
+        with con.cursor() as cur:
+            for db, docs in dataset.items():
+                t = _q(tables[db], "`")
+                cur.execute(f"CREATE TABLE {t} (id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PRIMARY KEY, "
+                            f"created_at VARCHAR(40) NOT NULL, updated_at VARCHAR(40), removed_at VARCHAR(40), "
+                            f"data LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL) "
+                            f"DEFAULT CHARSET=utf8mb4")
+                made.append(t)
+                if docs:
+                    cur.executemany(f"INSERT INTO {t} VALUES (%s, %s, %s, %s, %s)", [_row(d) for d in docs])
+        yield con
+    finally:
+        try:
+            with con.cursor() as cur:
+                for t in made:
+                    cur.execute(f"DROP TABLE IF EXISTS {t}")
+        finally:
+            con.close()
+
+
+def fetch(query: Query, dataset: Mapping[Any, list[Doc]], engine: str = "sqlite", url: str | None = None,
+          catalog: Any = None) -> list[Doc]:
+    """Canonical documents in result order, unprojected."""
+    if engine not in ENGINES:
+        raise FilterError([Diagnostic("unknown-engine", f"unknown SQL engine {engine!r}; one of {', '.join(ENGINES)}",
+                                      Location())])
+    main = _resolve(query, dataset)
+    if engine in ("sqlite", "duckdb"):
+        tables = {db: ("records" if db is None else str(db)) for db in dataset}
+    else:
+        tag = secrets.token_hex(5)
+        tables = {db: f"fdsl_{tag}_{i}" for i, db in enumerate(dataset)}
+    layout = JsonLayout(tables=tables)
+    dialect = {"sqlite": "sqlite", "duckdb": "duckdb", "postgres": "postgres", "mysql": "mysql"}[engine]
+    q = Query(query.predicate, query.sort, query.skip, query.limit, None, main)
+    sql, params = to_sql(q, dialect, layout, catalog)
+    if engine == "sqlite":
+        with _sqlite(dataset, tables) as con:
+            rows = con.execute(sql, params).fetchall()
+    elif engine == "duckdb":
+        with _duckdb(dataset, tables) as con:
+            rows = con.execute(sql, params).fetchall()
+    elif engine == "postgres":
+        with _postgres(dataset, tables, url or DEFAULT_URLS["postgres"]) as con:
+            with con.cursor() as cur:
+                cur.execute(sql, params)
+                rows = cur.fetchall()
+    else:
+        with _mysql(dataset, tables, url or DEFAULT_URLS["mysql"]) as con:
+            with con.cursor() as cur:
+                cur.execute(sql, params)
+                rows = list(cur.fetchall())
+    return [_doc(tuple(r)) for r in rows]
+
+
+def execute(query: Query, dataset: Mapping[Any, list[Doc]], engine: str = "sqlite", url: str | None = None,
+            catalog: Any = None) -> list[Doc]:
+    """Run ``query`` on ``engine`` over ``dataset`` ({database id: canonical docs}); projected documents."""
+    return [project(d, query.fields) for d in fetch(query, dataset, engine, url, catalog)]
+
+
+def execute_ids(query: Query, dataset: Mapping[Any, list[Doc]], engine: str = "sqlite", url: str | None = None,
+                catalog: Any = None) -> list[str]:
+    """Ids in result order (what ``filterdsl run --ids`` prints)."""
+    return [d["id"] for d in fetch(query, dataset, engine, url, catalog)]
