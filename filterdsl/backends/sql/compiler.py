@@ -456,11 +456,13 @@ class Compiler:
         one = exp.And(this=exp.Paren(this=exp.Not(this=exp.Paren(this=exp.Coalesce(
             this=empty.copy(), expressions=[exp.false()])))), expression=exp.Paren(this=good.copy()))
         bool_val = exp.Case(ifs=[exp.If(this=fam.is_bool(j, True), true=_n(1))], default=_n(0))
-        num = exp.Case(ifs=[exp.If(this=one.copy(), true=good_num if good_num is not None else exp.Null()),
+        # every value column is NULL in the empty group, so empties tie and the default order decides
+        none = exp.If(this=empty.copy(), true=exp.Null())
+        num = exp.Case(ifs=[none.copy(), exp.If(this=one.copy(), true=good_num if good_num is not None else exp.Null()),
                             exp.If(this=fam.kind_is(j, ("number",)), true=fam.num(j))])
-        txt = exp.Case(ifs=[exp.If(this=one.copy(), true=fam.binary(good_txt) if good_txt is not None else exp.Null()),
+        txt = exp.Case(ifs=[none.copy(), exp.If(this=one.copy(), true=fam.binary(good_txt) if good_txt is not None else exp.Null()),
                             exp.If(this=fam.kind_is(j, ("string",)), true=fam.binary(fam.text(j)))])
-        boo = exp.Case(ifs=[exp.If(this=one.copy(), true=bool_val.copy() if good_bool else exp.Null()),
+        boo = exp.Case(ifs=[none.copy(), exp.If(this=one.copy(), true=bool_val.copy() if good_bool else exp.Null()),
                             exp.If(this=fam.kind_is(j, ("true", "false")), true=bool_val.copy())])
         other = exp.Case(ifs=[exp.If(this=exp.or_(empty.copy(), good.copy(), is_num.copy(), is_str.copy(),
                                                   is_bool.copy()), true=exp.Null())],
