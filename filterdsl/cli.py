@@ -25,7 +25,7 @@ from .schema import Catalog, load_catalog
 EXT_FORMATS = {".json": "pitchly", ".json5": "pitchly", ".search": "search", ".qs": "pixiebrix",
                ".fdsl": "text", ".ast": "ast"}
 ENGINES = ("memory", "sqlite", "duckdb", "postgres", "mysql", "mongomock", "mingo")
-DEFAULT_ENGINE = "memory"
+DEFAULT_ENGINE = "sqlite"
 
 
 class UsageError(Exception):

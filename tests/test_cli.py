@@ -89,3 +89,17 @@ def test_bad_records_exit_1(tmp_path, capsys):
     d.write_text('[{"id": "x", "data": {}}]')
     code, out, err = run(["run", "--engine", "memory", "--data", str(d), "--expr", "{}"], capsys)
     assert (code, out) == (1, "") and "bad-record" in err
+
+
+def test_default_engine_is_sqlite_and_agrees_with_memory(capsys, monkeypatch):
+    from filterdsl import cli
+
+    assert cli.DEFAULT_ENGINE == "sqlite"
+    calls = []
+    real = cli.execute
+    monkeypatch.setattr(cli, "execute", lambda q, d, engine, url, cat: calls.append(engine) or real(q, d, engine, url, cat))
+    args = [*BASE, "--data", str(CORPUS / "records.json"), "--ids", "--expr", '{"search": "deal|money"}']
+    code, out_default, _ = run(["run", *args], capsys)
+    code2, out_memory, _ = run(["run", "--engine", "memory", *args], capsys)
+    assert (code, code2) == (0, 0) and calls == ["sqlite", "memory"]
+    assert out_default == out_memory and len(out_default.split()) == 6
