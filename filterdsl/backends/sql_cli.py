@@ -1,0 +1,54 @@
+"""``filterdsl convert --to sql``: SQL text for a query, params printed as JSON after it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..ast import Query
+from ..errors import Diagnostic, FilterError, Location
+from .sql import ColumnsLayout, JsonLayout, to_sql, to_sqlglot
+from .sql import _generate as generate
+
+
+def load_layout(layout: str = "json", mapping: str | None = None, query: Query | None = None) -> JsonLayout:
+    """``json`` (default) or ``columns`` with a mapping file (``{field: column}`` or the full form)."""
+    if layout == "json":
+        if mapping is not None:
+            obj = _read(mapping)
+            return JsonLayout(tables=obj.get("tables", {}), **{k: obj[k] for k in
+                                                             ("id", "created_at", "updated_at", "removed_at",
+                                                              "data", "schema") if k in obj})
+        return JsonLayout()
+    if layout == "columns":
+        if mapping is None:
+            raise FilterError([Diagnostic("missing-mapping", "--layout columns needs --mapping FILE "
+                                          "({field id: column name, ...})", Location(param="--mapping"))])
+        obj = _read(mapping)
+        if "columns" not in obj and query is not None and query.database is not None:
+            obj = {"columns": {query.database: obj}}
+        return ColumnsLayout.from_mapping(obj)
+    raise FilterError([Diagnostic("bad-layout", f"unknown layout {layout!r} (json or columns)", Location())])
+
+
+def _read(path: str) -> dict[str, Any]:
+    try:
+        obj = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise FilterError([Diagnostic("bad-mapping", f"cannot read mapping {path}: {e}",
+                                      Location(param="--mapping"))]) from None
+    if not isinstance(obj, dict):
+        raise FilterError([Diagnostic("bad-mapping", "a mapping file is a JSON object", Location(param="--mapping"))])
+    return obj
+
+
+def convert(query: Query, dialect: str = "sqlite", layout: str = "json", mapping: str | None = None,
+            inline: bool = False, catalog: Any = None) -> str:
+    """SQL then the params as JSON on the next line; with ``inline`` the values are SQL literals
+    rendered (and escaped) by sqlglot for the dialect, and no params line is printed."""
+    lay = load_layout(layout, mapping, query)
+    if inline:
+        return generate(to_sqlglot(query, dialect, lay, catalog, inline=True), dialect.lower()) + ";"
+    sql, params = to_sql(query, dialect, lay, catalog)
+    return sql + ";\n" + json.dumps(params, ensure_ascii=False)
