@@ -1,0 +1,199 @@
+"""Every sqlglot dialect: output parses back, or a clear ``not-expressible``; golden SQL; paramstyles."""
+
+from __future__ import annotations
+
+import pytest
+import sqlglot
+from sqlglot.dialects import Dialects
+
+from filterdsl import FilterError
+from filterdsl.ast import (
+    And,
+    Compare,
+    CreatedAt,
+    Field,
+    FieldState,
+    FieldType,
+    IdIn,
+    InTrash,
+    ModifiedSince,
+    Money,
+    Not,
+    Op,
+    Or,
+    Query,
+    RecordAttr,
+    Relation,
+    Search,
+    SortKey,
+    State,
+)
+from filterdsl.backends.sql import ColumnsLayout, JsonLayout, dialect_names, to_sql, to_sqlglot
+from filterdsl.backends.sql_exec import sqlite_connect
+
+T = FieldType
+DIALECTS = [d.value for d in Dialects if d.value]
+NOT_SQL = {"dax", "prql"}  # sqlglot dialects whose language is not SQL: always not-expressible
+
+RECORD_LEVEL = Query(And((IdIn(("a", "b")), Not(InTrash()), CreatedAt("2020-01-01T00:00:00.000000Z", None),
+                          Or((ModifiedSince("2021-01-01T00:00:00.000000Z"), Not(IdIn(("c",))))))),
+                     sort=(SortKey(RecordAttr("updated_at"), True),), skip=2, limit=5, database="main")
+FIELD_LEVEL = [
+    Query(Compare(Field("name", T.STRING), Op.CONTAINS, "50%_off"), database="main"),
+    Query(Not(Compare(Field("n", T.NUMBER), Op.GTE, 5)), sort=(SortKey(Field("n", T.NUMBER), True),), database="main"),
+    Query(Compare(Field("d", T.DATE), Op.LT, "2020-01-23"), sort=(SortKey(Field("d", T.DATE)),), database="main"),
+    Query(Compare(Field("tags", T.ENUM_TAGS), Op.HAS_EXACTLY, ("a", "b")), database="main"),
+    Query(Compare(Field("price", T.CURRENCY), Op.GT, Money(5, "USD")), database="main"),
+    Query(Relation(Field("r", T.REF_MULTIPLE), "target", Compare(Field("tname", T.STRING), Op.EQ, "x")), database="main"),
+    Query(Search((("foo", "bar"), ("baz",)), None), database=None),
+    Query(FieldState(Field("a", T.JSON, ("b", "0")), State.EMPTY), database=None),
+]
+COLUMNS = ColumnsLayout(columns={"main": {"name": "name", "n": "n", "d": "d_col", "tags": "tags",
+                                          "price": {"column": "amount", "currency": "code"}}})
+
+
+def test_every_dialect_is_listed():
+    assert set(dialect_names()) == set(DIALECTS)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_record_level_query_parses_back(dialect):
+    if dialect in NOT_SQL:
+        with pytest.raises(FilterError) as e:
+            to_sql(RECORD_LEVEL, dialect)
+        assert e.value.diagnostics[0].code == "not-expressible"
+        return
+    sql, params = to_sql(RECORD_LEVEL, dialect, paramstyle="native")
+    assert sqlglot.parse_one(sql, read=dialect) is not None
+    assert sorted(params.values()) == sorted(["a", "b", "c", "2020-01-01T00:00:00.000000Z",
+                                              "2021-01-01T00:00:00.000000Z"])
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("qi", range(len(FIELD_LEVEL)))
+def test_field_level_parses_back_or_not_expressible(dialect, qi):
+    query = FIELD_LEVEL[qi]
+    try:
+        sql, _ = to_sql(query, dialect, paramstyle="native")
+    except FilterError as e:
+        assert e.diagnostics[0].code == "not-expressible"
+        assert dialect not in ("sqlite", "duckdb", "postgres", "mysql")
+        assert dialect in e.diagnostics[0].message
+        return
+    assert sqlglot.parse_one(sql, read=dialect) is not None
+
+
+@pytest.mark.parametrize("dialect", [d for d in DIALECTS if d not in NOT_SQL])
+def test_columns_layout_compiles_for_every_sql_dialect(dialect):
+    """The columns layout needs no JSON functions except for enumTags, so most dialects express it."""
+    q = Query(And((Compare(Field("name", T.STRING), Op.STARTS_WITH, "o'b"), Compare(Field("n", T.NUMBER), Op.LT, 3),
+                   Not(Compare(Field("price", T.CURRENCY), Op.EQ, Money(5, "EUR"))))),
+              sort=(SortKey(Field("name", T.STRING)),), database="main")
+    sql, _ = to_sql(q, dialect, COLUMNS, paramstyle="native")
+    assert sqlglot.parse_one(sql, read=dialect) is not None
+
+
+def test_tsql_never_gets_ilike_or_like():
+    q = Query(Compare(Field("name", T.STRING), Op.CONTAINS, "x"), database="main")
+    sql, _ = to_sql(q, "tsql", COLUMNS, paramstyle="native")
+    assert "LIKE" not in sql.upper()
+    for d in ("sqlite", "duckdb", "postgres", "mysql"):
+        s, _ = to_sql(FIELD_LEVEL[0], d)
+        assert "LIKE" not in s.upper()
+
+
+# ---------------------------------------------------------------- golden SQL (validate_all style)
+GOLDEN_EQ = Query(Compare(Field("k'1", T.STRING), Op.EQ, "O'Brien"), database="main")
+GOLDEN = {
+    "sqlite": ('SELECT "r0"."id", "r0"."created_at", "r0"."updated_at", "r0"."removed_at", "r0"."data" FROM "main" '
+               'AS "r0" WHERE CASE WHEN JSON_TYPE("r0"."data", ?) = \'text\' THEN (JSON_EXTRACT("r0"."data", ?) <> \'\') '
+               'AND (JSON_EXTRACT("r0"."data", ?) = ?) ELSE FALSE END ORDER BY "r0"."created_at" DESC, "r0"."id" ASC',
+               ['$."k\'1"', '$."k\'1"', '$."k\'1"', "O'Brien"]),
+    "duckdb": ('SELECT "r0"."id", "r0"."created_at", "r0"."updated_at", "r0"."removed_at", "r0"."data" FROM "main" '
+               'AS "r0" WHERE CASE WHEN JSON_TYPE("r0"."data", ?) = \'VARCHAR\' THEN (JSON_EXTRACT_STRING("r0"."data", ?) '
+               '<> \'\') AND (JSON_EXTRACT_STRING("r0"."data", ?) = ?) ELSE FALSE END ORDER BY "r0"."created_at" DESC, '
+               '"r0"."id" ASC NULLS FIRST', ["/k'1", "/k'1", "/k'1", "O'Brien"]),
+    "postgres": ('SELECT "r0"."id", "r0"."created_at", "r0"."updated_at", "r0"."removed_at", "r0"."data" FROM "main" '
+                 'AS "r0" WHERE CASE WHEN JSONB_TYPEOF(JSONB_OBJECT_FIELD(CAST("r0"."data" AS JSONB), CAST(%s AS TEXT))) '
+                 '= \'string\' THEN (JSONB_OBJECT_FIELD(CAST("r0"."data" AS JSONB), CAST(%s AS TEXT)) #>> \'{}\' <> \'\') '
+                 'AND (JSONB_OBJECT_FIELD(CAST("r0"."data" AS JSONB), CAST(%s AS TEXT)) #>> \'{}\' COLLATE "C" = %s '
+                 'COLLATE "C") ELSE FALSE END ORDER BY "r0"."created_at" DESC NULLS LAST, "r0"."id" COLLATE "C" ASC '
+                 'NULLS FIRST', ["k'1", "k'1", "k'1", "O'Brien"]),
+    "mysql": ('SELECT `r0`.`id`, `r0`.`created_at`, `r0`.`updated_at`, `r0`.`removed_at`, `r0`.`data` FROM `main` AS '
+              '`r0` WHERE CASE WHEN JSON_TYPE(JSON_EXTRACT(`r0`.`data`, %s)) = \'STRING\' THEN '
+              '(JSON_UNQUOTE(JSON_EXTRACT(`r0`.`data`, %s)) <> \'\') AND (CAST(JSON_UNQUOTE(JSON_EXTRACT(`r0`.`data`, '
+              '%s)) AS BINARY) = CAST(%s AS BINARY)) ELSE FALSE END ORDER BY `r0`.`created_at` DESC, CAST(`r0`.`id` AS '
+              'BINARY) ASC', ['$."k\'1"', '$."k\'1"', '$."k\'1"', "O'Brien"]),
+}
+
+
+@pytest.mark.parametrize("dialect", sorted(GOLDEN))
+def test_golden_eq(dialect):
+    assert to_sql(GOLDEN_EQ, dialect) == GOLDEN[dialect]
+
+
+@pytest.mark.parametrize(("dialect", "expected"), [
+    ("bigquery", "SELECT `r0`.`id`, `r0`.`created_at`, `r0`.`updated_at`, `r0`.`removed_at`, `r0`.`data` FROM `main` "
+                 "AS `r0` WHERE FALSE ORDER BY `r0`.`created_at` DESC, `r0`.`id` ASC LIMIT 0"),
+    ("tsql", "SELECT TOP 0 [r0].[id], [r0].[created_at], [r0].[updated_at], [r0].[removed_at], [r0].[data] FROM "
+             "[main] AS [r0] WHERE (1 = 0) ORDER BY [r0].[created_at] DESC, [r0].[id] ASC"),
+    ("sqlite", 'SELECT "r0"."id", "r0"."created_at", "r0"."updated_at", "r0"."removed_at", "r0"."data" FROM "main" '
+               'AS "r0" WHERE FALSE ORDER BY "r0"."created_at" DESC, "r0"."id" ASC LIMIT 0'),
+])
+def test_golden_empty_in_and_limit_zero(dialect, expected):
+    sql, params = to_sql(Query(IdIn(()), limit=0, database="main"), dialect)
+    assert (sql, params) == (expected, {} if dialect not in ("sqlite",) else [])
+
+
+# ---------------------------------------------------------------- paramstyles
+@pytest.mark.parametrize(("style", "mark", "kind"), [("qmark", "?", list), ("numeric", ":1", list),
+                                                      ("named", ":p0", dict), ("format", "%s", list),
+                                                      ("pyformat", "%(p0)s", dict), ("dollar", "$1", list)])
+def test_paramstyles(style, mark, kind):
+    sql, params = to_sql(GOLDEN_EQ, "sqlite", paramstyle=style)
+    assert mark in sql and isinstance(params, kind)
+    # positional styles repeat a value per use; named styles bind each distinct placeholder once
+    assert len(params) == (4 if kind is list else 2)
+
+
+def test_pyformat_escapes_literal_percent_in_identifiers():
+    layout = JsonLayout(tables={"main": "100%_table"})
+    sql, params = to_sql(GOLDEN_EQ, "postgres", layout)
+    assert '"100%%_table"' in sql and sql.count("%s") == 4
+    sql, _ = to_sql(GOLDEN_EQ, "sqlite", layout)
+    assert '"100%_table"' in sql
+
+
+def test_bad_paramstyle_and_dialect():
+    with pytest.raises(FilterError) as e:
+        to_sql(GOLDEN_EQ, "sqlite", paramstyle="nope")
+    assert e.value.diagnostics[0].code == "bad-paramstyle"
+    with pytest.raises(FilterError) as e:
+        to_sql(GOLDEN_EQ, "no-such-dialect")
+    assert e.value.diagnostics[0].code == "unknown-dialect"
+
+
+def test_identifiers_are_quoted():
+    layout = JsonLayout(tables={"main": 'we"ird table'}, data='da"ta')
+    sql, _ = to_sql(GOLDEN_EQ, "sqlite", layout)
+    assert '"we""ird table"' in sql and '"da""ta"' in sql
+    assert sqlglot.parse_one(sql.replace("?", "NULL"), read="sqlite") is not None
+
+
+def test_inline_literals_execute_on_sqlite():
+    """``inline=True`` renders values as escaped literals; the text runs and finds the row."""
+    con = sqlite_connect()
+    con.execute('CREATE TABLE "main" (id TEXT, created_at TEXT, updated_at TEXT, removed_at TEXT, data TEXT)')
+    con.execute("INSERT INTO \"main\" VALUES ('a', '2021', NULL, NULL, ?)", ('{"k\'1": "O\'Brien"}',))
+    sql = to_sqlglot(GOLDEN_EQ, "sqlite", inline=True).sql("sqlite")
+    assert "'O''Brien'" in sql
+    assert [r[0] for r in con.execute(sql)] == ["a"]
+
+
+def test_values_never_in_sql_text():
+    nasty = "x'); DROP TABLE main; --"
+    for d in ("sqlite", "duckdb", "postgres", "mysql"):
+        q = Query(And((Compare(Field(nasty, T.STRING), Op.CONTAINS, nasty), IdIn((nasty,)),
+                       Search(((nasty,),), None))), database="main")
+        sql, params = to_sql(q, d)
+        assert "DROP" not in sql and nasty in params
