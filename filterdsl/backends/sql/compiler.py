@@ -45,12 +45,20 @@ T = FieldType
 _NUM = (int, float)
 _STRINGISH = (T.STRING, T.TEXT_BLOCK, T.ENUM, T.JSON, T.REF)
 _CMP = {Op.EQ: exp.EQ, Op.GT: exp.GT, Op.GTE: exp.GTE, Op.LT: exp.LT, Op.LTE: exp.LTE}
+BOOL_DIALECTS = ("sqlite", "duckdb", "postgres", "mysql", "materialize", "risingwave", "redshift", "bigquery",
+                 "snowflake", "spark", "spark2", "databricks", "hive", "trino", "presto", "athena", "clickhouse",
+                 "starrocks", "doris")
 #: LIMIT used when only an OFFSET is wanted (SQLite and MySQL need a LIMIT before OFFSET)
 NO_LIMIT = 2**62
 
 
 def _bad(code: str, msg: str) -> FilterError:
     return FilterError([Diagnostic(code, msg, Location())])
+
+
+@dataclass(frozen=True)
+class _NullState(FieldState):
+    """Internal: NOT SET or EMPTY, which the columns layout stores identically (NULL)."""
 
 
 @dataclass
@@ -78,6 +86,8 @@ class Compiler:
         if icu_lower:
             self.fam.icu_lower = True  # type: ignore[attr-defined]
         self.columns = isinstance(layout, ColumnsLayout)
+        #: engines where a predicate is a value (CASE may return it, COALESCE may take it)
+        self.bool_values = dialect in BOOL_DIALECTS
         self._aliases = 0
 
     # ---------------------------------------------------------------- helpers
@@ -131,13 +141,16 @@ class Compiler:
         if isinstance(node, Const):
             return (exp.true() if node.value else exp.false()), False
         if isinstance(node, (And, Or)):
-            parts = [self.pred(i, ctx) for i in node.items]
-            if self.columns and isinstance(node, Or):
-                parts = self._columns_or(node, ctx, parts)
+            items = self._merge_null_states(node.items) if self.columns and isinstance(node, Or) else node.items
+            parts = [self.pred(i, ctx) for i in items]
             fn = exp.and_ if isinstance(node, And) else exp.or_
             return fn(*[exp.Paren(this=p) for p, _ in parts]), any(n for _, n in parts)
         if isinstance(node, Not):
             inner, nullable = self.pred(node.item, ctx)
+            if nullable and not self.bool_values:
+                # no boolean values (T-SQL, Oracle...): a CASE on 1/0 keeps NULL rows
+                flag = exp.Case(ifs=[exp.If(this=inner, true=_n(1))], default=_n(0))
+                return exp.EQ(this=flag, expression=_n(0)), False
             if nullable:
                 inner = exp.Coalesce(this=inner, expressions=[exp.false()])
             return exp.Not(this=exp.Paren(this=inner)), False
@@ -219,14 +232,16 @@ class Compiler:
         return self._guarded([fam.kind_is(j, ("string",)), exp.NEQ(this=fam.text(j), expression=_s("")),
                               self.str_op(fam.text(j), op, val)])
 
-    @staticmethod
-    def _guarded(parts: list[exp.Expr]) -> exp.Expr:
+    def _guarded(self, parts: list[exp.Expr]) -> exp.Expr:
         """AND in a CASE so engines that evaluate eagerly never cast a value of the wrong type."""
         guard, rest = parts[0], parts[1:]
         if not rest:
             return guard
-        return exp.Case(ifs=[exp.If(this=guard, true=exp.and_(*[exp.Paren(this=p) for p in rest]))],
-                        default=exp.false())
+        body = exp.and_(*[exp.Paren(this=p) for p in rest])
+        if not self.bool_values:
+            inner = exp.Case(ifs=[exp.If(this=body, true=_n(1))], default=_n(0))
+            return exp.EQ(this=exp.Case(ifs=[exp.If(this=guard, true=inner)], default=_n(0)), expression=_n(1))
+        return exp.Case(ifs=[exp.If(this=guard, true=body)], default=exp.false())
 
     def tags(self, j: J, op: Op, values: tuple[str, ...]) -> exp.Expr:
         fam = self.fam
@@ -384,7 +399,9 @@ class Compiler:
 
     def col_state(self, node: FieldState, ctx: _Ctx) -> exp.Expr:
         c = self.col_expr(ctx, node.field)
-        if node.state is State.HAS_VALUE:
+        if node.state is State.HAS_VALUE or isinstance(node, _NullState):
+            if isinstance(node, _NullState):
+                return exp.Is(this=c, expression=exp.Null())
             return exp.Not(this=exp.Is(this=c, expression=exp.Null()))
         assert isinstance(self.layout, ColumnsLayout)
         msg = (f"the columns layout stores NOT SET and EMPTY both as NULL, so 'is {node.state.value}' on field "
@@ -395,9 +412,24 @@ class Compiler:
         warnings.warn(SqlLayoutWarning(msg + "; compiled as IS NULL (NOT SET or EMPTY)"), stacklevel=2)
         return exp.Is(this=c, expression=exp.Null())
 
-    def _columns_or(self, node: Or, ctx: _Ctx, parts: list[tuple[exp.Expr, bool]]
-                    ) -> list[tuple[exp.Expr, bool]]:
-        return parts
+    @staticmethod
+    def _merge_null_states(items: tuple[Node, ...]) -> tuple[Node, ...]:
+        """``is-empty OR is-not-set`` on one field is exactly ``IS NULL`` in the columns layout."""
+        states: dict[Field, set[State]] = {}
+        for it in items:
+            if isinstance(it, FieldState) and it.state in (State.EMPTY, State.NOT_SET):
+                states.setdefault(it.field, set()).add(it.state)
+        both = {f for f, st in states.items() if len(st) == 2}
+        if not both:
+            return items
+        out: list[Node] = []
+        for it in items:
+            if isinstance(it, FieldState) and it.field in both and it.state in (State.EMPTY, State.NOT_SET):
+                if it.state is State.EMPTY:
+                    out.append(_NullState(it.field, State.EMPTY))
+                continue
+            out.append(it)
+        return tuple(out)
 
     # ---------------------------------------------------------------- sorting
     def sort_exprs(self, sk: SortKey, ctx: _Ctx) -> list[exp.Expr]:

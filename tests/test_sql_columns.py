@@ -1,0 +1,129 @@
+"""Columns layout: one plain column per field. NOT SET and EMPTY are both NULL there, so filters that
+tell them apart are refused (``layout-ambiguous``) unless ``collapse_empty=True``; everything else
+must agree with the in-memory engine on well-typed data."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from filterdsl import FilterError
+from filterdsl.ast import Field as F
+from filterdsl.ast import FieldState, FieldType, Or, Query, State, walk
+from filterdsl.backends.memory import run
+from filterdsl.backends.sql import ColumnsLayout, SqlLayoutWarning, to_sql
+from filterdsl.backends.sql_exec import sqlite_connect
+
+from strategies import Scenario, scenarios
+
+T = FieldType
+_NUM = (int, float)
+
+
+def _well_typed(t: FieldType, v: Any) -> bool:
+    if t in (T.STRING, T.TEXT_BLOCK, T.ENUM, T.REF, T.DATE):
+        return type(v) is str and v != ""
+    if t is T.NUMBER:
+        return type(v) in _NUM
+    if t is T.BOOLEAN:
+        return type(v) is bool
+    if t is T.CURRENCY:
+        return type(v) is dict and type(v.get("val")) in _NUM and type(v.get("currency", "")) is str
+    if t is T.ATTACHMENT:
+        return type(v) is dict and type(v.get("val")) is str and v["val"] != ""
+    if t in (T.ENUM_TAGS, T.REF_MULTIPLE):
+        return type(v) is list and bool(v) and all(type(e) is str for e in v)
+    return False
+
+
+def _column_value(t: FieldType, v: Any) -> Any:
+    if t is T.CURRENCY:
+        return v["val"]
+    if t is T.ATTACHMENT:
+        return v["val"]
+    if t in (T.ENUM_TAGS, T.REF_MULTIPLE):
+        return json.dumps(v, ensure_ascii=False)
+    return v
+
+
+_DUCK = {T.NUMBER: "DOUBLE", T.BOOLEAN: "BOOLEAN", T.CURRENCY: "DOUBLE", T.ENUM_TAGS: "JSON", T.REF_MULTIPLE: "JSON"}
+
+
+def _load(engine: str, sc: Scenario) -> tuple[Any, ColumnsLayout, dict[str, list[dict[str, Any]]]]:
+    """Sanitised dataset (wrong types dropped), a connection with one column per field, the layout."""
+    con = sqlite_connect() if engine == "sqlite" else __import__("duckdb").connect()
+    columns: dict[Any, dict[str, Any]] = {}
+    clean: dict[str, list[dict[str, Any]]] = {}
+    for db, docs in sc.dataset.items():
+        fields = sc.catalog.get(db).fields  # type: ignore[union-attr]
+        columns[db] = {f.id: ({"column": f"c{i}", "currency": f"k{i}"} if f.type is T.CURRENCY else f"c{i}")
+                       for i, f in enumerate(fields)}
+        defs = ["id TEXT", "created_at TEXT", "updated_at TEXT", "removed_at TEXT"]
+        for i, f in enumerate(fields):
+            defs.append(f"c{i} {_DUCK.get(f.type, 'TEXT') if engine == 'duckdb' else ''}")
+            if f.type is T.CURRENCY:
+                defs.append(f"k{i} TEXT")
+        con.execute(f'CREATE TABLE "{db}" ({", ".join(defs)})')
+        clean[db] = []
+        for d in docs:
+            data = {f.id: d["data"][f.id] for f in fields if f.id in d["data"] and _well_typed(f.type, d["data"][f.id])}
+            clean[db].append({**d, "data": data})
+            row: list[Any] = [d["id"], d["created_at"], d["updated_at"], d["removed_at"]]
+            for f in fields:
+                v = data.get(f.id)
+                row.append(None if v is None else _column_value(f.type, v))
+                if f.type is T.CURRENCY:
+                    row.append(None if v is None else v.get("currency"))
+            con.execute(f'INSERT INTO "{db}" VALUES ({", ".join("?" * len(row))})', row)
+    return con, ColumnsLayout(columns=columns), clean
+
+
+def _ambiguous(query: Query) -> bool:
+    return any(isinstance(n, FieldState) and n.state is not State.HAS_VALUE for n in walk(query.predicate))
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
+def test_columns_layout_differential(engine: str) -> None:
+    @settings(max_examples=100, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(scenarios())
+    def prop(sc: Scenario) -> None:
+        con, layout, clean = _load(engine, sc)
+        try:
+            sql, params = to_sql(sc.query, engine, layout)
+        except FilterError as e:
+            assert e.diagnostics[0].code == "layout-ambiguous" and _ambiguous(sc.query)
+            return
+        expected = [r["id"] for r in run(sc.query, clean, sc.catalog)]
+        assert [r[0] for r in con.execute(sql, params).fetchall()] == expected
+
+    prop()
+
+
+def test_is_empty_alone_is_refused_and_collapse_warns() -> None:
+    layout = ColumnsLayout(columns={"main": {"name": "name"}})
+    q = Query(FieldState(F("name", T.STRING), State.EMPTY), database="main")
+    with pytest.raises(FilterError) as e:
+        to_sql(q, "sqlite", layout)
+    assert e.value.diagnostics[0].code == "layout-ambiguous" and "NOT SET" in e.value.diagnostics[0].message
+    loose = ColumnsLayout(columns={"main": {"name": "name"}}, collapse_empty=True)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        sql, _ = to_sql(q, "sqlite", loose)
+    assert any(issubclass(x.category, SqlLayoutWarning) for x in w)
+    assert 'IS NULL' in sql
+
+
+def test_include_empty_and_not_set_together_is_exact() -> None:
+    """``include: {is-empty: true, is-not-set: true}`` asks exactly ``IS NULL``: no error, no warning."""
+    layout = ColumnsLayout(columns={"main": {"name": "name"}})
+    f = F("name", T.STRING)
+    q = Query(Or((FieldState(f, State.EMPTY), FieldState(f, State.NOT_SET))), database="main")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sql, _ = to_sql(q, "sqlite", layout)
+    assert '"r0"."name" IS NULL' in sql
