@@ -1,0 +1,576 @@
+"""Polars backend: canonical documents laid out columnar, and a query as one Polars expression.
+
+Semantics are exactly the in-memory engine's (SPEC 1-2, 8). The trick that makes this exact is the
+frame layout (``to_frame``): everything Python-specific is computed once per value while the frame is
+built, in Python, with the very functions the in-memory engine uses (``str.lower``, ``valid_day``,
+``get_path``), and stored as typed columns. Filter expressions then only compare typed columns:
+
+- ``<slot>#state`` (Int8): 0 NOT SET, 1 EMPTY (null, ``""``, ``[]``), 2 HAS VALUE;
+- ``#str`` / ``#lower``: the value when it is a string (and its ``str.lower()``);
+- ``#int`` (Int64) / ``#flt`` (Float64): the value when it is an int / a float (never a bool), split so
+  integer comparisons stay exact beyond 2**53;
+- ``#bool``; ``#day`` (first 10 characters of a string when they are a valid day);
+- ``#isl``, ``#strs``, ``#lstrs``, ``#alls``: a list value, its string elements (and lowered), whether
+  every element is a string;
+- ``#dint``, ``#dflt``, ``#dcur``, ``#dstr``, ``#dlower``: ``val`` (number or string) and ``currency``
+  of an object value (currency, attachment);
+- ``#sort:<type>``...: the SPEC 8 total-order sort key split into typed columns.
+
+Which columns a slot gets depends on its field type (a number field has no ``#lower``). A *slot* is a
+field key plus an optional schemaless path; column names start with the JSON list of its segments, so no
+key can collide with another key's columns or with the record columns ``id``, ``created_at``,
+``updated_at``, ``removed_at``. Every leaf expression is ``fill_null(False)``-ed, so ``~`` (NOT) is the
+exact complement (a Polars null would otherwise vanish under negation).
+
+Polars is an optional extra (``pip install filterdsl[polars]``) imported lazily.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..ast import (
+    And,
+    Compare,
+    Const,
+    CreatedAt,
+    Field,
+    FieldState,
+    FieldType,
+    IdIn,
+    InTrash,
+    ModifiedSince,
+    Money,
+    Node,
+    Not,
+    Op,
+    Or,
+    Query,
+    RecordAttr,
+    Relation,
+    Search,
+    State,
+)
+from ..errors import Diagnostic, FilterError, Location
+from ..records import normalize_record, valid_day
+from .memory import MISSING, Doc, get_path, project, rows_for
+
+if TYPE_CHECKING:
+    import polars as pl
+
+T = FieldType
+_NUM = (int, float)
+_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
+_STATE = {State.NOT_SET: 0, State.EMPTY: 1, State.HAS_VALUE: 2}
+#: Column groups each field type needs (see the module docstring).
+_GROUPS: dict[FieldType, frozenset[str]] = {
+    T.STRING: frozenset("s"), T.TEXT_BLOCK: frozenset("s"), T.ENUM: frozenset("s"), T.REF: frozenset("s"),
+    T.NUMBER: frozenset("n"), T.BOOLEAN: frozenset("b"), T.DATE: frozenset("d"), T.CURRENCY: frozenset("c"),
+    T.ATTACHMENT: frozenset("a"), T.ENUM_TAGS: frozenset("l"), T.REF_MULTIPLE: frozenset("l"),
+    T.JSON: frozenset("snb"),
+}
+TEXTS = "__texts__"
+_POS = "__pos__"
+
+
+def _pl() -> Any:
+    try:
+        import polars
+    except ImportError:
+        raise ImportError("the Polars backend needs polars: pip install 'filterdsl[polars]'") from None
+    return polars
+
+
+def _bad(code: str, msg: str) -> FilterError:
+    return FilterError([Diagnostic(code, msg, Location())])
+
+
+def _not_expressible(what: str) -> FilterError:
+    return _bad("not-expressible", f"the Polars backend cannot express {what} exactly")
+
+
+def slot_name(field: Field) -> str:
+    """Column-name prefix of a field (key plus schemaless path)."""
+    return json.dumps(list(field.segments), ensure_ascii=False)
+
+
+def col_name(field: Field, suffix: str) -> str:
+    return f"{slot_name(field)}#{suffix}"
+
+
+# ---------------------------------------------------------------- building the frame
+def _state(v: Any) -> int:
+    if v is MISSING:
+        return 0
+    if v is None or v == "" or v == []:
+        return 1
+    return 2
+
+
+def _int(v: Any) -> int | None:
+    if type(v) is int:
+        if not _I64_MIN <= v <= _I64_MAX:
+            raise _not_expressible(f"the stored integer {v} (beyond 64 bits)")
+        return v
+    return None
+
+
+def _flt(v: Any) -> float | None:
+    return v if type(v) is float and v == v else None  # NaN never compares true, like Python
+
+
+def _exact_sort_num(v: Any) -> tuple[float, float]:
+    """(float(v), exact residual): float() is monotone, the residual orders ties exactly."""
+    f = float(v)
+    if type(v) is int and math.isfinite(f):
+        return f, float(v - int(f))
+    return f, 0.0
+
+
+def _other(v: Any) -> tuple[int, Any, Any, Any, Any, Any]:
+    """SPEC 8 rank of a wrong-typed value: number < string < boolean < other (by JSON text)."""
+    if type(v) in _NUM:
+        f, r = _exact_sort_num(v)
+        return 0, f, r, None, None, None
+    if type(v) is str:
+        return 1, None, None, v, None, None
+    if type(v) is bool:
+        return 2, None, None, None, v, None
+    return 3, None, None, None, None, json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+
+
+def _typed_sort(t: FieldType, v: Any) -> tuple[Any, float] | None:
+    """The typed sort value when ``v`` is well typed for ``t`` (memory.sort_value's group 1)."""
+    if t in (T.STRING, T.TEXT_BLOCK, T.ENUM, T.REF) and type(v) is str:
+        return v, 0.0
+    if t is T.NUMBER and type(v) in _NUM:
+        return _exact_sort_num(v)
+    if t is T.BOOLEAN and type(v) is bool:
+        return v, 0.0
+    if t is T.DATE and type(v) is str and valid_day(v[:10]):
+        return v[:10], 0.0
+    if t is T.CURRENCY and type(v) is dict and type(v.get("val")) in _NUM:
+        return _exact_sort_num(v["val"])
+    return None
+
+
+_SORT_DTYPE = {T.STRING: "str", T.TEXT_BLOCK: "str", T.ENUM: "str", T.REF: "str", T.DATE: "str",
+               T.NUMBER: "f64", T.CURRENCY: "f64", T.BOOLEAN: "bool", T.JSON: "str"}
+
+
+def _slot_columns(values: list[Any], groups: frozenset[str], sorts: frozenset[FieldType],
+                  field: Field) -> dict[str, Any]:
+    """All columns of one slot, as Polars Series."""
+    pl = _pl()
+    n = slot_name(field)
+    out: dict[str, Any] = {f"{n}#state": pl.Series([_state(v) for v in values], dtype=pl.Int8)}
+    if "s" in groups:
+        strs = [v if type(v) is str else None for v in values]
+        out[f"{n}#str"] = pl.Series(strs, dtype=pl.Utf8)
+        out[f"{n}#lower"] = pl.Series([None if s is None else s.lower() for s in strs], dtype=pl.Utf8)
+    if "n" in groups:
+        out[f"{n}#int"] = pl.Series([_int(v) for v in values], dtype=pl.Int64)
+        out[f"{n}#flt"] = pl.Series([_flt(v) for v in values], dtype=pl.Float64)
+    if "b" in groups:
+        out[f"{n}#bool"] = pl.Series([v if type(v) is bool else None for v in values], dtype=pl.Boolean)
+    if "d" in groups:
+        out[f"{n}#day"] = pl.Series([v[:10] if type(v) is str and valid_day(v[:10]) else None for v in values],
+                                    dtype=pl.Utf8)
+    if "l" in groups:
+        lists = [v if type(v) is list else None for v in values]
+        strs_l = [None if v is None else [e for e in v if type(e) is str] for v in lists]
+        out[f"{n}#isl"] = pl.Series([v is not None for v in lists], dtype=pl.Boolean)
+        out[f"{n}#strs"] = pl.Series(strs_l, dtype=pl.List(pl.Utf8))
+        out[f"{n}#lstrs"] = pl.Series([None if s is None else [e.lower() for e in s] for s in strs_l],
+                                      dtype=pl.List(pl.Utf8))
+        out[f"{n}#alls"] = pl.Series([v is not None and all(type(e) is str for e in v) for v in lists],
+                                     dtype=pl.Boolean)
+    if "c" in groups or "a" in groups:
+        vals = [v.get("val") if type(v) is dict else None for v in values]
+        if "c" in groups:
+            out[f"{n}#dint"] = pl.Series([_int(x) for x in vals], dtype=pl.Int64)
+            out[f"{n}#dflt"] = pl.Series([_flt(x) for x in vals], dtype=pl.Float64)
+            cur = [v.get("currency") if type(v) is dict else None for v in values]
+            out[f"{n}#dcur"] = pl.Series([c if type(c) is str else None for c in cur], dtype=pl.Utf8)
+        if "a" in groups:
+            ds = [x if type(x) is str else None for x in vals]
+            out[f"{n}#dstr"] = pl.Series(ds, dtype=pl.Utf8)
+            out[f"{n}#dlower"] = pl.Series([None if s is None else s.lower() for s in ds], dtype=pl.Utf8)
+    for t in sorts:
+        out.update(_sort_columns(values, t, field))
+    return out
+
+
+def _sort_columns(values: list[Any], t: FieldType, field: Field) -> dict[str, Any]:
+    pl = _pl()
+    n = f"{slot_name(field)}#sort:{t.value}"
+    group: list[int] = []
+    key: list[Any] = []
+    res: list[float | None] = []
+    others: tuple[list[Any], ...] = ([], [], [], [], [], [])
+    rank, onum, ores, ostr, obool, ojson = others
+    none6: tuple[Any, ...] = (None,) * 6
+    for v in values:
+        typed = None if t is T.JSON else _typed_sort(t, v)
+        if v is MISSING or v is None or v == "" or v == []:
+            g, typed, other = 0, None, none6
+        elif typed is not None:
+            g, other = 1, none6
+        else:
+            g, other = 2, _other(v)
+        group.append(g)
+        key.append(None if typed is None else typed[0])
+        res.append(None if typed is None else typed[1])
+        for lst, x in zip(others, other):
+            lst.append(x)
+    dt = {"str": pl.Utf8, "f64": pl.Float64, "bool": pl.Boolean}[_SORT_DTYPE.get(t, "str")]
+    return {f"{n}:g": pl.Series(group, dtype=pl.Int8), f"{n}:k": pl.Series(key, dtype=dt),
+            f"{n}:r": pl.Series(res, dtype=pl.Float64), f"{n}:or": pl.Series(rank, dtype=pl.Int8),
+            f"{n}:on": pl.Series(onum, dtype=pl.Float64), f"{n}:onr": pl.Series(ores, dtype=pl.Float64),
+            f"{n}:os": pl.Series(ostr, dtype=pl.Utf8), f"{n}:ob": pl.Series(obool, dtype=pl.Boolean),
+            f"{n}:oj": pl.Series(ojson, dtype=pl.Utf8)}
+
+
+def _search_texts(d: Mapping[str, Any]) -> list[str]:
+    """Schemaless search texts, as memory._search_texts_schemaless."""
+    out = []
+    for v in d.values():
+        if type(v) is str:
+            out.append(v.lower())
+        elif type(v) is list:
+            out.extend(e.lower() for e in v if type(e) is str)
+    return out
+
+
+def _canonical(docs: Iterable[Any], catalog: Any, database: str | None) -> list[Doc]:
+    db = None
+    if catalog is not None and database is not None:
+        from ..schema import load_catalog
+
+        db = load_catalog(catalog).get(database)
+    return [d if type(d) is dict and "removed_at" in d else normalize_record(d, db) for d in docs]
+
+
+def default_slots(docs: list[Doc], catalog: Any = None, database: str | None = None) -> list[Field]:
+    """The catalog's fields of ``database``; without one, every top-level key seen (schemaless JSON)."""
+    if catalog is not None and database is not None:
+        from ..schema import load_catalog
+
+        db = load_catalog(catalog).get(database)
+        if db is not None:
+            return [f.ref() for f in db.fields]
+    keys: dict[str, None] = {}
+    for d in docs:
+        keys.update(dict.fromkeys(d["data"]))
+    return [Field(k, T.JSON) for k in keys]
+
+
+def to_frame(docs: Iterable[Any], catalog: Any = None, database: str | None = None, *,
+             slots: Iterable[Field] | None = None, sort: bool | Iterable[Field] = True, texts: bool | None = None) -> pl.DataFrame:
+    """Canonical documents as a DataFrame that ``to_polars`` expressions filter.
+
+    ``slots``: the fields to lay out (default: see :func:`default_slots`); use :func:`slots_for` to lay
+    out exactly what a query needs (schemaless paths included). ``sort``: add the SPEC 8 sort-key columns
+    of every slot (True), of none (False) or of the given fields. ``texts``: add the schemaless search column (default: when no catalog).
+    Records in other shapes are normalised first (as ``to_predicate`` does).
+    """
+    pl = _pl()
+    rows = _canonical(docs, catalog, database)
+    fields = list(slots) if slots is not None else default_slots(rows, catalog, database)
+    sort_only = None if isinstance(sort, bool) else set(sort)
+    if sort_only is not None:
+        fields += [f for f in sort_only if f not in fields]
+    groups: dict[tuple[str, ...], set[str]] = {}
+    sorts: dict[tuple[str, ...], set[FieldType]] = {}
+    first: dict[tuple[str, ...], Field] = {}
+    for f in fields:
+        first.setdefault(f.segments, f)
+        groups.setdefault(f.segments, set()).update(_GROUPS[f.type])
+        if sort is True or (sort_only is not None and f in sort_only):
+            sorts.setdefault(f.segments, set()).add(f.type)
+    cols: dict[str, Any] = {
+        "id": pl.Series([r["id"] for r in rows], dtype=pl.Utf8),
+        "created_at": pl.Series([r["created_at"] for r in rows], dtype=pl.Utf8),
+        "updated_at": pl.Series([r.get("updated_at") for r in rows], dtype=pl.Utf8),
+        "removed_at": pl.Series([r.get("removed_at") for r in rows], dtype=pl.Utf8),
+    }
+    for segs, f in first.items():
+        if len(segs) == 1:
+            k = segs[0]
+            values = [r["data"].get(k, MISSING) for r in rows]
+        else:
+            values = [get_path(r["data"], segs) for r in rows]
+        cols.update(_slot_columns(values, frozenset(groups[segs]), frozenset(sorts.get(segs, ())), f))
+    if texts if texts is not None else catalog is None:
+        cols[TEXTS] = pl.Series([_search_texts(r["data"]) for r in rows], dtype=pl.List(pl.Utf8))
+    return pl.DataFrame(cols)
+
+
+def slots_for(query: Query | Node) -> list[Field]:
+    """Every field a query reads (predicate, search, sort), relational sub-predicates excluded."""
+    q = query if isinstance(query, Query) else Query(query)
+    out: dict[Field, None] = {}
+    stack: list[Node] = [q.predicate]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (Compare, FieldState, Relation)):
+            out[n.field] = None
+        if isinstance(n, Search) and n.fields is not None:
+            out.update(dict.fromkeys(n.fields))
+        if not isinstance(n, Relation):
+            stack.extend(n.children())
+    for sk in q.sort:
+        if isinstance(sk.key, Field):
+            out[sk.key] = None
+    return list(out)
+
+
+def _needs_texts(node: Node) -> bool:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Search) and n.fields is None:
+            return True
+        if not isinstance(n, Relation):
+            stack.extend(n.children())
+    return False
+
+
+# ---------------------------------------------------------------- expressions
+def _int_cmp(c: Any, op: Op, v: int | float) -> Any:
+    """Exact ``int_column <op> v`` for any finite number ``v`` (floor/ceil instead of a lossy cast)."""
+    pl = _pl()
+    if op is Op.EQ:
+        if type(v) is float and not v.is_integer():
+            return pl.lit(False)
+        b = int(v)
+        return c == b if _I64_MIN <= b <= _I64_MAX else pl.lit(False)
+    b = math.floor(v) if op in (Op.GT, Op.LTE) else math.ceil(v)
+    if b > _I64_MAX:  # every stored int64 is below the bound (only non-null values count)
+        return c.is_not_null() if op in (Op.LT, Op.LTE) else pl.lit(False)
+    if b < _I64_MIN:
+        return c.is_not_null() if op in (Op.GT, Op.GTE) else pl.lit(False)
+    return {Op.GT: c > b, Op.LTE: c <= b, Op.GTE: c >= b, Op.LT: c < b}[op]
+
+
+def _flt_cmp(c: Any, op: Op, v: int | float) -> Any:
+    if type(v) is int and abs(v) > 2**53:
+        raise _not_expressible(f"the integer filter value {v} against floats (beyond 2**53)")
+    f = float(v)
+    return {Op.EQ: c == f, Op.GT: c > f, Op.GTE: c >= f, Op.LT: c < f, Op.LTE: c <= f}[op]
+
+
+def _num(f: Field, ints: str, flts: str, op: Op, v: Any) -> Any:
+    pl = _pl()
+    if type(v) not in _NUM or not math.isfinite(v):
+        raise _not_expressible(f"the number filter value {v!r}")
+    if op not in (Op.EQ, Op.GT, Op.GTE, Op.LT, Op.LTE):
+        raise _not_expressible(f"operator {op.value} on numbers")
+    return _int_cmp(pl.col(col_name(f, ints)), op, v) | _flt_cmp(pl.col(col_name(f, flts)), op, v)
+
+
+def _str_op(exact: Any, lower: Any, op: Op, val: Any) -> Any:
+    if type(val) is not str:
+        raise _not_expressible(f"operator {op.value} with the value {val!r} on strings")
+    if op is Op.EQ:
+        return exact == val
+    if op is Op.IEQ:
+        return lower == val.lower()
+    if op is Op.CONTAINS:
+        return lower.str.contains(val.lower(), literal=True)
+    if op is Op.STARTS_WITH:
+        return lower.str.starts_with(val.lower())
+    if op is Op.ENDS_WITH:
+        return lower.str.ends_with(val.lower())
+    if op in (Op.GT, Op.GTE, Op.LT, Op.LTE):
+        return {Op.GT: exact > val, Op.GTE: exact >= val, Op.LT: exact < val, Op.LTE: exact <= val}[op]
+    raise _not_expressible(f"operator {op.value} on strings")
+
+
+def _strs_lit(values: Iterable[str]) -> Any:
+    pl = _pl()
+    return pl.lit(pl.Series(list(values), dtype=pl.Utf8)).implode()
+
+
+class _Compiler:
+    def __init__(self, dataset: Mapping[Any, list[Doc]] | None, catalog: Any):
+        self.dataset = dataset
+        self.catalog = catalog
+
+    def expr(self, node: Node) -> Any:
+        """A non-null Boolean expression (every leaf is null-free, so NOT is the exact complement)."""
+        pl = _pl()
+        if isinstance(node, Const):
+            return pl.lit(node.value)
+        if isinstance(node, And):
+            return pl.all_horizontal([self.expr(i) for i in node.items]) if node.items else pl.lit(True)
+        if isinstance(node, Or):
+            return pl.any_horizontal([self.expr(i) for i in node.items]) if node.items else pl.lit(False)
+        if isinstance(node, Not):
+            return ~self.expr(node.item)
+        return self.leaf(node).fill_null(False)
+
+    def leaf(self, node: Node) -> Any:
+        pl = _pl()
+        if isinstance(node, Compare):
+            return self.compare(node)
+        if isinstance(node, FieldState):
+            return pl.col(col_name(node.field, "state")) == _STATE[node.state]
+        if isinstance(node, Search):
+            return self.search(node)
+        if isinstance(node, IdIn):
+            return pl.col("id").is_in(_strs_lit(node.ids))
+        if isinstance(node, CreatedAt):
+            parts = []
+            if node.start is not None:
+                parts.append(pl.col("created_at") >= node.start)
+            if node.end is not None:
+                parts.append(pl.col("created_at") < node.end)
+            return pl.all_horizontal(parts) if parts else pl.lit(True)
+        if isinstance(node, ModifiedSince):
+            return pl.coalesce(pl.col("updated_at"), pl.col("created_at")) >= node.since
+        if isinstance(node, InTrash):
+            return pl.col("removed_at").is_not_null()
+        if isinstance(node, Relation):
+            return self.relation(node)
+        raise _not_expressible(f"the node {type(node).__name__}")
+
+    def compare(self, node: Compare) -> Any:
+        pl = _pl()
+        f, op, val, t = node.field, node.op, node.value, node.field.type
+        if t is T.CURRENCY:
+            money = val if isinstance(val, Money) else Money(val)  # type: ignore[arg-type]
+            e = _num(f, "dint", "dflt", op, money.amount)
+            if money.currency is not None:
+                e = e & (pl.col(col_name(f, "dcur")) == money.currency)
+            return e
+        if t is T.ATTACHMENT:
+            return _str_op(pl.col(col_name(f, "dstr")), pl.col(col_name(f, "dlower")), op, val) & (
+                pl.col(col_name(f, "dstr")) != "")
+        if t is T.DATE:
+            if type(val) is not str or op not in (Op.EQ, Op.GT, Op.GTE, Op.LT, Op.LTE):
+                raise _not_expressible(f"operator {op.value} with {val!r} on dates")
+            return _str_op(pl.col(col_name(f, "day")), None, op, val)
+        if t is T.ENUM_TAGS:
+            return self.tags(f, op, val)
+        if t is T.BOOLEAN or type(val) is bool:
+            if "b" not in _GROUPS[t]:
+                raise _not_expressible(f"a boolean value on a {t.value} field")
+            return pl.col(col_name(f, "bool")) == val if op is Op.EQ else pl.lit(False)
+        if t is T.NUMBER or (t is T.JSON and type(val) in _NUM):
+            return _num(f, "int", "flt", op, val)
+        if "s" not in _GROUPS[t]:
+            raise _not_expressible(f"operator {op.value} on a {t.value} field")
+        exact = pl.col(col_name(f, "str"))
+        if op is Op.IN:
+            if not isinstance(val, tuple) or not all(type(x) is str for x in val):
+                raise _not_expressible(f"is-any-of with {val!r}")
+            return exact.is_in(_strs_lit(val))
+        # "" is EMPTY, so no string operator (not even contains "") matches it.
+        return (exact != "") & _str_op(exact, pl.col(col_name(f, "lower")), op, val)
+
+    def tags(self, f: Field, op: Op, val: Any) -> Any:
+        pl = _pl()
+        if not isinstance(val, tuple) or not all(type(x) is str for x in val) or not val:
+            raise _not_expressible(f"{op.value} with {val!r}")
+        strs = pl.col(col_name(f, "strs"))
+        if op is Op.HAS_ANY:
+            return strs.list.eval(pl.element().is_in(_strs_lit(val))).list.any()
+        if op is Op.HAS_ALL:
+            return pl.all_horizontal([strs.list.contains(x) for x in dict.fromkeys(val)])
+        if op is Op.HAS_EXACTLY:
+            return (pl.col(col_name(f, "alls")) & strs.list.eval(pl.element().is_in(_strs_lit(val))).list.all()
+                    & pl.all_horizontal([strs.list.contains(x) for x in dict.fromkeys(val)]))
+        raise _not_expressible(f"operator {op.value} on enumTags")
+
+    def search(self, node: Search) -> Any:
+        pl = _pl()
+        clauses = [tuple(t.lower() for t in c) for c in node.clauses if c]
+        if not clauses:
+            return pl.lit(True)
+        out = []
+        for clause in clauses:
+            terms = []
+            for term in clause:
+                if node.fields is None:
+                    terms.append(pl.col(TEXTS).list.eval(pl.element().str.contains(term, literal=True)).list.any())
+                    continue
+                for fld in node.fields:
+                    if fld.type is T.ENUM_TAGS:
+                        terms.append(pl.col(col_name(fld, "lstrs"))
+                                     .list.eval(pl.element().str.contains(term, literal=True)).list.any())
+                    elif "s" in _GROUPS[fld.type]:
+                        terms.append(pl.col(col_name(fld, "lower")).str.contains(term, literal=True))
+            out.append(pl.any_horizontal([e.fill_null(False) for e in terms]) if terms else pl.lit(False))
+        return pl.all_horizontal(out)
+
+    def relation(self, node: Relation) -> Any:
+        pl = _pl()
+        if self.dataset is None:
+            raise _not_expressible("a relational filter without the referenced records (pass dataset=)")
+        if node.database not in self.dataset:
+            raise _bad("missing-data", f"a relational filter needs the records of database {node.database!r} "
+                       "(pass them with the dataset)")
+        rows = self.dataset[node.database]
+        inner = Query(node.predicate)
+        frame = to_frame(rows, slots=slots_for(inner), sort=False, texts=_needs_texts(node.predicate))
+        hit = frame.filter(pl.col("removed_at").is_null() & self.expr(node.predicate))
+        ids = _strs_lit(hit.get_column("id").to_list())
+        if node.field.type is T.REF_MULTIPLE:
+            return pl.col(col_name(node.field, "strs")).list.eval(pl.element().is_in(ids)).list.any()
+        if node.field.type is T.REF:
+            return pl.col(col_name(node.field, "str")).is_in(ids)
+        raise _not_expressible(f"a relation through a {node.field.type.value} field")
+
+
+def to_polars(query: Query | Node, catalog: Any = None, dataset: Mapping[Any, list[Any]] | None = None) -> pl.Expr:
+    """The query's predicate as a Boolean Polars expression over a :func:`to_frame` frame.
+
+    Relational filters are resolved to id sets here, which needs the referenced records
+    (``dataset={database_id: records}``); without them they are ``not-expressible``.
+    """
+    q = query if isinstance(query, Query) else Query(query)
+    data = None if dataset is None else {k: _canonical(v, catalog, k) for k, v in dataset.items()}
+    return _Compiler(data, catalog).expr(q.predicate)
+
+
+def sort_exprs(query: Query) -> tuple[list[Any], list[bool]]:
+    """Sort keys (SPEC 8, then created_at descending, id ascending) as expressions and directions."""
+    pl = _pl()
+    by: list[Any] = []
+    desc: list[bool] = []
+    for sk in query.sort:
+        if isinstance(sk.key, RecordAttr):
+            c = pl.col(sk.key.name)
+            parts = [c.is_not_null(), c]
+        else:
+            n = f"{slot_name(sk.key)}#sort:{sk.key.type.value}"
+            parts = [pl.col(f"{n}:{s}") for s in ("g", "k", "r", "or", "on", "onr", "os", "ob", "oj")]
+        by.extend(parts)
+        desc.extend([sk.descending] * len(parts))
+    by.extend([pl.col("created_at"), pl.col("id")])
+    desc.extend([True, False])
+    return by, desc
+
+
+def run(query: Query, dataset: Mapping[Any, list[Any]], catalog: Any = None) -> list[Doc]:
+    """The whole query (filter, sort, skip, limit, projection) on Polars; same result as memory.run."""
+    pl = _pl()
+    docs = _canonical(rows_for(query, dataset), catalog, query.database)
+    sort_fields = [sk.key for sk in query.sort if isinstance(sk.key, Field)]
+    frame = to_frame(docs, slots=slots_for(query), sort=sort_fields, texts=_needs_texts(query.predicate))
+    frame = frame.with_columns(pl.Series(_POS, range(len(docs)), dtype=pl.Int64))
+    expr = to_polars(query, catalog, dataset)
+    by, desc = sort_exprs(query)
+    hits = frame.filter(expr).sort(by, descending=desc, nulls_last=False, maintain_order=True)
+    if query.limit is not None:
+        hits = hits.slice(query.skip, query.limit)
+    elif query.skip:
+        hits = hits.slice(query.skip)
+    return [project(docs[i], query.fields) for i in hits.get_column(_POS).to_list()]
+
+
+__all__ = ["to_frame", "to_polars", "run", "slots_for", "default_slots", "sort_exprs", "col_name", "slot_name"]
