@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 import sqlglot
@@ -52,10 +53,16 @@ def _not_expressible(dialect: str, err: Exception) -> FilterError:
                                    Location())])
 
 
-def _generate(tree: exp.Expr, dialect: str) -> str:
-    """Generate SQL, refusing constructs the dialect does not support (never invalid SQL)."""
+def _generate(tree: exp.Expr, dialect: str, placeholder: Callable[[exp.Placeholder], str] | None = None) -> str:
+    """Generate SQL, refusing constructs the dialect does not support (never invalid SQL).
+
+    ``placeholder`` overrides how placeholders are written (paramstyle rendering without a tree copy).
+    """
+    gen = Dialect.get_or_raise(dialect).generator(unsupported_level=sqlglot.ErrorLevel.RAISE)
+    if placeholder is not None:
+        gen._dispatch = {**gen._dispatch, exp.Placeholder: lambda _g, e: placeholder(e)}
     try:
-        return tree.sql(dialect=dialect, unsupported_level=sqlglot.ErrorLevel.RAISE)
+        return gen.generate(tree, copy=dialect not in VERIFIED)
     except sqlglot.errors.UnsupportedError as e:
         raise _not_expressible(dialect, e) from None
 
@@ -121,15 +128,13 @@ def render(comp: Compiled, dialect: str, paramstyle: str) -> tuple[str, Any]:
         return text, dict(comp.params)
     token = "fdslp" + secrets.token_hex(6) + "x"
 
-    def sub(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, exp.Placeholder) and node.name in comp.params:
-            return exp.Var(this=f"{token}{node.name[1:]}{token}")
-        return node
+    def mark(node: exp.Placeholder) -> str:
+        if node.name not in comp.params:
+            raise FilterError([Diagnostic("internal", f"unknown placeholder {node.name!r}", Location())])
+        return f"{token}{node.name[1:]}{token}"
 
-    text = _generate(comp.tree.transform(sub), dialect)
+    text = _generate(comp.tree, dialect, mark)
     pat = re.compile(re.escape(token) + r"(\d+)" + re.escape(token))
-    if len(pat.findall(text)) != sum(1 for n in comp.tree.find_all(exp.Placeholder) if n.name in comp.params):
-        raise FilterError([Diagnostic("internal", "placeholder rendering mismatch", Location())])
     if paramstyle in ("format", "pyformat"):
         text = text.replace("%", "%%")  # literal % in identifiers/literals: the driver formats the text
     params: list[Any] = []

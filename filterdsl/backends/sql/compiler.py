@@ -38,7 +38,7 @@ from ...ast import (
     State,
 )
 from ...errors import Diagnostic, FilterError, Location
-from .families import J, _n, _s, alias_table, col, family_for
+from .families import AND, OR, J, _n, _s, alias_table, col, family_for
 from .layout import ColumnsLayout, JsonLayout, SqlLayoutWarning
 
 T = FieldType
@@ -130,10 +130,10 @@ class Compiler:
 
     @staticmethod
     def exists(frm: exp.Expr, where: exp.Expr, *joins: exp.Expr) -> exp.Expr:
-        sel = exp.select(_n(1)).from_(frm)
+        sel = exp.select(_n(1), copy=False).from_(frm, copy=False)
         for j in joins:
-            sel = sel.join(j, join_type="CROSS")
-        return exp.Exists(this=sel.where(where))
+            sel = sel.join(j, join_type="CROSS", copy=False)
+        return exp.Exists(this=sel.where(where, copy=False))
 
     # ---------------------------------------------------------------- predicates
     def pred(self, node: Node, ctx: _Ctx) -> tuple[exp.Expr, bool]:
@@ -143,7 +143,7 @@ class Compiler:
         if isinstance(node, (And, Or)):
             items = self._merge_null_states(node.items) if self.columns and isinstance(node, Or) else node.items
             parts = [self.pred(i, ctx) for i in items]
-            fn = exp.and_ if isinstance(node, And) else exp.or_
+            fn = AND if isinstance(node, And) else OR
             return fn(*[exp.Paren(this=p) for p, _ in parts]), any(n for _, n in parts)
         if isinstance(node, Not):
             inner, nullable = self.pred(node.item, ctx)
@@ -172,7 +172,7 @@ class Compiler:
                 bounds.append(exp.GTE(this=self.rcol(ctx, "created_at"), expression=self.param(node.start)))
             if node.end is not None:
                 bounds.append(exp.LT(this=self.rcol(ctx, "created_at"), expression=self.param(node.end)))
-            return (exp.and_(*bounds) if bounds else exp.true()), False
+            return (AND(*bounds) if bounds else exp.true()), False
         if isinstance(node, ModifiedSince):
             ts = exp.Coalesce(this=self.rcol(ctx, "updated_at"), expressions=[self.rcol(ctx, "created_at")])
             return exp.GTE(this=ts, expression=self.param(node.since)), False
@@ -237,7 +237,7 @@ class Compiler:
         guard, rest = parts[0], parts[1:]
         if not rest:
             return guard
-        body = exp.and_(*[exp.Paren(this=p) for p in rest])
+        body = AND(*[exp.Paren(this=p) for p in rest])
         if not self.bool_values:
             inner = exp.Case(ifs=[exp.If(this=body, true=_n(1))], default=_n(0))
             return exp.EQ(this=exp.Case(ifs=[exp.If(this=guard, true=inner)], default=_n(0)), expression=_n(1))
@@ -249,7 +249,7 @@ class Compiler:
         def one_exists(cond_of: Any) -> exp.Expr:
             a = self.alias("e")
             frm, e = fam.elements(j, a)
-            return self.exists(frm, exp.and_(fam.kind_is(e, ("string",)), cond_of(e)))
+            return self.exists(frm, AND(fam.kind_is(e, ("string",)), cond_of(e)))
 
         if op is Op.HAS_ANY:
             inner = one_exists(lambda e: self.bin_in(fam.text(e), values))
@@ -260,7 +260,7 @@ class Compiler:
         if op is Op.HAS_EXACTLY:
             a = self.alias("e")
             frm, e = fam.elements(j, a)
-            ok = exp.Coalesce(this=exp.and_(fam.kind_is(e, ("string",)), self.bin_in(fam.text(e), values)),
+            ok = exp.Coalesce(this=AND(fam.kind_is(e, ("string",)), self.bin_in(fam.text(e), values)),
                               expressions=[exp.false()])
             stray = self.exists(frm, exp.Not(this=exp.Paren(this=ok)))
             return self._guarded([fam.kind_is(j, ("array",)), *alls, exp.Not(this=stray)])
@@ -273,13 +273,13 @@ class Compiler:
         j = self.access(ctx, node.field)
         if node.state is State.NOT_SET:
             return fam.missing(j)
-        empty = exp.or_(
+        empty = OR(
             fam.kind_is(j, ("null",)),
             self._guarded([fam.kind_is(j, ("string",)), exp.EQ(this=fam.text(j), expression=_s(""))]),
             self._guarded([fam.kind_is(j, ("array",)), exp.EQ(this=fam.array_len(j), expression=_n(0))]))
         if node.state is State.EMPTY:
             return empty
-        return exp.or_(
+        return OR(
             fam.kind_is(j, ("number", "true", "false", "object")),
             self._guarded([fam.kind_is(j, ("string",)), exp.NEQ(this=fam.text(j), expression=_s(""))]),
             self._guarded([fam.kind_is(j, ("array",)), exp.GT(this=fam.array_len(j), expression=_n(0))]))
@@ -295,20 +295,20 @@ class Compiler:
             if node.field.type is T.REF_MULTIPLE:
                 a = self.alias("e")
                 frm, e = fam.elements(J(ref, None), a)
-                cond = exp.and_(fam.kind_is(e, ("string",)), exp.EQ(this=fam.binary(self.rcol(ictx, "id")),
+                cond = AND(fam.kind_is(e, ("string",)), exp.EQ(this=fam.binary(self.rcol(ictx, "id")),
                                                                     expression=fam.binary(fam.text(e))), live, inner)
                 return self.exists(frm, cond, self.table(node.database, inner_alias))
-            cond = exp.and_(exp.EQ(this=fam.binary(self.rcol(ictx, "id")), expression=fam.binary(ref)), live, inner)
+            cond = AND(exp.EQ(this=fam.binary(self.rcol(ictx, "id")), expression=fam.binary(ref)), live, inner)
             return self.exists(self.table(node.database, inner_alias), cond)
         j = self.access(ctx, node.field)
         if node.field.type is T.REF_MULTIPLE:
             a = self.alias("e")
             frm, e = fam.elements(j, a)
-            cond = exp.and_(fam.kind_is(e, ("string",)),
+            cond = AND(fam.kind_is(e, ("string",)),
                             exp.EQ(this=fam.binary(self.rcol(ictx, "id")), expression=fam.binary(fam.text(e))),
                             live, exp.Paren(this=inner))
             return self._guarded([fam.kind_is(j, ("array",)), self.exists(frm, cond, self.table(node.database, inner_alias))])
-        cond = exp.and_(exp.EQ(this=fam.binary(self.rcol(ictx, "id")), expression=fam.binary(fam.text(j))),
+        cond = AND(exp.EQ(this=fam.binary(self.rcol(ictx, "id")), expression=fam.binary(fam.text(j))),
                         live, exp.Paren(this=inner))
         return self._guarded([fam.kind_is(j, ("string",)), self.exists(self.table(node.database, inner_alias), cond)])
 
@@ -322,8 +322,8 @@ class Compiler:
             terms = []
             for term in clause:
                 terms.append(self.search_term(term, node.fields, ctx))
-            out.append(exp.or_(*[exp.Paren(this=t) for t in terms]))
-        return exp.and_(*[exp.Paren(this=o) for o in out]) if fam else exp.true()
+            out.append(OR(*[exp.Paren(this=t) for t in terms]))
+        return AND(*[exp.Paren(this=o) for o in out]) if fam else exp.true()
 
     def _str_hit(self, j: J, term: str) -> exp.Expr:
         return self._guarded([self.fam.kind_is(j, ("string",)), self.fam.contains(self.fam.lower(self.fam.text(j)), term)])
@@ -345,17 +345,17 @@ class Compiler:
                     hits.append(self._list_hit(J(c, None), term))
                 else:
                     hits.append(fam.contains(fam.lower(c), term))
-            return exp.or_(*[exp.Paren(this=h) for h in hits]) if hits else exp.false()
+            return OR(*[exp.Paren(this=h) for h in hits]) if hits else exp.false()
         if fields is None:
             a = self.alias("m")
             frm, m = fam.members(fam.root(self.rcol(ctx, "data")), a)
-            return self.exists(frm, exp.or_(exp.Paren(this=self._str_hit(m, term)),
+            return self.exists(frm, OR(exp.Paren(this=self._str_hit(m, term)),
                                             exp.Paren(this=self._list_hit(m, term))))
         hits = []
         for f in fields:
             j = self.access(ctx, f)
             hits.append(self._list_hit(j, term) if f.type is T.ENUM_TAGS else self._str_hit(j, term))
-        return exp.or_(*[exp.Paren(this=h) for h in hits]) if hits else exp.false()
+        return OR(*[exp.Paren(this=h) for h in hits]) if hits else exp.false()
 
     # ---------------------------------------------------------------- columns layout
     def col_expr(self, ctx: _Ctx, f: Field, part: str = "column") -> exp.Expr:
@@ -381,7 +381,7 @@ class Compiler:
             parts: list[exp.Expr] = [_CMP[op](this=c, expression=self.param(money.amount))]
             if money.currency is not None:
                 parts.append(self.bin_eq(self.col_expr(ctx, f, "currency"), money.currency))
-            return exp.and_(*parts)
+            return AND(*parts)
         if t is T.DATE:
             head = fam.head10(c)
             return self._guarded([fam.valid_day(head), _CMP[op](this=head.copy(), expression=self.param(val))])
@@ -395,7 +395,7 @@ class Compiler:
             return _CMP[op](this=c, expression=self.param(val))
         if op is Op.IN:
             return self.bin_in(c, tuple(val))  # type: ignore[arg-type]
-        return exp.and_(exp.NEQ(this=c, expression=_s("")), self.str_op(c, op, val))
+        return AND(exp.NEQ(this=c, expression=_s("")), self.str_op(c, op, val))
 
     def col_state(self, node: FieldState, ctx: _Ctx) -> exp.Expr:
         c = self.col_expr(ctx, node.field)
@@ -455,16 +455,15 @@ class Compiler:
         j = self.access(ctx, key)
         s_empty = self._guarded([fam.kind_is(j, ("string",)), exp.EQ(this=fam.text(j), expression=_s(""))])
         a_empty = self._guarded([fam.kind_is(j, ("array",)), exp.EQ(this=fam.array_len(j), expression=_n(0))])
-        empty = exp.or_(fam.missing(j), fam.kind_is(j, ("null",)), s_empty, a_empty)
+        empty = OR(fam.missing(j), fam.kind_is(j, ("null",)), s_empty, a_empty)
         # well-typed condition and value expressions for group 1
-        num: exp.Expr = exp.Null()
-        txt: exp.Expr = exp.Null()
-        boo: exp.Expr = exp.Null()
-        if t in (T.STRING, T.TEXT_BLOCK, T.ENUM, T.REF, T.JSON):
-            good = fam.kind_is(j, ("string",))
-            good_txt: exp.Expr | None = fam.text(j)
-            good_num: exp.Expr | None = None
-            good_bool = False
+        good: exp.Expr
+        good_txt: exp.Expr | None
+        good_num: exp.Expr | None
+        if t is T.JSON:  # schemaless: no type is "right", every value ranks by kind (SPEC 8)
+            good, good_txt, good_num, good_bool = exp.false(), None, None, False
+        elif t in (T.STRING, T.TEXT_BLOCK, T.ENUM, T.REF):
+            good, good_txt, good_num, good_bool = fam.kind_is(j, ("string",)), fam.text(j), None, False
         elif t is T.NUMBER:
             good, good_txt, good_num, good_bool = fam.kind_is(j, ("number",)), None, fam.num(j), False
         elif t is T.BOOLEAN:
@@ -496,7 +495,7 @@ class Compiler:
                             exp.If(this=fam.kind_is(j, ("string",)), true=fam.binary(fam.text(j)))])
         boo = exp.Case(ifs=[none.copy(), exp.If(this=one.copy(), true=bool_val.copy() if good_bool else exp.Null()),
                             exp.If(this=fam.kind_is(j, ("true", "false")), true=bool_val.copy())])
-        other = exp.Case(ifs=[exp.If(this=exp.or_(empty.copy(), good.copy(), is_num.copy(), is_str.copy(),
+        other = exp.Case(ifs=[exp.If(this=OR(empty.copy(), good.copy(), is_num.copy(), is_str.copy(),
                                                   is_bool.copy()), true=exp.Null())],
                          default=fam.binary(fam.json_text(j)))
         return [grp, sub, num, txt, boo, other]
@@ -526,12 +525,12 @@ class Compiler:
                     cols.append(exp.alias_(col(s.currency, a), f"c:{k}", quoted=True))
         else:
             cols.append(self.rcol(ctx, "data"))
-        sel = exp.select(*cols).from_(self.table(database, a)).where(where)
-        sel = sel.order_by(*self.order(query, ctx))
+        sel = exp.select(*cols, copy=False).from_(self.table(database, a), copy=False).where(where, copy=False)
+        sel = sel.order_by(*self.order(query, ctx), copy=False)
         if query.limit is not None or query.skip:
-            sel = sel.limit(_n(NO_LIMIT if query.limit is None else query.limit))
+            sel = sel.limit(_n(NO_LIMIT if query.limit is None else query.limit), copy=False)
         if query.skip:
-            sel = sel.offset(_n(query.skip))
+            sel = sel.offset(_n(query.skip), copy=False)
         return sel
 
 

@@ -8,10 +8,12 @@ as a bound parameter through ``param``.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import sqlglot
 from sqlglot import exp
 
 from ...errors import Diagnostic, FilterError, Location
@@ -25,6 +27,15 @@ KINDS = ("null", "string", "number", "true", "false", "array", "object")
 def canonical_index(seg: str) -> bool:
     """SPEC 4: a path segment indexes an array only when it is a canonical non-negative integer."""
     return seg.isdigit() and seg.isascii() and (seg == "0" or seg[0] != "0")
+
+
+def AND(*items: exp.Expr) -> exp.Expr:  # noqa: N802 - reads like SQL
+    """n-ary AND without sqlglot's defensive deep copies (trees here are built once)."""
+    return exp.and_(*items, copy=False)
+
+
+def OR(*items: exp.Expr) -> exp.Expr:  # noqa: N802
+    return exp.or_(*items, copy=False)
 
 
 def _s(v: str) -> exp.Literal:
@@ -157,7 +168,7 @@ class Family:
     def ends(self, hay: exp.Expr, needle: str) -> exp.Expr:
         n = len(needle)
         start = exp.Add(this=exp.Sub(this=self.length(hay), expression=self.param(n)), expression=_n(1))
-        return exp.and_(exp.GTE(this=self.length(hay), expression=self.param(n)),
+        return AND(exp.GTE(this=self.length(hay), expression=self.param(n)),
                         exp.EQ(this=self.binary(exp.Substring(this=hay, start=start)),
                                expression=self.binary(self.param(needle))))
 
@@ -170,15 +181,15 @@ class Family:
         d = exp.Substring(this=head, start=_n(9), length=_n(2))
         y = exp.Substring(this=head, start=_n(1), length=_n(4))
         yi = exp.Cast(this=y, to=exp.DataType.build("INT"))
-        leap = exp.or_(
-            exp.and_(exp.EQ(this=exp.Mod(this=yi.copy(), expression=_n(4)), expression=_n(0)),
+        leap = OR(
+            AND(exp.EQ(this=exp.Mod(this=yi.copy(), expression=_n(4)), expression=_n(0)),
                      exp.NEQ(this=exp.Mod(this=yi.copy(), expression=_n(100)), expression=_n(0))),
             exp.EQ(this=exp.Mod(this=yi.copy(), expression=_n(400)), expression=_n(0)))
         feb = exp.Case(ifs=[exp.If(this=leap, true=_s("29"))], default=_s("28"))
         maxd = exp.Case(ifs=[exp.If(this=exp.EQ(this=m.copy(), expression=_s("02")), true=feb),
                              exp.If(this=exp.In(this=m.copy(), expressions=[_s(x) for x in ("04", "06", "09", "11")]),
                                     true=_s("30"))], default=_s("31"))
-        return exp.and_(
+        return AND(
             exp.GTE(this=y.copy(), expression=_s("0001")),
             exp.GTE(this=m.copy(), expression=_s("01")), exp.LTE(this=m.copy(), expression=_s("12")),
             exp.GTE(this=d.copy(), expression=_s("01")), exp.LTE(this=d.copy(), expression=maxd))
@@ -238,7 +249,7 @@ class SQLiteFamily(_PathFamily):
                  exp.If(this=exp.EQ(this=col("type", e), expression=_s("true")), true=_s("true")),
                  exp.If(this=exp.EQ(this=col("type", e), expression=_s("false")), true=_s("false"))],
             default=exp.Cast(this=col("value", e), to=exp.DataType.build("TEXT")))
-        sub = exp.select(value).from_(each).where(exp.and_(
+        sub = exp.select(value).from_(each).where(AND(
             exp.EQ(this=fn("json_type", *self._args(parent)), expression=_s("object")),
             exp.EQ(this=col("key", e), expression=self.param(seg))))
         return J(exp.Subquery(this=sub), None)
@@ -280,7 +291,7 @@ class SQLiteFamily(_PathFamily):
     def ends(self, hay: exp.Expr, needle: str) -> exp.Expr:
         n = len(needle)
         start = exp.Add(this=exp.Sub(this=fn("length", hay), expression=self.param(n)), expression=_n(1))
-        return exp.and_(exp.GTE(this=fn("length", hay.copy()), expression=self.param(n)),
+        return AND(exp.GTE(this=fn("length", hay.copy()), expression=self.param(n)),
                         exp.EQ(this=fn("substr", hay.copy(), start), expression=self.param(needle)))
 
     def head10(self, e: exp.Expr) -> exp.Expr:
@@ -288,7 +299,7 @@ class SQLiteFamily(_PathFamily):
 
     def valid_day(self, head: exp.Expr) -> exp.Expr:
         shape = exp.Glob(this=head, expression=_s("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"))
-        return exp.and_(shape, self.day_ok_tail(head.copy()))
+        return AND(shape, self.day_ok_tail(head.copy()))
 
 
 class MySQLFamily(_PathFamily):
@@ -309,6 +320,25 @@ class MySQLFamily(_PathFamily):
             return j.root
         return fn("JSON_EXTRACT", j.root, j.path)
 
+    def child(self, parent: J, seg: str, depth: int) -> J:
+        if not seg.startswith("-"):
+            return super().child(parent, seg, depth)
+        # MariaDB cannot name a key that starts with '-' in a path ($."-x" finds nothing): find it
+        # by position among JSON_KEYS and take the same position of the values array ($.*)
+        a = f"k{depth}"
+        tree = _mysql_key_lookup().copy()
+
+        def fill(node: exp.Expr) -> exp.Expr:
+            if isinstance(node, exp.Column) and node.name == "__p":
+                return self._extract(parent).copy()
+            if isinstance(node, exp.Column) and node.name == "__k":
+                return self.param(seg)
+            if isinstance(node, exp.Identifier) and node.this == "k":
+                return exp.to_identifier(a, quoted=True)
+            return node
+
+        return J(exp.Subquery(this=tree.transform(fill, copy=False)), None)
+
     def typ(self, j: J) -> exp.Expr:
         return fn("JSON_TYPE", self._extract(j))
 
@@ -316,7 +346,7 @@ class MySQLFamily(_PathFamily):
         cond = super().kind_is(j, kinds)
         if ("true" in kinds) != ("false" in kinds):
             want = "true" if "true" in kinds else "false"
-            cond = exp.and_(cond, exp.EQ(this=self.json_text(j), expression=_s(want)))
+            cond = AND(cond, exp.EQ(this=self.json_text(j), expression=_s(want)))
         return cond
 
     def text(self, j: J) -> exp.Expr:
@@ -363,7 +393,15 @@ class MySQLFamily(_PathFamily):
         # REGEXP_INSTR exists in MySQL 8 and MariaDB (REGEXP_LIKE is MySQL only)
         shape = exp.GT(this=fn("REGEXP_INSTR", self.binary(head), _s("^[0-9]{4}-[0-9]{2}-[0-9]{2}$")),
                        expression=_n(0))
-        return exp.and_(shape, exp.Case(ifs=[exp.If(this=shape.copy(), true=self.day_ok_tail(head.copy()))]))
+        return AND(shape, exp.Case(ifs=[exp.If(this=shape.copy(), true=self.day_ok_tail(head.copy()))]))
+
+
+@functools.cache
+def _mysql_key_lookup() -> exp.Expr:
+    return sqlglot.parse_one(
+        "SELECT JSON_EXTRACT(JSON_EXTRACT(__p, '$.*'), CONCAT('$[', k.i - 1, ']')) FROM JSON_TABLE(JSON_KEYS(__p), "
+        "'$[*]' COLUMNS(i FOR ORDINALITY, name LONGTEXT PATH '$')) AS k "
+        "WHERE CAST(k.name AS BINARY) = CAST(__k AS BINARY)", read="mysql")
 
 
 class DuckDBFamily(Family):
@@ -393,7 +431,7 @@ class DuckDBFamily(Family):
         cond = super().kind_is(j, kinds)
         if ("true" in kinds) != ("false" in kinds):
             want = "true" if "true" in kinds else "false"
-            cond = exp.and_(cond, exp.EQ(this=self.text(j), expression=_s(want)))
+            cond = AND(cond, exp.EQ(this=self.text(j), expression=_s(want)))
         return cond
 
     def text(self, j: J) -> exp.Expr:
@@ -429,7 +467,7 @@ class DuckDBFamily(Family):
 
     def valid_day(self, head: exp.Expr) -> exp.Expr:
         shape = fn("regexp_full_match", head, _s("[0-9]{4}-[0-9]{2}-[0-9]{2}"))
-        return exp.and_(shape, exp.Case(ifs=[exp.If(this=shape.copy(), true=self.day_ok_tail(head.copy()))]))
+        return AND(shape, exp.Case(ifs=[exp.If(this=shape.copy(), true=self.day_ok_tail(head.copy()))]))
 
 
 class PostgresFamily(Family):
@@ -466,7 +504,7 @@ class PostgresFamily(Family):
         cond = super().kind_is(j, kinds)
         if ("true" in kinds) != ("false" in kinds):
             want = "true" if "true" in kinds else "false"
-            cond = exp.and_(cond, exp.EQ(this=self.json_text(j), expression=_s(want)))
+            cond = AND(cond, exp.EQ(this=self.json_text(j), expression=_s(want)))
         return cond
 
     def text(self, j: J) -> exp.Expr:
@@ -513,7 +551,7 @@ class PostgresFamily(Family):
 
     def valid_day(self, head: exp.Expr) -> exp.Expr:
         shape = exp.RegexpLike(this=head, expression=_s("^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))
-        return exp.and_(shape, exp.Case(ifs=[exp.If(this=shape.copy(), true=self.day_ok_tail(head.copy()))]))
+        return AND(shape, exp.Case(ifs=[exp.If(this=shape.copy(), true=self.day_ok_tail(head.copy()))]))
 
 
 class GenericFamily(Family):
