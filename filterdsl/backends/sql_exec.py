@@ -89,8 +89,10 @@ def _duckdb(dataset: Mapping[Any, list[Doc]], tables: dict[Any, str]) -> Iterato
             t = _q(tables[db])
             con.execute(f"CREATE TABLE {t} (id VARCHAR PRIMARY KEY, created_at VARCHAR NOT NULL, updated_at VARCHAR, "
                         f"removed_at VARCHAR, data JSON NOT NULL)")
-            if docs:
-                con.executemany(f"INSERT INTO {t} VALUES (?, ?, ?, ?, ?)", [list(_row(d)) for d in docs])
+            if docs:  # one statement over list parameters: executemany is row-at-a-time in DuckDB
+                cols = [list(c) for c in zip(*(_row(d) for d in docs))]
+                con.execute(f"INSERT INTO {t} SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+                            f"unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])::JSON", cols)
         yield con
     finally:
         con.close()
