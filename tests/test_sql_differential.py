@@ -41,12 +41,12 @@ def test_differential(engine: str) -> None:
     prop()
 
 
-@pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_differential_weird_keys(engine: str) -> None:
     """Keys with JSON-path metacharacters (``a.b``, ``$dollar``, ``a[0]``) are just keys."""
     url = require(engine)
 
-    @settings(max_examples=60, deadline=None, database=None,
+    @settings(max_examples=50, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(scenarios(weird_keys=True))
     def prop(sc: Scenario) -> None:
