@@ -136,3 +136,50 @@ def test_clear_import_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "polars", None)
     with pytest.raises(ImportError, match=r"filterdsl\[polars\]"):
         pb.to_frame([])
+
+
+def _doc(i, data, created="2021-01-01T00:00:00.000000Z"):
+    return {"id": f"r{i}", "created_at": created, "updated_at": None, "removed_at": None, "data": data}
+
+
+PATH_DOCS = [_doc(0, {"a": {"b": "x"}}), _doc(1, {"a": {"b": 5}}), _doc(2, {"a": [{"b": "x"}, "y"]}),
+             _doc(3, {"a": {"b": None}}), _doc(4, {"a": "x"}), _doc(5, {}), _doc(6, {"a": {"b": ""}}),
+             _doc(7, {"a": ["p", "q"]}), _doc(8, {"a": {"0": "p"}})]
+
+
+@pytest.mark.parametrize("node", [
+    Compare(Field("a", FieldType.JSON, ("b",)), Op.EQ, "x"),
+    Compare(Field("a", FieldType.JSON, ("0", "b")), Op.EQ, "x"),
+    Compare(Field("a", FieldType.JSON, ("0",)), Op.EQ, "p"),
+    Compare(Field("a", FieldType.JSON, ("01",)), Op.EQ, "q"),
+    Compare(Field("a", FieldType.JSON, ("b",)), Op.GTE, 5),
+    FieldState(Field("a", FieldType.JSON, ("b",)), State.NOT_SET),
+    FieldState(Field("a", FieldType.JSON, ("b",)), State.EMPTY),
+    Not(FieldState(Field("a", FieldType.JSON, ("b",)), State.HAS_VALUE)),
+])
+def test_schemaless_paths(node):
+    """PixieBrix-style paths: object keys, canonical array indices, missing vs null (run builds the slots)."""
+    q = Query(node)
+    assert [r["id"] for r in pb.run(q, {None: PATH_DOCS})] == [r["id"] for r in run(q, {None: PATH_DOCS})]
+
+
+def test_schemaless_search():
+    from filterdsl.ast import Search
+
+    docs = [_doc(0, {"a": "Big DEAL"}), _doc(1, {"a": ["x", "deal"]}), _doc(2, {"a": {"n": "deal"}}),
+            _doc(3, {"a": 5, "b": "ΣΊΣΥΦΟΣ"}), _doc(4, {})]
+    for clauses in ((("deal",),), (("deal", "σίσυφος"),), (("deal",), ("big",)), (("",),)):
+        q = Query(Search(clauses, None))
+        assert [r["id"] for r in pb.run(q, {None: docs})] == [r["id"] for r in run(q, {None: docs})]
+
+
+def test_sort_exact_on_big_and_mixed_numbers():
+    """Sort keys stay exact past 2**53 and order wrong types number < string < boolean < other."""
+    from filterdsl.ast import SortKey
+
+    values = [2**53 + 1, float(2**53), 2**53, 2**53 - 1, 0.5, -3, "5", True, None, [1], {"v": 1}, "", -(2**62)]
+    docs = [_doc(i, {"k": v}, f"2021-01-0{1 + i % 3}T00:00:00.000000Z") for i, v in enumerate(values)]
+    for t in (FieldType.NUMBER, FieldType.JSON, FieldType.STRING, FieldType.CURRENCY):
+        for desc in (False, True):
+            q = Query(sort=(SortKey(Field("k", t), desc),))
+            assert [r["id"] for r in pb.run(q, {None: docs})] == [r["id"] for r in run(q, {None: docs})]
