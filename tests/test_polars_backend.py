@@ -183,3 +183,13 @@ def test_sort_exact_on_big_and_mixed_numbers():
         for desc in (False, True):
             q = Query(sort=(SortKey(Field("k", t), desc),))
             assert [r["id"] for r in pb.run(q, {None: docs})] == [r["id"] for r in run(q, {None: docs})]
+
+
+@pytest.mark.parametrize("where", ["record", "filter"])
+def test_lone_surrogates_are_refused_not_replaced(where):
+    """Polars strings are UTF-8: a lone surrogate would become U+FFFD and could match wrongly."""
+    docs = [_doc(0, {"k": "x\ufffd\ufffd\ufffdy" if where == "filter" else "x\ud800y"})]
+    q = Query(Compare(Field("k", FieldType.STRING), Op.CONTAINS, "\ud800" if where == "filter" else "x"))
+    with pytest.raises(FilterError) as err:
+        pb.run(q, {None: docs})
+    assert err.value.errors[0].code == "not-expressible"

@@ -53,6 +53,7 @@ from ..ast import (
     Relation,
     Search,
     State,
+    node_to_json,
 )
 from ..errors import Diagnostic, FilterError, Location
 from ..records import normalize_record, valid_day
@@ -277,6 +278,14 @@ def to_frame(docs: Iterable[Any], catalog: Any = None, database: str | None = No
     of every slot (True), of none (False) or of the given fields. ``texts``: add the schemaless search column (default: when no catalog).
     Records in other shapes are normalised first (as ``to_predicate`` does).
     """
+    try:
+        return _to_frame(docs, catalog, database, slots, sort, texts)
+    except UnicodeEncodeError:
+        raise _not_expressible("a string with a lone surrogate (Polars strings are UTF-8)") from None
+
+
+def _to_frame(docs: Iterable[Any], catalog: Any, database: str | None, slots: Iterable[Field] | None,
+              sort: bool | Iterable[Field], texts: bool | None) -> pl.DataFrame:
     pl = _pl()
     rows = _canonical(docs, catalog, database)
     fields = list(slots) if slots is not None else default_slots(rows, catalog, database)
@@ -534,7 +543,12 @@ def to_polars(query: Query | Node, catalog: Any = None, dataset: Mapping[Any, li
     """
     q = query if isinstance(query, Query) else Query(query)
     data = None if dataset is None else {k: _canonical(v, catalog, k) for k, v in dataset.items()}
-    return _Compiler(data, catalog).expr(q.predicate)
+    try:
+        # Polars would silently replace a lone surrogate in a literal with U+FFFD: refuse instead.
+        json.dumps(node_to_json(q.predicate), ensure_ascii=False).encode("utf-8")
+        return _Compiler(data, catalog).expr(q.predicate)
+    except UnicodeEncodeError:
+        raise _not_expressible("a string with a lone surrogate (Polars strings are UTF-8)") from None
 
 
 def sort_exprs(query: Query) -> tuple[list[Any], list[bool]]:
