@@ -50,6 +50,10 @@ BOOL_DIALECTS = ("sqlite", "duckdb", "postgres", "mysql", "materialize", "rising
                  "starrocks", "doris")
 #: LIMIT used when only an OFFSET is wanted (SQLite and MySQL need a LIMIT before OFFSET)
 NO_LIMIT = 2**62
+INT_LIMIT = 2**31 - 1  # Spark/Hive: LIMIT must be an INT
+INT_LIMIT_DIALECTS = ("spark2", "hive")
+#: dialects that accept OFFSET without LIMIT (SQLite and MySQL do not)
+OFFSET_ALONE = ("spark", "databricks", "postgres", "duckdb")
 
 
 def _bad(code: str, msg: str) -> FilterError:
@@ -247,9 +251,7 @@ class Compiler:
         fam = self.fam
 
         def one_exists(cond_of: Any) -> exp.Expr:
-            a = self.alias("e")
-            frm, e = fam.elements(j, a)
-            return self.exists(frm, AND(fam.kind_is(e, ("string",)), cond_of(e)))
+            return fam.any_element(j, self.alias("e"), lambda e: AND(fam.kind_is(e, ("string",)), cond_of(e)))
 
         if op is Op.HAS_ANY:
             inner = one_exists(lambda e: self.bin_in(fam.text(e), values))
@@ -258,11 +260,12 @@ class Compiler:
         if op is Op.HAS_ALL:
             return self._guarded([fam.kind_is(j, ("array",)), *alls])
         if op is Op.HAS_EXACTLY:
-            a = self.alias("e")
-            frm, e = fam.elements(j, a)
-            ok = exp.Coalesce(this=AND(fam.kind_is(e, ("string",)), self.bin_in(fam.text(e), values)),
-                              expressions=[exp.false()])
-            stray = self.exists(frm, exp.Not(this=exp.Paren(this=ok)))
+            def bad(e: J) -> exp.Expr:
+                ok = exp.Coalesce(this=AND(fam.kind_is(e, ("string",)), self.bin_in(fam.text(e), values)),
+                                  expressions=[exp.false()])
+                return exp.Not(this=exp.Paren(this=ok))
+
+            stray = fam.any_element(j, self.alias("e"), bad)
             return self._guarded([fam.kind_is(j, ("array",)), *alls, exp.Not(this=stray)])
         raise _bad("unsupported", f"operator {op.value} on enumTags")
 
@@ -290,11 +293,13 @@ class Compiler:
         ictx = _Ctx(inner_alias, node.database)
         inner, _ = self.pred(node.predicate, ictx)
         live = exp.Is(this=self.rcol(ictx, "removed_at"), expression=exp.Null())
+        if fam.name == "spark":
+            return self.relation_uncorrelated(node, ctx, ictx, AND(live, exp.Paren(this=inner)))
         if self.columns:
             ref = self.col_expr(ctx, node.field)
             if node.field.type is T.REF_MULTIPLE:
                 a = self.alias("e")
-                frm, e = fam.elements(J(ref, None), a)
+                frm, e = fam.elements(fam.root(ref), a)
                 cond = AND(fam.kind_is(e, ("string",)), exp.EQ(this=fam.binary(self.rcol(ictx, "id")),
                                                                     expression=fam.binary(fam.text(e))), live, inner)
                 return self.exists(frm, cond, self.table(node.database, inner_alias))
@@ -311,6 +316,23 @@ class Compiler:
         cond = AND(exp.EQ(this=fam.binary(self.rcol(ictx, "id")), expression=fam.binary(fam.text(j))),
                         live, exp.Paren(this=inner))
         return self._guarded([fam.kind_is(j, ("string",)), self.exists(self.table(node.database, inner_alias), cond)])
+
+    def relation_uncorrelated(self, node: Relation, ctx: _Ctx, ictx: _Ctx, where: exp.Expr) -> exp.Expr:
+        """Spark: correlated subqueries are restricted, so the live matching ids are an uncorrelated
+        subquery (``IN`` for ref, ``arrays_overlap`` with ``collect_list`` for refMultiple)."""
+        fam = self.fam
+        j = fam.root(self.col_expr(ctx, node.field)) if self.columns else self.access(ctx, node.field)
+        ids = exp.select(self.rcol(ictx, "id"), copy=False).from_(self.table(node.database, ictx.alias), copy=False)
+        ids = ids.where(where, copy=False)
+        if node.field.type is T.REF_MULTIPLE:
+            listed = fam.string_elements(j, self.alias("e"))
+            agg = exp.select(exp.Anonymous(this="collect_list", expressions=[self.rcol(ictx, "id")]), copy=False)
+            agg = agg.from_(self.table(node.database, ictx.alias), copy=False).where(where.copy(), copy=False)
+            overlap = exp.Anonymous(this="arrays_overlap", expressions=[listed, exp.Subquery(this=agg)])
+            return self._guarded([fam.kind_is(j, ("array",)), overlap])
+        if self.columns:
+            return exp.In(this=self.col_expr(ctx, node.field), query=exp.Subquery(this=ids))
+        return self._guarded([fam.kind_is(j, ("string",)), exp.In(this=fam.text(j), query=exp.Subquery(this=ids))])
 
     def search(self, node: Search, ctx: _Ctx) -> exp.Expr:
         clauses = tuple(tuple(t.lower() for t in c) for c in node.clauses if c)
@@ -329,9 +351,8 @@ class Compiler:
         return self._guarded([self.fam.kind_is(j, ("string",)), self.fam.contains(self.fam.lower(self.fam.text(j)), term)])
 
     def _list_hit(self, j: J, term: str) -> exp.Expr:
-        a = self.alias("e")
-        frm, e = self.fam.elements(j, a)
-        return self._guarded([self.fam.kind_is(j, ("array",)), self.exists(frm, self._str_hit(e, term))])
+        hit = self.fam.any_element(j, self.alias("e"), lambda e: self._str_hit(e, term))
+        return self._guarded([self.fam.kind_is(j, ("array",)), hit])
 
     def search_term(self, term: str, fields: tuple[Field, ...] | None, ctx: _Ctx) -> exp.Expr:
         fam = self.fam
@@ -342,15 +363,14 @@ class Compiler:
             for f in fields:
                 c = self.col_expr(ctx, f)
                 if f.type is T.ENUM_TAGS:
-                    hits.append(self._list_hit(J(c, None), term))
+                    hits.append(self._list_hit(fam.root(c), term))
                 else:
                     hits.append(fam.contains(fam.lower(c), term))
             return OR(*[exp.Paren(this=h) for h in hits]) if hits else exp.false()
         if fields is None:
-            a = self.alias("m")
-            frm, m = fam.members(fam.root(self.rcol(ctx, "data")), a)
-            return self.exists(frm, OR(exp.Paren(this=self._str_hit(m, term)),
-                                            exp.Paren(this=self._list_hit(m, term))))
+            return fam.any_member(fam.root(self.rcol(ctx, "data")), self.alias("m"),
+                                  lambda m: OR(exp.Paren(this=self._str_hit(m, term)),
+                                               exp.Paren(this=self._list_hit(m, term))))
         hits = []
         for f in fields:
             j = self.access(ctx, f)
@@ -386,7 +406,7 @@ class Compiler:
             head = fam.head10(c)
             return self._guarded([fam.valid_day(head), _CMP[op](this=head.copy(), expression=self.param(val))])
         if t is T.ENUM_TAGS:
-            return self.tags(J(c, None), op, tuple(val))  # type: ignore[arg-type]
+            return self.tags(fam.root(c), op, tuple(val))  # type: ignore[arg-type]
         if t is T.BOOLEAN:
             if op is not Op.EQ:
                 return exp.false()
@@ -527,8 +547,11 @@ class Compiler:
             cols.append(self.rcol(ctx, "data"))
         sel = exp.select(*cols, copy=False).from_(self.table(database, a), copy=False).where(where, copy=False)
         sel = sel.order_by(*self.order(query, ctx), copy=False)
-        if query.limit is not None or query.skip:
-            sel = sel.limit(_n(NO_LIMIT if query.limit is None else query.limit), copy=False)
+        if query.limit is not None:
+            sel = sel.limit(_n(query.limit), copy=False)
+        elif query.skip and self.dialect not in OFFSET_ALONE:
+            no_limit = INT_LIMIT - query.skip if self.dialect in INT_LIMIT_DIALECTS else NO_LIMIT
+            sel = sel.limit(_n(no_limit), copy=False)
         if query.skip:
             sel = sel.offset(_n(query.skip), copy=False)
         return sel
