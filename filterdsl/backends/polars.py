@@ -513,6 +513,8 @@ class _Compiler:
                                      .list.eval(pl.element().str.contains(term, literal=True)).list.any())
                     elif "s" in _GROUPS[fld.type]:
                         terms.append(pl.col(col_name(fld, "lower")).str.contains(term, literal=True))
+                    else:  # the memory engine would search its string values; no catalog makes such a field searchable
+                        raise _not_expressible(f"a search over a {fld.type.value} field")
             out.append(pl.any_horizontal([e.fill_null(False) for e in terms]) if terms else pl.lit(False))
         return pl.all_horizontal(out)
 
