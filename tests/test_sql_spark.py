@@ -74,3 +74,13 @@ def test_differential_on_spark(spark: Any) -> None:
         assert spark_ids(spark, sc.query, sc.dataset) == [r["id"] for r in run(sc.query, sc.dataset, sc.catalog)]
 
     prop()
+
+
+def test_dates_on_spark(spark: Any) -> None:
+    from test_sql_dates import DATASET, D
+
+    from filterdsl.ast import Compare, Op, SortKey
+
+    for query in (Query(Compare(D, Op.GTE, "0001-01-01"), database="main"),
+                  Query(sort=(SortKey(D, True),), skip=3, limit=50, database="main")):
+        assert spark_ids(spark, query, DATASET) == [r["id"] for r in run(query, DATASET)]
