@@ -158,3 +158,8 @@ def sized_search(n: int) -> str:
     """A search string with ``n`` terms: clauses of up to five alternatives."""
     terms = [f"term{i}" for i in range(n)]
     return ", ".join("|".join(terms[i:i + 5]) for i in range(0, n, 5))
+
+
+def sized_pixiebrix(n: int) -> str:
+    """A PixieBrix query string with ``n`` conditions on distinct paths."""
+    return "&".join(f"data__k{i}__v=x{i}" for i in range(n))
