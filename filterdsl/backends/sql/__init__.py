@@ -58,7 +58,7 @@ def _generate(tree: exp.Expr, dialect: str, placeholder: Callable[[exp.Placehold
 
     ``placeholder`` overrides how placeholders are written (paramstyle rendering without a tree copy).
     """
-    gen = Dialect.get_or_raise(dialect).generator(unsupported_level=sqlglot.ErrorLevel.RAISE)
+    gen = Dialect.get_or_raise(dialect).generator(unsupported_level=sqlglot.ErrorLevel.RAISE, comments=False)
     if placeholder is not None:
         gen._dispatch = {**gen._dispatch, exp.Placeholder: lambda _g, e: placeholder(e)}
     try:

@@ -57,8 +57,10 @@ def _in(e: exp.Expr, values: tuple[str, ...]) -> exp.Expr:
 
 
 def col(name: str, table: str | None = None) -> exp.Column:
-    return exp.column(exp.to_identifier(name, quoted=True),
-                      table=exp.to_identifier(table, quoted=True) if table else None)
+    """A quoted column reference, built directly (``exp.column`` copies its arguments)."""
+    if table:
+        return exp.Column(this=exp.Identifier(this=name, quoted=True), table=exp.Identifier(this=table, quoted=True))
+    return exp.Column(this=exp.Identifier(this=name, quoted=True))
 
 
 def alias_table(this: exp.Expr, alias: str, columns: tuple[str, ...] = ()) -> exp.Expr:
