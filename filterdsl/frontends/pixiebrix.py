@@ -1,0 +1,310 @@
+"""PixieBrix record query params -> AST (SPEC 4 and 8).
+
+Decoding is HTML form decoding as Django's QueryDict does it, done here by hand so that every
+parameter keeps its position (for located errors) and so that bytes that are not UTF-8 are an error
+instead of a silent U+FFFD. ``data__a__b=v`` is a JSON-string equality at the path a/b (Django
+key-transform semantics); ``__isnull`` asks whether the key is present at all.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..ast import (
+    Compare,
+    CreatedAt,
+    Field,
+    FieldState,
+    FieldType,
+    InTrash,
+    Node,
+    Not,
+    Op,
+    Query,
+    RecordAttr,
+    SortKey,
+    State,
+    and_,
+)
+from ..errors import Collector, Location
+from ..options import ParseOptions, ParseResult
+from ..records import canonical_ts, next_day, valid_day
+from ..schema import Catalog
+
+#: Django's key-transform lookup names: a final path segment with one of these names is a lookup.
+DJANGO_LOOKUPS = frozenset("exact iexact isnull contains icontains startswith istartswith endswith iendswith regex "
+                           "iregex in lt lte gt gte contained_by has_key has_keys has_any_keys".split())
+EXTENDED = {"iexact": Op.IEQ, "icontains": Op.CONTAINS, "istartswith": Op.STARTS_WITH, "iendswith": Op.ENDS_WITH,
+            "gt": Op.GT, "gte": Op.GTE, "lt": Op.LT, "lte": Op.LTE, "in": Op.IN}
+KNOWN = ("data__<path>", "data__<path>__isnull", "start_date", "end_date", "page", "page_size", "ordering")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DIGITS = re.compile(r"[0-9]+")
+_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_HEX = "0123456789abcdefABCDEF"
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    value: str
+    index: int  # position among the '&'-separated pieces (or among the pairs given)
+    offset: int | None  # character offset of the piece in a raw query string
+
+    def loc(self) -> Location:
+        if self.offset is None:
+            return Location(param=self.name, index=self.index)
+        return Location(param=self.name, index=self.index, line=1, column=self.offset + 1, offset=self.offset)
+
+
+def _unquote(text: str) -> bytes:
+    """``+`` is a space and ``%XX`` a byte; a malformed ``%`` stays literal (as in Django)."""
+    out = bytearray()
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "%" and i + 2 < n and text[i + 1] in _HEX and text[i + 2] in _HEX:
+            out.append(int(text[i + 1:i + 3], 16))
+            i += 3
+            continue
+        out += b" " if ch == "+" else ch.encode("utf-8", "surrogatepass")
+        i += 1
+    return bytes(out)
+
+
+def decode(text: str, c: Collector) -> list[Param]:
+    """Split a raw query string into located parameters; non-UTF-8 bytes are ``invalid-encoding``."""
+    base = 1 if text.startswith("?") else 0
+    params: list[Param] = []
+    pos = base
+    for index, piece in enumerate(text[base:].split("&")):
+        offset = pos
+        pos += len(piece) + 1
+        if not piece:
+            continue  # empty pieces ('&&') are skipped
+        raw_name, _, raw_value = piece.partition("=")
+        decoded = []
+        for part in (raw_name, raw_value):
+            try:
+                decoded.append(_unquote(part).decode("utf-8"))
+            except UnicodeDecodeError as e:
+                c.error("invalid-encoding", f"parameter {raw_name!r} is not UTF-8 after %-decoding "
+                        f"(byte {e.start})", Location(param=raw_name, index=index, line=1, column=offset + 1,
+                                                       offset=offset))
+                break
+        else:
+            params.append(Param(decoded[0], decoded[1], index, offset))
+    return params
+
+
+def _from_pairs(source: Any, c: Collector) -> list[Param]:
+    items = list(source.items()) if isinstance(source, Mapping) else list(source)
+    params: list[Param] = []
+    for i, item in enumerate(items):
+        if not (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str)):
+            c.error("wrong-type", "params are (name, value) pairs of strings", Location(index=i))
+            continue
+        name, value = item
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for v in values:
+            if not isinstance(v, str):
+                c.error("wrong-type", f"the value of {name!r} is a string, not {type(v).__name__}",
+                        Location(param=name, index=i))
+                continue
+            params.append(Param(name, v, i, None))
+    return params
+
+
+class _Parser:
+    def __init__(self, opt: ParseOptions):
+        self.opt = opt
+        self.c = Collector(not opt.django_compat)
+
+    def ignore(self, code: str, message: str, p: Param) -> None:
+        """Strict mode: an error. django_compat: Django ignores it, so we do, with a warning."""
+        if self.opt.django_compat:
+            self.c.warn(code, message + " (ignored, as Django does)", p.loc())
+        else:
+            self.c.error(code, message, p.loc())
+
+    def path(self, p: Param, rest: str, allow_lookup: bool) -> tuple[tuple[str, ...], str | None] | None:
+        segs = rest.split("__")
+        lookup = None
+        if segs[-1] in DJANGO_LOOKUPS:
+            if not allow_lookup or len(segs) == 1:
+                what = "ordering takes no lookups" if not allow_lookup else "a lookup needs a key before it"
+                self.ignore("bad-param", f"{p.name!r}: __{segs[-1]} is a Django lookup; {what} "
+                            "(data__<key>__isnull=true)", p)
+                return None
+            lookup = segs.pop()
+        if not segs or any(s == "" for s in segs):
+            self.ignore("bad-param", f"parameter {p.name!r} has an empty path segment (keys are separated by a "
+                        "double underscore: data__a__b)", p)
+            return None
+        return tuple(segs), lookup
+
+    def data(self, p: Param) -> Node | None:
+        got = self.path(p, p.name[len("data__"):], True)
+        if got is None:
+            return None
+        segs, lookup = got
+        field = Field(segs[0], FieldType.JSON, segs[1:])
+        if lookup in (None, "exact"):
+            return Compare(field, Op.EQ, p.value)
+        if lookup == "isnull":
+            v = p.value.lower()
+            if v not in ("true", "false"):
+                self.c.error("bad-value", f"{p.name} takes true or false, not {p.value!r}", p.loc())
+                return None
+            state = FieldState(field, State.NOT_SET)
+            return state if v == "true" else Not(state)
+        assert lookup is not None
+        if self.opt.lookups != "extended" or lookup not in EXTENDED:
+            hint = " (enable lookups='extended' / --lookups extended)" if lookup in EXTENDED else ""
+            self.ignore("unsupported-lookup", f"lookup __{lookup} is not supported{hint}; supported: __exact, "
+                        "__isnull" + (", " + ", ".join("__" + k for k in EXTENDED) if self.opt.lookups == "extended"
+                                      else ""), p)
+            return None
+        op = EXTENDED[lookup]
+        if op is Op.IN:
+            values = tuple(v.strip() for v in p.value.split(","))
+            if len(values) > self.opt.limits.max_list:
+                self.c.error("too-large", f"__in takes at most {self.opt.limits.max_list} values", p.loc())
+                return None
+            return Compare(field, op, values)
+        value: Any = p.value
+        if op in (Op.GT, Op.GTE, Op.LT, Op.LTE) and _NUMBER.fullmatch(p.value):
+            value = float(p.value) if any(ch in p.value for ch in ".eE") else int(p.value)
+            if (isinstance(value, float) and not math.isfinite(value)) or abs(value) > 2 ** 53:
+                self.c.error("number-out-of-range", f"{p.value} is outside ±2^53 or not finite", p.loc())
+                return None
+        return Compare(field, op, value)
+
+    def day(self, p: Param) -> str | None:
+        if not (_DAY.fullmatch(p.value) and valid_day(p.value)):
+            if p.value == "" and self.opt.django_compat:
+                self.c.warn("bad-value", f"empty {p.name} ignored, as django-filter does", p.loc())
+                return None
+            self.c.error("bad-value", f"{p.name} is a date YYYY-MM-DD, not {p.value!r}", p.loc())
+            return None
+        return p.value
+
+    def positive(self, p: Param, maximum: int | None) -> int | None:
+        if not (_DIGITS.fullmatch(p.value) and int(p.value) >= 1):
+            self.c.error("bad-value", f"{p.name} is a whole number >= 1, not {p.value!r}", p.loc())
+            return None
+        n = int(p.value)
+        if maximum is not None and n > maximum:
+            if self.opt.django_compat:
+                self.c.warn("bad-value", f"{p.name} {n} clamped to the maximum {maximum}, as Django does", p.loc())
+                return maximum
+            self.c.error("bad-value", f"{p.name} is at most {maximum}, not {n}", p.loc())
+            return None
+        return n
+
+    def ordering(self, p: Param) -> tuple[SortKey, ...]:
+        keys: list[SortKey] = []
+        for term in (t.strip() for t in p.value.split(",")):
+            desc = term.startswith("-")
+            name = term[1:] if desc else term
+            key: Field | RecordAttr | None = None
+            if name in ("created_at", "id"):
+                key = RecordAttr(name)
+            elif name.startswith("data__"):
+                got = self.path(p, name[len("data__"):], False)
+                if got is None:
+                    continue
+                key = Field(got[0][0], FieldType.JSON, got[0][1:])
+            if key is None or not name:
+                self.ignore("bad-ordering", f"ordering term {term!r} is not one of created_at, id, data__<path> "
+                            "(with an optional '-' for descending)", p)
+                continue
+            keys.append(SortKey(key, desc))
+        return tuple(keys)
+
+    def run(self, params: list[Param], database: str | None) -> Query | None:
+        seen: dict[str, Param] = {}
+        for p in params:
+            if p.name in seen:
+                if self.opt.django_compat:
+                    self.c.warn("repeated-param", f"{p.name!r} is repeated; the last value wins, as in Django",
+                                p.loc())
+                else:
+                    self.c.error("repeated-param", f"{p.name!r} is given more than once (first at piece "
+                                 f"{seen[p.name].index})", p.loc())
+            seen[p.name] = p
+            if "=" in p.name:
+                k, _, v = p.name.partition("=")
+                self.c.warn("encoded-equals", f"parameter name {p.name!r} contains an encoded '=' (%3D), so it "
+                            f"filters key {k[len('data__'):]!r} for the empty string; to filter "
+                            f"{k[len('data__'):]!r} for {v!r}, do not encode the '=': {k}={v}", p.loc())
+        preds: list[Node] = []
+        start = end = None
+        page, page_size = 1, self.opt.limits.max_page_size
+        sort: tuple[SortKey, ...] = ()
+        for name, p in seen.items():
+            if name.startswith("data__"):
+                node = self.data(p)
+                if node is not None:
+                    preds.append(node)
+            elif name == "start_date":
+                start = self.day(p)
+            elif name == "end_date":
+                end = self.day(p)
+            elif name == "page":
+                page = self.positive(p, None) or page
+            elif name == "page_size":
+                page_size = self.positive(p, self.opt.limits.max_page_size) or page_size
+            elif name == "ordering":
+                sort = self.ordering(p)
+            else:
+                self.ignore("unknown-param", f"unknown parameter {name!r}; known: {', '.join(KNOWN)}", p)
+        if start and end and start > end:
+            self.c.warn("empty-range", f"start_date {start} is after end_date {end}: nothing can match",
+                        seen["start_date"].loc())
+        if start or end:
+            preds.append(CreatedAt(canonical_ts(start + "T00:00:00Z") if start else None,
+                                   canonical_ts(next_day(end) + "T00:00:00Z") if end else None))
+        if self.c.has_errors:
+            return None
+        return Query(and_(*preds, Not(InTrash())), sort=sort, skip=(page - 1) * page_size, limit=page_size,
+                     database=database)
+
+
+def parse_pixiebrix(source: Any, *, catalog: Catalog | None = None, database: str | None = None,
+                    options: ParseOptions | None = None) -> ParseResult:
+    """A raw query string (leading ``?`` allowed), bytes, a mapping or (name, value) pairs -> Query."""
+    opt = options or ParseOptions()
+    p = _Parser(opt)
+    c = p.c
+    if catalog is not None and database is not None and catalog.get(database) is None:
+        c.error("unknown-database", f"no database {database!r} in the catalog", Location())
+        return ParseResult(None, tuple(c.items))
+    if isinstance(source, (bytes, bytearray)):
+        try:
+            source = bytes(source).decode("ascii")
+        except UnicodeDecodeError:
+            try:
+                source = bytes(source).decode("utf-8")
+            except UnicodeDecodeError as e:
+                c.error("invalid-encoding", f"query string is not UTF-8 (byte {e.start})", Location(offset=e.start))
+                return ParseResult(None, tuple(c.items))
+    if isinstance(source, str):
+        if len(source.encode("utf-8", "surrogatepass")) > opt.limits.max_input_bytes:
+            c.error("too-large", f"input exceeds {opt.limits.max_input_bytes} bytes", Location(offset=0))
+            return ParseResult(None, tuple(c.items))
+        params = decode(source, c)
+    elif isinstance(source, Mapping) or isinstance(source, (list, tuple)):
+        params = _from_pairs(source, c)
+    else:
+        c.error("wrong-type", f"PixieBrix params are a query string, a mapping or pairs, not {type(source).__name__}",
+                Location())
+        return ParseResult(None, tuple(c.items))
+    if len(params) > opt.limits.max_nodes:
+        c.error("too-large", f"more than {opt.limits.max_nodes} parameters", Location())
+        return ParseResult(None, tuple(c.items))
+    query = p.run(params, database)
+    return ParseResult(None if c.has_errors else query, tuple(c.items))
