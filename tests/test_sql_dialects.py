@@ -197,3 +197,59 @@ def test_values_never_in_sql_text():
                        Search(((nasty,),), None))), database="main")
         sql, params = to_sql(q, d)
         assert "DROP" not in sql and nasty in params
+
+
+# columns layout, NOT contains "50%" with limit 10: portable NOT, no LIKE, dialect placeholders
+GOLDEN_COLUMNS_Q = Query(Not(Compare(Field("name", T.STRING), Op.CONTAINS, "50%")), limit=10, database="main")
+GOLDEN_COLUMNS = {
+    "tsql": "SELECT TOP 10 [r0].[id], [r0].[created_at], [r0].[updated_at], [r0].[removed_at], [r0].[name] AS "
+            "[f:name] FROM [main] AS [r0] WHERE CASE WHEN [r0].[name] <> '' AND CHARINDEX(:p0, LOWER([r0].[name])) "
+            "> 0 THEN 1 ELSE 0 END = 0 ORDER BY [r0].[created_at] DESC, [r0].[id] ASC",
+    "oracle": 'SELECT "r0"."id", "r0"."created_at", "r0"."updated_at", "r0"."removed_at", "r0"."name" AS "f:name" '
+              'FROM "main" "r0" WHERE CASE WHEN NOT "r0"."name" IS NULL AND INSTR(LOWER("r0"."name"), :p0) > 0 '
+              'THEN 1 ELSE 0 END = 0 ORDER BY "r0"."created_at" DESC NULLS LAST, "r0"."id" ASC NULLS FIRST '
+              'FETCH FIRST 10 ROWS ONLY',
+    "bigquery": "SELECT `r0`.`id`, `r0`.`created_at`, `r0`.`updated_at`, `r0`.`removed_at`, `r0`.`name` AS "
+                "`f:name` FROM `main` AS `r0` WHERE NOT (COALESCE(`r0`.`name` <> '' AND INSTR(LOWER(`r0`.`name`), "
+                "@p0) > 0, FALSE)) ORDER BY `r0`.`created_at` DESC, `r0`.`id` ASC LIMIT 10",
+    "snowflake": 'SELECT "r0"."id", "r0"."created_at", "r0"."updated_at", "r0"."removed_at", "r0"."name" AS '
+                 '"f:name" FROM "main" AS "r0" WHERE NOT (COALESCE("r0"."name" <> \'\' AND CHARINDEX(:p0, '
+                 'LOWER("r0"."name")) > 0, FALSE)) ORDER BY "r0"."created_at" DESC NULLS LAST, "r0"."id" ASC '
+                 'NULLS FIRST LIMIT 10',
+    "trino": 'SELECT "r0"."id", "r0"."created_at", "r0"."updated_at", "r0"."removed_at", "r0"."name" AS "f:name" '
+             'FROM "main" AS "r0" WHERE NOT (COALESCE("r0"."name" <> \'\' AND STRPOS(LOWER("r0"."name"), :p0) > 0, '
+             'FALSE)) ORDER BY "r0"."created_at" DESC, "r0"."id" ASC NULLS FIRST LIMIT 10',
+    "clickhouse": 'SELECT "r0"."id", "r0"."created_at", "r0"."updated_at", "r0"."removed_at", "r0"."name" AS '
+                  '"f:name" FROM "main" AS "r0" WHERE NOT (COALESCE("r0"."name" <> \'\' AND POSITION(LOWER('
+                  '"r0"."name"), {p0: String}) > 0, FALSE)) ORDER BY "r0"."created_at" DESC, "r0"."id" ASC NULLS '
+                  'FIRST LIMIT 10',
+}
+
+
+@pytest.mark.parametrize("dialect", sorted(GOLDEN_COLUMNS))
+def test_golden_columns_not_contains(dialect):
+    layout = ColumnsLayout(columns={"main": {"name": "name"}})
+    assert to_sql(GOLDEN_COLUMNS_Q, dialect, layout) == (GOLDEN_COLUMNS[dialect], {"p0": "50%"})
+
+
+def test_golden_spark_eq():
+    sql, params = to_sql(GOLDEN_EQ, "spark")
+    assert sql == (
+        "SELECT `r0`.`id`, `r0`.`created_at`, `r0`.`updated_at`, `r0`.`removed_at`, `r0`.`data` FROM `main` AS `r0` "
+        "WHERE CASE WHEN SCHEMA_OF_VARIANT(TRY_ELEMENT_AT(TRY_CAST(PARSE_JSON(`r0`.`data`) AS MAP<STRING, VARIANT>), "
+        ":p0)) = 'STRING' THEN (TRY_VARIANT_GET(TRY_ELEMENT_AT(TRY_CAST(PARSE_JSON(`r0`.`data`) AS MAP<STRING, "
+        "VARIANT>), :p0), '$', 'string') <> '') AND (TRY_VARIANT_GET(TRY_ELEMENT_AT(TRY_CAST(PARSE_JSON(`r0`.`data`) "
+        "AS MAP<STRING, VARIANT>), :p0), '$', 'string') = :p1) ELSE FALSE END ORDER BY `r0`.`created_at` DESC, "
+        "`r0`.`id` ASC")
+    assert params == {"p0": "k'1", "p1": "O'Brien"}
+
+
+def test_compiled_size_grows_linearly():
+    """SQL text and params grow linearly with the number of conditions (deterministic, no timing)."""
+    def size(n):
+        pred = And(tuple(Compare(Field(f"f{i % 7}", T.STRING), Op.CONTAINS, f"v{i}") for i in range(n)))
+        sql, params = to_sql(Query(pred, database="main"), "sqlite")
+        return len(sql), len(params)
+
+    (s1, p1), (s2, p2) = size(200), size(400)
+    assert p2 == 2 * p1 and 1.9 < s2 / s1 < 2.1

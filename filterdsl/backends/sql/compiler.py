@@ -415,7 +415,13 @@ class Compiler:
             return _CMP[op](this=c, expression=self.param(val))
         if op is Op.IN:
             return self.bin_in(c, tuple(val))  # type: ignore[arg-type]
-        return AND(exp.NEQ(this=c, expression=_s("")), self.str_op(c, op, val))
+        return AND(self.nonempty(c), self.str_op(c, op, val))
+
+    def nonempty(self, c: exp.Expr) -> exp.Expr:
+        """``c <> ''``; Oracle stores '' as NULL, where ``<> ''`` would be unknown for every row."""
+        if self.dialect == "oracle":
+            return exp.Not(this=exp.Is(this=c, expression=exp.Null()))
+        return exp.NEQ(this=c, expression=_s(""))
 
     def col_state(self, node: FieldState, ctx: _Ctx) -> exp.Expr:
         c = self.col_expr(ctx, node.field)
