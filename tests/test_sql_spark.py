@@ -24,7 +24,7 @@ pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed (pip i
 pytestmark = pytest.mark.slow
 
 CATALOG = load_catalog(CORPUS / "catalog.json")
-GOOD = [c for c in CASES if not isinstance(c["expect"], dict) and c["format"] != "pixiebrix"]
+GOOD = [c for c in CASES if not isinstance(c["expect"], dict)]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def spark_ids(spark: Any, query: Query, dataset: dict[Any, list[dict[str, Any]]]
 
 
 def _dataset(case: dict[str, Any]) -> tuple[Any, Any]:
-    if case["format"] == "search" and case.get("database") is None:
+    if case["format"] == "pixiebrix" or (case["format"] == "search" and case.get("database") is None):
         return normalize_dataset(json.loads((CORPUS / "pixiebrix_records.json").read_text())), None
     raw = json.loads((CORPUS / "records.json").read_text())
     return normalize_dataset(raw if isinstance(raw, dict) else {case["database"]: raw}, CATALOG), CATALOG
