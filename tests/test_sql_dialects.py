@@ -253,3 +253,24 @@ def test_compiled_size_grows_linearly():
 
     (s1, p1), (s2, p2) = size(200), size(400)
     assert p2 == 2 * p1 and 1.9 < s2 / s1 < 2.1
+
+
+HOSTILE = ["x' OR '1'='1", "x'); DROP TABLE main; --", "\\", "\\'", "/* c */", "-- c", "%", "_", "$.a[0]", '"',
+           "’ ＇", "%s", "?", ":p0", "$1", "\x01", "line\nbreak", "${x}", "{p0: String}"]
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "duckdb", "postgres", "mysql", "spark"])
+def test_values_never_change_the_query_shape(dialect):
+    """The same query with hostile values compiles to exactly the same SQL text; only params differ."""
+    def build(v):
+        f = Field("name", T.STRING)
+        return Query(And((Compare(f, Op.EQ, v), Not(Compare(f, Op.CONTAINS, v)), Compare(f, Op.STARTS_WITH, v),
+                          Compare(f, Op.ENDS_WITH, v), Compare(Field("e", T.ENUM), Op.IN, (v, "b")),
+                          Compare(Field("t", T.ENUM_TAGS), Op.HAS_ALL, (v, "b")), IdIn((v, "b")),
+                          Search(((v,),), None), Compare(Field("a", T.JSON, ("b",)), Op.EQ, v))), database="main")
+
+    base_sql, base_params = to_sql(build("benign"), dialect)
+    for v in HOSTILE:
+        sql, params = to_sql(build(v), dialect)
+        assert sql == base_sql, v
+        assert (list(params.values()) if isinstance(params, dict) else params).count(v) >= 1
