@@ -338,14 +338,11 @@ class Compiler:
         clauses = tuple(tuple(t.lower() for t in c) for c in node.clauses if c)
         if not clauses:
             return exp.true()
-        fam = self.fam
         out = []
         for clause in clauses:
-            terms = []
-            for term in clause:
-                terms.append(self.search_term(term, node.fields, ctx))
+            terms = [self.search_term(term, node.fields, ctx) for term in clause]
             out.append(OR(*[exp.Paren(this=t) for t in terms]))
-        return AND(*[exp.Paren(this=o) for o in out]) if fam else exp.true()
+        return AND(*[exp.Paren(this=o) for o in out])
 
     def _str_hit(self, j: J, term: str) -> exp.Expr:
         return self._guarded([self.fam.kind_is(j, ("string",)), self.fam.contains(self.fam.lower(self.fam.text(j)), term)])
