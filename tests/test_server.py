@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import socket
 import threading
 import time
@@ -49,10 +50,21 @@ class Running:
 
 
 def _url(kind: str) -> str:
+    """SQLite in memory, or a PostgreSQL schema of its own (parallel runs never share tables)."""
     if kind == "postgres":
         need(postgres_available(), "PostgreSQL is not reachable at " + postgres_url())
-        return postgres_url()
+        import psycopg
+
+        schema = f"fdsl_srv_{secrets.token_hex(4)}"
+        with psycopg.connect(postgres_url(), autocommit=True) as con:
+            con.execute(f"CREATE SCHEMA {schema}")
+        SCHEMAS.append(schema)
+        sep = "&" if "?" in postgres_url() else "?"
+        return f"{postgres_url()}{sep}options=-csearch_path%3D{schema}"
     return "sqlite:///:memory:"
+
+
+SCHEMAS: list[str] = []
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -70,6 +82,11 @@ def servers(request: pytest.FixtureRequest) -> Iterator[tuple[Running, Running]]
     for s in (pitchly, pb):
         s.app.state.store.drop_all()
         s.stop()
+    while SCHEMAS:
+        import psycopg
+
+        with psycopg.connect(postgres_url(), autocommit=True) as con:
+            con.execute(f"DROP SCHEMA IF EXISTS {SCHEMAS.pop()} CASCADE")
 
 
 def body_for(case: dict) -> dict:
