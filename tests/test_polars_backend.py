@@ -193,3 +193,17 @@ def test_lone_surrogates_are_refused_not_replaced(where):
     with pytest.raises(FilterError) as err:
         pb.run(q, {None: docs})
     assert err.value.errors[0].code == "not-expressible"
+
+
+def test_query_frame_on_a_frame_built_once():
+    """The build-once workflow: one to_frame, many queries; same ids and order as the reference."""
+    dataset, catalog = _dataset(next(c for c in GOOD if c["format"] == "pitchly"))
+    frame = None
+    for case in GOOD:
+        if case["format"] != "pitchly" or case["database"] != GOOD[0]["database"]:
+            continue
+        query = parse(case["input"], "pitchly", catalog, case["database"])
+        if frame is None:
+            frame = pb.to_frame(dataset[case["database"]], catalog, case["database"])
+        got = pb.query_frame(query, frame, catalog, dataset).get_column("id").to_list()
+        assert got == [r["id"] for r in run(query, dataset, catalog)], case["name"]

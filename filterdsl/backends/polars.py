@@ -579,6 +579,21 @@ def sort_exprs(query: Query) -> tuple[list[Any], list[bool]]:
     return by, desc
 
 
+def query_frame(query: Query, frame: pl.DataFrame, catalog: Any = None,
+                dataset: Mapping[Any, list[Any]] | None = None) -> pl.DataFrame:
+    """Filter, sort (SPEC 8), skip and limit a frame built once with :func:`to_frame`.
+
+    The frame needs the sort-key columns of the query's sort fields (``to_frame(..., sort=True)``, the
+    default, has them for every slot). Projection is the caller's (``select``).
+    """
+    by, desc = sort_exprs(query)
+    hits = frame.filter(to_polars(query, catalog, dataset)).sort(by, descending=desc, nulls_last=False,
+                                                                 maintain_order=True)
+    if query.limit is not None:
+        return hits.slice(query.skip, query.limit)
+    return hits.slice(query.skip) if query.skip else hits
+
+
 def run(query: Query, dataset: Mapping[Any, list[Any]], catalog: Any = None) -> list[Doc]:
     """The whole query (filter, sort, skip, limit, projection) on Polars; same result as memory.run."""
     pl = _pl()
@@ -586,14 +601,8 @@ def run(query: Query, dataset: Mapping[Any, list[Any]], catalog: Any = None) -> 
     sort_fields = [sk.key for sk in query.sort if isinstance(sk.key, Field)]
     frame = to_frame(docs, slots=slots_for(query), sort=sort_fields, texts=_needs_texts(query.predicate))
     frame = frame.with_columns(pl.Series(_POS, range(len(docs)), dtype=pl.Int64))
-    expr = to_polars(query, catalog, dataset)
-    by, desc = sort_exprs(query)
-    hits = frame.filter(expr).sort(by, descending=desc, nulls_last=False, maintain_order=True)
-    if query.limit is not None:
-        hits = hits.slice(query.skip, query.limit)
-    elif query.skip:
-        hits = hits.slice(query.skip)
+    hits = query_frame(query, frame, catalog, dataset)
     return [project(docs[i], query.fields) for i in hits.get_column(_POS).to_list()]
 
 
-__all__ = ["to_frame", "to_polars", "run", "slots_for", "default_slots", "sort_exprs", "col_name", "slot_name"]
+__all__ = ["to_frame", "to_polars", "query_frame", "run", "slots_for", "default_slots", "sort_exprs", "col_name", "slot_name"]
