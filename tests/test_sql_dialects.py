@@ -274,3 +274,39 @@ def test_values_never_change_the_query_shape(dialect):
         sql, params = to_sql(build(v), dialect)
         assert sql == base_sql, v
         assert (list(params.values()) if isinstance(params, dict) else params).count(v) >= 1
+
+
+@pytest.mark.parametrize(("engine", "style"), [("sqlite", "qmark"), ("sqlite", "named"), ("sqlite", "numeric"),
+                                               ("duckdb", "qmark"), ("duckdb", "dollar"),
+                                               ("postgres", "format"), ("postgres", "pyformat"),
+                                               ("mysql", "format"), ("mysql", "pyformat")])
+def test_drivers_accept_their_paramstyles(engine, style):
+    """Each driver executes the SQL in the paramstyles it documents, with a % in a table name."""
+    from sql_engines import require
+
+    from filterdsl.backends import sql_exec
+
+    url = require(engine)
+    docs = [{"id": "a", "created_at": "2021-01-01T00:00:00.000000Z", "updated_at": None, "removed_at": None,
+             "data": {"k'1": "O'Brien"}},
+            {"id": "b", "created_at": "2021-01-01T00:00:00.000000Z", "updated_at": None, "removed_at": None,
+             "data": {"k'1": "o'brien"}}]
+    tables = {"main": "50%_main"}
+    sql, params = to_sql(GOLDEN_EQ, engine, JsonLayout(tables=tables), paramstyle=style)
+    if engine == "sqlite":
+        with sql_exec._sqlite({"main": docs}, tables) as con:
+            rows = con.execute(sql, params).fetchall()
+    elif engine == "duckdb":
+        with sql_exec._duckdb({"main": docs}, tables) as con:
+            rows = con.execute(sql, params).fetchall()
+    elif engine == "postgres":
+        with sql_exec._postgres({"main": docs}, tables, url) as con, con.cursor() as cur:
+            cur.execute(sql, params)
+            rows = cur.fetchall()
+    else:
+        tables = {"main": f"50%_main_{style}_{__import__('os').getpid()}"}
+        sql, params = to_sql(GOLDEN_EQ, engine, JsonLayout(tables=tables), paramstyle=style)
+        with sql_exec._mysql({"main": docs}, tables, url) as con, con.cursor() as cur:
+            cur.execute(sql, params)
+            rows = list(cur.fetchall())
+    assert [r[0] for r in rows] == ["a"]

@@ -109,7 +109,8 @@ def _postgres(dataset: Mapping[Any, list[Doc]], tables: dict[Any, str], url: str
             con.execute(f"CREATE TEMP TABLE {t} (id TEXT COLLATE \"C\" PRIMARY KEY, created_at TEXT NOT NULL, "
                         f"updated_at TEXT, removed_at TEXT, data JSONB NOT NULL)")
             with con.cursor() as cur:
-                cur.executemany(f"INSERT INTO {t} VALUES (%s, %s, %s, %s, CAST(%s AS JSONB))", [_row(d) for d in docs])
+                ins = t.replace("%", "%%")  # the driver formats statements that have params
+                cur.executemany(f"INSERT INTO {ins} VALUES (%s, %s, %s, %s, CAST(%s AS JSONB))", [_row(d) for d in docs])
         yield con
     finally:
         con.rollback()
@@ -139,7 +140,8 @@ def _mysql(dataset: Mapping[Any, list[Doc]], tables: dict[Any, str], url: str) -
                             f"DEFAULT CHARSET=utf8mb4")
                 made.append(t)
                 if docs:
-                    cur.executemany(f"INSERT INTO {t} VALUES (%s, %s, %s, %s, %s)", [_row(d) for d in docs])
+                    ins = t.replace("%", "%%")  # pymysql formats statements that have args
+                    cur.executemany(f"INSERT INTO {ins} VALUES (%s, %s, %s, %s, %s)", [_row(d) for d in docs])
         yield con
     finally:
         try:
