@@ -121,7 +121,7 @@ GOLDEN = {
                  'NULLS FIRST', ["k'1", "k'1", "k'1", "O'Brien"]),
     "mysql": ('SELECT `r0`.`id`, `r0`.`created_at`, `r0`.`updated_at`, `r0`.`removed_at`, `r0`.`data` FROM `main` AS '
               '`r0` WHERE CASE WHEN JSON_TYPE(JSON_EXTRACT(`r0`.`data`, %s)) = \'STRING\' THEN '
-              '(JSON_UNQUOTE(JSON_EXTRACT(`r0`.`data`, %s)) <> \'\') AND (CAST(JSON_UNQUOTE(JSON_EXTRACT(`r0`.`data`, '
+              '(CHAR_LENGTH(JSON_UNQUOTE(JSON_EXTRACT(`r0`.`data`, %s))) > 0) AND (CAST(JSON_UNQUOTE(JSON_EXTRACT(`r0`.`data`, '
               '%s)) AS BINARY) = CAST(%s AS BINARY)) ELSE FALSE END ORDER BY `r0`.`created_at` DESC, CAST(`r0`.`id` AS '
               'BINARY) ASC', ['$."k\'1"', '$."k\'1"', '$."k\'1"', "O'Brien"]),
 }

@@ -38,7 +38,7 @@ from ...ast import (
     State,
 )
 from ...errors import Diagnostic, FilterError, Location
-from .families import AND, OR, J, _n, _s, alias_table, col, family_for
+from .families import AND, OR, J, _n, alias_table, col, family_for
 from .layout import ColumnsLayout, JsonLayout, SqlLayoutWarning
 
 T = FieldType
@@ -220,7 +220,7 @@ class Compiler:
         if t is T.ATTACHMENT:
             url = fam.child(j, "val", 1)
             return self._guarded([fam.kind_is(j, ("object",)), fam.kind_is(url, ("string",)),
-                                  exp.NEQ(this=fam.text(url), expression=_s("")), self.str_op(fam.text(url), op, val)])
+                                  fam.ne_empty(fam.text(url)), self.str_op(fam.text(url), op, val)])
         if t is T.DATE:
             head = fam.head10(fam.text(j))
             return self._guarded([fam.kind_is(j, ("string",)), fam.valid_day(head),
@@ -233,7 +233,7 @@ class Compiler:
             return self._guarded([fam.kind_is(j, ("number",)), _CMP[op](this=fam.num(j), expression=self.param(val))])
         if op is Op.IN:
             return self._guarded([fam.kind_is(j, ("string",)), self.bin_in(fam.text(j), tuple(val))])  # type: ignore[arg-type]
-        return self._guarded([fam.kind_is(j, ("string",)), exp.NEQ(this=fam.text(j), expression=_s("")),
+        return self._guarded([fam.kind_is(j, ("string",)), fam.ne_empty(fam.text(j)),
                               self.str_op(fam.text(j), op, val)])
 
     def _guarded(self, parts: list[exp.Expr]) -> exp.Expr:
@@ -278,13 +278,13 @@ class Compiler:
             return fam.missing(j)
         empty = OR(
             fam.kind_is(j, ("null",)),
-            self._guarded([fam.kind_is(j, ("string",)), exp.EQ(this=fam.text(j), expression=_s(""))]),
+            self._guarded([fam.kind_is(j, ("string",)), fam.eq_empty(fam.text(j))]),
             self._guarded([fam.kind_is(j, ("array",)), exp.EQ(this=fam.array_len(j), expression=_n(0))]))
         if node.state is State.EMPTY:
             return empty
         return OR(
             fam.kind_is(j, ("number", "true", "false", "object")),
-            self._guarded([fam.kind_is(j, ("string",)), exp.NEQ(this=fam.text(j), expression=_s(""))]),
+            self._guarded([fam.kind_is(j, ("string",)), fam.ne_empty(fam.text(j))]),
             self._guarded([fam.kind_is(j, ("array",)), exp.GT(this=fam.array_len(j), expression=_n(0))]))
 
     def relation(self, node: Relation, ctx: _Ctx) -> exp.Expr:
@@ -418,7 +418,7 @@ class Compiler:
         """``c <> ''``; Oracle stores '' as NULL, where ``<> ''`` would be unknown for every row."""
         if self.dialect == "oracle":
             return exp.Not(this=exp.Is(this=c, expression=exp.Null()))
-        return exp.NEQ(this=c, expression=_s(""))
+        return self.fam.ne_empty(c)
 
     def col_state(self, node: FieldState, ctx: _Ctx) -> exp.Expr:
         c = self.col_expr(ctx, node.field)
@@ -476,7 +476,7 @@ class Compiler:
             grp = exp.Case(ifs=[exp.If(this=exp.Is(this=c.copy(), expression=exp.Null()), true=_n(0))], default=_n(1))
             return [grp, v]
         j = self.access(ctx, key)
-        s_empty = self._guarded([fam.kind_is(j, ("string",)), exp.EQ(this=fam.text(j), expression=_s(""))])
+        s_empty = self._guarded([fam.kind_is(j, ("string",)), fam.eq_empty(fam.text(j))])
         a_empty = self._guarded([fam.kind_is(j, ("array",)), exp.EQ(this=fam.array_len(j), expression=_n(0))])
         empty = OR(fam.missing(j), fam.kind_is(j, ("null",)), s_empty, a_empty)
         # well-typed condition and value expressions for group 1

@@ -173,6 +173,13 @@ class Family:
     def length(self, e: exp.Expr) -> exp.Expr:
         return exp.Length(this=e)
 
+    def eq_empty(self, e: exp.Expr) -> exp.Expr:
+        """``e`` is the empty string (PAD SPACE collations would also say so of ``' '``)."""
+        return exp.EQ(this=e, expression=_s(""))
+
+    def ne_empty(self, e: exp.Expr) -> exp.Expr:
+        return exp.NEQ(this=e, expression=_s(""))
+
     def contains(self, hay: exp.Expr, needle: str) -> exp.Expr:
         return exp.GT(this=exp.StrPosition(this=hay, substr=self.param(needle)), expression=_n(0))
 
@@ -400,6 +407,13 @@ class MySQLFamily(_PathFamily):
 
     def length(self, e: exp.Expr) -> exp.Expr:
         return fn("CHAR_LENGTH", e)
+
+    # MariaDB's utf8mb4_bin is PAD SPACE: ' ' = '' is true there, so emptiness is a length test
+    def eq_empty(self, e: exp.Expr) -> exp.Expr:
+        return exp.EQ(this=fn("CHAR_LENGTH", e), expression=_n(0))
+
+    def ne_empty(self, e: exp.Expr) -> exp.Expr:
+        return exp.GT(this=fn("CHAR_LENGTH", e), expression=_n(0))
 
     def contains(self, hay: exp.Expr, needle: str) -> exp.Expr:
         return exp.GT(this=fn("LOCATE", self.binary(self.param(needle)), self.binary(hay)), expression=_n(0))
