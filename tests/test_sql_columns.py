@@ -5,11 +5,13 @@ must agree with the in-memory engine on well-typed data."""
 from __future__ import annotations
 
 import json
+import uuid
 import warnings
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from sql_engines import require
 
 from filterdsl import FilterError
 from filterdsl.ast import Field as F
@@ -50,24 +52,80 @@ def _column_value(t: FieldType, v: Any) -> Any:
     return v
 
 
-_DUCK = {T.NUMBER: "DOUBLE", T.BOOLEAN: "BOOLEAN", T.CURRENCY: "DOUBLE", T.ENUM_TAGS: "JSON", T.REF_MULTIPLE: "JSON"}
+_TYPES = {
+    "duckdb": {T.NUMBER: "DOUBLE", T.BOOLEAN: "BOOLEAN", T.CURRENCY: "DOUBLE", T.ENUM_TAGS: "JSON",
+               T.REF_MULTIPLE: "JSON"},
+    "postgres": {T.NUMBER: "DOUBLE PRECISION", T.BOOLEAN: "BOOLEAN", T.CURRENCY: "DOUBLE PRECISION",
+                 T.ENUM_TAGS: "JSONB", T.REF_MULTIPLE: "JSONB"},
+    "mysql": {T.NUMBER: "DOUBLE", T.BOOLEAN: "BOOLEAN", T.CURRENCY: "DOUBLE", T.ENUM_TAGS: "LONGTEXT",
+              T.REF_MULTIPLE: "LONGTEXT"},
+}
+_TEXT = {"sqlite": "", "duckdb": "TEXT", "postgres": "TEXT", "mysql": "LONGTEXT"}
 
 
-def _load(engine: str, sc: Scenario) -> tuple[Any, ColumnsLayout, dict[str, list[dict[str, Any]]]]:
+class _Con:
+    """One small interface over sqlite3 / duckdb / psycopg / pymysql for these tests."""
+
+    def __init__(self, engine: str):
+        self.engine = engine
+        self.mark = "?" if engine in ("sqlite", "duckdb") else "%s"
+        self.made: list[str] = []
+        if engine == "sqlite":
+            self.con = sqlite_connect()
+        elif engine == "duckdb":
+            self.con = __import__("duckdb").connect()
+        elif engine == "postgres":
+            import psycopg
+
+            self.con = psycopg.connect(require("postgres"))
+        else:
+            import pymysql
+
+            from filterdsl.backends.sql_exec import _mysql_args
+
+            self.con = pymysql.connect(**_mysql_args(require("mysql")), autocommit=True)
+
+    def q(self, name: str) -> str:
+        return f"`{name}`" if self.engine == "mysql" else f'"{name}"'
+
+    def run(self, sql: str, params: Any = ()) -> list[Any]:
+        if self.engine in ("sqlite", "duckdb"):
+            return list(self.con.execute(sql, params).fetchall())
+        with self.con.cursor() as cur:
+            cur.execute(sql, params or None)
+            return list(cur.fetchall()) if cur.description else []
+
+    def close(self) -> None:
+        try:
+            for t in self.made:
+                self.run(f"DROP TABLE IF EXISTS {self.q(t)}")
+        finally:
+            self.con.close()
+
+
+def _load(engine: str, sc: Scenario) -> tuple[_Con, ColumnsLayout, dict[str, list[dict[str, Any]]]]:
     """Sanitised dataset (wrong types dropped), a connection with one column per field, the layout."""
-    con = sqlite_connect() if engine == "sqlite" else __import__("duckdb").connect()
+    con = _Con(engine)
     columns: dict[Any, dict[str, Any]] = {}
+    tables: dict[Any, str] = {}
     clean: dict[str, list[dict[str, Any]]] = {}
+    tag = uuid.uuid4().hex[:8]
     for db, docs in sc.dataset.items():
+        table = tables[db] = db if engine in ("sqlite", "duckdb") else f"fdslc_{tag}_{db}"
         fields = sc.catalog.get(db).fields  # type: ignore[union-attr]
         columns[db] = {f.id: ({"column": f"c{i}", "currency": f"k{i}"} if f.type is T.CURRENCY else f"c{i}")
                        for i, f in enumerate(fields)}
-        defs = ["id TEXT", "created_at TEXT", "updated_at TEXT", "removed_at TEXT"]
+        text = _TEXT[engine]
+        key = "VARCHAR(64)" if engine == "mysql" else text
+        defs = [f"id {key}", f"created_at {key}", f"updated_at {key}", f"removed_at {key}"]
         for i, f in enumerate(fields):
-            defs.append(f"c{i} {_DUCK.get(f.type, 'TEXT') if engine == 'duckdb' else ''}")
+            defs.append(f"c{i} {_TYPES.get(engine, {}).get(f.type, text)}")
             if f.type is T.CURRENCY:
-                defs.append(f"k{i} TEXT")
-        con.execute(f'CREATE TABLE "{db}" ({", ".join(defs)})')
+                defs.append(f"k{i} {text}")
+        suffix = " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" if engine == "mysql" else ""
+        temp = "TEMP " if engine == "postgres" else ""
+        con.run(f"CREATE {temp}TABLE {con.q(table)} ({', '.join(defs)}){suffix}")
+        con.made.append(table)
         clean[db] = []
         for d in docs:
             data = {f.id: d["data"][f.id] for f in fields if f.id in d["data"] and _well_typed(f.type, d["data"][f.id])}
@@ -78,28 +136,33 @@ def _load(engine: str, sc: Scenario) -> tuple[Any, ColumnsLayout, dict[str, list
                 row.append(None if v is None else _column_value(f.type, v))
                 if f.type is T.CURRENCY:
                     row.append(None if v is None else v.get("currency"))
-            con.execute(f'INSERT INTO "{db}" VALUES ({", ".join("?" * len(row))})', row)
-    return con, ColumnsLayout(columns=columns), clean
+            con.run(f"INSERT INTO {con.q(table)} VALUES ({', '.join([con.mark] * len(row))})", row)
+    return con, ColumnsLayout(tables=tables, columns=columns), clean
 
 
 def _ambiguous(query: Query) -> bool:
     return any(isinstance(n, FieldState) and n.state is not State.HAS_VALUE for n in walk(query.predicate))
 
 
-@pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb", "postgres", "mysql"])
 def test_columns_layout_differential(engine: str) -> None:
-    @settings(max_examples=100, deadline=None, database=None,
+    require(engine)
+
+    @settings(max_examples=60, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(scenarios())
     def prop(sc: Scenario) -> None:
         con, layout, clean = _load(engine, sc)
         try:
-            sql, params = to_sql(sc.query, engine, layout)
-        except FilterError as e:
-            assert e.diagnostics[0].code == "layout-ambiguous" and _ambiguous(sc.query)
-            return
-        expected = [r["id"] for r in run(sc.query, clean, sc.catalog)]
-        assert [r[0] for r in con.execute(sql, params).fetchall()] == expected
+            try:
+                sql, params = to_sql(sc.query, engine, layout)
+            except FilterError as e:
+                assert e.diagnostics[0].code == "layout-ambiguous" and _ambiguous(sc.query)
+                return
+            expected = [r["id"] for r in run(sc.query, clean, sc.catalog)]
+            assert [r[0] for r in con.run(sql, params)] == expected
+        finally:
+            con.close()
 
     prop()
 
