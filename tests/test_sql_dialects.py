@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlglot
 from sqlglot.dialects import Dialects
@@ -310,3 +312,32 @@ def test_drivers_accept_their_paramstyles(engine, style):
             cur.execute(sql, params)
             rows = list(cur.fetchall())
     assert [r[0] for r in rows] == ["a"]
+
+
+HOSTILE_KEYS = ["a.b", "$dollar", "a[0]", "a..b", "k'q", "*", "$", "a b", "日本", "%", "_", "--c", "/*", "x;y",
+                'k"q', "k\\b", "-x", "~0/1"]
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "duckdb", "postgres", "mysql", "spark"])
+def test_keys_are_parameters(dialect):
+    """Field keys and path segments travel as params. The SQL text is the same for every key, except the
+    key classes an engine's path syntax cannot name, which get a lookup (same SQL within the class)."""
+    def sql_for(key):
+        f = Field(key, T.JSON, (key, "0"))
+        return to_sql(Query(And((Compare(f, Op.EQ, "v"), FieldState(Field(key, T.STRING), State.EMPTY))),
+                            database="main"), dialect)
+
+    def klass(key):
+        if dialect == "sqlite" and any(c in key for c in '"\\'):
+            return "sqlite-lookup"
+        if dialect == "mysql" and key.startswith("-"):
+            return "mysql-lookup"
+        return "path"
+
+    seen: dict[str, str] = {}
+    for key in HOSTILE_KEYS:
+        sql, params = sql_for(key)
+        assert seen.setdefault(klass(key), sql) == sql, key
+        values = list(params.values()) if isinstance(params, dict) else params
+        assert any(isinstance(v, str) and (key in v or key.replace("~", "~0").replace("/", "~1") in v
+                                           or json.dumps(key, ensure_ascii=False)[1:-1] in v) for v in values)
