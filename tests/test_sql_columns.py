@@ -190,3 +190,22 @@ def test_include_empty_and_not_set_together_is_exact() -> None:
         warnings.simplefilter("error")
         sql, _ = to_sql(q, "sqlite", layout)
     assert '"r0"."name" IS NULL' in sql
+
+
+def test_single_table_form() -> None:
+    """``ColumnsLayout(table, mapping)``: one table, field keys mapped to columns, executed on SQLite."""
+    con = sqlite_connect()
+    con.execute("CREATE TABLE orders (id TEXT, created_at TEXT, updated_at TEXT, removed_at TEXT, client TEXT, "
+                "amount REAL, code TEXT)")
+    con.executemany("INSERT INTO orders VALUES (?, ?, NULL, NULL, ?, ?, ?)",
+                    [("o1", "2021-01-02T00:00:00.000000Z", "ACME", 5, "USD"),
+                     ("o2", "2021-01-01T00:00:00.000000Z", "acme corp", 7, "EUR"),
+                     ("o3", "2021-01-03T00:00:00.000000Z", None, None, None)])
+    layout = ColumnsLayout("orders", {"client": "client", "price": {"column": "amount", "currency": "code"}})
+    from filterdsl.ast import And, Compare, Money, Not, Op
+
+    q = Query(And((Compare(F("client", T.STRING), Op.CONTAINS, "acme"),
+                   Not(Compare(F("price", T.CURRENCY), Op.GTE, Money(6, "EUR"))))), database="anything")
+    sql, params = to_sql(q, "sqlite", layout)
+    assert '"orders"' in sql
+    assert [r[0] for r in con.execute(sql, params)] == ["o1"]

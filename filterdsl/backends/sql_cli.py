@@ -12,7 +12,8 @@ from .sql import ColumnsLayout, JsonLayout, to_sql, to_sqlglot
 from .sql import _generate as generate
 
 
-def load_layout(layout: str = "json", mapping: str | None = None, query: Query | None = None) -> JsonLayout:
+def load_layout(layout: str = "json", mapping: str | None = None, query: Query | None = None
+                ) -> JsonLayout | ColumnsLayout:
     """``json`` (default) or ``columns`` with a mapping file (``{field: column}`` or the full form)."""
     if layout == "json":
         if mapping is not None:
@@ -25,10 +26,7 @@ def load_layout(layout: str = "json", mapping: str | None = None, query: Query |
         if mapping is None:
             raise FilterError([Diagnostic("missing-mapping", "--layout columns needs --mapping FILE "
                                           "({field id: column name, ...})", Location(param="--mapping"))])
-        obj = _read(mapping)
-        if "columns" not in obj and query is not None and query.database is not None:
-            obj = {"columns": {query.database: obj}}
-        return ColumnsLayout.from_mapping(obj)
+        return ColumnsLayout.from_mapping(_read(mapping))
     raise FilterError([Diagnostic("bad-layout", f"unknown layout {layout!r} (json or columns)", Location())])
 
 

@@ -87,7 +87,7 @@ def _literal(value: Any) -> exp.Expr:
     return exp.Literal.number(repr(value) if isinstance(value, float) else str(value))
 
 
-def to_sqlglot(query: Query, dialect: str = "sqlite", layout: JsonLayout | None = None, catalog: Any = None,
+def to_sqlglot(query: Query, dialect: str = "sqlite", layout: JsonLayout | ColumnsLayout | None = None, catalog: Any = None,
                inline: bool = False, icu_lower: bool = False) -> exp.Select:
     """The SELECT as a sqlglot tree. Placeholders are named ``p0``...; ``inline=True`` puts literals there."""
     dialect = _dialect(dialect)
@@ -156,7 +156,7 @@ def render(comp: Compiled, dialect: str, paramstyle: str) -> tuple[str, Any]:
     return text, (named if paramstyle in ("named", "pyformat") else params)
 
 
-def to_sql(query: Query, dialect: str = "sqlite", layout: JsonLayout | None = None, catalog: Any = None,
+def to_sql(query: Query, dialect: str = "sqlite", layout: JsonLayout | ColumnsLayout | None = None, catalog: Any = None,
            paramstyle: str | None = None, icu_lower: bool = False) -> tuple[str, Any]:
     """``(sql, params)`` for ``query`` in ``dialect`` (any sqlglot dialect).
 

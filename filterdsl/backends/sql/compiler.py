@@ -81,7 +81,8 @@ class _Ctx:
 
 
 class Compiler:
-    def __init__(self, dialect: str, layout: JsonLayout, catalog: Any = None, icu_lower: bool = False):
+    def __init__(self, dialect: str, layout: JsonLayout | ColumnsLayout, catalog: Any = None,
+                 icu_lower: bool = False):
         self.dialect = dialect
         self.layout = layout
         self.catalog = catalog
@@ -107,7 +108,7 @@ class Compiler:
         return f"{prefix}{self._aliases}"
 
     def table(self, database: str | None, alias: str) -> exp.Expr:
-        name = self.layout.table(database)
+        name = self.layout.table_name(database)
         t = exp.Table(this=exp.to_identifier(name, quoted=True),
                       db=exp.to_identifier(self.layout.schema, quoted=True) if self.layout.schema else None)
         return alias_table(t, alias)
@@ -540,7 +541,7 @@ class Compiler:
         cols: list[exp.Expr] = [self.rcol(ctx, c) for c in ("id", "created_at", "updated_at", "removed_at")]
         if self.columns:
             assert isinstance(self.layout, ColumnsLayout)
-            for k in self.layout.columns.get(database, {}):
+            for k in self.layout.field_columns(database):
                 s = self.layout.column(database, k)
                 assert s is not None
                 cols.append(exp.alias_(col(s.column, a), f"f:{k}", quoted=True))
@@ -560,7 +561,8 @@ class Compiler:
         return sel
 
 
-def compile_query(query: Query, dialect: str = "sqlite", layout: JsonLayout | None = None, catalog: Any = None,
+def compile_query(query: Query, dialect: str = "sqlite", layout: JsonLayout | ColumnsLayout | None = None,
+                  catalog: Any = None,
                   database: str | None = None, icu_lower: bool = False) -> Compiled:
     """The SELECT for ``query`` (database defaults to ``query.database``) with named placeholders."""
     comp = Compiler(dialect, layout if layout is not None else JsonLayout(), catalog, icu_lower)

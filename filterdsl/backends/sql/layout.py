@@ -37,7 +37,7 @@ class JsonLayout:
     data: str = "data"
     schema: str | None = None
 
-    def table(self, database: str | None) -> str:
+    def table_name(self, database: str | None) -> str:
         return self.tables.get(database) or default_table(database)
 
 
@@ -50,22 +50,40 @@ class ColumnSpec:
 
 
 @dataclass(frozen=True)
-class ColumnsLayout(JsonLayout):
-    """One column per field, from a declared mapping ``{database or None: {field key: column}}``.
+class ColumnsLayout:
+    """One column per field: ``ColumnsLayout("orders", {field_key: column})`` for one table, or
+    ``ColumnsLayout(tables={db: table}, columns={db: {field_key: column}})`` for several databases
+    (relations). A column spec is a name, a ``ColumnSpec``, or ``{"column": c, "currency": code_col}``.
 
     Values are plain SQL values of the field's type: strings as text, numbers numeric, booleans
     boolean, dates ISO text, currency an amount column plus an optional code column, attachment the
-    URL as text, enumTags/refMultiple a JSON array as text. NOT SET and EMPTY are both NULL.
+    URL as text, enumTags/refMultiple a JSON array. NOT SET and EMPTY are both NULL.
     A filter that tells NOT SET from EMPTY (``is-empty`` or ``is-not-set`` alone) is an error
     (``layout-ambiguous``); ``collapse_empty=True`` turns it into a ``SqlLayoutWarning`` and compiles
     it as ``IS NULL`` (NOT SET or EMPTY).
     """
 
+    table: str | None = None
+    mapping: Mapping[str, Any] = field(default_factory=dict)
+    tables: Mapping[Any, str] = field(default_factory=dict)
     columns: Mapping[Any, Mapping[str, Any]] = field(default_factory=dict)
+    id: str = "id"
+    created_at: str = "created_at"
+    updated_at: str = "updated_at"
+    removed_at: str = "removed_at"
+    data: str = "data"
+    schema: str | None = None
     collapse_empty: bool = False
 
+    def table_name(self, database: str | None) -> str:
+        if database in self.tables:
+            return self.tables[database]
+        if self.table is not None and database not in self.columns:
+            return self.table
+        return default_table(database)
+
     def column(self, database: str | None, key: str) -> ColumnSpec | None:
-        spec = self.columns.get(database, {}).get(key)
+        spec = self.columns[database].get(key) if database in self.columns else self.mapping.get(key)
         if spec is None:
             return None
         if isinstance(spec, ColumnSpec):
@@ -74,6 +92,9 @@ class ColumnsLayout(JsonLayout):
             return ColumnSpec(spec)
         return ColumnSpec(str(spec["column"]), spec.get("currency"))
 
+    def field_columns(self, database: str | None) -> Mapping[str, Any]:
+        return self.columns[database] if database in self.columns else self.mapping
+
     @classmethod
     def from_mapping(cls, obj: Mapping[str, Any]) -> ColumnsLayout:
         """Build from a mapping file: ``{"tables": {db: name}, "columns": {db: {field: column}}, ...}``.
@@ -81,7 +102,7 @@ class ColumnsLayout(JsonLayout):
         A flat ``{field: column}`` mapping is accepted for a single database (key None).
         """
         if "columns" not in obj:
-            return cls(columns={None: dict(obj)})
+            return cls(mapping=dict(obj))
         opts = {k: obj[k] for k in ("id", "created_at", "updated_at", "removed_at", "data", "schema") if k in obj}
         cols = {(None if k in ("", "null") else k): v for k, v in obj["columns"].items()}
         tables = {(None if k in ("", "null") else k): v for k, v in obj.get("tables", {}).items()}
