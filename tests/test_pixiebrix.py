@@ -177,3 +177,34 @@ def test_only_filter_errors_escape(text: str, compat: bool, extended: bool) -> N
         assert d.code and (d.location.param is not None or d.location.offset is not None or d.location.index is not None)
     if res.query is not None:
         apply(res.query, RECORDS)
+
+
+def test_empty_value_matches_the_empty_string_only() -> None:
+    """SPEC 4: ``data__k=`` matches the JSON string "" (and not null, missing or other strings)."""
+    recs = [{"id": "e", "created_at": "2022-01-03T00:00:00Z", "data": {"k": ""}},
+            {"id": "n", "created_at": "2022-01-02T00:00:00Z", "data": {"k": None}},
+            {"id": "x", "created_at": "2022-01-01T00:00:00Z", "data": {"k": "x"}},
+            {"id": "m", "created_at": "2022-01-01T00:00:00Z", "data": {}}]
+    assert ids("data__k=", recs) == ["e"]
+    assert ids("data__k=&data__j__isnull=true", recs) == ["e"]
+    assert [r["id"] for r in apply(parse("data__k__iexact=", "pixiebrix", lookups="extended"), recs)] == ["e"]
+    assert [r["id"] for r in apply(parse("data__k__icontains=", "pixiebrix", lookups="extended"), recs)] == ["x"]
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb", "postgres", "mysql"])
+def test_empty_value_equality_on_sql_engines(engine: str) -> None:
+    from filterdsl.backends import sql_exec
+    from filterdsl.records import normalize_dataset
+
+    from conftest import mysql_available, need, postgres_available
+
+    if engine == "postgres":
+        need(postgres_available(), "PostgreSQL is not reachable")
+    if engine == "mysql":
+        need(mysql_available(), "MariaDB/MySQL is not reachable")
+    recs = [{"id": i, "created_at": "2022-01-01T00:00:00Z", "data": {"k": v}}
+            for i, v in (("e", ""), ("s", " "), ("x", "x"), ("n", None))]
+    for qs in ("data__k=", "data__k__iexact=", "data__k=%20"):
+        q = parse(qs, "pixiebrix", lookups="extended")
+        want = [r["id"] for r in apply(q, recs)]
+        assert [d["id"] for d in sql_exec.execute(q, normalize_dataset(recs), engine=engine)] == want, qs

@@ -203,7 +203,7 @@ class _Codegen:
             return "num"
         if t is T.DATE:
             return "date"
-        if t in _STRINGISH and type(val) is str and node.op in _STR_OPS:
+        if t in _STRINGISH and type(val) is str and node.op in _STR_OPS and not _exact_json(node):
             return "str"
         return None
 
@@ -240,6 +240,8 @@ class _Codegen:
             return f"(type({x}) in _NUM and {v} {_PYOP[op]} {self.const(val)})"
         if op is Op.IN:
             return f"(type({x}) is str and {v} in {self.const(frozenset(val))})"  # type: ignore[arg-type]
+        if _exact_json(node):  # PixieBrix data__k= is JSON-string equality: "" matches "" (SPEC 4)
+            return f"(type({x}) is str and {self._str_op(v, op, val)})"
         # "" is EMPTY, so no string operator (not even contains "") matches it.
         return f"(type({x}) is str and {v} != '' and {self._str_op(v, op, val)})"
 
@@ -279,6 +281,11 @@ class _Codegen:
             texts = _search_texts_schema(tuple((f.key, f.type is T.ENUM_TAGS) for f in node.fields))
         tf, cl, v = self.const(texts), self.const(clauses), self.var()
         return f"(all(any(t in s for t in c for s in {v}) for c in {cl}) if ({v} := {tf}(d)) is not None else False)"
+
+
+def _exact_json(node: Compare) -> bool:
+    """Equality on a schemaless JSON value compares the string exactly, the empty string included."""
+    return node.field.type is T.JSON and node.op in (Op.EQ, Op.IEQ) and type(node.value) is str
 
 
 _PYOP = {Op.EQ: "==", Op.GT: ">", Op.GTE: ">=", Op.LT: "<", Op.LTE: "<="}

@@ -234,6 +234,8 @@ class Compiler:
             return self._guarded([fam.kind_is(j, ("number",)), _CMP[op](this=fam.num(j), expression=self.param(val))])
         if op is Op.IN:
             return self._guarded([fam.kind_is(j, ("string",)), self.bin_in(fam.text(j), tuple(val))])  # type: ignore[arg-type]
+        if t is T.JSON and op in (Op.EQ, Op.IEQ):  # PixieBrix equality: "" matches "" (SPEC 4)
+            return self._guarded([fam.kind_is(j, ("string",)), self.str_op(fam.text(j), op, val)])
         return self._guarded([fam.kind_is(j, ("string",)), fam.ne_empty(fam.text(j)),
                               self.str_op(fam.text(j), op, val)])
 
