@@ -10,7 +10,20 @@ import polars as pl
 import pytest
 
 from filterdsl import FilterError, load_catalog, parse
-from filterdsl.ast import And, Compare, Field, FieldState, FieldType, Not, Op, Query, Relation, State
+from filterdsl.ast import (
+    And,
+    Compare,
+    Field,
+    FieldState,
+    FieldType,
+    IdIn,
+    Not,
+    Op,
+    Query,
+    Relation,
+    Search,
+    State,
+)
 from filterdsl.backends import polars as pb
 from filterdsl.backends.memory import compile_predicate, run
 from filterdsl.records import normalize_dataset
@@ -164,8 +177,6 @@ def test_schemaless_paths(node):
 
 
 def test_schemaless_search():
-    from filterdsl.ast import Search
-
     docs = [_doc(0, {"a": "Big DEAL"}), _doc(1, {"a": ["x", "deal"]}), _doc(2, {"a": {"n": "deal"}}),
             _doc(3, {"a": 5, "b": "ΣΊΣΥΦΟΣ"}), _doc(4, {})]
     for clauses in ((("deal",),), (("deal", "σίσυφος"),), (("deal",), ("big",)), (("",),)):
@@ -207,3 +218,15 @@ def test_query_frame_on_a_frame_built_once():
             frame = pb.to_frame(dataset[case["database"]], catalog, case["database"])
         got = pb.query_frame(query, frame, catalog, dataset).get_column("id").to_list()
         assert got == [r["id"] for r in run(query, dataset, catalog)], case["name"]
+
+
+@pytest.mark.parametrize("node", [
+    Search((("\ud800",),), None),
+    IdIn(("r\udfff",)),
+    FieldState(Field("k\ud800", FieldType.JSON), State.NOT_SET),
+    Compare(Field("k", FieldType.ENUM), Op.IN, ("a", "\ud800")),
+])
+def test_lone_surrogates_anywhere_in_the_query_are_refused(node):
+    with pytest.raises(FilterError) as err:
+        pb.to_polars(Query(node))
+    assert err.value.errors[0].code == "not-expressible"

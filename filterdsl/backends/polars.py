@@ -53,7 +53,7 @@ from ..ast import (
     Relation,
     Search,
     State,
-    node_to_json,
+    walk,
 )
 from ..errors import Diagnostic, FilterError, Location
 from ..records import normalize_record, valid_day
@@ -544,6 +544,38 @@ class _Compiler:
         raise _not_expressible(f"a relation through a {node.field.type.value} field")
 
 
+def _strings(node: Node) -> Iterable[str]:
+    if isinstance(node, (Compare, FieldState, Relation)):
+        yield from node.field.segments
+    if isinstance(node, Compare):
+        v = node.value
+        if isinstance(v, str):
+            yield v
+        elif isinstance(v, tuple):
+            yield from (x for x in v if isinstance(x, str))
+        elif isinstance(v, Money) and v.currency is not None:
+            yield v.currency
+    elif isinstance(node, Search):
+        for clause in node.clauses:
+            yield from clause
+        for f in node.fields or ():
+            yield from f.segments
+    elif isinstance(node, IdIn):
+        yield from node.ids
+    elif isinstance(node, CreatedAt):
+        yield from (x for x in (node.start, node.end) if x is not None)
+    elif isinstance(node, ModifiedSince):
+        yield node.since
+
+
+def _check_utf8(node: Node) -> None:
+    """Polars would silently replace a lone surrogate in a literal with U+FFFD: refuse instead."""
+    for n in walk(node):
+        for text in _strings(n):
+            if not text.isascii():
+                text.encode("utf-8")  # UnicodeEncodeError on a lone surrogate
+
+
 def to_polars(query: Query | Node, catalog: Any = None, dataset: Mapping[Any, list[Any]] | None = None) -> pl.Expr:
     """The query's predicate as a Boolean Polars expression over a :func:`to_frame` frame.
 
@@ -553,8 +585,7 @@ def to_polars(query: Query | Node, catalog: Any = None, dataset: Mapping[Any, li
     q = query if isinstance(query, Query) else Query(query)
     data = None if dataset is None else {k: _canonical(v, catalog, k) for k, v in dataset.items()}
     try:
-        # Polars would silently replace a lone surrogate in a literal with U+FFFD: refuse instead.
-        json.dumps(node_to_json(q.predicate), ensure_ascii=False).encode("utf-8")
+        _check_utf8(q.predicate)
         return _Compiler(data, catalog).expr(q.predicate)
     except UnicodeEncodeError:
         raise _not_expressible("a string with a lone surrogate (Polars strings are UTF-8)") from None
