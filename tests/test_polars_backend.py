@@ -230,3 +230,14 @@ def test_lone_surrogates_anywhere_in_the_query_are_refused(node):
     with pytest.raises(FilterError) as err:
         pb.to_polars(Query(node))
     assert err.value.errors[0].code == "not-expressible"
+
+
+@pytest.mark.parametrize("op", [Op.EQ, Op.IEQ, Op.CONTAINS, Op.GTE])
+@pytest.mark.parametrize("ftype", [FieldType.JSON, FieldType.STRING])
+def test_empty_string_values(op, ftype):
+    """``data__k=`` (JSON equality) matches the string ""; typed string operators never match EMPTY."""
+    docs = _docs("", "x", None, "<missing>", 0)
+    node = Compare(Field("k", ftype), op, "")
+    for n in (node, Not(node)):
+        q = Query(n)
+        assert [r["id"] for r in pb.run(q, {None: docs})] == [r["id"] for r in run(q, {None: docs})]

@@ -485,6 +485,9 @@ class _Compiler:
             if not isinstance(val, tuple) or not all(type(x) is str for x in val):
                 raise _not_expressible(f"is-any-of with {val!r}")
             return exact.is_in(_strs_lit(val))
+        if t is T.JSON and op in (Op.EQ, Op.IEQ) and type(val) is str:
+            # PixieBrix data__k= is JSON-string equality: "" matches "" (SPEC 4), as in memory.py
+            return _str_op(exact, pl.col(col_name(f, "lower")), op, val)
         # "" is EMPTY, so no string operator (not even contains "") matches it.
         return (exact != "") & _str_op(exact, pl.col(col_name(f, "lower")), op, val)
 
