@@ -27,8 +27,10 @@ Polars is an optional extra (``pip install filterdsl[polars]``) imported lazily.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import operator
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +75,7 @@ _GROUPS: dict[FieldType, frozenset[str]] = {
     T.ATTACHMENT: frozenset("a"), T.ENUM_TAGS: frozenset("l"), T.REF_MULTIPLE: frozenset("l"),
     T.JSON: frozenset("snb"),
 }
+_CMP = {Op.EQ: operator.eq, Op.GT: operator.gt, Op.GTE: operator.ge, Op.LT: operator.lt, Op.LTE: operator.le}
 TEXTS = "__texts__"
 _POS = "__pos__"
 
@@ -93,6 +96,7 @@ def _not_expressible(what: str) -> FilterError:
     return _bad("not-expressible", f"the Polars backend cannot express {what} exactly")
 
 
+@functools.lru_cache(maxsize=4096)
 def slot_name(field: Field) -> str:
     """Column-name prefix of a field (key plus schemaless path)."""
     return json.dumps(list(field.segments), ensure_ascii=False)
@@ -369,14 +373,13 @@ def _int_cmp(c: Any, op: Op, v: int | float) -> Any:
         return c.is_not_null() if op in (Op.LT, Op.LTE) else pl.lit(False)
     if b < _I64_MIN:
         return c.is_not_null() if op in (Op.GT, Op.GTE) else pl.lit(False)
-    return {Op.GT: c > b, Op.LTE: c <= b, Op.GTE: c >= b, Op.LT: c < b}[op]
+    return _CMP[op](c, b)
 
 
 def _flt_cmp(c: Any, op: Op, v: int | float) -> Any:
     if type(v) is int and abs(v) > 2**53:
         raise _not_expressible(f"the integer filter value {v} against floats (beyond 2**53)")
-    f = float(v)
-    return {Op.EQ: c == f, Op.GT: c > f, Op.GTE: c >= f, Op.LT: c < f, Op.LTE: c <= f}[op]
+    return _CMP[op](c, float(v))
 
 
 def _num(f: Field, ints: str, flts: str, op: Op, v: Any) -> Any:
@@ -402,7 +405,7 @@ def _str_op(exact: Any, lower: Any, op: Op, val: Any) -> Any:
     if op is Op.ENDS_WITH:
         return lower.str.ends_with(val.lower())
     if op in (Op.GT, Op.GTE, Op.LT, Op.LTE):
-        return {Op.GT: exact > val, Op.GTE: exact >= val, Op.LT: exact < val, Op.LTE: exact <= val}[op]
+        return _CMP[op](exact, val)
     raise _not_expressible(f"operator {op.value} on strings")
 
 
