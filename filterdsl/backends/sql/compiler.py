@@ -473,7 +473,13 @@ class Compiler:
             if t is T.CURRENCY or t is T.NUMBER or t is T.BOOLEAN:
                 v: exp.Expr = c
             elif t is T.DATE:
-                v = fam.binary(fam.head10(c))
+                # a text that is not a real day ranks after the days, by its full text (SPEC 8)
+                valid = fam.valid_day(fam.head10(c.copy()))
+                null = exp.Is(this=c.copy(), expression=exp.Null())
+                grp = exp.Case(ifs=[exp.If(this=null, true=_n(0)), exp.If(this=valid, true=_n(1))], default=_n(2))
+                day = exp.Case(ifs=[exp.If(this=valid.copy(), true=fam.binary(fam.head10(c.copy())))],
+                               default=fam.binary(c.copy()))
+                return [grp, day]
             else:
                 v = fam.binary(c)
             grp = exp.Case(ifs=[exp.If(this=exp.Is(this=c.copy(), expression=exp.Null()), true=_n(0))], default=_n(1))
