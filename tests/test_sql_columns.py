@@ -92,7 +92,7 @@ class _Con:
         if self.engine in ("sqlite", "duckdb"):
             return list(self.con.execute(sql, params).fetchall())
         with self.con.cursor() as cur:
-            cur.execute(sql, params or None)
+            cur.execute(sql, params)
             return list(cur.fetchall()) if cur.description else []
 
     def close(self) -> None:

@@ -198,6 +198,9 @@ class Family:
     def head10(self, e: exp.Expr) -> exp.Expr:
         return exp.Substring(this=e, start=_n(1), length=_n(10))
 
+    def mod(self, e: exp.Expr, n: int) -> exp.Expr:
+        return exp.Mod(this=e, expression=_n(n))
+
     def day_ok_tail(self, head: exp.Expr) -> exp.Expr:
         """Given ``head`` matches NNNN-NN-NN: month 01-12, a day that exists, year >= 1."""
         m = exp.Substring(this=head, start=_n(6), length=_n(2))
@@ -205,9 +208,9 @@ class Family:
         y = exp.Substring(this=head, start=_n(1), length=_n(4))
         yi = exp.Cast(this=y, to=exp.DataType.build("INT"))
         leap = OR(
-            AND(exp.EQ(this=exp.Mod(this=yi.copy(), expression=_n(4)), expression=_n(0)),
-                     exp.NEQ(this=exp.Mod(this=yi.copy(), expression=_n(100)), expression=_n(0))),
-            exp.EQ(this=exp.Mod(this=yi.copy(), expression=_n(400)), expression=_n(0)))
+            AND(exp.EQ(this=self.mod(yi.copy(), 4), expression=_n(0)),
+                     exp.NEQ(this=self.mod(yi.copy(), 100), expression=_n(0))),
+            exp.EQ(this=self.mod(yi.copy(), 400), expression=_n(0)))
         feb = exp.Case(ifs=[exp.If(this=leap, true=_s("29"))], default=_s("28"))
         maxd = exp.Case(ifs=[exp.If(this=exp.EQ(this=m.copy(), expression=_s("02")), true=feb),
                              exp.If(this=exp.In(this=m.copy(), expressions=[_s(x) for x in ("04", "06", "09", "11")]),
@@ -333,6 +336,10 @@ class MySQLFamily(_PathFamily):
     name = "mysql"
     kinds = {"null": ("NULL",), "string": ("STRING",), "number": ("INTEGER", "UNSIGNED INTEGER", "DOUBLE", "DECIMAL"),
              "true": ("BOOLEAN",), "false": ("BOOLEAN",), "array": ("ARRAY",), "object": ("OBJECT",)}
+
+    def mod(self, e: exp.Expr, n: int) -> exp.Expr:
+        """MOD(): no '%' operator in SQL text that %s-style drivers format."""
+        return fn("MOD", e, _n(n))
 
     def _cat(self, a: exp.Expr | None, piece: str) -> exp.Expr:
         if a is None:
@@ -510,6 +517,10 @@ class PostgresFamily(Family):
     kinds = {"null": ("null",), "string": ("string",), "number": ("number",), "true": ("boolean",),
              "false": ("boolean",), "array": ("array",), "object": ("object",)}
     icu_lower = False
+
+    def mod(self, e: exp.Expr, n: int) -> exp.Expr:
+        """MOD(): no '%' operator in SQL text that %s-style drivers format."""
+        return fn("MOD", e, _n(n))
 
     def root(self, doc: exp.Expr) -> J:
         return J(exp.Cast(this=doc, to=exp.DataType.build("JSONB")) if self.cast_root else doc)
