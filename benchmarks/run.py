@@ -196,7 +196,7 @@ def section_eval(n: int, repeat: int, proposals: bool = False) -> list[float]:
 
         sub = docs[: min(len(docs), 20_000)]
         coll = mongomock.MongoClient().db.records
-        coll.insert_many([dict(d) for d in sub])
+        coll.insert_many([{**d, "_id": d["id"]} for d in sub])
         lambdas = {name: lam for name, _, lam in FILTERS}
         for name, flt in mongo:
             try:
