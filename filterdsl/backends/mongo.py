@@ -116,6 +116,24 @@ def _str_regex(op: Op, value: str) -> str:
     return body
 
 
+def _succ(text: str) -> str:
+    """The first string after every string that starts with ``text`` and is no longer than it."""
+    return text[:-1] + chr(ord(text[-1]) + 1) if text else text
+
+
+def _day_range(op: Op, val: str) -> dict[str, str] | None:
+    """Bounds on the whole stored string equivalent to ``stored[:10] <op> val`` (SPEC 1.4 day compare).
+
+    The stored head is a valid 10-character day, so comparing it with ``val`` reduces to comparing the
+    whole string with a boundary derived from ``val``'s first 10 characters and its length.
+    """
+    lt = _succ(val[:10]) if len(val) > 10 else val  # head < val  <=> stored < lt
+    lte = _succ(val[:10]) if len(val) >= 10 else val  # head <= val <=> stored < lte
+    if op is Op.EQ:
+        return {"$gte": val, "$lt": _succ(val)} if len(val) == 10 else None
+    return {Op.LT: {"$lt": lt}, Op.LTE: {"$lt": lte}, Op.GT: {"$gte": lte}, Op.GTE: {"$gte": lt}}[op]
+
+
 # ---------------------------------------------------------------- paths
 def _canonical_index(seg: str) -> bool:
     return seg.isascii() and seg.isdigit() and (seg == "0" or seg[0] != "0")
@@ -189,10 +207,9 @@ class _Compiler:
             return self.all_of([*guards, {p: {"$type": "object", **NOT_ARRAY}},
                                 self.string_op(p + ".val", op, val, exact=False)])
         if t is T.DATE:
-            day = str(val)
-            succ = day[:-1] + chr(ord(day[-1]) + 1)  # the next string of the same length: a day boundary
-            rng = {Op.EQ: {"$gte": day, "$lt": succ}, Op.LT: {"$lt": day}, Op.LTE: {"$lt": succ},
-                   Op.GT: {"$gte": succ}, Op.GTE: {"$gte": day}}[op]
+            rng = _day_range(op, str(val))
+            if rng is None:
+                return FALSE
             return self.all_of([*guards, {p: {"$regex": _VALID_DAY, **NOT_ARRAY, **rng}}])
         if t is T.ENUM_TAGS:
             vals = list(val)  # type: ignore[arg-type]
