@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from sql_engines import require
+from sql_engines import lower_diverges, require
+from test_sql_differential import _folds
 
 from filterdsl import FilterError
 from filterdsl.ast import Field as F
@@ -160,7 +161,10 @@ def test_columns_layout_differential(engine: str) -> None:
                 assert e.diagnostics[0].code == "layout-ambiguous" and _ambiguous(sc.query)
                 return
             expected = [r["id"] for r in run(sc.query, clean, sc.catalog)]
-            assert [r[0] for r in con.run(sql, params)] == expected
+            got = [r[0] for r in con.run(sql, params)]
+            if got != expected and _folds(sc) and lower_diverges(engine, clean):
+                return  # documented lower() divergence (final sigma, dotted I): docs/sql.md
+            assert got == expected
         finally:
             con.close()
 
