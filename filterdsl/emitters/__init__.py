@@ -1,0 +1,38 @@
+"""AST -> each input format. ``to_format`` raises FilterError ``not-expressible`` (naming the node and
+why) when the target cannot say what the AST means; it never emits something that means less or more.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..ast import Node, Query, to_json
+from ..errors import Diagnostic, FilterError, Location
+
+FORMATS = ("text", "ast", "search", "pixiebrix")
+
+
+def not_expressible(fmt: str, node: Any, why: str) -> FilterError:
+    name = type(node).__name__
+    return FilterError([Diagnostic("not-expressible", f"cannot express {name} in {fmt}: {why}", Location())])
+
+
+def to_format(query: Query | Node, fmt: str, catalog: Any = None, keys: str = "ids") -> Any:
+    """``text`` and ``search`` and ``pixiebrix`` give strings, ``ast`` the versioned JSON object."""
+    q = query if isinstance(query, Query) else Query(query)
+    if fmt == "text":
+        from .text import to_text
+
+        return to_text(q)
+    if fmt == "ast":
+        return to_json(q)
+    if fmt == "search":
+        from .search import to_search
+
+        return to_search(q)
+    if fmt == "pixiebrix":
+        from .pixiebrix import to_pixiebrix
+
+        return to_pixiebrix(q)
+    raise FilterError([Diagnostic("unknown-format", f"cannot emit {fmt!r}; one of {', '.join(FORMATS)} (the "
+                                  "Pitchly filter-object emitter is not built yet)", Location())])

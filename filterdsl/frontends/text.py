@@ -1,0 +1,325 @@
+"""filterdsl's readable text form -> AST (grammar/filter.lark; the printer is emitters/text.py).
+
+Keys are bare names or `backquoted` (a backquote doubled inside), optionally typed (`Amount`:number)
+and followed by ``-> "segment"`` path steps. Without a type, the schema gives it (by id, or by name
+with ``resolve_names``); with neither, the key is schemaless (``json``). Errors carry ``line:column``
+and a caret snippet of the offending line.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from lark import Lark, Token, Transformer
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
+
+from ..ast import (
+    FALSE,
+    TRUE,
+    And,
+    Compare,
+    CreatedAt,
+    Field,
+    FieldState,
+    FieldType,
+    IdIn,
+    InTrash,
+    ModifiedSince,
+    Money,
+    Node,
+    Not,
+    Op,
+    Or,
+    Query,
+    RecordAttr,
+    Relation,
+    Search,
+    SortKey,
+    State,
+)
+from ..errors import Collector, Location
+from ..options import ParseOptions, ParseResult, check_limits
+from ..schema import Catalog, Database
+from .relaxed_json import grammar_path
+
+_CMP = {">": Op.GT, ">=": Op.GTE, "<": Op.LT, "<=": Op.LTE}
+
+
+@functools.cache
+def _parser() -> Lark:
+    return Lark(grammar_path("filter.lark").read_text(encoding="utf-8"), parser="lalr", maybe_placeholders=False)
+
+
+class _Bad(Exception):
+    def __init__(self, code: str, message: str, token: Any = None):
+        super().__init__(message)
+        self.code, self.message, self.token = code, message, token
+
+
+def _num(tok: Token) -> int | float:
+    text = str(tok)
+    return float(text) if any(c in text for c in ".eE") else int(text)
+
+
+class _Build(Transformer):
+    def __init__(self, catalog: Catalog | None, database: str | None, resolve_names: bool):
+        super().__init__()
+        self.catalog = catalog
+        self.db: Database | None = catalog.get(database) if catalog is not None and database else None
+        self.resolve_names = resolve_names
+
+    # ---- values
+    def STRING(self, tok: Token) -> str:  # noqa: N802 - lark terminal callback
+        return json.loads(str(tok))
+
+    def NUMBER(self, tok: Token) -> int | float:  # noqa: N802
+        return _num(tok)
+
+    def INT(self, tok: Token) -> int:  # noqa: N802
+        return int(str(tok))
+
+    def true_v(self, _: list[Any]) -> bool:
+        return True
+
+    def false_v(self, _: list[Any]) -> bool:
+        return False
+
+    def null(self, _: list[Any]) -> None:
+        return None
+
+    def opt_str(self, items: list[Any]) -> Any:
+        return items[0]
+
+    def vlist(self, items: list[Any]) -> tuple[Any, ...]:
+        return tuple(items)
+
+    def money(self, items: list[Any]) -> Money:
+        return Money(items[0], items[1] if len(items) > 1 else None)
+
+    # ---- fields
+    def key(self, items: list[Token]) -> str:
+        text = str(items[0])
+        return text[1:-1].replace("``", "`") if text.startswith("`") else text
+
+    def field(self, items: list[Any]) -> Field:
+        key, rest = items[0], items[1:]
+        ftype: FieldType | None = None
+        if rest and isinstance(rest[0], Token) and rest[0].type == "TYPE":
+            ftype = FieldType(str(rest[0]))
+            rest = rest[1:]
+        if ftype is None:
+            fd = self.db.field(key, self.resolve_names) if self.db is not None else None
+            if fd is not None:
+                key, ftype = fd.id, fd.type
+            elif self.db is not None:
+                raise _Bad("unknown-field", f"database {self.db.name!r} has no field {key!r}" + self.db.suggest(key),
+                           items[0] if isinstance(items[0], Token) else None)
+            else:
+                ftype = FieldType.JSON
+        return Field(key, ftype, tuple(rest))
+
+    # ---- logic
+    def start(self, items: list[Any]) -> Query:
+        pred, opts = items
+        return Query(pred, **opts)
+
+    def or_(self, items: list[Node]) -> Node:
+        return items[0] if len(items) == 1 else Or(tuple(items))
+
+    def and_(self, items: list[Node]) -> Node:
+        return items[0] if len(items) == 1 else And(tuple(items))
+
+    def all_(self, items: list[Node]) -> Node:
+        return And(tuple(items))
+
+    def any_(self, items: list[Node]) -> Node:
+        return Or(tuple(items))
+
+    def not_(self, items: list[Node]) -> Node:
+        return Not(items[0])
+
+    def true(self, _: list[Any]) -> Node:
+        return TRUE
+
+    def false(self, _: list[Any]) -> Node:
+        return FALSE
+
+    # ---- predicates
+    def eq(self, items: list[Any]) -> Node:
+        return Compare(items[0], Op.EQ, items[1])
+
+    def ieq(self, items: list[Any]) -> Node:
+        return Compare(items[0], Op.IEQ, items[1])
+
+    def contains(self, items: list[Any]) -> Node:
+        return Compare(items[0], Op.CONTAINS, items[1])
+
+    def starts(self, items: list[Any]) -> Node:
+        return Compare(items[0], Op.STARTS_WITH, items[1])
+
+    def ends(self, items: list[Any]) -> Node:
+        return Compare(items[0], Op.ENDS_WITH, items[1])
+
+    def cmp(self, items: list[Any]) -> Node:
+        return Compare(items[0], _CMP[str(items[1])], items[2])
+
+    def in_(self, items: list[Any]) -> Node:
+        return Compare(items[0], Op.IN, items[1])
+
+    def has_any(self, items: list[Any]) -> Node:
+        return Compare(items[0], Op.HAS_ANY, items[1])
+
+    def has_all(self, items: list[Any]) -> Node:
+        return Compare(items[0], Op.HAS_ALL, items[1])
+
+    def has_exactly(self, items: list[Any]) -> Node:
+        return Compare(items[0], Op.HAS_EXACTLY, items[1])
+
+    def not_set(self, items: list[Any]) -> Node:
+        return FieldState(items[0], State.NOT_SET)
+
+    def empty(self, items: list[Any]) -> Node:
+        return FieldState(items[0], State.EMPTY)
+
+    def has_value(self, items: list[Any]) -> Node:
+        return FieldState(items[0], State.HAS_VALUE)
+
+    def relation(self, items: list[Any]) -> Node:
+        return Relation(items[0], items[1], items[2])
+
+    def clause(self, items: list[str]) -> tuple[str, ...]:
+        return tuple(items)
+
+    def search_fields(self, items: list[Field]) -> _Fields:
+        return _Fields(items)
+
+    def search(self, items: list[Any]) -> Node:
+        fields = tuple(items[-1]) if items and isinstance(items[-1], _Fields) else None
+        clauses = tuple(items[:-1] if fields is not None else items)
+        return Search(clauses, fields)
+
+    def id_in(self, items: list[Any]) -> Node:
+        return IdIn(tuple(str(i) for i in items[0]))
+
+    def created(self, items: list[Any]) -> Node:
+        return CreatedAt(items[0], items[1])
+
+    def modified(self, items: list[Any]) -> Node:
+        return ModifiedSince(items[0])
+
+    def in_trash(self, _: list[Any]) -> Node:
+        return InTrash()
+
+    # ---- options
+    def sort_key(self, items: list[Any]) -> SortKey:
+        key = items[0]
+        if isinstance(key, Token) and key.type == "ATTR":
+            key = RecordAttr(str(key)[1:])
+        desc = len(items) > 1 and str(items[1]) == "desc"
+        return SortKey(key, desc)
+
+    def sort(self, items: list[SortKey]) -> tuple[str, Any]:
+        return ("sort", tuple(items))
+
+    def skip(self, items: list[int]) -> tuple[str, Any]:
+        return ("skip", items[0])
+
+    def limit(self, items: list[int]) -> tuple[str, Any]:
+        return ("limit", items[0])
+
+    def fields(self, items: list[Any]) -> tuple[str, Any]:
+        return ("fields", tuple(str(x) for x in items[0]))
+
+    def database(self, items: list[str]) -> tuple[str, Any]:
+        return ("database", items[0])
+
+    def options(self, items: list[tuple[str, Any]]) -> dict[str, Any]:
+        return dict(items)
+
+
+class _Fields(tuple):
+    """The ``in (...)`` field list of a search (told apart from its clauses)."""
+
+
+def _caret(text: str, line: int, column: int) -> str:
+    lines = text.splitlines() or [""]
+    src = lines[line - 1] if 1 <= line <= len(lines) else ""
+    return f"\n    {src}\n    {' ' * (column - 1)}^"
+
+
+def _loc(text: str, line: int | None, column: int | None, offset: int | None) -> Location:
+    if line is None or line < 1:
+        line = text.count("\n") + 1
+        column = len(text) - (text.rfind("\n") + 1) + 1
+        offset = len(text)
+    return Location(line=line, column=column or 1, offset=offset)
+
+
+def parse_text(source: Any, *, catalog: Catalog | None = None, database: str | None = None,
+               options: ParseOptions | None = None) -> ParseResult:
+    """The text form -> Query (``database`` from the text, else the argument)."""
+    opt = options or ParseOptions()
+    c = Collector(opt.strict)
+    if isinstance(source, (bytes, bytearray)):
+        try:
+            source = bytes(source).decode("utf-8")
+        except UnicodeDecodeError as e:
+            c.error("invalid-encoding", f"text is not UTF-8 (byte {e.start})", Location(offset=e.start))
+            return ParseResult(None, tuple(c.items))
+    if not isinstance(source, str):
+        c.error("wrong-type", f"the text form is a string, not {type(source).__name__}", Location(line=1, column=1))
+        return ParseResult(None, tuple(c.items))
+    text = source
+    if len(text.encode("utf-8", "surrogatepass")) > opt.limits.max_input_bytes:
+        c.error("too-large", f"input exceeds {opt.limits.max_input_bytes} bytes", Location(line=1, column=1, offset=0))
+        return ParseResult(None, tuple(c.items))
+    depth = max_depth = 0
+    for ch in text:  # cheap nesting bound before the parser (and its recursion) runs
+        if ch in "([":
+            depth += 1
+            max_depth = max(max_depth, depth)
+        elif ch in ")]":
+            depth -= 1
+    if max_depth > 2 * opt.limits.max_depth + 8:
+        c.error("too-deep", f"text nested deeper than {opt.limits.max_depth} levels", Location(line=1, column=1, offset=0))
+        return ParseResult(None, tuple(c.items))
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as e:
+        line, col = getattr(e, "line", None), getattr(e, "column", None)
+        loc = _loc(text, line, col, getattr(e, "pos_in_stream", None))
+        if isinstance(e, UnexpectedEOF) or getattr(getattr(e, "token", None), "type", None) == "$END":
+            what = "unexpected end of text"
+            loc = _loc(text, None, None, None)
+        elif isinstance(e, UnexpectedCharacters):
+            what = f"unexpected character {text[loc.offset or 0:(loc.offset or 0) + 1]!r}"
+        else:
+            what = f"unexpected {str(getattr(e, 'token', ''))!r}"
+        expected = sorted(getattr(e, "expected", None) or getattr(e, "allowed", None) or [])[:8]
+        hint = f"; expected one of: {', '.join(expected)}" if expected else ""
+        c.error("syntax-error", what + hint + _caret(text, loc.line or 1, loc.column or 1), loc)
+        return ParseResult(None, tuple(c.items))
+    except (LarkError, RecursionError) as e:
+        c.error("syntax-error", f"text cannot be read: {type(e).__name__}", Location(line=1, column=1, offset=0))
+        return ParseResult(None, tuple(c.items))
+    build = _Build(catalog, database, opt.resolve_names)
+    try:
+        query: Query = build.transform(tree)
+    except VisitError as e:
+        err = e.orig_exc
+        if isinstance(err, _Bad):
+            tok = err.token
+            loc = Location(line=getattr(tok, "line", 1), column=getattr(tok, "column", 1),
+                           offset=getattr(tok, "start_pos", 0))
+            c.error(err.code, err.message + _caret(text, loc.line or 1, loc.column or 1), loc)
+        else:
+            c.error("bad-value", f"text cannot be built: {err}", Location(line=1, column=1, offset=0))
+        return ParseResult(None, tuple(c.items))
+    if query.database is None and database is not None:
+        query = Query(query.predicate, query.sort, query.skip, query.limit, query.fields, database)
+    problems = check_limits(query, opt.limits, Location(line=1, column=1, offset=0))
+    if problems:
+        return ParseResult(None, tuple(problems))
+    return ParseResult(query, tuple(c.items))

@@ -1,0 +1,106 @@
+"""The text form (parse_text(to_text(q)) == q) and the emitters: expressible ASTs round-trip to the same
+records; the rest raise not-expressible (never something different)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from filterdsl import FilterError, parse
+from filterdsl.api import parse_result
+from filterdsl.backends.memory import run
+from filterdsl.emitters import to_format
+from filterdsl.emitters.text import to_text
+
+from conftest import CASES, CORPUS
+from strategies import scenarios
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(weird_keys=True))
+def test_text_round_trips_every_ast(sc) -> None:  # type: ignore[no-untyped-def]
+    text = to_text(sc.query)
+    assert parse(text, "text") == sc.query
+    assert to_text(parse(text, "text")) == text  # canonical
+
+
+def ids(q, data) -> list[str]:  # type: ignore[no-untyped-def]
+    return [r["id"] for r in run(q, data)]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), st.sampled_from(["search", "pixiebrix"]))
+def test_emitters_keep_meaning_or_refuse(sc, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    try:
+        out = to_format(sc.query, fmt)
+    except FilterError as e:
+        assert e.diagnostics[0].code == "not-expressible"
+        return
+    back = parse(out, fmt, catalog=sc.catalog if fmt == "search" else None,
+                 database=sc.database if fmt == "search" else None)
+    from filterdsl.ast import Query
+
+    back = Query(back.predicate, back.sort, back.skip, back.limit, back.fields, sc.database)
+    assert ids(back, sc.dataset) == ids(sc.query, sc.dataset)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if isinstance(c["expect"], list)], ids=lambda c: c["name"])
+def test_corpus_through_every_emitter(case: dict) -> None:
+    import json
+
+    from filterdsl import apply, load_catalog
+
+    cat = load_catalog(CORPUS / "catalog.json")
+    pixie = case["format"] == "pixiebrix"
+    kw = {} if pixie else {"catalog": cat, "database": case["database"]}
+    records = json.loads((CORPUS / ("pixiebrix_records.json" if pixie else "records.json")).read_text())
+    q = parse(case["input"], case["format"], **kw)
+    assert parse(to_text(q), "text") == q
+    assert [r["id"] for r in apply(parse(to_text(q), "text"), records, catalog=cat)] == case["expect"]
+    for fmt in ("search", "pixiebrix"):
+        try:
+            out = to_format(q, fmt)
+        except FilterError as e:
+            assert e.diagnostics[0].code == "not-expressible"
+            continue
+        back = parse(out, fmt, **(kw if fmt == "search" else {}))
+        from filterdsl.ast import Query
+
+        back = Query(back.predicate, back.sort, back.skip, back.limit, back.fields, q.database)
+        assert [r["id"] for r in apply(back, records, catalog=cat)] == case["expect"], (fmt, out)
+
+
+def test_pixiebrix_emitter_refuses_or_with_the_node_named() -> None:
+    q = parse("x:json is \"a\" or y:json is \"b\"", "text")
+    with pytest.raises(FilterError) as e:
+        to_format(q, "pixiebrix")
+    assert e.value.diagnostics[0].code == "not-expressible" and "Or" in e.value.diagnostics[0].message
+
+
+@pytest.mark.parametrize("text, line, col", [("a is", 1, 5), ("a:string is \"x\"\nand (b > 1", 2, 11),
+                                             ("a:strng is \"x\"", 1, 3), ("`a is \"x\"", 1, 1)])
+def test_text_errors_are_located_with_a_caret(text: str, line: int, col: int) -> None:
+    res = parse_result(text, "text")
+    (d,) = res.errors
+    assert d.code == "syntax-error" and (d.location.line, d.location.column) == (line, col)
+    assert "^" in d.message
+
+
+def test_text_fields_by_name_with_a_schema() -> None:
+    from filterdsl import load_catalog
+
+    cat = load_catalog(CORPUS / "catalog.json")
+    q = parse('`Order Amount` > 100 and Status is "paid"', "text", catalog=cat, database="ixuPJwBRqtRP3GpoM",
+              resolve_names=True)
+    assert "`59giDo5wnnLqurNpF`:number > 100" in to_text(q)
+    res = parse_result('Statsu is "paid"', "text", catalog=cat, database="ixuPJwBRqtRP3GpoM", resolve_names=True)
+    assert res.errors[0].code == "unknown-field" and "Status" in res.errors[0].message
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=60))
+def test_text_parser_only_raises_filter_errors(text: str) -> None:
+    res = parse_result(text, "text")
+    for d in res.diagnostics:
+        assert d.code and d.location.line
