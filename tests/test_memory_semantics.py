@@ -171,3 +171,10 @@ def test_string_sort_is_code_point():
     docs = [doc(v, v) for v in ["b", "B", "é", "e", "Z", "🚀", "\uffff"]]
     got = [d["id"] for d in sort_docs(docs, [SortKey(Field("k", T.STRING))])]
     assert got == sorted(["b", "B", "é", "e", "Z", "🚀", "\uffff"])
+
+
+def test_days_are_ascii_digits_only():
+    """SPEC 1.4 YYYY-MM-DD means ASCII digits (every SQL engine and Mongo regex agree)."""
+    from filterdsl.records import valid_day
+
+    assert valid_day("2020-01-23") and not valid_day("２０２０-01-23") and not valid_day("٢٠٢٠-01-23")
