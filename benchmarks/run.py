@@ -65,10 +65,9 @@ HAVE_POLARS = have("polars")
 def median_of(fn: Callable[[], Any], min_time: float, min_runs: int = 5, max_runs: int = 1000) -> float:
     """Median seconds of one call; calls until ``min_time`` has passed and ``min_runs`` were made."""
     times: list[float] = []
+    gc.collect()  # a collection of earlier garbage is not this call's cost (matters for single runs)
     start = time.perf_counter()
     while len(times) < max_runs and (len(times) < min_runs or time.perf_counter() - start < min_time):
-        if len(times) < 5:
-            gc.collect()  # a collection of earlier garbage is not this call's cost (matters for single runs)
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
