@@ -30,15 +30,15 @@ def ids(q, data) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenarios(), st.sampled_from(["search", "pixiebrix"]))
+@given(scenarios(), st.sampled_from(["search", "pixiebrix", "pitchly"]))
 def test_emitters_keep_meaning_or_refuse(sc, fmt: str) -> None:  # type: ignore[no-untyped-def]
     try:
         out = to_format(sc.query, fmt)
     except FilterError as e:
         assert e.diagnostics[0].code == "not-expressible"
         return
-    back = parse(out, fmt, catalog=sc.catalog if fmt == "search" else None,
-                 database=sc.database if fmt == "search" else None)
+    typed = fmt in ("search", "pitchly")
+    back = parse(out, fmt, catalog=sc.catalog if typed else None, database=sc.database if typed else None)
     from filterdsl.ast import Query
 
     back = Query(back.predicate, back.sort, back.skip, back.limit, back.fields, sc.database)
@@ -58,13 +58,13 @@ def test_corpus_through_every_emitter(case: dict) -> None:
     q = parse(case["input"], case["format"], **kw)
     assert parse(to_text(q), "text") == q
     assert [r["id"] for r in apply(parse(to_text(q), "text"), records, catalog=cat)] == case["expect"]
-    for fmt in ("search", "pixiebrix"):
+    for fmt in ("search", "pixiebrix", "pitchly"):
         try:
             out = to_format(q, fmt)
         except FilterError as e:
             assert e.diagnostics[0].code == "not-expressible"
             continue
-        back = parse(out, fmt, **(kw if fmt == "search" else {}))
+        back = parse(out, fmt, **(kw if fmt in ("search", "pitchly") else {}))
         from filterdsl.ast import Query
 
         back = Query(back.predicate, back.sort, back.skip, back.limit, back.fields, q.database)
@@ -104,3 +104,46 @@ def test_text_parser_only_raises_filter_errors(text: str) -> None:
     res = parse_result(text, "text")
     for d in res.diagnostics:
         assert d.code and d.location.line
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_pitchly_emitter_on_pitchly_shaped_queries(sc) -> None:  # type: ignore[no-untyped-def]
+    """Scenario predicates with Pitchly's options around them: round-trip or refuse, never differ."""
+    from filterdsl.ast import Field, InTrash, Not, Query, and_
+
+    q = Query(and_(sc.query.predicate, Not(InTrash())), tuple(s for s in sc.query.sort if isinstance(s.key, Field)),
+              sc.query.skip, 100, None, sc.database)
+    try:
+        out = to_format(q, "pitchly")
+    except FilterError as e:
+        assert e.diagnostics[0].code == "not-expressible"
+        return
+    back = parse(out, "pitchly", catalog=sc.catalog, database=sc.database)
+    assert ids(back, sc.dataset) == ids(q, sc.dataset)
+
+
+TERMS = st.text(alphabet=st.sampled_from(list("abcXYZ éÉß%_\\") + ["Σ", "日"]), min_size=1, max_size=4).map(str.strip)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), st.lists(st.lists(TERMS.filter(bool), min_size=1, max_size=3), min_size=1, max_size=3))
+def test_search_emitter_round_trips(sc, clauses) -> None:  # type: ignore[no-untyped-def]
+    from filterdsl.ast import InTrash, Not, Query, Search, and_
+
+    fields = sc.catalog.get(sc.database).searchable()
+    q = Query(and_(Search(tuple(tuple(c) for c in clauses), fields), Not(InTrash())), limit=100, database=sc.database)
+    back = parse(to_format(q, "search"), "search", catalog=sc.catalog, database=sc.database)
+    assert back == q
+
+
+PB_PARTS = st.sampled_from(["data__a=x", "data__a=", "data__b__c=%C3%A9", "data__a__isnull=true", "data__b__isnull=false",
+                            "start_date=2022-05-18", "end_date=2022-05-19", "ordering=-id,data__a", "ordering=created_at",
+                            "page_size=4", "page=2", "data__t__0=y", "data__user%20email=d%40x.com"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PB_PARTS, max_size=6, unique_by=lambda p: p.split("=")[0]))
+def test_pixiebrix_emitter_round_trips(parts) -> None:  # type: ignore[no-untyped-def]
+    q = parse("&".join(parts), "pixiebrix")
+    assert parse(to_format(q, "pixiebrix"), "pixiebrix") == q

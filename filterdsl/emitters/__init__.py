@@ -9,7 +9,7 @@ from typing import Any
 from ..ast import Node, Query, to_json
 from ..errors import Diagnostic, FilterError, Location
 
-FORMATS = ("text", "ast", "search", "pixiebrix")
+FORMATS = ("pitchly", "text", "ast", "search", "pixiebrix")
 
 
 def not_expressible(fmt: str, node: Any, why: str) -> FilterError:
@@ -18,7 +18,8 @@ def not_expressible(fmt: str, node: Any, why: str) -> FilterError:
 
 
 def to_format(query: Query | Node, fmt: str, catalog: Any = None, keys: str = "ids") -> Any:
-    """``text`` and ``search`` and ``pixiebrix`` give strings, ``ast`` the versioned JSON object."""
+    """``text``, ``search`` and ``pixiebrix`` give strings; ``pitchly`` the variables object and ``ast`` the
+    versioned JSON object. ``keys="names"`` writes Pitchly field names instead of ids (needs the catalog)."""
     q = query if isinstance(query, Query) else Query(query)
     if fmt == "text":
         from .text import to_text
@@ -26,6 +27,11 @@ def to_format(query: Query | Node, fmt: str, catalog: Any = None, keys: str = "i
         return to_text(q)
     if fmt == "ast":
         return to_json(q)
+    if fmt == "pitchly":
+        from ..schema import load_catalog
+        from .pitchly import to_pitchly
+
+        return to_pitchly(q, None if catalog is None else load_catalog(catalog), keys)
     if fmt == "search":
         from .search import to_search
 
@@ -34,5 +40,5 @@ def to_format(query: Query | Node, fmt: str, catalog: Any = None, keys: str = "i
         from .pixiebrix import to_pixiebrix
 
         return to_pixiebrix(q)
-    raise FilterError([Diagnostic("unknown-format", f"cannot emit {fmt!r}; one of {', '.join(FORMATS)} (the "
-                                  "Pitchly filter-object emitter is not built yet)", Location())])
+    raise FilterError([Diagnostic("unknown-format", f"cannot emit {fmt!r}; one of {', '.join(FORMATS)}",
+                                  Location())])
