@@ -1,6 +1,6 @@
 """filterdsl benchmarks: evaluation throughput, compile latency and compile memory, all in one run.
 
-    python benchmarks/run.py [--quick] [--records N] [--repeat R] [--sections eval,compile,memory] [--proposals]
+    python benchmarks/run.py [--quick] [--records N] [--repeat R] [--sections eval,compile,memory]
 
 Prints tables of medians and ratios measured in the same run (see docs/performance.md):
 1. in-memory evaluation, records/s over 200,000 canonical documents (``--quick``: 20,000) for six filters
@@ -162,26 +162,17 @@ def node_results(docs: list[Doc], mongo_filters: list[tuple[str, Any]], repeat: 
     return out
 
 
-def section_eval(n: int, repeat: int, proposals: bool = False) -> list[float]:
+def section_eval(n: int, repeat: int) -> list[float]:
     cat = load_catalog(CATALOG)
     docs = make_docs(n)
     queries = [replace(parse(flt, catalog=cat, database=DB), limit=None, skip=0, sort=()) for _, flt, _ in FILTERS]
     engines = ["predicate", "lambda", "mongomock", "mingo", "sift", "sqlite", "duckdb", "polars"]
-    if proposals:
-        engines.insert(2, "pred-closure")
     res: dict[tuple[str, str], Result] = {}
     notes: list[str] = []
 
     for (name, _, lam), q in zip(FILTERS, queries):
-        fns = [compile_predicate(q.predicate), lam]
-        if proposals:
-            from proposals import closure_predicate
-
-            fns.append(closure_predicate(q.predicate))
-        timed = time_python(fns, docs, repeat)
+        timed = time_python([compile_predicate(q.predicate), lam], docs, repeat)
         res[(name, "predicate")], res[(name, "lambda")] = timed[0], timed[1]
-        if proposals:
-            res[(name, "pred-closure")] = timed[2]
 
     if HAVE_MONGO:
         mongo = []
@@ -423,8 +414,6 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=None)
     ap.add_argument("--repeat", type=int, default=None)
     ap.add_argument("--sections", default="eval,compile,memory")
-    ap.add_argument("--proposals", action="store_true",
-                    help="also measure proposed fixes for hot spots outside this work (benchmarks/proposals.py)")
     args = ap.parse_args()
     n = args.records or (20_000 if args.quick else 200_000)
     repeat = args.repeat or (3 if args.quick else 5)
@@ -436,7 +425,7 @@ def main() -> None:
     target: float | None = None
     warn: list[str] = []
     if "eval" in sections:
-        ratios = section_eval(n, repeat, args.proposals)
+        ratios = section_eval(n, repeat)
     if "compile" in sections:
         target, warn = section_compile(args.quick)
     if "memory" in sections:

@@ -178,3 +178,19 @@ def test_days_are_ascii_digits_only():
     from filterdsl.records import valid_day
 
     assert valid_day("2020-01-23") and not valid_day("２０２０-01-23") and not valid_day("٢٠٢٠-01-23")
+
+
+@pytest.mark.parametrize("n", [5, 2000])
+def test_many_constants_cells_or_globals(n):
+    """Above memory._MAX_CELLS constants the predicate reads them as globals: same answers either way."""
+    from filterdsl.ast import Or, Search
+    from filterdsl.backends import memory
+
+    f = Field("k", T.STRING)
+    node = Or(tuple(Compare(f, Op.EQ, f"v{i}") for i in range(n)) + (Search((("zz", "yy"), ("q",)), (f,)),))
+    assert (n > memory._MAX_CELLS) == (n == 2000)
+    pred = compile_predicate(node)
+    for stored, want in [(f"v{n - 1}", True), ("v0", True), (f"v{n}", False), (MISSING, False), ("", False),
+                         ("a zz q", True), ("a zz", False), ("YY Q", True)]:
+        assert pred(doc(stored)) is want, stored
+    assert compile_predicate(Not(node))(doc(f"v{n}")) is True
