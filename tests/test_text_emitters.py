@@ -147,3 +147,35 @@ PB_PARTS = st.sampled_from(["data__a=x", "data__a=", "data__b__c=%C3%A9", "data_
 def test_pixiebrix_emitter_round_trips(parts) -> None:  # type: ignore[no-untyped-def]
     q = parse("&".join(parts), "pixiebrix")
     assert parse(to_format(q, "pixiebrix"), "pixiebrix") == q
+
+
+def test_pitchly_emitter_contradicting_trash_is_refused() -> None:
+    """Found by hypothesis: `in trash and not in trash` once emitted removedAt: true (all trashed rows)."""
+    from filterdsl.ast import And, InTrash, Not, Query
+
+    with pytest.raises(FilterError) as e:
+        to_format(Query(And((InTrash(), Not(InTrash()))), limit=100), "pitchly")
+    assert e.value.diagnostics[0].code == "not-expressible"
+
+
+def test_pitchly_emitter_negated_states_become_the_other_two() -> None:
+    """NOT SET, EMPTY and HAS VALUE partition a field, so `not <state>` is the OR of the other two
+    (filters on a typed field, include flags on a ref field); each selects what the negation selects."""
+    from filterdsl import load_catalog
+    from filterdsl.ast import Field, FieldState, FieldType, InTrash, Not, Query, State, and_
+
+    cat, db = load_catalog(CORPUS / "catalog.json"), "ixuPJwBRqtRP3GpoM"
+    name, client = Field("Nb6uqwKdxh3BFX3De", FieldType.STRING), Field("RyM8SyrYrceRsrLJd", FieldType.REF)
+    out = to_format(Query(and_(Not(InTrash()), Not(FieldState(name, State.NOT_SET))), limit=100), "pitchly")
+    assert out == {"filter": {"fields": {name.key: {"filters": [{"by": "is-empty"}, {"by": "has-any-value"}],
+                                                    "conjunction": "or"}}}}
+    docs = [{"id": i, "created_at": "2021-01-01T00:00:00.000000Z", "updated_at": None, "removed_at": None,
+             "data": {name.key: v, client.key: v} if v != "-" else {}}
+            for i, v in [("a", "-"), ("b", None), ("c", ""), ("d", "x")]]
+    for f in (name, client):
+        for state in State:
+            q = Query(and_(Not(InTrash()), Not(FieldState(f, state))), limit=100, database=db)
+            back = parse(to_format(q, "pitchly"), "pitchly", catalog=cat, database=db)
+            got, want = ids(back, {db: docs}), ids(q, {db: docs})
+            expect = {State.NOT_SET: ["b", "c", "d"], State.EMPTY: ["a", "d"], State.HAS_VALUE: ["a", "b", "c"]}
+            assert got == want == expect[state], (f, state)

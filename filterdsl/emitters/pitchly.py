@@ -46,21 +46,35 @@ _DATE_BY = {Op.GT: "is-after", Op.LT: "is-before", Op.GTE: "is-on-or-after", Op.
 _NEG = {"is": "is-not", "contains": "does-not-contain", "is-any-of": "is-none-of", "has-any-of": "has-none-of"}
 
 
+def _flat(kind: type[And] | type[Or], items: Any) -> Node:
+    """``kind(items)`` with nested nodes of the same kind spliced in (one level for Pitchly to group)."""
+    out: list[Node] = []
+    for i in items:
+        out.extend(i.items if isinstance(i, kind) else (i,))
+    return kind(tuple(out))
+
+
 def _push_not(node: Node) -> Node:
-    """Negation normal form as far as Pitchly can spell it (negative twins stay as Not(Compare))."""
+    """Negation normal form as far as Pitchly can spell it (negative twins stay as Not(Compare)).
+
+    ``not <state>`` becomes the OR of the two other states: NOT SET, EMPTY and HAS VALUE partition
+    every field (SPEC 1), and Pitchly spells each state as an operator (or an include flag on refs).
+    """
     if isinstance(node, Not):
         inner = node.item
         if isinstance(inner, Not):
             return _push_not(inner.item)
         if isinstance(inner, And):
-            return Or(tuple(_push_not(Not(i)) for i in inner.items))
+            return _flat(Or, (_push_not(Not(i)) for i in inner.items))
         if isinstance(inner, Or):
-            return And(tuple(_push_not(Not(i)) for i in inner.items))
+            return _flat(And, (_push_not(Not(i)) for i in inner.items))
         if isinstance(inner, Const):
             return Const(not inner.value)
+        if isinstance(inner, FieldState):
+            return Or(tuple(FieldState(inner.field, s) for s in State if s is not inner.state))
         return node
     if isinstance(node, (And, Or)):
-        return type(node)(tuple(_push_not(i) for i in node.items))
+        return _flat(type(node), (_push_not(i) for i in node.items))
     if isinstance(node, Relation):
         return Relation(node.field, node.database, _push_not(node.predicate))
     return node
@@ -215,10 +229,11 @@ def to_pitchly(q: Query, catalog: Catalog | None = None, keys: str = "ids") -> d
     rest: list[Node] = []
     trash: bool | None = None
     for p in parts:
-        if p == Not(InTrash()):
-            trash = False
-        elif isinstance(p, InTrash):
-            trash = True
+        if p == Not(InTrash()) or isinstance(p, InTrash):
+            want = isinstance(p, InTrash)
+            if trash is not None and trash != want:  # one removedAt cannot ask for both
+                raise not_expressible("pitchly", p, "the query asks for rows both in and out of the trash")
+            trash = want
         elif isinstance(p, IdIn) and "in" not in out:
             out["in"] = list(p.ids)
         elif isinstance(p, ModifiedSince) and "modifiedSince" not in out:
