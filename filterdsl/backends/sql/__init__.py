@@ -107,6 +107,12 @@ def inline_params(comp: Compiled) -> exp.Select:
     return comp.tree.transform(sub)  # type: ignore[return-value]
 
 
+#: Placeholder marker while generating: random per process (no input can predict it to forge a
+#: placeholder), compiled once (a fresh pattern per call cost ~60-140 us, 5-10% of a typical to_sql).
+_TOKEN = "fdslp" + secrets.token_hex(8) + "x"
+_TOKEN_RE = re.compile(re.escape(_TOKEN) + r"(\d+)" + re.escape(_TOKEN))
+
+
 def render(comp: Compiled, dialect: str, paramstyle: str) -> tuple[str, Any]:
     """SQL text with placeholders in ``paramstyle`` and the matching params (list, or dict for named)."""
     if paramstyle not in PARAMSTYLES:
@@ -126,7 +132,7 @@ def render(comp: Compiled, dialect: str, paramstyle: str) -> tuple[str, Any]:
         if dialect not in VERIFIED:
             _parses_back(text, dialect)
         return text, dict(comp.params)
-    token = "fdslp" + secrets.token_hex(6) + "x"
+    token = _TOKEN
 
     def mark(node: exp.Placeholder) -> str:
         if node.name not in comp.params:
@@ -134,7 +140,7 @@ def render(comp: Compiled, dialect: str, paramstyle: str) -> tuple[str, Any]:
         return f"{token}{node.name[1:]}{token}"
 
     text = _generate(comp.tree, dialect, mark)
-    pat = re.compile(re.escape(token) + r"(\d+)" + re.escape(token))
+    pat = _TOKEN_RE
     if paramstyle in ("format", "pyformat"):
         text = text.replace("%", "%%")  # literal % in identifiers/literals: the driver formats the text
     params: list[Any] = []
