@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from hypothesis import strategies as st
 
@@ -254,3 +255,37 @@ def scenarios(draw: Any, weird_keys: bool = False, max_records: int = 12) -> Sce
     skip = draw(st.sampled_from([0, 0, 0, 1, 2]))
     query = Query(predicate, sort, skip, limit, None, "main")
     return Scenario(catalog, "main", dataset, query)
+
+
+# ---------------------------------------------------------------- PixieBrix query strings
+PB_PATH_KEYS = ["a", "b", "0", "first name", "-x"]
+PB_STAMPS = ["2021-01-01T10:00:00.000000Z", "2021-01-02T00:00:00.000000Z", "2020-12-31T23:59:59.999999Z"]
+
+
+@st.composite
+def pixiebrix_cases(draw: Any, keys: list[str], scalars: list[Any], lookups: list[str], values: list[str],
+                    nested_under: tuple[str, ...] | None = None) -> tuple[str, dict[None, list[dict[str, Any]]]]:
+    """A PixieBrix query string (data__ paths, extended lookups, ordering, paging, start_date) and
+    schemaless records. Each backend passes the pools it verifies; ``nested_under`` limits which keys a
+    two-segment filter path may start with (None: any)."""
+    sc = st.sampled_from(scalars)
+    json_values = st.one_of(sc, sc, sc, st.lists(sc, max_size=3),
+                            st.dictionaries(st.sampled_from(PB_PATH_KEYS), sc, min_size=1, max_size=3))
+    docs = [{"id": f"r{i}", "created_at": draw(st.sampled_from(PB_STAMPS)), "updated_at": None, "removed_at": None,
+             "data": draw(st.dictionaries(st.sampled_from(keys), json_values, min_size=2, max_size=5))}
+            for i in range(draw(st.integers(2, 8)))]
+    paths = st.lists(st.sampled_from(PB_PATH_KEYS), min_size=1, max_size=2)
+    params = []
+    for _ in range(draw(st.integers(1, 2))):
+        segs = draw(paths.filter(lambda p: nested_under is None or len(p) == 1 or p[0] in nested_under))
+        lookup = draw(st.sampled_from(lookups))
+        value = draw(st.sampled_from(["true", "false"])) if lookup == "__isnull" else draw(st.sampled_from(values))
+        params.append(f"data__{'__'.join(quote(k) for k in segs)}{lookup}={quote(value)}")
+    if draw(st.booleans()):
+        path = "__".join(quote(k) for k in draw(paths))
+        params.append("ordering=" + draw(st.sampled_from(["", "-"])) + "data__" + path + ",id")
+    if draw(st.booleans()):
+        params.append("start_date=2021-01-01")
+    if draw(st.booleans()):
+        params.append(f"page_size={draw(st.integers(1, 3))}&page={draw(st.integers(1, 2))}")
+    return "&".join(params), {None: docs}

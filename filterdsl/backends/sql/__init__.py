@@ -132,15 +132,12 @@ def render(comp: Compiled, dialect: str, paramstyle: str) -> tuple[str, Any]:
         if dialect not in VERIFIED:
             _parses_back(text, dialect)
         return text, dict(comp.params)
-    token = _TOKEN
-
     def mark(node: exp.Placeholder) -> str:
         if node.name not in comp.params:
             raise FilterError([Diagnostic("internal", f"unknown placeholder {node.name!r}", Location())])
-        return f"{token}{node.name[1:]}{token}"
+        return f"{_TOKEN}{node.name[1:]}{_TOKEN}"
 
     text = _generate(comp.tree, dialect, mark)
-    pat = _TOKEN_RE
     if paramstyle in ("format", "pyformat"):
         text = text.replace("%", "%%")  # literal % in identifiers/literals: the driver formats the text
     params: list[Any] = []
@@ -156,7 +153,7 @@ def render(comp: Compiled, dialect: str, paramstyle: str) -> tuple[str, Any]:
         n = len(params)
         return {"qmark": "?", "format": "%s", "numeric": f":{n}", "dollar": f"${n}"}[paramstyle]
 
-    text = pat.sub(repl, text)
+    text = _TOKEN_RE.sub(repl, text)
     if dialect not in VERIFIED:
         _parses_back(_generate(comp.tree, dialect), dialect)
     return text, (named if paramstyle in ("named", "pyformat") else params)
