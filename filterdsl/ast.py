@@ -208,12 +208,12 @@ def and_(*items: Node) -> Node:
     """n-ary AND that flattens nested ANDs and drops TRUE; FALSE absorbs."""
     out: list[Node] = []
     for it in items:
-        if isinstance(it, And):
-            out.extend(it.items)
-        elif it == TRUE:
-            continue
-        elif it == FALSE:
-            return FALSE
+        kind = type(it)
+        if kind is And:
+            out.extend(it.items)  # type: ignore[attr-defined]
+        elif kind is Const:  # an identity test, not dataclass __eq__ (the hot path of every frontend)
+            if not it.value:  # type: ignore[attr-defined]
+                return FALSE
         else:
             out.append(it)
     if not out:
@@ -225,12 +225,12 @@ def or_(*items: Node) -> Node:
     """n-ary OR that flattens nested ORs and drops FALSE; TRUE absorbs."""
     out: list[Node] = []
     for it in items:
-        if isinstance(it, Or):
-            out.extend(it.items)
-        elif it == FALSE:
-            continue
-        elif it == TRUE:
-            return TRUE
+        kind = type(it)
+        if kind is Or:
+            out.extend(it.items)  # type: ignore[attr-defined]
+        elif kind is Const:
+            if it.value:  # type: ignore[attr-defined]
+                return TRUE
         else:
             out.append(it)
     if not out:
@@ -261,13 +261,22 @@ def count_nodes(node: Node) -> int:
 
 
 def depth(node: Node) -> int:
-    best = 0
+    return size_and_depth(node)[1]
+
+
+def size_and_depth(node: Node) -> tuple[int, int]:
+    """Node count and depth in one iterative pass (limits are checked on every parse)."""
+    count = best = 0
     stack = [(node, 1)]
+    pop, push = stack.pop, stack.append
     while stack:
-        n, d = stack.pop()
-        best = max(best, d)
-        stack.extend((c, d + 1) for c in n.children())
-    return best
+        n, d = pop()
+        count += 1
+        if d > best:
+            best = d
+        for c in n.children():
+            push((c, d + 1))
+    return count, best
 
 
 class Visitor:

@@ -29,10 +29,9 @@ from ..ast import (
     SortKey,
     State,
     and_,
-    count_nodes,
-    depth,
     not_,
     or_,
+    size_and_depth,
     walk,
 )
 from ..errors import Collector, Diagnostic, FilterError, Location, did_you_mean, pointer
@@ -259,14 +258,13 @@ class _Parser:
 
     def value(self, fd: FieldDef, op: Op, v: Any, path: list[str | int]) -> Any:
         t = fd.type
-        loc = self.loc(path)
         if t in (T.STRING, T.TEXT_BLOCK, T.ATTACHMENT) or (t is T.ENUM and op is Op.EQ):
             if not isinstance(v, str):
-                self.c.error("wrong-type", f"{fd.name!r} takes a string value, not {_kind(v)}", loc)
+                self.c.error("wrong-type", f"{fd.name!r} takes a string value, not {_kind(v)}", self.loc(path))
                 return None
             if t is T.ENUM and fd.restrict is not None and v not in fd.restrict:
                 self.c.error("value-not-allowed", f"{v!r} is not one of {fd.name!r}'s values: {', '.join(fd.restrict)}"
-                             + did_you_mean(v, fd.restrict), loc)
+                             + did_you_mean(v, fd.restrict), self.loc(path))
                 return None
             return v
         if t in (T.NUMBER, T.CURRENCY):
@@ -282,18 +280,18 @@ class _Parser:
             return None if num is None else (Money(num) if t is T.CURRENCY else num)
         if t is T.BOOLEAN:
             if type(v) is not bool:
-                self.c.error("wrong-type", f"{fd.name!r} takes true or false, not {_short(v)}", loc)
+                self.c.error("wrong-type", f"{fd.name!r} takes true or false, not {_short(v)}", self.loc(path))
                 return None
             return v
         if t is T.DATE:
-            return self.day(v, loc)
+            return self.day(v, path)
         if t in (T.ENUM, T.ENUM_TAGS):  # list operators
             if not isinstance(v, list) or not v:
                 self.c.error("wrong-type" if not isinstance(v, list) else "empty-list",
-                             f"this operator takes a non-empty list of strings, not {_short(v)}", loc)
+                             f"this operator takes a non-empty list of strings, not {_short(v)}", self.loc(path))
                 return None
             if len(v) > self.opt.limits.max_list:
-                self.c.error("too-large", f"list of {len(v)} values exceeds {self.opt.limits.max_list}", loc)
+                self.c.error("too-large", f"list of {len(v)} values exceeds {self.opt.limits.max_list}", self.loc(path))
                 return None
             ok = True
             for i, e in enumerate(v):
@@ -317,7 +315,7 @@ class _Parser:
             return None
         return v
 
-    def day(self, v: Any, loc: Location) -> str | None:
+    def day(self, v: Any, path: list[str | int]) -> str | None:
         if isinstance(v, str):
             if valid_day(v):
                 return v
@@ -325,7 +323,7 @@ class _Parser:
                 return parse_ts(v).date().isoformat()
             except ValueError:
                 pass
-        self.c.error("bad-value", f"expected a date \"YYYY-MM-DD\" or an ISO-8601 timestamp, not {_short(v)}", loc)
+        self.c.error("bad-value", f"expected a date \"YYYY-MM-DD\" or an ISO-8601 timestamp, not {_short(v)}", self.loc(path))
         return None
 
     # -------------------------------------------------------------- variables object
@@ -471,16 +469,23 @@ def _short(v: Any) -> str:
 
 
 def _raw_depth_ok(obj: Any, limit: int) -> bool:
-    """Iterative depth check of raw JSON, so nothing downstream can hit the recursion limit."""
-    stack = [(obj, 1)]
-    while stack:
-        o, d = stack.pop()
-        if d > limit:
-            return False
-        if isinstance(o, dict):
-            stack.extend((v, d + 1) for v in o.values())
-        elif isinstance(o, list):
-            stack.extend((v, d + 1) for v in o)
+    """Iterative depth check of raw JSON, so nothing downstream can hit the recursion limit.
+
+    Only containers are pushed, level by level (scalars are most of a filter and need no visit).
+    """
+    if limit < 1:
+        return False
+    level: list[Any] = [obj]
+    d = 1  # depth of the containers in ``level``; their members sit at d + 1
+    while level:
+        nxt: list[Any] = []
+        for o in level:
+            vals = o.values() if isinstance(o, dict) else o if isinstance(o, list) else ()
+            if vals and d >= limit:
+                return False
+            nxt.extend(v for v in vals if isinstance(v, (dict, list)))
+        level = nxt
+        d += 1
     return True
 
 
@@ -575,9 +580,9 @@ def _parse_object(p: _Parser, source: Any, catalog: Catalog | None, database: st
     else:
         query = p.variables(source, db, database)
     if not p.c.has_errors:
-        n = count_nodes(query.predicate)
+        n, deep = size_and_depth(query.predicate)
         if n > lim.max_nodes:
             p.c.error("too-large", f"filter has {n} nodes; the limit is {lim.max_nodes}", Location(pointer=""))
-        elif depth(query.predicate) > lim.max_depth + 4:
+        elif deep > lim.max_depth + 4:
             p.c.error("too-deep", f"filter nested deeper than {lim.max_depth}", Location(pointer=""))
     return ParseResult(None if p.c.has_errors else query, tuple(p.c.items))

@@ -8,10 +8,14 @@ The SELECT returns ``id, created_at, updated_at, removed_at, data`` in result or
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
+import threading
+import warnings
+from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlglot
 from sqlglot import exp
@@ -19,12 +23,13 @@ from sqlglot.dialects.dialect import Dialect
 
 from ...ast import Query
 from ...errors import Diagnostic, FilterError, Location
-from .compiler import Compiled, compile_query
+from .compiler import Compiled, compile_query, compile_shape
 from .families import DIALECT_FAMILY
 from .layout import ColumnsLayout, ColumnSpec, JsonLayout, SqlLayoutWarning
+from .shape import Slot, bind, binder, extract, shape_key
 
 __all__ = ["ColumnSpec", "ColumnsLayout", "JsonLayout", "SqlLayoutWarning", "to_sql", "to_sqlglot", "compile_query",
-           "DIALECT_FAMILY", "PARAMSTYLES", "DEFAULT_PARAMSTYLE", "dialect_names"]
+           "DIALECT_FAMILY", "PARAMSTYLES", "DEFAULT_PARAMSTYLE", "dialect_names", "sql_cache_info", "clear_sql_cache"]
 
 #: PEP 249 paramstyles plus "dollar" ($1, DuckDB/PostgreSQL server side) and "native" (sqlglot's own
 #: placeholder syntax for the dialect, params as a dict by name)
@@ -39,6 +44,7 @@ def dialect_names() -> list[str]:
     return [d.value for d in Dialects if d.value]
 
 
+@functools.lru_cache(maxsize=64)
 def _dialect(dialect: str) -> str:
     try:
         Dialect.get_or_raise(dialect)
@@ -92,6 +98,7 @@ def to_sqlglot(query: Query, dialect: str = "sqlite", layout: JsonLayout | Colum
     """The SELECT as a sqlglot tree. Placeholders are named ``p0``...; ``inline=True`` puts literals there."""
     dialect = _dialect(dialect)
     comp = compile_query(query, dialect, layout, catalog, icu_lower=icu_lower)
+    _warn(comp.warnings)
     tree = comp.tree if not inline else inline_params(comp)
     if dialect not in VERIFIED:
         _parses_back(_generate(tree, dialect), dialect)
@@ -124,7 +131,8 @@ def render(comp: Compiled, dialect: str, paramstyle: str) -> tuple[str, Any]:
             def typed(node: exp.Expr) -> exp.Expr:
                 if isinstance(node, exp.Placeholder) and node.name in comp.params:
                     v = comp.params[node.name]
-                    kind = "String" if isinstance(v, str) else ("Int64" if isinstance(v, int) else "Float64")
+                    k = v.kind if type(v) is Slot else {str: "str", int: "int"}.get(type(v), "float")
+                    kind = {"str": "String", "int": "Int64"}.get(k, "Float64")
                     return exp.Placeholder(this=exp.Var(this=node.name), kind=exp.DataType.build(kind, dialect=dialect))
                 return node
             tree = tree.transform(typed)
@@ -159,6 +167,59 @@ def render(comp: Compiled, dialect: str, paramstyle: str) -> tuple[str, Any]:
     return text, (named if paramstyle in ("named", "pyformat") else params)
 
 
+def _warn(messages: tuple[str, ...]) -> None:
+    for m in messages:
+        warnings.warn(SqlLayoutWarning(m), stacklevel=3)
+
+
+class _Rendered(NamedTuple):
+    text: str
+    names: tuple[str, ...] | None  # parameter names (named paramstyles), None for a list
+    plan: tuple[tuple[int, tuple[str, ...], Any], ...]  # see shape.binder
+    warnings: tuple[str, ...]
+
+
+class CacheInfo(NamedTuple):
+    hits: int
+    misses: int
+    maxsize: int
+    currsize: int
+
+
+#: Compiled SQL per (shape, dialect, layout, paramstyle, icu_lower), least recently used evicted. The SQL
+#: of a shape never depends on its values (the compiler only sees slots), so a hit is exact, not a
+#: guess; see shape.py. Entries hold SQL text and bind plans, never a query's values.
+SQL_CACHE_SIZE = 512
+_cache: OrderedDict[tuple[Any, ...], _Rendered] = OrderedDict()
+_lock = threading.Lock()
+_stats = [0, 0]  # hits, misses
+
+
+def _render_shape(query: Query, key: tuple[Any, ...], values: list[Any], dialect: str,
+                  layout: JsonLayout | ColumnsLayout | None, style: str, icu_lower: bool) -> _Rendered:
+    shape, shape_values = extract(query)
+    again, slots = shape_key(shape)
+    if again != key or shape_values != values or [s.index for s in slots] != list(range(len(values))):
+        # the flat key and the shape disagree: a bug here, never a reason to serve other SQL
+        raise FilterError([Diagnostic("internal", "SQL shape key mismatch", Location())])
+    comp = compile_shape(shape, dialect, layout, icu_lower=icu_lower)
+    text, params = render(comp, dialect, style)
+    names = tuple(params) if isinstance(params, dict) else None
+    return _Rendered(text, names, binder(params), comp.warnings)
+
+
+def sql_cache_info() -> CacheInfo:
+    """Hits, misses, maximum and current size of the per-shape SQL cache."""
+    with _lock:
+        return CacheInfo(_stats[0], _stats[1], SQL_CACHE_SIZE, len(_cache))
+
+
+def clear_sql_cache() -> None:
+    with _lock:
+        _cache.clear()
+        _stats[0] = _stats[1] = 0
+
+
 def to_sql(query: Query, dialect: str = "sqlite", layout: JsonLayout | ColumnsLayout | None = None, catalog: Any = None,
            paramstyle: str | None = None, icu_lower: bool = False) -> tuple[str, Any]:
     """``(sql, params)`` for ``query`` in ``dialect`` (any sqlglot dialect).
@@ -166,8 +227,27 @@ def to_sql(query: Query, dialect: str = "sqlite", layout: JsonLayout | ColumnsLa
     ``paramstyle`` defaults to what the usual driver takes (sqlite3/duckdb ``?``, psycopg/pymysql
     ``%s``; sqlglot's own placeholder syntax for other dialects). ``icu_lower`` (PostgreSQL) folds
     case with the ICU root collation, which agrees with Python's ``str.lower`` (needs ICU).
+    The SQL text is cached per query shape (values replaced by slots); a fresh params list is bound
+    from this query's values on every call.
     """
     dialect = _dialect(dialect)
-    comp = compile_query(query, dialect, layout, catalog, icu_lower=icu_lower)
     style = paramstyle or DEFAULT_PARAMSTYLE.get(dialect, "native")
-    return render(comp, dialect, style)
+    key, values = shape_key(query)
+    lay_key = None if layout is None else (type(layout), repr(layout))  # by value: its dicts are mutable
+    ck = (key, dialect, lay_key, style, bool(icu_lower))
+    out = _cache.get(ck)
+    if out is None:
+        out = _render_shape(query, key, values, dialect, layout, style, bool(icu_lower))
+        with _lock:
+            _stats[1] += 1
+            _cache[ck] = out
+            while len(_cache) > SQL_CACHE_SIZE:
+                _cache.popitem(last=False)
+    else:
+        with _lock:
+            _stats[0] += 1
+            if ck in _cache:
+                _cache.move_to_end(ck)
+    _warn(out.warnings)
+    params = bind(out.plan, values)
+    return out.text, (params if out.names is None else dict(zip(out.names, params)))

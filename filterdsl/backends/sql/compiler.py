@@ -8,7 +8,6 @@ complement (no row is lost to three-valued logic). Values are ``exp.Placeholder`
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,10 +38,10 @@ from ...ast import (
 )
 from ...errors import Diagnostic, FilterError, Location
 from .families import AND, OR, J, _n, alias_table, col, family_for
-from .layout import ColumnsLayout, JsonLayout, SqlLayoutWarning
+from .layout import ColumnsLayout, JsonLayout
+from .shape import Slot, extract, is_number, resolve
 
 T = FieldType
-_NUM = (int, float)
 _STRINGISH = (T.STRING, T.TEXT_BLOCK, T.ENUM, T.JSON, T.REF)
 _CMP = {Op.EQ: exp.EQ, Op.GT: exp.GT, Op.GTE: exp.GTE, Op.LT: exp.LT, Op.LTE: exp.LTE}
 BOOL_DIALECTS = ("sqlite", "duckdb", "postgres", "mysql", "materialize", "risingwave", "redshift", "bigquery",
@@ -67,11 +66,13 @@ class _NullState(FieldState):
 
 @dataclass
 class Compiled:
-    """A SELECT with named placeholders ``p<i>`` and their values."""
+    """A SELECT with named placeholders ``p<i>`` and their values (``Slot``s when compiled from a shape)."""
 
     tree: exp.Select
     params: dict[str, Any] = field(default_factory=dict)
     database: str | None = None
+    #: SqlLayoutWarning messages, emitted by the caller (the compile itself may be cached)
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class Compiler:
         self.layout = layout
         self.catalog = catalog
         self.params: dict[str, Any] = {}
+        self.warnings: list[str] = []
         self.fam = family_for(dialect, self.param)
         if icu_lower:
             self.fam.icu_lower = True  # type: ignore[attr-defined]
@@ -97,7 +99,7 @@ class Compiler:
 
     # ---------------------------------------------------------------- helpers
     def param(self, value: object) -> exp.Expr:
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        if type(value) is not Slot and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
             raise TypeError(f"unbindable parameter {value!r}")
         name = f"p{len(self.params)}"
         self.params[name] = value
@@ -230,7 +232,7 @@ class Compiler:
             return self.tags(j, op, tuple(val))  # type: ignore[arg-type]
         if t is T.BOOLEAN or type(val) is bool:
             return fam.is_bool(j, bool(val)) if op is Op.EQ else exp.false()
-        if t is T.NUMBER or (t is T.JSON and type(val) in _NUM):
+        if t is T.NUMBER or (t is T.JSON and is_number(val)):
             return self._guarded([fam.kind_is(j, ("number",)), _CMP[op](this=fam.num(j), expression=self.param(val))])
         if op is Op.IN:
             return self._guarded([fam.kind_is(j, ("string",)), self.bin_in(fam.text(j), tuple(val))])  # type: ignore[arg-type]
@@ -435,7 +437,7 @@ class Compiler:
         if not self.layout.collapse_empty:
             raise _bad("layout-ambiguous", msg + " (use include is-empty + is-not-set together, or pass "
                        "ColumnsLayout(collapse_empty=True) to accept NULL for both)")
-        warnings.warn(SqlLayoutWarning(msg + "; compiled as IS NULL (NOT SET or EMPTY)"), stacklevel=2)
+        self.warnings.append(msg + "; compiled as IS NULL (NOT SET or EMPTY)")
         return exp.Is(this=c, expression=exp.Null())
 
     @staticmethod
@@ -569,11 +571,24 @@ class Compiler:
         return sel
 
 
+def compile_shape(shape: Query, dialect: str, layout: JsonLayout | ColumnsLayout | None = None,
+                  database: str | None = None, icu_lower: bool = False) -> Compiled:
+    """Compile a shape (see ``shape.extract``): the params are Slots, bound later by ``shape.resolve``."""
+    comp = Compiler(dialect, layout if layout is not None else JsonLayout(), None, icu_lower)
+    db = database if database is not None else shape.database
+    tree = comp.select(shape, db)
+    return Compiled(tree, comp.params, db, tuple(comp.warnings))
+
+
 def compile_query(query: Query, dialect: str = "sqlite", layout: JsonLayout | ColumnsLayout | None = None,
                   catalog: Any = None,
                   database: str | None = None, icu_lower: bool = False) -> Compiled:
-    """The SELECT for ``query`` (database defaults to ``query.database``) with named placeholders."""
-    comp = Compiler(dialect, layout if layout is not None else JsonLayout(), catalog, icu_lower)
-    db = database if database is not None else query.database
-    tree = comp.select(query, db)
-    return Compiled(tree, comp.params, db)
+    """The SELECT for ``query`` (database defaults to ``query.database``) with named placeholders.
+
+    Always compiled through the query's shape, so the cached and uncached SQL are one code path.
+    ``catalog`` is accepted for symmetry with the other backends; field types are in the AST.
+    """
+    shape, values = extract(query)
+    comp = compile_shape(shape, dialect, layout, database, icu_lower)
+    comp.params = {k: resolve(v, values) for k, v in comp.params.items()}
+    return comp

@@ -17,6 +17,7 @@ import sqlglot
 from sqlglot import exp
 
 from ...errors import Diagnostic, FilterError, Location
+from .shape import length
 
 ParamFn = Callable[[object], exp.Expr]
 
@@ -184,12 +185,12 @@ class Family:
         return exp.GT(this=exp.StrPosition(this=hay, substr=self.param(needle)), expression=_n(0))
 
     def starts(self, hay: exp.Expr, needle: str) -> exp.Expr:
-        n = len(needle)
+        n = length(needle)
         return exp.EQ(this=self.binary(exp.Substring(this=hay, start=_n(1), length=self.param(n))),
                       expression=self.binary(self.param(needle)))
 
     def ends(self, hay: exp.Expr, needle: str) -> exp.Expr:
-        n = len(needle)
+        n = length(needle)
         start = exp.Add(this=exp.Sub(this=self.length(hay), expression=self.param(n)), expression=_n(1))
         return AND(exp.GTE(this=self.length(hay), expression=self.param(n)),
                         exp.EQ(this=self.binary(exp.Substring(this=hay, start=start)),
@@ -312,10 +313,10 @@ class SQLiteFamily(_PathFamily):
         return exp.GT(this=fn("instr", hay, self.param(needle)), expression=_n(0))
 
     def starts(self, hay: exp.Expr, needle: str) -> exp.Expr:
-        return exp.EQ(this=fn("substr", hay, _n(1), self.param(len(needle))), expression=self.param(needle))
+        return exp.EQ(this=fn("substr", hay, _n(1), self.param(length(needle))), expression=self.param(needle))
 
     def ends(self, hay: exp.Expr, needle: str) -> exp.Expr:
-        n = len(needle)
+        n = length(needle)
         start = exp.Add(this=exp.Sub(this=fn("length", hay), expression=self.param(n)), expression=_n(1))
         return AND(exp.GTE(this=fn("length", hay.copy()), expression=self.param(n)),
                         exp.EQ(this=fn("substr", hay.copy(), start), expression=self.param(needle)))

@@ -1,0 +1,228 @@
+"""Query shapes: the query with every bindable value replaced by a numbered ``Slot``.
+
+The SQL compiler only ever sees shapes, so the SQL text it produces cannot depend on a value, only on
+where values sit and on their kind; each placeholder's parameter is recorded as a slot plus the
+derivations the compiler applied (``lower``, ``len``). Binding replays those derivations on the real
+values. That makes the compiled SQL of a shape reusable for every query of that shape (the cache in
+``filterdsl.backends.sql``) without a second code path that could drift from the uncached one.
+
+What stays literal in a shape (and so in the cache key): field keys and paths, operators, booleans,
+states, databases, sort, skip, limit, projection, and the shape of every list (values de-duplicated
+first, exactly as the compiler's IN lists and tag tests de-duplicate them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ...ast import (
+    And,
+    Compare,
+    Const,
+    CreatedAt,
+    FieldState,
+    IdIn,
+    ModifiedSince,
+    Money,
+    Node,
+    Not,
+    Or,
+    Query,
+    Relation,
+    Search,
+)
+
+_KINDS = {str: "str", int: "int", float: "float"}
+
+
+@dataclass(frozen=True)
+class Slot:
+    """The ``index``-th value of the query (of type ``kind``) after ``derive`` steps."""
+
+    index: int
+    kind: str
+    derive: tuple[str, ...] = ()
+
+    def lower(self) -> Slot:
+        return Slot(self.index, "str", (*self.derive, "lower"))
+
+    def length(self) -> Slot:
+        return Slot(self.index, "int", (*self.derive, "len"))
+
+
+def length(v: Any) -> Any:
+    """``len`` that a Slot records as a derivation (``len()`` itself must return an int)."""
+    return v.length() if type(v) is Slot else len(v)
+
+
+def is_number(v: Any) -> bool:
+    """A number value, or a slot holding one (the compiler's only type test on a value)."""
+    t = type(v)
+    return t is int or t is float or (t is Slot and v.kind != "str")
+
+
+def resolve(p: Any, values: list[Any]) -> Any:
+    """A parameter's real value: constants as they are, slots derived from their value."""
+    if type(p) is not Slot:
+        return p
+    v = values[p.index]
+    for step in p.derive:
+        v = v.lower() if step == "lower" else len(v)
+    return v
+
+
+class _Extractor:
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def slot(self, v: Any) -> Any:
+        kind = _KINDS.get(type(v))
+        if kind is None:  # booleans and anything unexpected stay literal (part of the shape)
+            return v
+        self.values.append(v)
+        return Slot(len(self.values) - 1, kind)
+
+    def value(self, v: Any) -> Any:
+        t = type(v)
+        if t is Money:
+            return Money(self.slot(v.amount), None if v.currency is None else self.slot(v.currency))
+        if t is tuple:
+            return tuple(self.slot(x) for x in dict.fromkeys(v))
+        return self.slot(v)
+
+    def node(self, n: Node) -> Node:
+        t = type(n)
+        if t is Compare:
+            return Compare(n.field, n.op, self.value(n.value))  # type: ignore[attr-defined]
+        if t is And or t is Or:
+            return t(tuple(self.node(i) for i in n.items))  # type: ignore[attr-defined]
+        if t is Not:
+            return Not(self.node(n.item))  # type: ignore[attr-defined]
+        if t is Relation:
+            return Relation(n.field, n.database, self.node(n.predicate))  # type: ignore[attr-defined]
+        if t is Search:
+            return Search(tuple(tuple(self.slot(w) for w in c) for c in n.clauses),  # type: ignore[attr-defined]
+                          n.fields)  # type: ignore[attr-defined]
+        if t is IdIn:
+            return IdIn(tuple(self.slot(i) for i in dict.fromkeys(n.ids)))  # type: ignore[attr-defined]
+        if t is CreatedAt:
+            s, e = n.start, n.end  # type: ignore[attr-defined]
+            return CreatedAt(None if s is None else self.slot(s), None if e is None else self.slot(e))
+        if t is ModifiedSince:
+            return ModifiedSince(self.slot(n.since))  # type: ignore[attr-defined]
+        return n  # Const, FieldState, InTrash: no values
+
+
+def extract(query: Query) -> tuple[Query, list[Any]]:
+    """(shape, values): the query with slots for values, and the values in slot order."""
+    ex = _Extractor()
+    shape = Query(predicate=ex.node(query.predicate), sort=query.sort, skip=query.skip, limit=query.limit,
+                  fields=query.fields, database=query.database)
+    return shape, ex.values
+
+
+_SLOT_TYPE = {"str": str, "int": int, "float": float}
+
+
+def shape_key(query: Query) -> tuple[tuple[Any, ...], list[Any]]:
+    """(key, values): the shape as a flat tuple of hashable tokens, without building it.
+
+    The tokens are a prefix walk with arities, so two queries share a key exactly when their shapes
+    (``extract``) are equal; a value contributes its type, a slot its kind, so the key of a query and
+    the key of its shape are the same tuple (the cache checks that on every miss). It is several times
+    cheaper than building and hashing the shape, which matters on the hit path of ``to_sql``.
+    """
+    toks: list[Any] = []
+    vals: list[Any] = []
+    add = toks.append
+
+    def val(v: Any) -> None:
+        t = type(v)
+        if t is str or t is int or t is float:
+            vals.append(v)
+            add(t)
+        elif t is Slot:
+            vals.append(v)
+            add(_SLOT_TYPE[v.kind])
+        elif t is Money:
+            add(Money)
+            val(v.amount)
+            if v.currency is None:
+                add(None)
+            else:
+                val(v.currency)
+        elif t is tuple:
+            uniq = dict.fromkeys(v)
+            add(len(uniq))
+            for x in uniq:
+                val(x)
+        else:  # booleans, None (absent bounds): literal
+            add(t)
+            add(v)
+
+    def node(n: Node) -> None:
+        t = type(n)
+        add(t)
+        if t is Compare:
+            f = n.field  # type: ignore[attr-defined]
+            add(f.key)
+            add(f.type)
+            add(f.path)
+            add(n.op)  # type: ignore[attr-defined]
+            val(n.value)  # type: ignore[attr-defined]
+        elif t is And or t is Or:
+            items = n.items  # type: ignore[attr-defined]
+            add(len(items))
+            for i in items:
+                node(i)
+        elif t is Not:
+            node(n.item)  # type: ignore[attr-defined]
+        elif t is FieldState:
+            add(n.field)  # type: ignore[attr-defined]
+            add(n.state)  # type: ignore[attr-defined]
+        elif t is Const:
+            add(n.value)  # type: ignore[attr-defined]
+        elif t is Relation:
+            add(n.field)  # type: ignore[attr-defined]
+            add(n.database)  # type: ignore[attr-defined]
+            node(n.predicate)  # type: ignore[attr-defined]
+        elif t is Search:
+            add(n.fields)  # type: ignore[attr-defined]
+            add(len(n.clauses))  # type: ignore[attr-defined]
+            for c in n.clauses:  # type: ignore[attr-defined]
+                add(len(c))
+                for w in c:
+                    val(w)
+        elif t is IdIn:
+            val(n.ids)  # type: ignore[attr-defined]
+        elif t is CreatedAt:
+            val(n.start)  # type: ignore[attr-defined]
+            val(n.end)  # type: ignore[attr-defined]
+        elif t is ModifiedSince:
+            val(n.since)  # type: ignore[attr-defined]
+        else:  # InTrash and anything else: the node itself (frozen, hashable)
+            add(n)
+
+    node(query.predicate)
+    toks += (query.sort, query.skip, query.limit, query.fields, query.database)
+    return tuple(toks), vals
+
+
+def binder(params: Any) -> tuple[tuple[int, tuple[str, ...], Any], ...]:
+    """A bind plan for rendered params: (value index or -1, derivation, constant) per parameter."""
+    items = params.values() if isinstance(params, dict) else params
+    return tuple((p.index, p.derive, None) if type(p) is Slot else (-1, (), p) for p in items)
+
+
+def bind(plan: tuple[tuple[int, tuple[str, ...], Any], ...], values: list[Any]) -> list[Any]:
+    out = []
+    for i, derive, const in plan:
+        if i < 0:
+            out.append(const)
+            continue
+        v = values[i]
+        for step in derive:
+            v = v.lower() if step == "lower" else len(v)
+        out.append(v)
+    return out
