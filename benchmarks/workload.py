@@ -134,23 +134,27 @@ FILTERS: list[Filter] = [
 ]
 
 FIELDS_CYCLE = [
-    ("amount", lambda i: {"by": "is-more-than", "value": i}),
-    ("name", lambda i: {"by": "contains", "value": f"x{i}"}),
-    ("status", lambda i: {"by": "is-not", "value": "paid"}),
-    ("date", lambda i: {"by": "is-after", "value": f"20{10 + i % 10}-01-01"}),
-    ("notes", lambda i: {"by": "starts-with", "value": f"n{i}"}),
-    ("price", lambda i: {"by": "is-at-least", "value": {"val": i, "currency": "USD"}}),
-    ("tags", lambda i: {"by": "has-any-of", "value": ["vip"]}),
-    ("paid", lambda i: {"by": "is", "value": i % 2 == 0}),
+    ("amount", lambda i, k: {"by": "is-more-than", "value": i + 1000 * k}),
+    ("name", lambda i, k: {"by": "contains", "value": f"x{i}-{k}"}),
+    ("status", lambda i, k: {"by": "is-not", "value": "paid"}),
+    ("date", lambda i, k: {"by": "is-after", "value": f"20{10 + i % 10}-{1 + k % 12:02d}-01"}),
+    ("notes", lambda i, k: {"by": "starts-with", "value": f"n{i}{'İ' * (k % 3)}"}),
+    ("price", lambda i, k: {"by": "is-at-least", "value": {"val": i + k / 4, "currency": "USD"}}),
+    ("tags", lambda i, k: {"by": "has-any-of", "value": ["vip"]}),
+    ("paid", lambda i, k: {"by": "is", "value": i % 2 == 0}),
 ]
 
 
-def sized_filter(n: int) -> dict[str, Any]:
-    """A Pitchly filter object with exactly ``n`` conditions, spread over the eight fields."""
+def sized_filter(n: int, variant: int = 0) -> dict[str, Any]:
+    """A Pitchly filter object with exactly ``n`` conditions, spread over the eight fields.
+
+    Variants differ in their values only (same fields, operators and booleans): the same query shape,
+    as a request handler sees it with new user input each time.
+    """
     fields: dict[str, dict[str, Any]] = {}
     for i in range(n):
         key, make = FIELDS_CYCLE[i % len(FIELDS_CYCLE)]
-        fields.setdefault(key, {"filters": [], "conjunction": "or"})["filters"].append(make(i))
+        fields.setdefault(key, {"filters": [], "conjunction": "or"})["filters"].append(make(i, variant))
     return {"fields": fields, "conjunction": "and"}
 
 

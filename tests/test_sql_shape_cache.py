@@ -302,3 +302,26 @@ def test_keys_of_different_shapes_differ() -> None:
     ]
     keys = [shape_key(q)[0] for q in queries]
     assert len(set(keys)) == len(keys)
+
+
+def test_cache_is_bounded_by_entries_and_weight(monkeypatch: pytest.MonkeyPatch) -> None:
+    import filterdsl.backends.sql as sqlmod
+
+    monkeypatch.setattr(sqlmod, "SQL_CACHE_SIZE", 3)
+    clear_sql_cache()
+    qs = [Query(Compare(Field(f"k{i}", FieldType.STRING), Op.EQ, "v")) for i in range(5)]
+    for q in qs:
+        to_sql(q, "sqlite")
+    assert sql_cache_info().currsize == 3
+    to_sql(qs[0], "sqlite")  # evicted (least recently used): compiled again
+    assert sql_cache_info().misses == 6
+    monkeypatch.setattr(sqlmod, "SQL_CACHE_MAX_WEIGHT", 8 * 2000)
+    clear_sql_cache()
+    big = Query(And(tuple(Compare(Field(f"k{i}", FieldType.STRING), Op.EQ, "v") for i in range(40))))
+    text, _ = to_sql(big, "sqlite")
+    assert len(text) > 2000
+    assert sql_cache_info().currsize == 0  # heavier than an eighth of the budget: not kept
+    for q in qs:
+        to_sql(q, "sqlite")
+    info = sql_cache_info()
+    assert 0 < info.weight <= 8 * 2000 and info.currsize <= 3

@@ -184,15 +184,20 @@ class CacheInfo(NamedTuple):
     misses: int
     maxsize: int
     currsize: int
+    weight: int
 
 
 #: Compiled SQL per (shape, dialect, layout, paramstyle, icu_lower), least recently used evicted. The SQL
 #: of a shape never depends on its values (the compiler only sees slots), so a hit is exact, not a
 #: guess; see shape.py. Entries hold SQL text and bind plans, never a query's values.
+#: Bounded twice: by entries and by their total weight (characters of SQL plus key and plan items), so
+#: a server fed many huge filters (10,000 conditions is a ~10 MB PostgreSQL text) cannot grow it
+#: without bound; an entry heavier than an eighth of the budget is compiled but not kept.
 SQL_CACHE_SIZE = 512
-_cache: OrderedDict[tuple[Any, ...], _Rendered] = OrderedDict()
+SQL_CACHE_MAX_WEIGHT = 32 * 2**20
+_cache: OrderedDict[tuple[Any, ...], tuple[_Rendered, int]] = OrderedDict()
 _lock = threading.Lock()
-_stats = [0, 0]  # hits, misses
+_stats = [0, 0, 0]  # hits, misses, total weight
 
 
 def _render_shape(query: Query, key: tuple[Any, ...], values: list[Any], dialect: str,
@@ -211,13 +216,13 @@ def _render_shape(query: Query, key: tuple[Any, ...], values: list[Any], dialect
 def sql_cache_info() -> CacheInfo:
     """Hits, misses, maximum and current size of the per-shape SQL cache."""
     with _lock:
-        return CacheInfo(_stats[0], _stats[1], SQL_CACHE_SIZE, len(_cache))
+        return CacheInfo(_stats[0], _stats[1], SQL_CACHE_SIZE, len(_cache), _stats[2])
 
 
 def clear_sql_cache() -> None:
     with _lock:
         _cache.clear()
-        _stats[0] = _stats[1] = 0
+        _stats[0] = _stats[1] = _stats[2] = 0
 
 
 def to_sql(query: Query, dialect: str = "sqlite", layout: JsonLayout | ColumnsLayout | None = None, catalog: Any = None,
@@ -235,15 +240,19 @@ def to_sql(query: Query, dialect: str = "sqlite", layout: JsonLayout | ColumnsLa
     key, values = shape_key(query)
     lay_key = None if layout is None else (type(layout), repr(layout))  # by value: its dicts are mutable
     ck = (key, dialect, lay_key, style, bool(icu_lower))
-    out = _cache.get(ck)
-    if out is None:
+    entry = _cache.get(ck)
+    if entry is None:
         out = _render_shape(query, key, values, dialect, layout, style, bool(icu_lower))
+        weight = len(out.text) + 8 * (len(key) + len(out.plan))
         with _lock:
             _stats[1] += 1
-            _cache[ck] = out
-            while len(_cache) > SQL_CACHE_SIZE:
-                _cache.popitem(last=False)
+            if weight <= SQL_CACHE_MAX_WEIGHT // 8 and ck not in _cache:
+                _cache[ck] = (out, weight)
+                _stats[2] += weight
+                while len(_cache) > SQL_CACHE_SIZE or _stats[2] > SQL_CACHE_MAX_WEIGHT:
+                    _stats[2] -= _cache.popitem(last=False)[1][1]
     else:
+        out = entry[0]
         with _lock:
             _stats[0] += 1
             if ck in _cache:
