@@ -325,3 +325,40 @@ def test_cache_is_bounded_by_entries_and_weight(monkeypatch: pytest.MonkeyPatch)
         to_sql(q, "sqlite")
     info = sql_cache_info()
     assert 0 < info.weight <= 8 * 2000 and info.currsize <= 3
+
+
+def test_collector_paused_while_compiling_and_restored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cyclic collector is off while a shape compiles (linear compile time) and its state comes back."""
+    import gc
+
+    import filterdsl.backends.sql as sqlmod
+
+    seen: list[bool] = []
+    real = sqlmod.compile_shape
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real(*args, **kw)
+
+    monkeypatch.setattr(sqlmod, "compile_shape", spy)
+    q = Query(Compare(Field("k", FieldType.STRING), Op.EQ, "v"))
+    clear_sql_cache()
+    assert gc.isenabled()
+    to_sql(q, "sqlite")
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(FilterError) as err:  # JSON field access in PRQL: refused while paused
+        to_sql(q, "prql")
+    assert err.value.diagnostics[0].code == "not-expressible"
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        clear_sql_cache()
+        to_sql(q, "sqlite")
+        assert not gc.isenabled()  # a program that turned it off keeps it off
+    finally:
+        gc.enable()
+    real_cq = sqlmod.compile_query
+    seen.clear()
+    monkeypatch.setattr(sqlmod, "compile_query", lambda *a, **k: (seen.append(gc.isenabled()), real_cq(*a, **k))[1])
+    sqlmod.to_sqlglot(q, "sqlite")  # the tree API pauses it too
+    assert seen == [False] and gc.isenabled()

@@ -8,13 +8,15 @@ The SELECT returns ``id, created_at, updated_at, removed_at, data`` in result or
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import re
 import secrets
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import sqlglot
@@ -42,6 +44,26 @@ def dialect_names() -> list[str]:
     from sqlglot.dialects import Dialects
 
     return [d.value for d in Dialects if d.value]
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while one query's SQL is built and printed.
+
+    sqlglot trees are cyclic (parent links), and a large one keeps every collection walking the whole
+    growing tree, which made compiling super-linear: 88 -> 211 us/condition from 1,000 to 3,000
+    conditions on SQLite with the collector on, 80 -> 79 with it paused. Only the call that paused it
+    re-enables it, so a program that turned the collector off keeps it off; the garbage is collected
+    as usual afterwards.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 @functools.lru_cache(maxsize=64)
@@ -97,11 +119,12 @@ def to_sqlglot(query: Query, dialect: str = "sqlite", layout: JsonLayout | Colum
                inline: bool = False, icu_lower: bool = False) -> exp.Select:
     """The SELECT as a sqlglot tree. Placeholders are named ``p0``...; ``inline=True`` puts literals there."""
     dialect = _dialect(dialect)
-    comp = compile_query(query, dialect, layout, catalog, icu_lower=icu_lower)
-    _warn(comp.warnings)
-    tree = comp.tree if not inline else inline_params(comp)
-    if dialect not in VERIFIED:
-        _parses_back(_generate(tree, dialect), dialect)
+    with _collector_paused():
+        comp = compile_query(query, dialect, layout, catalog, icu_lower=icu_lower)
+        _warn(comp.warnings)
+        tree = comp.tree if not inline else inline_params(comp)
+        if dialect not in VERIFIED:
+            _parses_back(_generate(tree, dialect), dialect)
     return tree
 
 
@@ -207,8 +230,9 @@ def _render_shape(query: Query, key: tuple[Any, ...], values: list[Any], dialect
     if again != key or shape_values != values or [s.index for s in slots] != list(range(len(values))):
         # the flat key and the shape disagree: a bug here, never a reason to serve other SQL
         raise FilterError([Diagnostic("internal", "SQL shape key mismatch", Location())])
-    comp = compile_shape(shape, dialect, layout, icu_lower=icu_lower)
-    text, params = render(comp, dialect, style)
+    with _collector_paused():
+        comp = compile_shape(shape, dialect, layout, icu_lower=icu_lower)
+        text, params = render(comp, dialect, style)
     names = tuple(params) if isinstance(params, dict) else None
     return _Rendered(text, names, binder(params), comp.warnings)
 
