@@ -19,6 +19,7 @@ quadratic growth. mingo/sift are installed on first use with ``npm install`` int
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import importlib.util
 import json
@@ -83,6 +84,10 @@ def median_of(fn: Callable[[], Any], min_time: float, min_runs: int = 5, max_run
 
 
 # ---------------------------------------------------------------- 1. evaluation
+def _frame_hits(frame: Any, expr: Any) -> int:
+    return int(frame.filter(expr).height)
+
+
 def to_mongo_filter(query: Query, catalog: Any) -> dict[str, Any]:
     """The ``find`` filter of the compiled Mongo query, whatever wrapper ``to_mongo`` returns it in."""
     from filterdsl.backends.mongo import to_mongo
@@ -90,9 +95,9 @@ def to_mongo_filter(query: Query, catalog: Any) -> dict[str, Any]:
     spec: Any = to_mongo(query, catalog=catalog)
     for _ in range(3):
         if isinstance(spec, dict) and "filter" in spec and isinstance(spec["filter"], dict):
-            return spec["filter"]  # type: ignore[no-any-return]
+            return spec["filter"]
         if isinstance(getattr(spec, "filter", None), dict):
-            return spec.filter  # type: ignore[no-any-return]
+            return spec.filter
         if isinstance(spec, tuple) and spec and isinstance(spec[0], dict):
             spec = spec[0]
             continue
@@ -187,9 +192,9 @@ def section_eval(n: int, repeat: int) -> list[float]:
         for (name, _, _), q in zip(FILTERS, queries):
             try:
                 mongo.append((name, to_mongo_filter(q, cat)))
-            except Exception as e:  # noqa: BLE001 - reported as a table cell
+            except Exception as err:  # noqa: BLE001 - reported as a table cell
                 for engine in ("mongomock", "mingo", "sift"):
-                    res[(name, engine)] = f"error: to_mongo: {str(e)[:40]}"
+                    res[(name, engine)] = f"error: to_mongo: {str(err)[:40]}"
         import mongomock
 
         sub = docs[: min(len(docs), 20_000)]
@@ -199,13 +204,13 @@ def section_eval(n: int, repeat: int) -> list[float]:
         for name, flt in mongo:
             try:
                 hits = coll.count_documents(flt)
-                t = median_of(lambda flt=flt: coll.count_documents(flt), 0, max(1, repeat // 2), max(1, repeat // 2))
+                t = median_of(functools.partial(coll.count_documents, flt), 0, max(1, repeat // 2), max(1, repeat // 2))
                 same = hits == sum(1 for d in sub if lambdas[name](d))  # checked on the same subset
                 ref_hits = res[(name, "lambda")]
                 assert isinstance(ref_hits, tuple)
                 res[(name, "mongomock")] = (t * len(docs) / len(sub), ref_hits[1] if same else -1)
-            except Exception as e:  # noqa: BLE001 - a failing engine is a table cell, not a crash
-                res[(name, "mongomock")] = f"error: {str(e)[:40]}"
+            except Exception as err:  # noqa: BLE001 - a failing engine is a table cell, not a crash
+                res[(name, "mongomock")] = f"error: {str(err)[:40]}"
         if len(sub) < len(docs):
             notes.append(f"mongomock measured on the first {len(sub):,} documents (it is slow), rate scaled; "
                          "its hits are checked against the lambda on that subset")
@@ -225,8 +230,8 @@ def section_eval(n: int, repeat: int) -> list[float]:
             for engine, con in cons.items():
                 try:
                     res[(name, engine)] = time_sql(con, engine, q, cat, repeat)
-                except Exception as e:  # noqa: BLE001
-                    res[(name, engine)] = f"error: {str(e)[:40]}"
+                except Exception as err:  # noqa: BLE001
+                    res[(name, engine)] = f"error: {str(err)[:40]}"
     if HAVE_POLARS:
         from filterdsl.backends.polars import to_frame, to_polars
 
@@ -237,7 +242,7 @@ def section_eval(n: int, repeat: int) -> list[float]:
         for (name, _, _), q in zip(FILTERS, queries):
             expr = to_polars(q, cat)
             hits = frame.filter(expr).height
-            res[(name, "polars")] = (median_of(lambda expr=expr: frame.filter(expr).height, 0, repeat, repeat), hits)
+            res[(name, "polars")] = (median_of(functools.partial(_frame_hits, frame, expr), 0, repeat, repeat), hits)
 
     print(f"\n## 1. Evaluation: records/s over {n:,} canonical documents (median of {repeat}, {os.cpu_count()} cores)\n")
     width = 12
@@ -288,8 +293,14 @@ def backends(catalog: Any) -> dict[str, Callable[[Query], Any]]:
 
         # a first compile of the shape (the per-shape SQL cache is emptied before each call), which is
         # what grows with filter size; a request with a known shape takes the "sql hit" path instead
-        out["sql:sqlite"] = lambda q: (clear_sql_cache(), to_sql(q, "sqlite", catalog=catalog))[1]
-        out["sql:postgres"] = lambda q: (clear_sql_cache(), to_sql(q, "postgres", catalog=catalog))[1]
+        def cold(dialect: str) -> Callable[[Query], Any]:
+            def compile_cold(q: Query) -> Any:
+                clear_sql_cache()
+                return to_sql(q, dialect, catalog=catalog)
+            return compile_cold
+
+        out["sql:sqlite"] = cold("sqlite")
+        out["sql:postgres"] = cold("postgres")
         out["sql hit"] = lambda q: to_sql(q, "sqlite", catalog=catalog)
     if HAVE_MONGO:
         from filterdsl.backends.mongo import to_mongo
@@ -353,8 +364,12 @@ def _stage_times(fmt: str, src: Any, db: str | None, catalog: Any, min_time: flo
             out[name] = None  # heavier than the cache keeps: every call would be a first compile
             NOT_KEPT.add(count_nodes(q.predicate))
             continue
-        out[name] = median_of(lambda fn=fn: fn(q), min_time, runs, collect_each=each) * 1e6
+        out[name] = median_of(functools.partial(fn, q), min_time, runs, collect_each=each) * 1e6
     return out
+
+
+def _num(v: float | None, div: float, spec: str, missing: str) -> str:
+    return missing if v is None else format(v / div, spec)
 
 
 def section_compile(quick: bool) -> tuple[float | None, list[str]]:
@@ -373,7 +388,7 @@ def section_compile(quick: bool) -> tuple[float | None, list[str]]:
         per = [_stage_times(fmt, s, db, c, min_time / 10, 5, backends) for s, db, c in items]
         cells = []
         for col in cols:
-            vals = [p[col] for p in per if p.get(col) is not None]
+            vals: list[float] = [v for p in per if (v := p.get(col)) is not None]
             refused = sum(1 for p in per if p.get(col, 0) is None)
             cell = f"{statistics.median(vals):,.0f}" if vals else "n/a"
             cells.append(f"{cell + (f' ({refused}r)' if refused else ''):>12}")
@@ -400,9 +415,9 @@ def section_compile(quick: bool) -> tuple[float | None, list[str]]:
             t = _stage_times(fmt, src, db, cat, min_time if n <= 1000 else 0, runs, backends)
             nodes = count_nodes(parse(src, fmt, cat, db, limits=BIG).predicate)
             print(f"| {fmt:<8} | {n:>6,} | {nodes:>6,} | "
-                  + " | ".join(f"{'n/a' if t.get(c) is None else f'{t[c]:,.0f}':>12}" for c in cols) + " |")
+                  + " | ".join(f"{_num(t.get(c), 1, ',.0f', 'n/a'):>12}" for c in cols) + " |")
             print(f"| {'':<8} | {'/cond':>6} | {'':>6} | "
-                  + " | ".join(f"{'' if t.get(c) is None else f'{t[c] / n:,.1f}':>12}" for c in cols) + " |")
+                  + " | ".join(f"{_num(t.get(c), n, ',.1f', ''):>12}" for c in cols) + " |")
             for c in cols:
                 v = t.get(c)
                 if v is None:

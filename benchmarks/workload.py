@@ -111,7 +111,7 @@ FILTERS: list[Filter] = [
          (h := _day((d := r["data"]).get("date"))) is not None and h > "2020-01-01"
          and type(t := d.get("tags")) is list and any(type(e) is str and e in {"vip", "gift"} for e in t)
          and (not (type(n := d.get("notes")) is str and n != "" and "money" in n.lower()) or "notes" not in d)
-         and type(p := d.get("price")) is dict and type(a := p.get("val")) in NUM and a <= 300
+         and type(p := d.get("price")) is dict and type(a := p.get("val")) in NUM and a <= 300  # type: ignore[operator]
          and p.get("currency") == "USD"
          and type(m := d.get("amount")) in NUM and m > 10)),
     ("6 search + OR of 8",
