@@ -22,6 +22,7 @@ import argparse
 import functools
 import gc
 import importlib.util
+import itertools
 import json
 import os
 import shutil
@@ -331,9 +332,6 @@ def corpus_inputs() -> tuple[Any, dict[str, list[tuple[Any, str | None, Any]]]]:
     return cat, out
 
 
-NOT_KEPT: set[int] = set()  # node counts of filters whose SQL the per-shape cache does not keep
-
-
 def _kept(fn: Callable[[Query], Any], q: Query) -> bool:
     """Whether a second call of ``fn`` (to_sql) was served from the per-shape cache."""
     from filterdsl.backends.sql import sql_cache_info
@@ -362,7 +360,6 @@ def _stage_times(fmt: str, src: Any, db: str | None, catalog: Any, min_time: flo
             continue
         if name == "sql hit" and not _kept(fn, q):
             out[name] = None  # heavier than the cache keeps: every call would be a first compile
-            NOT_KEPT.add(count_nodes(q.predicate))
             continue
         out[name] = median_of(functools.partial(fn, q), min_time, runs, collect_each=each) * 1e6
     return out
@@ -405,7 +402,7 @@ def section_compile(quick: bool) -> tuple[float | None, list[str]]:
     print("\nFilters of N conditions (us; below each, us per condition):\n")
     print(f"| {'format':<8} | {'N':>6} | {'nodes':>6} | " + " | ".join(f"{c:>12}" for c in cols) + " |")
     print("|----------|--------|--------|" + "|".join("-" * 14 for _ in cols) + "|")
-    target: float | None = None
+    not_kept: list[str] = []
     for fmt, make in sized.items():
         prev: dict[str, float] = {}
         for n in sizes:
@@ -414,6 +411,8 @@ def section_compile(quick: bool) -> tuple[float | None, list[str]]:
             cat, db = (None, None) if fmt == "pixiebrix" else (bench_cat, DB)
             t = _stage_times(fmt, src, db, cat, min_time if n <= 1000 else 0, runs, backends)
             nodes = count_nodes(parse(src, fmt, cat, db, limits=BIG).predicate)
+            if "sql hit" in t and t["sql hit"] is None and t.get("sql:sqlite") is not None:
+                not_kept.append(f"{fmt} {n:,}")
             print(f"| {fmt:<8} | {n:>6,} | {nodes:>6,} | "
                   + " | ".join(f"{_num(t.get(c), 1, ',.0f', 'n/a'):>12}" for c in cols) + " |")
             print(f"| {'':<8} | {'/cond':>6} | {'':>6} | "
@@ -426,8 +425,8 @@ def section_compile(quick: bool) -> tuple[float | None, list[str]]:
                     warn.append(f"{fmt} {c}: {prev[c] / (n // 10):.1f} -> {v / n:.1f} us/condition from {n // 10:,} "
                                 f"to {n:,} conditions (super-linear)")
                 prev[c] = v
-    if NOT_KEPT:
-        print(f"\n`sql hit` n/a: the SQL of those filters ({', '.join(f'{k:,}' for k in sorted(NOT_KEPT))} nodes) is "
+    if not_kept:
+        print(f"\n`sql hit` n/a ({', '.join(not_kept)} conditions): the SQL of those filters is "
               "heavier than an eighth of the per-shape cache's weight budget, so it is not kept and every call "
               "is a first compile (docs/sql.md, the compiled-SQL cache).")
     target = request_latency(bench_cat, min_time) if HAVE_SQL else None
@@ -444,7 +443,7 @@ def request_latency(cat: Any, min_time: float) -> float:
     from filterdsl.backends.sql import clear_sql_cache, sql_cache_info, to_sql
 
     variants = [sized_filter(10, k) for k in range(1, 65)]
-    it = iter(range(10**9))
+    it = itertools.count()
 
     def one() -> Any:
         q = parse(variants[next(it) % len(variants)], "pitchly", cat, DB, limits=BIG)
@@ -460,8 +459,9 @@ def request_latency(cat: Any, min_time: float) -> float:
     warm = median_of(one, min_time, 200) * 1e6
     after = sql_cache_info()
     assert after.misses == before.misses, "the variants should share one shape"
-    texts = {to_sql(parse(v, "pitchly", cat, DB, limits=BIG), "sqlite")[0] for v in variants[:8]}
-    params = {repr(to_sql(parse(v, "pitchly", cat, DB, limits=BIG), "sqlite")[1]) for v in variants[:8]}
+    compiled = [to_sql(parse(v, "pitchly", cat, DB, limits=BIG), "sqlite", catalog=cat) for v in variants[:8]]
+    texts = {text for text, _ in compiled}
+    params = {repr(ps) for _, ps in compiled}
     print("\nRequest latency, 10-condition Pitchly filter, new values on every call (parse+validate+to_sql, us):\n")
     print("| path | median us |\n|---|---|")
     print(f"| shape seen before (SQL from the per-shape cache, params bound) | {warm:,.0f} |")

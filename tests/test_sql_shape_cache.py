@@ -334,13 +334,14 @@ def test_collector_paused_while_compiling_and_restored(monkeypatch: pytest.Monke
     import filterdsl.backends.sql as sqlmod
 
     seen: list[bool] = []
-    real = sqlmod.compile_shape
 
-    def spy(*args: Any, **kw: Any) -> Any:
-        seen.append(gc.isenabled())
-        return real(*args, **kw)
+    def spy(real: Any) -> Any:
+        def wrapper(*args: Any, **kw: Any) -> Any:
+            seen.append(gc.isenabled())
+            return real(*args, **kw)
+        return wrapper
 
-    monkeypatch.setattr(sqlmod, "compile_shape", spy)
+    monkeypatch.setattr(sqlmod, "compile_shape", spy(sqlmod.compile_shape))
     q = Query(Compare(Field("k", FieldType.STRING), Op.EQ, "v"))
     clear_sql_cache()
     assert gc.isenabled()
@@ -357,8 +358,7 @@ def test_collector_paused_while_compiling_and_restored(monkeypatch: pytest.Monke
         assert not gc.isenabled()  # a program that turned it off keeps it off
     finally:
         gc.enable()
-    real_cq = sqlmod.compile_query
     seen.clear()
-    monkeypatch.setattr(sqlmod, "compile_query", lambda *a, **k: (seen.append(gc.isenabled()), real_cq(*a, **k))[1])
+    monkeypatch.setattr(sqlmod, "compile_query", spy(sqlmod.compile_query))
     sqlmod.to_sqlglot(q, "sqlite")  # the tree API pauses it too
     assert seen == [False] and gc.isenabled()

@@ -121,10 +121,10 @@ def to_sqlglot(query: Query, dialect: str = "sqlite", layout: JsonLayout | Colum
     dialect = _dialect(dialect)
     with _collector_paused():
         comp = compile_query(query, dialect, layout, catalog, icu_lower=icu_lower)
-        _warn(comp.warnings)
         tree = comp.tree if not inline else inline_params(comp)
         if dialect not in VERIFIED:
             _parses_back(_generate(tree, dialect), dialect)
+    _warn(comp.warnings)
     return tree
 
 
