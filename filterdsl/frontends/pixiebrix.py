@@ -37,7 +37,7 @@ from ..schema import Catalog
 
 #: Django's key-transform lookup names: a final path segment with one of these names is a lookup.
 DJANGO_LOOKUPS = frozenset("exact iexact isnull contains icontains startswith istartswith endswith iendswith regex "
-                           "iregex in lt lte gt gte contained_by has_key has_keys has_any_keys".split())
+                           "iregex in range lt lte gt gte contained_by has_key has_keys has_any_keys".split())
 EXTENDED = {"iexact": Op.IEQ, "icontains": Op.CONTAINS, "istartswith": Op.STARTS_WITH, "iendswith": Op.ENDS_WITH,
             "gt": Op.GT, "gte": Op.GTE, "lt": Op.LT, "lte": Op.LTE, "in": Op.IN}
 KNOWN = ("data__<path>", "data__<path>__isnull", "start_date", "end_date", "page", "page_size", "ordering")
@@ -124,11 +124,15 @@ class _Parser:
         self.c = Collector(not opt.django_compat)
 
     def ignore(self, code: str, message: str, p: Param) -> None:
-        """Strict mode: an error. django_compat: Django ignores it, so we do, with a warning."""
-        if self.opt.django_compat:
+        """Strict mode: an error. django_compat: Django ignores it, so we do, with a warning.
+
+        Never for a ``data__`` parameter (SPEC 4/8): Django applies those or fails, so dropping one would
+        return a silent superset of the records Django returns."""
+        if self.opt.django_compat and not p.name.startswith("data__"):
             self.c.warn(code, message + " (ignored, as Django does)", p.loc())
         else:
-            self.c.error(code, message, p.loc())
+            self.c.error(code, message + (" (a data__ parameter is never ignored, even with django_compat)"
+                                          if self.opt.django_compat else ""), p.loc())
 
     def path(self, p: Param, rest: str, allow_lookup: bool) -> tuple[tuple[str, ...], str | None] | None:
         segs = rest.split("__")
