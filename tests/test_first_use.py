@@ -30,3 +30,23 @@ def test_django_compat_still_relaxes_other_params_and_range_is_a_lookup() -> Non
     res = parse_result("data__a__range=1", "pixiebrix", lookups="extended")
     assert [d.code for d in res.errors] == ["unsupported-lookup"]
     assert parse_result("data__range__exact=1", "pixiebrix").query is not None
+
+
+# ---------------------------------------------------------------- 5. refusals say what to do
+def test_pitchly_refusal_without_trash_condition_suggests_the_fix() -> None:
+    from filterdsl import FilterError, parse, to_format
+
+    q = parse('`Status`:enum is "paid"', format="text")
+    with pytest.raises(FilterError) as e:
+        to_format(q, "pitchly")
+    (d,) = e.value.diagnostics
+    assert d.code == "not-expressible" and "and not in trash" in d.message
+    with pytest.raises(FilterError) as e:
+        to_format(parse('`Status`:enum is "paid" and not in trash', format="text"), "pitchly")
+    assert "add `limit 100`" in e.value.diagnostics[0].message
+    fixed = parse('`Status`:enum is "paid" and not in trash limit 100', format="text")
+    assert "removedAt" not in to_format(fixed, "pitchly")
+    for fmt, text in (("pixiebrix", '`k`:json is "x"'), ("search", 'search(["x"])')):
+        with pytest.raises(FilterError) as e:
+            to_format(parse(text, format="text"), fmt)
+        assert "and not in trash" in e.value.diagnostics[0].message

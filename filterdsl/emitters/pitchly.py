@@ -247,7 +247,8 @@ def to_pitchly(q: Query, catalog: Catalog | None = None, keys: str = "ids") -> d
         else:
             raise not_expressible("pitchly", p, "no Pitchly query variable expresses it here")
     if trash is None:
-        raise not_expressible("pitchly", q.predicate, "Pitchly queries always choose trash or not (removedAt)")
+        raise not_expressible("pitchly", q.predicate, "Pitchly queries always choose trash or not (removedAt); "
+                              "add `and not in trash` (the usual case) or `and in trash` to the filter")
     if trash:
         out["removedAt"] = True
     if rest:
@@ -263,7 +264,8 @@ def to_pitchly(q: Query, catalog: Catalog | None = None, keys: str = "ids") -> d
             sort[em.key(sk.key, q.database)] = -1 if sk.descending else 1
         out["sort"] = sort
     if q.limit is None:
-        raise not_expressible("pitchly", q, "Pitchly queries always have a limit (default 100)")
+        raise not_expressible("pitchly", q, "Pitchly queries always have a limit (default 100); add "
+                              "`limit 100` (at most 100) to the filter")
     if q.limit != 100:
         out["limit"] = q.limit
     if q.skip:

@@ -59,7 +59,8 @@ def to_pixiebrix(q: Query) -> str:
         else:
             raise not_expressible("pixiebrix", p, _why(p))
     if Not(InTrash()) not in parts:
-        raise not_expressible("pixiebrix", q.predicate, "PixieBrix params always exclude trashed records")
+        raise not_expressible("pixiebrix", q.predicate, "PixieBrix params always exclude trashed records; add "
+                              "`and not in trash` to the filter")
     terms = []
     for sk in q.sort:
         if isinstance(sk.key, RecordAttr) and sk.key.name in ("created_at", "id"):
