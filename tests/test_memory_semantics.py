@@ -161,6 +161,17 @@ def test_sort_groups_and_ties():
     assert desc == ["h", "f", "d", "a", "e", "g", "b", "c", "i"]
 
 
+def test_sort_arrays_tie_with_arrays_objects_with_objects():
+    """SPEC 8: wrong-typed arrays tie among themselves (so do objects), array < object; the default order
+    (created_at desc, then id) breaks the ties, whatever the arrays or objects hold."""
+    docs = [doc(v, rid) for rid, v in [("o2", {"b": 1}), ("a2", [2]), ("o1", {"a": 9, "b": 0}), ("a1", ["z", 1]),
+                                       ("o3", {}), ("a3", [[1]]), ("s", "x")]]
+    asc = [d["id"] for d in sort_docs(docs, [SortKey(Field("k", T.NUMBER))])]
+    assert asc == ["s", "a1", "a2", "a3", "o1", "o2", "o3"]
+    desc = [d["id"] for d in sort_docs(docs, [SortKey(Field("k", T.NUMBER), True)])]
+    assert desc == ["o1", "o2", "o3", "a1", "a2", "a3", "s"]
+
+
 def test_default_order_created_desc_then_id():
     docs = [dict(doc(1, rid), created_at=ts) for rid, ts in [("b", "2021-01-01T00:00:00.000000Z"),
             ("a", "2021-01-01T00:00:00.000000Z"), ("c", "2022-01-01T00:00:00.000000Z")]]

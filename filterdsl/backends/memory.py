@@ -8,7 +8,6 @@ spliced into the source text, so no input can change the generated code's shape.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -341,6 +340,8 @@ MAX_DEPTH = 120
 
 # ---------------------------------------------------------------- sorting
 _EMPTY_KEY = (0,)
+_ARRAY_KEY = (2, 3)
+_OBJECT_KEY = (2, 4)
 
 
 def _other_rank(v: Any) -> tuple[Any, ...]:
@@ -350,7 +351,8 @@ def _other_rank(v: Any) -> tuple[Any, ...]:
         return (2, 1, v)
     if type(v) is bool:
         return (2, 2, v)
-    return (2, 3, json.dumps(v, ensure_ascii=False, separators=(",", ":")))
+    # SPEC 8: arrays tie with arrays and objects with objects (no JSON-text order is portable).
+    return _ARRAY_KEY if type(v) is list else _OBJECT_KEY
 
 
 def sort_value(ftype: FieldType, v: Any) -> tuple[Any, ...]:

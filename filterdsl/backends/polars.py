@@ -136,7 +136,8 @@ def _exact_sort_num(v: Any) -> tuple[float, float]:
 
 
 def _other(v: Any) -> tuple[int, Any, Any, Any, Any, Any]:
-    """SPEC 8 rank of a wrong-typed value: number < string < boolean < other (by JSON text)."""
+    """SPEC 8 rank of a wrong-typed value: number < string < boolean < array < object (arrays tie with
+    arrays and objects with objects)."""
     if type(v) in _NUM:
         f, r = _exact_sort_num(v)
         return 0, f, r, None, None, None
@@ -144,7 +145,7 @@ def _other(v: Any) -> tuple[int, Any, Any, Any, Any, Any]:
         return 1, None, None, v, None, None
     if type(v) is bool:
         return 2, None, None, None, v, None
-    return 3, None, None, None, None, json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+    return (3 if type(v) is list else 4), None, None, None, None, None
 
 
 def _typed_sort(t: FieldType, v: Any) -> tuple[Any, float] | None:
