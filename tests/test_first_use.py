@@ -10,6 +10,8 @@ import pytest
 
 from filterdsl.api import parse_result
 
+from conftest import CORPUS
+
 
 # ---------------------------------------------------------------- 9. --django-compat never drops data__
 @pytest.mark.parametrize("qs", ["data__age__gt=4", "data__first_name__startswith=d", "data__address____city=Paris",
@@ -50,3 +52,38 @@ def test_pitchly_refusal_without_trash_condition_suggests_the_fix() -> None:
         with pytest.raises(FilterError) as e:
             to_format(parse(text, format="text"), fmt)
         assert "and not in trash" in e.value.diagnostics[0].message
+
+
+# ---------------------------------------------------------------- 3. syntax errors in the text form
+def test_text_syntax_error_is_one_line_lists_every_expected_token_in_words() -> None:
+    res = parse_result('a is "x" and b', "text")
+    (d,) = res.errors
+    assert "\n" not in d.message and "^" not in d.message
+    assert d.message == ("unexpected end of text; expected one of: contains, ends, equals, has, in, is, "
+                         "references, starts, <, <=, >, >=")
+    assert not any(name in d.message for name in ("CMP", "DIR", "CONTAINS", "$END"))
+    # nothing cut: after `sort` every sort key spelling is offered
+    res = parse_result('a is "x" sort', "text")
+    assert res.errors[0].message.endswith("expected one of: a name, @created_at, @id, @updated_at, `key`")
+
+
+@pytest.mark.parametrize("text", ['a is "x" and b', 'a is "x" and b\n', 'a is "x" and b\n\n  \n'])
+def test_end_of_text_error_points_after_the_last_character(text: str) -> None:
+    """A file ending in a newline reports 1:15, not 2:1 with an empty snippet."""
+    (d,) = parse_result(text, "text").errors
+    assert (d.location.line, d.location.column, d.location.offset) == (1, 15, 14)
+
+
+def test_text_names_inside_a_relation_resolve_in_the_referenced_database() -> None:
+    from filterdsl import load_catalog
+
+    cat = load_catalog(CORPUS / "catalog.json")
+    kw = {"catalog": cat, "database": "ixuPJwBRqtRP3GpoM", "resolve_names": True}
+    res = parse_result('Client references "uJL9XrebupC7eWvM3" where (Name contains "x")', "text", **kw)
+    assert res.query is not None, res.diagnostics
+    rel = res.query.predicate
+    assert (rel.field.key, rel.predicate.field.key, rel.predicate.field.type.value) == (
+        "RyM8SyrYrceRsrLJd", "xEfek48BRpD3kAksh", "string")
+    (d,) = parse_result('Status is "paid" and Client references "uJL9XrebupC7eWvM3" where (Nme is "x")', "text",
+                        **kw).errors
+    assert d.code == "unknown-field" and "'Clients'" in d.message and (d.location.line, d.location.column) == (1, 67)

@@ -2,8 +2,9 @@
 
 Keys are bare names or `backquoted` (a backquote doubled inside), optionally typed (`Amount`:number)
 and followed by ``-> "segment"`` path steps. Without a type, the schema gives it (by id, or by name
-with ``resolve_names``); with neither, the key is schemaless (``json``). Errors carry ``line:column``
-and a caret snippet of the offending line.
+with ``resolve_names``), from the database the key belongs to (the referenced one inside
+``references ... where (...)``); with neither, the key is schemaless (``json``). Errors carry
+``line:column``; messages are one line (the CLI and reports show the offending line under them).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import functools
 import json
 from typing import Any
 
-from lark import Lark, Token, Transformer
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
 from ..ast import (
@@ -63,11 +64,31 @@ def _num(tok: Token) -> int | float:
     return float(text) if any(c in text for c in ".eE") else int(text)
 
 
+def _mark_databases(tree: Tree, database: str | None) -> None:
+    """Record on each ``field`` subtree the database its key belongs to (iterative, top-down): the
+    queried one, or the referenced one inside a relation's ``where (...)``."""
+    for opt in tree.find_data("database"):
+        database = json.loads(str(opt.children[0]))
+    stack: list[tuple[Any, str | None]] = [(tree, database)]
+    while stack:
+        node, db = stack.pop()
+        if not isinstance(node, Tree):
+            continue
+        if node.data == "field":
+            setattr(node.meta, "filterdsl_db", db)  # noqa: B010 (Meta declares no such attribute)
+            continue
+        if node.data == "relation":
+            field, target, pred = node.children
+            stack += [(field, db), (pred, json.loads(str(target)))]
+            continue
+        stack += [(child, db) for child in node.children]
+
+
 class _Build(Transformer):
     def __init__(self, catalog: Catalog | None, database: str | None, resolve_names: bool):
         super().__init__()
         self.catalog = catalog
-        self.db: Database | None = catalog.get(database) if catalog is not None and database else None
+        self.default_db = database  # not `database`: that name is a rule callback
         self.resolve_names = resolve_names
 
     # ---- values
@@ -99,26 +120,33 @@ class _Build(Transformer):
         return Money(items[0], items[1] if len(items) > 1 else None)
 
     # ---- fields
-    def key(self, items: list[Token]) -> str:
+    def key(self, items: list[Token]) -> Token:
         text = str(items[0])
-        return text[1:-1].replace("``", "`") if text.startswith("`") else text
+        # a Token keeps the key's position for errors
+        return Token.new_borrow_pos("KEY", text[1:-1].replace("``", "`") if text.startswith("`") else text, items[0])
 
-    def field(self, items: list[Any]) -> Field:
-        key, rest = items[0], items[1:]
+    @v_args(meta=True)
+    def field(self, meta: Any, items: list[Any]) -> Field:
+        tok, rest = items[0], items[1:]
+        key = str(tok)
         ftype: FieldType | None = None
         if rest and isinstance(rest[0], Token) and rest[0].type == "TYPE":
             ftype = FieldType(str(rest[0]))
             rest = rest[1:]
         if ftype is None:
-            fd = self.db.field(key, self.resolve_names) if self.db is not None else None
+            db_id = getattr(meta, "filterdsl_db", self.default_db)
+            db: Database | None = self.catalog.get(db_id) if self.catalog is not None and db_id else None
+            fd = db.field(key, self.resolve_names) if db is not None else None
             if fd is not None:
                 key, ftype = fd.id, fd.type
-            elif self.db is not None:
-                raise _Bad("unknown-field", f"database {self.db.name!r} has no field {key!r}" + self.db.suggest(key),
-                           items[0] if isinstance(items[0], Token) else None)
+            elif db is not None:
+                raise _Bad("unknown-field", f"database {db.name!r} has no field {key!r}" + db.suggest(key), tok)
+            elif self.catalog is not None and db_id:
+                raise _Bad("unknown-field", f"field {key!r} has no type: database {db_id!r} is not in the "
+                           "catalog (write the type: `key`:string)", tok)
             else:
                 ftype = FieldType.JSON
-        return Field(key, ftype, tuple(rest))
+        return Field(key, ftype, tuple(str(r) for r in rest))
 
     # ---- logic
     def start(self, items: list[Any]) -> Query:
@@ -243,17 +271,35 @@ class _Fields(tuple):
     """The ``in (...)`` field list of a search (told apart from its clauses)."""
 
 
-def _caret(text: str, line: int, column: int) -> str:
-    lines = text.splitlines() or [""]
-    src = lines[line - 1] if 1 <= line <= len(lines) else ""
-    return f"\n    {src}\n    {' ' * (column - 1)}^"
+#: how a terminal reads in "expected ..." (keywords quoted as typed; named terminals described)
+_DESCRIBE = {"CMP": "> >= < <=", "DIR": "asc desc", "ATTR": "@id @created_at @updated_at", "TYPE": "a type",
+             "QUOTED_KEY": "`key`", "NAME": "a name", "STRING": 'a "string"', "NUMBER": "a number",
+             "INT": "a whole number", "$END": "the end"}
+
+
+def _expected(names: Any) -> str:
+    """Every terminal the parser would have taken, in words (all of them: the list is short)."""
+    terminals = {t.name: t for t in _parser().terminals}
+    words: set[str] = set()
+    for name in names:
+        t = terminals.get(name)
+        if name in _DESCRIBE:
+            words.update(_DESCRIBE[name].split(" ") if name in ("CMP", "DIR", "ATTR") else [_DESCRIBE[name]])
+        elif t is not None and t.pattern.type == "str":
+            value = str(t.pattern.value)
+            words.add(value if value.isalpha() else f"'{value}'")
+        else:
+            words.add(name.lower())
+    return ", ".join(sorted(words, key=lambda w: (not w[0].isalpha(), w.lower())))
 
 
 def _loc(text: str, line: int | None, column: int | None, offset: int | None) -> Location:
     if line is None or line < 1:
-        line = text.count("\n") + 1
-        column = len(text) - (text.rfind("\n") + 1) + 1
-        offset = len(text)
+        # the end of text is reported just after its last character that is not white space
+        end = len(text.rstrip())
+        line = text.count("\n", 0, end) + 1
+        column = end - (text.rfind("\n", 0, end) + 1) + 1
+        offset = end
     return Location(line=line, column=column or 1, offset=offset)
 
 
@@ -297,15 +343,16 @@ def parse_text(source: Any, *, catalog: Catalog | None = None, database: str | N
             what = f"unexpected character {text[loc.offset or 0:(loc.offset or 0) + 1]!r}"
         else:
             what = f"unexpected {str(getattr(e, 'token', ''))!r}"
-        expected = sorted(getattr(e, "expected", None) or getattr(e, "allowed", None) or [])[:8]
-        hint = f"; expected one of: {', '.join(expected)}" if expected else ""
-        c.error("syntax-error", what + hint + _caret(text, loc.line or 1, loc.column or 1), loc)
+        expected = getattr(e, "expected", None) or getattr(e, "allowed", None) or []
+        hint = f"; expected one of: {_expected(expected)}" if expected else ""
+        c.error("syntax-error", what + hint, loc)
         return ParseResult(None, tuple(c.items))
     except (LarkError, RecursionError) as e:
         c.error("syntax-error", f"text cannot be read: {type(e).__name__}", Location(line=1, column=1, offset=0))
         return ParseResult(None, tuple(c.items))
     build = _Build(catalog, database, opt.resolve_names)
     try:
+        _mark_databases(tree, database)
         query: Query = build.transform(tree)
     except VisitError as e:
         err = e.orig_exc
@@ -313,7 +360,7 @@ def parse_text(source: Any, *, catalog: Catalog | None = None, database: str | N
             tok = err.token
             loc = Location(line=getattr(tok, "line", 1), column=getattr(tok, "column", 1),
                            offset=getattr(tok, "start_pos", 0))
-            c.error(err.code, err.message + _caret(text, loc.line or 1, loc.column or 1), loc)
+            c.error(err.code, err.message, loc)
         else:
             c.error("bad-value", f"text cannot be built: {err}", Location(line=1, column=1, offset=0))
         return ParseResult(None, tuple(c.items))
