@@ -140,29 +140,125 @@ def _canonical_index(seg: str) -> bool:
 
 
 def _check_seg(seg: str) -> None:
-    if seg == "" or "." in seg or seg.startswith("$") or "\x00" in seg:
-        raise _bad("not-expressible", f"MongoDB cannot name the key {seg!r} in a query path (empty, '.', a "
-                   "leading '$' or NUL); use the SQL or in-memory backends for such keys")
+    if "\x00" in seg:
+        raise _bad("not-expressible", f"MongoDB cannot store the key {seg!r}: BSON field names cannot hold NUL; "
+                   "use the SQL or in-memory backends for such keys")
+
+
+def _dotted(seg: str) -> bool:
+    """A key a dotted path can name; other keys ('.', a leading '$', empty) need ``$getField``."""
+    _check_seg(seg)
+    return seg != "" and "." not in seg and not seg.startswith("$")
+
+
+def _literal(value: Any) -> dict[str, Any]:
+    return {"$literal": value}
+
+
+def _get_field(key: str, obj: Any) -> dict[str, Any]:
+    return {"$getField": {"field": _literal(key), "input": obj}}
+
+
+def _exact_value(segs: tuple[str, ...]) -> Any:
+    """The value at ``data.<segs>`` as memory.get_path finds it, missing when absent (``$$REMOVE``).
+
+    Used for keys a dotted path cannot name; needs ``$getField`` and ``$type`` (MongoDB 5.0, mingo)."""
+    expr: Any = _get_field(segs[0], "$data")
+    for seg in segs[1:]:
+        branches: list[dict[str, Any]] = [{"case": {"$eq": [{"$type": "$$p"}, "object"]}, "then": _get_field(seg, "$$p")}]
+        if _canonical_index(seg):
+            i = int(seg)
+            branches.append({"case": {"$isArray": "$$p"}, "then": {
+                "$cond": [{"$gt": [{"$size": "$$p"}, i]}, {"$arrayElemAt": ["$$p", i]}, "$$REMOVE"]}})
+        expr = {"$let": {"vars": {"p": expr}, "in": {"$switch": {"branches": branches, "default": "$$REMOVE"}}}}
+    return expr
+
+
+# Type tests in aggregation expressions without ``$type`` (mongomock has none): ``$isNumber``, ``$isArray``,
+# ``$eq`` with true/false after numbers are ruled out (mongomock's ``$eq`` is Python's, ``1 == True``), and
+# ``$gte`` against ``{}``, which is true for objects in BSON order (and in mingo, which compares like types
+# only) once arrays and booleans are ruled out. ``x`` is never missing: callers bind it through ``$ifNull``.
+def _not(e: Any) -> Any:
+    """Negation of a boolean expression (mongomock reads ``{$not: [e]}`` as "not a non-empty array")."""
+    return {"$eq": [e, False]}
+
+
+def _is_num(x: str) -> Any:
+    return {"$isNumber": x}
+
+
+def _is_bool(x: str) -> Any:
+    return {"$and": [_not(_is_num(x)), {"$or": [{"$eq": [x, True]}, {"$eq": [x, False]}]}]}
+
+
+def _is_obj(x: str) -> Any:
+    return {"$and": [_not({"$isArray": x}), {"$ne": [x, True]}, {"$ne": [x, False]}, {"$ne": [x, None]},
+                     {"$gte": [x, _literal({})]}]}
+
+
+def _is_str(x: str) -> Any:
+    return {"$and": [_not(_is_num(x)), _not({"$isArray": x}), {"$ne": [x, True]}, {"$ne": [x, False]},
+                     {"$ne": [x, None]}, _not({"$gte": [x, _literal({})]})]}
+
+
+def _portable_value(segs: tuple[str, ...]) -> Any:
+    """The value at ``data.<segs>`` as memory.get_path finds it, null when absent, without ``$type``
+    (runs on mongomock when every key is dotted). Arrays are only indexed, never traversed."""
+    first = f"$data.{segs[0]}" if _dotted(segs[0]) else _get_field(segs[0], "$data")
+    expr: Any = {"$ifNull": [first, None]}
+    for seg in segs[1:]:
+        child = {"$ifNull": [f"$$p.{seg}" if _dotted(seg) else _get_field(seg, "$$p"), None]}
+        if _canonical_index(seg):
+            i = int(seg)
+            on_array: Any = {"$cond": [{"$gt": [{"$size": "$$p"}, i]}, {"$arrayElemAt": ["$$p", i]}, None]}
+        else:
+            on_array = None
+        expr = {"$let": {"vars": {"p": expr}, "in": {"$cond": [
+            {"$isArray": "$$p"}, on_array, {"$cond": [_is_obj("$$p"), child, None]}]}}}
+    return expr
+
+
+class _Scope:
+    """One aggregation context (the main collection, or a ``$lookup`` pipeline over a referenced one):
+    the stages that must run before its ``$match`` (lookups, ``$getField`` copies) and their fields."""
+
+    def __init__(self) -> None:
+        self.stages: list[dict[str, Any]] = []
+        self.temps: list[str] = []
+        self.copies: dict[tuple[str, ...], str] = {}
 
 
 class _Compiler:
     def __init__(self, collections: Mapping[Any, str]):
         self.collections = collections
-        self.lookups: list[dict[str, Any]] = []
+        self.scope = _Scope()
         self.n = 0
 
     def coll(self, database: str | None) -> str:
         name = self.collections.get(database)
         return name if name else ("records" if database is None else database)
 
+    def temp(self, prefix: str) -> str:
+        self.n += 1
+        name = f"_{prefix}{self.n}"
+        self.scope.temps.append(name)
+        return name
+
     # -------------------------------------------------------------- paths and states
-    def path(self, f: Field, base: str) -> tuple[str, list[Filter]]:
-        """The dotted path of a field and the guards that stop implicit array traversal."""
+    def path(self, f: Field) -> tuple[str, list[Filter]]:
+        """The dotted path of a field and the guards that stop implicit array traversal.
+
+        A key a dotted path cannot name is first copied by ``$getField`` into a temporary top-level
+        field (absent when the value is absent, so the three states survive)."""
         segs = f.segments
-        for s in segs:
-            _check_seg(s)
+        if not all(_dotted(s) for s in segs):
+            name = self.scope.copies.get(segs)
+            if name is None:
+                name = self.scope.copies[segs] = self.temp("k")
+                self.scope.stages.append({"$addFields": {name: _exact_value(segs)}})
+            return name, []
         guards: list[Filter] = []
-        p = f"{base}data.{segs[0]}"
+        p = f"data.{segs[0]}"
         for seg in segs[1:]:
             if not _canonical_index(seg):
                 guards.append({p: NOT_ARRAY})
@@ -179,11 +275,13 @@ class _Compiler:
         return parts[0] if len(parts) == 1 else {"$and": parts}
 
     def empty(self, p: str) -> Filter:
+        # ``$type: "array"`` next to ``$size: 0``: mongomock also matches ``$size: 0`` against ``{}``,
+        # which HAS VALUE (SPEC 1.3).
         return {"$or": [{p: {"$eq": None, "$exists": True, **NOT_ARRAY}}, {p: {"$eq": "", **NOT_ARRAY}},
-                        {p: {"$size": 0}}]}
+                        {p: {"$type": "array", "$size": 0}}]}
 
-    def state(self, node: FieldState, base: str) -> Filter:
-        p, guards = self.path(node.field, base)
+    def state(self, node: FieldState) -> Filter:
+        p, guards = self.path(node.field)
         present = self.all_of([*guards, {p: {"$exists": True}}])
         if node.state is State.NOT_SET:
             return {"$nor": [present]}
@@ -192,9 +290,9 @@ class _Compiler:
         return self.all_of([present, {"$nor": [self.empty(p)]}])
 
     # -------------------------------------------------------------- compares
-    def compare(self, node: Compare, base: str) -> Filter:
+    def compare(self, node: Compare) -> Filter:
         f, op, val = node.field, node.op, node.value
-        p, guards = self.path(f, base)
+        p, guards = self.path(f)
         t = f.type
         if t is T.CURRENCY:
             money = val if isinstance(val, Money) else Money(val)  # type: ignore[arg-type]
@@ -254,19 +352,19 @@ class _Compiler:
         return {p: cond}
 
     # -------------------------------------------------------------- search, relations
-    def search(self, node: Search, base: str) -> Filter:
+    def search(self, node: Search) -> Filter:
         clauses = [c for c in node.clauses if c]
         if not clauses:
             return {}
         if node.fields is None:
-            return self.search_schemaless(clauses, base)
+            return self.search_schemaless(clauses)
         parts = []
         for clause in clauses:
             alts: list[Filter] = []
             for term in clause:
                 rx = lower_regex(term)
                 for f in node.fields:
-                    p, guards = self.path(Field(f.key, f.type), base)
+                    p, guards = self.path(Field(f.key, f.type))
                     if f.type is T.ENUM_TAGS:
                         alts.append({p: {"$type": "array", "$elemMatch": {"$regex": rx}}})
                     else:
@@ -274,81 +372,128 @@ class _Compiler:
             parts.append({"$or": alts} if alts else FALSE)
         return self.all_of(parts)
 
-    def search_schemaless(self, clauses: list[tuple[str, ...]], base: str) -> Filter:
-        """Any top-level string (or string element of a top-level list): needs $expr with $type."""
-        root = f"${base}data"
-        strings = {"$reduce": {
-            "input": {"$objectToArray": {"$ifNull": [root, {}]}}, "initialValue": [],
-            "in": {"$concatArrays": ["$$value", {"$cond": [
-                {"$isArray": "$$this.v"}, {"$filter": {"input": "$$this.v", "as": "e",
-                                                       "cond": {"$eq": [{"$type": "$$e"}, "string"]}}},
-                {"$cond": [{"$eq": [{"$type": "$$this.v"}, "string"]}, ["$$this.v"], []]}]}]}}}
-        conds = [{"$or": [{"$anyElementTrue": [{"$map": {"input": "$$s", "as": "x", "in": {
-            "$regexMatch": {"input": "$$x", "regex": lower_regex(term)}}}}]} for term in clause]}
-            for clause in clauses]
-        return {"$expr": {"$let": {"vars": {"s": strings}, "in": {"$and": conds}}}}
+    def search_schemaless(self, clauses: list[tuple[str, ...]]) -> Filter:
+        """Any top-level string (or string element of a top-level list), without ``$type``/``$reduce``."""
+        def match(x: str, rx: str) -> Any:  # "" never matches: a term is never empty
+            return {"$regexMatch": {"input": {"$cond": [_is_str(x), x, ""]}, "regex": rx}}
 
-    def relation(self, node: Relation, base: str) -> Filter:
-        if base:
-            raise _bad("not-expressible", "a relational filter inside another one needs correlated $lookup "
-                       "pipelines; filterdsl's Mongo backend compiles one level of relation")
-        p, guards = self.path(node.field, base)
-        self.n += 1
-        name = f"_rel{self.n}"
-        self.lookups.append({"$lookup": {"from": self.coll(node.database), "localField": p, "foreignField": "id",
-                                         "as": name}})
-        inner = self.all_of([self.node(node.predicate, ""), {"removed_at": None}])
-        typed: Filter = {p: {"$type": "array"}} if node.field.type is T.REF_MULTIPLE else \
-            {p: {"$type": "string", **NOT_ARRAY}}
-        return self.all_of([*guards, typed, {name: {"$elemMatch": inner}}])
+        def term(t: str) -> Any:
+            rx = lower_regex(t)
+            per_value = {"$cond": [{"$isArray": "$$kv.v"},
+                                   {"$in": [True, {"$map": {"input": "$$kv.v", "as": "e", "in": match("$$e", rx)}}]},
+                                   match("$$kv.v", rx)]}
+            return {"$in": [True, {"$map": {"input": {"$objectToArray": {"$ifNull": ["$data", {}]}}, "as": "kv",
+                                            "in": per_value}}]}
+
+        return {"$expr": {"$and": [{"$or": [term(t) for t in clause]} for clause in clauses]}}
+
+    def relation(self, node: Relation) -> Filter:
+        """Some live, real row of the referenced collection satisfies the nested predicate (SPEC 2.2).
+
+        The nested predicate is compiled in its own scope. When it needs no stages of its own, a
+        ``localField`` lookup and ``$elemMatch`` suffice (mongomock runs those); otherwise a correlated
+        ``let``/``pipeline`` lookup runs the scope's stages on the referenced rows (nested relations,
+        ``$getField`` copies). A dangling id is never a row: mingo puts null into the joined array, so the
+        element must have a string ``id``."""
+        p, guards = self.path(node.field)
+        name = self.temp("rel")
+        outer, inner_scope = self.scope, _Scope()
+        self.scope = inner_scope
+        try:
+            inner = self.node(node.predicate)
+        finally:
+            self.scope = outer
+        live: Filter = {"removed_at": None, "id": {"$type": "string"}}
+        multi = node.field.type is T.REF_MULTIPLE
+        if not inner_scope.stages:
+            outer.stages.append({"$lookup": {"from": self.coll(node.database), "localField": p,
+                                             "foreignField": "id", "as": name}})
+            joined: Filter = {name: {"$elemMatch": self.all_of([inner, live])}}
+        else:
+            ids = {"$in": ["$id", {"$cond": [{"$isArray": "$$ref"}, "$$ref", []]}]} if multi else \
+                {"$eq": ["$id", "$$ref"]}
+            pipeline = [{"$match": {"$expr": ids}}, *inner_scope.stages, {"$match": self.all_of([inner, live])},
+                        {"$project": {"_id": 0, "id": 1}}]
+            outer.stages.append({"$lookup": {"from": self.coll(node.database), "let": {"ref": "$" + p},
+                                             "pipeline": pipeline, "as": name}})
+            joined = {name: {"$elemMatch": {"id": {"$type": "string"}}}}
+        typed: Filter = {p: {"$type": "array"}} if multi else {p: {"$type": "string", **NOT_ARRAY}}
+        return self.all_of([*guards, typed, joined])
 
     # -------------------------------------------------------------- logic
-    def node(self, node: Node, base: str = "") -> Filter:
+    def node(self, node: Node) -> Filter:
         if isinstance(node, Const):
             return {} if node.value else FALSE
         if isinstance(node, And):
-            return self.all_of([self.node(i, base) for i in node.items])
+            return self.all_of([self.node(i) for i in node.items])
         if isinstance(node, Or):
-            items = [self.node(i, base) for i in node.items]
+            items = [self.node(i) for i in node.items]
             if any(i == {} for i in items):
                 return {}
             items = [i for i in items if i != FALSE]
             return FALSE if not items else items[0] if len(items) == 1 else {"$or": items}
         if isinstance(node, Not):
-            inner = self.node(node.item, base)
+            inner = self.node(node.item)
             if inner == {}:
                 return FALSE
             if inner == FALSE:
                 return {}
             return {"$nor": [inner]}
         if isinstance(node, Compare):
-            return self.compare(node, base)
+            return self.compare(node)
         if isinstance(node, FieldState):
-            return self.state(node, base)
+            return self.state(node)
         if isinstance(node, Search):
-            return self.search(node, base)
+            return self.search(node)
         if isinstance(node, Relation):
-            return self.relation(node, base)
+            return self.relation(node)
         if isinstance(node, IdIn):
-            return {f"{base}id": {"$in": list(node.ids)}} if node.ids else FALSE
+            return {"id": {"$in": list(node.ids)}} if node.ids else FALSE
         if isinstance(node, CreatedAt):
             rng: dict[str, Any] = {}
             if node.start is not None:
                 rng["$gte"] = node.start
             if node.end is not None:
                 rng["$lt"] = node.end
-            return {f"{base}created_at": {"$type": "string", **rng}} if rng else {}
+            return {"created_at": {"$type": "string", **rng}} if rng else {}
         if isinstance(node, ModifiedSince):
-            return {"$or": [{f"{base}updated_at": {"$type": "string", "$gte": node.since}},
-                            {f"{base}updated_at": None, f"{base}created_at": {"$gte": node.since}}]}
+            return {"$or": [{"updated_at": {"$type": "string", "$gte": node.since}},
+                            {"updated_at": None, "created_at": {"$gte": node.since}}]}
         if isinstance(node, InTrash):
-            return {f"{base}removed_at": {"$ne": None}}
+            return {"removed_at": {"$ne": None}}
         raise _bad("unsupported", f"the Mongo backend cannot compile {type(node).__name__}")
 
 
 # ---------------------------------------------------------------- sorting
+def _sort_key(t: FieldType, segs: tuple[str, ...]) -> list[Any]:
+    """SPEC 8 sort key ``[group, value, other]`` of one field, without ``$type`` (mongomock runs it).
+
+    Groups: 0 NOT SET/EMPTY, 1 well typed (value), 2 wrong typed with ``value`` = number 0 < string 1 <
+    boolean 2 < array 3 < object 4 and ``other`` the value itself for the first three; arrays tie with
+    arrays and objects with objects (null). One ``$switch`` per part: mongomock does not evaluate the
+    expressions inside an array literal."""
+    v = "$$v"
+    is_str = _is_str(v)
+    well = {T.STRING: is_str, T.TEXT_BLOCK: is_str, T.ENUM: is_str, T.REF: is_str, T.NUMBER: _is_num(v),
+            T.BOOLEAN: _is_bool(v),
+            T.DATE: {"$and": [is_str, {"$regexMatch": {"input": {"$cond": [is_str, v, ""]}, "regex": _VALID_DAY}}]},
+            T.CURRENCY: {"$and": [_is_obj(v), _is_num("$$v.val")]}}.get(t)
+    # $substr is $substrBytes: byte 10 of a string starting with an ASCII day is a character boundary.
+    well_value: Any = {T.DATE: {"$substr": [v, 0, 10]}, T.CURRENCY: "$$v.val"}.get(t, v)
+    cases: list[tuple[Any, tuple[Any, Any, Any]]] = [
+        ({"$or": [{"$eq": [v, None]}, {"$eq": [v, ""]}, {"$eq": [v, []]}]}, (0, None, None))]
+    if well is not None:
+        cases.append((well, (1, well_value, None)))
+    cases += [(_is_num(v), (2, 0, v)), ({"$isArray": v}, (2, 3, None)), (_is_bool(v), (2, 2, v)),
+              (_is_obj(v), (2, 4, None))]
+    default = (2, 1, v)
+    return [{"$let": {"vars": {"v": _portable_value(segs)}, "in": {"$switch": {
+        "branches": [{"case": c, "then": then[j]} for c, then in cases], "default": default[j]}}}}
+        for j in range(3)]
+
+
 def _sort_stage(query: Query) -> tuple[list[dict[str, Any]], list[str]]:
-    """``$addFields`` computing SPEC 8 sort keys (group, value) for field keys, and the ``$sort``."""
+    """``$addFields`` computing SPEC 8 sort keys for field keys, then ``$sort`` on their parts."""
     add: dict[str, Any] = {}
     order: list[tuple[str, int]] = []
     for i, sk in enumerate(query.sort):
@@ -358,41 +503,14 @@ def _sort_stage(query: Query) -> tuple[list[dict[str, Any]], list[str]]:
             add[g] = {"$cond": [{"$eq": [{"$ifNull": [f"${sk.key.name}", None]}, None]}, 0, 1]}
             order += [(g, d), (sk.key.name, d)]
             continue
-        f = sk.key
-        for s in f.segments:
-            _check_seg(s)
-        v = "$data." + ".".join(f.segments)
-        typ = {"$type": v}
-        empty = {"$or": [{"$in": [typ, ["missing", "null"]]}, {"$eq": [v, ""]},
-                         {"$and": [{"$isArray": v}, {"$eq": [{"$size": {"$cond": [{"$isArray": v}, v, []]}}, 0]}]}]}
-        num = {"$in": [typ, ["int", "long", "double", "decimal"]]}
-        well = {T.STRING: {"$eq": [typ, "string"]}, T.TEXT_BLOCK: {"$eq": [typ, "string"]},
-                T.ENUM: {"$eq": [typ, "string"]}, T.REF: {"$eq": [typ, "string"]}, T.NUMBER: num,
-                T.BOOLEAN: {"$eq": [typ, "bool"]},
-                T.DATE: {"$and": [{"$eq": [typ, "string"]},
-                                  {"$regexMatch": {"input": {"$cond": [{"$eq": [typ, "string"]}, v, ""]},
-                                                   "regex": _VALID_DAY}}]},
-                T.CURRENCY: {"$and": [{"$eq": [typ, "object"]},
-                                      {"$in": [{"$type": v + ".val"}, ["int", "long", "double", "decimal"]]}]},
-                }.get(f.type)
-        well_value: Any = {T.DATE: {"$substrCP": [v, 0, 10]}, T.CURRENCY: v + ".val"}.get(f.type, v)
-        branches: list[dict[str, Any]] = [{"case": empty, "then": [0, None, None]}]
-        if well is not None:
-            branches.append({"case": well, "then": [1, well_value, None]})
-        branches += [{"case": num, "then": [2, 0, v]}, {"case": {"$eq": [typ, "string"]}, "then": [2, 1, v]},
-                     {"case": {"$eq": [typ, "bool"]}, "then": [2, 2, v]}]
-        key = {"$switch": {"branches": branches, "default": [2, 3, v]}}
-        for j in range(3):
-            name = f"_s{i}_{j}"
-            add[name] = {"$arrayElemAt": [key, j]}
-            order.append((name, d))
+        for j, part in enumerate(_sort_key(sk.key.type, sk.key.segments)):
+            add[f"_s{i}_{j}"] = part
+            order.append((f"_s{i}_{j}", d))
     order += [("created_at", -1), ("id", 1)]
     sort: dict[str, int] = {}
     for k, d in order:
         sort.setdefault(k, d)
-    stages: list[dict[str, Any]] = []
-    if add:
-        stages.append({"$addFields": add})
+    stages: list[dict[str, Any]] = [{"$addFields": add}] if add else []
     stages.append({"$sort": sort})
     return stages, list(add)
 
@@ -401,7 +519,8 @@ def _sort_stage(query: Query) -> tuple[list[dict[str, Any]], list[str]]:
 def to_mongo(query: Query | Node, catalog: Any = None, collections: Mapping[Any, str] | None = None
              ) -> dict[str, Any]:
     """``{"collection", "filter", "sort", "skip", "limit", "projection"}`` for ``find``, or
-    ``{"collection", "pipeline"}`` for ``aggregate`` (relational filters, sort keys on fields).
+    ``{"collection", "pipeline"}`` for ``aggregate`` (relational filters, keys a dotted path cannot name,
+    sort keys on fields).
 
     ``sort`` is a list of ``[key, direction]`` pairs (order matters); ``limit`` None means none.
     """
@@ -410,28 +529,33 @@ def to_mongo(query: Query | Node, catalog: Any = None, collections: Mapping[Any,
     flt = comp.node(q.predicate)
     if q.limit == 0:
         flt = FALSE
-    projection = None
+    projection: dict[str, Any] | None = None
+    computed_projection = False
     if q.fields is not None:
-        for k in q.fields:
-            _check_seg(k)
-        projection = {"_id": 0, "id": 1, "created_at": 1, "updated_at": 1, "removed_at": 1,
-                      **{f"data.{k}": 1 for k in q.fields}}
+        projection = {"_id": 0, "id": 1, "created_at": 1, "updated_at": 1, "removed_at": 1}
+        if all(_dotted(k) for k in q.fields):
+            projection.update({f"data.{k}": 1 for k in q.fields})
+        else:  # keys a dotted path cannot name: keep the listed keys of data by name
+            computed_projection = True
+            projection["data"] = {"$arrayToObject": {"$filter": {
+                "input": {"$objectToArray": "$data"}, "as": "kv", "cond": {"$in": ["$$kv.k", _literal(list(q.fields))]}}}}
     field_sort = any(not isinstance(s.key, RecordAttr) for s in q.sort)
     coll = comp.coll(q.database)
-    if not comp.lookups and not field_sort:
+    scope = comp.scope
+    if not scope.stages and not field_sort and not computed_projection:
         sort = [[s.key.name, -1 if s.descending else 1] for s in q.sort if isinstance(s.key, RecordAttr)]
         seen = {k for k, _ in sort}
         sort += [[k, d] for k, d in (("created_at", -1), ("id", 1)) if k not in seen]
         return {"collection": coll, "filter": flt, "sort": sort, "skip": q.skip,
                 "limit": None if q.limit in (None, 0) else q.limit, "projection": projection}
-    stages: list[dict[str, Any]] = [*comp.lookups, {"$match": flt}]
+    stages: list[dict[str, Any]] = [*scope.stages, {"$match": flt}]
     sort_stages, temp = _sort_stage(q)
     stages += sort_stages
     if q.skip:
         stages.append({"$skip": q.skip})
     if q.limit:
         stages.append({"$limit": q.limit})
-    drop = [f"_rel{i}" for i in range(1, comp.n + 1)] + temp
+    drop = scope.temps + temp
     if projection is not None:
         stages.append({"$project": projection})
     elif drop:
