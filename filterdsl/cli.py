@@ -1,7 +1,9 @@
-"""The ``filterdsl`` command: run, validate, explain, convert.
+"""The ``filterdsl`` command: run, validate, explain, convert, serve.
 
-Exit codes are a contract: 0 success (or valid), 1 invalid input (diagnostics on stderr, nothing on
-stdout), 2 usage error, 3 an engine failed (e.g. a database server is unreachable).
+Exit codes are a contract (README "Command line", ``filterdsl --help``): 0 success (or valid),
+1 invalid input (diagnostics on stderr, nothing on stdout), 2 usage error, 3 an engine failed (e.g. a
+database server is unreachable), 4 a valid query the chosen target cannot express, 70 an internal
+error (a bug), 141 stdout closed early (``| head``: quiet, as a Unix tool stopped by SIGPIPE).
 """
 
 from __future__ import annotations
@@ -27,6 +29,35 @@ EXT_FORMATS = {".json": "pitchly", ".json5": "pitchly", ".search": "search", ".q
 ENGINES = ("memory", "sqlite", "duckdb", "postgres", "mysql", "mongomock", "mingo")
 DEFAULT_ENGINE = "sqlite"
 
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_ENGINE, EXIT_NOT_EXPRESSIBLE = 0, 1, 2, 3, 4
+EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h)
+EXIT_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool stopped by a closed pipe
+#: diagnostics about the command line rather than the input (a bad option value): usage errors
+USAGE_CODES = frozenset({"schema-unreadable", "missing-mapping", "bad-layout", "unknown-dialect", "bad-paramstyle",
+                         "unknown-engine"})
+#: a valid query that the chosen target (format, dialect, layout, engine) cannot say
+NOT_EXPRESSIBLE_CODES = frozenset({"not-expressible", "unsupported", "layout-ambiguous"})
+EXIT_CODES_HELP = """exit codes:
+  0    success (validate: every file valid)
+  1    invalid input: diagnostics on stderr, nothing on stdout
+  2    usage error: bad options, unreadable --schema/--data/--mapping files, conflicting flags
+  3    an engine failed (a database server unreachable, a driver missing)
+  4    the query is valid but the chosen target cannot express it (not-expressible)
+  70   internal error: a bug in filterdsl, please report it with the input
+  141  stdout was closed early (e.g. | head -1); nothing more is printed"""
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Every option's default in its help (unless it has none, or the help names it already)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if "%(default)" in text or "default" in text or default in (None, False, argparse.SUPPRESS) \
+                or not action.option_strings:
+            return text
+        return text + " (default: %(default)s)"
+
 
 class UsageError(Exception):
     pass
@@ -36,65 +67,118 @@ class EngineError(Exception):
     pass
 
 
-def _common(p: argparse.ArgumentParser, inputs: str) -> None:
+def _options_args(p: argparse.ArgumentParser, lenient_into: Any = None) -> None:
+    """The parse options, shared by every command that parses (serve included)."""
+    (lenient_into or p).add_argument("--lenient", action="store_true",
+                   help="unknown keys (Pitchly) and unknown or repeated parameters (PixieBrix) are warnings, not "
+                        "errors (default: errors)")
+    p.add_argument("--django-compat", action="store_true",
+                   help="PixieBrix params: Django's lenient handling (the last repeated value wins, unknown "
+                        "non-data__ parameters are ignored with a warning, page_size is clamped); a data__ "
+                        "parameter is never ignored (default: off)")
+    p.add_argument("--lookups", choices=["strict", "extended"], default="strict",
+                   help="PixieBrix params: strict accepts __exact and __isnull; extended adds __iexact, "
+                        "__icontains, __istartswith, __iendswith, __gt, __gte, __lt, __lte, __in")
+    p.add_argument("--max-limit", type=int, default=None, metavar="N",
+                   help="maximum Pitchly limit (default: 100)")
+
+
+def _common(p: argparse.ArgumentParser, inputs: str) -> Any:
+    """Input and parse options; returns the group --lenient is in (validate adds --strict to it)."""
     p.add_argument("--from", dest="fmt", default=None,
                    choices=["pitchly", "search", "pixiebrix", "text", "ast"],
-                   help="input format (default: from the file extension, else pitchly)")
-    p.add_argument("--schema", help="catalog JSON (Pitchly `databases` result)")
-    p.add_argument("--database", help="the queried database _id")
-    p.add_argument("--resolve-names", action="store_true", help="field keys may be field names")
-    p.add_argument("--lenient", action="store_true", help="unknown keys/params are warnings, not errors")
-    p.add_argument("--quoted", action="store_true", help="search strings: allow \"...\" terms")
-    p.add_argument("--django-compat", action="store_true", help="PixieBrix params: Django's lenient handling")
-    p.add_argument("--lookups", choices=["strict", "extended"], default="strict",
-                   help="PixieBrix params: accept extended lookups (__icontains, __gt, ...)")
-    p.add_argument("--max-limit", type=int, default=None, help="maximum Pitchly limit (default 100)")
+                   help="input format (default: from the file extension: .json/.json5 pitchly, .search, "
+                        ".qs pixiebrix, .fdsl text, .ast; else pitchly)")
+    p.add_argument("--schema", metavar="CATALOG.json",
+                   help="catalog JSON (the Pitchly `databases` result); needed for Pitchly field filters "
+                        "(default: none, schemaless)")
+    p.add_argument("--database", metavar="ID", help="the queried database _id (default: from the input's "
+                   "databaseId, if any)")
+    p.add_argument("--resolve-names", action="store_true",
+                   help="field keys may be field names as well as ids (default: ids only)")
+    p.add_argument("--quoted", action="store_true",
+                   help="search strings: \"...\" pieces may hold , and | (default: \" is an ordinary character)")
+    group = p.add_mutually_exclusive_group()  # validate: --lenient and --strict contradict each other
+    _options_args(p, group)
     if inputs == "one":
         p.add_argument("input", nargs="?", help="input file, or - for standard input")
-        p.add_argument("--expr", help="the input given inline instead of a file")
+        p.add_argument("--expr", metavar="TEXT", help="the input given inline instead of a file")
     else:
         p.add_argument("inputs", nargs="+", help="files, directories (searched for known extensions) or globs")
+    return group
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="filterdsl", description="Parse, validate, run and convert filters.")
-    sub = ap.add_subparsers(dest="command", required=True)
+    from . import __version__
 
-    run = sub.add_parser("run", help="run a query over records and print the matches")
+    fmt = _HelpFormatter
+    ap = argparse.ArgumentParser(prog="filterdsl", description="Parse, validate, run and convert filters.",
+                                 epilog=EXIT_CODES_HELP, formatter_class=fmt)
+    ap.add_argument("--version", action="version", version=f"filterdsl {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=text, description=text, epilog=EXIT_CODES_HELP, formatter_class=fmt)
+
+    run = command("run", "run a query over records and print the matches")
     _common(run, "one")
-    run.add_argument("--data", required=True, help="records: JSON list, JSON lines, or {databaseId: [rows]}")
-    run.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE)
-    run.add_argument("--url", help="database URL for the postgres / mysql engines")
-    run.add_argument("--ids", action="store_true", help="print only record ids, one per line")
+    run.add_argument("--data", required=True, metavar="RECORDS",
+                     help="records: a JSON list, JSON lines, or {databaseId: [rows]} (relational filters)")
+    run.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
+                     help="where the query runs: memory (the reference), sqlite/duckdb (in memory), postgres/"
+                          "mysql (--url), mongomock/mingo")
+    run.add_argument("--url", help="database URL for the postgres and mysql engines (default: the local server, "
+                     "database test)")
+    run.add_argument("--ids", action="store_true",
+                     help="print only record ids, one per line (default: JSON lines of projected documents)")
 
-    val = sub.add_parser("validate", help="validate stored filters; exit 1 when any is invalid")
-    _common(val, "many")
+    val = command("validate", "validate stored filters; exit 1 when any is invalid")
+    group = _common(val, "many")
     val.add_argument("--output", choices=["text", "json", "github", "sarif"], default="text",
-                     help="report format: text (with caret snippets), json, github (workflow annotations), sarif")
-    val.add_argument("--database-map", help="JSON file {\"glob pattern\": \"databaseId\"} choosing each file's database")
-    val.add_argument("--strict", action="store_true", help="warnings fail too")
-    val.add_argument("--quiet", action="store_true", help="text output: only failing diagnostics, no summary")
+                     help="report format: text (with caret snippets), json, github (workflow annotations), "
+                          "sarif (SARIF 2.1.0 for code scanning)")
+    val.add_argument("--database-map", metavar="FILE",
+                     help="JSON file {\"glob pattern\": \"databaseId\"} choosing each file's database; patterns "
+                          "match the path relative to the current directory or the file name, first match wins "
+                          "(default: --database for every file)")
+    group.add_argument("--strict", action="store_true", help="warnings fail too (default: only errors fail)")
+    val.add_argument("--quiet", action="store_true",
+                     help="text output: only failing diagnostics, no summary (default: everything)")
 
-    exp = sub.add_parser("explain", help="print the parsed AST readably")
+    exp = command("explain", "print the parsed query readably, with field names when --schema is given")
     _common(exp, "one")
 
-    conv = sub.add_parser("convert", help="convert a filter to another format or backend")
+    conv = command("convert", "convert a filter to another format or backend")
     _common(conv, "one")
-    conv.add_argument("--to", required=True,
-                      choices=["pitchly", "search", "pixiebrix", "text", "ast", "sql", "mongo"])
-    conv.add_argument("--dialect", default="sqlite", help="SQL dialect (any sqlglot dialect)")
-    conv.add_argument("--layout", choices=["json", "columns"], default="json")
-    conv.add_argument("--mapping", help="columns layout: JSON file mapping field id -> column")
-    conv.add_argument("--inline", action="store_true", help="SQL: inline the parameters as literals")
-    conv.add_argument("--keys", choices=["ids", "names"], default="ids", help="field keys in the output")
-    srv = sub.add_parser("serve", help="run the reference records API (needs the 'server' extra)")
+    conv.add_argument("--to", required=True, choices=["pitchly", "search", "pixiebrix", "text", "ast", "sql", "mongo"],
+                      help="output: an input format, sql (SQL then its params as JSON) or mongo (find spec or "
+                           "pipeline)")
+    conv.add_argument("--dialect", default=None,
+                      help="--to sql: any sqlglot dialect (default: sqlite)")
+    conv.add_argument("--layout", choices=["json", "columns"], default=None,
+                      help="--to sql: json (one JSON document column) or columns (needs --mapping) (default: json)")
+    conv.add_argument("--mapping", metavar="FILE",
+                      help="--to sql: JSON file mapping field id -> column (columns layout) or renaming tables "
+                           "(json layout)")
+    conv.add_argument("--inline", action="store_true",
+                      help="--to sql: values as SQL literals instead of bound params (default: params)")
+    conv.add_argument("--keys", choices=["ids", "names"], default="ids",
+                      help="--to pitchly or text: write field ids, or the schema's field names (names need "
+                           "--schema; read them back with --resolve-names)")
+
+    srv = command("serve", "run the reference records API (needs the 'server' extra)")
     srv.add_argument("--db", default="sqlite:///:memory:",
-                     help="sqlite:///PATH, sqlite:///:memory: (default) or postgresql://...")
-    srv.add_argument("--schema", help="catalog JSON; without it databases are schemaless (PixieBrix)")
-    srv.add_argument("--data", help="records to load at start: {databaseId: [rows]}")
-    srv.add_argument("--host", default="127.0.0.1")
-    srv.add_argument("--port", type=int, default=8000)
-    srv.add_argument("--no-cache", action="store_true", help="compile every request (no SQL cache)")
+                     help="where records live: sqlite:///PATH, sqlite:///:memory: or postgresql://...")
+    srv.add_argument("--schema", metavar="CATALOG.json",
+                     help="catalog JSON (default: none; databases are schemaless, as in PixieBrix)")
+    srv.add_argument("--data", metavar="RECORDS", help="records to load at start: {databaseId: [rows]}")
+    srv.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    srv.add_argument("--port", type=int, default=8000, help="port to listen on")
+    srv.add_argument("--no-cache", action="store_true",
+                     help="compile every request (default: compiled SQL is cached by query)")
+    srv.add_argument("--resolve-names", action="store_true",
+                     help="Pitchly bodies: field keys may be field names as well as ids (default: ids only)")
+    _options_args(srv)
     return ap
 
 
@@ -133,19 +217,43 @@ def _prepare(text: str, fmt: str) -> Any:
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     opts: dict[str, Any] = {"strict": not args.lenient, "resolve_names": args.resolve_names,
-                            "quoted": args.quoted, "django_compat": args.django_compat, "lookups": args.lookups}
+                            "django_compat": args.django_compat, "lookups": args.lookups}
+    if getattr(args, "quoted", False):
+        opts["quoted"] = True
     if args.max_limit is not None:
         opts["max_limit"] = args.max_limit
     return opts
 
 
+class SourceError(FilterError):
+    """A FilterError about one source (the input, the schema, the data): printed with that source's
+    label and, where a diagnostic has a line and column, the offending line with a caret under it."""
+
+    def __init__(self, error: FilterError, label: str, text: str | None):
+        super().__init__(error.diagnostics)
+        self.label, self.text = label, text
+
+
 def _catalog(args: argparse.Namespace) -> Catalog | None:
-    return load_catalog(args.schema) if args.schema else None
+    if not args.schema:
+        return None
+    text = _read(args.schema)  # unreadable: a usage error (exit 2), like any file named by an option
+    try:
+        return load_catalog(text)
+    except FilterError as e:
+        raise SourceError(e, args.schema, text) from None
 
 
-def _print_diags(diags: Sequence[Diagnostic], label: str, out: TextIO) -> None:
+def _print_diags(diags: Sequence[Diagnostic], label: str, out: TextIO, text: str | None = None) -> None:
+    from .report import position, redact
+
+    lines = redact(text).splitlines() if text else []
     for d in diags:
         print(f"{label}: {d}", file=out)
+        pos = position(d, text) if text else None
+        if pos and 1 <= pos[0] <= len(lines):
+            print("    " + lines[pos[0] - 1].expandtabs(1), file=out)
+            print("    " + " " * (pos[1] - 1) + "^", file=out)
 
 
 def _parse_one(args: argparse.Namespace, catalog: Catalog | None) -> Query:
@@ -153,16 +261,22 @@ def _parse_one(args: argparse.Namespace, catalog: Catalog | None) -> Query:
     fmt = _format(args, label)
     res = parse_result(_prepare(text, fmt), fmt, catalog, args.database, **_options(args))
     if res.query is None or res.errors:
-        raise FilterError(res.diagnostics)
-    _print_diags(res.warnings, label, sys.stderr)
+        raise SourceError(FilterError(res.diagnostics), label, text)
+    _print_diags(res.warnings, label, sys.stderr, text)
     return res.query
 
 
 # ---------------------------------------------------------------- commands
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.url is not None and args.engine not in ("postgres", "mysql"):
+        raise UsageError(f"--url is for the postgres and mysql engines, not {args.engine}")
     catalog = _catalog(args)
     query = _parse_one(args, catalog)
-    dataset = normalize_dataset(load_data(_read(args.data)), catalog)
+    data = _read(args.data)
+    try:
+        dataset = normalize_dataset(load_data(data), catalog)
+    except FilterError as e:
+        raise SourceError(e, args.data, None) from None
     ids = execute(query, dataset, args.engine, args.url, catalog)
     if args.ids:
         sys.stdout.write("".join(i + "\n" for i in ids))
@@ -239,10 +353,26 @@ def _database_map(path: str | None) -> list[tuple[str, str]]:
     return list(obj.items())
 
 
+def display_path(path: str) -> str:
+    """The path as reports show it and --database-map patterns see it: relative to the current directory
+    when the file is under it (``./filters/a.json`` and ``/repo/filters/a.json`` are ``filters/a.json``),
+    else normalised and absolute; ``/`` separators."""
+    if path == "-":
+        return path
+    full = os.path.abspath(path)
+    try:
+        rel = os.path.relpath(full)
+    except ValueError:  # another drive (Windows)
+        rel = full
+    out = full if rel == os.pardir or rel.startswith(os.pardir + os.sep) else rel
+    return out.replace(os.sep, "/")
+
+
 def _database_for(path: str, mapping: list[tuple[str, str]], default: str | None) -> str | None:
-    posix = path.replace(os.sep, "/")
+    posix = display_path(path)
     for pattern, db in mapping:
-        if fnmatch.fnmatchcase(posix, pattern) or fnmatch.fnmatchcase(os.path.basename(posix), pattern):
+        pattern = pattern[2:] if pattern.startswith("./") else pattern
+        if fnmatch.fnmatchcase(posix, pattern) or fnmatch.fnmatchcase(posix.rsplit("/", 1)[-1], pattern):
             return db
     return default
 
@@ -257,16 +387,18 @@ def validate_file(path: str, args: argparse.Namespace, catalog: Catalog | None,
                 text = fh.read()
     except (OSError, UnicodeDecodeError) as e:
         d = Diagnostic("unreadable-file", f"cannot read the file: {e}", Location())
-        return FileResult(path, "", (d,), False)
+        return FileResult(display_path(path), "", (d,), False)
     fmt = _format(args, path)
     res = parse_result(_prepare(text, fmt), fmt, catalog, _database_for(path, mapping, args.database),
                        **_options(args))
-    return FileResult(path, text, res.diagnostics, res.query is not None and not res.errors)
+    return FileResult(display_path(path), text, res.diagnostics, res.query is not None and not res.errors)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from . import report
 
+    if args.quiet and args.output != "text":
+        raise UsageError(f"--quiet is for the text output; --output {args.output} always reports everything")
     catalog = _catalog(args)
     mapping = _database_map(args.database_map)
     results = [validate_file(p, args, catalog, mapping) for p in expand_inputs(args.inputs)]
@@ -278,7 +410,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     elif args.output == "sarif":
         from . import __version__
 
-        print(json.dumps(report.sarif_report(results, strict, __version__), ensure_ascii=False, indent=2))
+        print(json.dumps(report.sarif_report(results, strict, __version__, root=os.getcwd()), ensure_ascii=False,
+                         indent=2))
     else:
         text = report.text_report(results, strict, args.quiet)
         if text:
@@ -289,11 +422,29 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     from .explain import explain
 
-    print(explain(_parse_one(args, _catalog(args))))
+    catalog = _catalog(args)
+    print(explain(_parse_one(args, catalog), catalog))
     return 0
 
 
+def _check_convert_flags(args: argparse.Namespace) -> None:
+    """Flags that cannot apply to the chosen output are refused, never silently ignored."""
+    sql_only = [flag for flag, given in (("--dialect", args.dialect is not None), ("--layout", args.layout is not None),
+                                         ("--mapping", args.mapping is not None), ("--inline", args.inline)) if given]
+    if args.to != "sql" and sql_only:
+        raise UsageError(f"{', '.join(sql_only)} apply to --to sql only, not --to {args.to}")
+    if args.keys == "names" and args.to not in ("pitchly", "text"):
+        raise UsageError(f"--keys names applies to --to pitchly and --to text only, not --to {args.to}")
+    if args.keys == "names" and not args.schema:
+        raise UsageError("--keys names needs --schema (field names come from the catalog)")
+    if args.layout == "columns" and args.mapping is None:
+        raise UsageError("--layout columns needs --mapping FILE ({field id: column name, ...})")
+    if args.mapping is not None:
+        _read(args.mapping)  # unreadable: a usage error, like --schema
+
+
 def cmd_convert(args: argparse.Namespace) -> int:
+    _check_convert_flags(args)
     catalog = _catalog(args)
     query = _parse_one(args, catalog)
     to = args.to
@@ -302,8 +453,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     elif to == "sql":
         from .backends import sql_cli
 
-        print(sql_cli.convert(query, dialect=args.dialect, layout=args.layout, mapping=args.mapping,
-                              inline=args.inline, catalog=catalog))
+        print(sql_cli.convert(query, dialect=args.dialect or "sqlite", layout=args.layout or "json",
+                              mapping=args.mapping, inline=args.inline, catalog=catalog))
     elif to == "mongo":
         from .backends import mongo_cli
 
@@ -325,7 +476,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"serve needs the server extra (pip install 'filterdsl[server]'): {e}") from None
     catalog = _catalog(args)
     try:
-        app = create_app(args.db, catalog, use_cache=not args.no_cache)
+        app = create_app(args.db, catalog, use_cache=not args.no_cache, options=_options(args))
     except ValueError as e:
         raise UsageError(str(e)) from None
     if args.data:
@@ -341,27 +492,54 @@ def cmd_serve(args: argparse.Namespace) -> int:
 COMMANDS = {"serve": cmd_serve, "run": cmd_run, "validate": cmd_validate, "explain": cmd_explain, "convert": cmd_convert}
 
 
+def _exit_code(e: FilterError) -> int:
+    codes = {d.code for d in e.diagnostics if d.is_error}
+    if "internal" in codes:
+        return EXIT_INTERNAL
+    if codes and codes <= USAGE_CODES:
+        return EXIT_USAGE
+    if codes and codes <= NOT_EXPRESSIBLE_CODES:
+        return EXIT_NOT_EXPRESSIBLE
+    return EXIT_INVALID
+
+
+def _stdout_closed() -> NoReturn:
+    """The reader went away (``| head -1``): stop quietly, as a Unix tool stopped by SIGPIPE does."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's last flush has nowhere to fail
+    except (OSError, ValueError):
+        pass
+    sys.exit(EXIT_PIPE)
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         code = COMMANDS[args.command](args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_closed()
     except FilterError as e:
-        label = getattr(args, "input", None) or "<input>"
-        _print_diags(e.diagnostics, "<expr>" if getattr(args, "expr", None) is not None else label, sys.stderr)
-        code = 1
+        if isinstance(e, SourceError):
+            label, text = e.label, e.text
+        else:
+            label, text = ("<expr>" if getattr(args, "expr", None) is not None
+                           else getattr(args, "input", None) or "<input>"), None
+        _print_diags(e.diagnostics, label, sys.stderr, text)
+        code = _exit_code(e)
     except UsageError as e:
         print(f"filterdsl: error: {e}", file=sys.stderr)
-        code = 2
+        code = EXIT_USAGE
     except EngineError as e:
         print(f"filterdsl: {e}", file=sys.stderr)
-        code = 3
+        code = EXIT_ENGINE
     except KeyboardInterrupt:
         code = 130
     except Exception as e:  # a bug, not the user's input: one line, never a traceback
         print(f"filterdsl: internal error (please report it): {type(e).__name__}: {e}", file=sys.stderr)
-        code = 3
-    sys.stdout.flush()
+        code = EXIT_INTERNAL
     sys.exit(code)
 
 

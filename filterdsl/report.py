@@ -11,7 +11,9 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 from .errors import Diagnostic
 
@@ -145,8 +147,20 @@ def github_report(results: Sequence[FileResult], strict: bool = False) -> str:
     return "\n".join(out)
 
 
-def sarif_report(results: Sequence[FileResult], strict: bool = False, version: str = "") -> dict[str, Any]:
-    """A SARIF 2.1.0 log with one run, one rule per diagnostic code, one result per diagnostic."""
+def artifact_location(path: str) -> dict[str, Any]:
+    """A SARIF artifactLocation: a relative path becomes a percent-encoded URI reference against
+    ``%SRCROOT%`` (what code scanning maps to repository files), an absolute one a ``file:`` URI."""
+    posix = path.replace("\\", "/")
+    if PurePosixPath(posix).is_absolute() or re.match(r"[A-Za-z]:/", posix):
+        return {"uri": "file://" + ("" if posix.startswith("/") else "/") + quote(posix, safe="/:")}
+    return {"uri": quote(posix, safe="/"), "uriBaseId": "%SRCROOT%"}
+
+
+def sarif_report(results: Sequence[FileResult], strict: bool = False, version: str = "",
+                 root: str | None = None) -> dict[str, Any]:
+    """A SARIF 2.1.0 log with one run, one rule per diagnostic code, one result per diagnostic.
+
+    ``root`` (the directory relative paths are relative to) is recorded as ``%SRCROOT%``."""
     codes = sorted({d.code for r in results for d in r.diagnostics})
     index = {c: i for i, c in enumerate(codes)}
     rules = [{"id": c, "name": c, "shortDescription": {"text": f"filterdsl diagnostic {c}"},
@@ -154,7 +168,7 @@ def sarif_report(results: Sequence[FileResult], strict: bool = False, version: s
     out: list[dict[str, Any]] = []
     for r in results:
         for d in r.diagnostics:
-            phys: dict[str, Any] = {"artifactLocation": {"uri": r.path.replace("\\", "/")}}
+            phys: dict[str, Any] = {"artifactLocation": artifact_location(r.path)}
             pos = position(d, r.text)
             if pos:
                 phys["region"] = {"startLine": pos[0], "startColumn": pos[1]}
@@ -171,5 +185,9 @@ def sarif_report(results: Sequence[FileResult], strict: bool = False, version: s
     driver: dict[str, Any] = {"name": "filterdsl", "rules": rules}
     if version:
         driver["version"] = version
-    return {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
-            "runs": [{"tool": {"driver": driver}, "results": out}]}
+    run: dict[str, Any] = {"tool": {"driver": driver}, "results": out}
+    if root is not None:
+        base = root.replace("\\", "/").rstrip("/") + "/"
+        run["originalUriBaseIds"] = {"%SRCROOT%": {"uri": "file://" + ("" if base.startswith("/") else "/")
+                                                   + quote(base, safe="/:")}}
+    return {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0", "runs": [run]}

@@ -179,8 +179,11 @@ def to_csv(records: list[Doc]) -> str:
 
 # ---------------------------------------------------------------------- the app
 def create_app(url: str = "sqlite:///:memory:", catalog: Any = None, cache: QueryCache | None = None,
-               use_cache: bool = True) -> Any:
-    """The Starlette app; ``app.state.store`` and ``app.state.cache`` are exposed for embedding/tests."""
+               use_cache: bool = True, options: dict[str, Any] | None = None) -> Any:
+    """The Starlette app; ``app.state.store`` and ``app.state.cache`` are exposed for embedding/tests.
+
+    ``options`` are parse options for every request (``lookups="extended"``, ``django_compat=True``,
+    ``strict=False``, ...), as ``filterdsl serve --lookups/--django-compat/--lenient`` pass them."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
@@ -189,6 +192,7 @@ def create_app(url: str = "sqlite:///:memory:", catalog: Any = None, cache: Quer
     cat: Catalog | None = load_catalog(catalog) if catalog is not None else None
     store = Store(url)
     qcache = (cache or QueryCache()) if use_cache else None
+    opts = dict(options or {})
 
     def bad(diags: list[Diagnostic], status: int = 400) -> Any:
         return JSONResponse({"errors": [d.to_json() for d in diags]}, status_code=status)
@@ -227,7 +231,7 @@ def create_app(url: str = "sqlite:///:memory:", catalog: Any = None, cache: Quer
     async def records(request: Request) -> Any:
         database = request.path_params["database"]
         compiled = from_request_params(request.url.query, database=database, catalog=cat, dialect=store.dialect,
-                                       paramstyle=store.paramstyle, cache=qcache)
+                                       paramstyle=store.paramstyle, cache=qcache, **opts)
         store.ensure_table(database)
         docs = store.fetch(compiled)
         q = compiled.query
@@ -262,7 +266,7 @@ def create_app(url: str = "sqlite:///:memory:", catalog: Any = None, cache: Quer
             raise FilterError([Diagnostic("wrong-type", "the body is the Pitchly data variables object",
                                           Location(pointer=""))])
         return from_pitchly_variables(body, catalog=cat, database=database, dialect=store.dialect,
-                                      paramstyle=store.paramstyle, cache=qcache)
+                                      paramstyle=store.paramstyle, cache=qcache, **opts)
 
     async def data(request: Request) -> Any:
         database = request.path_params["database"]

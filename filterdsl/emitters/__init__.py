@@ -22,9 +22,10 @@ def to_format(query: Query | Node, fmt: str, catalog: Any = None, keys: str = "i
     versioned JSON object. ``keys="names"`` writes Pitchly field names instead of ids (needs the catalog)."""
     q = query if isinstance(query, Query) else Query(query)
     if fmt == "text":
+        from ..schema import load_catalog
         from .text import to_text
 
-        return to_text(q)
+        return to_text(q, None if catalog is None else load_catalog(catalog), keys)
     if fmt == "ast":
         return to_json(q)
     if fmt == "pitchly":

@@ -3,11 +3,19 @@
 Keys are always backquoted and typed, so the text parses back without a schema; nested and/or of the
 same kind keep their parentheses, so the tree shape round-trips exactly. Iterative over depth would be
 overkill here: frontends bound depth far below the recursion limit (Limits.max_depth).
+
+``keys="names"`` (with a catalog) is the readable form: a field of the schema is written by its name,
+bare when it is a plain word (``Notes contains "rush"``), without its type (the schema gives it back);
+it parses back to the same query with that catalog and ``resolve_names=True``. A field whose name
+would not lead back to it (a name shared with another field, or equal to another field's id) keeps
+its canonical spelling.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from typing import Any
 
 from ..ast import (
@@ -59,33 +67,66 @@ def _value(v: Any) -> str:
     return _scalar(v)
 
 
-def field_text(f: Field) -> str:
+#: words of the grammar: a key spelled like one must be backquoted
+KEYWORDS = frozenset("""or and not true false all any is equals ignoring case contains starts with ends in has exactly
+set empty value references where search id created between modified since trash money null sort skip limit fields
+database asc desc string textBlock number boolean date currency attachment enumTags enum refMultiple ref
+json""".split())
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+#: how a field is spelled, given the database it belongs to
+Namer = Callable[[Field, "str | None"], str]
+
+
+def key_text(key: str) -> str:
+    """A key bare when it is a plain word that is no keyword, else backquoted."""
+    return key if _NAME.fullmatch(key) and key not in KEYWORDS else "`" + key.replace("`", "``") + "`"
+
+
+def field_text(f: Field, database: str | None = None) -> str:
     key = "`" + f.key.replace("`", "``") + "`:" + f.type.value
     return key + "".join(f" -> {_s(seg)}" for seg in f.path)
 
 
-def node_text(node: Node, parent: type | None = None) -> str:
+def schema_namer(catalog: Any) -> Namer:
+    """Field names of the schema where they lead back to the same field; canonical spelling otherwise."""
+
+    def name(f: Field, database: str | None) -> str:
+        db = catalog.get(database) if catalog is not None and database is not None else None
+        fd = db.field(f.key) if db is not None else None
+        if db is None or fd is None or fd.type != f.type or db.field(fd.name, True) is not fd:
+            return field_text(f)
+        return key_text(fd.name) + "".join(f" -> {_s(seg)}" for seg in f.path)
+
+    return name
+
+
+def node_text(node: Node, parent: type | None = None, namer: Namer = field_text, database: str | None = None) -> str:
+    def sub(n: Node, p: type | None = None, db: str | None = database) -> str:
+        return node_text(n, p, namer, db)
+
     if isinstance(node, Const):
         return "true" if node.value else "false"
     if isinstance(node, (And, Or)):
         word = "and" if isinstance(node, And) else "or"
         if len(node.items) < 2:
-            return ("all" if isinstance(node, And) else "any") + "(" + ", ".join(node_text(i) for i in node.items) + ")"
-        body = f" {word} ".join(node_text(i, type(node)) for i in node.items)
+            return ("all" if isinstance(node, And) else "any") + "(" + ", ".join(sub(i) for i in node.items) + ")"
+        body = f" {word} ".join(sub(i, type(node)) for i in node.items)
         # and binds tighter than or; a group of its own kind (or an or inside an and) needs parentheses
         return f"({body})" if parent is not None else body
     if isinstance(node, Not):
-        inner = node_text(node.item, Not)
+        inner = sub(node.item, Not)
         return f"not {inner}"
     if isinstance(node, Compare):
-        return f"{field_text(node.field)} {_OPS[node.op]} {_value(node.value)}"
+        return f"{namer(node.field, database)} {_OPS[node.op]} {_value(node.value)}"
     if isinstance(node, FieldState):
-        return f"{field_text(node.field)} {_STATES[node.state]}"
+        return f"{namer(node.field, database)} {_STATES[node.state]}"
     if isinstance(node, Relation):
-        return f"{field_text(node.field)} references {_s(node.database)} where ({node_text(node.predicate)})"
+        return (f"{namer(node.field, database)} references {_s(node.database)} "
+                f"where ({sub(node.predicate, None, node.database)})")
     if isinstance(node, Search):
         clauses = ", ".join("[" + ", ".join(_s(t) for t in c) + "]" for c in node.clauses)
-        fields = "" if node.fields is None else " in (" + ", ".join(field_text(f) for f in node.fields) + ")"
+        fields = "" if node.fields is None else " in (" + ", ".join(namer(f, database) for f in node.fields) + ")"
         return f"search({clauses}){fields}"
     if isinstance(node, IdIn):
         return "id in [" + ", ".join(_s(i) for i in node.ids) + "]"
@@ -100,17 +141,19 @@ def node_text(node: Node, parent: type | None = None) -> str:
     raise TypeError(f"not an AST node: {node!r}")
 
 
-def _sort_key(sk: SortKey) -> str:
-    key = "@" + sk.key.name if isinstance(sk.key, RecordAttr) else field_text(sk.key)
+def _sort_key(sk: SortKey, namer: Namer = field_text, database: str | None = None) -> str:
+    key = "@" + sk.key.name if isinstance(sk.key, RecordAttr) else namer(sk.key, database)
     return key + (" desc" if sk.descending else " asc")
 
 
-def to_text(query: Query | Node) -> str:
-    """The canonical text of a query (or a bare predicate)."""
+def to_text(query: Query | Node, catalog: Any = None, keys: str = "ids") -> str:
+    """The canonical text of a query (or a bare predicate); ``keys="names"`` with a catalog: the readable
+    form, parsed back with that catalog and ``resolve_names=True``."""
     q = query if isinstance(query, Query) else Query(query)
-    parts = [node_text(q.predicate)]
+    namer = schema_namer(catalog) if keys == "names" and catalog is not None else field_text
+    parts = [node_text(q.predicate, None, namer, q.database)]
     if q.sort:
-        parts.append("sort " + ", ".join(_sort_key(s) for s in q.sort))
+        parts.append("sort " + ", ".join(_sort_key(s, namer, q.database) for s in q.sort))
     if q.skip:
         parts.append(f"skip {q.skip}")
     if q.limit is not None:
