@@ -18,6 +18,9 @@ class Limits:
     max_list: int = 10_000
     max_search_terms: int = 100
     max_input_bytes: int = 1 << 20
+    max_json_values: int = 100_000  # values in a JSON input (a legitimate filter holds far fewer)
+    max_sort_keys: int = 32  # sort / ordering keys of one query
+    max_skip: int = 2**53  # skip / page offset: within every engine's integer range (int64, JS numbers)
     max_limit: int = 100  # Pitchly ``limit`` maximum (servers may allow more)
     max_page_size: int = 1000  # PixieBrix ``page_size`` maximum
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from ..ast import (
@@ -468,25 +469,53 @@ def _short(v: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _raw_depth_ok(obj: Any, limit: int) -> bool:
-    """Iterative depth check of raw JSON, so nothing downstream can hit the recursion limit.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
-    Only containers are pushed, level by level (scalars are most of a filter and need no visit).
+
+def raw_problem(obj: Any, limits: Any) -> Diagnostic | None:
+    """One iterative pass over raw JSON (or Python objects) before the walk: depth, number of values,
+    keys that are not strings, and strings holding lone surrogates (no engine can store or bind them).
+
+    Only containers are pushed, level by level, with their paths (scalars are most of a filter).
     """
-    if limit < 1:
-        return False
-    level: list[Any] = [obj]
+    depth_limit = 4 * limits.max_depth + 8
+    budget = limits.max_json_values
+    level: list[tuple[Any, list[str | int]]] = [(obj, [])]
+    if isinstance(obj, str) and _SURROGATE.search(obj):
+        return Diagnostic("invalid-encoding", "text holds a lone surrogate (not valid Unicode)", Location(pointer=""))
     d = 1  # depth of the containers in ``level``; their members sit at d + 1
     while level:
-        nxt: list[Any] = []
-        for o in level:
-            vals = o.values() if isinstance(o, dict) else o if isinstance(o, list) else ()
-            if vals and d >= limit:
-                return False
-            nxt.extend(v for v in vals if isinstance(v, (dict, list)))
+        nxt: list[tuple[Any, list[str | int]]] = []
+        for o, path in level:
+            if isinstance(o, dict):
+                items: Any = o.items()
+            elif isinstance(o, list):
+                items = enumerate(o)
+            else:
+                continue
+            if o and d >= depth_limit:
+                return Diagnostic("too-deep", f"input nested deeper than the limit ({limits.max_depth} filter levels)",
+                                  Location(pointer=""))
+            budget -= len(o)
+            if budget < 0:
+                return Diagnostic("too-large", f"input holds more than {limits.max_json_values} values",
+                                  Location(pointer=""))
+            for k, v in items:
+                if isinstance(o, dict):
+                    if not isinstance(k, str):
+                        return Diagnostic("wrong-type", f"object keys are strings, not {_kind(k)} ({_short(k)})",
+                                          Location(pointer=pointer(path)))
+                    if _SURROGATE.search(k):
+                        return Diagnostic("invalid-encoding", "key holds a lone surrogate (not valid Unicode)",
+                                          Location(pointer=pointer([*path, k])))
+                if isinstance(v, (dict, list)):
+                    nxt.append((v, [*path, k]))
+                elif isinstance(v, str) and _SURROGATE.search(v):
+                    return Diagnostic("invalid-encoding", "string holds a lone surrogate (not valid Unicode)",
+                                      Location(pointer=pointer([*path, k])))
         level = nxt
         d += 1
-    return True
+    return None
 
 
 def _no_constants(name: str) -> Any:
@@ -527,26 +556,30 @@ def _parse(p: _Parser, source: Any, catalog: Catalog | None, database: str | Non
             p.c.error("too-large", f"input exceeds {lim.max_input_bytes} bytes", Location(pointer=""))
             return ParseResult(None, tuple(p.c.items))
         text = source
-        try:
-            source = json.loads(text, parse_constant=_no_constants)
+        positions = None
+        try:  # strict JSON first (fast); huge integers become floats, refused by the range checks
+            source = json.loads(text, parse_constant=_no_constants, parse_int=relaxed_json.parse_int)
         except (ValueError, RecursionError):
             try:  # the relaxed object-literal syntax of the Pitchly docs (unquoted keys, comments, ...)
-                source, _ = relaxed_json.loads(text, 4 * lim.max_depth + 8)
+                source, positions = relaxed_json.loads(text, 4 * lim.max_depth + 8, lim.max_json_values)
             except FilterError as e:
                 return ParseResult(None, tuple(e.diagnostics))
         result = _parse_object(p, source, catalog, database, opt)
-        return _with_positions(result, text)
+        return _with_positions(result, text, positions, lim)
     return _parse_object(p, source, catalog, database, opt)
 
 
-def _with_positions(result: ParseResult, text: str) -> ParseResult:
-    """Add line:column to pointer-located diagnostics of a text input."""
+def _with_positions(result: ParseResult, text: str, positions: dict[str, relaxed_json.Position] | None,
+                    limits: Any) -> ParseResult:
+    """Add line:column to pointer-located diagnostics of a text input (the pointer alone when the text
+    is too large to scan again within the value limit)."""
     if not any(d.location.pointer is not None and d.location.line is None for d in result.diagnostics):
         return result
-    try:
-        _, positions = relaxed_json.loads(text)
-    except FilterError:
-        return result
+    if positions is None:
+        try:
+            _, positions = relaxed_json.loads(text, max_values=limits.max_json_values)
+        except FilterError:
+            positions = {"": (1, 1, 0)}
     out = []
     for d in result.diagnostics:
         loc = d.location
@@ -560,8 +593,9 @@ def _with_positions(result: ParseResult, text: str) -> ParseResult:
 def _parse_object(p: _Parser, source: Any, catalog: Catalog | None, database: str | None,
                   opt: ParseOptions) -> ParseResult:
     lim = opt.limits
-    if not _raw_depth_ok(source, 4 * lim.max_depth + 8):
-        p.c.error("too-deep", f"input nested deeper than the limit ({lim.max_depth} filter levels)", Location(pointer=""))
+    problem = raw_problem(source, lim)
+    if problem is not None:
+        p.c.items.append(problem)
         return ParseResult(None, tuple(p.c.items))
     if not isinstance(source, dict):
         p.c.error("wrong-type", f"expected a filter object or a variables object, not {_kind(source)}",

@@ -2,21 +2,19 @@
 
 ``loads(text)`` returns the value and a map from JSON Pointer to (line, column, offset), so a
 diagnostic located by pointer can also be shown at its place in the file. Strict JSON is read by
-the same grammar, so positions are exact either way.
+the same reader, so positions are exact either way. The reader is one regular-expression token scan
+and an explicit stack (no parser generator, no recursion): linear in the input, whatever its shape.
 """
 
 from __future__ import annotations
 
-import functools
+import bisect
 import json
 import re
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Tree
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
-
-from ..errors import Diagnostic, FilterError, Location, pointer
+from ..errors import Diagnostic, FilterError, Location
 
 Position = tuple[int, int, int]  # line, column (1-based), offset
 
@@ -30,97 +28,267 @@ def grammar_path(name: str) -> Path:
     raise FileNotFoundError(f"grammar {name} not found")
 
 
-@functools.cache
-def _parser() -> Lark:
-    return Lark(grammar_path("json.lark").read_text(encoding="utf-8"), parser="lalr",
-                propagate_positions=True, maybe_placeholders=False)
+_TOKEN = re.compile(r"""
+    (?P<ws>[ \t\n\r\f]+)
+  | (?P<comment>//[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)
+  | (?P<dq>"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*")
+  | (?P<sq>'(?:[^'\\\x00-\x1f]|\\['"\\/bfnrt]|\\u[0-9a-fA-F]{4})*')
+  | (?P<num>[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
+  | (?P<name>[A-Za-z_$][A-Za-z0-9_$-]*)
+  | (?P<punct>[{}\[\],:])
+""", re.X)
+_KEYWORDS = {"true": True, "false": False, "null": None}
+# Fast paths (most of a large input): a whole `key: scalar,` member or `scalar,` element in one match.
+_WS = r"[ \t\n\r\f]*"
+_DQ = r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"'
+_SCALAR = (r"(" + _DQ + r"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null)"
+           r"(?![A-Za-z0-9_$.+-])")
+_MEMBER = re.compile(_WS + r"(" + _DQ + r"|[A-Za-z_$][A-Za-z0-9_$-]*)" + _WS + ":" + _WS + _SCALAR + _WS + "(,?)")
+_ELEMENT = re.compile(_WS + _SCALAR + _WS + "(,?)")
+#: Integers longer than this are far outside every range filterdsl accepts; they become floats (so a
+#: later range check reports them) instead of reaching int()'s 4,300-digit limit (a ValueError).
+MAX_INT_DIGITS = 300
+
+
+def parse_int(text: str) -> int | float:
+    """``json.loads`` parse_int hook: a huge integer becomes a float, refused later by range checks."""
+    return int(text) if len(text) <= MAX_INT_DIGITS else float(text)
+
+
+def _string(raw: str) -> str:
+    if "\\" not in raw:
+        return raw[1:-1]
+    if raw[0] == "'":
+        body = raw[1:-1].replace('\\"', '"').replace("\\'", "'").replace('"', '\\"')
+        raw = '"' + body + '"'
+    value: str = json.loads(raw)
+    return value
+
+
+def _number(text: str) -> int | float:
+    """JSON's reading of a number (an integer stays an int); relaxed forms (``+1``, ``.5``) are floats."""
+    if text.isdigit() or (text[0] == "-" and text[1:].isdigit()):
+        if (text[0] == "0" or text[:2] == "-0") and len(text.lstrip("-")) > 1:
+            return float(text)  # a leading zero is not a JSON integer: the relaxed reading
+        return parse_int(text)
+    return float(text)
+
+
+class _Frame:
+    """An open object or array: its value, its pointer, and what the reader expects next in it."""
+
+    __slots__ = ("value", "ptr", "start", "key", "state")
+
+    def __init__(self, value: Any, ptr: str, start: int):
+        self.value, self.ptr, self.start = value, ptr, start
+        self.key: str | None = None
+        self.state = "first"  # first | key | colon | value | comma
+
+
+def _line_starts(text: str) -> list[int]:
+    return [0] + [m.end() for m in re.finditer("\n", text)]
+
+
+def _position(starts: list[int], offset: int) -> Position:
+    line = bisect.bisect_right(starts, offset)
+    return line, offset - starts[line - 1] + 1, offset
+
+
+def _error(text: str, message: str, offset: int | None) -> FilterError:
+    if offset is None or offset >= len(text):
+        starts = _line_starts(text)
+        line, col, _ = _position(starts, len(text))
+        return FilterError([Diagnostic("invalid-json", f"not valid JSON: {message}",
+                                       Location(pointer="", line=line, column=col, offset=len(text)))])
+    line, col, off = _position(_line_starts(text), offset)
+    return FilterError([Diagnostic("invalid-json", f"not valid JSON: {message}",
+                                   Location(pointer="", line=line, column=col, offset=off))])
 
 
 _NESTING = re.compile(r"[\[\]{}]")
 
 
-def _too_deep(text: str, limit: int) -> bool:
-    """Cheap upper bound on bracket nesting (brackets inside strings only make it stricter)."""
+def _too_deep(text: str, limit: int) -> int | None:
+    """Cheap upper bound on bracket nesting before reading (brackets inside strings only make it
+    stricter): the offset where it passes ``limit``, so a deep input is ``too-deep`` even if malformed."""
     depth = 0
     for m in _NESTING.finditer(text):
         depth += 1 if m.group() in "[{" else -1
         if depth > limit:
-            return True
-    return False
+            return m.start()
+    return None
 
 
-def _string(tok: Any) -> str:
-    raw = str(tok)
-    if raw[0] == "'":
-        body = raw[1:-1].replace('\\"', '"').replace("\\'", "'").replace('"', '\\"')
-        raw = '"' + body + '"'
-    return json.loads(raw)
+def _too_many(text: str, max_values: int, offset: int) -> FilterError:
+    line, col, off = _position(_line_starts(text), offset)
+    return FilterError([Diagnostic("too-large", f"JSON input holds more than {max_values} values",
+                                   Location(pointer="", line=line, column=col, offset=off))])
 
 
-def _number(tok: Any) -> int | float:
-    text = str(tok)
-    value = json.loads(text) if re.fullmatch(r"-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?", text) else float(text)
-    return value
+def scan(text: str, max_depth: int = 512, spans: bool = False, max_values: int | None = None
+         ) -> tuple[Any, dict[str, Position], dict[str, tuple[int, int]]]:
+    """Read strict or relaxed JSON in one linear pass; the value, positions and (optionally) spans.
+
+    Positions map each JSON Pointer to (line, column, offset): of the key for an object member, of
+    the value otherwise. Spans map a pointer to the value's (start, end) offsets. Duplicate keys keep
+    the last value, as ``json.loads`` does. Iterative, so depth never reaches Python's stack; more
+    than ``max_values`` values is ``too-large`` at the value that crosses the limit.
+    """
+    budget = max_values if max_values is not None else len(text) + 1
+    deep = _too_deep(text, max_depth)
+    if deep is not None:
+        line, col, off = _position(_line_starts(text), deep)
+        raise FilterError([Diagnostic("too-deep", f"JSON nested deeper than {max_depth}",
+                                      Location(pointer="", line=line, column=col, offset=off))])
+    offsets: dict[str, int] = {}
+    value_spans: dict[str, tuple[int, int]] = {}
+    stack: list[_Frame] = []
+    root: list[Any] = []
+    pos, n = 0, len(text)
+    match = _TOKEN.match
+    done = False
+
+    def put(value: Any, start: int, end: int) -> None:
+        """Place a finished value into its container (or as the root)."""
+        nonlocal done
+        if stack:
+            top = stack[-1]
+            if isinstance(top.value, dict):
+                assert top.key is not None
+                top.value[top.key] = value
+                ptr = top.ptr + "/" + top.key.replace("~", "~0").replace("/", "~1")
+            else:
+                ptr = top.ptr + "/" + str(len(top.value))
+                offsets.setdefault(ptr, start)
+                top.value.append(value)
+            top.state = "comma"
+        else:
+            ptr = ""
+            offsets.setdefault(ptr, start)
+            root.append(value)
+            done = True
+        if spans:
+            value_spans[ptr] = (start, end)
+
+    while True:
+        m = match(text, pos)
+        if m is None:
+            if pos >= n:
+                break
+            raise _error(text, f"unexpected character {text[pos]!r}", pos)
+        kind = m.lastgroup
+        start, pos = pos, m.end()
+        if kind == "ws" or kind == "comment":
+            continue
+        tok = m.group()
+        if done:
+            raise _error(text, f"unexpected {tok!r} after the end of the value", start)
+        top = stack[-1] if stack else None
+        state = top.state if top is not None else "value"
+        is_obj = top is not None and isinstance(top.value, dict)
+        if is_obj and state in ("first", "key"):
+            assert top is not None
+            fast = _MEMBER.match(text, start)
+            if fast is not None:
+                budget -= 1
+                if budget < 0:
+                    raise _too_many(text, max_values or 0, start)
+                raw_key, raw = fast.group(1), fast.group(2)
+                key = _string(raw_key) if raw_key[0] == '"' else raw_key
+                value = _KEYWORDS[raw] if raw in _KEYWORDS else _string(raw) if raw[0] == '"' else _number(raw)
+                ptr = top.ptr + "/" + key.replace("~", "~0").replace("/", "~1")
+                top.value[key] = value
+                top.key = key
+                offsets.setdefault(ptr, fast.start(1))
+                if spans:
+                    value_spans[ptr] = (fast.start(2), fast.end(2))
+                top.state = "key" if fast.group(3) else "comma"
+                pos = fast.end()
+                continue
+            if kind in ("dq", "sq", "name"):
+                key = tok if kind == "name" else _string(tok)
+                top.key = key
+                top.state = "colon"
+                offsets.setdefault(top.ptr + "/" + key.replace("~", "~0").replace("/", "~1"), start)
+                continue
+            if tok == "}":  # {} or a trailing comma
+                stack.pop()
+                put(top.value, top.start, pos)
+                continue
+            raise _error(text, f"unexpected {tok!r} (expected a key)", start)
+        if is_obj and state == "colon":
+            if tok != ":":
+                raise _error(text, f"unexpected {tok!r} (expected ':')", start)
+            assert top is not None
+            top.state = "value"
+            continue
+        if state == "comma":
+            assert top is not None
+            closer = "}" if is_obj else "]"
+            if tok == ",":
+                top.state = "key" if is_obj else "after-comma"
+                continue
+            if tok == closer:
+                stack.pop()
+                put(top.value, top.start, pos)
+                continue
+            raise _error(text, f"unexpected {tok!r} (expected ',' or {closer!r})", start)
+        # a value is expected: at the root, after ':', or in an array
+        if top is not None and not is_obj:
+            fast = _ELEMENT.match(text, start)
+            if fast is not None:
+                budget -= 1
+                if budget < 0:
+                    raise _too_many(text, max_values or 0, start)
+                raw = fast.group(1)
+                ptr = top.ptr + "/" + str(len(top.value))
+                top.value.append(_KEYWORDS[raw] if raw in _KEYWORDS else _string(raw) if raw[0] == '"'
+                                 else _number(raw))
+                offsets.setdefault(ptr, fast.start(1))
+                if spans:
+                    value_spans[ptr] = (fast.start(1), fast.end(1))
+                top.state = "after-comma" if fast.group(2) else "comma"
+                pos = fast.end()
+                continue
+        if tok == "]" and top is not None and not is_obj and state in ("first", "after-comma"):
+            stack.pop()
+            put(top.value, top.start, pos)
+            continue
+        budget -= 1
+        if budget < 0:
+            raise _too_many(text, max_values or 0, start)
+        if kind == "dq" or kind == "sq":
+            put(_string(tok), start, pos)
+        elif kind == "num":
+            put(_number(tok), start, pos)
+        elif kind == "name" and tok in _KEYWORDS:
+            put(_KEYWORDS[tok], start, pos)
+        elif tok == "{" or tok == "[":
+            if len(stack) >= max_depth:
+                line, col, off = _position(_line_starts(text), start)
+                raise FilterError([Diagnostic("too-deep", f"JSON nested deeper than {max_depth}",
+                                              Location(pointer="", line=line, column=col, offset=off))])
+            if top is not None:
+                top.state = "comma"  # resumes after the container closes (put sets it again)
+                ptr = (top.ptr + "/" + top.key.replace("~", "~0").replace("/", "~1")) if is_obj and top.key \
+                    is not None else top.ptr + "/" + str(len(top.value))
+            else:
+                ptr = ""
+            offsets.setdefault(ptr, start)
+            stack.append(_Frame({} if tok == "{" else [], ptr, start))
+        else:
+            raise _error(text, f"unexpected {tok!r}", start)
+    if stack or not root:
+        raise _error(text, "unexpected end of input", None)
+    starts = _line_starts(text)
+    positions = {p: _position(starts, off) for p, off in offsets.items()}
+    return root[0], positions, value_spans
 
 
-def loads(text: str, max_depth: int = 512) -> tuple[Any, dict[str, Position]]:
-    """Parse strict or relaxed JSON; FilterError (invalid-json / too-deep) with line:column otherwise."""
-    if _too_deep(text, max_depth):
-        raise FilterError([Diagnostic("too-deep", f"JSON nested deeper than {max_depth}", Location(pointer=""))])
-    try:
-        tree = _parser().parse(text)
-    except UnexpectedInput as e:
-        what = "unexpected end of input" if isinstance(e, UnexpectedEOF) else (
-            f"unexpected character {text[e.pos_in_stream]!r}" if isinstance(e, UnexpectedCharacters)
-            and e.pos_in_stream is not None and e.pos_in_stream < len(text) else
-            f"unexpected {getattr(getattr(e, 'token', None), 'type', 'token')}")
-        line, col = getattr(e, "line", None), getattr(e, "column", None)
-        at_end = getattr(getattr(e, "token", None), "type", None) == "$END"
-        if at_end:
-            what = "unexpected end of input"
-        if isinstance(e, UnexpectedEOF) or at_end or line in (None, -1):
-            line = text.count("\n") + 1
-            col = len(text) - (text.rfind("\n") + 1) + 1
-        raise FilterError([Diagnostic("invalid-json", f"not valid JSON: {what}",
-                                      Location(pointer="", line=line, column=col,
-                                               offset=getattr(e, "pos_in_stream", None)))]) from None
-    except LarkError as e:
-        raise FilterError([Diagnostic("invalid-json", f"not valid JSON: {e}", Location(pointer=""))]) from None
-    positions: dict[str, Position] = {}
-    # Iterative construction: (node, path, setter) work items, so depth never reaches Python's stack.
-    root: list[Any] = [None]
-    work: list[tuple[Any, list[str | int], Any, Any]] = [(tree, [], root, 0)]
-    while work:
-        node, path, holder, slot = work.pop()
-        if isinstance(node, Tree):
-            meta = node.meta
-            if not meta.empty:  # keys were placed at their key already; keep that
-                positions.setdefault(pointer(path), (meta.line, meta.column, meta.start_pos))
-            kind = node.data
-            if kind == "object":
-                obj: dict[str, Any] = {}
-                holder[slot] = obj
-                for pair in node.children:
-                    key_node, value_node = pair.children
-                    key = _string(key_node.children[0]) if isinstance(key_node, Tree) and key_node.data == "string" \
-                        else str(key_node.children[0] if isinstance(key_node, Tree) else key_node)
-                    obj[key] = None
-                    positions.setdefault(pointer([*path, key]), (pair.meta.line, pair.meta.column, pair.meta.start_pos))
-                    work.append((value_node, [*path, key], obj, key))
-            elif kind == "array":
-                arr: list[Any] = [None] * len(node.children)
-                holder[slot] = arr
-                for i, child in enumerate(node.children):
-                    work.append((child, [*path, i], arr, i))
-            elif kind == "string":
-                holder[slot] = _string(node.children[0])
-            elif kind == "number":
-                holder[slot] = _number(node.children[0])
-            elif kind in ("true", "false", "null"):
-                holder[slot] = {"true": True, "false": False, "null": None}[kind]
-        else:  # a bare token (cannot happen with this grammar, kept for safety)
-            holder[slot] = str(node)
-    return root[0], positions
+def loads(text: str, max_depth: int = 512, max_values: int | None = None) -> tuple[Any, dict[str, Position]]:
+    """Parse strict or relaxed JSON; FilterError (invalid-json / too-deep / too-large) with line:column."""
+    value, positions, _ = scan(text, max_depth, max_values=max_values)
+    return value, positions
 
 
 def locate(pointer_text: str, positions: dict[str, Position]) -> Position | None:
