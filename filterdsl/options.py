@@ -69,6 +69,11 @@ def check_limits(query: Query, limits: Limits, where: Location | None = None) ->
     Counting is iterative and stops early, so a huge or deep AST costs at most ``max_nodes`` steps.
     """
     loc = where or Location(pointer="")
+    if len(query.sort) > limits.max_sort_keys:
+        return [Diagnostic("too-large", f"sort takes at most {limits.max_sort_keys} keys", loc)]
+    for name, value in (("skip", query.skip), ("limit", query.limit)):
+        if value is not None and not 0 <= value <= limits.max_skip:
+            return [Diagnostic("bad-value", f"{name} is between 0 and {limits.max_skip}", loc)]
     n = 0
     for node in walk(query.predicate):
         n += 1

@@ -95,13 +95,44 @@ def test_only_filter_errors_escape(text: str, quoted: bool) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=' ab,|"\\\\', max_size=30), st.booleans(), st.integers(0, 4))
-def test_cheap_term_precount_agrees_with_the_grammar(text: str, quoted: bool, limit: int) -> None:
-    """The pre-count that rejects huge searches early must agree exactly with the parsed term count."""
+@given(st.text(alphabet=' ab,|"\\\\', max_size=30), st.booleans())
+def test_linear_scanner_agrees_with_the_grammar(text: str, quoted: bool) -> None:
+    """The scanner (linear, issue 17 L2) reads exactly what grammar/search.lark's LALR parser reads."""
     from filterdsl.errors import Collector
-    from filterdsl.frontends.search import split_terms, too_many_terms
+    from filterdsl.frontends.search import split_terms
 
     c = Collector()
-    n = sum(len(cl) for cl in split_terms(text, quoted, c))
-    if not c.has_errors:
-        assert too_many_terms(text, quoted, limit) == (n > limit)
+    got = split_terms(text, quoted, c)
+    expected = _grammar_clauses(text, quoted)
+    assert got == (expected if expected is not None else [])
+    assert [d.code for d in c.items if d.is_error] == ([] if expected is not None else ["syntax-error"])
+
+
+def _grammar_clauses(text: str, quoted: bool) -> list[list[str]] | None:
+    """The clauses by the grammar file itself (the oracle): None for a syntax error."""
+    from lark import Lark, Token
+    from lark.exceptions import UnexpectedInput
+
+    from filterdsl.frontends.relaxed_json import grammar_path
+    from filterdsl.frontends.search import _Piece, _term_text
+
+    parser = Lark(grammar_path("search.lark").read_text(encoding="utf-8"), parser="lalr",
+                  start=["plain", "quoted"], maybe_placeholders=False)
+    try:
+        tree = parser.parse(text, start="quoted" if quoted else "plain")
+    except UnexpectedInput:
+        return None
+    clauses = []
+    for node in tree.children:
+        if isinstance(node, Token):
+            continue
+        terms = []
+        for t in node.children:
+            if isinstance(t, Token):
+                continue
+            term = _term_text([_Piece(p.type, str(p), p.start_pos or 0) for p in t.children if isinstance(p, Token)])
+            if term:
+                terms.append(term)
+        if terms:
+            clauses.append(terms)
+    return clauses

@@ -373,7 +373,7 @@ class _Parser:
         return Query(
             predicate=and_(*parts),
             sort=self.sort(obj.get("sort"), db),
-            skip=self.nonneg(obj.get("skip"), "skip", 0),
+            skip=self.nonneg(obj.get("skip"), "skip", 0, self.opt.limits.max_skip),
             limit=self.limit(obj.get("limit")),
             fields=self.projection(obj.get("fields"), db),
             database=db_id,
@@ -395,11 +395,14 @@ class _Parser:
         found = [n for n in walk(res.query.predicate) if isinstance(n, Search)]
         return found[0] if found else and_()
 
-    def nonneg(self, v: Any, name: str, default: int) -> int:
+    def nonneg(self, v: Any, name: str, default: int, maximum: int | None = None) -> int:
         if v is None:
             return default
         if not _is_int(v) or v < 0:
             self.c.error("bad-value", f"{name} is an integer >= 0, not {_short(v)}", self.loc([name]))
+            return default
+        if maximum is not None and v > maximum:  # past every engine's integer range (SQLite: int64)
+            self.c.error("bad-value", f"{name} is at most {maximum}, not {_short(v)}", self.loc([name]))
             return default
         return v
 
@@ -418,6 +421,9 @@ class _Parser:
             return ()
         if v and db is None:
             self.c.error("missing-schema", "sorting on fields needs a schema and a database", self.loc(["sort"]))
+            return ()
+        if len(v) > self.opt.limits.max_sort_keys:
+            self.c.error("too-large", f"sort takes at most {self.opt.limits.max_sort_keys} keys", self.loc(["sort"]))
             return ()
         keys = []
         for k, d in v.items():

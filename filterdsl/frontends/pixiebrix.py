@@ -45,6 +45,11 @@ _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DIGITS = re.compile(r"[0-9]+")
 _NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _HEX = "0123456789abcdefABCDEF"
+LAST_DAY = "9999-12-31"
+
+
+def _excerpt(value: str) -> str:
+    return repr(value) if len(value) <= 40 else repr(value[:37] + "...")
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,7 @@ def _from_pairs(source: Any, c: Collector) -> list[Param]:
     params: list[Param] = []
     for i, item in enumerate(items):
         if not (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str)):
-            c.error("wrong-type", "params are (name, value) pairs of strings", Location(index=i))
+            c.error("wrong-type", "params are (name, value) pairs of strings", Location(pointer=f"/{i}", index=i))
             continue
         name, value = item
         values = value if isinstance(value, (list, tuple)) else [value]
@@ -197,10 +202,15 @@ class _Parser:
         return p.value
 
     def positive(self, p: Param, maximum: int | None) -> int | None:
-        if not (_DIGITS.fullmatch(p.value) and int(p.value) >= 1):
-            self.c.error("bad-value", f"{p.name} is a whole number >= 1, not {p.value!r}", p.loc())
+        digits = p.value.lstrip("0")
+        if not (_DIGITS.fullmatch(p.value) and digits):
+            self.c.error("bad-value", f"{p.name} is a whole number >= 1, not {_excerpt(p.value)}", p.loc())
             return None
-        n = int(p.value)
+        if len(digits) > 18:  # past any page an engine can skip to (and before int()'s digit limit)
+            self.c.error("bad-value", f"{p.name} has {len(digits)} digits: past any page an engine can skip to",
+                         p.loc())
+            return None
+        n = int(digits)
         if maximum is not None and n > maximum:
             if self.opt.django_compat:
                 self.c.warn("bad-value", f"{p.name} {n} clamped to the maximum {maximum}, as Django does", p.loc())
@@ -211,6 +221,10 @@ class _Parser:
 
     def ordering(self, p: Param) -> tuple[SortKey, ...]:
         keys: list[SortKey] = []
+        limit = self.opt.limits.max_sort_keys
+        if p.value.count(",") >= limit:  # before any key is read: each key costs a sort term in every engine
+            self.c.error("too-large", f"ordering takes at most {limit} keys", p.loc())
+            return ()
         for term in (t.strip() for t in p.value.split(",")):
             desc = term.startswith("-")
             name = term[1:] if desc else term
@@ -270,8 +284,14 @@ class _Parser:
             self.c.warn("empty-range", f"start_date {start} is after end_date {end}: nothing can match",
                         seen["start_date"].loc())
         if start or end:
+            # No timestamp is after 9999-12-31 (canonical timestamps have four-digit years): that end
+            # day bounds nothing, and its next day does not exist.
+            upper = end if end and end < LAST_DAY else None
             preds.append(CreatedAt(canonical_ts(start + "T00:00:00Z") if start else None,
-                                   canonical_ts(next_day(end) + "T00:00:00Z") if end else None))
+                                   canonical_ts(next_day(upper) + "T00:00:00Z") if upper else None))
+        if (page - 1) * page_size > self.opt.limits.max_skip:
+            self.c.error("bad-value", f"page {page} of {page_size} starts past record {self.opt.limits.max_skip}, "
+                         "the most any engine can skip", seen["page"].loc())
         if self.c.has_errors:
             return None
         return Query(and_(*preds, Not(InTrash())), sort=sort, skip=(page - 1) * page_size, limit=page_size,
@@ -285,7 +305,7 @@ def parse_pixiebrix(source: Any, *, catalog: Catalog | None = None, database: st
     p = _Parser(opt)
     c = p.c
     if catalog is not None and database is not None and catalog.get(database) is None:
-        c.error("unknown-database", f"no database {database!r} in the catalog", Location())
+        c.error("unknown-database", f"no database {database!r} in the catalog", Location(param="database"))
         return ParseResult(None, tuple(c.items))
     if isinstance(source, (bytes, bytearray)):
         try:
@@ -305,10 +325,10 @@ def parse_pixiebrix(source: Any, *, catalog: Catalog | None = None, database: st
         params = _from_pairs(source, c)
     else:
         c.error("wrong-type", f"PixieBrix params are a query string, a mapping or pairs, not {type(source).__name__}",
-                Location())
+                Location(pointer=""))
         return ParseResult(None, tuple(c.items))
     if len(params) > opt.limits.max_nodes:
-        c.error("too-large", f"more than {opt.limits.max_nodes} parameters", Location())
+        c.error("too-large", f"more than {opt.limits.max_nodes} parameters", params[opt.limits.max_nodes].loc())
         return ParseResult(None, tuple(c.items))
     query = p.run(params, database)
     return ParseResult(None if c.has_errors else query, tuple(c.items))

@@ -1,29 +1,19 @@
 """Pitchly search strings -> AST (SPEC 3 and 8): ``deal|money, acme`` is (deal OR money) AND acme.
 
-The grammar (grammar/search.lark) keeps the separators, so an empty term can be reported at its
-offset. Terms are trimmed; empty terms and clauses are dropped with a warning.
+The lexical pieces (grammar/search.lark documents them) are read by a linear scanner that keeps the
+separators, so an empty term can be reported at its offset. Terms are trimmed; empty terms and
+clauses are dropped with a warning.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from typing import Any
-
-from lark import Lark, Token, Tree
-from lark.exceptions import LarkError, UnexpectedInput
 
 from ..ast import Field, InTrash, Not, Query, Search, and_
 from ..errors import Collector, Location
 from ..options import ParseOptions, ParseResult
 from ..schema import Catalog
-from .relaxed_json import grammar_path
-
-
-@functools.cache
-def _parser() -> Lark:
-    return Lark(grammar_path("search.lark").read_text(encoding="utf-8"), parser="lalr",
-                start=["plain", "quoted"], maybe_placeholders=False)
 
 
 def text_location(text: str, offset: int) -> Location:
@@ -32,22 +22,17 @@ def text_location(text: str, offset: int) -> Location:
     return Location(line=line, column=offset - (text.rfind("\n", 0, offset) + 1) + 1, offset=offset)
 
 
+_ESCAPE = re.compile(r'\\(["\\])')
+
+
 def _unescape(quoted: str) -> str:
-    body, out, i = quoted[1:-1], [], 0
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\" and i + 1 < len(body) and body[i + 1] in "\"\\":
-            out.append(body[i + 1])
-            i += 2
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
+    """``\\"`` and ``\\\\`` inside a quoted piece; any other backslash stays as it is."""
+    return _ESCAPE.sub(r"\1", quoted[1:-1])
 
 
-def _term_text(pieces: list[Token]) -> str:
+def _term_text(pieces: list[_Piece]) -> str:
     """Concatenate the pieces; only unquoted text at the edges is trimmed."""
-    parts = [(_unescape(p) if p.type == "QUOTED" else str(p), p.type == "QUOTED") for p in pieces]
+    parts = [(_unescape(p.text) if p.type == "QUOTED" else p.text, p.type == "QUOTED") for p in pieces]
     if parts and not parts[0][1]:
         parts[0] = (parts[0][0].lstrip(), False)
     if parts and not parts[-1][1]:
@@ -56,60 +41,95 @@ def _term_text(pieces: list[Token]) -> str:
     return text if any(q for _, q in parts) else text.strip()
 
 
-_PIECES = re.compile(r'"(?:[^"\\]|\\.)*"|[,|]|[^,|"]+|"', re.S)
+class _Piece:
+    """A lexical piece: ``type`` is TEXT, QTEXT, QUOTED, COMMA or BAR (the grammar's terminal names)."""
+
+    __slots__ = ("type", "text", "start_pos")
+
+    def __init__(self, type_: str, text: str, start: int):
+        self.type, self.text, self.start_pos = type_, text, start
+
+    def __str__(self) -> str:
+        return self.text
 
 
-def too_many_terms(text: str, quoted: bool, limit: int) -> bool:
-    """Cheap pre-count of non-empty terms (stops at ``limit + 1``), before the grammar runs."""
-    count, filled = 0, False
-    for m in _PIECES.finditer(text) if quoted else re.finditer(r"[,|]|[^,|]+", text):
-        piece = m.group()
-        if piece in (",", "|"):
-            count += filled
-            filled = False
-        elif not filled and (len(piece) > 2 if quoted and piece[0] == '"' else bool(piece.strip())):
-            filled = True
-        if count > limit:
-            return True
-    return count + filled > limit
+_TEXT = {False: re.compile(r"[^,|]+"), True: re.compile(r'[^,|"]+')}
+#: grammar/search.lark's QUOTED, unrolled ("normal* (special normal*)*"): no nested quantifier to
+#: backtrack through, so even an unterminated quote over the whole input fails in one linear pass.
+_QUOTED = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 
 
-def split_terms(text: str, quoted: bool, c: Collector) -> list[list[str]]:
+def _scan(text: str, quoted: bool, limit: int) -> list[_Piece] | tuple[str, int]:
+    """The pieces of ``text`` in one linear pass, or (``"unterminated"`` | ``"too-many"``, offset).
+
+    More than ``limit`` pieces stops the scan: the cost of a search grows with its pieces, not its
+    terms (``'"' * 900000`` is one empty term of 450,000 quoted parts).
+    This is grammar/search.lark's lexer written out (the grammar stays the reference the tests check
+    this scanner against).
+    """
+    out: list[_Piece] = []
+    i, n = 0, len(text)
+    run = _TEXT[quoted].match
+    while i < n:
+        if len(out) >= limit:
+            return ("too-many", i)
+        ch = text[i]
+        if ch == "," or ch == "|":
+            out.append(_Piece("COMMA" if ch == "," else "BAR", ch, i))
+            i += 1
+        elif ch == '"' and quoted:
+            m = _QUOTED.match(text, i)
+            if m is None:
+                return ("unterminated", i)
+            out.append(_Piece("QUOTED", m.group(), i))
+            i = m.end()
+        else:
+            m = run(text, i)
+            assert m is not None
+            out.append(_Piece("QTEXT" if quoted else "TEXT", m.group(), i))
+            i = m.end()
+    return out
+
+
+def split_terms(text: str, quoted: bool, c: Collector, max_pieces: int = 2000) -> list[list[str]]:
     """The clauses of ``text`` as lists of non-empty terms; problems go to ``c``."""
-    try:
-        tree = _parser().parse(text, start="quoted" if quoted else "plain")
-    except UnexpectedInput as e:
-        # Only quoted mode can fail, and only on a quote that is never closed.
-        pos = getattr(e, "pos_in_stream", None) or 0
-        quote = text.find('"', pos)
-        at = quote if quote >= 0 else pos
-        c.error("syntax-error", "search string has an unterminated quoted term (close it with \")",
-                text_location(text, at))
-        return []
-    except LarkError as e:  # pragma: no cover - defensive: lark's own failures stay FilterErrors
-        c.error("syntax-error", f"search string cannot be read: {type(e).__name__}", text_location(text, 0))
+    pieces = _scan(text, quoted, max_pieces)
+    if isinstance(pieces, tuple):
+        kind, at = pieces
+        if kind == "too-many":
+            c.error("too-large", f"search has more than {max_pieces} pieces (terms, separators and quoted parts)",
+                    text_location(text, at))
+        else:
+            c.error("syntax-error", "search string has an unterminated quoted term (close it with \")",
+                    text_location(text, at))
         return []
     clauses: list[list[str]] = []
+    terms: list[str] = []
+    current: list[_Piece] = []
     offset = 0  # where the current term starts (just after its separator)
-    for node in tree.children:
-        if isinstance(node, Token):  # COMMA
-            offset = (node.start_pos or 0) + 1
-            continue
-        assert isinstance(node, Tree)
-        terms: list[str] = []
-        for t in node.children:
-            if isinstance(t, Token):  # BAR
-                offset = (t.start_pos or 0) + 1
-                continue
-            pieces = [p for p in t.children if isinstance(p, Token)]
-            term = _term_text(pieces)
-            if term:
-                terms.append(term)
-            else:
-                where = (pieces[0].start_pos or 0) if pieces else offset
-                c.warn("empty-term", "empty search term dropped", text_location(text, where))
-        if terms:
-            clauses.append(terms)
+
+    def end_term() -> None:
+        term = _term_text(current)
+        if term:
+            terms.append(term)
+        else:
+            c.warn("empty-term", "empty search term dropped",
+                   text_location(text, current[0].start_pos if current else offset))
+        current.clear()
+
+    for piece in pieces:
+        if piece.type in ("COMMA", "BAR"):
+            end_term()
+            if piece.type == "COMMA":
+                if terms:
+                    clauses.append(terms)
+                terms = []
+            offset = piece.start_pos + 1
+        else:
+            current.append(piece)
+    end_term()
+    if terms:
+        clauses.append(terms)
     return clauses
 
 
@@ -138,10 +158,12 @@ def parse_search(source: Any, *, catalog: Catalog | None = None, database: str |
             c.error("unknown-database", f"no database {database!r} in the catalog", start)
         else:
             fields = db.searchable()
-    if too_many_terms(source, opt.quoted, opt.limits.max_search_terms):
+    before = len(c.items)
+    clauses = split_terms(source, opt.quoted, c, 20 * opt.limits.max_search_terms)
+    if sum(len(cl) for cl in clauses) > opt.limits.max_search_terms:
+        del c.items[before:]  # the empty-term warnings of a refused search are noise
         c.error("too-large", f"search has more than {opt.limits.max_search_terms} terms", start)
         return ParseResult(None, tuple(c.items))
-    clauses = split_terms(source, opt.quoted, c)
     if c.has_errors:
         return ParseResult(None, tuple(c.items))
     search = Search(tuple(tuple(cl) for cl in clauses), fields) if clauses else and_()

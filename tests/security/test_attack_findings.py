@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from filterdsl import FilterError, load_catalog
+from filterdsl import FilterError, load_catalog, parse
 from filterdsl.api import parse_result
 from filterdsl.frontends import relaxed_json
 from filterdsl.options import Limits
@@ -102,3 +102,68 @@ def test_non_string_object_keys_are_wrong_type() -> None:
 def test_lone_surrogates_in_a_filter_are_refused(src: object) -> None:
     got = diags(src)
     assert [c for c, _ in got] == ["invalid-encoding"] and got[0][1]["pointer"].startswith("/")
+
+
+# ---------------------------------------------------------------- H1: the last day of the calendar
+def test_end_date_9999_12_31_bounds_nothing() -> None:
+    from filterdsl import apply, to_sql
+
+    q = parse("end_date=9999-12-31", "pixiebrix")
+    rec = [{"id": "a", "created_at": "9999-12-31T23:59:59Z", "data": {}},
+           {"id": "b", "created_at": "0001-01-01T00:00:00Z", "data": {}}]
+    assert [r["id"] for r in apply(q, rec)] == ["a", "b"]
+    q2 = parse("start_date=9999-12-31&end_date=9999-12-31", "pixiebrix")
+    assert [r["id"] for r in apply(q2, rec)] == ["a"]
+    to_sql(q2)
+
+
+# ---------------------------------------------------------------- H2: page and skip within int64
+@pytest.mark.parametrize("qs", ["page=9223372036854775808", "page=" + "9" * 5000, "page=9007199254740994&page_size=1",
+                                "page=9007199254742&page_size=1000"])
+def test_page_past_the_engine_range_is_bad_value(qs: str) -> None:
+    got = diags(qs, "pixiebrix", catalog=None, database=None)
+    assert [c for c, _ in got] == ["bad-value"] and got[0][1]["param"] == "page"
+
+
+def test_skip_past_the_engine_range_is_bad_value() -> None:
+    assert diags({"skip": 2**63}) == [("bad-value", {"pointer": "/skip"})]
+    assert codes({"skip": 2**53}) == []
+    assert codes("x is 1 skip 9223372036854775808", "text", catalog=None, database=None) == ["bad-value"]
+
+
+# ---------------------------------------------------------------- H4: number of ordering / sort keys
+def test_ordering_keys_are_bounded_before_they_are_read() -> None:
+    many = "ordering=" + ",".join(f"data__k{i}" for i in range(5_000))
+    got = diags(many, "pixiebrix", catalog=None, database=None)
+    assert got == [("too-large", {"param": "ordering", "index": 0, "line": 1, "column": 1, "offset": 0})]
+    ok = "ordering=" + ",".join(f"data__k{i}" for i in range(32))
+    assert len(parse(ok, "pixiebrix").sort) == 32
+    sort = {f: 1 for f in ["59giDo5wnnLqurNpF"] * 1}
+    assert codes({"sort": sort}) == []
+    assert codes({"sort": sort}, limits=Limits(max_sort_keys=0)) == ["too-large"]
+
+
+# ---------------------------------------------------------------- L1: PixieBrix diagnostics located
+def test_pixiebrix_diagnostics_carry_a_location() -> None:
+    assert diags(5, "pixiebrix", catalog=None, database=None) == [("wrong-type", {"pointer": ""})]
+    assert diags([("a",)], "pixiebrix", catalog=None, database=None) == [("wrong-type", {"pointer": "/0",
+                                                                                        "index": 0})]
+    assert diags({"a": 5}, "pixiebrix", catalog=None, database=None) == [("wrong-type", {"param": "a", "index": 0})]
+    many = "&".join(f"data__a{i}=1" for i in range(10_001))
+    got = diags(many, "pixiebrix", catalog=None, database=None)
+    assert got[0][0] == "too-large" and got[0][1]["param"] == "data__a10000" and got[0][1]["index"] == 10_000
+    assert diags("", "pixiebrix", database="nope") == [("unknown-database", {"param": "database"})]
+
+
+# ---------------------------------------------------------------- L2: quoted search is linear and bounded
+def test_quoted_search_of_900000_quotes_is_refused_by_its_pieces() -> None:
+    got = diags('"' * 900_000, "search", catalog=None, database=None, quoted=True)
+    assert got == [("too-large", {"line": 1, "column": 4001, "offset": 4000})]
+    assert codes(", ".join(["a"] * 100), "search", catalog=None, database=None) == []
+    assert codes("," * 3000, "search", catalog=None, database=None) == ["too-large"]
+
+
+def test_one_huge_quoted_term_reads_in_one_pass() -> None:
+    res = parse_result('"' + 'a\\"' * 200_000 + '"', "search", quoted=True)
+    assert res.query is not None and not res.diagnostics
+    assert [d.code for d in parse_result('"' + "a" * 500_000, "search", quoted=True).errors] == ["syntax-error"]
