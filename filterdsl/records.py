@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -163,6 +164,48 @@ def normalize_record(rec: Any, database: Database | None = None, ptr: str = "") 
         "removed_at": _ts_or_none(rec, names[2], ptr, False),
         "data": data,
     }
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+#: Nesting of stored data: SQLite's JSON functions stop at 1,000 levels, PostgreSQL at its stack depth.
+MAX_STORED_DEPTH = 200
+
+
+def check_storable(doc: Mapping[str, Any], ptr: str = "") -> None:
+    """FilterError (bad-record, located) unless every engine can store ``doc`` and read it back.
+
+    A store must refuse what it cannot answer for later: numbers that are not finite (NaN, and
+    ``1e400`` read as infinity), text with lone surrogates (not UTF-8-encodable), non-string keys,
+    and nesting past what SQL JSON functions read. Accepting one would make every later listing of
+    that database fail. Iterative, so a deep document costs no recursion.
+    """
+    stack: list[tuple[Any, str, int]] = [(doc.get(k), ptr + pointer([k]), 1) for k in ("id", "created_at",
+                                                                                       "updated_at", "removed_at")]
+    stack.append((doc.get("data"), ptr + "/data", 1))
+    while stack:
+        value, where, depth = stack.pop()
+        if isinstance(value, str):
+            if _LONE_SURROGATE.search(value):
+                raise _bad("text holds a lone surrogate (not valid Unicode; no engine can store it)", where)
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise _bad(f"numbers are finite and within float range, not {value}", where)
+        elif isinstance(value, (dict, list)):
+            if depth > MAX_STORED_DEPTH:
+                raise _bad(f"data nested deeper than {MAX_STORED_DEPTH} levels", where)
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for k, v in items:
+                if isinstance(value, dict):
+                    if not isinstance(k, str):
+                        raise _bad(f"object keys are strings, not {type(k).__name__}", where)
+                    if _LONE_SURROGATE.search(k):  # located at the object: the key itself cannot be echoed
+                        raise _bad("a key of this object holds a lone surrogate (not valid Unicode)", where)
+                stack.append((v, where + pointer([k]), depth + 1))
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > FLOAT_MAX_INT:
+            raise _bad("numbers are finite and within float range (this integer is beyond it)", where)
+
+
+FLOAT_MAX_INT = int(1.7976931348623157e308)
 
 
 def normalize_records(rows: Iterable[Any], database: Database | None = None) -> list[dict[str, Any]]:

@@ -9,7 +9,10 @@ removed_at, data) in SQLite (default; a file or memory) or PostgreSQL (by URL). 
 - ``POST /api/records/import``: ``{"databaseId": id, "records": [Pitchly rows or PixieBrix records]}``.
 
 Bad input is HTTP 400 with the diagnostics as JSON (code, message, location); an unknown database
-is 404. Request bodies are never logged (they may carry ``secretKey``).
+is 404. Request bodies are never logged (they may carry ``secretKey``). Parsing, compiling and the
+database work run in Starlette's threadpool, never on the event loop; request cost is bounded by the
+parse limits (body size, sort keys, page range); imported documents are checked so that every later
+listing can read them back.
 """
 
 from __future__ import annotations
@@ -28,11 +31,19 @@ from .ast import Query
 from .backends.sql_exec import py_lower
 from .embed import CompiledQuery, QueryCache, from_pitchly_variables, from_request_params
 from .errors import Diagnostic, FilterError, Location
-from .records import normalize_record
+from .frontends.pitchly import _no_constants
+from .frontends.relaxed_json import parse_int
+from .options import ParseOptions
+from .records import check_storable, normalize_record
 from .schema import Catalog, load_catalog
 
 Doc = dict[str, Any]
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_IMPORT_BYTES = 64 << 20  # an import body; filter bodies are bounded by Limits.max_input_bytes
+
+
+def _excerpt(text: str) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
 
 
 class Store:
@@ -107,7 +118,10 @@ class Store:
         self._execute(ddl)
         self._tables.add(database)
 
-    def import_docs(self, database: str, docs: list[Doc]) -> int:
+    def import_docs(self, database: str, docs: list[Doc], base: str = "/records") -> int:
+        """Insert or replace; FilterError (bad-record, located) for a document no engine could read back."""
+        for i, d in enumerate(docs):
+            check_storable(d, f"{base}/{i}")
         self.ensure_table(database)
         t = self._q(database)
         rows = [(d["id"], d["created_at"], d["updated_at"], d["removed_at"],
@@ -179,12 +193,14 @@ def to_csv(records: list[Doc]) -> str:
 
 # ---------------------------------------------------------------------- the app
 def create_app(url: str = "sqlite:///:memory:", catalog: Any = None, cache: QueryCache | None = None,
-               use_cache: bool = True, options: dict[str, Any] | None = None) -> Any:
+               use_cache: bool = True, options: dict[str, Any] | None = None,
+               max_import: int = MAX_IMPORT_BYTES) -> Any:
     """The Starlette app; ``app.state.store`` and ``app.state.cache`` are exposed for embedding/tests.
 
     ``options`` are parse options for every request (``lookups="extended"``, ``django_compat=True``,
     ``strict=False``, ...), as ``filterdsl serve --lookups/--django-compat/--lenient`` pass them."""
     from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
@@ -193,42 +209,49 @@ def create_app(url: str = "sqlite:///:memory:", catalog: Any = None, cache: Quer
     store = Store(url)
     qcache = (cache or QueryCache()) if use_cache else None
     opts = dict(options or {})
+    max_body = ParseOptions.from_kwargs(**opts).limits.max_input_bytes
 
     def bad(diags: list[Diagnostic], status: int = 400) -> Any:
         return JSONResponse({"errors": [d.to_json() for d in diags]}, status_code=status)
 
     def check_db(database: str) -> Any:
+        where = Location(param="database")  # the path parameter
         if cat is not None:
             if cat.get(database) is None:
-                return bad([Diagnostic("unknown-database", f"no database {database!r}", Location())], 404)
+                return bad([Diagnostic("unknown-database", f"no database {_excerpt(database)}", where)], 404)
         elif not _SAFE_ID.fullmatch(database):
-            return bad([Diagnostic("unknown-database", "database ids are 1-64 letters, digits, _ or -",
-                                   Location())], 404)
+            return bad([Diagnostic("unknown-database", "database ids are 1-64 letters, digits, _ or -", where)], 404)
         return None
 
-    async def body_json(request: Request) -> Any:
-        raw = await request.body()
+    def body_json(raw: bytes, limit: int) -> Any:
+        """Strict JSON, read with the same guards as the Pitchly frontend (runs in the threadpool)."""
+        if len(raw) > limit:
+            raise FilterError([Diagnostic("too-large", f"request body exceeds {limit} bytes", Location(pointer=""))])
         try:
-            return json.loads(raw)
+            return json.loads(raw, parse_constant=_no_constants, parse_int=parse_int)
         except (ValueError, RecursionError) as e:
             raise FilterError([Diagnostic("invalid-json", f"request body is not valid JSON: {type(e).__name__}",
                                           Location(pointer=""))]) from None
 
-    def guarded(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
+    def guarded(handler: Callable[[Request, bytes], Any], body: bool = False) -> Callable[[Request], Any]:
+        """Checks and reading on the event loop; parsing, compiling and the database in the threadpool,
+        so one expensive request never stalls the others."""
+
         async def endpoint(request: Request) -> Any:
             database = request.path_params.get("database")
             if database is not None:
                 missing = check_db(database)
                 if missing is not None:
                     return missing
+            raw = await request.body() if body else b""
             try:
-                return await handler(request)
+                return await run_in_threadpool(handler, request, raw)
             except FilterError as e:
                 return bad(e.diagnostics)
 
         return endpoint
 
-    async def records(request: Request) -> Any:
+    def records(request: Request, _: bytes) -> Any:
         database = request.path_params["database"]
         compiled = from_request_params(request.url.query, database=database, catalog=cat, dialect=store.dialect,
                                        paramstyle=store.paramstyle, cache=qcache, **opts)
@@ -268,16 +291,16 @@ def create_app(url: str = "sqlite:///:memory:", catalog: Any = None, cache: Quer
         return from_pitchly_variables(body, catalog=cat, database=database, dialect=store.dialect,
                                       paramstyle=store.paramstyle, cache=qcache, **opts)
 
-    async def data(request: Request) -> Any:
+    def data(request: Request, raw: bytes) -> Any:
         database = request.path_params["database"]
-        compiled = variables_query(database, await body_json(request))
+        compiled = variables_query(database, body_json(raw, max_body))
         store.ensure_table(database)
         rows = [pitchly_row(d, compiled.query.fields) for d in store.fetch(compiled)]
         return JSONResponse({"data": rows})
 
-    async def count(request: Request) -> Any:
+    def count(request: Request, raw: bytes) -> Any:
         database = request.path_params["database"]
-        compiled = variables_query(database, await body_json(request))
+        compiled = variables_query(database, body_json(raw, max_body))
         q = compiled.query
         from .embed import compile_query
 
@@ -286,8 +309,8 @@ def create_app(url: str = "sqlite:///:memory:", catalog: Any = None, cache: Quer
                                 catalog=cat, paramstyle=store.paramstyle, cache=qcache)
         return JSONResponse({"count": store.count(unpaged)})
 
-    async def import_records(request: Request) -> Any:
-        body = await body_json(request)
+    def import_records(request: Request, raw: bytes) -> Any:
+        body = body_json(raw, max_import)
         if not isinstance(body, dict) or not isinstance(body.get("databaseId"), str) \
                 or not isinstance(body.get("records"), list):
             raise FilterError([Diagnostic("wrong-type", 'expected {"databaseId": string, "records": [records]}',
@@ -307,9 +330,9 @@ def create_app(url: str = "sqlite:///:memory:", catalog: Any = None, cache: Quer
 
     app = Starlette(routes=[
         Route("/api/databases/{database}/records/", guarded(records), methods=["GET"]),
-        Route("/api/databases/{database}/data", guarded(data), methods=["POST"]),
-        Route("/api/databases/{database}/data/count", guarded(count), methods=["POST"]),
-        Route("/api/records/import", guarded(import_records), methods=["POST"]),
+        Route("/api/databases/{database}/data", guarded(data, body=True), methods=["POST"]),
+        Route("/api/databases/{database}/data/count", guarded(count, body=True), methods=["POST"]),
+        Route("/api/records/import", guarded(import_records, body=True), methods=["POST"]),
         Route("/api/stats", stats, methods=["GET"]),
     ])
     app.state.store = store
