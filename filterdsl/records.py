@@ -166,7 +166,7 @@ def normalize_record(rec: Any, database: Database | None = None, ptr: str = "") 
     }
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff\x00]")  # and NUL: PostgreSQL text and jsonb cannot hold it
 #: Nesting of stored data: SQLite's JSON functions stop at 1,000 levels, PostgreSQL at its stack depth.
 MAX_STORED_DEPTH = 200
 
@@ -175,7 +175,8 @@ def check_storable(doc: Mapping[str, Any], ptr: str = "") -> None:
     """FilterError (bad-record, located) unless every engine can store ``doc`` and read it back.
 
     A store must refuse what it cannot answer for later: numbers that are not finite (NaN, and
-    ``1e400`` read as infinity), text with lone surrogates (not UTF-8-encodable), non-string keys,
+    ``1e400`` read as infinity), text with lone surrogates (not UTF-8-encodable) or NUL (PostgreSQL
+    cannot store it), non-string keys,
     and nesting past what SQL JSON functions read. Accepting one would make every later listing of
     that database fail. Iterative, so a deep document costs no recursion.
     """
@@ -186,7 +187,7 @@ def check_storable(doc: Mapping[str, Any], ptr: str = "") -> None:
         value, where, depth = stack.pop()
         if isinstance(value, str):
             if _LONE_SURROGATE.search(value):
-                raise _bad("text holds a lone surrogate (not valid Unicode; no engine can store it)", where)
+                raise _bad("text holds a lone surrogate or a NUL character (PostgreSQL cannot store either)", where)
         elif isinstance(value, float):
             if not math.isfinite(value):
                 raise _bad(f"numbers are finite and within float range, not {value}", where)
@@ -199,7 +200,7 @@ def check_storable(doc: Mapping[str, Any], ptr: str = "") -> None:
                     if not isinstance(k, str):
                         raise _bad(f"object keys are strings, not {type(k).__name__}", where)
                     if _LONE_SURROGATE.search(k):  # located at the object: the key itself cannot be echoed
-                        raise _bad("a key of this object holds a lone surrogate (not valid Unicode)", where)
+                        raise _bad("a key of this object holds a lone surrogate or a NUL character", where)
                 stack.append((v, where + pointer([k]), depth + 1))
         elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > FLOAT_MAX_INT:
             raise _bad("numbers are finite and within float range (this integer is beyond it)", where)

@@ -142,6 +142,15 @@ class Store:
                 cur.close()
         return len(rows)
 
+    def check(self, compiled: CompiledQuery, where: Location) -> None:
+        """FilterError for a query this store cannot run: a NUL character in a key (SQL text cannot
+        hold it) or, on PostgreSQL, in any value (its text cannot either, so no stored value has one)."""
+        values = compiled.params.values() if isinstance(compiled.params, dict) else compiled.params
+        if "\x00" in compiled.sql or (self.dialect == "postgres"
+                                      and any(isinstance(v, str) and "\x00" in v for v in values)):
+            raise FilterError([Diagnostic("bad-value", "the filter holds a NUL character, which this store cannot "
+                                          "query (no stored record can hold one)", where)])
+
     def fetch(self, compiled: CompiledQuery) -> list[Doc]:
         out = []
         for row in self._execute(compiled.sql, compiled.params):
@@ -255,6 +264,9 @@ def create_app(url: str = "sqlite:///:memory:", catalog: Any = None, cache: Quer
         database = request.path_params["database"]
         compiled = from_request_params(request.url.query, database=database, catalog=cat, dialect=store.dialect,
                                        paramstyle=store.paramstyle, cache=qcache, **opts)
+        nul = [i for i, (k, v) in enumerate(_pairs(request.url.query)) if "\x00" in k + v]
+        store.check(compiled, Location(param=_pairs(request.url.query)[nul[0]][0].replace("\x00", "\\0"),
+                                       index=nul[0]) if nul else Location(pointer=""))
         store.ensure_table(database)
         docs = store.fetch(compiled)
         q = compiled.query
@@ -294,6 +306,7 @@ def create_app(url: str = "sqlite:///:memory:", catalog: Any = None, cache: Quer
     def data(request: Request, raw: bytes) -> Any:
         database = request.path_params["database"]
         compiled = variables_query(database, body_json(raw, max_body))
+        store.check(compiled, Location(pointer=""))
         store.ensure_table(database)
         rows = [pitchly_row(d, compiled.query.fields) for d in store.fetch(compiled)]
         return JSONResponse({"data": rows})
@@ -307,6 +320,7 @@ def create_app(url: str = "sqlite:///:memory:", catalog: Any = None, cache: Quer
         store.ensure_table(database)
         unpaged = compile_query(Query(q.predicate, (), 0, None, None, q.database), dialect=store.dialect,
                                 catalog=cat, paramstyle=store.paramstyle, cache=qcache)
+        store.check(unpaged, Location(pointer=""))
         return JSONResponse({"count": store.count(unpaged)})
 
     def import_records(request: Request, raw: bytes) -> Any:

@@ -51,6 +51,8 @@ def listing_ok(c: httpx.Client) -> None:
     b'{"databaseId": "pb", "records": [{"id": "x", "created_at": "2022-01-01", "data": {"s": "\\ud800"}}]}',
     b'{"databaseId": "pb", "records": [{"id": "x\\udfff", "created_at": "2022-01-01", "data": {}}]}',
     b'{"databaseId": "pb", "records": [{"id": "x", "created_at": "2022-01-01", "data": {"\\ud800": 1}}]}',
+    b'{"databaseId": "pb", "records": [{"id": "x", "created_at": "2022-01-01", "data": {"s": "a\\u0000"}}]}',
+    b'{"databaseId": "pb", "records": [{"id": "x", "created_at": "2022-01-01", "data": {"\\u0000": 1}}]}',
     b'{"databaseId": "pb", "records": [{"id": "x", "created_at": "2022-01-01", "data": {"d": ' + b"[" * 300
     + b"]" * 300 + b"}}]}",
 ])
@@ -66,7 +68,7 @@ def test_import_refuses_what_a_listing_could_not_read_back(pb: Running, body: by
 
 @pytest.mark.parametrize("qs", ["page=9223372036854775808", "page=" + "9" * 5000, "end_date=9999-12-31",
                                 "ordering=" + ",".join(f"data__k{i}" for i in range(1000)),
-                                "data__s=%ED%A0%80"])
+                                "data__s=%ED%A0%80", "data__a%00b=1", "ordering=-data__a%00", "data__s=a%00b"])
 def test_hostile_listings_are_400_or_200_never_500(pb: Running, qs: str) -> None:
     """H1, H2, H4: the listing answered 500 (OverflowError, datatype mismatch, too many ORDER BY terms)."""
     with httpx.Client(base_url=pb.base) as c:
@@ -74,6 +76,8 @@ def test_hostile_listings_are_400_or_200_never_500(pb: Running, qs: str) -> None
         assert r.status_code in (200, 400), r.text
         if r.status_code == 400:
             assert all(e["location"] for e in r.json()["errors"])
+        elif "%00" in qs:
+            assert r.json() == []  # SQLite can run it; no stored record holds a NUL (imports refuse it)
         else:
             assert [x["id"] for x in r.json()] == [f"r{i}" for i in range(4, -1, -1)]
 
