@@ -18,9 +18,27 @@ def _catalog(catalog: Any) -> Catalog | None:
     return None if catalog is None else load_catalog(catalog)
 
 
+def _wrong(name: str, what: str, value: Any) -> FilterError:
+    """A wrong argument type, refused where it enters (located at the argument's name)."""
+    return FilterError([Diagnostic("wrong-type", f"{name} is {what}, not {type(value).__name__}",
+                                   Location(param=name))])
+
+
+def _query(query: Any, name: str = "query") -> Query:
+    if not isinstance(query, Query):
+        raise _wrong(name, "a filterdsl Query (from parse)", query)
+    return query
+
+
+def _database(database: Any) -> None:
+    if database is not None and not isinstance(database, str):
+        raise _wrong("database", "a database _id string", database)
+
+
 def parse_result(source: Any, format: str = "pitchly", catalog: Any = None, database: str | None = None,
                  **options: Any) -> ParseResult:
     """Parse without raising: the query (None on errors) and every diagnostic."""
+    _database(database)
     cat = _catalog(catalog)
     opt = ParseOptions.from_kwargs(**options)
     if format == "pitchly":
@@ -58,7 +76,7 @@ def parse_result(source: Any, format: str = "pitchly", catalog: Any = None, data
         except (ValueError, RecursionError) as e:
             return ParseResult(None, (Diagnostic("invalid-json", f"not valid JSON: {e}", Location(pointer="")),))
     raise FilterError([Diagnostic("unknown-format", f"unknown format {format!r}; one of {', '.join(FORMATS)}",
-                                  Location())])
+                                  Location(param="format"))])
 
 
 def parse(source: Any, format: str = "pitchly", catalog: Any = None, database: str | None = None,
@@ -98,9 +116,14 @@ def to_predicate(query: Query | Any, catalog: Any = None, related: Mapping[str, 
     Relational filters need ``related``: ``{database_id: records}`` of each referenced database.
     Canonical documents (as produced by filterdsl) are used as they are; other shapes are normalised.
     """
+    from .ast import Node
     from .backends.memory import compile_predicate
 
+    if not isinstance(query, (Query, Node)):
+        raise _wrong("query", "a filterdsl Query or AST node", query)
     q = query if isinstance(query, Query) else Query(query)
+    if related is not None and not isinstance(related, Mapping):
+        raise _wrong("related", "a mapping {database_id: records}", related)
     cat = _catalog(catalog)
     rel = normalize_dataset({k: list(v) for k, v in related.items()}, cat) if related else None
     db = cat.get(q.database) if cat is not None and q.database else None
@@ -117,14 +140,29 @@ def apply(query: Query, records: Any, catalog: Any = None, related: Mapping[str,
     """
     from .backends.memory import run
 
+    _query(query)
+    if isinstance(records, (str, bytes)) or not isinstance(records, (Mapping, Iterable)):
+        raise _wrong("records", "a list of records or {database_id: [records]}", records)
+    if related is not None and not isinstance(related, Mapping):
+        raise _wrong("related", "a mapping {database_id: records}", related)
     cat = _catalog(catalog)
     return run(query, _dataset(query, records, cat, related), cat)
 
 
 def to_sql(query: Query, *args: Any, **kwargs: Any) -> Any:
     """Compile to SQL: see filterdsl.backends.sql.to_sql."""
+    from .backends.sql import ColumnsLayout, JsonLayout
     from .backends.sql import to_sql as impl
 
+    _query(query)
+    named = dict(zip(("dialect", "layout", "catalog", "paramstyle"), args))
+    named.update(kwargs)
+    if not isinstance(named.get("dialect", "sqlite"), str):
+        raise _wrong("dialect", "a dialect name such as \"postgres\"", named["dialect"])
+    if named.get("layout") is not None and not isinstance(named["layout"], (JsonLayout, ColumnsLayout)):
+        raise _wrong("layout", "a JsonLayout or ColumnsLayout (filterdsl.backends.sql)", named["layout"])
+    if named.get("paramstyle") is not None and not isinstance(named["paramstyle"], str):
+        raise _wrong("paramstyle", "a paramstyle name such as \"qmark\"", named["paramstyle"])
     return impl(query, *args, **kwargs)
 
 
@@ -132,6 +170,11 @@ def to_mongo(query: Query, *args: Any, **kwargs: Any) -> Any:
     """Compile to a MongoDB find/aggregate spec: see filterdsl.backends.mongo.to_mongo."""
     from .backends.mongo import to_mongo as impl
 
+    _query(query)
+    named = dict(zip(("catalog", "collections"), args))
+    named.update(kwargs)
+    if named.get("collections") is not None and not isinstance(named["collections"], Mapping):
+        raise _wrong("collections", "a mapping {database_id: collection name}", named["collections"])
     return impl(query, *args, **kwargs)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .ast import IdIn, Query, depth, walk
-from .errors import Diagnostic, Location
+from .errors import Diagnostic, FilterError, Location
 
 
 @dataclass(frozen=True)
@@ -36,15 +36,47 @@ class ParseOptions:
 
     @classmethod
     def from_kwargs(cls, **kw: Any) -> ParseOptions:
-        limits = kw.pop("limits", None) or Limits()
-        if "max_limit" in kw:
-            limits = Limits(**{**limits.__dict__, "max_limit": kw.pop("max_limit")})
-        if "max_page_size" in kw:
-            limits = Limits(**{**limits.__dict__, "max_page_size": kw.pop("max_page_size")})
-        unknown = set(kw) - {f for f in cls.__dataclass_fields__}
-        if unknown:
-            raise TypeError(f"unknown parse options: {', '.join(sorted(unknown))}")
+        """Options from keyword arguments, type-checked where they enter (FilterError, located at the
+        argument's name), so a wrong type never surfaces later as an AttributeError or TypeError."""
+        problems: list[Diagnostic] = []
+
+        def bad(name: str, what: str) -> None:
+            problems.append(Diagnostic("wrong-type", f"option {name} is {what}, not {_describe(kw.get(name))}",
+                                       Location(param=name)))
+
+        limits = kw.pop("limits", None)
+        if limits is None:
+            limits = Limits()
+        elif not isinstance(limits, Limits):
+            bad("limits", "a filterdsl.options.Limits")
+            limits = Limits()
+        for name in ("max_limit", "max_page_size"):
+            if name in kw:
+                value = kw.pop(name)
+                if type(value) is not int or value < 0:
+                    kw[name] = value
+                    bad(name, "an integer >= 0")
+                    kw.pop(name)
+                else:
+                    limits = Limits(**{**limits.__dict__, name: value})
+        for name in ("strict", "resolve_names", "quoted", "django_compat"):
+            if name in kw and type(kw[name]) is not bool:
+                bad(name, "true or false")
+                kw.pop(name)
+        if "lookups" in kw and kw["lookups"] not in ("strict", "extended"):
+            bad("lookups", '"strict" or "extended"')
+            kw.pop("lookups")
+        for name in sorted(set(kw) - {f for f in cls.__dataclass_fields__}):
+            problems.append(Diagnostic("unknown-key", f"unknown parse option {name!r}", Location(param=name)))
+            kw.pop(name)
+        if problems:
+            raise FilterError(problems)
         return cls(limits=limits, **kw)
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return type(value).__name__ + (f" {text}" if len(text) <= 30 else "")
 
 
 @dataclass(frozen=True)

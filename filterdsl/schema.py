@@ -105,7 +105,7 @@ def load_catalog(source: Any) -> Catalog:
             try:
                 with open(source, encoding="utf-8") as fh:
                     text = fh.read()
-            except OSError as e:
+            except (OSError, ValueError) as e:  # ValueError: a path with a NUL character
                 raise FilterError([_diag("schema-unreadable", f"cannot read schema: {e}")]) from None
         try:
             source = json.loads(text)

@@ -167,3 +167,36 @@ def test_one_huge_quoted_term_reads_in_one_pass() -> None:
     res = parse_result('"' + 'a\\"' * 200_000 + '"', "search", quoted=True)
     assert res.query is not None and not res.diagnostics
     assert [d.code for d in parse_result('"' + "a" * 500_000, "search", quoted=True).errors] == ["syntax-error"]
+
+
+# ---------------------------------------------------------------- M3: wrong Python types at the API
+def _located_filter_error(fn, *args, **kw) -> dict:
+    with pytest.raises(FilterError) as e:
+        fn(*args, **kw)
+    loc = e.value.errors[0].location.to_json()
+    assert loc, e.value
+    return loc
+
+
+def test_wrong_python_types_are_filter_errors_located_at_the_argument() -> None:
+    from filterdsl import apply, to_mongo, to_predicate, to_sql
+    from filterdsl.backends.sql import JsonLayout
+
+    q = parse({"limit": 5}, catalog=CAT, database=ORDERS)
+    assert _located_filter_error(parse, {}, catalog=CAT, database=5) == {"param": "database"}
+    assert _located_filter_error(parse, {}, catalog=CAT, database=ORDERS, max_limit="x") == {"param": "max_limit"}
+    assert _located_filter_error(parse, {}, catalog=CAT, database=ORDERS, limits=5) == {"param": "limits"}
+    assert _located_filter_error(parse, {}, catalog=CAT, database=ORDERS, strict="no") == {"param": "strict"}
+    assert _located_filter_error(parse, {}, catalog=CAT, database=ORDERS, nope=1) == {"param": "nope"}
+    assert _located_filter_error(parse, "", "csv") == {"param": "format"}
+    assert _located_filter_error(to_sql, q, layout="json") == {"param": "layout"}
+    assert _located_filter_error(to_sql, q, dialect=None) == {"param": "dialect"}
+    assert _located_filter_error(to_sql, q, "sqlite", "json") == {"param": "layout"}
+    assert _located_filter_error(to_mongo, q, collections="x") == {"param": "collections"}
+    assert _located_filter_error(apply, q, None) == {"param": "records"}
+    assert _located_filter_error(apply, q, 5) == {"param": "records"}
+    assert _located_filter_error(to_predicate, 5) == {"param": "query"}
+    assert _located_filter_error(to_sql, "x is 1") == {"param": "query"}
+    assert _located_filter_error(load_catalog, "\x00")["pointer"] == ""
+    to_sql(q, layout=JsonLayout())  # the right types still work
+    assert parse({}, catalog=CAT, database=ORDERS, max_limit=50).limit == 50
