@@ -245,15 +245,16 @@ def _catalog(args: argparse.Namespace) -> Catalog | None:
 
 
 def _print_diags(diags: Sequence[Diagnostic], label: str, out: TextIO, text: str | None = None) -> None:
-    from .report import position, redact
+    from .report import Redacted, position
 
-    lines = redact(text).splitlines() if text else []
+    masked = Redacted(text) if text else None
     for d in diags:
         print(f"{label}: {d}", file=out)
         pos = position(d, text) if text else None
-        if pos and 1 <= pos[0] <= len(lines):
-            print("    " + lines[pos[0] - 1].expandtabs(1), file=out)
-            print("    " + " " * (pos[1] - 1) + "^", file=out)
+        shown = masked.snippet(*pos) if masked is not None and pos else None
+        if shown is not None:
+            print("    " + shown[0].expandtabs(1), file=out)
+            print("    " + " " * (shown[1] - 1) + "^", file=out)
 
 
 def _parse_one(args: argparse.Namespace, catalog: Catalog | None) -> Query:
@@ -386,11 +387,18 @@ def validate_file(path: str, args: argparse.Namespace, catalog: Catalog | None,
             with open(path, encoding="utf-8") as fh:
                 text = fh.read()
     except (OSError, UnicodeDecodeError) as e:
-        d = Diagnostic("unreadable-file", f"cannot read the file: {e}", Location())
+        d = Diagnostic("unreadable-file", f"cannot read the file: {e}", Location(line=1, column=1))
         return FileResult(display_path(path), "", (d,), False)
     fmt = _format(args, path)
-    res = parse_result(_prepare(text, fmt), fmt, catalog, _database_for(path, mapping, args.database),
-                       **_options(args))
+    try:
+        res = parse_result(_prepare(text, fmt), fmt, catalog, _database_for(path, mapping, args.database),
+                           **_options(args))
+    except FilterError as e:  # an argument problem (e.g. a --database-map id of the wrong kind)
+        return FileResult(display_path(path), text, tuple(e.diagnostics), False)
+    except Exception as e:  # a bug: this file's report says so, and every other file is still checked
+        d = Diagnostic("internal", f"internal error (please report it with this file): {type(e).__name__}: {e}",
+                       Location(line=1, column=1))
+        return FileResult(display_path(path), text, (d,), False)
     return FileResult(display_path(path), text, res.diagnostics, res.query is not None and not res.errors)
 
 
@@ -416,6 +424,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         text = report.text_report(results, strict, args.quiet)
         if text:
             print(text)
+    if any(d.code == "internal" for r in results for d in r.diagnostics):
+        return EXIT_INTERNAL  # reported per file above; a bug, not the input
     return 1 if any(r.failed(strict) for r in results) else 0
 
 

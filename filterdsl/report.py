@@ -15,14 +15,135 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from .errors import Diagnostic
+from .errors import Diagnostic, FilterError
 
-_SECRET = re.compile(r"""(["']?secretKey["']?\s*:\s*)("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""")
+SECRET_KEY = "secretKey"
+MASK = "********"  # fixed width: a masked value never tells its length
+
+
+def secret_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of every ``secretKey`` value in ``text``, found on its structure.
+
+    A text that reads as (relaxed) JSON is masked by the spans the reader records, so comments,
+    escapes such as ``secret\\u004bey``, any value type and any layout are covered. A text that does
+    not read (the usual case when a snippet is shown) is masked token by token: after a key that
+    decodes to ``secretKey`` and its ``:``, the value up to its end (a string's closing quote on any
+    line, a container's closing bracket, else the end of the text).
+    """
+    if SECRET_KEY not in text and "\\u" not in text:
+        return []
+    from .frontends.relaxed_json import scan
+
+    try:
+        _, _, spans = scan(text, spans=True)
+    except FilterError:
+        return _token_spans(text)
+    return sorted(v for k, v in spans.items() if k.rsplit("/", 1)[-1] == SECRET_KEY)
+
+
+def _token_spans(text: str) -> list[tuple[int, int]]:
+    from .frontends.relaxed_json import _TOKEN, _string
+
+    out: list[tuple[int, int]] = []
+    pos, n = 0, len(text)
+    key_at: int | None = None  # a secretKey key was just read (and then its ':')
+    colon = False
+    while pos < n:
+        m = _TOKEN.match(text, pos)
+        if m is not None and m.lastgroup in ("ws", "comment"):
+            pos = m.end()
+            continue
+        if colon:  # whatever follows the key's ':' is its value, readable or not
+            end = _value_end(text, pos)
+            out.append((pos, end))
+            key_at, colon, pos = None, False, max(end, pos + 1)
+            continue
+        if m is None:
+            pos += 1  # an unreadable character: skip it, the rest may still hold a key
+            key_at = None
+            continue
+        kind, tok = m.lastgroup, m.group()
+        if key_at is not None and tok == ":":
+            colon = True
+        else:
+            key_at = None
+            if kind in ("dq", "sq", "name") and (tok if kind == "name" else _string(tok)) == SECRET_KEY:
+                key_at = pos
+        pos = m.end()
+    return out
+
+
+def _value_end(text: str, start: int) -> int:
+    """End offset of the value starting at ``start``, erring towards masking too much."""
+    ch = text[start]
+    if ch in "\"'":
+        i = start + 1
+        while True:
+            k = text.find(ch, i)
+            if k < 0:
+                return len(text)
+            b = k
+            while b > start + 1 and text[b - 1] == "\\":
+                b -= 1
+            if (k - b) % 2 == 0:
+                return k + 1
+            i = k + 1
+    if ch in "[{":
+        depth = 0
+        for i in range(start, len(text)):
+            if text[i] in "[{":
+                depth += 1
+            elif text[i] in "]}":
+                depth -= 1
+                if depth == 0:
+                    return i + 1
+        return len(text)
+    m = re.compile(r"[^,}\]\n]*").match(text, start)
+    return m.end() if m else len(text)
+
+
+class Redacted:
+    """``text`` with every ``secretKey`` value replaced by a fixed-width mask, and the mapping from
+    positions in the original text to positions in the masked one (so carets stay under the right
+    character). A masked span keeps its newlines, so line numbers never move."""
+
+    def __init__(self, text: str):
+        self.spans = secret_spans(text)
+        pieces, last, self._shifts = [], 0, []
+        for a, b in self.spans:
+            if a < last:
+                continue
+            quote = text[a] if text[a] in "\"'" else ""
+            repl = quote + MASK + quote + "\n" * text.count("\n", a, b)
+            pieces += [text[last:a], repl]
+            self._shifts.append((a, b, len(repl)))
+            last = b
+        pieces.append(text[last:])
+        self.text = "".join(pieces)
+        self._starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
+        self._masked_lines = self.text.split("\n")
+
+    def snippet(self, line: int, column: int) -> tuple[str, int] | None:
+        """The masked source line and the caret column for an original (line, column)."""
+        if not 1 <= line <= len(self._starts):
+            return None
+        off = self._starts[line - 1] + column - 1
+        new = off
+        for a, b, size in self._shifts:
+            if b <= off:
+                new += size - (b - a)
+            elif a <= off:
+                new -= off - a  # inside the masked value: point at its start
+        before = self.text.rfind("\n", 0, new) + 1
+        masked_line = self.text.count("\n", 0, new)
+        if masked_line >= len(self._masked_lines):
+            return None
+        return self._masked_lines[masked_line], new - before + 1
 
 
 def redact(text: str) -> str:
-    """Mask a ``secretKey`` value (same length, so columns stay right) before showing source lines."""
-    return _SECRET.sub(lambda m: m.group(1) + m.group(2)[0] + "*" * (len(m.group(2)) - 2) + m.group(2)[-1], text)
+    """``text`` with each ``secretKey`` value masked (fixed width; see :class:`Redacted`)."""
+    return Redacted(text).text
 
 
 @dataclass(frozen=True)
@@ -96,17 +217,17 @@ def text_report(results: Sequence[FileResult], strict: bool = False, quiet: bool
     """``file:line:col: severity code: message`` and the offending line with a caret under it."""
     out: list[str] = []
     for r in results:
-        lines = redact(r.text).splitlines()
+        masked = Redacted(r.text)
         for d in r.diagnostics:
             if quiet and not (d.is_error or strict):
                 continue
             pos = position(d, r.text)
             head = f"{r.path}:{pos[0]}:{pos[1]}" if pos else r.path
             out.append(f"{head}: {d.severity} {d.code}: {d.message}{_where(d)}")
-            if pos and 1 <= pos[0] <= len(lines):
-                src = lines[pos[0] - 1]
-                out.append("    " + src.expandtabs(1))
-                out.append("    " + " " * (pos[1] - 1) + "^")
+            shown = masked.snippet(*pos) if pos else None
+            if shown is not None:
+                out.append("    " + shown[0].expandtabs(1))
+                out.append("    " + " " * (shown[1] - 1) + "^")
     if not quiet:
         out.append(summary_line(results, strict))
     return "\n".join(out)

@@ -200,3 +200,67 @@ def test_wrong_python_types_are_filter_errors_located_at_the_argument() -> None:
     assert _located_filter_error(load_catalog, "\x00")["pointer"] == ""
     to_sql(q, layout=JsonLayout())  # the right types still work
     assert parse({}, catalog=CAT, database=ORDERS, max_limit=50).limit == 50
+
+
+# ---------------------------------------------------------------- M1: secretKey masked on the structure
+SECRET = "sk_live_SECRET_42"
+
+
+@pytest.mark.parametrize("text", [
+    '{"secretKey": "' + SECRET + '", "limit": 1000}',
+    '{"secretKey" /* the key */ : "' + SECRET + '", "limit": 1000}',
+    '{"secret\\u004bey": "' + SECRET + '", "limit": 1000}',
+    "{secretKey: '" + SECRET + "', limit: 1000}",
+    '{"secretKey": "' + SECRET + '\nmore", "limit": 1000}',
+    '{"secretKey":\n  "' + SECRET + '", "limit": }',
+    '{"secretKey": 123' + "4" * 20 + ', "limit": 1000}',
+    '{"secretKey": {"k": "' + SECRET + '"}, "limit": 1000}',
+    '{"limit": 1000, "secretKey": "' + SECRET + '" ',
+])
+def test_secret_key_is_masked_in_snippets_whatever_its_spelling(text: str, tmp_path, capsys) -> None:
+    from filterdsl.cli import main
+
+    f = tmp_path / "v.json"
+    f.write_text(text)
+    with pytest.raises(SystemExit):
+        main(["validate", "--schema", str(CORPUS / "catalog.json"), "--database", ORDERS, str(f)])
+    out, err = capsys.readouterr()
+    assert "    " in out  # a snippet was shown
+    for leak in (SECRET, "1234444"):
+        assert leak not in out + err
+
+
+def test_mask_has_a_fixed_width_and_keeps_carets_and_lines_in_place() -> None:
+    from filterdsl.report import MASK, Redacted
+
+    short, long = Redacted('{"secretKey": "a", "limit": }'), Redacted('{"secretKey": "' + "a" * 50 + '", "limit": }')
+    assert short.text == long.text == '{"secretKey": "' + MASK + '", "limit": }'
+    text = '{"secretKey": "' + "a" * 50 + '", "limit": }'
+    line, caret = long.snippet(1, text.index("}") + 1)
+    assert line[caret - 1] == "}"
+    multi = Redacted('{"secretKey": "ab\ncd", "x": 1,\n "y": }')
+    assert multi.text.count("\n") == 2 and "ab" not in multi.text and "cd" not in multi.text
+    assert multi.snippet(3, 7) == (' "y": }', 7)
+
+
+# ---------------------------------------------------------------- M2: validate reports every file
+def test_validate_reports_every_file_even_after_an_internal_error(tmp_path, capsys, monkeypatch) -> None:
+    import filterdsl.cli as cli
+
+    (tmp_path / "a.json").write_text('{"limit": 1000}')
+    (tmp_path / "b.json").write_text('{"limit": 5}')
+    (tmp_path / "c.json").write_text('{"limit": 2000}')
+    real = cli.parse_result
+
+    def flaky(text, *a, **kw):  # stands in for any bug reached by one file
+        if "5" in str(text):
+            raise RuntimeError("boom")
+        return real(text, *a, **kw)
+
+    monkeypatch.setattr(cli, "parse_result", flaky)
+    with pytest.raises(SystemExit) as e:
+        cli.main(["validate", "--output", "sarif", str(tmp_path)])
+    out = json.loads(capsys.readouterr().out)
+    results = out["runs"][0]["results"]
+    assert sorted(r["ruleId"] for r in results) == ["internal", "limit-too-large", "limit-too-large"]
+    assert e.value.code == cli.EXIT_INTERNAL
