@@ -53,6 +53,7 @@ class _Piece:
         return self.text
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _TEXT = {False: re.compile(r"[^,|]+"), True: re.compile(r'[^,|"]+')}
 #: grammar/search.lark's QUOTED, unrolled ("normal* (special normal*)*"): no nested quantifier to
 #: backtrack through, so even an unterminated quote over the whole input fails in one linear pass.
@@ -150,6 +151,11 @@ def parse_search(source: Any, *, catalog: Catalog | None = None, database: str |
         return ParseResult(None, tuple(c.items))
     if len(source.encode("utf-8", "surrogatepass")) > opt.limits.max_input_bytes:
         c.error("too-large", f"input exceeds {opt.limits.max_input_bytes} bytes", start)
+        return ParseResult(None, tuple(c.items))
+    bad = _SURROGATE.search(source)
+    if bad is not None:  # no engine can bind or store it (SQLite raises, PostgreSQL refuses)
+        c.error("invalid-encoding", "search string holds a lone surrogate (not valid Unicode)",
+                text_location(source, bad.start()))
         return ParseResult(None, tuple(c.items))
     fields: tuple[Field, ...] | None = None
     if catalog is not None and database is not None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import json
+import math
+import re
 from typing import Any
 
 from lark import Lark, Token, Transformer, Tree, v_args
@@ -41,9 +43,9 @@ from ..ast import (
     State,
 )
 from ..errors import Collector, Location
-from ..options import ParseOptions, ParseResult, check_limits
+from ..options import ParseOptions, ParseResult, check_limits, max_ast_depth
 from ..schema import Catalog, Database
-from .relaxed_json import grammar_path
+from .relaxed_json import grammar_path, parse_int
 
 _CMP = {">": Op.GT, ">=": Op.GTE, "<": Op.LT, "<=": Op.LTE}
 
@@ -61,7 +63,48 @@ class _Bad(Exception):
 
 def _num(tok: Token) -> int | float:
     text = str(tok)
-    return float(text) if any(c in text for c in ".eE") else int(text)
+    value = float(text) if any(c in text for c in ".eE") else parse_int(text)
+    if not math.isfinite(value) or abs(value) > 2**53:  # SPEC 1.4, and before int()'s digit limit
+        raise _Bad("number-out-of-range", f"numbers are integers within ±2^53 or finite floats, not {text[:30]}"
+                   + ("..." if len(text) > 30 else ""), tok)
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: Tokens that nest: strings and backquoted keys are skipped whole (their brackets do not count).
+_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|`(?:[^`]|``)*`|[(\[]|[)\]]|\bnot\b|[A-Za-z_@][A-Za-z0-9_]*|[^\s()\[\]"`A-Za-z_@]+')
+
+
+def _too_deep(text: str, max_brackets: int, max_levels: int) -> int | None:
+    """Offset where the nesting passes a limit, before the parser (and its recursion) runs.
+
+    Levels are brackets plus runs of ``not``: ``not not ... x`` nests without a bracket, and each
+    bracket may start a run of its own, so both count (lark recurses once per level either way).
+    """
+    stack: list[tuple[int, int]] = []
+    base = run = 0  # levels of the enclosing brackets; ``not``s in a row at this level
+    for m in _NESTING.finditer(text):
+        tok = m.group()
+        if tok in ("(", "["):
+            stack.append((base, run))
+            base, run = base + run + 1, 0
+            if len(stack) > max_brackets or base > max_levels:
+                return m.start()
+        elif tok in (")", "]"):
+            base, run = stack.pop() if stack else (0, 0)
+            run = 0
+        elif tok == "not":
+            run += 1
+            if base + run > max_levels:
+                return m.start()
+        else:
+            run = 0
+    return None
+
+
+def _text_loc(text: str, offset: int) -> Location:
+    line = text.count("\n", 0, offset) + 1
+    return Location(line=line, column=offset - (text.rfind("\n", 0, offset) + 1) + 1, offset=offset)
 
 
 def _mark_databases(tree: Tree, database: str | None) -> None:
@@ -93,13 +136,19 @@ class _Build(Transformer):
 
     # ---- values
     def STRING(self, tok: Token) -> str:  # noqa: N802 - lark terminal callback
-        return json.loads(str(tok))
+        value: str = json.loads(str(tok))
+        if _SURROGATE.search(value):
+            raise _Bad("invalid-encoding", "string holds a lone surrogate (not valid Unicode)", tok)
+        return value
 
     def NUMBER(self, tok: Token) -> int | float:  # noqa: N802
         return _num(tok)
 
     def INT(self, tok: Token) -> int:  # noqa: N802
-        return int(str(tok))
+        text = str(tok)
+        if len(text.lstrip("0")) > 16:  # skip/limit: past 2^53 (check_limits says so for shorter ones)
+            raise _Bad("bad-value", f"{text[:20]}... is past any skip or limit an engine takes", tok)
+        return int(text)
 
     def true_v(self, _: list[Any]) -> bool:
         return True
@@ -144,6 +193,10 @@ class _Build(Transformer):
             elif self.catalog is not None and db_id:
                 raise _Bad("unknown-field", f"field {key!r} has no type: database {db_id!r} is not in the "
                            "catalog (write the type: `key`:string)", tok)
+            elif self.catalog is not None:
+                raise _Bad("missing-schema", f"field {key!r} has no type and no database is given to look it up "
+                           "in: pass the database (--database), add `database \"id\"` to the text, or write "
+                           "the type (`key`:string)", tok)
             else:
                 ftype = FieldType.JSON
         return Field(key, ftype, tuple(str(r) for r in rest))
@@ -321,15 +374,14 @@ def parse_text(source: Any, *, catalog: Catalog | None = None, database: str | N
     if len(text.encode("utf-8", "surrogatepass")) > opt.limits.max_input_bytes:
         c.error("too-large", f"input exceeds {opt.limits.max_input_bytes} bytes", Location(line=1, column=1, offset=0))
         return ParseResult(None, tuple(c.items))
-    depth = max_depth = 0
-    for ch in text:  # cheap nesting bound before the parser (and its recursion) runs
-        if ch in "([":
-            depth += 1
-            max_depth = max(max_depth, depth)
-        elif ch in ")]":
-            depth -= 1
-    if max_depth > 2 * opt.limits.max_depth + 8:
-        c.error("too-deep", f"text nested deeper than {opt.limits.max_depth} levels", Location(line=1, column=1, offset=0))
+    bad = _SURROGATE.search(text)
+    if bad is not None:
+        c.error("invalid-encoding", "text holds a lone surrogate (not valid Unicode)", _text_loc(text, bad.start()))
+        return ParseResult(None, tuple(c.items))
+    brackets = 2 * opt.limits.max_depth + 8
+    deep = _too_deep(text, brackets, brackets + max_ast_depth(opt.limits))
+    if deep is not None:
+        c.error("too-deep", f"text nested deeper than {opt.limits.max_depth} levels", _text_loc(text, deep))
         return ParseResult(None, tuple(c.items))
     try:
         tree = _parser().parse(text)

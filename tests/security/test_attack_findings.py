@@ -264,3 +264,30 @@ def test_validate_reports_every_file_even_after_an_internal_error(tmp_path, caps
     results = out["runs"][0]["results"]
     assert sorted(r["ruleId"] for r in results) == ["internal", "limit-too-large", "limit-too-large"]
     assert e.value.code == cli.EXIT_INTERNAL
+
+
+# ---------------------------------------------------------------- H5: nesting without brackets
+@pytest.mark.parametrize("n", [300, 2_000, 100_000])
+def test_many_nots_in_the_text_form_are_too_deep_not_a_recursion_error(n: int) -> None:
+    got = diags("not " * n + "x is 1", "text", catalog=None, database=None)
+    assert [c for c, _ in got] == ["too-deep"] and got[0][1]["line"] == 1
+
+
+def test_nesting_estimate_counts_brackets_and_not_runs_but_not_strings() -> None:
+    ok = "not (" * 72 + "not " * 32 + "x is 1" + ")" * 72  # the deepest the pre-check lets through
+    assert codes(ok, "text", catalog=None, database=None) == ["too-deep"]  # refused by the AST limit, located
+    assert codes("(not " * 60 + "x is 1" + ")" * 60, "text", catalog=None, database=None) == []
+    assert codes('x is "' + "(" * 500 + '"', "text", catalog=None, database=None) == []
+    assert codes("x is not set and " * 200 + "y is 1", "text", catalog=None, database=None) == []
+
+
+def test_text_numbers_past_the_digit_limit_are_located() -> None:
+    assert diags("x > " + "9" * 5000, "text", catalog=None, database=None) == [
+        ("number-out-of-range", {"line": 1, "column": 5, "offset": 4})]
+    assert codes("x is 1 limit " + "9" * 5000, "text", catalog=None, database=None) == ["bad-value"]
+
+
+@pytest.mark.parametrize("src,fmt", [('x is "\\ud800"', "text"), ('x is "\ud800"', "text"), ("a|\udc9f", "search")])
+def test_lone_surrogates_in_text_inputs_are_invalid_encoding(src: str, fmt: str) -> None:
+    got = diags(src, fmt, catalog=None, database=None)
+    assert [c for c, _ in got] == ["invalid-encoding"] and got[0][1]["line"] == 1
