@@ -46,7 +46,8 @@ def test_convert_prints_sql_then_params(tmp_path, capsys):
                           str(CORPUS / "catalog.json"), "--database", CLIENTS, _input(tmp_path, f))
     assert code == 0, err
     sql, params = out.rstrip("\n").split("\n")
-    assert "o'b" not in sql and json.loads(params)[-1] == "o'b%"
+    # PostgreSQL binds contains as an escaped LIKE pattern (ESCAPE '\\'), which pg_trgm indexes serve
+    assert "o'b" not in sql and json.loads(params)[-1] == "%o'b\\%%" and "ESCAPE '\\'" in sql
     assert sql.count("%s") == len(json.loads(params))
 
 

@@ -66,8 +66,8 @@ class _Twin:
         self.n = itertools.count(1)
 
     def v(self, x: Any) -> Any:
-        if type(x) is bool or x is None:
-            return x  # booleans are part of the shape (they select SQL), not values
+        if type(x) is bool or x is None or x == "":
+            return x  # booleans and "" (EMPTY) are part of the shape (they select SQL), not values
         key = (type(x), x)
         if key not in self.seen:
             k = next(self.n)
@@ -113,11 +113,12 @@ def twin(q: Query) -> Query:
 def _has_values(q: Query) -> bool:
     """Some value the twin swaps (booleans, empty lists and absent bounds are not swapped)."""
     for n in walk(q.predicate):
-        if isinstance(n, Compare) and type(n.value) is not bool:
+        if isinstance(n, Compare) and type(n.value) is not bool and n.value != "" and (
+                type(n.value) is not tuple or any(v != "" for v in n.value)):
             return True
         if isinstance(n, Search) and any(n.clauses):
             return True
-        if (isinstance(n, IdIn) and n.ids) or isinstance(n, ModifiedSince):
+        if (isinstance(n, IdIn) and any(i != "" for i in n.ids)) or isinstance(n, ModifiedSince):
             return True
         if isinstance(n, CreatedAt) and (n.start, n.end) != (None, None):
             return True

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 
 from ...ast import (
     And,
@@ -44,6 +45,8 @@ from .shape import Slot, extract, is_number, resolve
 T = FieldType
 _STRINGISH = (T.STRING, T.TEXT_BLOCK, T.ENUM, T.JSON, T.REF)
 _CMP = {Op.EQ: exp.EQ, Op.GT: exp.GT, Op.GTE: exp.GTE, Op.LT: exp.LT, Op.LTE: exp.LTE}
+_OPN = {Op.EQ: "eq", Op.GT: "gt", Op.GTE: "gte", Op.LT: "lt", Op.LTE: "lte"}
+_CI = {Op.CONTAINS: "contains", Op.STARTS_WITH: "starts", Op.ENDS_WITH: "ends", Op.IEQ: "ieq"}
 BOOL_DIALECTS = ("sqlite", "duckdb", "postgres", "mysql", "materialize", "risingwave", "redshift", "bigquery",
                  "snowflake", "spark", "spark2", "databricks", "hive", "trino", "presto", "athena", "clickhouse",
                  "starrocks", "doris")
@@ -119,21 +122,16 @@ class Compiler:
         return col(getattr(self.layout, attr), ctx.alias)
 
     def access(self, ctx: _Ctx, f: Field) -> J:
-        j = self.fam.root(self.rcol(ctx, "data"))
+        j = self.fam.root(self.rcol(ctx, "data"), top=True)
         for depth, seg in enumerate(f.segments):
             j = self.fam.child(j, seg, depth)
         return j
 
-    def bin_eq(self, a: exp.Expr, value: str) -> exp.Expr:
-        return exp.EQ(this=self.fam.binary(a), expression=self.fam.binary(self.param(value)))
-
     def bin_in(self, a: exp.Expr, values: tuple[str, ...]) -> exp.Expr:
-        vals = tuple(dict.fromkeys(values))
-        if not vals:
+        """A column (or record attribute) equal to one of ``values``, in a form its index serves."""
+        if not values:
             return exp.false()
-        if len(vals) == 1:
-            return self.bin_eq(a, vals[0])
-        return exp.In(this=self.fam.binary(a), expressions=[self.fam.binary(self.param(v)) for v in vals])
+        return self.fam.text_in(a, values)
 
     @staticmethod
     def exists(frm: exp.Expr, where: exp.Expr, *joins: exp.Expr) -> exp.Expr:
@@ -153,6 +151,8 @@ class Compiler:
             fn = AND if isinstance(node, And) else OR
             return fn(*[exp.Paren(this=p) for p, _ in parts]), any(n for _, n in parts)
         if isinstance(node, Not):
+            if isinstance(node.item, InTrash):  # the usual "not in trash": what an index on removed_at serves
+                return exp.Is(this=self.rcol(ctx, "removed_at"), expression=exp.Null()), False
             inner, nullable = self.pred(node.item, ctx)
             if nullable and not self.bool_values:
                 # no boolean values (T-SQL, Oracle...): a CASE on 1/0 keeps NULL rows
@@ -188,21 +188,26 @@ class Compiler:
         raise _bad("unsupported", f"the SQL backend cannot compile {type(node).__name__}")
 
     # ---- strings
-    def str_op(self, s: exp.Expr, op: Op, val: Any) -> exp.Expr:
+    def str_op(self, s: exp.Expr, op: Op, val: Any, indexable: bool = True) -> exp.Expr:
+        """``s`` (SQL text) against ``val``: exact equality, case-insensitive matching or code-point ranges."""
         fam = self.fam
         if op is Op.EQ:
-            return self.bin_eq(s, val)
-        if op is Op.IEQ:
-            return self.bin_eq(fam.lower(s), val.lower())
-        if op is Op.CONTAINS:
-            return fam.contains(fam.lower(s), val.lower())
-        if op is Op.STARTS_WITH:
-            return fam.starts(fam.lower(s), val.lower())
-        if op is Op.ENDS_WITH:
-            return fam.ends(fam.lower(s), val.lower())
+            return fam.text_eq(s, val, indexable)
+        if op in _CI:
+            return fam.ci(s, _CI[op], val.lower())
         if op in _CMP:
             return _CMP[op](this=fam.binary(s), expression=fam.binary(self.param(val)))
         raise _bad("unsupported", f"operator {op.value} on strings")
+
+    def text_test(self, s: exp.Expr, op: Op, val: Any, indexable: bool = True) -> exp.Expr:
+        """A typed string operator on SQL text: ``""`` is EMPTY, so it never matches (SPEC 1.3); only an
+        empty needle (a literal in the shape) could reach it, so only then is the guard written."""
+        if op is Op.EQ and val == "":
+            return exp.false()
+        test = self.str_op(s, op, val, indexable)
+        if val == "" or op in (Op.GT, Op.GTE, Op.LT, Op.LTE):  # "" sorts below every needle
+            return AND(self.nonempty(s.copy()), test)
+        return test
 
     def compare(self, node: Compare, ctx: _Ctx) -> exp.Expr:
         if self.columns:
@@ -213,39 +218,39 @@ class Compiler:
         t = f.type
         if t is T.CURRENCY:
             money = val if isinstance(val, Money) else Money(val)  # type: ignore[arg-type]
-            amt = fam.child(j, "val", 1)
-            parts = [fam.kind_is(j, ("object",)), fam.kind_is(amt, ("number",)),
-                     _CMP[op](this=fam.num(amt), expression=self.param(money.amount))]
+            # a number at "val" implies an object: no separate kind test
+            test = fam.num_cmp(fam.child(j, "val", 1), _OPN[op], money.amount)
             if money.currency is not None:
-                cur = fam.child(j, "currency", 1)
-                parts += [fam.kind_is(cur, ("string",)), self.bin_eq(fam.text(cur), money.currency)]
-            return self._guarded(parts)
+                test = AND(test, fam.str_eq(fam.child(j, "currency", 1), money.currency))
+            return test
         if t is T.ATTACHMENT:
             url = fam.child(j, "val", 1)
-            return self._guarded([fam.kind_is(j, ("object",)), fam.kind_is(url, ("string",)),
-                                  fam.ne_empty(fam.text(url)), self.str_op(fam.text(url), op, val)])
+            return AND(fam.kind_is(url, ("string",)), self.text_test(fam.text(url), op, val, indexable=False))
         if t is T.DATE:
-            head = fam.head10(fam.text(j))
-            return self._guarded([fam.kind_is(j, ("string",)), fam.valid_day(head),
-                                  _CMP[op](this=head.copy(), expression=self.param(val))])
+            return AND(fam.kind_is(j, ("string",)), fam.date_cmp(fam.text(j), _OPN[op], val))
         if t is T.ENUM_TAGS:
             return self.tags(j, op, tuple(val))  # type: ignore[arg-type]
         if t is T.BOOLEAN or type(val) is bool:
-            return fam.is_bool(j, bool(val)) if op is Op.EQ else exp.false()
+            return fam.bool_eq(j, bool(val)) if op is Op.EQ else exp.false()
         if t is T.NUMBER or (t is T.JSON and is_number(val)):
-            return self._guarded([fam.kind_is(j, ("number",)), _CMP[op](this=fam.num(j), expression=self.param(val))])
+            return fam.num_cmp(j, _OPN[op], val)
         if op is Op.IN:
-            return self._guarded([fam.kind_is(j, ("string",)), self.bin_in(fam.text(j), tuple(val))])  # type: ignore[arg-type]
-        if t is T.JSON and op in (Op.EQ, Op.IEQ):  # PixieBrix equality: "" matches "" (SPEC 4)
-            return self._guarded([fam.kind_is(j, ("string",)), self.str_op(fam.text(j), op, val)])
-        return self._guarded([fam.kind_is(j, ("string",)), fam.ne_empty(fam.text(j)),
-                              self.str_op(fam.text(j), op, val)])
+            vals = tuple(dict.fromkeys(val))  # type: ignore[arg-type]
+            return fam.str_in(j, vals) if vals else exp.false()
+        if op is Op.EQ and (t is T.JSON or val != ""):  # PixieBrix equality: "" matches "" (SPEC 4)
+            return fam.str_eq(j, val)
+        if t is T.JSON and op is Op.IEQ:
+            return AND(fam.kind_is(j, ("string",)), self.str_op(fam.text(j), op, val, indexable=False))
+        return AND(fam.kind_is(j, ("string",)), self.text_test(fam.text(j), op, val, indexable=False))
 
     def _guarded(self, parts: list[exp.Expr]) -> exp.Expr:
-        """AND in a CASE so engines that evaluate eagerly never cast a value of the wrong type."""
+        """AND in a CASE so engines that evaluate eagerly never cast a value of the wrong type; a plain
+        AND where the family emits nothing that can raise (a CASE hides conditions from the planner)."""
         guard, rest = parts[0], parts[1:]
         if not rest:
             return guard
+        if self.bool_values and self.fam.safe:
+            return AND(guard, *rest)
         body = AND(*[exp.Paren(this=p) for p in rest])
         if not self.bool_values:
             inner = exp.Case(ifs=[exp.If(this=body, true=_n(1))], default=_n(0))
@@ -253,25 +258,13 @@ class Compiler:
         return exp.Case(ifs=[exp.If(this=guard, true=body)], default=exp.false())
 
     def tags(self, j: J, op: Op, values: tuple[str, ...]) -> exp.Expr:
-        fam = self.fam
-
-        def one_exists(cond_of: Any) -> exp.Expr:
-            return fam.any_element(j, self.alias("e"), lambda e: AND(fam.kind_is(e, ("string",)), cond_of(e)))
-
+        vals = tuple(dict.fromkeys(values))
         if op is Op.HAS_ANY:
-            inner = one_exists(lambda e: self.bin_in(fam.text(e), values))
-            return self._guarded([fam.kind_is(j, ("array",)), inner])
-        alls = [one_exists(lambda e, v=v: self.bin_eq(fam.text(e), v)) for v in dict.fromkeys(values)]
+            return self.fam.tags_any(j, vals, lambda: self.alias("e"))
         if op is Op.HAS_ALL:
-            return self._guarded([fam.kind_is(j, ("array",)), *alls])
+            return self.fam.tags_all(j, vals, lambda: self.alias("e"))
         if op is Op.HAS_EXACTLY:
-            def bad(e: J) -> exp.Expr:
-                ok = exp.Coalesce(this=AND(fam.kind_is(e, ("string",)), self.bin_in(fam.text(e), values)),
-                                  expressions=[exp.false()])
-                return exp.Not(this=exp.Paren(this=ok))
-
-            stray = fam.any_element(j, self.alias("e"), bad)
-            return self._guarded([fam.kind_is(j, ("array",)), *alls, exp.Not(this=stray)])
+            return self.fam.tags_exactly(j, vals, lambda: self.alias("e"))
         raise _bad("unsupported", f"operator {op.value} on enumTags")
 
     def state(self, node: FieldState, ctx: _Ctx) -> exp.Expr:
@@ -281,16 +274,16 @@ class Compiler:
         j = self.access(ctx, node.field)
         if node.state is State.NOT_SET:
             return fam.missing(j)
-        empty = OR(
-            fam.kind_is(j, ("null",)),
-            self._guarded([fam.kind_is(j, ("string",)), fam.eq_empty(fam.text(j))]),
-            self._guarded([fam.kind_is(j, ("array",)), exp.EQ(this=fam.array_len(j), expression=_n(0))]))
-        if node.state is State.EMPTY:
-            return empty
-        return OR(
-            fam.kind_is(j, ("number", "true", "false", "object")),
-            self._guarded([fam.kind_is(j, ("string",)), fam.ne_empty(fam.text(j))]),
-            self._guarded([fam.kind_is(j, ("array",)), exp.GT(this=fam.array_len(j), expression=_n(0))]))
+        return fam.is_empty(j) if node.state is State.EMPTY else fam.has_value(j)
+
+    def id_eq(self, ictx: _Ctx, ref: exp.Expr) -> exp.Expr:
+        """The referenced row's id equals ``ref``, in a form the id's (primary key) index serves."""
+        fam, idc = self.fam, self.rcol(ictx, "id")
+        if fam.name == "postgres":  # deterministic collations compare bytes for '='
+            return exp.EQ(this=idc, expression=ref)
+        if fam.name == "mysql":  # the id index finds a collation-equal superset, bytes decide
+            return AND(exp.EQ(this=idc, expression=ref), exp.EQ(this=fam.binary(idc.copy()), expression=fam.binary(ref.copy())))
+        return exp.EQ(this=fam.binary(idc), expression=fam.binary(ref))
 
     def relation(self, node: Relation, ctx: _Ctx) -> exp.Expr:
         fam = self.fam
@@ -305,21 +298,17 @@ class Compiler:
             if node.field.type is T.REF_MULTIPLE:
                 a = self.alias("e")
                 frm, e = fam.elements(fam.root(ref), a)
-                cond = AND(fam.kind_is(e, ("string",)), exp.EQ(this=fam.binary(self.rcol(ictx, "id")),
-                                                                    expression=fam.binary(fam.text(e))), live, inner)
+                cond = AND(fam.kind_is(e, ("string",)), self.id_eq(ictx, fam.text(e)), live, inner)
                 return self.exists(frm, cond, self.table(node.database, inner_alias))
-            cond = AND(exp.EQ(this=fam.binary(self.rcol(ictx, "id")), expression=fam.binary(ref)), live, inner)
+            cond = AND(self.id_eq(ictx, ref), live, inner)
             return self.exists(self.table(node.database, inner_alias), cond)
         j = self.access(ctx, node.field)
         if node.field.type is T.REF_MULTIPLE:
             a = self.alias("e")
             frm, e = fam.elements(j, a)
-            cond = AND(fam.kind_is(e, ("string",)),
-                            exp.EQ(this=fam.binary(self.rcol(ictx, "id")), expression=fam.binary(fam.text(e))),
-                            live, exp.Paren(this=inner))
+            cond = AND(fam.kind_is(e, ("string",)), self.id_eq(ictx, fam.text(e)), live, exp.Paren(this=inner))
             return self._guarded([fam.kind_is(j, ("array",)), self.exists(frm, cond, self.table(node.database, inner_alias))])
-        cond = AND(exp.EQ(this=fam.binary(self.rcol(ictx, "id")), expression=fam.binary(fam.text(j))),
-                        live, exp.Paren(this=inner))
+        cond = AND(self.id_eq(ictx, fam.text(j)), live, exp.Paren(this=inner))
         return self._guarded([fam.kind_is(j, ("string",)), self.exists(self.table(node.database, inner_alias), cond)])
 
     def relation_uncorrelated(self, node: Relation, ctx: _Ctx, ictx: _Ctx, where: exp.Expr) -> exp.Expr:
@@ -350,7 +339,7 @@ class Compiler:
         return AND(*[exp.Paren(this=o) for o in out])
 
     def _str_hit(self, j: J, term: str) -> exp.Expr:
-        return self._guarded([self.fam.kind_is(j, ("string",)), self.fam.contains(self.fam.lower(self.fam.text(j)), term)])
+        return AND(self.fam.kind_is(j, ("string",)), self.fam.ci(self.fam.text(j), "contains", term))
 
     def _list_hit(self, j: J, term: str) -> exp.Expr:
         hit = self.fam.any_element(j, self.alias("e"), lambda e: self._str_hit(e, term))
@@ -367,7 +356,7 @@ class Compiler:
                 if f.type is T.ENUM_TAGS:
                     hits.append(self._list_hit(fam.root(c), term))
                 else:
-                    hits.append(fam.contains(fam.lower(c), term))
+                    hits.append(fam.ci(c, "contains", term))
             return OR(*[exp.Paren(this=h) for h in hits]) if hits else exp.false()
         if fields is None:
             return fam.any_member(fam.root(self.rcol(ctx, "data")), self.alias("m"),
@@ -402,11 +391,10 @@ class Compiler:
             money = val if isinstance(val, Money) else Money(val)  # type: ignore[arg-type]
             parts: list[exp.Expr] = [_CMP[op](this=c, expression=self.param(money.amount))]
             if money.currency is not None:
-                parts.append(self.bin_eq(self.col_expr(ctx, f, "currency"), money.currency))
+                parts.append(fam.text_eq(self.col_expr(ctx, f, "currency"), money.currency))
             return AND(*parts)
         if t is T.DATE:
-            head = fam.head10(c)
-            return self._guarded([fam.valid_day(head), _CMP[op](this=head.copy(), expression=self.param(val))])
+            return fam.date_cmp(c, _OPN[op], val)
         if t is T.ENUM_TAGS:
             return self.tags(fam.root(c), op, tuple(val))  # type: ignore[arg-type]
         if t is T.BOOLEAN:
@@ -417,7 +405,7 @@ class Compiler:
             return _CMP[op](this=c, expression=self.param(val))
         if op is Op.IN:
             return self.bin_in(c, tuple(val))  # type: ignore[arg-type]
-        return AND(self.nonempty(c), self.str_op(c, op, val))
+        return self.text_test(c, op, val)
 
     def nonempty(self, c: exp.Expr) -> exp.Expr:
         """``c <> ''``; Oracle stores '' as NULL, where ``<> ''`` would be unknown for every row."""
@@ -460,87 +448,83 @@ class Compiler:
         return tuple(out)
 
     # ---------------------------------------------------------------- sorting
-    def sort_exprs(self, sk: SortKey, ctx: _Ctx) -> list[exp.Expr]:
+    def sort_exprs(self, sk: SortKey, ctx: _Ctx) -> list[tuple[exp.Expr, bool]]:
+        """ORDER BY items for one sort key (SPEC 8), each with whether its NULLs must sort first
+        ascending (False: NULL only where an earlier item already decided the order)."""
         fam = self.fam
         key = sk.key
         if isinstance(key, RecordAttr):
             if key.name not in ("id", "created_at", "updated_at"):
                 raise _bad("bad-sort", f"cannot sort on record attribute {key.name!r}")
-            c: exp.Expr = self.rcol(ctx, key.name)
-            grp = exp.Case(ifs=[exp.If(this=exp.Is(this=c, expression=exp.Null()), true=_n(0))], default=_n(1))
-            return [grp, fam.binary(c.copy())]
+            return [(fam.binary(self.rcol(ctx, key.name)), True)]
         t = key.type
         if self.columns:
             c = self.col_expr(ctx, key)
-            if t is T.CURRENCY or t is T.NUMBER or t is T.BOOLEAN:
-                v: exp.Expr = c
-            elif t is T.DATE:
+            if t is T.DATE:
                 # a text that is not a real day ranks after the days, by its full text (SPEC 8)
                 valid = fam.valid_day(fam.head10(c.copy()))
                 null = exp.Is(this=c.copy(), expression=exp.Null())
                 grp = exp.Case(ifs=[exp.If(this=null, true=_n(0)), exp.If(this=valid, true=_n(1))], default=_n(2))
                 day = exp.Case(ifs=[exp.If(this=valid.copy(), true=fam.binary(fam.head10(c.copy())))],
                                default=fam.binary(c.copy()))
-                return [grp, day]
-            else:
-                v = fam.binary(c)
-            grp = exp.Case(ifs=[exp.If(this=exp.Is(this=c.copy(), expression=exp.Null()), true=_n(0))], default=_n(1))
-            return [grp, v]
+                return [(grp, False), (day, False)]
+            # NULL (NOT SET or EMPTY) first ascending, last descending: the column itself, as an index has it
+            return [(c if t in (T.CURRENCY, T.NUMBER, T.BOOLEAN) else fam.binary(c), True)]
         j = self.access(ctx, key)
-        s_empty = self._guarded([fam.kind_is(j, ("string",)), fam.eq_empty(fam.text(j))])
-        a_empty = self._guarded([fam.kind_is(j, ("array",)), exp.EQ(this=fam.array_len(j), expression=_n(0))])
-        empty = OR(fam.missing(j), fam.kind_is(j, ("null",)), s_empty, a_empty)
-        # well-typed condition and value expressions for group 1
-        good: exp.Expr
-        good_txt: exp.Expr | None
-        good_num: exp.Expr | None
-        if t is T.JSON:  # schemaless: no type is "right", every value ranks by kind (SPEC 8)
-            good, good_txt, good_num, good_bool = exp.false(), None, None, False
-        elif t in (T.STRING, T.TEXT_BLOCK, T.ENUM, T.REF):
-            good, good_txt, good_num, good_bool = fam.kind_is(j, ("string",)), fam.text(j), None, False
+        is_num, is_str = fam.kind_is(j, ("number",)), fam.kind_is(j, ("string",))
+        is_bool, is_arr = fam.kind_is(j, ("true", "false")), fam.kind_is(j, ("array",))
+        str_val = AND(is_str.copy(), fam.ne_empty(fam.text(j)))  # "" is EMPTY: it ties with the empties
+        # well-typed values: their condition and (number, text, boolean) value
+        good: exp.Expr | None = None
+        good_num: exp.Expr | None = None
+        good_txt: exp.Expr | None = None
+        if t in (T.STRING, T.TEXT_BLOCK, T.ENUM, T.REF):
+            good = str_val.copy()
         elif t is T.NUMBER:
-            good, good_txt, good_num, good_bool = fam.kind_is(j, ("number",)), None, fam.num(j), False
+            good = is_num.copy()
         elif t is T.BOOLEAN:
-            good, good_txt, good_num, good_bool = fam.kind_is(j, ("true", "false")), None, None, True
+            good = is_bool.copy()
         elif t is T.DATE:
             head = fam.head10(fam.text(j))
-            good = self._guarded([fam.kind_is(j, ("string",)), fam.valid_day(head)])
-            good_txt, good_num, good_bool = head.copy(), None, False
+            good = AND(is_str.copy(), fam.valid_day(head))
+            good_txt = fam.binary(head.copy())
         elif t is T.CURRENCY:
             amt = fam.child(j, "val", 1)
-            good = self._guarded([fam.kind_is(j, ("object",)), fam.kind_is(amt, ("number",))])
-            good_txt, good_num, good_bool = None, fam.num(amt), False
-        else:
+            good = fam.kind_is(amt, ("number",))
+            good_num = fam.sort_num(amt)
+        elif t is not T.JSON:  # schemaless: no type is "right", every value ranks by kind (SPEC 8)
             raise _bad("bad-sort", f"cannot sort on a field of type {t.value}")
-        is_num, is_str = fam.kind_is(j, ("number",)), fam.kind_is(j, ("string",))
-        is_bool = fam.kind_is(j, ("true", "false"))
-        grp = exp.Case(ifs=[exp.If(this=empty, true=_n(0)), exp.If(this=good, true=_n(1))], default=_n(2))
-        sub = exp.Case(ifs=[exp.If(this=empty.copy(), true=_n(0)), exp.If(this=good.copy(), true=_n(0)),
-                            exp.If(this=is_num, true=_n(0)), exp.If(this=is_str, true=_n(1)),
-                            exp.If(this=is_bool, true=_n(2))], default=_n(3))
-        one = exp.And(this=exp.Paren(this=exp.Not(this=exp.Paren(this=exp.Coalesce(
-            this=empty.copy(), expressions=[exp.false()])))), expression=exp.Paren(this=good.copy()))
-        bool_val = exp.Case(ifs=[exp.If(this=fam.is_bool(j, True), true=_n(1))], default=_n(0))
-        # every value column is NULL in the empty group, so empties tie and the default order decides
-        none = exp.If(this=empty.copy(), true=exp.Null())
-        num = exp.Case(ifs=[none.copy(), exp.If(this=one.copy(), true=good_num if good_num is not None else exp.Null()),
-                            exp.If(this=fam.kind_is(j, ("number",)), true=fam.num(j))])
-        txt = exp.Case(ifs=[none.copy(), exp.If(this=one.copy(), true=fam.binary(good_txt) if good_txt is not None else exp.Null()),
-                            exp.If(this=fam.kind_is(j, ("string",)), true=fam.binary(fam.text(j)))])
-        boo = exp.Case(ifs=[none.copy(), exp.If(this=one.copy(), true=bool_val.copy() if good_bool else exp.Null()),
-                            exp.If(this=fam.kind_is(j, ("true", "false")), true=bool_val.copy())])
-        other = exp.Case(ifs=[exp.If(this=OR(empty.copy(), good.copy(), is_num.copy(), is_str.copy(),
-                                                  is_bool.copy()), true=exp.Null())],
-                         default=fam.binary(fam.json_text(j)))
-        return [grp, sub, num, txt, boo, other]
+        # rank: empty 0, well-typed 1, then number < string < boolean < array < object
+        empty = OR(fam.missing(j), fam.is_empty(j))
+        ranks = [exp.If(this=empty, true=_n(0))]
+        if good is not None:
+            ranks.append(exp.If(this=good.copy(), true=_n(1)))
+        ranks += [exp.If(this=is_num, true=_n(2)), exp.If(this=is_str, true=_n(3)), exp.If(this=is_bool, true=_n(4)),
+                  exp.If(this=is_arr, true=_n(5))]
+        rank = exp.Case(ifs=ranks, default=_n(6))
+        # within a rank one of these holds the value; the others (and arrays, objects: they tie) are NULL
+        nums = [exp.If(this=good.copy(), true=good_num)] if good is not None and good_num is not None else []
+        num = exp.Case(ifs=[*nums, exp.If(this=is_num.copy(), true=fam.sort_num(j))])
+        txts = [exp.If(this=good.copy(), true=good_txt)] if good is not None and good_txt is not None else []
+        txt = exp.Case(ifs=[*txts, exp.If(this=str_val.copy(), true=fam.binary(fam.text(j)))])
+        boo = exp.Case(ifs=[exp.If(this=is_bool.copy(), true=fam.sort_bool(j))])
+        return [(rank, False), (num, False), (txt, False), (boo, False)]
+
+    def _ordered(self, e: exp.Expr, desc: bool, nulls_first: bool | None) -> exp.Ordered:
+        """``nulls_first=None``: whatever the dialect does by default (no NULLS clause in the text)."""
+        if nulls_first is None:
+            ordering = Dialect.get_or_raise(self.dialect).NULL_ORDERING
+            nulls_first = (ordering == "nulls_are_small") != desc if ordering != "nulls_are_last" else False
+        return exp.Ordered(this=e, desc=desc or None, nulls_first=nulls_first)
 
     def order(self, query: Query, ctx: _Ctx) -> list[exp.Ordered]:
         out: list[exp.Ordered] = []
         for sk in query.sort:
-            for e in self.sort_exprs(sk, ctx):
-                out.append(exp.Ordered(this=e, desc=sk.descending, nulls_first=not sk.descending))
-        out.append(exp.Ordered(this=self.rcol(ctx, "created_at"), desc=True, nulls_first=False))
-        out.append(exp.Ordered(this=self.fam.binary(self.rcol(ctx, "id")), desc=False, nulls_first=True))
+            for e, nulls in self.sort_exprs(sk, ctx):
+                out.append(self._ordered(e, sk.descending, (not sk.descending) if nulls else None))
+        # created_at is required and id is unique and never NULL: the plain order an index serves
+        out.append(self._ordered(self.rcol(ctx, "created_at"), True, None))
+        out.append(self._ordered(self.fam.binary(self.rcol(ctx, "id")), False, None))
         return out
 
     # ---------------------------------------------------------------- whole query

@@ -12,14 +12,16 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
 
 from ...errors import Diagnostic, FilterError, Location
-from .shape import length
+from .shape import derive, length
 
 ParamFn = Callable[[object], exp.Expr]
+_CMP: dict[str, type[exp.Expr]] = {"eq": exp.EQ, "gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}
 
 #: canonical JSON kinds; a missing key has no kind (SQL NULL)
 KINDS = ("null", "string", "number", "true", "false", "array", "object")
@@ -84,6 +86,8 @@ class J:
     root: exp.Expr | None
     path: exp.Expr | None = None
     elem: str | None = None
+    #: a top-level key of a table's document (PostgreSQL: containment ``data @> {...}`` applies)
+    top: bool = False
 
 
 def not_expressible(dialect: str, what: str) -> FilterError:
@@ -105,7 +109,8 @@ class Family:
         self.dialect = dialect
 
     # ---- navigation / inspection (engine specific)
-    def root(self, doc: exp.Expr) -> J:
+    def root(self, doc: exp.Expr, top: bool = False) -> J:
+        """``top``: ``doc`` is a table's document column (not a column of the columns layout)."""
         raise not_expressible(self.dialect, "access to JSON field values")
 
     def child(self, parent: J, seg: str, depth: int) -> J:
@@ -155,6 +160,89 @@ class Family:
     def is_bool(self, j: J, value: bool) -> exp.Expr:
         return self.kind_is(j, ("true" if value else "false",))
 
+    #: no expression this family emits in a WHERE can raise, so conditions are plain ANDs (no CASE
+    #: guard deciding evaluation order), which keeps them open to the planner's index matching
+    safe = True
+
+    # ---- typed tests on a JSON value (exact; each family writes them in the form its indexes serve)
+    def str_eq(self, j: J, value: object) -> exp.Expr:
+        """``j`` is the JSON string ``value`` (compared by code point)."""
+        return AND(self.kind_is(j, ("string",)), self.text_eq(self.text(j), value, indexable=False))
+
+    def str_in(self, j: J, values: tuple[object, ...]) -> exp.Expr:
+        return AND(self.kind_is(j, ("string",)), self.text_in(self.text(j), values, indexable=False))
+
+    def num_cmp(self, j: J, op: str, value: object) -> exp.Expr:
+        """``j`` is a JSON number and ``j <op> value``."""
+        return AND(self.kind_is(j, ("number",)), _CMP[op](this=self.num(j), expression=self.param(value)))
+
+    def bool_eq(self, j: J, value: bool) -> exp.Expr:
+        return self.is_bool(j, value)
+
+    def date_cmp(self, text: exp.Expr, op: str, day: object) -> exp.Expr:
+        """``text`` (SQL text) starts with a real day that is ``<op> day`` (SPEC 1.4: days compare)."""
+        head = self.head10(text)
+        return AND(self.valid_day(head), _CMP[op](this=head.copy(), expression=self.param(day)))
+
+    def is_empty(self, j: J) -> exp.Expr:
+        return OR(self.kind_is(j, ("null",)), AND(self.kind_is(j, ("string",)), self.eq_empty(self.text(j))),
+                  AND(self.kind_is(j, ("array",)), exp.EQ(this=self.array_len(j), expression=_n(0))))
+
+    def has_value(self, j: J) -> exp.Expr:
+        return OR(self.kind_is(j, ("number", "true", "false", "object")),
+                  AND(self.kind_is(j, ("string",)), self.ne_empty(self.text(j))),
+                  AND(self.kind_is(j, ("array",)), exp.GT(this=self.array_len(j), expression=_n(0))))
+
+    def tags_all(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
+        """``j`` is an array holding every one of ``values`` as a string element."""
+        def has(v: object) -> Callable[[J], exp.Expr]:
+            return lambda e: AND(self.kind_is(e, ("string",)), self.text_eq(self.text(e), v, indexable=False))
+
+        return AND(self.kind_is(j, ("array",)), *[self.any_element(j, alias(), has(v)) for v in values])
+
+    def tags_any(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
+        return AND(self.kind_is(j, ("array",)), self.any_element(j, alias(), lambda e: AND(
+            self.kind_is(e, ("string",)), self.text_in(self.text(e), values, indexable=False))))
+
+    def tags_exactly(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
+        """Every value present and no element outside ``values`` (set semantics)."""
+        def bad(e: J) -> exp.Expr:
+            ok = exp.Coalesce(this=AND(self.kind_is(e, ("string",)), self.text_in(self.text(e), values, indexable=False)),
+                              expressions=[exp.false()])
+            return exp.Not(this=exp.Paren(this=ok))
+
+        return AND(self.tags_all(j, values, alias), exp.Not(this=self.any_element(j, alias(), bad)))
+
+    # ---- SQL text values (columns, record attributes, extracted JSON strings)
+    def text_eq(self, e: exp.Expr, value: object, indexable: bool = True) -> exp.Expr:
+        """``e = value`` by code point; ``indexable`` asks for a form a plain index on ``e`` serves."""
+        return exp.EQ(this=self.binary(e), expression=self.binary(self.param(value)))
+
+    def text_in(self, e: exp.Expr, values: tuple[object, ...], indexable: bool = True) -> exp.Expr:
+        vals = tuple(dict.fromkeys(values))
+        if len(vals) == 1:
+            return self.text_eq(e, vals[0], indexable)
+        return exp.In(this=self.binary(e), expressions=[self.binary(self.param(v)) for v in vals])
+
+    def ci(self, hay: exp.Expr, op: str, needle: object) -> exp.Expr:
+        """Case-insensitive ``contains``/``starts``/``ends``/``ieq`` of the lowered ``needle`` in ``hay``."""
+        low = self.lower(hay)
+        if op == "contains":
+            return self.contains(low, needle)
+        if op == "starts":
+            return self.starts(low, needle)
+        if op == "ends":
+            return self.ends(low, needle)
+        return self.text_eq(low, needle, indexable=False)
+
+    def sort_num(self, j: J) -> exp.Expr:
+        """A number value that orders numerically (inside a CASE that checked the kind)."""
+        return self.num(j)
+
+    def sort_bool(self, j: J) -> exp.Expr:
+        """A boolean value ordering false before true (inside a CASE that checked the kind)."""
+        return exp.Case(ifs=[exp.If(this=self.is_bool(j, True), true=_n(1))], default=_n(0))
+
     # ---- derived
     def kind_is(self, j: J, kinds: tuple[str, ...]) -> exp.Expr:
         raw = tuple(dict.fromkeys(t for k in kinds for t in self.kinds[k]))
@@ -181,15 +269,15 @@ class Family:
     def ne_empty(self, e: exp.Expr) -> exp.Expr:
         return exp.NEQ(this=e, expression=_s(""))
 
-    def contains(self, hay: exp.Expr, needle: str) -> exp.Expr:
+    def contains(self, hay: exp.Expr, needle: Any) -> exp.Expr:
         return exp.GT(this=exp.StrPosition(this=hay, substr=self.param(needle)), expression=_n(0))
 
-    def starts(self, hay: exp.Expr, needle: str) -> exp.Expr:
+    def starts(self, hay: exp.Expr, needle: Any) -> exp.Expr:
         n = length(needle)
         return exp.EQ(this=self.binary(exp.Substring(this=hay, start=_n(1), length=self.param(n))),
                       expression=self.binary(self.param(needle)))
 
-    def ends(self, hay: exp.Expr, needle: str) -> exp.Expr:
+    def ends(self, hay: exp.Expr, needle: Any) -> exp.Expr:
         n = length(needle)
         start = exp.Add(this=exp.Sub(this=self.length(hay), expression=self.param(n)), expression=_n(1))
         return AND(exp.GTE(this=self.length(hay), expression=self.param(n)),
@@ -225,7 +313,7 @@ class Family:
 class _PathFamily(Family):
     """Families whose JSON functions take (document, path text): SQLite and MySQL/MariaDB."""
 
-    def root(self, doc: exp.Expr) -> J:
+    def root(self, doc: exp.Expr, top: bool = False) -> J:
         return J(doc, None)
 
     @staticmethod
@@ -233,9 +321,12 @@ class _PathFamily(Family):
         return '."' + json.dumps(seg, ensure_ascii=False)[1:-1] + '"'
 
     def _cat(self, a: exp.Expr | None, piece: str) -> exp.Expr:
+        # keys are literals (escaped by sqlglot), so an expression index on the same path matches
         if a is None:
-            return self.param("$" + piece)
-        return exp.DPipe(this=a, expression=self.param(piece), safe=True)
+            return _s("$" + piece)
+        if isinstance(a, exp.Literal):
+            return _s(a.this + piece)
+        return exp.DPipe(this=a, expression=_s(piece), safe=True)
 
     def child(self, parent: J, seg: str, depth: int) -> J:
         if depth > 0 and canonical_index(seg):
@@ -278,7 +369,7 @@ class SQLiteFamily(_PathFamily):
             default=exp.Cast(this=col("value", e), to=exp.DataType.build("TEXT")))
         sub = exp.select(value).from_(each).where(AND(
             exp.EQ(this=fn("json_type", *self._args(parent)), expression=_s("object")),
-            exp.EQ(this=col("key", e), expression=self.param(seg))))
+            exp.EQ(this=col("key", e), expression=_s(seg))))
         return J(exp.Subquery(this=sub), None)
 
     def typ(self, j: J) -> exp.Expr:
@@ -309,13 +400,13 @@ class SQLiteFamily(_PathFamily):
 
     members = elements
 
-    def contains(self, hay: exp.Expr, needle: str) -> exp.Expr:
+    def contains(self, hay: exp.Expr, needle: Any) -> exp.Expr:
         return exp.GT(this=fn("instr", hay, self.param(needle)), expression=_n(0))
 
-    def starts(self, hay: exp.Expr, needle: str) -> exp.Expr:
+    def starts(self, hay: exp.Expr, needle: Any) -> exp.Expr:
         return exp.EQ(this=fn("substr", hay, _n(1), self.param(length(needle))), expression=self.param(needle))
 
-    def ends(self, hay: exp.Expr, needle: str) -> exp.Expr:
+    def ends(self, hay: exp.Expr, needle: Any) -> exp.Expr:
         n = length(needle)
         start = exp.Add(this=exp.Sub(this=fn("length", hay), expression=self.param(n)), expression=_n(1))
         return AND(exp.GTE(this=fn("length", hay.copy()), expression=self.param(n)),
@@ -344,8 +435,10 @@ class MySQLFamily(_PathFamily):
 
     def _cat(self, a: exp.Expr | None, piece: str) -> exp.Expr:
         if a is None:
-            return self.param("$" + piece)
-        return exp.Concat(expressions=[a, self.param(piece)])
+            return _s("$" + piece)
+        if isinstance(a, exp.Literal):
+            return _s(a.this + piece)
+        return exp.Concat(expressions=[a, _s(piece)])
 
     def _extract(self, j: J) -> exp.Expr:
         assert j.root is not None
@@ -365,7 +458,7 @@ class MySQLFamily(_PathFamily):
             if isinstance(node, exp.Column) and node.name == "__p":
                 return self._extract(parent).copy()
             if isinstance(node, exp.Column) and node.name == "__k":
-                return self.param(seg)
+                return _s(seg)
             if isinstance(node, exp.Identifier) and node.this == "k":
                 return exp.to_identifier(a, quoted=True)
             return node
@@ -413,6 +506,23 @@ class MySQLFamily(_PathFamily):
     def binary(self, e: exp.Expr) -> exp.Expr:
         return exp.Cast(this=e, to=exp.DataType.build("BINARY", dialect="mysql"))
 
+    def text_eq(self, e: exp.Expr, value: object, indexable: bool = True) -> exp.Expr:
+        # ``e = v`` in the column's own collation (case- and PAD-SPACE-insensitive by default) finds a
+        # superset through the column's index; the byte comparison keeps exactly the equal strings
+        exact = exp.EQ(this=self.binary(e), expression=self.binary(self.param(value)))
+        if not indexable:
+            return exact
+        return AND(exp.EQ(this=e.copy(), expression=self.param(value)), exact)
+
+    def text_in(self, e: exp.Expr, values: tuple[object, ...], indexable: bool = True) -> exp.Expr:
+        vals = tuple(dict.fromkeys(values))
+        if len(vals) == 1:
+            return self.text_eq(e, vals[0], indexable)
+        exact = exp.In(this=self.binary(e), expressions=[self.binary(self.param(v)) for v in vals])
+        if not indexable:
+            return exact
+        return AND(exp.In(this=e.copy(), expressions=[self.param(v) for v in vals]), exact)
+
     def length(self, e: exp.Expr) -> exp.Expr:
         return fn("CHAR_LENGTH", e)
 
@@ -423,7 +533,7 @@ class MySQLFamily(_PathFamily):
     def ne_empty(self, e: exp.Expr) -> exp.Expr:
         return exp.GT(this=fn("CHAR_LENGTH", e), expression=_n(0))
 
-    def contains(self, hay: exp.Expr, needle: str) -> exp.Expr:
+    def contains(self, hay: exp.Expr, needle: Any) -> exp.Expr:
         return exp.GT(this=fn("LOCATE", self.binary(self.param(needle)), self.binary(hay)), expression=_n(0))
 
     def head10(self, e: exp.Expr) -> exp.Expr:
@@ -451,14 +561,16 @@ class DuckDBFamily(Family):
     kinds = {"null": ("NULL",), "string": ("VARCHAR",), "number": ("BIGINT", "UBIGINT", "DOUBLE", "HUGEINT"),
              "true": ("BOOLEAN",), "false": ("BOOLEAN",), "array": ("ARRAY",), "object": ("OBJECT",)}
 
-    def root(self, doc: exp.Expr) -> J:
+    def root(self, doc: exp.Expr, top: bool = False) -> J:
         return J(doc, None)
 
     def child(self, parent: J, seg: str, depth: int) -> J:
         piece = "/" + seg.replace("~", "~0").replace("/", "~1")
         if parent.path is None:
-            return J(parent.root, self.param(piece))
-        return J(parent.root, exp.DPipe(this=parent.path, expression=self.param(piece), safe=True))
+            return J(parent.root, _s(piece))
+        if isinstance(parent.path, exp.Literal):
+            return J(parent.root, _s(parent.path.this + piece))
+        return J(parent.root, exp.DPipe(this=parent.path, expression=_s(piece), safe=True))
 
     def _args(self, j: J) -> list[exp.Expr]:
         assert j.root is not None
@@ -478,7 +590,8 @@ class DuckDBFamily(Family):
         return fn("json_extract_string", *self._args(j))
 
     def num(self, j: J) -> exp.Expr:
-        return exp.Cast(this=self.text(j), to=exp.DataType.build("DOUBLE"))
+        # TRY_CAST: DuckDB may evaluate both sides of an AND, and a kind test must not be needed first
+        return exp.TryCast(this=self.text(j), to=exp.DataType.build("DOUBLE"))
 
     def json_text(self, j: J) -> exp.Expr:
         return exp.Cast(this=fn("json_extract", *self._args(j)), to=exp.DataType.build("VARCHAR"))
@@ -493,13 +606,13 @@ class DuckDBFamily(Family):
 
     members = elements
 
-    def contains(self, hay: exp.Expr, needle: str) -> exp.Expr:
+    def contains(self, hay: exp.Expr, needle: Any) -> exp.Expr:
         return exp.GT(this=fn("strpos", hay, self.param(needle)), expression=_n(0))
 
-    def starts(self, hay: exp.Expr, needle: str) -> exp.Expr:
+    def starts(self, hay: exp.Expr, needle: Any) -> exp.Expr:
         return fn("starts_with", hay, self.param(needle))
 
-    def ends(self, hay: exp.Expr, needle: str) -> exp.Expr:
+    def ends(self, hay: exp.Expr, needle: Any) -> exp.Expr:
         return fn("suffix", hay, self.param(needle))
 
     def head10(self, e: exp.Expr) -> exp.Expr:
@@ -512,40 +625,56 @@ class DuckDBFamily(Family):
 
 
 class PostgresFamily(Family):
-    """jsonb functions; ``icu_lower`` folds with the ICU root collation (matches Python str.lower)."""
+    """jsonb in the forms PostgreSQL's indexes serve; ``icu_lower`` folds with the ICU root collation.
+
+    Values are jsonb (``data -> 'k'``), compared as jsonb: jsonb equality and ordering are type-strict
+    (a string never equals a number) and need no cast, so no CASE guard is needed and an expression
+    index on ``(data -> 'k')`` or a GIN index on ``data`` (containment ``@>``) serves them. Keys are
+    literals, so the expression is the one a ``CREATE INDEX`` names.
+    """
 
     name = "postgres"
     kinds = {"null": ("null",), "string": ("string",), "number": ("number",), "true": ("boolean",),
              "false": ("boolean",), "array": ("array",), "object": ("object",)}
     icu_lower = False
+    cast_root = False
 
     def mod(self, e: exp.Expr, n: int) -> exp.Expr:
         """MOD(): no '%' operator in SQL text that %s-style drivers format."""
         return fn("MOD", e, _n(n))
 
-    def root(self, doc: exp.Expr) -> J:
-        return J(exp.Cast(this=doc, to=exp.DataType.build("JSONB")) if self.cast_root else doc)
+    def root(self, doc: exp.Expr, top: bool = False) -> J:
+        return J(exp.Cast(this=doc, to=exp.DataType.build("JSONB")) if self.cast_root else doc, top=top)
 
-    cast_root = True
+    @staticmethod
+    def _v(j: J) -> exp.Expr:
+        """The jsonb value: ``root -> 'key'`` or the root itself."""
+        assert j.root is not None
+        if j.path is None:
+            return j.root
+        return exp.JSONExtract(this=j.root.copy(), expression=j.path.copy(), only_json_types=True)
 
     def child(self, parent: J, seg: str, depth: int) -> J:
-        assert parent.root is not None
-        by_key = fn("jsonb_object_field", parent.root, exp.Cast(this=self.param(seg), to=exp.DataType.build("TEXT")))
+        base = self._v(parent)
         if depth > 0 and canonical_index(seg):
-            by_idx = fn("jsonb_array_element", parent.root.copy(), exp.Cast(this=self.param(int(seg)),
-                                                                            to=exp.DataType.build("INT")))
+            by_idx = exp.JSONExtract(this=base.copy(), expression=_n(int(seg)), only_json_types=True)
+            by_key = exp.JSONExtract(this=base.copy(), expression=_s(seg), only_json_types=True)
             return J(exp.Case(ifs=[exp.If(this=self.kind_is(parent, ("array",)), true=by_idx)], default=by_key))
-        return J(by_key)
+        return J(base, _s(seg), top=parent.top and parent.path is None)
 
     def typ(self, j: J) -> exp.Expr:
-        assert j.root is not None
-        return fn("jsonb_typeof", j.root)
+        return fn("jsonb_typeof", self._v(j))
 
     def missing(self, j: J) -> exp.Expr:
-        assert j.root is not None
-        return exp.Is(this=j.root, expression=exp.Null())
+        return exp.Is(this=self._v(j), expression=exp.Null())
+
+    @staticmethod
+    def _jsonb(text: str) -> exp.Expr:
+        return exp.Cast(this=_s(text), to=exp.DataType.build("JSONB"))
 
     def kind_is(self, j: J, kinds: tuple[str, ...]) -> exp.Expr:
+        if ("true" in kinds) != ("false" in kinds) and len(kinds) == 1:
+            return exp.EQ(this=self._v(j), expression=self._jsonb(kinds[0]))
         cond = super().kind_is(j, kinds)
         if ("true" in kinds) != ("false" in kinds):
             want = "true" if "true" in kinds else "false"
@@ -554,23 +683,135 @@ class PostgresFamily(Family):
 
     def text(self, j: J) -> exp.Expr:
         assert j.root is not None
-        return exp.JSONBExtractScalar(this=j.root, expression=_s("{}"))
+        if j.path is None:
+            return exp.JSONBExtractScalar(this=j.root.copy(), expression=_s("{}"))
+        return exp.JSONExtractScalar(this=j.root.copy(), expression=j.path.copy(), only_json_types=True)
 
     def num(self, j: J) -> exp.Expr:
         return exp.Cast(this=self.text(j), to=exp.DataType.build("DOUBLE PRECISION", dialect="postgres"))
 
+    def sort_num(self, j: J) -> exp.Expr:
+        return self._v(j)  # jsonb numbers order numerically, no cast
+
+    def sort_bool(self, j: J) -> exp.Expr:
+        return self._v(j)  # jsonb false < true
+
     def json_text(self, j: J) -> exp.Expr:
-        assert j.root is not None
-        return exp.Cast(this=j.root, to=exp.DataType.build("TEXT"))
+        return exp.Cast(this=self._v(j), to=exp.DataType.build("TEXT"))
 
     def array_len(self, j: J) -> exp.Expr:
-        assert j.root is not None
-        return fn("jsonb_array_length", j.root)
+        return fn("jsonb_array_length", self._v(j))
+
+    # ---- typed tests as jsonb comparisons
+    def _num_param(self, value: object) -> exp.Expr:
+        # float8 -> jsonb keeps the shortest exact decimal (0.30000000000000004 stays itself)
+        return exp.Cast(this=self.param(value), to=exp.DataType.build("DOUBLE PRECISION", dialect="postgres"))
+
+    def _str_param(self, value: object) -> exp.Expr:
+        return exp.Cast(this=self.param(value), to=exp.DataType.build("TEXT"))
+
+    def _contains(self, j: J, value: exp.Expr) -> exp.Expr:
+        """``data @> {"key": value}``: what a GIN (jsonb_path_ops) index on the document serves."""
+        assert j.root is not None and j.path is not None
+        return exp.ArrayContainsAll(this=j.root.copy(), expression=fn("jsonb_build_object", j.path.copy(), value))
+
+    def _eq(self, j: J, value: exp.Expr) -> exp.Expr:
+        """jsonb equality; at a document's top level also its containment twin, so either a btree
+        on ``(data -> 'k')`` or a GIN on ``data`` serves it (the planner takes what exists)."""
+        eq = exp.EQ(this=self._v(j), expression=fn("to_jsonb", value))
+        if j.top:
+            return AND(self._contains(j, value.copy()), eq)
+        return eq
+
+    def str_eq(self, j: J, value: object) -> exp.Expr:
+        return self._eq(j, self._str_param(value))
+
+    def str_in(self, j: J, values: tuple[object, ...]) -> exp.Expr:
+        vals = tuple(dict.fromkeys(values))
+        if len(vals) == 1:
+            return self.str_eq(j, vals[0])
+        return exp.In(this=self._v(j), expressions=[fn("to_jsonb", self._str_param(v)) for v in vals])
+
+    def num_cmp(self, j: J, op: str, value: object) -> exp.Expr:
+        if op == "eq":
+            return self._eq(j, self._num_param(value))
+        # jsonb orders null < strings < numbers < booleans < arrays < objects: the kind test keeps
+        # the range to numbers; the comparison is the index condition
+        return AND(_CMP[op](this=self._v(j), expression=fn("to_jsonb", self._num_param(value))),
+                   exp.EQ(this=self.typ(j), expression=_s("number")))
+
+    def bool_eq(self, j: J, value: bool) -> exp.Expr:
+        lit = exp.true() if value else exp.false()
+        eq = exp.EQ(this=self._v(j), expression=self._jsonb("true" if value else "false"))
+        return AND(self._contains(j, lit), eq) if j.top else eq
+
+    def date_cmp(self, text: exp.Expr, op: str, day: object) -> exp.Expr:
+        # the first 10 characters compare with a day exactly as the whole text does with the day
+        # (or the next day), by code point: an index on (text COLLATE "C") serves the range
+        t = self.binary(text)
+        nxt = derive(day, "next_day")
+        if op == "eq":
+            rng: exp.Expr = AND(exp.GTE(this=t, expression=self.param(day)),
+                                exp.LT(this=t.copy(), expression=self.param(nxt)))
+        elif op in ("gt", "lte"):
+            rng = (exp.GTE if op == "gt" else exp.LT)(this=t, expression=self.param(nxt))
+        else:
+            rng = (exp.GTE if op == "gte" else exp.LT)(this=t, expression=self.param(day))
+        return AND(rng, self.valid_day(self.head10(text.copy())))
+
+    def _empties(self) -> list[exp.Expr]:
+        return [self._jsonb("null"), self._jsonb('""'), self._jsonb("[]")]
+
+    def is_empty(self, j: J) -> exp.Expr:
+        return exp.In(this=self._v(j), expressions=self._empties())
+
+    def has_value(self, j: J) -> exp.Expr:
+        return exp.Not(this=exp.In(this=self._v(j), expressions=self._empties()))
+
+    def _arr(self, values: tuple[object, ...]) -> exp.Expr:
+        return fn("jsonb_build_array", *[self._str_param(v) for v in dict.fromkeys(values)])
+
+    def _has(self, j: J, arr: exp.Expr) -> exp.Expr:
+        """The array ``j`` contains every element of ``arr`` (a scalar never contains an array)."""
+        if j.top:
+            assert j.root is not None and j.path is not None
+            return exp.ArrayContainsAll(this=j.root.copy(), expression=fn("jsonb_build_object", j.path.copy(), arr))
+        return exp.ArrayContainsAll(this=self._v(j), expression=arr)
+
+    def tags_all(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
+        return self._has(j, self._arr(values))
+
+    def tags_any(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
+        return OR(*[exp.Paren(this=self._has(j, self._arr((v,)))) for v in dict.fromkeys(values)])
+
+    def tags_exactly(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
+        # contained in the value list: every element is one of the strings (``<@`` alone would also
+        # accept a bare string, which an array is not)
+        inside = exp.ArrayContainedBy(this=self._v(j), expression=self._arr(values))
+        return AND(self._has(j, self._arr(values)), inside, exp.EQ(this=self.typ(j), expression=_s("array")))
+
+    def text_eq(self, e: exp.Expr, value: object, indexable: bool = True) -> exp.Expr:
+        # deterministic collations compare bytes for '=': no COLLATE, so a plain index serves it
+        return exp.EQ(this=e, expression=self.param(value))
+
+    def text_in(self, e: exp.Expr, values: tuple[object, ...], indexable: bool = True) -> exp.Expr:
+        vals = tuple(dict.fromkeys(values))
+        if len(vals) == 1:
+            return self.text_eq(e, vals[0])
+        return exp.In(this=e, expressions=[self.param(v) for v in vals])
+
+    def ci(self, hay: exp.Expr, op: str, needle: object) -> exp.Expr:
+        """``lower(x) LIKE pattern ESCAPE '\\'``: the needle is escaped when bound; a pg_trgm GIN index
+        on ``lower(x)`` serves every form, a ``text_pattern_ops`` btree the prefix."""
+        if op == "ieq":
+            return exp.EQ(this=self.lower(hay), expression=self.param(needle))
+        pattern = derive(needle, {"contains": "like_contains", "starts": "like_starts", "ends": "like_ends"}[op])
+        return exp.Escape(this=exp.Like(this=self.lower(hay), expression=self.param(pattern)), expression=_s("\\"))
 
     def _expand(self, func: str, j: J, kind: str, empty: str, alias: str, cols: tuple[str, ...]) -> exp.Expr:
-        assert j.root is not None
-        guarded = exp.Case(ifs=[exp.If(this=exp.EQ(this=fn("jsonb_typeof", j.root), expression=_s(kind)),
-                                       true=j.root.copy())],
+        v = self._v(j)
+        guarded = exp.Case(ifs=[exp.If(this=exp.EQ(this=fn("jsonb_typeof", v), expression=_s(kind)),
+                                       true=v.copy())],
                            default=exp.Cast(this=_s(empty), to=exp.DataType.build("JSONB")))
         return alias_table(fn(func, guarded), alias, cols)
 
@@ -588,7 +829,7 @@ class PostgresFamily(Family):
     def binary(self, e: exp.Expr) -> exp.Expr:
         return exp.Collate(this=e, expression=exp.to_identifier("C", quoted=True))
 
-    def contains(self, hay: exp.Expr, needle: str) -> exp.Expr:
+    def contains(self, hay: exp.Expr, needle: object) -> exp.Expr:
         return exp.GT(this=fn("strpos", hay, self.param(needle)), expression=_n(0))
 
     def head10(self, e: exp.Expr) -> exp.Expr:
@@ -609,7 +850,7 @@ class SparkFamily(Family):
 
     name = "spark"
 
-    def root(self, doc: exp.Expr) -> J:
+    def root(self, doc: exp.Expr, top: bool = False) -> J:
         return J(fn("parse_json", doc))
 
     def _cast(self, v: exp.Expr, to: str) -> exp.Expr:
@@ -617,9 +858,9 @@ class SparkFamily(Family):
 
     def child(self, parent: J, seg: str, depth: int) -> J:
         assert parent.root is not None
-        by_key = fn("try_element_at", self._cast(parent.root, "MAP<STRING, VARIANT>"), self.param(seg))
+        by_key = fn("try_element_at", self._cast(parent.root, "MAP<STRING, VARIANT>"), _s(seg))
         if depth > 0 and canonical_index(seg):
-            by_idx = fn("try_element_at", self._cast(parent.root.copy(), "ARRAY<VARIANT>"), self.param(int(seg) + 1))
+            by_idx = fn("try_element_at", self._cast(parent.root.copy(), "ARRAY<VARIANT>"), _n(int(seg) + 1))
             return J(exp.Case(ifs=[exp.If(this=self.kind_is(parent, ("array",)), true=by_idx)], default=by_key))
         return J(by_key)
 
@@ -688,13 +929,13 @@ class SparkFamily(Family):
         get = exp.Lambda(this=self.text(J(exp.column(var.copy()))), expressions=[var.copy()])
         return fn("transform", exp.ArrayFilter(this=arr, expression=keep), get)
 
-    def contains(self, hay: exp.Expr, needle: str) -> exp.Expr:
+    def contains(self, hay: exp.Expr, needle: Any) -> exp.Expr:
         return exp.GT(this=fn("instr", hay, self.param(needle)), expression=_n(0))
 
-    def starts(self, hay: exp.Expr, needle: str) -> exp.Expr:
+    def starts(self, hay: exp.Expr, needle: Any) -> exp.Expr:
         return fn("startswith", hay, self.param(needle))
 
-    def ends(self, hay: exp.Expr, needle: str) -> exp.Expr:
+    def ends(self, hay: exp.Expr, needle: Any) -> exp.Expr:
         return fn("endswith", hay, self.param(needle))
 
     def head10(self, e: exp.Expr) -> exp.Expr:

@@ -13,6 +13,7 @@ first, exactly as the compiler's IN lists and tag tests de-duplicate them).
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,10 +51,42 @@ class Slot:
     def length(self) -> Slot:
         return Slot(self.index, "int", (*self.derive, "len"))
 
+    def derived(self, step: str) -> Slot:
+        return Slot(self.index, "int" if step == "len" else "str", (*self.derive, step))
+
+
+def like_escape(v: str) -> str:
+    r"""``v`` as a LIKE pattern that matches itself only (with ``ESCAPE '\'``)."""
+    return v.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def next_day(day: str) -> str:
+    """The day after ``YYYY-MM-DD``; past 9999-12-31 a string above every 10-character day."""
+    try:
+        return (datetime.date.fromisoformat(day) + datetime.timedelta(days=1)).isoformat()
+    except (ValueError, OverflowError):
+        return "9999-12-3:"
+
+
+#: derivations a parameter may record (applied in order to the bound value)
+STEPS: dict[str, Any] = {
+    "lower": str.lower,
+    "len": len,
+    "like_contains": lambda v: "%" + like_escape(v) + "%",
+    "like_starts": lambda v: like_escape(v) + "%",
+    "like_ends": lambda v: "%" + like_escape(v),
+    "next_day": next_day,
+}
+
+
+def derive(v: Any, step: str) -> Any:
+    """``v`` after ``step``: recorded on a slot, applied to a constant."""
+    return v.derived(step) if type(v) is Slot else STEPS[step](v)
+
 
 def length(v: Any) -> Any:
     """``len`` that a Slot records as a derivation (``len()`` itself must return an int)."""
-    return v.length() if type(v) is Slot else len(v)
+    return derive(v, "len")
 
 
 def is_number(v: Any) -> bool:
@@ -68,7 +101,7 @@ def resolve(p: Any, values: list[Any]) -> Any:
         return p
     v = values[p.index]
     for step in p.derive:
-        v = v.lower() if step == "lower" else len(v)
+        v = STEPS[step](v)
     return v
 
 
@@ -78,7 +111,7 @@ class _Extractor:
 
     def slot(self, v: Any) -> Any:
         kind = _KINDS.get(type(v))
-        if kind is None:  # booleans and anything unexpected stay literal (part of the shape)
+        if kind is None or v == "":  # booleans, "" (EMPTY: the SQL differs) and anything unexpected stay literal
             return v
         self.values.append(v)
         return Slot(len(self.values) - 1, kind)
@@ -139,7 +172,9 @@ def shape_key(query: Query) -> tuple[tuple[Any, ...], list[Any]]:
 
     def val(v: Any) -> None:
         t = type(v)
-        if t is str or t is int or t is float:
+        if t is str and v == "":
+            add("")
+        elif t is str or t is int or t is float:
             vals.append(v)
             add(t)
         elif t is Slot:
@@ -223,6 +258,6 @@ def bind(plan: tuple[tuple[int, tuple[str, ...], Any], ...], values: list[Any]) 
             continue
         v = values[i]
         for step in derive:
-            v = v.lower() if step == "lower" else len(v)
+            v = STEPS[step](v)
         out.append(v)
     return out
