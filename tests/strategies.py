@@ -289,3 +289,171 @@ def pixiebrix_cases(draw: Any, keys: list[str], scalars: list[Any], lookups: lis
     if draw(st.booleans()):
         params.append(f"page_size={draw(st.integers(1, 3))}&page={draw(st.integers(1, 2))}")
     return "&".join(params), {None: docs}
+
+
+# ---------------------------------------------------------------- deep relations (issue 16)
+#: Keys a dotted Mongo path cannot name, keys with '=', spaces, non-ASCII and astral characters.
+DEEP_KEYS = ["a.b", "$x", "first name", "k=v", "user email=david@pixiebrix.com", "ünï", "日本", "𝔘𝔫𝔦", "🚀",
+             ".lead", "trail.", "$", "x$y", "Name", "name", "n0"]
+#: Keys a dotted Mongo path can name (mongomock runs them): spaces, '=', quotes, non-ASCII, astral.
+DOTTED_DEEP_KEYS = [k for k in DEEP_KEYS if k != "" and "." not in k and not k.startswith("$")] + ["k'q", "a-b"]
+#: Strings for the deep generators: astral letters with case (𐐀/𐐨), mixed case, metacharacters. No code
+#: point between U+D800 and U+FFFF, so UTF-16 order (mingo, SPEC 8) equals code-point order here.
+DEEP_STRINGS = ["michael", "Michael", "MICHAEL", "𐐀Deseret", "𐐨deseret", "𝔘nicode", "😀 smile", "Software",
+                "software", "a.b", "$x", "k=v", " ", "Straße", "ΣΊΣΥΦΟΣ", "ǅ", "İlker", "100%", "x|y"]
+_DEEP_CHARS = st.one_of(st.characters(max_codepoint=0xD7FF, blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                        st.characters(min_codepoint=0x10000, blacklist_categories=("Cs", "Cn")))
+DEEP_TEXT = st.text(alphabet=_DEEP_CHARS, max_size=5)
+#: Wrong-typed values, objects, arrays and {} for any field.
+DEEP_WRONG = [None, "", [], {}, {"a": 1}, {"val": "x"}, {"k.v": 1}, [{}], [[]], [None], ["x", 1], "5", 5, 0.5, True,
+              False, "2020-01-23"]
+DEEP_DBS = ["d0", "d1", "d2", "d3"]
+#: Field types of each database of a deep catalog: d0 has them all, the others a subset with both refs.
+DEEP_TYPES = {
+    "d0": [T.STRING, T.NUMBER, T.ENUM, T.ENUM_TAGS, T.BOOLEAN, T.DATE, T.CURRENCY, T.REF, T.REF_MULTIPLE],
+    "d1": [T.STRING, T.NUMBER, T.ENUM_TAGS, T.REF, T.REF_MULTIPLE],
+    "d2": [T.STRING, T.NUMBER, T.REF, T.REF_MULTIPLE],
+    "d3": [T.STRING, T.NUMBER, T.REF],
+}
+
+
+@dataclass(frozen=True)
+class DeepBatch:
+    """One catalog and dataset (four databases) and several queries on d0; many queries per dataset so
+    an engine that runs in a subprocess (mingo) runs them in one process."""
+
+    catalog: Catalog
+    dataset: dict[str, list[dict[str, Any]]]
+    queries: tuple[Query, ...]
+    fields: dict[str, list[tuple[str, FieldType, str | None]]]
+
+    def scenario(self, i: int) -> Scenario:
+        return Scenario(self.catalog, "d0", self.dataset, self.queries[i])
+
+    def __repr__(self) -> str:
+        from filterdsl.ast import to_json
+
+        return (f"DeepBatch(queries={[to_json(q) for q in self.queries]!r}, dataset={self.dataset!r}, "
+                f"catalog={self.catalog.to_json()!r})")
+
+
+@st.composite
+def _deep_catalog(draw: Any, weird: bool) -> tuple[Catalog, dict[str, list[tuple[str, FieldType, str | None]]]]:
+    pool = DEEP_KEYS if weird else DOTTED_DEEP_KEYS
+    fields: dict[str, list[tuple[str, FieldType, str | None]]] = {}
+    for i, db in enumerate(DEEP_DBS):
+        types = DEEP_TYPES[db]
+        keys = draw(st.lists(st.sampled_from(pool), min_size=len(types), max_size=len(types), unique=True))
+        out = []
+        for k, t in zip(keys, types):
+            target = None
+            if t is T.REF:  # the next database, itself (Clients -> Parent), or back up (a cycle)
+                target = draw(st.sampled_from([DEEP_DBS[min(i + 1, 3)], db, "d1"]))
+            elif t is T.REF_MULTIPLE:
+                target = draw(st.sampled_from([DEEP_DBS[min(i + 1, 3)], DEEP_DBS[min(i + 2, 3)]]))
+            out.append((k, t, target))
+        fields[db] = out
+    raw = [{"_id": db, "name": db.upper(), "fields": [
+        {"_id": k, "name": f"{db}F{j}", "type": t.value, "restrict": None, "database": target,
+         "primary": j == 0} for j, (k, t, target) in enumerate(fs)]} for db, fs in fields.items()]
+    return load_catalog(raw), fields
+
+
+def _deep_good(t: FieldType, draw: Any, ids: list[str]) -> Any:
+    if t is T.STRING or t is T.ENUM:
+        return draw(st.sampled_from(DEEP_STRINGS) | DEEP_TEXT)
+    if t is T.REF:
+        return draw(st.sampled_from(ids))
+    if t is T.REF_MULTIPLE:
+        return draw(st.lists(st.sampled_from(ids), min_size=1, max_size=3))
+    return _good(t, draw, ids)
+
+
+@st.composite
+def _deep_rows(draw: Any, db: str, fields: list[tuple[str, FieldType, str | None]],
+               ids: dict[str, list[str]]) -> list[dict[str, Any]]:
+    rows = []
+    for rid in ids[db]:
+        data: dict[str, Any] = {}
+        for key, t, target in fields:
+            kind = draw(st.sampled_from(["missing", "good", "good", "good", "wrong"]))
+            if kind == "missing":
+                continue
+            # a dangling id (matches no row) is a good-looking value that references nothing
+            targets = [*ids[target], "gone"] if target else []
+            data[key] = draw(st.sampled_from(DEEP_WRONG)) if kind == "wrong" else _deep_good(t, draw, targets)
+        rows.append({"id": rid, "created_at": draw(st.sampled_from(TIMESTAMPS[:4])), "updated_at": None,
+                     "removed_at": draw(st.sampled_from([None, None, None, "2022-01-01T00:00:00Z"])), "data": data})
+    return rows
+
+
+def _deep_filter_value(t: FieldType, op: Op, draw: Any) -> Any:
+    if t in (T.STRING, T.ENUM) and op is not Op.IN:
+        return draw(st.sampled_from(DEEP_STRINGS) | DEEP_TEXT)
+    if t is T.ENUM:
+        return tuple(draw(st.lists(st.sampled_from(DEEP_STRINGS), min_size=1, max_size=3)))
+    return _filter_value(t, op, draw)
+
+
+@st.composite
+def deep_predicates(draw: Any, fields: dict[str, list[tuple[str, FieldType, str | None]]], db: str,
+                    depth: int, relations: int) -> Node:
+    """A predicate on ``db``: and/or/not over compares (negative operators are Not(compare)), states,
+    relations through ref and refMultiple nested up to ``relations`` levels, and include flags
+    (``Or(relation, FieldState(ref, state))``, what a Pitchly ``include`` compiles to)."""
+    if depth > 0 and draw(st.integers(0, 2)) == 0:
+        items = tuple(draw(st.lists(deep_predicates(fields, db, depth - 1, relations), min_size=2, max_size=3)))
+        node: Node = And(items) if draw(st.booleans()) else Or(items)
+    else:
+        key, t, target = draw(st.sampled_from(fields[db]))
+        f = Field(key, t)
+        if target is not None:
+            if relations > 0 and draw(st.integers(0, 3)) > 0:
+                inner = draw(deep_predicates(fields, target, 1, relations - 1))
+                node = Relation(f, target, inner)
+                flags = draw(st.lists(st.sampled_from(list(State)), max_size=2, unique=True))
+                if flags:
+                    node = Or((node, *(FieldState(f, s) for s in flags)))
+            else:
+                node = FieldState(f, draw(st.sampled_from(list(State))))
+        elif draw(st.integers(0, 5)) == 0:
+            node = FieldState(f, draw(st.sampled_from(list(State))))
+        else:
+            op = draw(st.sampled_from(OPS[t] + ([Op.IN] if t is T.ENUM else [])))
+            node = Compare(f, op, _deep_filter_value(t, op, draw))
+    return Not(node) if draw(st.integers(0, 2)) == 0 else node
+
+
+@st.composite
+def deep_batches(draw: Any, queries: int = 6, weird_keys: bool = True, max_rows: int = 6) -> DeepBatch:
+    """Catalogs of four databases whose refs chain d0 -> d1 -> d2 -> d3 (with self references and cycles),
+    rows with dangling ids, trashed targets, objects/arrays/{} in any field, keys with '.', '$', spaces, '='
+    and non-ASCII/astral characters, and ``queries`` queries on d0 with relations 1 to 3 levels deep."""
+    catalog, fields = draw(_deep_catalog(weird_keys))
+    ids = {db: [f"{db}r{i}" for i in range(draw(st.integers(2, max_rows)))] for db in DEEP_DBS}
+    dataset = {db: normalize_records(draw(_deep_rows(db, fields[db], ids)), catalog.get(db)) for db in DEEP_DBS}
+    out = []
+    for _ in range(queries):
+        pred = draw(deep_predicates(fields, "d0", 2, draw(st.integers(1, 3))))
+        extra: list[Node] = []
+        if draw(st.integers(0, 3)) == 0:
+            terms = st.lists(st.sampled_from([s for s in DEEP_STRINGS if s.strip()]), min_size=1, max_size=2)
+            schema = draw(st.booleans())
+            searchable = catalog.get("d0").searchable() if schema else None  # type: ignore[union-attr]
+            extra.append(Search(tuple(tuple(c) for c in draw(st.lists(terms, min_size=1, max_size=2))), searchable))
+        if draw(st.booleans()):
+            extra.append(Not(InTrash()))
+        predicate = And((pred, *extra)) if extra else pred
+        sortable = [(k, t) for k, t, _ in fields["d0"] if t in SORTABLE]
+        sort = tuple(SortKey(Field(k, t), draw(st.booleans()))
+                     for k, t in draw(st.lists(st.sampled_from(sortable), max_size=2, unique=True)))
+        limit = draw(st.sampled_from([None, None, None, 2, 100]))
+        skip = draw(st.sampled_from([0, 0, 1]))
+        out.append(Query(predicate, sort, skip, limit, None, "d0"))
+    return DeepBatch(catalog, dataset, tuple(out), fields)
+
+
+@st.composite
+def deep_scenarios(draw: Any, weird_keys: bool = True) -> Scenario:
+    """One query of ``deep_batches`` as a Scenario (for per-query engines)."""
+    return draw(deep_batches(queries=1, weird_keys=weird_keys)).scenario(0)

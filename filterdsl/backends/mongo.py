@@ -174,7 +174,8 @@ def _exact_value(segs: tuple[str, ...]) -> Any:
     return expr
 
 
-# Type tests in aggregation expressions without ``$type`` (mongomock has none): ``$isNumber``, ``$isArray``,
+# Type tests in aggregation expressions without ``$type`` (mongomock has none): ``$isArray`` before any
+# ``$eq`` on a value that may be an array (mingo's ``$eq`` matches array elements), ``$isNumber``,
 # ``$eq`` with true/false after numbers are ruled out (mongomock's ``$eq`` is Python's, ``1 == True``), and
 # ``$gte`` against ``{}``, which is true for objects in BSON order (and in mingo, which compares like types
 # only) once arrays and booleans are ruled out. ``x`` is never missing: callers bind it through ``$ifNull``.
@@ -188,7 +189,13 @@ def _is_num(x: str) -> Any:
 
 
 def _is_bool(x: str) -> Any:
-    return {"$and": [_not(_is_num(x)), {"$or": [{"$eq": [x, True]}, {"$eq": [x, False]}]}]}
+    return {"$and": [_not(_is_num(x)), _not({"$isArray": x}), {"$or": [{"$eq": [x, True]}, {"$eq": [x, False]}]}]}
+
+
+def _is_empty(x: str) -> Any:
+    """null, "" or []; arrays first: mingo's expression ``$eq`` also holds for ``[null] == null`` and
+    ``[[]] == []`` (query semantics), where MongoDB compares whole values."""
+    return {"$cond": [{"$isArray": x}, {"$eq": [{"$size": x}, 0]}, {"$or": [{"$eq": [x, None]}, {"$eq": [x, ""]}]}]}
 
 
 def _is_obj(x: str) -> Any:
@@ -481,7 +488,7 @@ def _sort_key(t: FieldType, segs: tuple[str, ...]) -> list[Any]:
     # $substr is $substrBytes: byte 10 of a string starting with an ASCII day is a character boundary.
     well_value: Any = {T.DATE: {"$substr": [v, 0, 10]}, T.CURRENCY: "$$v.val"}.get(t, v)
     cases: list[tuple[Any, tuple[Any, Any, Any]]] = [
-        ({"$or": [{"$eq": [v, None]}, {"$eq": [v, ""]}, {"$eq": [v, []]}]}, (0, None, None))]
+        (_is_empty(v), (0, None, None))]
     if well is not None:
         cases.append((well, (1, well_value, None)))
     cases += [(_is_num(v), (2, 0, v)), ({"$isArray": v}, (2, 3, None)), (_is_bool(v), (2, 2, v)),
