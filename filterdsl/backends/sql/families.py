@@ -119,6 +119,10 @@ class Family:
     def typ(self, j: J) -> exp.Expr:
         raise not_expressible(self.dialect, "JSON type checks")
 
+    def value(self, j: J) -> exp.Expr:
+        """The JSON value itself as one expression (what an expression index names)."""
+        return self.text(j)
+
     def text(self, j: J) -> exp.Expr:
         """The value as SQL text; meaningful only where the kind is string."""
         raise not_expressible(self.dialect, "JSON string values")
@@ -180,9 +184,22 @@ class Family:
         return self.is_bool(j, value)
 
     def date_cmp(self, text: exp.Expr, op: str, day: object) -> exp.Expr:
-        """``text`` (SQL text) starts with a real day that is ``<op> day`` (SPEC 1.4: days compare)."""
-        head = self.head10(text)
-        return AND(self.valid_day(head), _CMP[op](this=head.copy(), expression=self.param(day)))
+        """``text`` (SQL text) starts with a real day that is ``<op> day`` (SPEC 1.4: days compare).
+
+        By code point, the first 10 characters compare with a day exactly as the whole text compares
+        with that day (``>=``, ``<``) or with the next day (``>``, ``<=``), so the range is on the value
+        itself, which an index on the value (PostgreSQL: ``COLLATE "C"``) serves.
+        """
+        t = self.binary(text)
+        nxt = derive(day, "next_day")
+        if op == "eq":
+            rng: exp.Expr = AND(exp.GTE(this=t, expression=self.param(day)),
+                                exp.LT(this=t.copy(), expression=self.param(nxt)))
+        elif op in ("gt", "lte"):
+            rng = (exp.GTE if op == "gt" else exp.LT)(this=t, expression=self.param(nxt))
+        else:
+            rng = (exp.GTE if op == "gte" else exp.LT)(this=t, expression=self.param(day))
+        return AND(rng, self.valid_day(self.head10(text.copy())))
 
     def is_empty(self, j: J) -> exp.Expr:
         return OR(self.kind_is(j, ("null",)), AND(self.kind_is(j, ("string",)), self.eq_empty(self.text(j))),
@@ -376,6 +393,12 @@ class SQLiteFamily(_PathFamily):
         if j.elem is not None:
             return col("type", j.elem)
         return fn("json_type", *self._args(j))
+
+    def bool_eq(self, j: J, value: bool) -> exp.Expr:
+        # json_extract gives 1/0 for true/false: the index on json_extract(data, path) serves it
+        if j.elem is not None:
+            return self.is_bool(j, value)
+        return AND(exp.EQ(this=self.text(j), expression=_n(1 if value else 0)), self.is_bool(j, value))
 
     def text(self, j: J) -> exp.Expr:
         if j.elem is not None:
@@ -654,6 +677,9 @@ class PostgresFamily(Family):
             return j.root
         return exp.JSONExtract(this=j.root.copy(), expression=j.path.copy(), only_json_types=True)
 
+    def value(self, j: J) -> exp.Expr:
+        return self._v(j)
+
     def child(self, parent: J, seg: str, depth: int) -> J:
         base = self._v(parent)
         if depth > 0 and canonical_index(seg):
@@ -744,20 +770,6 @@ class PostgresFamily(Family):
         lit = exp.true() if value else exp.false()
         eq = exp.EQ(this=self._v(j), expression=self._jsonb("true" if value else "false"))
         return AND(self._contains(j, lit), eq) if j.top else eq
-
-    def date_cmp(self, text: exp.Expr, op: str, day: object) -> exp.Expr:
-        # the first 10 characters compare with a day exactly as the whole text does with the day
-        # (or the next day), by code point: an index on (text COLLATE "C") serves the range
-        t = self.binary(text)
-        nxt = derive(day, "next_day")
-        if op == "eq":
-            rng: exp.Expr = AND(exp.GTE(this=t, expression=self.param(day)),
-                                exp.LT(this=t.copy(), expression=self.param(nxt)))
-        elif op in ("gt", "lte"):
-            rng = (exp.GTE if op == "gt" else exp.LT)(this=t, expression=self.param(nxt))
-        else:
-            rng = (exp.GTE if op == "gte" else exp.LT)(this=t, expression=self.param(day))
-        return AND(rng, self.valid_day(self.head10(text.copy())))
 
     def _empties(self) -> list[exp.Expr]:
         return [self._jsonb("null"), self._jsonb('""'), self._jsonb("[]")]

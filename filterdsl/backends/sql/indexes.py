@@ -1,0 +1,317 @@
+"""Index advice: the ``CREATE INDEX`` statements that let a database serve a set of stored filters.
+
+The indexed expressions are built by the same compiler and family code that writes the queries, then
+printed without table qualifiers, so an advised index names exactly the expression the SQL uses (an
+expression index only serves a query whose expression matches it). Where no index can serve a form,
+the advice says so instead of printing a useless index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+
+from ...ast import (
+    And,
+    Compare,
+    Const,
+    CreatedAt,
+    Field,
+    FieldState,
+    FieldType,
+    IdIn,
+    InTrash,
+    ModifiedSince,
+    Money,
+    Node,
+    Not,
+    Op,
+    Or,
+    Query,
+    Relation,
+    Search,
+)
+from .compiler import Compiler, _Ctx
+from .layout import ColumnsLayout, JsonLayout
+
+T = FieldType
+_RANGE = (Op.GT, Op.GTE, Op.LT, Op.LTE)
+_CI = (Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH, Op.IEQ)
+
+
+@dataclass
+class Advice:
+    """``statements`` to run (extensions first), ``notes`` on forms no index serves."""
+
+    statements: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        out = list(self.statements)
+        out += [f"-- {n}" for n in self.notes]
+        return "\n".join(out)
+
+
+@dataclass(frozen=True)
+class _Use:
+    database: str | None
+    field: Field | None  # None: a record attribute
+    kind: str  # eq, in, range, date, ci, tags, state, search, sort, id, created, modified, order
+    negated: bool = False
+
+
+def _uses(node: Node, database: str | None, negated: bool, out: list[_Use]) -> None:
+    if isinstance(node, (And, Or)):
+        for i in node.items:
+            _uses(i, database, negated, out)
+    elif isinstance(node, Not):
+        if isinstance(node.item, InTrash):
+            return
+        _uses(node.item, database, not negated, out)
+    elif isinstance(node, Compare):
+        f, op, t = node.field, node.op, node.field.type
+        if t is T.ENUM_TAGS:
+            kind = "tags"
+        elif t is T.DATE:
+            kind = "date"
+        elif op in _CI:
+            kind = "ci"
+        elif op is Op.IN:
+            kind = "in"
+        elif op in _RANGE:
+            kind = "money-range" if t is T.CURRENCY else ("text-range" if isinstance(node.value, str) else "range")
+        elif t is T.CURRENCY or isinstance(node.value, Money):
+            kind = "money-eq"
+        elif t is T.ATTACHMENT:
+            kind = "ci"
+        else:
+            kind = "eq"
+        out.append(_Use(database, f, kind, negated))
+    elif isinstance(node, FieldState):
+        out.append(_Use(database, node.field, "state", negated))
+    elif isinstance(node, Relation):
+        out.append(_Use(node.database, None, "ref", negated))
+        _uses(node.predicate, node.database, negated, out)
+    elif isinstance(node, Search):
+        out.append(_Use(database, None, "search", negated))
+    elif isinstance(node, IdIn):
+        out.append(_Use(database, None, "id", negated))
+    elif isinstance(node, CreatedAt):
+        out.append(_Use(database, None, "created", negated))
+    elif isinstance(node, ModifiedSince):
+        out.append(_Use(database, None, "modified", negated))
+    elif isinstance(node, (Const, InTrash)):
+        return
+
+
+def _strip(e: exp.Expr) -> exp.Expr:
+    """The expression without table qualifiers (``"r0"."data"`` -> ``"data"``), as an index names it."""
+    def f(n: exp.Expr) -> exp.Expr:
+        if isinstance(n, exp.Column) and n.args.get("table") is not None:
+            return exp.Column(this=n.this.copy())
+        return n
+
+    return e.copy().transform(f)
+
+
+class _Advisor:
+    def __init__(self, dialect: str, layout: JsonLayout | ColumnsLayout):
+        self.dialect = dialect
+        self.layout = layout
+        self.comp = Compiler(dialect, layout)
+        self.fam = self.comp.fam.name
+        self.columns = isinstance(layout, ColumnsLayout)
+        self.advice = Advice()
+        self._seen: set[str] = set()
+
+    # ---- output
+    def q(self, name: str) -> str:
+        return exp.to_identifier(name, quoted=True).sql(self.dialect)
+
+    def sql(self, e: exp.Expr) -> str:
+        """An index element: a column as it is, any other expression in parentheses (PostgreSQL needs them)."""
+        text = _strip(e).sql(self.dialect)
+        return text if isinstance(e, (exp.Column, exp.Paren)) else f"({text})"
+
+    def table(self, database: str | None) -> str:
+        name = self.q(self.layout.table_name(database))
+        return f"{self.q(self.layout.schema)}.{name}" if self.layout.schema else name
+
+    def index(self, database: str | None, label: str, body: str, using: str | None = None) -> None:
+        tname = self.layout.table_name(database)
+        raw = re.sub(r"[^0-9A-Za-z_]+", "_", f"{tname}_{label}").strip("_").lower()
+        digest = hashlib.sha1(f"{tname}\0{body}\0{using}".encode()).hexdigest()[:8]
+        name = f"{raw[:48]}_{digest}"
+        how = f" USING {using}" if using else ""
+        exists = "" if self.fam == "mysql" else " IF NOT EXISTS"
+        stmt = f"CREATE INDEX{exists} {self.q(name)} ON {self.table(database)}{how} ({body});"
+        if stmt not in self._seen:
+            self._seen.add(stmt)
+            self.advice.statements.append(stmt)
+
+    def extension(self, name: str) -> None:
+        stmt = f"CREATE EXTENSION IF NOT EXISTS {name};"
+        if stmt not in self._seen:
+            self._seen.add(stmt)
+            self.advice.statements.insert(0, stmt)
+
+    def note(self, text: str) -> None:
+        if text not in self.advice.notes:
+            self.advice.notes.append(text)
+
+    # ---- expressions, from the compiler
+    def ctx(self, database: str | None) -> _Ctx:
+        return _Ctx("r0", database)
+
+    def json(self, database: str | None, f: Field) -> Any:
+        return self.comp.access(self.ctx(database), f)
+
+    def column(self, database: str | None, f: Field, part: str = "column") -> exp.Expr | None:
+        try:
+            return self.comp.col_expr(self.ctx(database), f, part)
+        except Exception:  # noqa: BLE001 - unmapped field: the query itself refuses it
+            return None
+
+    # ---- advice per use
+    def use(self, u: _Use) -> None:
+        if u.negated and u.kind not in ("ref",):
+            self.note(f"negative or excluding conditions ({u.kind} on {self.label(u)}) match most rows: an index "
+                      "rarely helps them, none is advised")
+            return
+        if u.field is None:
+            self.record(u)
+        elif self.columns:
+            self.column_use(u)
+        else:
+            self.json_use(u)
+
+    @staticmethod
+    def label(u: _Use) -> str:
+        return "the record" if u.field is None else ".".join(u.field.segments)
+
+    def record(self, u: _Use) -> None:
+        lay = self.layout
+        if u.kind == "id":
+            self.note(f"ids: the primary key on {self.q(lay.id)} serves `in`")
+        elif u.kind == "ref":
+            self.note(f"relations: the primary key on {self.q(lay.id)} of {self.table(u.database)} serves the "
+                      "EXISTS lookup of each referenced row")
+        elif u.kind == "created":
+            self.index(u.database, "created_at", self.q(lay.created_at))
+        elif u.kind == "modified":
+            self.note("modifiedSince compares COALESCE(updated_at, created_at): an expression index on exactly "
+                      "that serves it where the engine has expression indexes")
+        elif u.kind == "search":
+            self.note("search terms match any searchable field case-insensitively: no index serves them"
+                      + ("; pg_trgm indexes on lower(text) of each searched field help" if self.fam == "postgres"
+                         else ""))
+
+    def json_use(self, u: _Use) -> None:
+        assert u.field is not None
+        f, k, db, fam = u.field, u.kind, u.database, self.fam
+        name = ".".join(f.segments)
+        j = self.json(db, f)
+        F = self.comp.fam
+        if fam == "postgres":
+            top = getattr(j, "top", False)
+            if k in ("eq", "tags") and top:
+                self.index(db, "data_gin", f"{self.q(self.layout.data)} jsonb_path_ops", using="gin")
+            elif k in ("eq", "in", "range", "state"):
+                self.index(db, name, self.sql(F.value(j)))
+            elif k == "tags":
+                self.index(db, f"{name}_gin", self.sql(F.value(j)), using="gin")
+            elif k in ("money-eq", "money-range"):
+                self.index(db, f"{name}_val", self.sql(F.value(F.child(j, "val", 1))))
+            elif k in ("date", "text-range"):
+                self.index(db, f"{name}_c", self.sql(exp.Paren(this=F.binary(F.text(j)))))
+            elif k == "ci":
+                self.extension("pg_trgm")
+                self.index(db, f"{name}_trgm", f"{self.sql(F.lower(F.text(j)))} gin_trgm_ops", using="gin")
+            return
+        if fam == "sqlite" and k in ("eq", "in", "range", "date", "text-range") and f.type is not T.ATTACHMENT:
+            self.index(db, name, self.sql(F.text(j)))
+            return
+        if fam == "sqlite" and k in ("money-eq", "money-range"):
+            self.index(db, f"{name}_val", self.sql(F.text(F.child(j, "val", 1))))
+            return
+        why = {"mysql": "MariaDB (before 11.8) and MySQL use an index on a JSON value only through a generated "
+                        "column named in the query: map such fields to columns (--layout columns)",
+               "duckdb": "DuckDB indexes (ART) serve equality on plain columns; JSON values are scanned, with "
+                         "zonemaps skipping row groups",
+               "sqlite": "SQLite's expression indexes serve equality and ranges on json_extract, not this form"}
+        self.note(f"{k} on {name}: " + why.get(fam, f"no index advice for the {self.dialect} dialect"))
+
+    def column_use(self, u: _Use) -> None:
+        assert u.field is not None
+        f, k, db, fam = u.field, u.kind, u.database, self.fam
+        c = self.column(db, f)
+        if c is None:
+            return
+        name = ".".join(f.segments)
+        F = self.comp.fam
+        if k in ("money-eq", "money-range"):
+            self.index(db, name, self.sql(c))
+            return
+        if fam == "postgres":
+            if k in ("eq", "in", "range", "state"):
+                self.index(db, name, self.sql(c))
+            elif k in ("date", "text-range"):
+                self.index(db, f"{name}_c", self.sql(exp.Paren(this=F.binary(c))))
+            elif k == "ci":
+                self.extension("pg_trgm")
+                self.index(db, f"{name}_trgm", f"{self.sql(F.lower(c))} gin_trgm_ops", using="gin")
+            elif k == "tags":
+                self.index(db, f"{name}_gin", self.sql(c), using="gin")
+            return
+        if fam in ("sqlite", "mysql", "duckdb") and k in ("eq", "in", "range", "state") or (
+                fam == "sqlite" and k in ("date", "text-range")):
+            if fam == "duckdb" and k not in ("eq", "in"):
+                self.note(f"{k} on {name}: DuckDB scans columns with zonemaps; its ART indexes serve point lookups")
+                return
+            self.index(db, name, self.sql(c))
+            return
+        why = {"mysql": "MariaDB compares text here byte-wise (CAST AS BINARY), which no index on a column of a "
+                        "case-insensitive or PAD SPACE collation serves",
+               "duckdb": "DuckDB scans columns with zonemaps; its ART indexes serve point lookups"}
+        self.note(f"{k} on {name}: " + why.get(fam, "no index serves a case-insensitive or list test here"))
+
+    def order(self, database: str | None, query: Query | None) -> None:
+        lay = self.layout
+        if query is not None and query.sort:
+            self.note("sorting on a field ranks empty and wrong-typed values first (SPEC 8): the selected rows are "
+                      "sorted, no index serves that order" if not self.columns else
+                      "sorting on a column: an index on it serves the order where the collation is code-point")
+        if self.fam == "postgres":
+            self.index(database, "default_order", f'{self.q(lay.created_at)} DESC, {self.q(lay.id)} COLLATE "C"')
+        elif self.fam == "sqlite":
+            self.index(database, "default_order", f"{self.q(lay.created_at)} DESC, {self.q(lay.id)}")
+
+
+def advise(queries: Iterable[Query], dialect: str, layout: JsonLayout | ColumnsLayout | None = None,
+           all_fields: Iterable[tuple[str | None, Field]] = ()) -> Advice:
+    """The indexes (and extensions) that serve ``queries`` on ``dialect``; ``all_fields`` adds every
+    ``(database, field)`` given, as if each were filtered by equality and range (and sorted)."""
+    adv = _Advisor(dialect.lower(), layout if layout is not None else JsonLayout())
+    dbs: list[str | None] = []
+    for q in queries:
+        uses: list[_Use] = []
+        _uses(q.predicate, q.database, False, uses)
+        for u in uses:
+            adv.use(u)
+        adv.order(q.database, q)
+        dbs.append(q.database)
+    for db, f in all_fields:
+        kinds = {T.ENUM_TAGS: ("tags",), T.DATE: ("date",), T.CURRENCY: ("money-range",),
+                 T.ATTACHMENT: ("ci",), T.TEXT_BLOCK: ("ci",), T.REF_MULTIPLE: (),
+                 T.NUMBER: ("range",), T.BOOLEAN: ("eq",)}.get(f.type, ("eq", "ci"))
+        for k in kinds:
+            adv.use(_Use(db, f, k))
+        if db not in dbs:
+            adv.order(db, None)
+            dbs.append(db)
+    return adv.advice
