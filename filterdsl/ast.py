@@ -506,6 +506,32 @@ def from_json(o: dict[str, Any]) -> Query:
                                       Location(pointer=""))]) from None
 
 
+def node_pointer(root: Query | Node, target: Any) -> str:
+    """JSON Pointer of ``target`` (a node or sort key, found by identity) in ``to_json(root)``: where
+    a diagnostic about an AST points. The whole query (``""``) when it is not part of ``root``."""
+    if isinstance(root, Query):
+        for i, key in enumerate(root.sort):
+            if key is target:
+                return f"/sort/{i}"
+        start: Node = root.predicate
+    else:
+        start = root
+    if target is root:
+        return ""
+    stack: list[tuple[Node, str]] = [(start, "/predicate")]
+    while stack:
+        n, p = stack.pop()
+        if n is target:
+            return p
+        if isinstance(n, (And, Or)):
+            stack.extend((c, f"{p}/items/{i}") for i, c in enumerate(n.items))
+        elif isinstance(n, Not):
+            stack.append((n.item, p + "/item"))
+        elif isinstance(n, Relation):
+            stack.append((n.predicate, p + "/predicate"))
+    return ""
+
+
 def iter_fields(node: Node) -> Iterator[Field]:
     """Every field referenced by the predicate, nested relational predicates included."""
     for n in walk(node):

@@ -259,7 +259,7 @@ class _Codegen:
             return f"{v}.lower().endswith({self.const(val.lower())})"
         if op in _PYOP:
             return f"{v} {_PYOP[op]} {self.const(val)}"
-        raise FilterError([Diagnostic("unsupported", f"operator {op.value} on strings", Location())])
+        raise FilterError([Diagnostic("unsupported", f"operator {op.value} on strings", Location(pointer=""))])
 
     def relation(self, node: Relation) -> str:
         rows = _rows_of(self.dataset, node.database)
@@ -298,7 +298,7 @@ _STR_OPS = (Op.EQ, Op.IEQ, Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH, Op.GT, Op.
 def _rows_of(dataset: Dataset | None, database: str) -> list[Doc]:
     if dataset is None or database not in dataset:
         raise FilterError([Diagnostic("missing-data", f"a relational filter needs the records of database "
-                                      f"{database!r} (pass them with the dataset)", Location())])
+                                      f"{database!r} (pass them with the dataset)", Location(param="related"))])
     return dataset[database]
 
 
@@ -311,7 +311,7 @@ def compile_predicate(node: Node, dataset: Dataset | None = None,
     """
     if depth(node) > MAX_DEPTH:
         raise FilterError([Diagnostic("too-deep", f"the in-memory compiler takes ASTs up to {MAX_DEPTH} levels "
-                                      "deep (frontends stop far earlier: Limits.max_depth)", Location())])
+                                      "deep (frontends stop far earlier: Limits.max_depth)", Location(pointer=""))])
     gen = _Codegen(dataset)
     if normalize is not None:
         gen.ns["_norm"] = normalize
@@ -400,7 +400,8 @@ def rows_for(query: Query, dataset: Dataset) -> list[Doc]:
         return dataset[None]
     if len(dataset) == 1:
         return next(iter(dataset.values()))
-    raise FilterError([Diagnostic("missing-data", f"no records for database {query.database!r}", Location())])
+    raise FilterError([Diagnostic("missing-data", f"no records for database {query.database!r}",
+                                  Location(param="records"))])
 
 
 def project(doc: Doc, fields: tuple[str, ...] | None) -> Doc:

@@ -4,23 +4,36 @@ why) when the target cannot say what the AST means; it never emits something tha
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
-from ..ast import Node, Query, to_json
+from ..ast import Node, Query, node_pointer, to_json
 from ..errors import Diagnostic, FilterError, Location
 
 FORMATS = ("pitchly", "text", "ast", "search", "pixiebrix")
+#: The query being emitted, so a refusal can point at its node (a JSON Pointer into the AST JSON form).
+_ROOT: ContextVar[Query | None] = ContextVar("filterdsl_emit_root", default=None)
 
 
 def not_expressible(fmt: str, node: Any, why: str) -> FilterError:
     name = type(node).__name__
-    return FilterError([Diagnostic("not-expressible", f"cannot express {name} in {fmt}: {why}", Location())])
+    root = _ROOT.get()
+    where = Location(pointer=node_pointer(root, node) if root is not None else "")
+    return FilterError([Diagnostic("not-expressible", f"cannot express {name} in {fmt}: {why}", where)])
 
 
 def to_format(query: Query | Node, fmt: str, catalog: Any = None, keys: str = "ids") -> Any:
     """``text``, ``search`` and ``pixiebrix`` give strings; ``pitchly`` the variables object and ``ast`` the
     versioned JSON object. ``keys="names"`` writes Pitchly field names instead of ids (needs the catalog)."""
     q = query if isinstance(query, Query) else Query(query)
+    token = _ROOT.set(q)
+    try:
+        return _emit(q, fmt, catalog, keys)
+    finally:
+        _ROOT.reset(token)
+
+
+def _emit(q: Query, fmt: str, catalog: Any, keys: str) -> Any:
     if fmt == "text":
         from ..schema import load_catalog
         from .text import to_text
@@ -42,4 +55,4 @@ def to_format(query: Query | Node, fmt: str, catalog: Any = None, keys: str = "i
 
         return to_pixiebrix(q)
     raise FilterError([Diagnostic("unknown-format", f"cannot emit {fmt!r}; one of {', '.join(FORMATS)}",
-                                  Location())])
+                                  Location(param="fmt"))])

@@ -63,8 +63,10 @@ class _Bad(Exception):
 
 def _num(tok: Token) -> int | float:
     text = str(tok)
-    value = float(text) if any(c in text for c in ".eE") else parse_int(text)
-    if not math.isfinite(value) or abs(value) > 2**53:  # SPEC 1.4, and before int()'s digit limit
+    is_float = any(c in text for c in ".eE")
+    value = float(text) if is_float else parse_int(text)
+    if not math.isfinite(value) or (not is_float and (type(value) is float or abs(value) > 2**53)):
+        # SPEC 1.4: integers within ±2^53, finite floats (and no int() of thousands of digits)
         raise _Bad("number-out-of-range", f"numbers are integers within ±2^53 or finite floats, not {text[:30]}"
                    + ("..." if len(text) > 30 else ""), tok)
     return value

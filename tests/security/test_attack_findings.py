@@ -291,3 +291,29 @@ def test_text_numbers_past_the_digit_limit_are_located() -> None:
 def test_lone_surrogates_in_text_inputs_are_invalid_encoding(src: str, fmt: str) -> None:
     got = diags(src, fmt, catalog=None, database=None)
     assert [c for c, _ in got] == ["invalid-encoding"] and got[0][1]["line"] == 1
+
+
+# ---------------------------------------------------------------- L1: refusals about an AST point into it
+def test_not_expressible_points_at_the_node_in_the_ast_json() -> None:
+    from filterdsl.api import to_format
+    from filterdsl.ast import to_json
+
+    q = parse("x is 1 and not (y is 2 or z is 3)", "text")
+    with pytest.raises(FilterError) as e:
+        to_format(q, "search")
+    ptr = e.value.errors[0].location.pointer
+    assert ptr and ptr.startswith("/predicate")
+    node = to_json(q)  # the pointer resolves in the AST JSON form
+    for part in ptr.split("/")[1:]:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    assert isinstance(node, dict) and "node" in node
+
+
+def test_missing_data_names_the_argument() -> None:
+    from filterdsl import apply
+
+    q = parse({"filter": {"fields": {"RyM8SyrYrceRsrLJd": {"fields": {"xEfek48BRpD3kAksh": {"filters": [
+        {"by": "is", "value": "x"}]}}}}}}, catalog=CAT, database=ORDERS)
+    with pytest.raises(FilterError) as e:
+        apply(q, [], catalog=CAT)
+    assert e.value.errors[0].location.to_json() == {"param": "related"}
