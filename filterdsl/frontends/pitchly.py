@@ -38,7 +38,7 @@ from ..ast import (
 from ..errors import Collector, Diagnostic, FilterError, Location, did_you_mean, pointer
 from ..options import ParseOptions, ParseResult
 from ..records import canonical_ts, parse_ts, valid_day
-from ..schema import REF_TYPES, Catalog, Database, FieldDef
+from ..schema import REF_TYPES, Catalog, Database, FieldDef, Suggester
 from . import relaxed_json
 
 T = FieldType
@@ -89,6 +89,7 @@ class _Parser:
         self.catalog = catalog
         self.opt = options
         self.c = Collector(options.strict)
+        self.suggestions = 0
 
     # -------------------------------------------------------------- helpers
     def loc(self, path: list[str | int]) -> Location:
@@ -103,8 +104,9 @@ class _Parser:
     def lookup(self, db: Database, key: str, path: list[str | int]) -> FieldDef | None:
         fd = db.field(key, self.opt.resolve_names)
         if fd is None:
-            self.c.error("unknown-field", f"database {db.name!r} has no field {key!r}" + db.suggest(key),
-                         self.loc(path))
+            self.suggestions += 1  # bounded: each suggestion searches the whole catalog
+            hint = db.suggest(key) if self.suggestions <= Suggester.MAX_SUGGESTIONS else ""
+            self.c.error("unknown-field", f"database {db.name!r} has no field {key!r}" + hint, self.loc(path))
         return fd
 
     def conjunction(self, obj: dict[str, Any], path: list[str | int]) -> str:

@@ -41,8 +41,8 @@ _KEYWORDS = {"true": True, "false": False, "null": None}
 # Fast paths (most of a large input): a whole `key: scalar,` member or `scalar,` element in one match.
 _WS = r"[ \t\n\r\f]*"
 _DQ = r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"'
-_SCALAR = (r"(" + _DQ + r"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null)"
-           r"(?![A-Za-z0-9_$.+-])")
+_SCALAR = (r"(" + _DQ + r"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null"
+           r"|\{[ \t\n\r\f]*\}|\[[ \t\n\r\f]*\])(?![A-Za-z0-9_$.+-])")
 _MEMBER = re.compile(_WS + r"(" + _DQ + r"|[A-Za-z_$][A-Za-z0-9_$-]*)" + _WS + ":" + _WS + _SCALAR + _WS + "(,?)")
 _ELEMENT = re.compile(_WS + _SCALAR + _WS + "(,?)")
 #: Integers longer than this are far outside every range filterdsl accepts; they become floats (so a
@@ -72,6 +72,18 @@ def _number(text: str) -> int | float:
             return float(text)  # a leading zero is not a JSON integer: the relaxed reading
         return parse_int(text)
     return float(text)
+
+
+def _fast_value(raw: str) -> Any:
+    """The value of a fast-path token: a keyword, a string, a number or an empty container."""
+    first = raw[0]
+    if first == '"':
+        return _string(raw)
+    if first == "{":
+        return {}
+    if first == "[":
+        return []
+    return _KEYWORDS[raw] if raw in _KEYWORDS else _number(raw)
 
 
 class _Frame:
@@ -195,7 +207,7 @@ def scan(text: str, max_depth: int = 512, spans: bool = False, max_values: int |
                     raise _too_many(text, max_values or 0, start)
                 raw_key, raw = fast.group(1), fast.group(2)
                 key = _string(raw_key) if raw_key[0] == '"' else raw_key
-                value = _KEYWORDS[raw] if raw in _KEYWORDS else _string(raw) if raw[0] == '"' else _number(raw)
+                value = _fast_value(raw)
                 ptr = top.ptr + "/" + key.replace("~", "~0").replace("/", "~1")
                 top.value[key] = value
                 top.key = key
@@ -242,8 +254,7 @@ def scan(text: str, max_depth: int = 512, spans: bool = False, max_values: int |
                     raise _too_many(text, max_values or 0, start)
                 raw = fast.group(1)
                 ptr = top.ptr + "/" + str(len(top.value))
-                top.value.append(_KEYWORDS[raw] if raw in _KEYWORDS else _string(raw) if raw[0] == '"'
-                                 else _number(raw))
+                top.value.append(_fast_value(raw))
                 offsets.setdefault(ptr, fast.start(1))
                 if spans:
                     value_spans[ptr] = (fast.start(1), fast.end(1))

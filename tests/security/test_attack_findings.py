@@ -317,3 +317,40 @@ def test_missing_data_names_the_argument() -> None:
     with pytest.raises(FilterError) as e:
         apply(q, [], catalog=CAT)
     assert e.value.errors[0].location.to_json() == {"param": "related"}
+
+
+# ---------------------------------------------------------------- L2: did-you-mean against a huge catalog
+def _big_catalog(n: int = 20_000):
+    import random
+    import string
+
+    rnd = random.Random(7)
+    ids = ["".join(rnd.choices(string.ascii_letters + string.digits, k=17)) for _ in range(n)]
+    fields = [{"_id": i, "name": f"Field {k}", "type": "string"} for k, i in enumerate(ids)]
+    return load_catalog([{"_id": "db", "name": "DB", "fields": fields}]), ids
+
+
+def test_did_you_mean_is_bounded_per_input_and_still_finds_typos(monkeypatch) -> None:
+    from filterdsl.schema import Suggester
+
+    cat, ids = _big_catalog()
+    calls: list[str] = []
+    real = Suggester.did_you_mean
+    monkeypatch.setattr(Suggester, "did_you_mean", lambda self, w: calls.append(w) or real(self, w))
+    typo = ids[5][:-1] + ("x" if ids[5][-1] != "x" else "y")
+    keys = [typo, "Fiel 123"] + [f"nope{i}" for i in range(200)]
+    res = parse_result({"fields": {k: {"filters": [{"by": "is", "value": "x"}]} for k in keys}}, catalog=cat,
+                       database="db")
+    msgs = [d.message for d in res.errors]
+    assert len(msgs) == len(keys) and len(calls) == Suggester.MAX_SUGGESTIONS
+    assert repr(ids[5]) in msgs[0] and "'Field 123'" in msgs[1]
+    assert "did you mean" not in msgs[-1]
+
+
+def test_suggester_shortlist_is_what_difflib_would_pick_on_small_lists() -> None:
+    from filterdsl.errors import did_you_mean
+    from filterdsl.schema import Suggester
+
+    words = [f"field_{i}" for i in range(50)] + ["status", "amount"]
+    for w in ("statsu", "amuont", "field_7x", "zzz"):
+        assert Suggester(words).did_you_mean(w) == did_you_mean(w, words)
