@@ -274,3 +274,12 @@ def test_sqlite_escaped_keys_need_the_unicode_encoder(alias: str) -> None:
     assert _ids(filter_queryset(plain.objects.using(alias), q)) == ["e1"]
     escaped = _ids(filter_queryset(Escaped.objects.using(alias), q))
     assert escaped == ([] if alias == "default" else ["e1"])  # PostgreSQL's jsonb decodes keys
+
+
+def test_existing_order_by_stays_first(pb: str) -> None:
+    """filterdsl's order comes after the queryset's explicit ordering; paging applies to the combination."""
+    q = parse("page_size=3&page=2&ordering=-data__age", "pixiebrix")
+    full = run(dataclasses.replace(q, skip=0, limit=None), {None: PB_DOCS})
+    owner = dict(zip((d["id"] for d in PB_DOCS), OWNERS))
+    expected = [r["id"] for r in sorted(full, key=lambda r: owner[r["id"]])][3:6]
+    assert _ids(filter_queryset(PBRecord.objects.using(pb).order_by("owner"), q)) == expected

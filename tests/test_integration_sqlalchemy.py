@@ -389,3 +389,20 @@ def test_values_are_bound_parameters() -> None:
         compiled = select(t.c.id).where(where(q, t)).compile(dialect=d)
         assert hostile not in str(compiled)
         assert hostile in compiled.params.values()
+
+
+def test_existing_order_by_stays_first() -> None:
+    """filterdsl's order comes after the select's own ORDER BY; paging applies to the combination."""
+    engine = create_engine("sqlite://")
+    install_sqlite_lower(engine)
+    Base.metadata.create_all(engine)
+    rows = _orm_rows()
+    owner = {r.pk: r.owner for r in rows}
+    q = parse("page_size=3&page=2&ordering=-data__age", "pixiebrix")
+    full = run(dataclasses.replace(q, skip=0, limit=None), {None: _pb_docs()})
+    expected = [r["id"] for r in sorted(full, key=lambda r: owner[r["id"]])][3:6]
+    with Session(engine) as s:
+        s.add_all(rows)
+        s.commit()
+        assert s.scalars(apply(select(Record.pk).order_by(Record.owner), q, Record)).all() == expected
+    engine.dispose()

@@ -195,7 +195,8 @@ def _order_bys(shared: _Shared, queryset: QuerySet[Any]) -> list[OrderBy]:
 
 def filter_queryset(queryset: QuerySet[Any], query: Query, *, layout: Any = None, catalog: Any = None,
                     related: Mapping[str, Any] | None = None, paginate: bool = True) -> QuerySet[Any]:
-    """``queryset`` filtered by ``query``, ordered by its order, and (``paginate``) sliced by skip/limit.
+    """``queryset`` filtered by ``query``, ordered by its order (after any explicit ``order_by`` the
+    queryset has; a model's default ``Meta.ordering`` is replaced), and (``paginate``) sliced by skip/limit.
 
     The queryset's own filters apply first, so paging pages through *its* matching records. A sliced
     queryset cannot be filtered further: pass ``paginate=False`` to slice yourself (or let a DRF
@@ -205,7 +206,8 @@ def filter_queryset(queryset: QuerySet[Any], query: Query, *, layout: Any = None
     shared = _Shared(query, queryset.model, layout, catalog, related)
     vendor = connections[queryset.db].vendor
     shared.cut(vendor, False)  # compile now: a bad filter/layout raises here, not when the page renders
-    qs = queryset.filter(FilterCondition(shared)).order_by(*_order_bys(shared, queryset))
+    # filterdsl's order after any explicit ordering the queryset has (as SQLAlchemy's apply does)
+    qs = queryset.filter(FilterCondition(shared)).order_by(*queryset.query.order_by, *_order_bys(shared, queryset))
     if paginate:
         if query.limit is not None:
             qs = qs[query.skip:query.skip + query.limit]
