@@ -1,0 +1,268 @@
+"""Load test of the reference server with hostile traffic (issue 17): latency, status codes, server errors.
+
+    python benchmarks/bench_server_load.py [--requests 1000] [--clients 32] [--rows 2000] [--stores sqlite,postgres]
+
+For each store (a SQLite file; PostgreSQL in a schema of its own), starts two `filterdsl serve`
+processes on it: one with the corpus catalog and records (padded to --rows orders), one schemaless
+for PixieBrix records. It then sends --requests requests from --clients concurrent clients: a fixed, shuffled mix of
+good requests (filtered pages, counts, PixieBrix listings, CSV) and bad ones (each finding of the
+issue 17 attack: huge pages, 1,000 ordering keys, 9999-12-31, NaN and 1e400 imports, lone surrogates,
+deep and huge bodies, duplicate keys, 2,000 nots are not HTTP but the rest is). It prints p50/p99
+latency per kind and the status codes; a 5xx or a transport error is a server error (expected: 0).
+
+Then the cheap-while-expensive check: while one expensive request runs (6,000 OR-ed conditions:
+parsed, compiled to SQL, run over every row), cheap requests (`/api/stats` and a one-condition
+page) are timed against the same server process; their median and max are printed next to the expensive request's
+duration. The server and the clients share the machine's cores: numbers compare within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "corpus"
+ORDERS = "ixuPJwBRqtRP3GpoM"
+PG_URL = os.environ.get("FILTERDSL_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+Request = tuple[str, str, str, dict[str, Any]]  # kind, method, path, httpx keyword arguments
+
+GOOD: list[Request] = [
+    ("good", "POST", f"/api/databases/{ORDERS}/data",
+     {"json": {"filter": {"fields": {"Nb6uqwKdxh3BFX3De": {"filters": [{"by": "contains", "value": "order"}]}}},
+               "sort": {"59giDo5wnnLqurNpF": -1}, "limit": 20}}),
+    ("good", "POST", f"/api/databases/{ORDERS}/data/count",
+     {"json": {"filter": {"fields": {"59giDo5wnnLqurNpF": {"filters": [{"by": "is-at-least", "value": 10}]}}}}}),
+    ("good", "POST", f"/api/databases/{ORDERS}/data", {"json": {"search": "order|client, 2", "limit": 10}}),
+    ("good", "GET", "/api/databases/pb/records/?data__first_name=Ada&page_size=10", {}),
+    ("good", "GET", "/api/databases/pb/records/?ordering=-created_at,data__age&page=2&page_size=5", {}),
+    ("good", "GET", "/api/databases/pb/records/?start_date=2020-01-01&end_date=9999-12-31", {}),
+    ("good", "GET", "/api/databases/pb/records/?page_size=5", {"headers": {"Accept": "text/csv"}}),
+    ("good", "GET", "/api/stats", {}),
+]
+BAD: list[Request] = [
+    ("bad", "GET", "/api/databases/pb/records/?page=9223372036854775808", {}),
+    ("bad", "GET", "/api/databases/pb/records/?page=" + "9" * 5000, {}),
+    ("bad", "GET", "/api/databases/pb/records/?ordering=" + ",".join(f"data__k{i}" for i in range(1000)), {}),
+    ("bad", "GET", "/api/databases/pb/records/?data__a%00b=1", {}),
+    ("bad", "GET", "/api/databases/pb/records/?data__a=1&data__a=2&%ff=1", {}),
+    ("bad", "GET", "/api/databases/a%20b/records/", {}),
+    ("bad", "POST", f"/api/databases/{ORDERS}/data", {"content": b'{"skip": ' + b"9" * 5000 + b"}"}),
+    ("bad", "POST", f"/api/databases/{ORDERS}/data", {"content": b'{"skip": 9223372036854775808}'}),
+    ("bad", "POST", f"/api/databases/{ORDERS}/data", {"content": b"{" + b'"a":1,' * 20_000 + b'"b":1}'}),
+    ("bad", "POST", f"/api/databases/{ORDERS}/data", {"content": b'{"in": ' + b"[" * 5000 + b"]" * 5000 + b"}"}),
+    ("bad", "POST", f"/api/databases/{ORDERS}/data", {"content": b'{"search": "\\ud800"}'}),
+    ("bad", "POST", f"/api/databases/{ORDERS}/data", {"content": b"{bad"}),
+    ("bad", "POST", f"/api/databases/{ORDERS}/data/count", {"json": {"sort": {f"k{i}": 1 for i in range(500)}}}),
+    ("bad", "POST", "/api/records/import", {"content": b'{"databaseId": "pb", "records": [{"id": "x", '
+                                                       b'"created_at": "2022-01-01", "data": {"n": NaN}}]}'}),
+    ("bad", "POST", "/api/records/import", {"content": b'{"databaseId": "pb", "records": [{"id": "x", '
+                                                       b'"created_at": "2022-01-01", "data": {"n": 1e400}}]}'}),
+    ("bad", "POST", "/api/records/import", {"content": b'{"databaseId": "pb", "records": [{"id": "x", '
+                                                       b'"created_at": "2022-01-01", "data": {"s": "\\udfff"}}]}'}),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def dataset(rows: int) -> dict[str, Any]:
+    data = json.loads((CORPUS / "records.json").read_text())
+    base = data[ORDERS]
+    padded = []
+    for i in range(rows):
+        r = json.loads(json.dumps(base[i % len(base)]))
+        r["_id"] = f"{r['_id']}-{i}"
+        padded.append(r)
+    data[ORDERS] = padded
+    return data
+
+
+def pg_schema() -> tuple[str, str]:
+    import psycopg
+
+    schema = f"fdsl_load_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_URL, autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}", schema
+
+
+def drop_schema(schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True) as con:
+        con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def start(db_url: str, data_file: str | None) -> tuple[subprocess.Popen[bytes], str]:
+    """`filterdsl serve`: with the catalog and the Pitchly records, or schemaless (data_file None)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "filterdsl.cli", "serve", "--db", db_url, "--port", str(port)]
+    if data_file is not None:
+        cmd += ["--schema", str(CORPUS / "catalog.json"), "--data", data_file]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            httpx.get(base + "/api/stats", timeout=1)
+            return proc, base
+        except httpx.HTTPError:
+            if proc.poll() is not None:
+                raise RuntimeError("server exited: " + (proc.stderr.read() if proc.stderr else b"").decode()[-2000:])
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def schemaless(req: Request) -> bool:
+    """PixieBrix traffic goes to the schemaless server, Pitchly traffic to the one with the catalog."""
+    _, _, path, kw = req
+    return "/databases/pb/" in path or "a%20b" in path or path == "/api/stats" or (
+        path == "/api/records/import" and b'"pb"' in kw.get("content", b""))
+
+
+def send(clients: tuple[httpx.Client, httpx.Client], req: Request) -> tuple[str, int, float]:
+    kind, method, path, kw = req
+    c = clients[1] if schemaless(req) else clients[0]
+    t0 = time.perf_counter()
+    try:
+        status = c.request(method, path, **kw).status_code
+    except httpx.HTTPError:
+        status = 599  # a transport failure counts as a server error
+    return kind, status, time.perf_counter() - t0
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] if ordered else float("nan")
+
+
+def load(bases: tuple[str, str], requests: int, clients: int, seed: int) -> list[tuple[str, int, float]]:
+    rnd = random.Random(seed)
+    mix = [GOOD[i % len(GOOD)] if i % 2 == 0 else BAD[(i // 2) % len(BAD)] for i in range(requests)]
+    rnd.shuffle(mix)
+    chunks = [mix[i::clients] for i in range(clients)]
+
+    def worker(reqs: list[Request]) -> list[tuple[str, int, float]]:
+        with httpx.Client(base_url=bases[0], timeout=120) as c, httpx.Client(base_url=bases[1], timeout=120) as d:
+            return [send((c, d), r) for r in reqs]
+
+    with ThreadPoolExecutor(clients) as pool:
+        return [x for part in pool.map(worker, chunks) for x in part]
+
+
+def cheap_while_expensive(base: str, pb_base: str) -> dict[str, float]:
+    """Latency of cheap requests while one expensive request is being served."""
+    # 6,000 OR-ed conditions (a count no other request uses, so no compile cache helps): parsed,
+    # compiled to SQL and run over every row while the cheap requests are timed
+    n = 6_000 + random.randrange(100)
+    body = json.dumps({"filter": {"fields": {"Nb6uqwKdxh3BFX3De": {
+        "filters": [{"by": "contains", "value": f"zz{i}"} for i in range(n)], "conjunction": "or"}}}}).encode()
+    done = threading.Event()
+    took: list[float] = []
+
+    def expensive() -> None:
+        t0 = time.perf_counter()
+        httpx.post(f"{base}/api/databases/{ORDERS}/data", content=body, timeout=120)
+        took.append(time.perf_counter() - t0)
+        done.set()
+
+    cheap: list[float] = []
+    cheap_body = {"filter": {"fields": {"Nb6uqwKdxh3BFX3De": {"filters": [{"by": "is", "value": "order-2883"}]}}},
+                  "limit": 1}
+    with httpx.Client(base_url=base, timeout=60) as c:
+        t = threading.Thread(target=expensive)
+        t.start()
+        time.sleep(0.05)  # let the expensive request reach the server first
+        while not done.is_set() and len(cheap) < 200:  # same server process as the expensive request
+            for method, path, kw in (("GET", "/api/stats", {}),
+                                     ("POST", f"/api/databases/{ORDERS}/data", {"json": cheap_body})):
+                t0 = time.perf_counter()
+                c.request(method, path, **kw)
+                cheap.append(time.perf_counter() - t0)
+        t.join()
+    return {"expensive_s": took[0], "cheap_n": len(cheap), "cheap_p50_ms": 1000 * statistics.median(cheap),
+            "cheap_max_ms": 1000 * max(cheap)}
+
+
+def run_store(store: str, args: argparse.Namespace, data_file: str, pb_records: list[Any]) -> None:
+    schema = None
+    tmp = tempfile.mkdtemp()
+    url = f"sqlite:///{tmp}/load.db"  # a file: the two server processes share it
+    if store == "postgres":
+        url, schema = pg_schema()
+    proc, base = start(url, data_file)
+    pb_proc, pb_base = start(url, None)
+    try:
+        assert httpx.post(pb_base + "/api/records/import", json={"databaseId": "pb", "records": pb_records},
+                          timeout=60).status_code == 200
+        load((base, pb_base), 64, 8, 0)  # warm-up
+        t0 = time.perf_counter()
+        results = load((base, pb_base), args.requests, args.clients, 1)
+        wall = time.perf_counter() - t0
+        check = cheap_while_expensive(base, pb_base)
+    finally:
+        for p in (proc, pb_proc):
+            p.terminate()
+            p.wait(10)
+        if schema:
+            drop_schema(schema)
+    statuses = Counter(s for _, s, _ in results)
+    server_errors = sum(n for s, n in statuses.items() if s >= 500)
+    print(f"\n### {store}: {len(results)} requests, {args.clients} clients, {wall:.1f} s "
+          f"({len(results) / wall:.0f} requests/s), {args.rows} orders")
+    print("| requests | n | p50 ms | p99 ms | max ms |")
+    print("|---|---:|---:|---:|---:|")
+    for kind in ("good", "bad", "all"):
+        lat = [t * 1000 for k, _, t in results if kind in (k, "all")]
+        print(f"| {kind} | {len(lat)} | {pct(lat, 50):.1f} | {pct(lat, 99):.1f} | {max(lat):.1f} |")
+    print("status codes: " + ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items()))
+          + f"; server errors (5xx or transport): {server_errors}")
+    print(f"cheap while expensive: expensive request {check['expensive_s']:.2f} s; {check['cheap_n']:.0f} cheap "
+          f"requests meanwhile, p50 {check['cheap_p50_ms']:.1f} ms, max {check['cheap_max_ms']:.1f} ms")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--requests", type=int, default=1000)
+    ap.add_argument("--clients", type=int, default=32)
+    ap.add_argument("--rows", type=int, default=2000)
+    ap.add_argument("--stores", default="sqlite,postgres")
+    args = ap.parse_args()
+    pb_records = json.loads((CORPUS / "pixiebrix_records.json").read_text())
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump(dataset(args.rows), fh)
+    print(f"reference server under mixed good/bad traffic; {os.cpu_count()} cores shared by server and clients; "
+          f"load average at start {os.getloadavg()[0]:.1f}")
+    runners: dict[str, Callable[[], None]] = {s: (lambda s=s: run_store(s, args, fh.name, pb_records))
+                                              for s in args.stores.split(",")}
+    try:
+        for store, fn in runners.items():
+            fn()
+    finally:
+        os.unlink(fh.name)
+
+
+if __name__ == "__main__":
+    main()
