@@ -31,7 +31,6 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -129,7 +128,8 @@ def start(db_url: str, data_file: str | None) -> tuple[subprocess.Popen[bytes], 
             return proc, base
         except httpx.HTTPError:
             if proc.poll() is not None:
-                raise RuntimeError("server exited: " + (proc.stderr.read() if proc.stderr else b"").decode()[-2000:])
+                err = (proc.stderr.read() if proc.stderr else b"").decode()[-2000:]
+                raise RuntimeError("server exited: " + err) from None
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("server did not start")
@@ -255,11 +255,9 @@ def main() -> None:
         json.dump(dataset(args.rows), fh)
     print(f"reference server under mixed good/bad traffic; {os.cpu_count()} cores shared by server and clients; "
           f"load average at start {os.getloadavg()[0]:.1f}")
-    runners: dict[str, Callable[[], None]] = {s: (lambda s=s: run_store(s, args, fh.name, pb_records))
-                                              for s in args.stores.split(",")}
     try:
-        for store, fn in runners.items():
-            fn()
+        for store in args.stores.split(","):
+            run_store(store, args, fh.name, pb_records)
     finally:
         os.unlink(fh.name)
 
