@@ -367,3 +367,15 @@ def test_text_with_names_round_trips_generated_queries() -> None:
         assert parse(text, "text", catalog=sc.catalog, resolve_names=True) == q, text
 
     check()
+
+
+def test_untyped_text_key_with_a_schema_but_no_database_is_an_error() -> None:
+    """With a catalog, an untyped key must be looked up; without a database it is not silently json."""
+    from filterdsl import load_catalog
+
+    cat = load_catalog(CORPUS / "catalog.json")
+    (d,) = parse_result('Notes contains "rush"', "text", catalog=cat, resolve_names=True).errors
+    assert d.code == "missing-schema" and "--database" in d.message and (d.location.line, d.location.column) == (1, 1)
+    res = parse_result('Notes contains "rush" database "ixuPJwBRqtRP3GpoM"', "text", catalog=cat, resolve_names=True)
+    assert res.query is not None and res.query.predicate.field.key == "pWDDLj5sxf5qYwtwv"
+    assert parse_result('Notes contains "rush"', "text").query is not None  # no schema: schemaless json
