@@ -196,12 +196,12 @@ def cheap_while_expensive(base: str, pb_base: str) -> dict[str, float]:
         t.start()
         time.sleep(0.05)  # let the expensive request reach the server first
         while not done.is_set() and len(cheap) < 200:  # same server process as the expensive request
-            for body in (None, cheap_body):
+            for payload in (None, cheap_body):
                 t0 = time.perf_counter()
-                if body is None:
+                if payload is None:
                     c.get("/api/stats")
                 else:
-                    c.post(f"/api/databases/{ORDERS}/data", json=body)
+                    c.post(f"/api/databases/{ORDERS}/data", json=payload)
                 cheap.append(time.perf_counter() - t0)
         t.join()
     return {"expensive_s": took[0], "cheap_n": len(cheap), "cheap_p50_ms": 1000 * statistics.median(cheap),
