@@ -57,7 +57,7 @@ _VALID_DAY = (
 
 
 def _bad(code: str, message: str) -> FilterError:
-    return FilterError([Diagnostic(code, message, Location())])
+    return FilterError([Diagnostic(code, message, Location(pointer=""))])  # the query (its AST JSON form)
 
 
 # ---------------------------------------------------------------- case-insensitive regexes

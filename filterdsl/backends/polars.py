@@ -89,7 +89,7 @@ def _pl() -> Any:
 
 
 def _bad(code: str, msg: str) -> FilterError:
-    return FilterError([Diagnostic(code, msg, Location())])
+    return FilterError([Diagnostic(code, msg, Location(pointer=""))])  # the query (its AST JSON form)
 
 
 def _not_expressible(what: str) -> FilterError:
