@@ -379,3 +379,23 @@ def test_untyped_text_key_with_a_schema_but_no_database_is_an_error() -> None:
     res = parse_result('Notes contains "rush" database "ixuPJwBRqtRP3GpoM"', "text", catalog=cat, resolve_names=True)
     assert res.query is not None and res.query.predicate.field.key == "pWDDLj5sxf5qYwtwv"
     assert parse_result('Notes contains "rush"', "text").query is not None  # no schema: schemaless json
+
+
+# ---------------------------------------------------------------- 10. the masked secretKey hides its length
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_masked_secret_key_does_not_show_its_length(command: str, tmp_path: Path, capsys) -> None:
+    outputs = []
+    for secret in ("ZQZ", "ZQZ" * 14):
+        f = tmp_path / "v.json"
+        f.write_text('{"secretKey": "' + secret + '", "limit": 1000}')
+        args = ["validate", str(f)] if command == "validate" else \
+            ["run", "--engine", "memory", "--data", str(CORPUS / "records.json"), str(f)]
+        code, out, err = run(args, capsys)
+        shown = out + err
+        assert code == 1 and '"secretKey": "' in shown and "ZQZ" not in shown
+        lines = shown.splitlines()
+        at = next(i for i, line in enumerate(lines) if "limit-too-large" in line)
+        snippet, caret = lines[at + 1], lines[at + 2]
+        assert snippet[caret.index("^"):].startswith('"limit"'), (snippet, caret)  # the caret stays on its token
+        outputs.append(shown.replace(str(f), "F"))
+    assert outputs[0] == outputs[1]  # one mask, whatever the length
