@@ -1,168 +1,39 @@
 """Coverage-guided fuzzing of every frontend feeding every backend (atheris; long runs, outside the suite).
 
     pip install atheris
-    python tests/fuzz/atheris_pipeline.py -runs=200000 -max_total_time=900 CORPUS_DIR
+    python tests/fuzz/atheris_pipeline.py -max_total_time=900 CORPUS_DIR
     FILTERDSL_FUZZ_FINDINGS=findings.jsonl python tests/fuzz/atheris_pipeline.py ...
 
-The first input byte picks a frontend (and its options, and whether a schema is given); the rest is the
-body, parsed with ``parse_result``. A query that parses is then run by the in-memory engine over the
-corpus, compiled to a Mongo spec, and emitted back to the text form, which must parse back equal; a
-fixed sample (``FILTERDSL_FUZZ_SQL_SHARE``, default 1 in 10, chosen by a hash of the input) is also
-compiled to SQL for SQLite and PostgreSQL and executed on SQLite (same ids as memory, or a finding).
-
-A finding is any exception other than FilterError, a diagnostic without a location, or a mismatch.
-Findings do not stop the run: each distinct one (exception type and the filterdsl frame it came from)
-is appended to the findings file with its input, so one long run reports all of them.
+What one input goes through, and what counts as a finding: tests/fuzz/pipeline.py. Only filterdsl is
+instrumented (lark and sqlglot are imported first), so the edge counts are filterdsl's own.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
 import sys
-import traceback
-import zlib
 from pathlib import Path
-from typing import Any
 
 import atheris
 import lark  # noqa: F401 - third-party code is imported before instrumentation, so only filterdsl is traced
 import sqlglot  # noqa: F401
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 with atheris.instrument_imports(include=["filterdsl"]):
     import importlib
 
-    from filterdsl import FilterError, load_catalog
-    from filterdsl.api import apply, parse_result, to_format, to_mongo, to_sql
-    from filterdsl.backends import sql_exec
-    from filterdsl.backends.mongo import relations
-    from filterdsl.records import normalize_dataset
+    import pipeline
 
     for _name in ("pitchly", "relaxed_json", "search", "pixiebrix", "text"):
         importlib.import_module(f"filterdsl.frontends.{_name}")
     for _name in ("memory", "mongo", "sql"):
         importlib.import_module(f"filterdsl.backends.{_name}")
 
-CORPUS = Path(__file__).resolve().parent.parent / "corpus"
-CATALOG = load_catalog(CORPUS / "catalog.json")
-DB = "ixuPJwBRqtRP3GpoM"
-PITCHLY = normalize_dataset(json.loads((CORPUS / "records.json").read_text()), CATALOG)
-PIXIE = normalize_dataset({None: json.loads((CORPUS / "pixiebrix_records.json").read_text())})
-CHOICES = [("pitchly", {}), ("search", {}), ("search", {"quoted": True}), ("pixiebrix", {}),
-           ("pixiebrix", {"django_compat": True, "lookups": "extended"}), ("text", {}), ("ast", {}),
-           ("pitchly", {"resolve_names": True, "strict": False})]
-FINDINGS = os.environ.get("FILTERDSL_FUZZ_FINDINGS")
-SQL_SHARE = int(os.environ.get("FILTERDSL_FUZZ_SQL_SHARE", "10"))
-SEEN: set[str] = set()
-STATS = {"inputs": 0, "parsed": 0, "findings": 0}
-
-
-def _sqlite_tables(dataset: dict[Any, list[dict[str, Any]]]) -> tuple[sqlite3.Connection, dict[Any, str]]:
-    """One connection per dataset, loaded once (sql_exec would rebuild the tables per call)."""
-    tables = {db: ("records" if db is None else str(db)) for db in dataset}
-    con = sql_exec.sqlite_connect()
-    for db, t in tables.items():
-        con.execute(f'CREATE TABLE "{t}" (id TEXT, created_at TEXT, updated_at TEXT, removed_at TEXT, data TEXT)')
-        con.executemany(f'INSERT INTO "{t}" VALUES (?, ?, ?, ?, ?)', [sql_exec._row(d) for d in docs_of(dataset, db)])
-    return con, tables
-
-
-def docs_of(dataset: dict[Any, list[dict[str, Any]]], db: Any) -> list[dict[str, Any]]:
-    return dataset[db]
-
-
-SQLITE = {"schema": _sqlite_tables(PITCHLY), "none": _sqlite_tables(PIXIE)}
-
-
-def finding(kind: str, where: str, body: str, fmt: str, detail: str) -> None:
-    key = f"{kind}|{where}"
-    if key in SEEN:
-        return
-    SEEN.add(key)
-    STATS["findings"] += 1
-    line = json.dumps({"kind": kind, "where": where, "format": fmt, "input": body[:2000], "detail": detail[:2000]})
-    print("FINDING " + line, file=sys.stderr, flush=True)
-    if FINDINGS:
-        with open(FINDINGS, "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
-
-
-def _frame(e: BaseException) -> str:
-    frames = [f for f in traceback.extract_tb(e.__traceback__) if "filterdsl" in f.filename]
-    f = frames[-1] if frames else traceback.extract_tb(e.__traceback__)[-1]
-    return f"{type(e).__name__}@{Path(f.filename).name}:{f.lineno}"
-
-
-def check_diags(diags: list[Any], fmt: str, body: str) -> None:
-    for d in diags:
-        if not (d.code and d.message) or not d.location.to_json():
-            finding("unlocated", d.code, body, fmt, str(d))
-
-
-def backends(query: Any, with_schema: bool, fmt: str, body: str, sql: bool) -> None:
-    cat = CATALOG if with_schema else None
-    data = PITCHLY if with_schema else PIXIE
-    try:
-        mem = [r["id"] for r in apply(query, data, catalog=cat)]
-    except FilterError as e:
-        check_diags(e.diagnostics, fmt, body)
-        mem = None
-    con, tables = SQLITE["schema" if with_schema else "none"]
-    try:
-        if not sql:
-            raise FilterError([])
-        if not relations(query) <= set(tables):
-            raise FilterError([])  # a relation to a database without records: memory said missing-data
-        main = query.database if query.database in tables else next(iter(tables))
-        q = type(query)(query.predicate, query.sort, query.skip, query.limit, None, main)
-        sql, params = to_sql(q, "sqlite", sql_exec.JsonLayout(tables=tables), cat)
-        got = [r[0] for r in con.execute(sql, params).fetchall()]
-        if mem is not None and got != mem and not (query.skip or 0) > 2**40:
-            finding("mismatch-sqlite", fmt, body, fmt, f"memory {mem[:10]} sqlite {got[:10]}")
-    except FilterError as e:
-        check_diags(e.diagnostics, fmt, body)
-    steps = [lambda: to_sql(query, "postgres", catalog=cat)] if sql else []
-    for step in (*steps, lambda: to_mongo(query, catalog=cat)):
-        try:
-            step()
-        except FilterError as e:
-            check_diags(e.diagnostics, fmt, body)
-    try:
-        text = to_format(query, "text")
-        back = parse_result(text, "text")
-        if back.query != query:
-            finding("text-roundtrip", fmt, body, fmt, f"{text[:300]} -> {[str(d) for d in back.diagnostics][:3]}")
-    except FilterError as e:
-        check_diags(e.diagnostics, fmt, body)
-
-
-def one_input(data: bytes) -> None:
-    if not data:
-        return
-    STATS["inputs"] += 1
-    fmt, opts = CHOICES[data[0] % len(CHOICES)]
-    with_schema = bool(data[0] & 0x80)
-    body = data[1:].decode("utf-8", "surrogateescape" if data[0] & 0x40 else "replace")
-    try:
-        try:
-            res = parse_result(body, fmt, CATALOG if with_schema else None, DB if with_schema else None, **opts)
-        except FilterError as e:
-            check_diags(e.diagnostics, fmt, body)
-            return
-        check_diags(list(res.diagnostics), fmt, body)
-        if res.query is not None:
-            STATS["parsed"] += 1
-            # sqlglot compiles in milliseconds: SQL runs on a fixed 1-in-SQL_SHARE sample of the inputs
-            # (by a hash of the input, so a given input always takes the same path; coverage stays stable)
-            backends(res.query, with_schema, fmt, body, zlib.crc32(data) % SQL_SHARE == 0)
-    except Exception as e:  # a finding: record it and go on
-        finding("exception", _frame(e), body, fmt, f"{type(e).__name__}: {e}")
-
 
 if __name__ == "__main__":
     import atexit
 
-    atexit.register(lambda: print("FUZZSTATS " + json.dumps(STATS), file=sys.stderr, flush=True))
-    atheris.Setup(sys.argv, one_input)
+    atexit.register(lambda: print("FUZZSTATS " + json.dumps(pipeline.STATS), file=sys.stderr, flush=True))
+    atheris.Setup(sys.argv, pipeline.one_input)
     atheris.Fuzz()
