@@ -250,14 +250,14 @@ def _check_batch_mingo(b: DeepBatch) -> None:
         assert got == [r["id"] for r in run(q, b.dataset)], q
 
 
-@bounded(40)
+@bounded(30)
 @given(deep_batches(queries=8, weird_keys=True))
 def test_deep_differential_mingo(b: DeepBatch) -> None:
     mingo()
     _check_batch_mingo(b)
 
 
-@bounded(25)
+@bounded(20)
 @given(deep_batches(queries=8, weird_keys=False))
 def test_deep_differential_mingo_dotted_keys(b: DeepBatch) -> None:
     mingo()
@@ -281,11 +281,13 @@ def test_deep_differential_mongomock(b: DeepBatch) -> None:
 @bounded(15)
 @given(deep_batches(queries=3, weird_keys=True))
 def test_deep_mongomock_refuses_only_what_it_lacks(b: DeepBatch) -> None:
+    """With keys only $getField names: mongomock refuses only such specs, and when it does not refuse one
+    (it evaluates expressions per document, so a stage no document reaches never fails) its answer is
+    still memory's."""
     for q in b.queries:
         try:
             got = ids(q, b.dataset, "mongomock")
         except mongo_exec.EngineUnsupported:
             assert mongomock_lacks(q)
             continue
-        assert not mongomock_lacks(q)
         assert got == [r["id"] for r in run(q, b.dataset)]
