@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .ast import IdIn, Query, depth, walk
+from .ast import Compare, FieldType, IdIn, Money, Op, Query, depth, node_pointer, walk
 from .errors import Diagnostic, FilterError, Location
 
 
@@ -113,9 +113,60 @@ def check_limits(query: Query, limits: Limits, where: Location | None = None) ->
             return [Diagnostic("too-large", f"filter has more than {limits.max_nodes} nodes", loc)]
         if isinstance(node, IdIn) and len(node.ids) > limits.max_list:
             return [Diagnostic("too-large", f"id lists hold at most {limits.max_list} ids", loc)]
+        if isinstance(node, Compare):
+            problem = compare_problem(node)
+            if problem is not None:
+                at = where or Location(pointer=node_pointer(query, node))
+                return [Diagnostic(problem[0], problem[1], at)]
     if depth(query.predicate) > max_ast_depth(limits):
         return [Diagnostic("too-deep", f"filter nested deeper than {max_ast_depth(limits)} AST levels", loc)]
     return []
+
+
+_TEXT_OPS = (Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH, Op.IEQ)
+_ORDER_OPS = (Op.GT, Op.GTE, Op.LT, Op.LTE)
+_LIST_OPS = (Op.IN, Op.HAS_ANY, Op.HAS_ALL, Op.HAS_EXACTLY)
+
+
+def _number(v: Any) -> bool:
+    return type(v) in (int, float)
+
+
+def compare_problem(node: Compare) -> tuple[str, str] | None:
+    """(code, why) when a comparison's operator or value cannot go with its field type, else None.
+
+    The Pitchly and PixieBrix frontends only build well-typed comparisons; the text form and the AST
+    JSON form can spell any, so this check is where those enter (a backend would otherwise fail on,
+    e.g., ``starts with 0``).
+    """
+    v, op, t = node.value, node.op, node.field.type
+    if (op in _TEXT_OPS + (Op.IN,) and t in (FieldType.NUMBER, FieldType.DATE, FieldType.CURRENCY)) or (
+            t is FieldType.ENUM_TAGS and op not in _LIST_OPS[1:]):
+        return "operator-not-allowed", f"{op.value} is not an operator for a {t.value} field"
+    why = _value_problem(v, op, t)
+    return None if why is None else ("wrong-type", why)
+
+
+def _value_problem(v: Any, op: Op, t: FieldType) -> str | None:
+    if op in _TEXT_OPS and not isinstance(v, str):
+        return f"{op.value} takes a string, not {type(v).__name__}"
+    if op in _LIST_OPS:
+        if not isinstance(v, tuple) or not v:
+            return f"{op.value} takes a non-empty list"
+        if op is not Op.IN and not all(isinstance(x, str) for x in v):
+            return f"{op.value} takes a list of strings"
+        if not all(isinstance(x, (str, int, float, bool)) for x in v):
+            return f"{op.value} takes a list of strings, numbers or booleans"
+    if op in _ORDER_OPS:
+        if t is FieldType.DATE and not isinstance(v, str):
+            return f"{op.value} on a date takes a day string, not {type(v).__name__}"
+        if t is FieldType.NUMBER and not _number(v):
+            return f"{op.value} on a number takes a number, not {type(v).__name__}"
+        if t is FieldType.CURRENCY and not (_number(v) or isinstance(v, Money)):
+            return f"{op.value} on a currency takes an amount, not {type(v).__name__}"
+        if not (_number(v) or isinstance(v, (str, Money))):
+            return f"{op.value} takes a number or a string, not {type(v).__name__}"
+    return None
 
 
 def max_ast_depth(limits: Limits) -> int:

@@ -354,3 +354,18 @@ def test_suggester_shortlist_is_what_difflib_would_pick_on_small_lists() -> None
     words = [f"field_{i}" for i in range(50)] + ["status", "amount"]
     for w in ("statsu", "amuont", "field_7x", "zzz"):
         assert Suggester(words).did_you_mean(w) == did_you_mean(w, words)
+
+
+# ---------------------------------------------------------------- fuzz finding: ill-typed comparisons
+@pytest.mark.parametrize("text,code", [("x starts with 0", "wrong-type"), ("x:string contains 5", "wrong-type"),
+                                       ("x:date > 5", "wrong-type"), ("x:number contains \"a\"", "operator-not-allowed"),
+                                       ("x:date in [\"a\"]", "operator-not-allowed"),
+                                       ("x:enumTags is \"a\"", "operator-not-allowed")])
+def test_ill_typed_comparisons_in_the_text_and_ast_forms_are_refused(text: str, code: str) -> None:
+    """The fuzz run found `starts with 0` reaching the in-memory engine (AttributeError on int.lower)."""
+    from filterdsl.ast import Compare, Field, FieldType, Op, Query, to_json
+
+    assert codes(text, "text", catalog=None, database=None) == [code]
+    bad = Query(Compare(Field("x", FieldType.STRING), Op.STARTS_WITH, 0))
+    got = diags(json.dumps(to_json(bad)), "ast", catalog=None, database=None)
+    assert got == [("wrong-type", {"pointer": "/predicate"})]
