@@ -513,6 +513,18 @@ def _exit_code(e: FilterError) -> int:
     return EXIT_INVALID
 
 
+def _other_target(args: argparse.Namespace) -> str:
+    """What to try when the query is valid but the chosen target cannot say it."""
+    if args.command == "run":
+        return f"the query is valid, but --engine {args.engine} cannot run it; --engine memory runs every query"
+    if getattr(args, "to", None) == "sql":
+        return ("the query is valid, but this SQL dialect or layout cannot express it; try another --dialect, "
+                "--layout json, or --to text / --to ast (they express every query)")
+    if getattr(args, "to", None) is not None:
+        return f"the query is valid, but --to {args.to} cannot express it; --to text and --to ast express every query"
+    return "the query is valid, but the chosen target cannot express it"
+
+
 def _stdout_closed() -> NoReturn:
     """The reader went away (``| head -1``): stop quietly, as a Unix tool stopped by SIGPIPE does."""
     try:
@@ -539,6 +551,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
                            else getattr(args, "input", None) or "<input>"), None
         _print_diags(e.diagnostics, label, sys.stderr, text)
         code = _exit_code(e)
+        if code == EXIT_NOT_EXPRESSIBLE:
+            print(f"filterdsl: hint: {_other_target(args)}", file=sys.stderr)
     except UsageError as e:
         print(f"filterdsl: error: {e}", file=sys.stderr)
         code = EXIT_USAGE
