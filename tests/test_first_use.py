@@ -234,6 +234,8 @@ def test_exit_4_for_a_valid_query_the_target_cannot_express(capsys) -> None:
     code, out, err = run(["convert", "--from", "text", "--to", "pixiebrix", "--expr", '`a`:json is "x" or `b`:json '
                           'is "y"'], capsys)
     assert (code, out) == (4, "") and "not-expressible" in err
+    assert err.splitlines()[-1] == ("filterdsl: hint: the query is valid, but --to pixiebrix cannot express it; "
+                                    "--to text and --to ast express every query")
     # invalid input is still 1
     assert run(["convert", "--from", "text", "--to", "pixiebrix", "--expr", "a is"], capsys)[0] == 1
 
