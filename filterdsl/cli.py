@@ -70,8 +70,8 @@ class EngineError(Exception):
 def _options_args(p: argparse.ArgumentParser, lenient_into: Any = None) -> None:
     """The parse options, shared by every command that parses (serve included)."""
     (lenient_into or p).add_argument("--lenient", action="store_true",
-                   help="unknown keys (Pitchly) and unknown or repeated parameters (PixieBrix) are warnings, not "
-                        "errors (default: errors)")
+                   help="Pitchly: unknown keys are warnings, not errors (default: errors; for PixieBrix params "
+                        "see --django-compat)")
     p.add_argument("--django-compat", action="store_true",
                    help="PixieBrix params: Django's lenient handling (the last repeated value wins, unknown "
                         "non-data__ parameters are ignored with a warning, page_size is clamped); a data__ "
