@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
-from .ast import Query
+from .ast import And, Node, Not, Or, Query, Relation, Search
 from .backends.sql_exec import py_lower
 from .embed import CompiledQuery, QueryCache, from_pitchly_variables, from_request_params
 from .errors import Diagnostic, FilterError, Location
@@ -144,7 +144,12 @@ class Store:
 
     def check(self, compiled: CompiledQuery, where: Location) -> None:
         """FilterError for a query this store cannot run: a NUL character in a key (SQL text cannot
-        hold it) or, on PostgreSQL, in any value (its text cannot either, so no stored value has one)."""
+        hold it) or, on PostgreSQL, in any value (its text cannot either, so no stored value has one);
+        on SQLite, more nested terms than its expression depth limit (1,000) allows."""
+        if self.dialect == "sqlite" and sqlite_depth(compiled.query.predicate) > SQLITE_MAX_DEPTH:
+            raise FilterError([Diagnostic("too-large", "the filter combines more terms than SQLite evaluates in one "
+                                          f"expression (about {SQLITE_MAX_DEPTH} nested terms); split it into "
+                                          "several requests", where)])
         values = compiled.params.values() if isinstance(compiled.params, dict) else compiled.params
         if "\x00" in compiled.sql or (self.dialect == "postgres"
                                       and any(isinstance(v, str) and "\x00" in v for v in values)):
@@ -168,6 +173,30 @@ class Store:
         for t in list(self._tables):
             self._execute(f"DROP TABLE IF EXISTS {self._q(t)}")
         self._tables.clear()
+
+
+#: SQLite refuses expressions deeper than 1,000 ("Expression tree is too large"); it chains AND/OR
+#: terms one level per term. Keep a margin for the levels around each condition.
+SQLITE_MAX_DEPTH = 900
+_LEAF_DEPTH = 6  # a condition: AND of a type test and a comparison over LOWER(JSON_EXTRACT(...))
+
+
+def sqlite_depth(node: Node) -> int:
+    """An upper estimate of the SQLite expression depth of a predicate's SQL (iterative)."""
+    best = 0
+    stack: list[tuple[Node, int]] = [(node, 0)]
+    while stack:
+        n, d = stack.pop()
+        if isinstance(n, (And, Or)):
+            stack.extend((c, d + len(n.items)) for c in n.items)
+        elif isinstance(n, (Not, Relation)):
+            stack.append((n.children()[0], d + 2))
+        elif isinstance(n, Search):
+            width = max(1, len(n.fields or ()))
+            best = max(best, d + sum(len(cl) * width for cl in n.clauses) + _LEAF_DEPTH)
+        else:
+            best = max(best, d + _LEAF_DEPTH)
+    return best
 
 
 # ---------------------------------------------------------------------- shapes

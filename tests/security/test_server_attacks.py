@@ -129,3 +129,33 @@ def test_blocking_work_runs_off_the_event_loop() -> None:
     finally:
         release.set()
         srv.stop()
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_a_filter_too_deep_for_sqlite_is_refused_not_a_500(store: str) -> None:
+    """1,500 OR-ed conditions: SQLite's parser stops at 1,000 nested terms (HTTP 500 before)."""
+    url = _url(store)
+    srv = Running(create_app(url, CORPUS / "catalog.json"))
+    try:
+        body = {"filter": {"fields": {"Nb6uqwKdxh3BFX3De": {
+            "filters": [{"by": "contains", "value": f"zz{i}"} for i in range(1_500)], "conjunction": "or"}}}}
+        r = httpx.post(f"{srv.base}/api/databases/{ORDERS}/data", json=body, timeout=120)
+        if store == "sqlite":
+            assert r.status_code == 400 and r.json()["errors"][0]["code"] == "too-large"
+            assert r.json()["errors"][0]["location"] == {"pointer": ""}
+        else:
+            assert r.status_code == 200 and r.json() == {"data": []}
+        small = {**body, "filter": {"fields": {"Nb6uqwKdxh3BFX3De": {**body["filter"]["fields"]["Nb6uqwKdxh3BFX3De"],
+                                                                    "filters": body["filter"]["fields"][
+                                                                        "Nb6uqwKdxh3BFX3De"]["filters"][:800]}}}}
+        assert httpx.post(f"{srv.base}/api/databases/{ORDERS}/data", json=small, timeout=120).status_code == 200
+    finally:
+        srv.app.state.store.drop_all()
+        srv.stop()
+        if store == "postgres":
+            import psycopg
+
+            from conftest import postgres_url
+
+            with psycopg.connect(postgres_url(), autocommit=True) as con:
+                con.execute(f"DROP SCHEMA IF EXISTS {SCHEMAS.pop()} CASCADE")
