@@ -11,6 +11,7 @@ import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from filterdsl import load_catalog, parse
 from filterdsl.ast import Field, FieldType, Query, Relation, Search, walk
@@ -60,11 +61,21 @@ def test_corpus_on_mongomock(case: dict) -> None:
     assert got == case["expect"]
 
 
+def mingo_many(jobs: list[tuple[Query, dict]]) -> list[list[str] | str]:
+    """Run (query, dataset) pairs in one node process: each job's collections under its own prefix."""
+    specs, collections = [], {}
+    for i, (q, data) in enumerate(jobs):
+        names = {db: f"j{i}_{name}" for db, name in mongo_exec.collections_for(q, data).items()}
+        specs.append(to_mongo(q, collections=names))
+        collections.update({names[db]: docs for db, docs in data.items()})
+    return mongo_exec.mingo_batch(specs, collections)
+
+
 def test_corpus_on_mingo() -> None:
     need(node_available(), "node/npm are not installed (mingo runs through node)")
-    for c in RUN_CASES:
-        q, data = case_query(c)
-        assert [d["id"] for d in mongo_exec.execute(q, data, engine="mingo")] == c["expect"], c["name"]
+    jobs = [case_query(c) for c in RUN_CASES]
+    for c, got in zip(RUN_CASES, mingo_many(jobs)):
+        assert got == c["expect"], c["name"]
 
 
 def memory_ids(sc) -> list[str]:  # type: ignore[no-untyped-def]
@@ -88,12 +99,13 @@ def test_differential_mongomock(sc) -> None:  # type: ignore[no-untyped-def]
     assert got == memory_ids(sc)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenarios())
-def test_differential_mingo(sc) -> None:  # type: ignore[no-untyped-def]
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(scenarios(), min_size=6, max_size=6))
+def test_differential_mingo(scs) -> None:  # type: ignore[no-untyped-def]
+    """150 scenarios, six per node process."""
     need(node_available(), "node/npm are not installed (mingo runs through node)")
-    got = [d["id"] for d in mongo_exec.execute(sc.query, sc.dataset, engine="mingo")]
-    assert got == memory_ids(sc)
+    for sc, got in zip(scs, mingo_many([(sc.query, sc.dataset) for sc in scs])):
+        assert got == memory_ids(sc), sc
 
 
 @pytest.mark.parametrize("needle, hay, expected", [
