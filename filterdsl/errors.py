@@ -91,18 +91,34 @@ class FilterError(ValueError):
         return [d for d in self.diagnostics if not d.is_error]
 
 
+#: Diagnostics reported for one input; past it, one ``too-large`` says the rest were left out (an input
+#: with 40,000 unknown keys is not helped by 40,000 messages, and building them costs seconds).
+MAX_DIAGNOSTICS = 1000
+
+
 class Collector:
-    """Accumulates diagnostics while a frontend walks its input (all errors, not just the first)."""
+    """Accumulates diagnostics while a frontend walks its input (all errors, not just the first, up to
+    ``MAX_DIAGNOSTICS``)."""
 
     def __init__(self, strict: bool = True):
         self.strict = strict
         self.items: list[Diagnostic] = []
+        self.dropped = 0
+
+    def _add(self, d: Diagnostic) -> None:
+        if len(self.items) < MAX_DIAGNOSTICS:
+            self.items.append(d)
+            return
+        if not self.dropped:
+            self.items.append(Diagnostic("too-large", f"more than {MAX_DIAGNOSTICS} problems: the rest are not "
+                                         "reported (fix these first)", d.location, ERROR))
+        self.dropped += 1
 
     def error(self, code: str, message: str, location: Location) -> None:
-        self.items.append(Diagnostic(code, message, location, ERROR))
+        self._add(Diagnostic(code, message, location, ERROR))
 
     def warn(self, code: str, message: str, location: Location) -> None:
-        self.items.append(Diagnostic(code, message, location, WARNING))
+        self._add(Diagnostic(code, message, location, WARNING))
 
     def lenient(self, code: str, message: str, location: Location) -> None:
         """An error in strict mode, a warning in lenient mode."""

@@ -584,10 +584,12 @@ def _with_positions(result: ParseResult, text: str, positions: dict[str, relaxed
     if not any(d.location.pointer is not None and d.location.line is None for d in result.diagnostics):
         return result
     if positions is None:
-        try:
-            _, positions = relaxed_json.loads(text, max_values=limits.max_json_values)
+        want = {d.location.pointer for d in result.diagnostics if d.location.pointer and d.location.line is None}
+        try:  # read only as far as the last pointer to locate
+            positions = relaxed_json.positions_of(text, want, limits.max_json_values) if want else {}
         except FilterError:
-            positions = {"": (1, 1, 0)}
+            positions = {}
+        positions.setdefault("", (1, 1, 0))
     out = []
     for d in result.diagnostics:
         loc = d.location

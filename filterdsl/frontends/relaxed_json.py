@@ -137,14 +137,24 @@ def _too_many(text: str, max_values: int, offset: int) -> FilterError:
                                    Location(pointer="", line=line, column=col, offset=off))])
 
 
-def scan(text: str, max_depth: int = 512, spans: bool = False, max_values: int | None = None
-         ) -> tuple[Any, dict[str, Position], dict[str, tuple[int, int]]]:
+class _Stop(Exception):
+    """Positions only: the value limit was reached; keep what was read."""
+
+
+def _over(text: str, max_values: int | None, offset: int, pending: set[str] | None) -> Exception:
+    return _Stop() if pending is not None else _too_many(text, max_values or 0, offset)
+
+
+def scan(text: str, max_depth: int = 512, spans: bool = False, max_values: int | None = None,
+         want: set[str] | None = None) -> tuple[Any, dict[str, Position], dict[str, tuple[int, int]]]:
     """Read strict or relaxed JSON in one linear pass; the value, positions and (optionally) spans.
 
     Positions map each JSON Pointer to (line, column, offset): of the key for an object member, of
     the value otherwise. Spans map a pointer to the value's (start, end) offsets. Duplicate keys keep
     the last value, as ``json.loads`` does. Iterative, so depth never reaches Python's stack; more
     than ``max_values`` values is ``too-large`` at the value that crosses the limit.
+    With ``want`` (pointers), reading stops once each has a position (the value is then incomplete)
+    or at the value limit, keeping the positions read so far.
     """
     budget = max_values if max_values is not None else len(text) + 1
     deep = _too_deep(text, max_depth)
@@ -156,9 +166,26 @@ def scan(text: str, max_depth: int = 512, spans: bool = False, max_values: int |
     value_spans: dict[str, tuple[int, int]] = {}
     stack: list[_Frame] = []
     root: list[Any] = []
+    pending = set(want) if want is not None else None
+    try:
+        _read(text, max_depth, spans, budget, pending, offsets, value_spans, stack, root)
+    except _Stop:
+        pass
+    if (stack or not root) and pending is None:
+        raise _error(text, "unexpected end of input", None)
+    starts = _line_starts(text)
+    positions = {p: _position(starts, off) for p, off in offsets.items()}
+    return (root[0] if root else None), positions, value_spans
+
+
+def _read(text: str, max_depth: int, spans: bool, budget: int, pending: set[str] | None, offsets: dict[str, int],
+          value_spans: dict[str, tuple[int, int]], stack: list[_Frame], root: list[Any]) -> None:
+    """The reading loop of :func:`scan` (fills ``offsets``, ``value_spans``, ``stack`` and ``root``)."""
+    max_values: int | None = budget
     pos, n = 0, len(text)
     match = _TOKEN.match
     done = False
+    steps = 0
 
     def put(value: Any, start: int, end: int) -> None:
         """Place a finished value into its container (or as the root)."""
@@ -183,6 +210,11 @@ def scan(text: str, max_depth: int = 512, spans: bool = False, max_values: int |
             value_spans[ptr] = (start, end)
 
     while True:
+        steps += 1
+        if pending is not None and steps % 256 == 0:
+            pending.difference_update(offsets)
+            if not pending:
+                break
         m = match(text, pos)
         if m is None:
             if pos >= n:
@@ -204,7 +236,7 @@ def scan(text: str, max_depth: int = 512, spans: bool = False, max_values: int |
             if fast is not None:
                 budget -= 1
                 if budget < 0:
-                    raise _too_many(text, max_values or 0, start)
+                    raise _over(text, max_values, start, pending)
                 raw_key, raw = fast.group(1), fast.group(2)
                 key = _string(raw_key) if raw_key[0] == '"' else raw_key
                 value = _fast_value(raw)
@@ -251,7 +283,7 @@ def scan(text: str, max_depth: int = 512, spans: bool = False, max_values: int |
             if fast is not None:
                 budget -= 1
                 if budget < 0:
-                    raise _too_many(text, max_values or 0, start)
+                    raise _over(text, max_values, start, pending)
                 raw = fast.group(1)
                 ptr = top.ptr + "/" + str(len(top.value))
                 top.value.append(_fast_value(raw))
@@ -267,7 +299,7 @@ def scan(text: str, max_depth: int = 512, spans: bool = False, max_values: int |
             continue
         budget -= 1
         if budget < 0:
-            raise _too_many(text, max_values or 0, start)
+            raise _over(text, max_values, start, pending)
         if kind == "dq" or kind == "sq":
             put(_string(tok), start, pos)
         elif kind == "num":
@@ -289,11 +321,11 @@ def scan(text: str, max_depth: int = 512, spans: bool = False, max_values: int |
             stack.append(_Frame({} if tok == "{" else [], ptr, start))
         else:
             raise _error(text, f"unexpected {tok!r}", start)
-    if stack or not root:
-        raise _error(text, "unexpected end of input", None)
-    starts = _line_starts(text)
-    positions = {p: _position(starts, off) for p, off in offsets.items()}
-    return root[0], positions, value_spans
+
+
+def positions_of(text: str, want: set[str], max_values: int | None = None) -> dict[str, Position]:
+    """Positions of the ``want`` pointers (and of what was read before the last of them)."""
+    return scan(text, max_values=max_values, want=want)[1]
 
 
 def loads(text: str, max_depth: int = 512, max_values: int | None = None) -> tuple[Any, dict[str, Position]]:

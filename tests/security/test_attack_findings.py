@@ -369,3 +369,15 @@ def test_ill_typed_comparisons_in_the_text_and_ast_forms_are_refused(text: str, 
     bad = Query(Compare(Field("x", FieldType.STRING), Op.STARTS_WITH, 0))
     got = diags(json.dumps(to_json(bad)), "ast", catalog=None, database=None)
     assert got == [("wrong-type", {"pointer": "/predicate"})]
+
+
+def test_diagnostics_are_capped_and_positions_read_only_as_far_as_needed() -> None:
+    from filterdsl.errors import MAX_DIAGNOSTICS
+
+    text = json.dumps({"fields": {f"k{i}": {} for i in range(40_000)}})
+    res = parse_result(text, catalog=CAT, database=ORDERS)
+    assert len(res.diagnostics) == MAX_DIAGNOSTICS + 1
+    assert res.diagnostics[-1].code == "too-large" and res.diagnostics[-1].location.pointer == "/fields/k1000"
+    assert res.diagnostics[0].location.to_json() == {"pointer": "/fields/k0", "line": 1, "column": 13, "offset": 12}
+    value, positions, _ = relaxed_json.scan(text, want={"/fields/k3"})
+    assert "/fields/k3" in positions and "/fields/k39999" not in positions

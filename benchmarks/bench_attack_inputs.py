@@ -1,0 +1,119 @@
+"""Time every input of the issue 17 attack (and the fuzz findings) through the library: each must end
+in a result or a located FilterError, under 1 s for inputs under 1 MB (or be refused by a limit).
+
+    python benchmarks/bench_attack_inputs.py [--repeat 3]
+
+Prints one row per input: its size, the median wall time of --repeat runs, and the outcome (``ok``
+or the first diagnostic's code and location). Timings depend on the machine's load: the script prints
+the load average next to them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import string
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from filterdsl import FilterError, load_catalog, parse
+from filterdsl.api import apply, parse_result, to_sql
+
+ROOT = Path(__file__).resolve().parent.parent
+CAT = load_catalog(ROOT / "tests" / "corpus" / "catalog.json")
+ORDERS = "ixuPJwBRqtRP3GpoM"
+
+
+def big_catalog() -> tuple[Any, list[str]]:
+    rnd = random.Random(7)
+    ids = ["".join(rnd.choices(string.ascii_letters + string.digits, k=17)) for _ in range(20_000)]
+    fields = [{"_id": i, "name": f"Field {k}", "type": "string"} for k, i in enumerate(ids)]
+    return load_catalog([{"_id": "db", "name": "DB", "fields": fields}]), ids
+
+
+def cases() -> list[tuple[str, int, Callable[[], Any]]]:
+    big, _ = big_catalog()
+    three_k = parse({"filter": {"fields": {"Nb6uqwKdxh3BFX3De": {"filters": [
+        {"by": "contains", "value": f"v{i}"} for i in range(3_000)], "conjunction": "or"}}}}, catalog=CAT,
+        database=ORDERS)
+    unknown = {"fields": {"".join(random.Random(i).choices(string.ascii_letters, k=17)): {
+        "filters": [{"by": "is", "value": "x"}]} for i in range(200)}}
+    out: list[tuple[str, int, Callable[[], Any]]] = []
+
+    def add(name: str, src: Any, fn: Callable[[], Any]) -> None:
+        size = len(src.encode("utf-8", "surrogatepass")) if isinstance(src, str) else len(json.dumps(src))
+        out.append((name, size, fn))
+
+    def pq(src: Any, fmt: str = "pitchly", **kw: Any) -> Callable[[], Any]:
+        return lambda: parse(src, fmt, **kw)
+
+    s = "end_date=9999-12-31"
+    add("H1 end_date=9999-12-31 (apply)", s, lambda s=s: apply(parse(s, "pixiebrix"), []))
+    for s in ("page=9223372036854775808", "page=" + "9" * 5000):
+        add(f"H2 {s[:30]}", s, pq(s, "pixiebrix"))
+    s = '{"skip": ' + "9" * 5000 + "}"
+    add("H2 JSON number of 5,000 digits", s, pq(s, catalog=CAT, database=ORDERS))
+    for n in (500, 1000, 5000):
+        s = "ordering=" + ",".join(f"data__k{i}" for i in range(n))
+        add(f"H4 ordering with {n} keys", s, pq(s, "pixiebrix"))
+    for n in (300, 2000, 100_000):
+        s = "not " * n + "x is 1"
+        add(f"H5 {n} nots (text)", s, pq(s, "text"))
+    for n in (100_000, 200_000):
+        s = "{" + "a:1," * n + "}"
+        add(f"H6 {n:,} relaxed duplicate keys", s, pq(s, catalog=CAT, database=ORDERS))
+    s = "{" + '"a":1,' * 150_000 + '"b":1}'
+    add("H6 150,000 strict duplicate keys", s, pq(s, catalog=CAT, database=ORDERS))
+    s = "[" + "1," * 500_000 + "1]"
+    add("H6 array of 500,001 numbers", s, pq(s, catalog=CAT, database=ORDERS))
+    s = json.dumps({"fields": {f"k{i}": {} for i in range(40_000)}})
+    add("40,000 unknown field keys", s, pq(s, catalog=CAT, database=ORDERS))
+    s = "{x:'a\\u{41}'}"
+    add("M4 relaxed \\u{41}", s, pq(s, catalog=CAT, database=ORDERS))
+    s = '"' * 900_000
+    add("L2 900,000 quotes (quoted search)", s, pq(s, "search", quoted=True))
+    s = '"' + 'a\\"' * 300_000 + '"'
+    add("L2 one 900 KB quoted term", s, pq(s, "search", quoted=True))
+    add("L2 200 unknown keys, 20,000-field catalog", unknown, lambda: parse_result(unknown, catalog=big,
+                                                                                   database="db"))
+    add("L2 3,000 conditions to_sql postgres", "x" * 0, lambda: to_sql(three_k, "postgres", catalog=CAT))
+    add("L2 3,000 conditions to_sql sqlite", "x" * 0, lambda: to_sql(three_k, "sqlite", catalog=CAT))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print("| input | bytes | median s | outcome |")
+    print("|---|---:|---:|---|")
+    for name, size, fn in cases():
+        times, outcome = [], ""
+        for i in range(args.repeat):
+            if name.startswith("L2 3,000 conditions") and i == 0:
+                from filterdsl.backends.sql import clear_sql_cache
+
+                clear_sql_cache()  # cold: the SQL shape cache would make later calls a lookup
+            t0 = time.perf_counter()
+            try:
+                fn()
+                outcome = "ok"
+            except FilterError as e:
+                d = e.errors[0] if e.errors else e.diagnostics[0]
+                outcome = f"{d.code} at {d.location.to_json()}"
+            except Exception as e:  # what the issue is about: must never happen
+                outcome = f"UNEXPECTED {type(e).__name__}: {e}"
+            times.append(time.perf_counter() - t0)
+            if name.startswith("L2 3,000 conditions"):
+                break  # cold compile only
+        print(f"| {name} | {size:,} | {statistics.median(times):.3f} | {outcome[:90]} |")
+
+
+if __name__ == "__main__":
+    main()
