@@ -103,6 +103,8 @@ def _common(p: argparse.ArgumentParser, inputs: str) -> Any:
     if inputs == "one":
         p.add_argument("input", nargs="?", help="input file, or - for standard input")
         p.add_argument("--expr", metavar="TEXT", help="the input given inline instead of a file")
+    elif inputs == "some":
+        p.add_argument("inputs", nargs="*", help="files, directories (searched for known extensions) or globs")
     else:
         p.add_argument("inputs", nargs="+", help="files, directories (searched for known extensions) or globs")
     return group
@@ -162,9 +164,23 @@ def build_parser() -> argparse.ArgumentParser:
                            "(json layout)")
     conv.add_argument("--inline", action="store_true",
                       help="--to sql: values as SQL literals instead of bound params (default: params)")
+    conv.add_argument("--pretty", action="store_true",
+                      help="--to sql: print the SQL through sqlglot's pretty printer (default: one line)")
     conv.add_argument("--keys", choices=["ids", "names"], default="ids",
                       help="--to pitchly or text: write field ids, or the schema's field names (names need "
                            "--schema; read them back with --resolve-names)")
+
+    idx = command("indexes", "print the CREATE INDEX statements (and extensions) that let a database serve "
+                             "stored filters from indexes, and say which forms no index serves")
+    _common(idx, "some")
+    idx.add_argument("--dialect", default="postgres", help="SQL dialect of the database (default: postgres)")
+    idx.add_argument("--layout", choices=["json", "columns"], default="json",
+                     help="json (one JSON document column) or columns (needs --mapping) (default: json)")
+    idx.add_argument("--mapping", metavar="FILE",
+                     help="JSON file mapping field id -> column (columns layout) or renaming tables (json layout)")
+    idx.add_argument("--all-fields", action="store_true",
+                     help="advise for every filterable field of --database (needs --schema), as well as for "
+                          "the given filters (default: only the filters)")
 
     srv = command("serve", "run the reference records API (needs the 'server' extra)")
     srv.add_argument("--db", default="sqlite:///:memory:",
@@ -440,7 +456,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def _check_convert_flags(args: argparse.Namespace) -> None:
     """Flags that cannot apply to the chosen output are refused, never silently ignored."""
     sql_only = [flag for flag, given in (("--dialect", args.dialect is not None), ("--layout", args.layout is not None),
-                                         ("--mapping", args.mapping is not None), ("--inline", args.inline)) if given]
+                                         ("--mapping", args.mapping is not None), ("--inline", args.inline),
+                                         ("--pretty", args.pretty)) if given]
     if args.to != "sql" and sql_only:
         raise UsageError(f"{', '.join(sql_only)} apply to --to sql only, not --to {args.to}")
     if args.keys == "names" and args.to not in ("pitchly", "text"):
@@ -464,7 +481,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         from .backends import sql_cli
 
         print(sql_cli.convert(query, dialect=args.dialect or "sqlite", layout=args.layout or "json",
-                              mapping=args.mapping, inline=args.inline, catalog=catalog))
+                              mapping=args.mapping, inline=args.inline, catalog=catalog, pretty=args.pretty))
     elif to == "mongo":
         from .backends import mongo_cli
 
@@ -499,7 +516,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": cmd_serve, "run": cmd_run, "validate": cmd_validate, "explain": cmd_explain, "convert": cmd_convert}
+def cmd_indexes(args: argparse.Namespace) -> int:
+    from .backends import sql_cli
+
+    catalog = _catalog(args)
+    if not args.inputs and not args.all_fields:
+        raise UsageError("give filter files, or --all-fields (with --schema and --database)")
+    fields: list[tuple[str | None, Any]] = []
+    if args.all_fields:
+        db = catalog.get(args.database) if catalog is not None and args.database else None
+        if db is None:
+            raise UsageError("--all-fields needs --schema and the --database whose fields to index")
+        fields = [(db.id, f) for f in sql_cli.filterable_fields(db)]
+    queries = []
+    for path in expand_inputs(args.inputs):
+        text = _read(path)
+        fmt = _format(args, path)
+        res = parse_result(_prepare(text, fmt), fmt, catalog, args.database, **_options(args))
+        if res.query is None or res.errors:
+            raise SourceError(FilterError(res.diagnostics), path, text)
+        queries.append(res.query)
+    print(sql_cli.indexes(queries, args.dialect, args.layout, args.mapping, fields))
+    return 0
+
+
+COMMANDS = {"indexes": cmd_indexes, "serve": cmd_serve, "run": cmd_run, "validate": cmd_validate, "explain": cmd_explain, "convert": cmd_convert}
 
 
 def _exit_code(e: FilterError) -> int:

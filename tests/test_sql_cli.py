@@ -77,3 +77,38 @@ def test_convert_not_expressible_is_a_clean_error(tmp_path, capsys):
                           str(CORPUS / "catalog.json"), "--database", CLIENTS, _input(tmp_path, f))
     assert code == 4 and out == ""  # 4: a valid query the chosen target cannot express (issue 19)
     assert "not-expressible" in err and "Traceback" not in err
+
+
+def test_convert_pretty_is_the_same_statement(tmp_path, capsys):
+    f = {"fields": {NAME_FIELD: {"filters": [{"by": "is", "value": "Acme"}]}}}
+    args = ["convert", "--from", "pitchly", "--to", "sql", "--dialect", "postgres", "--schema",
+            str(CORPUS / "catalog.json"), "--database", CLIENTS, _input(tmp_path, f)]
+    code, flat, err = _cli(capsys, *args)
+    assert code == 0, err
+    code, pretty, err = _cli(capsys, *args, "--pretty")
+    assert code == 0, err
+    flat_sql, flat_params = flat.rstrip("\n").rsplit("\n", 1)
+    pretty_sql, pretty_params = pretty.rstrip("\n").rsplit("\n", 1)
+    assert pretty_sql.count("\n") > 3 and flat_params == pretty_params
+    norm = [sqlglot.parse_one(s.rstrip(";").replace("%s", "NULL"), read="postgres").sql("postgres")
+            for s in (flat_sql, pretty_sql)]
+    assert norm[0] == norm[1]
+    code, _, err = _cli(capsys, *args[:4], "--to", "text", *args[8:], "--pretty")
+    assert code == 2 and "--pretty" in err  # SQL-only flag with another target: refused, not ignored
+
+
+def test_indexes_command(tmp_path, capsys):
+    f = {"fields": {NAME_FIELD: {"filters": [{"by": "contains", "value": "ac"}]}}}
+    base = ["indexes", "--schema", str(CORPUS / "catalog.json"), "--database", CLIENTS]
+    code, out, err = _cli(capsys, *base, "--dialect", "postgres", _input(tmp_path, f))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "CREATE EXTENSION IF NOT EXISTS pg_trgm;"
+    assert any("USING gin ((LOWER(\"data\" ->> 'xEfek48BRpD3kAksh')) gin_trgm_ops)" in ln for ln in lines)
+    code, out, err = _cli(capsys, *base, "--dialect", "mysql", _input(tmp_path, f))
+    assert code == 0 and not [ln for ln in out.splitlines() if ln.startswith("CREATE")]
+    assert "no index" in out or "generated column" in out
+    code, out, err = _cli(capsys, *base, "--dialect", "sqlite", "--all-fields")
+    assert code == 0 and out.count("CREATE INDEX") >= 2, out
+    code, _, err = _cli(capsys, "indexes", "--schema", str(CORPUS / "catalog.json"), "--all-fields")
+    assert code == 2 and "--database" in err

@@ -193,7 +193,7 @@ def test_include_empty_and_not_set_together_is_exact() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         sql, _ = to_sql(q, "sqlite", layout)
-    assert '"r0"."name" IS NULL' in sql
+    assert '"name" IS NULL' in sql
 
 
 def test_single_table_form() -> None:

@@ -110,13 +110,13 @@ def test_tsql_never_gets_ilike_or_like():
 # ---------------------------------------------------------------- golden SQL (validate_all style)
 GOLDEN_EQ = Query(Compare(Field("k'1", T.STRING), Op.EQ, "O'Brien"), database="main")
 GOLDEN = {
-    'sqlite': ('SELECT "r0"."id", "r0"."created_at", "r0"."updated_at", "r0"."removed_at", "r0"."data" FROM "main" AS "r0" WHERE JSON_TYPE("r0"."data", \'$."k\'\'1"\') = \'text\' AND JSON_EXTRACT("r0"."data", \'$."k\'\'1"\') = ? ORDER BY "r0"."created_at" DESC, "r0"."id"',
+    'sqlite': ('SELECT "id", "created_at", "updated_at", "removed_at", "data" FROM "main" WHERE JSON_TYPE("data", \'$."k\'\'1"\') = \'text\' AND JSON_EXTRACT("data", \'$."k\'\'1"\') = ? ORDER BY "created_at" DESC, "id"',
         ["O'Brien"]),
-    'duckdb': ('SELECT "r0"."id", "r0"."created_at", "r0"."updated_at", "r0"."removed_at", "r0"."data" FROM "main" AS "r0" WHERE JSON_TYPE("r0"."data", \'/k\'\'1\') = \'VARCHAR\' AND JSON_EXTRACT_STRING("r0"."data", \'/k\'\'1\') = ? ORDER BY "r0"."created_at" DESC, "r0"."id"',
+    'duckdb': ('SELECT "id", "created_at", "updated_at", "removed_at", "data" FROM "main" WHERE JSON_TYPE("data", \'/k\'\'1\') = \'VARCHAR\' AND JSON_EXTRACT_STRING("data", \'/k\'\'1\') = ? ORDER BY "created_at" DESC, "id"',
         ["O'Brien"]),
-    'postgres': ('SELECT "r0"."id", "r0"."created_at", "r0"."updated_at", "r0"."removed_at", "r0"."data" FROM "main" AS "r0" WHERE "r0"."data" @> JSONB_BUILD_OBJECT(\'k\'\'1\', CAST(%s AS TEXT)) AND "r0"."data" -> \'k\'\'1\' = TO_JSONB(CAST(%s AS TEXT)) ORDER BY "r0"."created_at" DESC, "r0"."id" COLLATE "C"',
+    'postgres': ('SELECT "id", "created_at", "updated_at", "removed_at", "data" FROM "main" WHERE "data" @> JSONB_BUILD_OBJECT(\'k\'\'1\', CAST(%s AS TEXT)) AND "data" -> \'k\'\'1\' = TO_JSONB(CAST(%s AS TEXT)) ORDER BY "created_at" DESC, "id" COLLATE "C"',
         ["O'Brien", "O'Brien"]),
-    'mysql': ('SELECT `r0`.`id`, `r0`.`created_at`, `r0`.`updated_at`, `r0`.`removed_at`, `r0`.`data` FROM `main` AS `r0` WHERE JSON_TYPE(JSON_EXTRACT(`r0`.`data`, \'$."k\'\'1"\')) = \'STRING\' AND CAST(JSON_UNQUOTE(JSON_EXTRACT(`r0`.`data`, \'$."k\'\'1"\')) AS BINARY) = CAST(%s AS BINARY) ORDER BY `r0`.`created_at` DESC, CAST(`r0`.`id` AS BINARY)',
+    'mysql': ('SELECT `id`, `created_at`, `updated_at`, `removed_at`, `data` FROM `main` WHERE JSON_TYPE(JSON_EXTRACT(`data`, \'$."k\'\'1"\')) = \'STRING\' AND CAST(JSON_UNQUOTE(JSON_EXTRACT(`data`, \'$."k\'\'1"\')) AS BINARY) = CAST(%s AS BINARY) ORDER BY `created_at` DESC, CAST(`id` AS BINARY)',
         ["O'Brien"]),
 }
 
@@ -127,12 +127,9 @@ def test_golden_eq(dialect):
 
 
 @pytest.mark.parametrize(("dialect", "expected"), [
-    ("bigquery", "SELECT `r0`.`id`, `r0`.`created_at`, `r0`.`updated_at`, `r0`.`removed_at`, `r0`.`data` FROM `main` "
-                 "AS `r0` WHERE FALSE ORDER BY `r0`.`created_at` DESC, `r0`.`id` LIMIT 0"),
-    ("tsql", "SELECT TOP 0 [r0].[id], [r0].[created_at], [r0].[updated_at], [r0].[removed_at], [r0].[data] FROM "
-             "[main] AS [r0] WHERE (1 = 0) ORDER BY [r0].[created_at] DESC, [r0].[id]"),
-    ("sqlite", 'SELECT "r0"."id", "r0"."created_at", "r0"."updated_at", "r0"."removed_at", "r0"."data" FROM "main" '
-               'AS "r0" WHERE FALSE ORDER BY "r0"."created_at" DESC, "r0"."id" LIMIT 0'),
+    ('bigquery', 'SELECT `id`, `created_at`, `updated_at`, `removed_at`, `data` FROM `main` WHERE FALSE ORDER BY `created_at` DESC, `id` LIMIT 0'),
+    ('tsql', 'SELECT TOP 0 [id], [created_at], [updated_at], [removed_at], [data] FROM [main] WHERE (1 = 0) ORDER BY [created_at] DESC, [id]'),
+    ('sqlite', 'SELECT "id", "created_at", "updated_at", "removed_at", "data" FROM "main" WHERE FALSE ORDER BY "created_at" DESC, "id" LIMIT 0'),
 ])
 def test_golden_empty_in_and_limit_zero(dialect, expected):
     sql, params = to_sql(Query(IdIn(()), limit=0, database="main"), dialect)
@@ -198,12 +195,12 @@ def test_values_never_in_sql_text():
 # columns layout, NOT contains "50%" with limit 10: portable NOT, no LIKE, dialect placeholders
 GOLDEN_COLUMNS_Q = Query(Not(Compare(Field("name", T.STRING), Op.CONTAINS, "50%")), limit=10, database="main")
 GOLDEN_COLUMNS = {
-    'tsql': 'SELECT TOP 10 [r0].[id], [r0].[created_at], [r0].[updated_at], [r0].[removed_at], [r0].[name] AS [f:name] FROM [main] AS [r0] WHERE CASE WHEN CHARINDEX(:p0, LOWER([r0].[name])) > 0 THEN 1 ELSE 0 END = 0 ORDER BY [r0].[created_at] DESC, [r0].[id]',
-    'oracle': 'SELECT "r0"."id", "r0"."created_at", "r0"."updated_at", "r0"."removed_at", "r0"."name" AS "f:name" FROM "main" "r0" WHERE CASE WHEN INSTR(LOWER("r0"."name"), :p0) > 0 THEN 1 ELSE 0 END = 0 ORDER BY "r0"."created_at" DESC, "r0"."id" FETCH FIRST 10 ROWS ONLY',
-    'bigquery': 'SELECT `r0`.`id`, `r0`.`created_at`, `r0`.`updated_at`, `r0`.`removed_at`, `r0`.`name` AS `f:name` FROM `main` AS `r0` WHERE NOT (COALESCE(INSTR(LOWER(`r0`.`name`), @p0) > 0, FALSE)) ORDER BY `r0`.`created_at` DESC, `r0`.`id` LIMIT 10',
-    'snowflake': 'SELECT "r0"."id", "r0"."created_at", "r0"."updated_at", "r0"."removed_at", "r0"."name" AS "f:name" FROM "main" AS "r0" WHERE NOT (COALESCE(CHARINDEX(:p0, LOWER("r0"."name")) > 0, FALSE)) ORDER BY "r0"."created_at" DESC, "r0"."id" LIMIT 10',
-    'trino': 'SELECT "r0"."id", "r0"."created_at", "r0"."updated_at", "r0"."removed_at", "r0"."name" AS "f:name" FROM "main" AS "r0" WHERE NOT (COALESCE(STRPOS(LOWER("r0"."name"), :p0) > 0, FALSE)) ORDER BY "r0"."created_at" DESC, "r0"."id" LIMIT 10',
-    'clickhouse': 'SELECT "r0"."id", "r0"."created_at", "r0"."updated_at", "r0"."removed_at", "r0"."name" AS "f:name" FROM "main" AS "r0" WHERE NOT (COALESCE(POSITION(LOWER("r0"."name"), {p0: String}) > 0, FALSE)) ORDER BY "r0"."created_at" DESC, "r0"."id" LIMIT 10',
+    'tsql': 'SELECT TOP 10 [id], [created_at], [updated_at], [removed_at], [name] AS [f:name] FROM [main] WHERE CASE WHEN CHARINDEX(:p0, LOWER([name])) > 0 THEN 1 ELSE 0 END = 0 ORDER BY [created_at] DESC, [id]',
+    'oracle': 'SELECT "id", "created_at", "updated_at", "removed_at", "name" AS "f:name" FROM "main" WHERE CASE WHEN INSTR(LOWER("name"), :p0) > 0 THEN 1 ELSE 0 END = 0 ORDER BY "created_at" DESC, "id" FETCH FIRST 10 ROWS ONLY',
+    'bigquery': 'SELECT `id`, `created_at`, `updated_at`, `removed_at`, `name` AS `f:name` FROM `main` WHERE NOT (COALESCE(INSTR(LOWER(`name`), @p0) > 0, FALSE)) ORDER BY `created_at` DESC, `id` LIMIT 10',
+    'snowflake': 'SELECT "id", "created_at", "updated_at", "removed_at", "name" AS "f:name" FROM "main" WHERE NOT (COALESCE(CHARINDEX(:p0, LOWER("name")) > 0, FALSE)) ORDER BY "created_at" DESC, "id" LIMIT 10',
+    'trino': 'SELECT "id", "created_at", "updated_at", "removed_at", "name" AS "f:name" FROM "main" WHERE NOT (COALESCE(STRPOS(LOWER("name"), :p0) > 0, FALSE)) ORDER BY "created_at" DESC, "id" LIMIT 10',
+    'clickhouse': 'SELECT "id", "created_at", "updated_at", "removed_at", "name" AS "f:name" FROM "main" WHERE NOT (COALESCE(POSITION(LOWER("name"), {p0: String}) > 0, FALSE)) ORDER BY "created_at" DESC, "id" LIMIT 10',
 }
 
 
@@ -215,7 +212,7 @@ def test_golden_columns_not_contains(dialect):
 
 def test_golden_spark_eq():
     sql, params = to_sql(GOLDEN_EQ, "spark")
-    assert sql == "SELECT `r0`.`id`, `r0`.`created_at`, `r0`.`updated_at`, `r0`.`removed_at`, `r0`.`data` FROM `main` AS `r0` WHERE SCHEMA_OF_VARIANT(TRY_ELEMENT_AT(TRY_CAST(PARSE_JSON(`r0`.`data`) AS MAP<STRING, VARIANT>), 'k\\'1')) = 'STRING' AND TRY_VARIANT_GET(TRY_ELEMENT_AT(TRY_CAST(PARSE_JSON(`r0`.`data`) AS MAP<STRING, VARIANT>), 'k\\'1'), '$', 'string') = :p0 ORDER BY `r0`.`created_at` DESC, `r0`.`id`"
+    assert sql == "SELECT `id`, `created_at`, `updated_at`, `removed_at`, `data` FROM `main` WHERE SCHEMA_OF_VARIANT(TRY_ELEMENT_AT(TRY_CAST(PARSE_JSON(`data`) AS MAP<STRING, VARIANT>), 'k\\'1')) = 'STRING' AND TRY_VARIANT_GET(TRY_ELEMENT_AT(TRY_CAST(PARSE_JSON(`data`) AS MAP<STRING, VARIANT>), 'k\\'1'), '$', 'string') = :p0 ORDER BY `created_at` DESC, `id`"
     assert params == {"p0": "O'Brien"}
 
 

@@ -81,12 +81,15 @@ def _not_expressible(dialect: str, err: Exception) -> FilterError:
                                    Location())])
 
 
-def _generate(tree: exp.Expr, dialect: str, placeholder: Callable[[exp.Placeholder], str] | None = None) -> str:
+def _generate(tree: exp.Expr, dialect: str, placeholder: Callable[[exp.Placeholder], str] | None = None,
+              pretty: bool = False) -> str:
     """Generate SQL, refusing constructs the dialect does not support (never invalid SQL).
 
-    ``placeholder`` overrides how placeholders are written (paramstyle rendering without a tree copy).
+    ``placeholder`` overrides how placeholders are written (paramstyle rendering without a tree copy);
+    ``pretty`` uses sqlglot's pretty printer (same statement, indented over lines).
     """
-    gen = Dialect.get_or_raise(dialect).generator(unsupported_level=sqlglot.ErrorLevel.RAISE, comments=False)
+    gen = Dialect.get_or_raise(dialect).generator(unsupported_level=sqlglot.ErrorLevel.RAISE, comments=False,
+                                                  pretty=pretty)
     if placeholder is not None:
         gen._dispatch = {**gen._dispatch, exp.Placeholder: lambda _g, e: placeholder(e)}
     try:
@@ -143,7 +146,7 @@ _TOKEN = "fdslp" + secrets.token_hex(8) + "x"
 _TOKEN_RE = re.compile(re.escape(_TOKEN) + r"(\d+)" + re.escape(_TOKEN))
 
 
-def render(comp: Compiled, dialect: str, paramstyle: str) -> tuple[str, Any]:
+def render(comp: Compiled, dialect: str, paramstyle: str, pretty: bool = False) -> tuple[str, Any]:
     """SQL text with placeholders in ``paramstyle`` and the matching params (list, or dict for named)."""
     if paramstyle not in PARAMSTYLES:
         raise FilterError([Diagnostic("bad-paramstyle", f"unknown paramstyle {paramstyle!r}; one of "
@@ -159,7 +162,7 @@ def render(comp: Compiled, dialect: str, paramstyle: str) -> tuple[str, Any]:
                     return exp.Placeholder(this=exp.Var(this=node.name), kind=exp.DataType.build(kind, dialect=dialect))
                 return node
             tree = tree.transform(typed)
-        text = _generate(tree, dialect)
+        text = _generate(tree, dialect, pretty=pretty)
         if dialect not in VERIFIED:
             _parses_back(text, dialect)
         return text, dict(comp.params)
@@ -168,7 +171,7 @@ def render(comp: Compiled, dialect: str, paramstyle: str) -> tuple[str, Any]:
             raise FilterError([Diagnostic("internal", f"unknown placeholder {node.name!r}", Location())])
         return f"{_TOKEN}{node.name[1:]}{_TOKEN}"
 
-    text = _generate(comp.tree, dialect, mark)
+    text = _generate(comp.tree, dialect, mark, pretty=pretty)
     if paramstyle in ("format", "pyformat"):
         text = text.replace("%", "%%")  # literal % in identifiers/literals: the driver formats the text
     params: list[Any] = []
@@ -224,7 +227,8 @@ _stats = [0, 0, 0]  # hits, misses, total weight
 
 
 def _render_shape(query: Query, key: tuple[Any, ...], values: list[Any], dialect: str,
-                  layout: JsonLayout | ColumnsLayout | None, style: str, icu_lower: bool) -> _Rendered:
+                  layout: JsonLayout | ColumnsLayout | None, style: str, icu_lower: bool,
+                  pretty: bool = False) -> _Rendered:
     shape, shape_values = extract(query)
     again, slots = shape_key(shape)
     if again != key or shape_values != values or [s.index for s in slots] != list(range(len(values))):
@@ -232,7 +236,7 @@ def _render_shape(query: Query, key: tuple[Any, ...], values: list[Any], dialect
         raise FilterError([Diagnostic("internal", "SQL shape key mismatch", Location())])
     with _collector_paused():
         comp = compile_shape(shape, dialect, layout, icu_lower=icu_lower)
-        text, params = render(comp, dialect, style)
+        text, params = render(comp, dialect, style, pretty)
     names = tuple(params) if isinstance(params, dict) else None
     return _Rendered(text, names, binder(params), comp.warnings)
 
@@ -250,23 +254,23 @@ def clear_sql_cache() -> None:
 
 
 def to_sql(query: Query, dialect: str = "sqlite", layout: JsonLayout | ColumnsLayout | None = None, catalog: Any = None,
-           paramstyle: str | None = None, icu_lower: bool = False) -> tuple[str, Any]:
+           paramstyle: str | None = None, icu_lower: bool = False, pretty: bool = False) -> tuple[str, Any]:
     """``(sql, params)`` for ``query`` in ``dialect`` (any sqlglot dialect).
 
     ``paramstyle`` defaults to what the usual driver takes (sqlite3/duckdb ``?``, psycopg/pymysql
     ``%s``; sqlglot's own placeholder syntax for other dialects). ``icu_lower`` (PostgreSQL) folds
     case with the ICU root collation, which agrees with Python's ``str.lower`` (needs ICU).
     The SQL text is cached per query shape (values replaced by slots); a fresh params list is bound
-    from this query's values on every call.
+    from this query's values on every call. ``pretty`` prints the same statement over indented lines.
     """
     dialect = _dialect(dialect)
     style = paramstyle or DEFAULT_PARAMSTYLE.get(dialect, "native")
     key, values = shape_key(query)
     lay_key = None if layout is None else (type(layout), repr(layout))  # by value: its dicts are mutable
-    ck = (key, dialect, lay_key, style, bool(icu_lower))
+    ck = (key, dialect, lay_key, style, bool(icu_lower), bool(pretty))
     entry = _cache.get(ck)
     if entry is None:
-        out = _render_shape(query, key, values, dialect, layout, style, bool(icu_lower))
+        out = _render_shape(query, key, values, dialect, layout, style, bool(icu_lower), bool(pretty))
         weight = len(out.text) + 8 * (len(key) + len(out.plan))
         with _lock:
             _stats[1] += 1

@@ -8,6 +8,7 @@ complement (no row is lost to three-valued logic). Values are ``exp.Placeholder`
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,11 @@ INT_LIMIT = 2**31 - 1  # Spark/Hive: LIMIT must be an INT
 INT_LIMIT_DIALECTS = ("spark2", "hive")
 #: dialects that accept OFFSET without LIMIT (SQLite and MySQL do not)
 OFFSET_ALONE = ("spark", "databricks", "postgres", "duckdb")
+
+
+@functools.lru_cache(maxsize=64)
+def _null_ordering(dialect: str) -> str:
+    return str(Dialect.get_or_raise(dialect).NULL_ORDERING)
 
 
 def _bad(code: str, msg: str) -> FilterError:
@@ -462,7 +468,7 @@ class Compiler:
             c = self.col_expr(ctx, key)
             if t is T.DATE:
                 # a text that is not a real day ranks after the days, by its full text (SPEC 8)
-                valid = fam.valid_day(fam.head10(c.copy()))
+                valid = fam.valid_prefix(c.copy())
                 null = exp.Is(this=c.copy(), expression=exp.Null())
                 grp = exp.Case(ifs=[exp.If(this=null, true=_n(0)), exp.If(this=valid, true=_n(1))], default=_n(2))
                 day = exp.Case(ifs=[exp.If(this=valid.copy(), true=fam.binary(fam.head10(c.copy())))],
@@ -486,7 +492,7 @@ class Compiler:
             good = is_bool.copy()
         elif t is T.DATE:
             head = fam.head10(fam.text(j))
-            good = AND(is_str.copy(), fam.valid_day(head))
+            good = AND(is_str.copy(), fam.valid_prefix(fam.text(j)))
             good_txt = fam.binary(head.copy())
         elif t is T.CURRENCY:
             amt = fam.child(j, "val", 1)
@@ -499,8 +505,10 @@ class Compiler:
         ranks = [exp.If(this=empty, true=_n(0))]
         if good is not None:
             ranks.append(exp.If(this=good.copy(), true=_n(1)))
-        ranks += [exp.If(this=is_num, true=_n(2)), exp.If(this=is_str, true=_n(3)), exp.If(this=is_bool, true=_n(4)),
-                  exp.If(this=is_arr, true=_n(5))]
+        # a kind the well-typed branch (or the empty one, for strings) already took has no branch of its own
+        taken = {T.NUMBER: 2, T.BOOLEAN: 4, T.STRING: 3, T.TEXT_BLOCK: 3, T.ENUM: 3, T.REF: 3}.get(t)
+        ranks += [exp.If(this=c, true=_n(r)) for r, c in ((2, is_num), (3, is_str), (4, is_bool), (5, is_arr))
+                  if r != taken]
         rank = exp.Case(ifs=ranks, default=_n(6))
         # within a rank one of these holds the value; the others (and arrays, objects: they tie) are NULL
         nums = [exp.If(this=good.copy(), true=good_num)] if good is not None and good_num is not None else []
@@ -513,7 +521,7 @@ class Compiler:
     def _ordered(self, e: exp.Expr, desc: bool, nulls_first: bool | None) -> exp.Ordered:
         """``nulls_first=None``: whatever the dialect does by default (no NULLS clause in the text)."""
         if nulls_first is None:
-            ordering = Dialect.get_or_raise(self.dialect).NULL_ORDERING
+            ordering = _null_ordering(self.dialect)
             nulls_first = (ordering == "nulls_are_small") != desc if ordering != "nulls_are_last" else False
         return exp.Ordered(this=e, desc=desc or None, nulls_first=nulls_first)
 
@@ -552,6 +560,21 @@ class Compiler:
             sel = sel.limit(_n(no_limit), copy=False)
         if query.skip:
             sel = sel.offset(_n(query.skip), copy=False)
+        return self._unaliased(sel, a)
+
+    @staticmethod
+    def _unaliased(sel: exp.Select, alias: str) -> exp.Select:
+        """Without a subquery nothing needs the table alias: drop it (shorter SQL, as a person writes it)."""
+        if sel.find(exp.Exists, exp.Subquery) is not None or any(i.args.get("query") for i in sel.find_all(exp.In)):
+            return sel
+        for c in list(sel.find_all(exp.Column)):
+            t = c.args.get("table")
+            if t is not None and t.name == alias:
+                c.set("table", None)
+        frm = sel.args["from_"] if "from_" in sel.args else sel.args.get("from")
+        tbl = frm.this if frm is not None else None
+        if isinstance(tbl, exp.Table):
+            tbl.set("alias", None)
         return sel
 
 
