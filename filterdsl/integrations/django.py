@@ -5,11 +5,12 @@
 
 How (and why this way): the SQL is what ``filterdsl.to_sql`` compiles for the queryset's database
 (``connection.vendor``), embedded as expressions Django renders with its own ``%s`` parameters, so
-values stay bound. The filter is ``pk IN (SELECT id FROM <table> WHERE <filter>)``; the order is
-filterdsl's ORDER BY keys, each an ``OrderBy`` whose expression is the compiled key with the main
-table's alias replaced by the queryset's (cut with sqlglot's tokenizer, never re-generated), so the
-keys evaluate on the queryset's own rows; skip and limit become a slice. The queryset's own filters
-therefore apply before the paging. Re-implementing the compiler as Django lookups would duplicate
+values stay bound. The filter is the compiled WHERE predicate and the order its ORDER BY keys (one
+``OrderBy`` each), with filterdsl's table alias replaced by the queryset's (cut with sqlglot's
+tokenizer, never re-generated), so the database evaluates exactly the verified SQL on the queryset's
+own rows, in one scan; skip and limit become a slice, after the queryset's own filters. (Should a
+compiled text ever not be provably safe to re-alias, the fallback is ``pk IN (SELECT id ...)``
+ordered by the row's ``ROW_NUMBER()`` in filterdsl's order: exact, slower.) Re-implementing the compiler as Django lookups would duplicate
 per-engine semantics (three field states, type guards, code-point collation, sort groups) that the
 differential tests verify only in filterdsl's own SQL.
 
@@ -103,18 +104,16 @@ class _Shared:
                                           Location())])
         self.layout = resolve_layout(query, model, layout, related)
         cols = _columns(model)
-        q = st.sorted_only(query)
-        self.query = st.adapt_to_columns(q, self.layout.removed_at in cols, self.layout.updated_at in cols)
-        self.filter_query = st.filter_only(self.query)
+        self.query = st.adapt_to_columns(st.sorted_only(query), self.layout.removed_at in cols,
+                                         self.layout.updated_at in cols)
         self.catalog = catalog
-        self._cuts: dict[tuple[str, bool], st.Cut] = {}
+        self._cuts: dict[str, st.Cut] = {}
 
-    def cut(self, vendor: str, sorted_: bool) -> st.Cut:
-        key = (st.sql_dialect(vendor), sorted_)
-        c = self._cuts.get(key)
+    def cut(self, vendor: str) -> st.Cut:
+        d = st.sql_dialect(vendor)
+        c = self._cuts.get(d)
         if c is None:
-            q = self.query if sorted_ else self.filter_query
-            c = self._cuts[key] = st.compile_cut(q, key[0], self.layout, self.catalog)
+            c = self._cuts[d] = st.compile_cut(self.query, d, self.layout, self.catalog)
         return c
 
 
@@ -143,7 +142,11 @@ class _WithOuter(Expression):
     def set_source_expressions(self, exprs: list[Any]) -> None:
         (self.outer,) = exprs
 
-    def _outer_sql(self, compiler: Any, connection: Any) -> str:
+    def _alias(self, compiler: Any) -> st.Raw | None:
+        alias = getattr(self.outer, "alias", None)
+        return None if alias is None else st.Raw(str(compiler.quote_name_unless_alias(alias)))
+
+    def _outer_sql(self, compiler: Any) -> str:
         sql, params = compiler.compile(self.outer)
         if params:
             raise FilterError([Diagnostic("internal", "the primary key compiled with parameters", Location())])
@@ -151,7 +154,7 @@ class _WithOuter(Expression):
 
 
 class FilterCondition(_WithOuter):
-    """``<pk> IN (SELECT id FROM <table> WHERE <filter>)`` for the connection's database."""
+    """The filter on the queryset's own rows, for the connection's database."""
 
     conditional = True
 
@@ -159,34 +162,44 @@ class FilterCondition(_WithOuter):
         super().__init__(shared, outer, BooleanField())
 
     def as_sql(self, compiler: Any, connection: Any, **kw: Any) -> tuple[str, list[Any]]:
+        cut = self.shared.cut(connection.vendor)
+        alias = self._alias(compiler) if cut.a.inline else None
+        if alias is not None:
+            pred = st.predicate(cut, alias)
+            return ("(1 = 1)", []) if pred is None else _render(pred)
+        # fallback: <pk> IN (SELECT id FROM <table> WHERE <filter>)
         binary = st.sql_dialect(connection.vendor) == "mysql"
-        cut = self.shared.cut(connection.vendor, False)
         sub, params = _render(st.ids_select(cut, connection.ops.quote_name, binary=binary))
-        outer = self._outer_sql(compiler, connection)
+        outer = self._outer_sql(compiler)
         if binary:
             outer = f"CAST({outer} AS BINARY)"
         return f"({outer} IN ({sub}))", params
 
 
 class OrderKey(_WithOuter):
-    """filterdsl's ``index``-th ORDER BY key, evaluated on the queryset's rows."""
+    """filterdsl's ``index``-th ORDER BY key on the queryset's rows (-1: the row's position, fallback)."""
 
     def __init__(self, shared: _Shared, index: int, outer: Any = None):
         super().__init__(shared, outer, FloatField())
         self.index = index
 
     def as_sql(self, compiler: Any, connection: Any, **kw: Any) -> tuple[str, list[Any]]:
-        alias = getattr(self.outer, "alias", None) or compiler.query.base_table
-        alias = compiler.quote_name_unless_alias(alias)
-        keys = st.order_keys(self.shared.cut(connection.vendor, True), alias)
-        return _render(keys[self.index][0])
+        cut = self.shared.cut(connection.vendor)
+        alias = self._alias(compiler)
+        if self.index >= 0 and alias is not None:
+            return _render(st.order_keys(cut, alias)[self.index][0])
+        q = connection.ops.quote_name
+        sub, params = _render(st.positioned_select(cut, q))
+        return (f"(SELECT {q('fdsl_p')}.{q(st.POS)} FROM ({sub}) AS {q('fdsl_p')} "
+                f"WHERE {q('fdsl_p')}.{q(st.ID)} = {self._outer_sql(compiler)})", params)
 
 
 def _order_bys(shared: _Shared, queryset: QuerySet[Any]) -> list[OrderBy]:
-    vendor = connections[queryset.db].vendor
-    keys = st.order_keys(shared.cut(vendor, True), "x")  # directions only; the alias is bound at compile time
+    cut = shared.cut(connections[queryset.db].vendor)
+    if not cut.a.inline:
+        return [OrderBy(OrderKey(shared, -1))]
     out = []
-    for i, (_pieces, descending, nulls_first) in enumerate(keys):
+    for i, (_pieces, descending, nulls_first) in enumerate(st.order_keys(cut, st.Raw("x"))):
         out.append(OrderBy(OrderKey(shared, i), descending=descending,
                            nulls_first=True if nulls_first is True else None,
                            nulls_last=True if nulls_first is False else None))
@@ -205,7 +218,7 @@ def filter_queryset(queryset: QuerySet[Any], query: Query, *, layout: Any = None
     """
     shared = _Shared(query, queryset.model, layout, catalog, related)
     vendor = connections[queryset.db].vendor
-    shared.cut(vendor, False)  # compile now: a bad filter/layout raises here, not when the page renders
+    shared.cut(vendor)  # compile now: a bad filter/layout raises here, not when the page renders
     # filterdsl's order after any explicit ordering the queryset has (as SQLAlchemy's apply does)
     qs = queryset.filter(FilterCondition(shared)).order_by(*queryset.query.order_by, *_order_bys(shared, queryset))
     if paginate:

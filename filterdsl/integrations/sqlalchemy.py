@@ -6,28 +6,29 @@
 
 How (and why this way): the SQL is the SQL ``filterdsl.to_sql`` compiles for the *session's* dialect,
 chosen when SQLAlchemy compiles the statement, so one statement runs on SQLite, PostgreSQL and
-MariaDB alike. Its values stay bound parameters (SQLAlchemy bind parameters, rendered in the driver's
-paramstyle). ``where`` is ``<table>.id IN (SELECT id FROM <table> WHERE <filter>)``; ``apply`` joins
-``(SELECT id, ROW_NUMBER() OVER (ORDER BY <filterdsl's order>) ...)`` on the id and orders by that
-position, then offsets and limits, so the ORM's own ``where`` clauses apply *before* the paging.
-Re-implementing the compiler natively in SQLAlchemy expressions would duplicate thousands of lines
-of per-engine semantics (three field states, type guards, code-point collation, sort groups) that
-the differential tests verify only in filterdsl's own SQL; embedding that SQL keeps every result
-exact. The cost: the id column must be unique (a primary key), and statements holding a filter are
-not kept in SQLAlchemy's compiled cache (filterdsl caches its SQL per query shape instead).
+MariaDB alike. Its values stay bound parameters (SQLAlchemy bind parameters, in the driver's
+paramstyle). ``where`` is the compiled WHERE predicate and ``apply`` adds the compiled ORDER BY keys,
+both with filterdsl's table alias replaced by the statement's name for the table (cut with sqlglot's
+tokenizer; see ``_sqltext``), then OFFSET and LIMIT: the database evaluates exactly the SQL the
+differential tests verify, in one scan, and the statement's own WHERE clauses apply before the paging.
+Re-implementing the compiler natively in SQLAlchemy expressions would duplicate thousands of lines of
+per-engine semantics (three field states, type guards, code-point collation, sort groups) verified
+only in filterdsl's own SQL. Should a compiled text ever not be provably safe to re-alias, the
+fallback is ``id IN (SELECT id ...)`` ordered by the row's ``ROW_NUMBER()`` (exact, slower; it needs
+a unique id). Statements holding a filter are not kept in SQLAlchemy's compiled cache (filterdsl
+caches its SQL per query shape, and the cut per SQL text).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, event
+from sqlalchemy import Boolean, event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql import ColumnElement, Select, TableClause, bindparam, column
+from sqlalchemy.sql import ColumnElement, Select, bindparam
 from sqlalchemy.sql.selectable import Alias, FromClause
 from sqlalchemy.sql.sqltypes import NullType
 
@@ -36,9 +37,7 @@ from ..backends.sql import ColumnsLayout, JsonLayout
 from ..errors import Diagnostic, FilterError, Location
 from . import _sqltext as st
 
-__all__ = ["where", "apply", "FilterCondition", "FilterRows", "install_sqlite_lower", "resolve_layout"]
-
-_names = itertools.count()
+__all__ = ["where", "apply", "FilterCondition", "FilterOrder", "install_sqlite_lower", "resolve_layout"]
 
 
 def _selectable(table: Any) -> tuple[FromClause, Any]:
@@ -128,8 +127,27 @@ def _render(pieces: list[st.Piece], compiler: Any, **kw: Any) -> str:
     return st.render(pieces, compiler.post_process_text, param)
 
 
+def _qualifier(compiler: Any, col: Any, **kw: Any) -> st.Raw | None:
+    """How this statement names ``col``'s table (``recs``, ``recs_1``, ``"Schema".recs``), or None."""
+    rendered = str(compiler.process(col, **kw))
+    name = str(compiler.preparer.quote(col.name))
+    if rendered.endswith("." + name):
+        return st.Raw(rendered[: -len(name) - 1])
+    return None
+
+
+def _ids_in(comp: _Compiled, cut: st.Cut, compiler: Any, **kw: Any) -> str:
+    """Fallback: ``<id> IN (SELECT id FROM <table> WHERE <filter>)``."""
+    binary = st.sql_dialect(compiler.dialect.name) == "mysql"
+    sub = _render(st.ids_select(cut, compiler.preparer.quote, binary=binary), compiler, **kw)
+    outer = compiler.process(comp.outer_id(), **kw)
+    if binary:
+        outer = f"CAST({outer} AS BINARY)"
+    return f"({outer} IN ({sub}))"
+
+
 class FilterCondition(ColumnElement[bool]):
-    """``<table>.id IN (SELECT id FROM <table> WHERE <filter>)``, compiled for the statement's dialect."""
+    """The filter on the statement's own rows, compiled for the statement's dialect."""
 
     __visit_name__ = "filterdsl_condition"
     inherit_cache = False  # the SQL depends on the query's values: never SQLAlchemy's compiled cache
@@ -148,55 +166,39 @@ class FilterCondition(ColumnElement[bool]):
 def _compile_condition(element: FilterCondition, compiler: Any, **kw: Any) -> str:
     comp = element._fdsl
     cut = comp.cut(compiler.dialect.name)
-    binary = st.sql_dialect(compiler.dialect.name) == "mysql"
-    sub = _render(st.ids_select(cut, compiler.preparer.quote, binary=binary), compiler, **kw)
-    outer = compiler.process(comp.outer_id(), **kw)
-    if binary:
-        outer = f"CAST({outer} AS BINARY)"
-    return f"({outer} IN ({sub}))"
+    alias = _qualifier(compiler, comp.outer_id(), **kw) if cut.a.inline else None
+    if alias is None:
+        return _ids_in(comp, cut, compiler, **kw)
+    pred = st.predicate(cut, alias)
+    return "(1 = 1)" if pred is None else _render(pred, compiler, **kw)
 
 
-class FilterRows(TableClause):
-    """``(SELECT id AS fdsl_id, ROW_NUMBER() OVER (ORDER BY ...) AS fdsl_pos ...) AS <name>``."""
+class FilterOrder(ColumnElement[Any]):
+    """filterdsl's ORDER BY keys (with their directions) on the statement's own rows."""
 
     inherit_cache = False
 
-    def __init__(self, compiled: _Compiled, name: str):
-        super().__init__(name, column(st.ID), column(st.POS, Integer()))
+    def __init__(self, compiled: _Compiled):
         self._fdsl = compiled
-
-
-@compiles(FilterRows)
-def _compile_rows(element: FilterRows, compiler: Any, asfrom: bool = False, **kw: Any) -> str:
-    quote = compiler.preparer.quote
-    if not asfrom:
-        return str(quote(element.name))
-    cut = element._fdsl.cut(compiler.dialect.name)
-    sub = _render(st.positioned_select(cut, quote), compiler, asfrom=asfrom, **kw)
-    return f"({sub}) AS {quote(element.name)}"
-
-
-class _IdMatch(ColumnElement[bool]):
-    """``a = b``; on MySQL/MariaDB also byte-equal (PAD SPACE collations say 'a' = 'a ')."""
-
-    inherit_cache = False
-    type = Boolean()
-    _is_implicitly_boolean = True
-
-    def __init__(self, a: Any, b: Any):
-        self.a, self.b = a, b
 
     @property
     def _from_objects(self) -> list[FromClause]:
-        return [*self.a._from_objects, *self.b._from_objects]
+        return [self._fdsl.outer]
 
 
-@compiles(_IdMatch)
-def _compile_match(element: _IdMatch, compiler: Any, **kw: Any) -> str:
-    a, b = compiler.process(element.a, **kw), compiler.process(element.b, **kw)
-    if st.sql_dialect(compiler.dialect.name) == "mysql":
-        return f"({a} = {b} AND CAST({a} AS BINARY) = CAST({b} AS BINARY))"
-    return f"{a} = {b}"
+@compiles(FilterOrder)
+def _compile_order(element: FilterOrder, compiler: Any, **kw: Any) -> str:
+    comp = element._fdsl
+    cut = comp.cut(compiler.dialect.name)
+    alias = _qualifier(compiler, comp.outer_id(), **kw) if cut.a.inline else None
+    if alias is not None:
+        return ", ".join(_render(p, compiler, **kw) + st.direction(d, n) for p, d, n in st.order_keys(cut, alias))
+    # fallback: the position of the row in filterdsl's order (a correlated lookup; slower, still exact)
+    quote = compiler.preparer.quote
+    sub = _render(st.positioned_select(cut, quote), compiler, **kw)
+    outer = compiler.process(comp.outer_id(), **kw)
+    p = quote("fdsl_p")
+    return f"(SELECT {p}.{quote(st.POS)} FROM ({sub}) AS {p} WHERE {p}.{quote(st.ID)} = {outer}) ASC"
 
 
 def where(query: Query, table: Any, *, catalog: Any = None, layout: Any = None,
@@ -212,16 +214,15 @@ def where(query: Query, table: Any, *, catalog: Any = None, layout: Any = None,
 
 
 def apply(select: Select[Any], query: Query, table: Any, *, catalog: Any = None, layout: Any = None,
-          related: Mapping[str, Any] | None = None, name: str | None = None) -> Select[Any]:
+          related: Mapping[str, Any] | None = None) -> Select[Any]:
     """``select`` filtered, ordered by filterdsl's order (after any ORDER BY it has), offset and limited.
 
-    The filter joins ``table``: ``select`` must select from it (``select(Model)``, ``select(t.c.id)``).
-    Paging applies after ``select``'s own WHERE clauses, so ``apply(select(T).where(T.owner == me), q, T)``
-    pages through *my* matching records. ``skip``/``limit`` replace any the select had.
+    ``select`` must select from ``table`` (``select(Model)``, ``select(t.c.id)``). Paging applies after
+    ``select``'s own WHERE clauses, so ``apply(select(T).where(T.owner == me), q, T)`` pages through
+    *my* matching records. ``skip``/``limit`` replace any the select had.
     """
     comp = _Compiled(query, table, layout, catalog, related, sorted_=True)
-    rows = FilterRows(comp, name or f"fdsl_rows_{next(_names)}")
-    stmt = select.join_from(comp.outer, rows, _IdMatch(comp.outer_id(), rows.c[st.ID])).order_by(rows.c[st.POS])
+    stmt = select.where(FilterCondition(comp)).order_by(FilterOrder(comp))
     q = comp.original
     if q.skip:
         stmt = stmt.offset(q.skip)
