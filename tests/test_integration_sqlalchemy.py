@@ -324,6 +324,10 @@ def test_orm_model_sync_session_paging_after_own_where() -> None:
             alias = aliased(Record)
             got_alias = s.scalars(select(alias.pk).where(where(q, alias))).all()
             assert set(got_alias) == _filter_ids(q, {None: docs}, None)
+            # a self-join: the filter's columns are qualified, so they are never ambiguous or rebound
+            other = aliased(Record)
+            joined = s.scalars(select(Record.pk).join(other, other.pk == Record.pk).where(where(q, Record))).all()
+            assert set(joined) == _filter_ids(q, {None: docs}, None)
     engine.dispose()
 
 

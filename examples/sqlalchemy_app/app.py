@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, Column, MetaData, String, Table, Text, insert, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 from starlette.applications import Starlette
@@ -51,7 +52,8 @@ def build(url: str = "sqlite+aiosqlite://") -> Starlette:
     md = MetaData()
     tables = {db.id: Table(f"example_{db.id}", md, Column("id", String(64), primary_key=True),
                            Column("created_at", String(40), nullable=False), Column("updated_at", String(40)),
-                           Column("removed_at", String(40)), Column("data", JSON().with_variant(Text(), "mysql")))
+                           Column("removed_at", String(40)),
+                           Column("data", JSON().with_variant(JSONB(), "postgresql").with_variant(Text(), "mysql")))
               for db in CATALOG.databases}
 
     @asynccontextmanager
