@@ -433,3 +433,24 @@ def test_existing_order_by_stays_first() -> None:
         s.commit()
         assert s.scalars(apply(select(Record.pk).order_by(Record.owner), q, Record)).all() == expected
     engine.dispose()
+
+
+def test_sql_beyond_the_cut_cache(monkeypatch: Any) -> None:
+    """SQL longer than the cut cache keeps (``CACHE_MAX_CHARS``: thousands of conditions) is cut on
+    every call, with the same results."""
+    from filterdsl.integrations import _sqltext
+
+    monkeypatch.setattr(_sqltext, "CACHE_MAX_CHARS", 100)
+    _sqltext._analyse_cached.cache_clear()
+    docs = _pb_docs()
+    q = parse("data__first_name=david&ordering=-data__age", "pixiebrix")
+    engine = create_engine("sqlite://")
+    install_sqlite_lower(engine)
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add_all(_orm_rows())
+        s.commit()
+        for _ in range(2):
+            assert s.scalars(apply(select(Record.pk), q, Record)).all() == [r["id"] for r in run(q, {None: docs})]
+    assert _sqltext._analyse_cached.cache_info().currsize == 0
+    engine.dispose()

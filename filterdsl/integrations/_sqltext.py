@@ -164,10 +164,20 @@ def _edits(tokens: tuple[Token, ...], lo: int, hi: int, alias: str | None, colum
     return tuple(out)
 
 
-@functools.lru_cache(maxsize=256)
+#: texts longer than this are analysed on every call rather than cached (a filter of thousands of
+#: conditions is megabytes of SQL; to_sql does not cache those either)
+CACHE_MAX_CHARS = 200_000
+
+
 def analyse(sql: str, dialect: str, names: frozenset[str], columns: frozenset[str] = frozenset()) -> Analysis:
     """Cut one ``to_sql`` text (named placeholders ``names``; the main table's ``columns``) at its
-    top-level clauses."""
+    top-level clauses; cached per text (bounded by entries and by text length)."""
+    if len(sql) > CACHE_MAX_CHARS:
+        return _analyse(sql, dialect, names, columns)
+    return _analyse_cached(sql, dialect, names, columns)
+
+
+def _analyse(sql: str, dialect: str, names: frozenset[str], columns: frozenset[str]) -> Analysis:
     tokens = tuple(_dialect_obj(dialect).tokenize(sql))
     in_sub: list[bool] = []  # per token: inside a parenthesised SELECT (a subquery)?
     stack: list[bool] = []
@@ -269,6 +279,9 @@ def analyse(sql: str, dialect: str, names: frozenset[str], columns: frozenset[st
             order.append(OrderItem(start, end, descending, nulls, _edits(tokens, start, end, alias, columns, in_sub)))
     return Analysis(sql, placeholders, tuple(p[0] for p in placeholders), tokens[from_i].start, where_body,
                     order_at, order_body, first[-1].end + 1, alias, inline, where_refs, tuple(order))
+
+
+_analyse_cached = functools.lru_cache(maxsize=256)(_analyse)
 
 
 @dataclass(frozen=True)
