@@ -86,7 +86,8 @@ SERVED = {
                          "money"},
     ("sqlite", "columns"): {"eq", "in", "range-gte", "range-lt", "number-eq", "boolean", "ids", "date-after",
                             "date-on", "money"},
-    ("mysql", "columns"): {"eq", "in", "range-gte", "range-lt", "number-eq", "boolean", "ids", "money"},
+    ("mysql", "columns"): {"eq", "in", "range-gte", "range-lt", "number-eq", "boolean", "ids", "money", "date-after",
+                           "date-on"},
 }
 
 COLUMNS = ColumnsLayout(tables={DB: "cols"}, columns={DB: {

@@ -400,7 +400,7 @@ class Compiler:
                 parts.append(fam.text_eq(self.col_expr(ctx, f, "currency"), money.currency))
             return AND(*parts)
         if t is T.DATE:
-            return fam.date_cmp(c, _OPN[op], val)
+            return fam.date_cmp(c, _OPN[op], val, indexable=True)
         if t is T.ENUM_TAGS:
             return self.tags(fam.root(c), op, tuple(val))  # type: ignore[arg-type]
         if t is T.BOOLEAN:

@@ -205,7 +205,7 @@ class Family:
     def bool_eq(self, j: J, value: bool) -> exp.Expr:
         return self.is_bool(j, value)
 
-    def date_cmp(self, text: exp.Expr, op: str, day: object) -> exp.Expr:
+    def date_cmp(self, text: exp.Expr, op: str, day: object, indexable: bool = False) -> exp.Expr:
         """``text`` (SQL text) starts with a real day that is ``<op> day`` (SPEC 1.4: days compare).
 
         By code point, the first 10 characters compare with a day exactly as the whole text compares
@@ -528,6 +528,53 @@ class MySQLFamily(_PathFamily):
     def binary(self, e: exp.Expr) -> exp.Expr:
         return exp.Cast(this=e, to=dtype("BINARY", dialect="mysql"))
 
+    def _scalar(self, j: J) -> exp.Expr | None:
+        """``JSON_VALUE(doc, 'path')``: one parse per row, the unquoted scalar (NULL for arrays and objects)."""
+        if j.root is None or not isinstance(j.path, exp.Literal):
+            return None
+        return fn("JSON_VALUE", j.root.copy(), j.path.copy())
+
+    # a full scan (no JSON index here) evaluates AND left to right: the cheap value test first, then
+    # the kind test and the byte comparison only on the rows it let through
+    def str_eq(self, j: J, value: object) -> exp.Expr:
+        v = self._scalar(j)
+        if v is None:
+            return super().str_eq(j, value)
+        return AND(exp.EQ(this=self.binary(v), expression=self.binary(self.param(value))), self.kind_is(j, ("string",)))
+
+    def str_in(self, j: J, values: tuple[object, ...]) -> exp.Expr:
+        v = self._scalar(j)
+        vals = tuple(dict.fromkeys(values))
+        if v is None or len(vals) == 1:
+            return super().str_in(j, values) if v is None else self.str_eq(j, vals[0])
+        return AND(exp.In(this=self.binary(v), expressions=[self.binary(self.param(x)) for x in vals]),
+                   self.kind_is(j, ("string",)))
+
+    def num_cmp(self, j: J, op: str, value: object) -> exp.Expr:
+        v = self._scalar(j)
+        if v is None:
+            return super().num_cmp(j, op, value)
+        num = exp.Cast(this=v, to=dtype("DOUBLE"))
+        return AND(_CMP[op](this=num, expression=self.param(value)), self.kind_is(j, ("number",)))
+
+    def date_cmp(self, text: exp.Expr, op: str, day: object, indexable: bool = False) -> exp.Expr:
+        exact = super().date_cmp(text, op, day)
+        if not indexable:
+            return exact
+        # a range in the column's collation that holds every exact match (an index serves it): below
+        # the bound by code point is below it in any collation here (the texts differ within their
+        # first 10 ASCII characters); at or above needs the bound's first 9 characters, because a PAD
+        # SPACE collation ranks "2020-01-01\t" below "2020-01-01"
+        nxt = derive(day, "next_day")
+        low = {"gte": day, "gt": nxt, "eq": day}.get(op)
+        high = {"lt": day, "lte": nxt, "eq": nxt}.get(op)
+        parts: list[exp.Expr] = []
+        if low is not None:
+            parts.append(exp.GTE(this=text.copy(), expression=self.param(derive(low, "head9"))))
+        if high is not None:
+            parts.append(exp.LT(this=text.copy(), expression=self.param(high)))
+        return AND(*parts, exact)
+
     def text_eq(self, e: exp.Expr, value: object, indexable: bool = True) -> exp.Expr:
         # ``e = v`` in the column's own collation (case- and PAD-SPACE-insensitive by default) finds a
         # superset through the column's index; the byte comparison keeps exactly the equal strings
@@ -733,18 +780,12 @@ class PostgresFamily(Family):
     def _str_param(self, value: object) -> exp.Expr:
         return exp.Cast(this=self.param(value), to=dtype("TEXT"))
 
-    def _contains(self, j: J, value: exp.Expr) -> exp.Expr:
-        """``data @> {"key": value}``: what a GIN (jsonb_path_ops) index on the document serves."""
-        assert j.root is not None and j.path is not None
-        return exp.ArrayContainsAll(this=j.root.copy(), expression=fn("jsonb_build_object", j.path.copy(), value))
-
     def _eq(self, j: J, value: exp.Expr) -> exp.Expr:
-        """jsonb equality; at a document's top level also its containment twin, so either a btree
-        on ``(data -> 'k')`` or a GIN on ``data`` serves it (the planner takes what exists)."""
-        eq = exp.EQ(this=self._v(j), expression=fn("to_jsonb", value))
-        if j.top:
-            return AND(self._contains(j, value.copy()), eq)
-        return eq
+        """jsonb equality, which a btree on ``(data -> 'k')`` serves. One form only: a containment twin
+        (``data @> ...``) would also let a GIN index serve it, but the planner multiplies the two
+        conditions' selectivities and, underestimating the rows, sorts 10% of a table instead of walking
+        the order index (measured 38 ms against 2 ms at 100,000 rows)."""
+        return exp.EQ(this=self._v(j), expression=fn("to_jsonb", value))
 
     def str_eq(self, j: J, value: object) -> exp.Expr:
         return self._eq(j, self._str_param(value))
@@ -764,9 +805,7 @@ class PostgresFamily(Family):
                    exp.EQ(this=self.typ(j), expression=_s("number")))
 
     def bool_eq(self, j: J, value: bool) -> exp.Expr:
-        lit = exp.true() if value else exp.false()
-        eq = exp.EQ(this=self._v(j), expression=self._jsonb("true" if value else "false"))
-        return AND(self._contains(j, lit), eq) if j.top else eq
+        return exp.EQ(this=self._v(j), expression=self._jsonb("true" if value else "false"))
 
     def _empties(self) -> list[exp.Expr]:
         return [self._jsonb("null"), self._jsonb('""'), self._jsonb("[]")]

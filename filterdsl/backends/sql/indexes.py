@@ -219,7 +219,7 @@ class _Advisor:
         F = self.comp.fam
         if fam == "postgres":
             top = getattr(j, "top", False)
-            if k in ("eq", "tags") and top:
+            if k == "tags" and top:
                 self.index(db, "data_gin", f"{self.q(self.layout.data)} jsonb_path_ops", using="gin")
             elif k in ("eq", "in", "range", "state"):
                 self.index(db, name, self.sql(F.value(j)))
@@ -269,7 +269,7 @@ class _Advisor:
                 self.index(db, f"{name}_gin", self.sql(c), using="gin")
             return
         if fam in ("sqlite", "mysql", "duckdb") and k in ("eq", "in", "range", "state") or (
-                fam == "sqlite" and k in ("date", "text-range")):
+                fam == "sqlite" and k in ("date", "text-range")) or (fam == "mysql" and k == "date"):
             if fam == "duckdb" and k not in ("eq", "in"):
                 self.note(f"{k} on {name}: DuckDB scans columns with zonemaps; its ART indexes serve point lookups")
                 return

@@ -61,11 +61,12 @@ def like_escape(v: str) -> str:
 
 
 def next_day(day: str) -> str:
-    """The day after ``YYYY-MM-DD``; past 9999-12-31 a string above every 10-character day."""
+    """The day after ``YYYY-MM-DD``; past 9999-12-31 ``9999-12-32``, above every text that starts with a
+    real day (digits and dashes only, so every collation orders it as code points do)."""
     try:
         return (datetime.date.fromisoformat(day) + datetime.timedelta(days=1)).isoformat()
     except (ValueError, OverflowError):
-        return "9999-12-3:"
+        return "9999-12-32"
 
 
 #: derivations a parameter may record (applied in order to the bound value)
@@ -76,6 +77,7 @@ STEPS: dict[str, Any] = {
     "like_starts": lambda v: like_escape(v) + "%",
     "like_ends": lambda v: "%" + like_escape(v),
     "next_day": next_day,
+    "head9": lambda v: v[:9],
 }
 
 
