@@ -454,3 +454,39 @@ def test_sql_beyond_the_cut_cache(monkeypatch: Any) -> None:
             assert s.scalars(apply(select(Record.pk), q, Record)).all() == [r["id"] for r in run(q, {None: docs})]
     assert _sqltext._analyse_cached.cache_info().currsize == 0
     engine.dispose()
+
+
+@pytest.mark.parametrize("sql, inline", [
+    ('SELECT "r0"."id", "r0"."data" FROM "t" AS "r0" WHERE "r0"."data" = :p0 ORDER BY "r0"."id"', True),
+    ('SELECT "id", "data" FROM "t" WHERE "data" = :p0 ORDER BY "id"', True),
+    ('WITH c AS (SELECT 1) SELECT "r0"."id" FROM "t" AS "r0" WHERE "r0"."data" = :p0', False),
+    ('SELECT DISTINCT "r0"."id" FROM "t" AS "r0" WHERE "r0"."data" = :p0', False),
+    ('SELECT "r0"."id" FROM "t" AS "r0" JOIN "u" AS "r1" ON "r1"."id" = "r0"."id" WHERE "r0"."data" = :p0', False),
+    ('SELECT "r0"."id" FROM "t" AS "r0", "u" WHERE "r0"."data" = :p0', False),
+    ('SELECT "r0"."id" FROM "t" AS "r0" WHERE EXISTS(SELECT 1 FROM "t" AS "r0" WHERE "r0"."x" = :p0)', False),
+    ('SELECT "r0"."id" FROM "t" AS "r0" WHERE "r0" = :p0', False),
+])
+def test_inline_only_when_provably_safe(sql: str, inline: bool) -> None:
+    """The cut is inlined only for one plain table whose alias is never redeclared or used bare."""
+    from filterdsl.integrations._sqltext import analyse
+
+    assert analyse(sql, "postgres", frozenset({"p0"}), frozenset({"id", "data"})).inline is inline
+
+
+def test_cut_rewrites_alias_and_bare_columns_only() -> None:
+    """Qualifiers of the main alias are re-pointed, bare main-table columns outside subqueries are
+    qualified, and nothing inside string literals or subqueries' own columns changes."""
+    from filterdsl.integrations._sqltext import Cut, Param, Raw, analyse, order_keys, predicate
+
+    sql = ('SELECT "id" FROM "t" WHERE "data" = :p0 AND \'data\' <> "t"."x" AND EXISTS(SELECT 1 FROM "u" AS "r1" '
+           'WHERE "r1"."id" = "id" AND "data" = \':p0\') ORDER BY "created_at" DESC, "id"')
+    cut = Cut(analyse(sql, "postgres", frozenset({"p0"}), frozenset({"id", "data", "created_at"})), {"p0": "v"})
+    assert cut.a.inline
+    pieces = predicate(cut, Raw("o"))
+    text = "".join(p if isinstance(p, str) else p.sql if isinstance(p, Raw) else "?" for p in pieces or [])
+    assert text == ('( o."data" = ? AND \'data\' <> o."x" AND EXISTS(SELECT 1 FROM "u" AS "r1" '
+                    'WHERE "r1"."id" = "id" AND "data" = \':p0\') )')
+    assert [p for p in pieces or [] if isinstance(p, Param)] == [Param("v")]
+    keys = order_keys(cut, Raw("o"))
+    assert [("".join(p if isinstance(p, str) else p.sql for p in k), d) for k, d, _ in keys] == \
+        [('o."created_at"', True), ('o."id"', False)]

@@ -141,6 +141,9 @@ class Analysis:
 _STOP = {TokenType.LIMIT, TokenType.OFFSET, TokenType.UNION, TokenType.INTERSECT, TokenType.EXCEPT,
          TokenType.FETCH}
 _NAMES = {TokenType.IDENTIFIER, TokenType.VAR, TokenType.STRING}
+#: top-level clauses after which the WHERE/ORDER BY no longer mean the same on the outer rows
+_NOT_PLAIN = {TokenType.DISTINCT, TokenType.GROUP_BY, TokenType.HAVING, TokenType.QUALIFY, TokenType.WINDOW,
+              TokenType.JOIN}
 
 
 def _edits(tokens: tuple[Token, ...], lo: int, hi: int, alias: str | None, columns: frozenset[str],
@@ -192,6 +195,7 @@ def _analyse(sql: str, dialect: str, names: frozenset[str], columns: frozenset[s
                          and tokens[i + 1].start == t.end + 1 and tokens[i + 1].text in names)
     depth = 0
     select_i = from_i = where_i = order_i = None
+    plain = bool(tokens) and tokens[0].token_type is TokenType.SELECT  # no WITH, no set operation
     for i, t in enumerate(tokens):
         tt = t.token_type
         if tt is TokenType.L_PAREN:
@@ -200,6 +204,8 @@ def _analyse(sql: str, dialect: str, names: frozenset[str], columns: frozenset[s
             depth -= 1
         elif depth:
             continue
+        elif tt in _NOT_PLAIN:
+            plain = False
         elif tt is TokenType.SELECT and select_i is None:
             select_i = i
         elif tt is TokenType.FROM and from_i is None:
@@ -230,7 +236,7 @@ def _analyse(sql: str, dialect: str, names: frozenset[str], columns: frozenset[s
     # (``r0.x``) and never be qualified itself: then no inner scope redeclares or shadows it
     outside = [i for i, t in enumerate(tokens) if t.token_type in _NAMES and t.text == alias
                and not from_i < i < end_from]
-    inline = simple and alias is not None and all(
+    inline = plain and simple and alias is not None and all(
         i + 1 < len(tokens) and tokens[i + 1].token_type is TokenType.DOT
         and not (i and tokens[i - 1].token_type is TokenType.DOT) for i in outside)
     first: list[Token] = []
