@@ -31,7 +31,7 @@ from ..ast import (
     and_,
 )
 from ..errors import Collector, Location
-from ..options import ParseOptions, ParseResult
+from ..options import MAX_INDEX_PATH_COST, ParseOptions, ParseResult, path_cost
 from ..records import canonical_ts, next_day, valid_day
 from ..schema import Catalog
 
@@ -46,6 +46,19 @@ _DIGITS = re.compile(r"[0-9]+")
 _NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _HEX = "0123456789abcdefABCDEF"
 LAST_DAY = "9999-12-31"
+
+
+def _paths(p: Param) -> list[list[str]]:
+    """The key segments a data__ or ordering parameter names (lookups dropped; no validation)."""
+    names = [p.name] if p.name.startswith("data__") else [t.strip().lstrip("-") for t in p.value.split(",")]
+    out = []
+    for name in names:
+        if name.startswith("data__"):
+            segs = name[len("data__"):].split("__")
+            if segs and segs[-1] in DJANGO_LOOKUPS:
+                segs.pop()
+            out.append(segs)
+    return out
 
 
 def _excerpt(value: str) -> str:
@@ -292,6 +305,15 @@ class _Parser:
         if (page - 1) * page_size > self.opt.limits.max_skip:
             self.c.error("bad-value", f"page {page} of {page_size} starts past record {self.opt.limits.max_skip}, "
                          "the most any engine can skip", seen["page"].loc())
+        cost = 0
+        for name, p in seen.items():  # JSON paths with index-like segments: bounded (options.MAX_INDEX_PATH_COST)
+            if name.startswith("data__") or name == "ordering":
+                cost += sum(path_cost(Field(segs[0], FieldType.JSON, tuple(segs[1:])))
+                            for segs in _paths(p) if segs)
+                if cost > MAX_INDEX_PATH_COST:
+                    self.c.error("too-large", "too many numeric (array index) segments in data__ paths: each one "
+                                 "triples the SQL for its path; use fewer, or shorter paths", p.loc())
+                    break
         if self.c.has_errors:
             return None
         return Query(and_(*preds, Not(InTrash())), sort=sort, skip=(page - 1) * page_size, limit=page_size,

@@ -381,3 +381,23 @@ def test_diagnostics_are_capped_and_positions_read_only_as_far_as_needed() -> No
     assert res.diagnostics[0].location.to_json() == {"pointer": "/fields/k0", "line": 1, "column": 13, "offset": 12}
     value, positions, _ = relaxed_json.scan(text, want={"/fields/k3"})
     assert "/fields/k3" in positions and "/fields/k39999" not in positions
+
+
+# ---------------------------------------------------------------- fuzz finding: numeric path segments
+def test_index_like_path_segments_are_bounded_before_sql_grows_threefold_per_segment() -> None:
+    """The fuzz run found data__<12 numeric segments> crashing SQLite's parser: the SQL path expression
+    triples per segment that may be an array index (9 segments: 290 KB of SQL, 3 s to compile)."""
+    from filterdsl import to_sql
+
+    deep = "data__" + "__".join(str(i) for i in range(12)) + "=v"
+    got = diags(deep, "pixiebrix", catalog=None, database=None)
+    assert [c for c, _ in got] == ["too-large"] and got[0][1]["param"].startswith("data__0__1")
+    many = "&".join("data__" + "__".join(str(i) for i in range(5)) + f"__k{j}=v" for j in range(40))
+    assert codes(many, "pixiebrix", catalog=None, database=None) == ["too-large"]
+    assert codes("ordering=data__" + "__".join(str(i) for i in range(9)), "pixiebrix", catalog=None,
+                 database=None) == ["too-large"]
+    text = "x" + "".join(f' -> "{i}"' for i in range(9)) + ' is "v"'
+    assert codes(text, "text", catalog=None, database=None) == ["too-large"]
+    ok = parse("data__items__0__name=x&data__2020__01=y&data__" + "__".join(str(i) for i in range(6)) + "=z",
+               "pixiebrix")
+    assert len(to_sql(ok)[0]) < 100_000
