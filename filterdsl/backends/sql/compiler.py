@@ -101,6 +101,8 @@ class Compiler:
         self.fam = family_for(dialect, self.param)
         if icu_lower:
             self.fam.icu_lower = True  # type: ignore[attr-defined]
+        if isinstance(layout, JsonLayout) and layout.cast_jsonb:
+            self.fam.cast_root = True  # type: ignore[attr-defined]
         self.columns = isinstance(layout, ColumnsLayout)
         #: engines where a predicate is a value (CASE may return it, COALESCE may take it)
         self.bool_values = dialect in BOOL_DIALECTS

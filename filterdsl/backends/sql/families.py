@@ -18,6 +18,7 @@ import sqlglot
 from sqlglot import exp
 
 from ...errors import Diagnostic, FilterError, Location
+from ...records import valid_day
 from .shape import derive, length
 
 ParamFn = Callable[[object], exp.Expr]
@@ -213,6 +214,9 @@ class Family:
         itself, which an index on the value (PostgreSQL: ``COLLATE "C"``) serves.
         """
         t = self.binary(text)
+        if type(day) is str and not valid_day(day):  # not a day (a hand-built AST): compare the first 10
+            head = self.binary(self.head10(text.copy()))
+            return AND(_CMP[op](this=head, expression=self.param(day)), self.valid_prefix(text.copy()))
         nxt = derive(day, "next_day")
         if op == "eq":
             rng: exp.Expr = AND(exp.GTE(this=t, expression=self.param(day)),
@@ -523,7 +527,9 @@ class MySQLFamily(_PathFamily):
         return self.elements(values, alias)
 
     def lower(self, e: exp.Expr) -> exp.Expr:
-        return exp.Lower(this=e)
+        # utf8mb4_general_ci (MariaDB's default) leaves letters above U+FFFF unchanged (LOWER('𐐀') = '𐐀');
+        # the UCA 5.2 collation lowers them as Python does (MariaDB >= 10.0, MySQL >= 5.6)
+        return exp.Lower(this=exp.Collate(this=e, expression=exp.to_identifier("utf8mb4_unicode_520_ci")))
 
     def binary(self, e: exp.Expr) -> exp.Expr:
         return exp.Cast(this=e, to=dtype("BINARY", dialect="mysql"))
@@ -559,7 +565,7 @@ class MySQLFamily(_PathFamily):
 
     def date_cmp(self, text: exp.Expr, op: str, day: object, indexable: bool = False) -> exp.Expr:
         exact = super().date_cmp(text, op, day)
-        if not indexable:
+        if not indexable or (type(day) is str and not valid_day(day)):
             return exact
         # a range in the column's collation that holds every exact match (an index serves it): below
         # the bound by code point is below it in any collation here (the texts differ within their

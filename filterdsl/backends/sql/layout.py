@@ -36,6 +36,9 @@ class JsonLayout:
     removed_at: str = "removed_at"
     data: str = "data"
     schema: str | None = None
+    #: PostgreSQL: the data column is ``json`` or text, not ``jsonb``: the SQL reads it as
+    #: ``CAST(data AS JSONB)`` (and the advised indexes name that expression)
+    cast_jsonb: bool = False
 
     def table_name(self, database: str | None) -> str:
         return self.tables.get(database) or default_table(database)

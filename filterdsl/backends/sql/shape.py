@@ -23,6 +23,7 @@ from ...ast import (
     Const,
     CreatedAt,
     FieldState,
+    FieldType,
     IdIn,
     ModifiedSince,
     Money,
@@ -33,6 +34,7 @@ from ...ast import (
     Relation,
     Search,
 )
+from ...records import valid_day
 
 _KINDS = {str: "str", int: "int", float: "float"}
 
@@ -107,6 +109,12 @@ def resolve(p: Any, values: list[Any]) -> Any:
     return v
 
 
+def _literal_date(n: Compare) -> bool:
+    """A date compared with a text that is not a day (only an AST built by hand holds one): it stays in
+    the shape, so the compiler can use the fast day-range form for every slot, which is always a day."""
+    return n.field.type is FieldType.DATE and type(n.value) is str and not valid_day(n.value)
+
+
 class _Extractor:
     def __init__(self) -> None:
         self.values: list[Any] = []
@@ -129,6 +137,8 @@ class _Extractor:
     def node(self, n: Node) -> Node:
         t = type(n)
         if t is Compare:
+            if _literal_date(n):  # type: ignore[arg-type]
+                return n
             return Compare(n.field, n.op, self.value(n.value))  # type: ignore[attr-defined]
         if t is And or t is Or:
             return t(tuple(self.node(i) for i in n.items))  # type: ignore[attr-defined]
@@ -207,7 +217,10 @@ def shape_key(query: Query) -> tuple[tuple[Any, ...], list[Any]]:
             add(f.type)
             add(f.path)
             add(n.op)  # type: ignore[attr-defined]
-            val(n.value)  # type: ignore[attr-defined]
+            if _literal_date(n):  # type: ignore[arg-type]
+                add(("date", n.value))  # type: ignore[attr-defined]
+            else:
+                val(n.value)  # type: ignore[attr-defined]
         elif t is And or t is Or:
             items = n.items  # type: ignore[attr-defined]
             add(len(items))
