@@ -8,6 +8,7 @@ exactly the ids the in-memory engine returns, in the same order.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -308,6 +309,18 @@ DEEP_TEXT = st.text(alphabet=_DEEP_CHARS, max_size=5)
 DEEP_WRONG = [None, "", [], {}, {"a": 1}, {"val": "x"}, {"k.v": 1}, [{}], [[]], [None], ["x", 1], "5", 5, 0.5, True,
               False, "2020-01-23"]
 DEEP_DBS = ["d0", "d1", "d2", "d3"]
+# Strategies built once (hypothesis validates each new strategy object on first draw: rebuilt per draw,
+# that was a third of the generation time).
+_DEEP_STR = st.sampled_from(DEEP_STRINGS) | DEEP_TEXT
+_DEEP_WRONG = st.sampled_from(DEEP_WRONG)
+_DEEP_KIND = st.sampled_from(["missing", "good", "good", "good", "wrong"])
+_DEEP_CREATED = st.sampled_from(TIMESTAMPS[:4])
+_DEEP_REMOVED = st.sampled_from([None, None, None, "2022-01-01T00:00:00Z"])
+
+
+@functools.cache
+def _pick(options: tuple[Any, ...]) -> st.SearchStrategy[Any]:
+    return st.sampled_from(options)
 #: Field types of each database of a deep catalog: d0 has them all, the others a subset with both refs.
 DEEP_TYPES = {
     "d0": [T.STRING, T.NUMBER, T.ENUM, T.ENUM_TAGS, T.BOOLEAN, T.DATE, T.CURRENCY, T.REF, T.REF_MULTIPLE],
@@ -359,13 +372,18 @@ def _deep_catalog(draw: Any, weird: bool) -> tuple[Catalog, dict[str, list[tuple
     return load_catalog(raw), fields
 
 
+@functools.cache
+def _id_lists(ids: tuple[str, ...]) -> st.SearchStrategy[list[str]]:
+    return st.lists(st.sampled_from(ids), min_size=1, max_size=3)
+
+
 def _deep_good(t: FieldType, draw: Any, ids: list[str]) -> Any:
     if t is T.STRING or t is T.ENUM:
-        return draw(st.sampled_from(DEEP_STRINGS) | DEEP_TEXT)
+        return draw(_DEEP_STR)
     if t is T.REF:
-        return draw(st.sampled_from(ids))
+        return draw(_pick(tuple(ids)))
     if t is T.REF_MULTIPLE:
-        return draw(st.lists(st.sampled_from(ids), min_size=1, max_size=3))
+        return draw(_id_lists(tuple(ids)))
     return _good(t, draw, ids)
 
 
@@ -376,20 +394,20 @@ def _deep_rows(draw: Any, db: str, fields: list[tuple[str, FieldType, str | None
     for rid in ids[db]:
         data: dict[str, Any] = {}
         for key, t, target in fields:
-            kind = draw(st.sampled_from(["missing", "good", "good", "good", "wrong"]))
+            kind = draw(_DEEP_KIND)
             if kind == "missing":
                 continue
             # a dangling id (matches no row) is a good-looking value that references nothing
             targets = [*ids[target], "gone"] if target else []
-            data[key] = draw(st.sampled_from(DEEP_WRONG)) if kind == "wrong" else _deep_good(t, draw, targets)
-        rows.append({"id": rid, "created_at": draw(st.sampled_from(TIMESTAMPS[:4])), "updated_at": None,
-                     "removed_at": draw(st.sampled_from([None, None, None, "2022-01-01T00:00:00Z"])), "data": data})
+            data[key] = draw(_DEEP_WRONG) if kind == "wrong" else _deep_good(t, draw, targets)
+        rows.append({"id": rid, "created_at": draw(_DEEP_CREATED), "updated_at": None,
+                     "removed_at": draw(_DEEP_REMOVED), "data": data})
     return rows
 
 
 def _deep_filter_value(t: FieldType, op: Op, draw: Any) -> Any:
     if t in (T.STRING, T.ENUM) and op is not Op.IN:
-        return draw(st.sampled_from(DEEP_STRINGS) | DEEP_TEXT)
+        return draw(_DEEP_STR)
     if t is T.ENUM:
         return tuple(draw(st.lists(st.sampled_from(DEEP_STRINGS), min_size=1, max_size=3)))
     return _filter_value(t, op, draw)
@@ -405,7 +423,9 @@ def deep_predicates(draw: Any, fields: dict[str, list[tuple[str, FieldType, str 
         items = tuple(draw(st.lists(deep_predicates(fields, db, depth - 1, relations), min_size=2, max_size=3)))
         node: Node = And(items) if draw(st.booleans()) else Or(items)
     else:
-        key, t, target = draw(st.sampled_from(fields[db]))
+        refs = [x for x in fields[db] if x[2] is not None]
+        pool = refs if relations > 0 and refs and draw(st.booleans()) else fields[db]
+        key, t, target = draw(st.sampled_from(pool))
         f = Field(key, t)
         if target is not None:
             if relations > 0 and draw(st.integers(0, 3)) > 0:

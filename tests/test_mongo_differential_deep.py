@@ -291,3 +291,72 @@ def test_deep_mongomock_refuses_only_what_it_lacks(b: DeepBatch) -> None:
             assert mongomock_lacks(q)
             continue
         assert got == [r["id"] for r in run(q, b.dataset)]
+
+
+# ---------------------------------------------------------------- the deep generators reach every shape
+def _relation_depth(node: Any) -> int:
+    from filterdsl.ast import walk
+
+    best = 0
+    for n in walk(node):
+        if isinstance(n, Relation):
+            best = max(best, 1 + _relation_depth(n.predicate))
+    return best
+
+
+def _values(b: DeepBatch) -> list[Any]:
+    return [v for docs in b.dataset.values() for d in docs for v in d["data"].values()]
+
+
+def _strings(b: DeepBatch) -> list[str]:
+    return [v for v in _values(b) if isinstance(v, str)]
+
+
+def _nodes(b: DeepBatch) -> list[Any]:
+    from filterdsl.ast import walk
+
+    return [n for q in b.queries for n in walk(q.predicate)]
+
+
+def _inside_relations(b: DeepBatch) -> list[Any]:
+    from filterdsl.ast import walk
+
+    return [m for n in _nodes(b) if isinstance(n, Relation) for m in walk(n.predicate)]
+
+
+SHAPES = {
+    "depth 3 through refMultiple": lambda b: any(
+        _relation_depth(q.predicate) >= 3 and any(isinstance(n, Relation) and n.field.type is T.REF_MULTIPLE
+                                                  for n in _nodes(b)) for q in b.queries),
+    "dangling id": lambda b: "gone" in _strings(b) or any(isinstance(v, list) and "gone" in v for v in _values(b)),
+    "trashed target": lambda b: any(d["removed_at"] for db, docs in b.dataset.items() if db != "d0" for d in docs),
+    "negative operator inside a relation": lambda b: any(isinstance(m, Not) and isinstance(m.item, Compare)
+                                                         for m in _inside_relations(b)),
+    "include flag inside a relation": lambda b: any(isinstance(m, Relation) for m in _inside_relations(b)) and any(
+        isinstance(m, FieldState) and m.field.type in (T.REF, T.REF_MULTIPLE) for m in _inside_relations(b)),
+    "{} value": lambda b: {} in _values(b),
+    "object value": lambda b: {"a": 1} in _values(b),
+    "array of arrays": lambda b: [[]] in _values(b),
+    "key with '.'": lambda b: any("." in k for fs in b.fields.values() for k, _, _ in fs),
+    "key with leading '$'": lambda b: any(k.startswith("$") for fs in b.fields.values() for k, _, _ in fs),
+    "key with space and '='": lambda b: any(" " in k and "=" in k for fs in b.fields.values() for k, _, _ in fs),
+    "non-ASCII key": lambda b: any(not k.isascii() for fs in b.fields.values() for k, _, _ in fs),
+    "astral text": lambda b: any(any(ord(c) > 0xFFFF for c in s) for s in _strings(b)),
+}
+
+
+def test_deep_generators_reach_every_shape() -> None:
+    """Each shape the issue lists is drawn within 80 batches (generation only, derandomized: the rarest,
+    depth 3 through refMultiple, is in ~28% of batches)."""
+    from hypothesis import Phase
+
+    seen: set[str] = set()
+
+    @settings(max_examples=80, database=None, deadline=None, phases=[Phase.generate], derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(deep_batches(queries=3))
+    def collect(b: DeepBatch) -> None:
+        seen.update(name for name, has in SHAPES.items() if name not in seen and has(b))
+
+    collect()
+    assert seen == set(SHAPES), set(SHAPES) - seen
