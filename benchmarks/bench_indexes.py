@@ -202,14 +202,17 @@ def plan(engine: str, con: Any, sql: str, params: Any) -> str:
     return f"{first['type']}" + (f" {first['key']}" if first.get("key") else "")
 
 
-def median_ms(fn: Callable[[], Any], repeat: int) -> float:
-    fn()  # warm
-    times = []
+def median_ms(a: Callable[[], Any], b: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    """Medians of ``a`` and ``b``, run alternately so load from elsewhere falls on both alike."""
+    a(), b()  # warm
+    ta: list[float] = []
+    tb: list[float] = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+        for fn, out in ((a, ta), (b, tb)):
+            t0 = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(ta), statistics.median(tb)
 
 
 def first_compile_us(repeat: int = 30) -> float:
@@ -273,8 +276,8 @@ def main() -> None:
                 ours = execute(con, sql, params)
                 theirs = execute(con, hsql, hparams)
                 assert [r[0] for r in ours] == [r[0] for r in theirs], (engine, lay_name, kind, sel)
-                a = median_ms(functools.partial(execute, con, sql, params), args.repeat)
-                b = median_ms(functools.partial(execute, con, hsql, hparams), args.repeat)
+                a, b = median_ms(functools.partial(execute, con, sql, params),
+                                 functools.partial(execute, con, hsql, hparams), args.repeat)
                 print(f"| {lay_name} | {kind} | {sel} | {a:.2f} | {b:.2f} | {a / b:.2f} | "
                       f"{plan(engine, con, sql, params)} | {plan(engine, con, hsql, hparams)} | {len(ours)} |")
         print()

@@ -116,7 +116,7 @@ GOLDEN = {
         ["O'Brien"]),
     'postgres': ('SELECT "id", "created_at", "updated_at", "removed_at", "data" FROM "main" WHERE "data" -> \'k\'\'1\' = TO_JSONB(CAST(%s AS TEXT)) ORDER BY "created_at" DESC, "id" COLLATE "C"',
         ["O'Brien"]),
-    'mysql': ('SELECT `id`, `created_at`, `updated_at`, `removed_at`, `data` FROM `main` WHERE CAST(JSON_VALUE(`data`, \'$."k\'\'1"\') AS BINARY) = CAST(%s AS BINARY) AND JSON_TYPE(JSON_EXTRACT(`data`, \'$."k\'\'1"\')) = \'STRING\' ORDER BY `created_at` DESC, CAST(`id` AS BINARY)',
+    'mysql': ('SELECT `id`, `created_at`, `updated_at`, `removed_at`, `data` FROM `main` WHERE CAST(JSON_UNQUOTE(JSON_EXTRACT(`data`, \'$."k\'\'1"\')) AS BINARY) = CAST(%s AS BINARY) AND JSON_TYPE(JSON_EXTRACT(`data`, \'$."k\'\'1"\')) = \'STRING\' ORDER BY `created_at` DESC, CAST(`id` AS BINARY)',
         ["O'Brien"]),
 }
 

@@ -235,7 +235,7 @@ class Compiler:
             url = fam.child(j, "val", 1)
             return AND(fam.kind_is(url, ("string",)), self.text_test(fam.text(url), op, val, indexable=False))
         if t is T.DATE:
-            return AND(fam.kind_is(j, ("string",)), fam.date_cmp(fam.text(j), _OPN[op], val))
+            return AND(fam.date_cmp(fam.text(j), _OPN[op], val), fam.kind_is(j, ("string",)))
         if t is T.ENUM_TAGS:
             return self.tags(j, op, tuple(val))  # type: ignore[arg-type]
         if t is T.BOOLEAN or type(val) is bool:

@@ -534,34 +534,26 @@ class MySQLFamily(_PathFamily):
     def binary(self, e: exp.Expr) -> exp.Expr:
         return exp.Cast(this=e, to=dtype("BINARY", dialect="mysql"))
 
-    def _scalar(self, j: J) -> exp.Expr | None:
-        """``JSON_VALUE(doc, 'path')``: one parse per row, the unquoted scalar (NULL for arrays and objects)."""
-        if j.root is None or not isinstance(j.path, exp.Literal):
-            return None
-        return fn("JSON_VALUE", j.root.copy(), j.path.copy())
-
-    # a full scan (no JSON index here) evaluates AND left to right: the cheap value test first, then
-    # the kind test and the byte comparison only on the rows it let through
+    # A full scan (MariaDB has no index on a JSON value) evaluates AND left to right: the value test
+    # (one parse of the document) first, the kind test (a second parse) only on the rows it let through.
+    # JSON_UNQUOTE(JSON_EXTRACT(...)), not JSON_VALUE: MySQL 8's JSON_VALUE stops at 512 characters.
     def str_eq(self, j: J, value: object) -> exp.Expr:
-        v = self._scalar(j)
-        if v is None:
-            return super().str_eq(j, value)
-        return AND(exp.EQ(this=self.binary(v), expression=self.binary(self.param(value))), self.kind_is(j, ("string",)))
+        return AND(exp.EQ(this=self.binary(self.text(j)), expression=self.binary(self.param(value))),
+                   self.kind_is(j, ("string",)))
 
     def str_in(self, j: J, values: tuple[object, ...]) -> exp.Expr:
-        v = self._scalar(j)
         vals = tuple(dict.fromkeys(values))
-        if v is None or len(vals) == 1:
-            return super().str_in(j, values) if v is None else self.str_eq(j, vals[0])
-        return AND(exp.In(this=self.binary(v), expressions=[self.binary(self.param(x)) for x in vals]),
+        if len(vals) == 1:
+            return self.str_eq(j, vals[0])
+        return AND(exp.In(this=self.binary(self.text(j)), expressions=[self.binary(self.param(x)) for x in vals]),
                    self.kind_is(j, ("string",)))
 
     def num_cmp(self, j: J, op: str, value: object) -> exp.Expr:
-        v = self._scalar(j)
-        if v is None:
-            return super().num_cmp(j, op, value)
-        num = exp.Cast(this=v, to=dtype("DOUBLE"))
-        return AND(_CMP[op](this=num, expression=self.param(value)), self.kind_is(j, ("number",)))
+        return AND(_CMP[op](this=self.num(j), expression=self.param(value)), self.kind_is(j, ("number",)))
+
+    def bool_eq(self, j: J, value: bool) -> exp.Expr:
+        # the JSON text of a boolean is exactly true/false (a string "true" reads '"true"'): one parse
+        return exp.EQ(this=self.json_text(j), expression=_s("true" if value else "false"))
 
     def date_cmp(self, text: exp.Expr, op: str, day: object, indexable: bool = False) -> exp.Expr:
         exact = super().date_cmp(text, op, day)
