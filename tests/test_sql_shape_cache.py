@@ -10,6 +10,7 @@ returns. The twin is built here by an independent walk, not by the library's sha
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import itertools
 import warnings
 from typing import Any
@@ -50,6 +51,7 @@ from filterdsl.backends.sql import (
 )
 from filterdsl.backends.sql_exec import execute_ids
 from filterdsl.errors import FilterError
+from filterdsl.records import valid_day
 
 from strategies import Scenario, scenarios
 
@@ -86,7 +88,18 @@ class _Twin:
             return tuple(self.v(e) for e in x)
         return self.v(x)
 
+    def day(self, x: Any) -> Any:
+        """Date values: a day maps to another day (distinct days stay distinct); a text that is not a
+        day is part of the shape (it compiles to another SQL form), so it stays."""
+        if type(x) is not str or not valid_day(x):
+            return x
+        if ("day", x) not in self.seen:
+            self.seen[("day", x)] = (datetime.date(1999, 12, 31) - datetime.timedelta(days=len(self.seen))).isoformat()
+        return self.seen[("day", x)]
+
     def node(self, n: Node) -> Node:
+        if isinstance(n, Compare) and n.field.type is FieldType.DATE:
+            return Compare(n.field, n.op, self.day(n.value))
         if isinstance(n, Compare):
             return Compare(n.field, n.op, self.value(n.value))
         if isinstance(n, (And, Or)):
@@ -113,6 +126,10 @@ def twin(q: Query) -> Query:
 def _has_values(q: Query) -> bool:
     """Some value the twin swaps (booleans, empty lists and absent bounds are not swapped)."""
     for n in walk(q.predicate):
+        if isinstance(n, Compare) and n.field.type is FieldType.DATE:
+            if valid_day(n.value):
+                return True
+            continue
         if isinstance(n, Compare) and type(n.value) is not bool and n.value != "" and (
                 type(n.value) is not tuple or any(v != "" for v in n.value)):
             return True
