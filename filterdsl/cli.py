@@ -26,7 +26,7 @@ from .schema import Catalog, load_catalog
 
 EXT_FORMATS = {".json": "pitchly", ".json5": "pitchly", ".search": "search", ".qs": "pixiebrix",
                ".fdsl": "text", ".ast": "ast"}
-ENGINES = ("memory", "sqlite", "duckdb", "postgres", "mysql", "mongomock", "mingo")
+ENGINES = ("memory", "sqlite", "duckdb", "postgres", "mysql", "datafusion", "clickhouse", "mongomock", "mingo")
 DEFAULT_ENGINE = "sqlite"
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_ENGINE, EXIT_NOT_EXPRESSIBLE = 0, 1, 2, 3, 4
@@ -45,6 +45,15 @@ EXIT_CODES_HELP = """exit codes:
   4    the query is valid but the chosen target cannot express it (not-expressible)
   70   internal error: a bug in filterdsl, please report it with the input
   141  stdout was closed early (e.g. | head -1); nothing more is printed"""
+
+#: kept equal to filterdsl.backends.sql.status.EXECUTED (tests/test_sql_columnar.py checks)
+DIALECT_STATUS_HELP = """SQL dialect status (--to sql):
+  executed in CI, results compared with the in-memory engine:
+    sqlite, duckdb, postgres, mysql (MariaDB)  JSON document and columns layouts
+    spark                                      JSON document layout (local Spark 4)
+    clickhouse (chDB), datafusion              columns layout
+  every other sqlglot dialect, and the layouts not listed above: parse-checked only (the SQL is read
+  back by sqlglot, never run); compiling for one prints a warning unverified-dialect"""
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -128,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="records: a JSON list, JSON lines, or {databaseId: [rows]} (relational filters)")
     run.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
                      help="where the query runs: memory (the reference), sqlite/duckdb (in memory), postgres/"
-                          "mysql (--url), mongomock/mingo")
+                          "mysql (--url), datafusion/clickhouse (in process, columns layout: needs --schema), "
+                          "mongomock/mingo")
     run.add_argument("--url", help="database URL for the postgres and mysql engines (default: the local server, "
                      "database test)")
     run.add_argument("--ids", action="store_true",
@@ -151,12 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
     _common(exp, "one")
 
     conv = command("convert", "convert a filter to another format or backend")
+    conv.epilog = DIALECT_STATUS_HELP + "\n\n" + EXIT_CODES_HELP
     _common(conv, "one")
     conv.add_argument("--to", required=True, choices=["pitchly", "search", "pixiebrix", "text", "ast", "sql", "mongo"],
                       help="output: an input format, sql (SQL then its params as JSON) or mongo (find spec or "
                            "pipeline)")
     conv.add_argument("--dialect", default=None,
-                      help="--to sql: any sqlglot dialect (default: sqlite)")
+                      help="--to sql: any sqlglot dialect, or datafusion; see the status table below "
+                           "(default: sqlite)")
     conv.add_argument("--layout", choices=["json", "columns"], default=None,
                       help="--to sql: json (one JSON document column) or columns (needs --mapping) (default: json)")
     conv.add_argument("--mapping", metavar="FILE",
@@ -314,7 +326,7 @@ def execute(query: Query, dataset: dict[Any, list[dict[str, Any]]], engine: str,
 
         return [r["id"] for r in run(query, dataset, catalog)]
     try:
-        if engine in ("sqlite", "duckdb", "postgres", "mysql"):
+        if engine in ("sqlite", "duckdb", "postgres", "mysql", "datafusion", "clickhouse"):
             from .backends import sql_exec
 
             docs = sql_exec.execute(query, dataset, engine=engine, url=url, catalog=catalog)
@@ -478,10 +490,23 @@ def cmd_convert(args: argparse.Namespace) -> int:
     if to == "ast":
         print(json.dumps(to_json(query), ensure_ascii=False, indent=2))
     elif to == "sql":
-        from .backends import sql_cli
+        import warnings
 
-        print(sql_cli.convert(query, dialect=args.dialect or "sqlite", layout=args.layout or "json",
-                              mapping=args.mapping, inline=args.inline, catalog=catalog, pretty=args.pretty))
+        from .backends import sql_cli
+        from .backends.sql import UnverifiedDialectWarning
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            text = sql_cli.convert(query, dialect=args.dialect or "sqlite", layout=args.layout or "json",
+                                   mapping=args.mapping, inline=args.inline, catalog=catalog, pretty=args.pretty)
+        for w in caught:
+            if isinstance(w.message, UnverifiedDialectWarning):  # SQL never executed: say so, as a diagnostic
+                msg = str(w.message).removeprefix(UnverifiedDialectWarning.code + ": ")
+                _print_diags([Diagnostic(UnverifiedDialectWarning.code, msg, Location(), "warning")],
+                             f"--dialect {args.dialect or 'sqlite'}", sys.stderr)
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        print(text)
     elif to == "mongo":
         from .backends import mongo_cli
 

@@ -21,7 +21,9 @@ from .memory import project
 from .sql import JsonLayout, to_sql
 
 Doc = dict[str, Any]
-ENGINES = ("sqlite", "duckdb", "postgres", "mysql")
+ENGINES = ("sqlite", "duckdb", "postgres", "mysql", "datafusion", "clickhouse")
+#: in-process engines loaded in the columns layout (see sql_columnar_exec)
+COLUMNAR = ("datafusion", "clickhouse")
 DEFAULT_URLS = {"postgres": "postgresql://postgres@127.0.0.1:5432/test", "mysql": "mysql://root@127.0.0.1:3306/test"}
 _COLS = ("id", "created_at", "updated_at", "removed_at")
 
@@ -159,6 +161,12 @@ def fetch(query: Query, dataset: Mapping[Any, list[Doc]], engine: str = "sqlite"
         raise FilterError([Diagnostic("unknown-engine", f"unknown SQL engine {engine!r}; one of {', '.join(ENGINES)}",
                                       Location())])
     main = _resolve(query, dataset)
+    if engine in COLUMNAR:
+        from .sql_columnar_exec import fetch_ids
+
+        ids = fetch_ids(query, dataset, engine, catalog, main)
+        docs = {d["id"]: d for d in dataset[main]}
+        return [docs[i] for i in ids]
     if engine in ("sqlite", "duckdb"):
         tables = {db: ("records" if db is None else str(db)) for db in dataset}
     else:

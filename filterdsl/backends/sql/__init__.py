@@ -29,9 +29,10 @@ from .compiler import Compiled, compile_query, compile_shape
 from .families import DIALECT_FAMILY
 from .layout import ColumnsLayout, ColumnSpec, JsonLayout, SqlLayoutWarning
 from .shape import Slot, bind, binder, extract, shape_key
+from .status import UnverifiedDialectWarning, warn_unverified
 
 __all__ = ["ColumnSpec", "ColumnsLayout", "JsonLayout", "SqlLayoutWarning", "to_sql", "to_sqlglot", "compile_query",
-           "DIALECT_FAMILY", "PARAMSTYLES", "DEFAULT_PARAMSTYLE", "dialect_names", "sql_cache_info", "clear_sql_cache"]
+           "DIALECT_FAMILY", "UnverifiedDialectWarning", "PARAMSTYLES", "DEFAULT_PARAMSTYLE", "dialect_names", "sql_cache_info", "clear_sql_cache"]
 
 #: PEP 249 paramstyles plus "dollar" ($1, DuckDB/PostgreSQL server side) and "native" (sqlglot's own
 #: placeholder syntax for the dialect, params as a dict by name)
@@ -126,9 +127,27 @@ def to_sqlglot(query: Query, dialect: str = "sqlite", layout: JsonLayout | Colum
         comp = compile_query(query, dialect, layout, catalog, icu_lower=icu_lower)
         tree = comp.tree if not inline else inline_params(comp)
         if dialect not in VERIFIED:
-            _parses_back(_generate(tree, dialect), dialect)
+            _parses_back(_generate(_clickhouse_typed(tree, comp) if dialect == "clickhouse" else tree, dialect), dialect)
     _warn(comp.warnings)
+    warn_unverified(dialect, _layout_name(layout))
     return tree
+
+
+def _layout_name(layout: JsonLayout | ColumnsLayout | None) -> str:
+    return "columns" if isinstance(layout, ColumnsLayout) else "json"
+
+
+def _clickhouse_typed(tree: exp.Expr, comp: Compiled) -> exp.Expr:
+    """ClickHouse query parameters carry a type: ``{p0: String}`` (an untyped one does not parse)."""
+    def typed(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Placeholder) and node.name in comp.params:
+            v = comp.params[node.name]
+            k = v.kind if type(v) is Slot else {str: "str", int: "int"}.get(type(v), "float")
+            kind = {"str": "String", "int": "Int64"}.get(k, "Float64")
+            return exp.Placeholder(this=exp.Var(this=node.name), kind=exp.DataType.build(kind, dialect="clickhouse"))
+        return node
+
+    return tree.transform(typed)
 
 
 def inline_params(comp: Compiled) -> exp.Select:
@@ -152,16 +171,7 @@ def render(comp: Compiled, dialect: str, paramstyle: str, pretty: bool = False) 
         raise FilterError([Diagnostic("bad-paramstyle", f"unknown paramstyle {paramstyle!r}; one of "
                                       f"{', '.join(PARAMSTYLES)}", Location())])
     if paramstyle == "native":
-        tree: exp.Expr = comp.tree
-        if dialect == "clickhouse":  # ClickHouse query parameters carry a type: {p0:String}
-            def typed(node: exp.Expr) -> exp.Expr:
-                if isinstance(node, exp.Placeholder) and node.name in comp.params:
-                    v = comp.params[node.name]
-                    k = v.kind if type(v) is Slot else {str: "str", int: "int"}.get(type(v), "float")
-                    kind = {"str": "String", "int": "Int64"}.get(k, "Float64")
-                    return exp.Placeholder(this=exp.Var(this=node.name), kind=exp.DataType.build(kind, dialect=dialect))
-                return node
-            tree = tree.transform(typed)
+        tree: exp.Expr = _clickhouse_typed(comp.tree, comp) if dialect == "clickhouse" else comp.tree
         text = _generate(tree, dialect, pretty=pretty)
         if dialect not in VERIFIED:
             _parses_back(text, dialect)
@@ -189,7 +199,8 @@ def render(comp: Compiled, dialect: str, paramstyle: str, pretty: bool = False) 
 
     text = _TOKEN_RE.sub(repl, text)
     if dialect not in VERIFIED:
-        _parses_back(_generate(comp.tree, dialect), dialect)
+        _parses_back(_generate(_clickhouse_typed(comp.tree, comp) if dialect == "clickhouse" else comp.tree, dialect),
+                     dialect)
     return text, (named if paramstyle in ("named", "pyformat") else params)
 
 
@@ -286,5 +297,6 @@ def to_sql(query: Query, dialect: str = "sqlite", layout: JsonLayout | ColumnsLa
             if ck in _cache:
                 _cache.move_to_end(ck)
     _warn(out.warnings)
+    warn_unverified(dialect, _layout_name(layout))
     params = bind(out.plan, values)
     return out.text, (params if out.names is None else dict(zip(out.names, params)))

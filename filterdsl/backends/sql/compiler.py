@@ -39,6 +39,7 @@ from ...ast import (
     State,
 )
 from ...errors import Diagnostic, FilterError, Location
+from . import columnar  # noqa: F401  (registers the DataFusion dialect and the columnar families)
 from .families import AND, OR, J, _n, alias_table, col, family_for
 from .layout import ColumnsLayout, JsonLayout
 from .shape import Slot, extract, is_number, resolve
@@ -50,7 +51,7 @@ _OPN = {Op.EQ: "eq", Op.GT: "gt", Op.GTE: "gte", Op.LT: "lt", Op.LTE: "lte"}
 _CI = {Op.CONTAINS: "contains", Op.STARTS_WITH: "starts", Op.ENDS_WITH: "ends", Op.IEQ: "ieq"}
 BOOL_DIALECTS = ("sqlite", "duckdb", "postgres", "mysql", "materialize", "risingwave", "redshift", "bigquery",
                  "snowflake", "spark", "spark2", "databricks", "hive", "trino", "presto", "athena", "clickhouse",
-                 "starrocks", "doris")
+                 "starrocks", "doris", "datafusion")
 #: LIMIT used when only an OFFSET is wanted (SQLite and MySQL need a LIMIT before OFFSET)
 NO_LIMIT = 2**62
 INT_LIMIT = 2**31 - 1  # Spark/Hive: LIMIT must be an INT
@@ -104,6 +105,7 @@ class Compiler:
         if isinstance(layout, JsonLayout) and layout.cast_jsonb:
             self.fam.cast_root = True  # type: ignore[attr-defined]
         self.columns = isinstance(layout, ColumnsLayout)
+        self.fam.layout = "columns" if self.columns else "json"
         #: engines where a predicate is a value (CASE may return it, COALESCE may take it)
         self.bool_values = dialect in BOOL_DIALECTS
         self._aliases = 0
@@ -299,10 +301,13 @@ class Compiler:
         ictx = _Ctx(inner_alias, node.database)
         inner, _ = self.pred(node.predicate, ictx)
         live = exp.Is(this=self.rcol(ictx, "removed_at"), expression=exp.Null())
-        if fam.name == "spark":
+        if fam.name == "spark" or getattr(fam, "uncorrelated", False):
             return self.relation_uncorrelated(node, ctx, ictx, AND(live, exp.Paren(this=inner)))
         if self.columns:
             ref = self.col_expr(ctx, node.field)
+            if node.field.type is T.REF_MULTIPLE and hasattr(fam, "ref_many"):  # a list column (DataFusion)
+                cond = AND(fam.ref_many(fam.root(ref), self.rcol(ictx, "id")), live, inner)
+                return self.exists(self.table(node.database, inner_alias), cond)
             if node.field.type is T.REF_MULTIPLE:
                 a = self.alias("e")
                 frm, e = fam.elements(fam.root(ref), a)
@@ -328,9 +333,9 @@ class Compiler:
         ids = ids.where(where, copy=False)
         if node.field.type is T.REF_MULTIPLE:
             listed = fam.string_elements(j, self.alias("e"))
-            agg = exp.select(exp.Anonymous(this="collect_list", expressions=[self.rcol(ictx, "id")]), copy=False)
+            agg = exp.select(fam.collect(self.rcol(ictx, "id")), copy=False)
             agg = agg.from_(self.table(node.database, ictx.alias), copy=False).where(where.copy(), copy=False)
-            overlap = exp.Anonymous(this="arrays_overlap", expressions=[listed, exp.Subquery(this=agg)])
+            overlap = fam.overlap(listed, exp.Subquery(this=agg))
             return self._guarded([fam.kind_is(j, ("array",)), overlap])
         if self.columns:
             return exp.In(this=self.col_expr(ctx, node.field), query=exp.Subquery(this=ids))

@@ -109,11 +109,23 @@ class J:
     top: bool = False
 
 
-def not_expressible(dialect: str, what: str) -> FilterError:
+#: families written for the columns layout only (no JSON document layout there)
+COLUMNS_ONLY = ("clickhouse", "datafusion")
+
+
+def not_expressible(dialect: str, what: str, layout: str = "json") -> FilterError:
+    """The refusal names the layout in use and the dialects that can say ``what`` in it."""
+    if layout == "columns":
+        return FilterError([Diagnostic(
+            "not-expressible",
+            f"the SQL dialect {dialect!r} cannot express {what} in the columns layout (filterdsl writes "
+            f"dates, tags and relations of the columns layout for: {', '.join(sorted(DIALECT_FAMILY))}); "
+            f"use one of those dialects or the JSON document layout", Location())])
+    json_ones = sorted(d for d, f in DIALECT_FAMILY.items() if f not in COLUMNS_ONLY)
     return FilterError([Diagnostic(
         "not-expressible",
         f"the SQL dialect {dialect!r} cannot express {what} in the JSON document layout (filterdsl "
-        f"knows the JSON functions of: {', '.join(sorted(DIALECT_FAMILY))}); use one of those dialects "
+        f"knows the JSON functions of: {', '.join(json_ones)}); use one of those dialects "
         f"or a columns layout", Location())])
 
 
@@ -122,6 +134,8 @@ class Family:
 
     name = "generic"
     kinds: dict[str, tuple[str, ...]] = {}
+    #: the layout being compiled ("json" or "columns"), named in refusals
+    layout = "json"
 
     def __init__(self, param: ParamFn, dialect: str):
         self.param = param
@@ -130,13 +144,13 @@ class Family:
     # ---- navigation / inspection (engine specific)
     def root(self, doc: exp.Expr, top: bool = False) -> J:
         """``top``: ``doc`` is a table's document column (not a column of the columns layout)."""
-        raise not_expressible(self.dialect, "access to JSON field values")
+        raise not_expressible(self.dialect, "access to JSON field values", self.layout)
 
     def child(self, parent: J, seg: str, depth: int) -> J:
-        raise not_expressible(self.dialect, "access to JSON field values")
+        raise not_expressible(self.dialect, "access to JSON field values", self.layout)
 
     def typ(self, j: J) -> exp.Expr:
-        raise not_expressible(self.dialect, "JSON type checks")
+        raise not_expressible(self.dialect, "JSON type checks", self.layout)
 
     def value(self, j: J) -> exp.Expr:
         """The JSON value itself as one expression (what an expression index names)."""
@@ -144,27 +158,27 @@ class Family:
 
     def text(self, j: J) -> exp.Expr:
         """The value as SQL text; meaningful only where the kind is string."""
-        raise not_expressible(self.dialect, "JSON string values")
+        raise not_expressible(self.dialect, "JSON string values", self.layout)
 
     def num(self, j: J) -> exp.Expr:
-        raise not_expressible(self.dialect, "JSON number values")
+        raise not_expressible(self.dialect, "JSON number values", self.layout)
 
     def json_text(self, j: J) -> exp.Expr:
-        raise not_expressible(self.dialect, "JSON text")
+        raise not_expressible(self.dialect, "JSON text", self.layout)
 
     def array_len(self, j: J) -> exp.Expr:
-        raise not_expressible(self.dialect, "JSON array length")
+        raise not_expressible(self.dialect, "JSON array length", self.layout)
 
     def elements(self, j: J, alias: str) -> tuple[exp.Expr, J]:
         """A FROM item expanding the array ``j`` into rows, and the element value of a row."""
-        raise not_expressible(self.dialect, "JSON array expansion")
+        raise not_expressible(self.dialect, "JSON array expansion", self.layout)
 
     def members(self, j: J, alias: str) -> tuple[exp.Expr, J]:
         """A FROM item expanding the values of the object ``j`` into rows."""
-        raise not_expressible(self.dialect, "JSON object expansion")
+        raise not_expressible(self.dialect, "JSON object expansion", self.layout)
 
     def valid_day(self, head: exp.Expr) -> exp.Expr:
-        raise not_expressible(self.dialect, "date validation")
+        raise not_expressible(self.dialect, "date validation", self.layout)
 
     def valid_prefix(self, text: exp.Expr) -> exp.Expr:
         """The first 10 characters of ``text`` are a real day (SPEC 1.4)."""
@@ -182,10 +196,18 @@ class Family:
 
     def string_elements(self, j: J, alias: str) -> exp.Expr:
         """The string elements of the array ``j`` as an SQL array (Spark relations)."""
-        raise not_expressible(self.dialect, "arrays of strings")
+        raise not_expressible(self.dialect, "arrays of strings", self.layout)
 
     def is_bool(self, j: J, value: bool) -> exp.Expr:
         return self.kind_is(j, ("true" if value else "false",))
+
+    def collect(self, e: exp.Expr) -> exp.Expr:
+        """An aggregate collecting ``e`` into an array (uncorrelated refMultiple relations; Spark)."""
+        return fn("collect_list", e)
+
+    def overlap(self, listed: exp.Expr, ids: exp.Expr) -> exp.Expr:
+        """The two arrays share an element (uncorrelated refMultiple relations; Spark)."""
+        return fn("arrays_overlap", listed, ids)
 
     #: no expression this family emits in a WHERE can raise, so conditions are plain ANDs (no CASE
     #: guard deciding evaluation order), which keeps them open to the planner's index matching

@@ -1,0 +1,181 @@
+"""Families for the in-process columnar engines executed in the tests: DataFusion and ClickHouse (chDB).
+
+Both are for the **columns layout** (one typed column per field): their JSON layout is not served
+(DataFusion has no JSON functions; ClickHouse's ``JSONExtract*`` family is not written yet), so a
+field in the JSON layout stays ``not-expressible`` there. What they add over the generic dialects:
+
+- DataFusion (a ``datafusion`` sqlglot dialect registered here, Trino syntax with ``$name``
+  parameters): dates (``regexp_like``; Rust's regex has no look-ahead, so year 0000 is refused by a
+  comparison), enumTags and refMultiple as ``List<Utf8>`` columns (``array_has_any``/``array_has_all``),
+  ``starts_with``/``ends_with``; ``lower`` is Rust's full Unicode ``to_lowercase`` (final sigma and
+  ``İ`` as Python).
+- ClickHouse: ``lowerUTF8`` (``LOWER`` folds ASCII only), ``positionUTF8``, ``startsWith``/``endsWith``
+  (``SUBSTRING`` counts bytes), ``lengthUTF8``, ``match`` (re2, no look-ahead either), enumTags and
+  refMultiple as JSON text read with ``JSONExtract(c, 'Array(String)')`` (an ``Array`` column cannot be
+  NULL, and NULL is how the columns layout says NOT SET/EMPTY), relations as uncorrelated subqueries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlglot import exp
+from sqlglot.dialects.trino import Trino
+
+from .families import AND, DAY_PREFIX, DIALECT_FAMILY, FAMILIES, Family, J, _n, _s, fn, not_expressible
+from .shape import derive
+
+#: DAY_PREFIX without its ``(?!0000)`` look-ahead (Rust regex and re2 have none): year 0000 is refused
+#: by ``text >= '0001'`` instead
+DAY_PREFIX_NO_LOOKAHEAD = DAY_PREFIX.replace("^(?!0000)", "^", 1)
+
+
+class DataFusion(Trino):
+    """Apache DataFusion's SQL as sqlglot writes it: Trino syntax, ``$name`` parameters."""
+
+    # NULLs sort last ascending and first descending (Trino's default is last both ways)
+    NULL_ORDERING = "nulls_are_large"
+
+    class Generator(Trino.Generator):  # type: ignore[valid-type,misc]
+        TRANSFORMS = {**Trino.Generator.TRANSFORMS,
+                      exp.Placeholder: lambda self, e: f"${e.name}" if e.name else "?"}
+
+
+class _ColumnarFamily(Family):
+    """Shared: typed columns only; a field's column is the ``J`` root, list columns hold strings."""
+
+    #: relations as uncorrelated subqueries (``id IN (SELECT ...)``, overlap with an aggregated list)
+    uncorrelated = False
+
+    def root(self, doc: exp.Expr, top: bool = False) -> J:
+        return J(doc)
+
+    def child(self, parent: J, seg: str, depth: int) -> J:
+        raise not_expressible(self.dialect, "access to JSON field values", self.layout)
+
+    def kind_is(self, j: J, kinds: tuple[str, ...]) -> exp.Expr:
+        # only reached for list columns (arrays, or NULL for NOT SET/EMPTY) and their string elements
+        if kinds == ("array",):
+            return exp.Not(this=exp.Is(this=self._list(j), expression=exp.Null()))
+        if kinds == ("string",) and j.elem is not None:
+            return exp.true()
+        raise not_expressible(self.dialect, "JSON type checks", self.layout)
+
+    def text(self, j: J) -> exp.Expr:
+        if j.elem is not None:
+            assert j.root is not None
+            return j.root
+        raise not_expressible(self.dialect, "JSON string values", self.layout)
+
+    def _list(self, j: J) -> exp.Expr:
+        assert j.root is not None
+        return j.root
+
+    def head10(self, e: exp.Expr) -> exp.Expr:
+        return fn("substr", e, _n(1), _n(10))
+
+    def valid_prefix(self, text: exp.Expr) -> exp.Expr:
+        # anchored at the start only: no substring needed
+        return AND(self.valid_day(text), exp.GTE(this=text.copy(), expression=_s("0001")))
+
+    def valid_day(self, head: exp.Expr) -> exp.Expr:
+        return exp.RegexpLike(this=head, expression=_s(DAY_PREFIX_NO_LOOKAHEAD))
+
+    def _arr(self, values: tuple[object, ...]) -> exp.Expr:
+        return fn(self.array_fn, *[self.param(v) for v in dict.fromkeys(values)])
+
+    array_fn = "make_array"
+    has_any_fn = "array_has_any"
+    has_all_fn = "array_has_all"
+
+    def tags_any(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
+        return fn(self.has_any_fn, self._list(j), self._arr(values))
+
+    def tags_all(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
+        return fn(self.has_all_fn, self._list(j), self._arr(values))
+
+    def tags_exactly(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
+        # set equality: each holds every element of the other (order and duplicates ignored)
+        return AND(self.tags_all(j, values, alias), fn(self.has_all_fn, self._arr(values), self._list(j)))
+
+
+class DataFusionFamily(_ColumnarFamily):
+    name = "datafusion"
+
+    def any_element(self, j: J, alias: str, cond: Callable[[J], exp.Expr]) -> exp.Expr:
+        # no lambdas, and a correlated UNNEST is not planned: a search over a tags column is refused
+        raise not_expressible(self.dialect, "a search over an enumTags column", self.layout)
+
+    def contains(self, hay: exp.Expr, needle: Any) -> exp.Expr:
+        return exp.GT(this=fn("strpos", hay, self.param(needle)), expression=_n(0))
+
+    def starts(self, hay: exp.Expr, needle: Any) -> exp.Expr:
+        return fn("starts_with", hay, self.param(needle))
+
+    def ends(self, hay: exp.Expr, needle: Any) -> exp.Expr:
+        return fn("ends_with", hay, self.param(needle))
+
+    def length(self, e: exp.Expr) -> exp.Expr:
+        return fn("character_length", e)
+
+    def ref_many(self, listed: J, ref_id: exp.Expr) -> exp.Expr:
+        """The list column holds the referenced row's id (a correlated EXISTS condition)."""
+        return fn("array_has", self._list(listed), ref_id)
+
+
+class ClickHouseFamily(_ColumnarFamily):
+    name = "clickhouse"
+    uncorrelated = True
+    array_fn = "array"
+    has_any_fn = "hasAny"
+    has_all_fn = "hasAll"
+
+    def _list(self, j: J) -> exp.Expr:
+        assert j.root is not None
+        # JSONExtract refuses a Nullable argument (Array cannot be Nullable): NULL reads as []
+        return fn("JSONExtract", fn("ifNull", j.root, _s("[]")), _s("Array(String)"))
+
+    def kind_is(self, j: J, kinds: tuple[str, ...]) -> exp.Expr:
+        if kinds == ("array",):
+            assert j.root is not None
+            return exp.Not(this=exp.Is(this=j.root, expression=exp.Null()))
+        return super().kind_is(j, kinds)
+
+    def any_element(self, j: J, alias: str, cond: Callable[[J], exp.Expr]) -> exp.Expr:
+        var = exp.to_identifier(alias)
+        body = cond(J(exp.column(var.copy()), elem=alias))
+        return fn("arrayExists", exp.Lambda(this=body, expressions=[var]), self._list(j))
+
+    def string_elements(self, j: J, alias: str) -> exp.Expr:
+        return self._list(j)
+
+    def collect(self, e: exp.Expr) -> exp.Expr:
+        return fn("groupArray", e)
+
+    def overlap(self, listed: exp.Expr, ids: exp.Expr) -> exp.Expr:
+        return fn("hasAny", listed, ids)
+
+    def lower(self, e: exp.Expr) -> exp.Expr:
+        return fn("lowerUTF8", e)
+
+    def length(self, e: exp.Expr) -> exp.Expr:
+        return fn("lengthUTF8", e)
+
+    def contains(self, hay: exp.Expr, needle: Any) -> exp.Expr:
+        return exp.GT(this=fn("positionUTF8", hay, self.param(needle)), expression=_n(0))
+
+    def starts(self, hay: exp.Expr, needle: Any) -> exp.Expr:
+        return fn("startsWith", hay, self.param(needle))
+
+    def ends(self, hay: exp.Expr, needle: Any) -> exp.Expr:
+        return fn("endsWith", hay, self.param(needle))
+
+    def head10(self, e: exp.Expr) -> exp.Expr:
+        return fn("substringUTF8", e, _n(1), _n(10))
+
+
+FAMILIES.update({"datafusion": DataFusionFamily, "clickhouse": ClickHouseFamily})
+DIALECT_FAMILY.update({"datafusion": "datafusion", "clickhouse": "clickhouse"})
+
+__all__ = ["DataFusion", "DataFusionFamily", "ClickHouseFamily", "derive"]
