@@ -158,7 +158,7 @@ def compare_problem(node: Compare) -> tuple[str, str] | None:
     """
     v, op, t = node.value, node.op, node.field.type
     if (op in _TEXT_OPS + (Op.IN,) and t in (FieldType.NUMBER, FieldType.DATE, FieldType.CURRENCY)) or (
-            t is FieldType.ENUM_TAGS and op not in _LIST_OPS[1:]):
+            (t is FieldType.ENUM_TAGS) != (op in _LIST_OPS[1:])):  # has-any/all/exactly: enumTags only
         return "operator-not-allowed", f"{op.value} is not an operator for a {t.value} field"
     why = _value_problem(v, op, t)
     return None if why is None else ("wrong-type", why)

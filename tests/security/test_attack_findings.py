@@ -360,7 +360,8 @@ def test_suggester_shortlist_is_what_difflib_would_pick_on_small_lists() -> None
 @pytest.mark.parametrize("text,code", [("x starts with 0", "wrong-type"), ("x:string contains 5", "wrong-type"),
                                        ("x:date > 5", "wrong-type"), ("x:number contains \"a\"", "operator-not-allowed"),
                                        ("x:date in [\"a\"]", "operator-not-allowed"),
-                                       ("x:enumTags is \"a\"", "operator-not-allowed")])
+                                       ("x:enumTags is \"a\"", "operator-not-allowed"),
+                                       ("x has exactly [\"a\"]", "operator-not-allowed")])
 def test_ill_typed_comparisons_in_the_text_and_ast_forms_are_refused(text: str, code: str) -> None:
     """The fuzz run found `starts with 0` reaching the in-memory engine (AttributeError on int.lower)."""
     from filterdsl.ast import Compare, Field, FieldType, Op, Query, to_json
