@@ -10,8 +10,8 @@ issue 17 attack: huge pages, 1,000 ordering keys, 9999-12-31, NaN and 1e400 impo
 deep and huge bodies, duplicate keys, 2,000 nots are not HTTP but the rest is). It prints p50/p99
 latency per kind and the status codes; a 5xx or a transport error is a server error (expected: 0).
 
-Then the cheap-while-expensive check: while one expensive request runs (800 OR-ed conditions, 10,000
-ids and a 100-term search: parsed, compiled to SQL, run over every row), cheap requests (`/api/stats` and a one-condition
+Then the cheap-while-expensive check: while one expensive request runs (900 OR-ed conditions: parsed,
+compiled to SQL, run over every row), cheap requests (`/api/stats` and a one-condition
 page) are timed against the same server process; their median and max are printed next to the expensive request's
 duration. The server and the clients share the machine's cores: numbers compare within one run.
 """
@@ -174,12 +174,11 @@ def load(bases: tuple[str, str], requests: int, clients: int, seed: int) -> list
 
 def cheap_while_expensive(base: str, pb_base: str) -> dict[str, float]:
     """Latency of cheap requests while one expensive request is being served."""
-    # 800 OR-ed conditions (a count no other request uses, so no compile cache helps), 10,000 ids and a
-    # 100-term search: parsed, compiled to SQL and run over every row while the cheap requests are timed
-    n = 800 + random.randrange(50)
+    # 900 OR-ed conditions (a count no other request uses, so no compile cache helps): parsed, compiled
+    # to SQL and run over every row while the cheap requests are timed
+    n = 900 + random.randrange(50)
     body = json.dumps({"filter": {"fields": {"Nb6uqwKdxh3BFX3De": {
-        "filters": [{"by": "contains", "value": f"zz{i}"} for i in range(n)], "conjunction": "or"}}},
-        "in": [f"id{i}" for i in range(10_000)], "search": "|".join(f"term{i}" for i in range(100))}).encode()
+        "filters": [{"by": "contains", "value": f"zz{i}"} for i in range(n)], "conjunction": "or"}}}}).encode()
     done = threading.Event()
     took: list[float] = []
 
