@@ -23,7 +23,7 @@ from typing import Any
 
 from ..ast import Compare, Field, FieldState, FieldType, Query, Relation, Search, walk
 from ..errors import Diagnostic, FilterError, Location
-from .sql import ColumnsLayout, to_sql
+from .sql import ColumnsLayout, JsonLayout, to_sql
 
 Doc = dict[str, Any]
 T = FieldType
@@ -198,9 +198,46 @@ def _clickhouse(tables: _Tables, sql: str, params: dict[str, Any]) -> list[str]:
                 s.query(f"DROP TABLE IF EXISTS `{name}`")
 
 
+def _clickhouse_json(query: Query, dataset: Mapping[Any, list[Doc]], main: Any) -> list[str]:
+    """ClickHouse over the JSON document layout: the ``data`` object as JSON text in a String column."""
+    global _ch_session
+    from chdb import session
+
+    tag = secrets.token_hex(4)
+    names = {db: f"fdsl_{tag}_{i}" for i, db in enumerate(dataset)}
+    q = Query(query.predicate, query.sort, query.skip, query.limit, None, main)
+    sql, params = to_sql(q, "clickhouse", JsonLayout(tables=names), paramstyle="native")
+    with _CH_LOCK:
+        if _ch_session is None:
+            _ch_session = session.Session()
+        s = _ch_session
+        made = []
+        try:
+            for db, name in names.items():
+                s.query(f"CREATE TABLE `{name}` (id String, created_at String, updated_at Nullable(String), "
+                        f"removed_at Nullable(String), data String) ENGINE = Memory")
+                made.append(name)
+                if dataset[db]:
+                    rows = [json.dumps({**{c: d.get(c) for c in _REC}, "data": json.dumps(
+                        d.get("data", {}), ensure_ascii=False, separators=(",", ":"))}, ensure_ascii=False)
+                        for d in dataset[db]]
+                    s.query(f"INSERT INTO `{name}` FORMAT JSONEachRow\n" + "\n".join(rows))
+            out = s.query(sql, "JSONCompact", params={k: ch_param(v) for k, v in params.items()})
+            return [row[0] for row in json.loads(str(out))["data"]]
+        finally:
+            for name in made:
+                s.query(f"DROP TABLE IF EXISTS `{name}`")
+
+
 def fetch_ids(query: Query, dataset: Mapping[Any, list[Doc]], engine: str, catalog: Any = None,
-              main: Any = None) -> list[str]:
-    """Ids in result order from DataFusion or ClickHouse; ``main`` is the queried database's key."""
+              main: Any = None, layout: str | None = None) -> list[str]:
+    """Ids in result order from DataFusion or ClickHouse; ``main`` is the queried database's key.
+
+    ``layout``: ClickHouse runs the JSON document layout by default (all three field states, any
+    value) and the columns layout on request; DataFusion has only the columns layout.
+    """
+    if engine == "clickhouse" and (layout or "json") == "json":
+        return _clickhouse_json(query, dataset, main)
     tables = _Tables(engine, query, dataset, catalog)
     q = Query(query.predicate, query.sort, query.skip, query.limit, None, main)
     sql, params = to_sql(q, engine, tables.layout, catalog, paramstyle="native")

@@ -23,7 +23,20 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.dialects.trino import Trino
 
-from .families import AND, DAY_PREFIX, DIALECT_FAMILY, FAMILIES, Family, J, _n, _s, fn, not_expressible
+from .families import (
+    AND,
+    DAY_PREFIX,
+    DIALECT_FAMILY,
+    FAMILIES,
+    OR,
+    Family,
+    J,
+    _n,
+    _s,
+    canonical_index,
+    fn,
+    not_expressible,
+)
 from .shape import derive
 
 #: DAY_PREFIX without its ``(?!0000)`` look-ahead (Rust regex and re2 have none): year 0000 is refused
@@ -126,6 +139,8 @@ class DataFusionFamily(_ColumnarFamily):
 
 class ClickHouseFamily(_ColumnarFamily):
     name = "clickhouse"
+    #: the family used for the JSON document layout (set below)
+    json_family: type[Family] | None = None
     uncorrelated = True
     array_fn = "array"
     has_any_fn = "hasAny"
@@ -174,6 +189,97 @@ class ClickHouseFamily(_ColumnarFamily):
     def head10(self, e: exp.Expr) -> exp.Expr:
         return fn("substringUTF8", e, _n(1), _n(10))
 
+
+class ClickHouseJsonFamily(ClickHouseFamily):
+    """ClickHouse, JSON document layout: every value is handled as its raw JSON text
+    (``JSONExtractRaw``, ``''`` for a missing key), typed with ``JSONType`` and read with
+    ``JSONExtractString``/``JSONExtractFloat``/``JSONExtractBool``; arrays and objects through
+    ``JSONExtractArrayRaw``/``JSONExtractKeysAndValuesRaw`` and ``arrayExists`` lambdas."""
+
+    _NUM = ("Int64", "UInt64", "Double")
+
+    def root(self, doc: exp.Expr, top: bool = False) -> J:
+        return J(doc)
+
+    @staticmethod
+    def _raw(j: J) -> exp.Expr:
+        assert j.root is not None
+        return j.root
+
+    def child(self, parent: J, seg: str, depth: int) -> J:
+        raw = self._raw(parent)
+        by_key = fn("JSONExtractRaw", raw, _s(seg))
+        if depth > 0 and canonical_index(seg):  # JSON indices are 1-based
+            by_idx = fn("JSONExtractRaw", raw.copy(), _n(int(seg) + 1))
+            arr = exp.EQ(this=fn("JSONType", raw.copy()), expression=_s("Array"))
+            return J(exp.Case(ifs=[exp.If(this=arr, true=by_idx)], default=by_key))
+        return J(by_key)
+
+    def typ(self, j: J) -> exp.Expr:
+        return fn("JSONType", self._raw(j))
+
+    def missing(self, j: J) -> exp.Expr:
+        return exp.EQ(this=self._raw(j), expression=_s(""))
+
+    def kind_is(self, j: J, kinds: tuple[str, ...]) -> exp.Expr:
+        t = self.typ(j)
+        conds: list[exp.Expr] = []
+        for k in dict.fromkeys(kinds):
+            if k == "null":  # JSONType says Null for a missing key too
+                conds.append(AND(exp.EQ(this=t.copy(), expression=_s("Null")),
+                                 exp.NEQ(this=self._raw(j).copy(), expression=_s(""))))
+            elif k == "number":
+                conds.append(exp.In(this=t.copy(), expressions=[_s(x) for x in self._NUM]))
+            elif k in ("true", "false"):
+                if "true" in kinds and "false" in kinds:
+                    if k == "true":
+                        conds.append(exp.EQ(this=t.copy(), expression=_s("Bool")))
+                else:
+                    conds.append(AND(exp.EQ(this=t.copy(), expression=_s("Bool")),
+                                     exp.EQ(this=fn("JSONExtractBool", self._raw(j).copy()),
+                                            expression=_n(1 if k == "true" else 0))))
+            else:
+                conds.append(exp.EQ(this=t.copy(), expression=_s(k.capitalize())))
+        return conds[0] if len(conds) == 1 else OR(*[exp.Paren(this=c) for c in conds])
+
+    def text(self, j: J) -> exp.Expr:
+        return fn("JSONExtractString", self._raw(j))
+
+    def num(self, j: J) -> exp.Expr:
+        return fn("JSONExtractFloat", self._raw(j))
+
+    def json_text(self, j: J) -> exp.Expr:
+        return self._raw(j)
+
+    def array_len(self, j: J) -> exp.Expr:
+        return fn("JSONLength", self._raw(j))
+
+    def _exists(self, arr: exp.Expr, alias: str, cond: Callable[[J], exp.Expr]) -> exp.Expr:
+        var = exp.to_identifier(alias)
+        return fn("arrayExists", exp.Lambda(this=cond(J(exp.column(var.copy()))), expressions=[var]), arr)
+
+    def any_element(self, j: J, alias: str, cond: Callable[[J], exp.Expr]) -> exp.Expr:
+        return self._exists(fn("JSONExtractArrayRaw", self._raw(j)), alias, cond)
+
+    def any_member(self, j: J, alias: str, cond: Callable[[J], exp.Expr]) -> exp.Expr:
+        t = exp.to_identifier(alias + "t")
+        values = fn("arrayMap", exp.Lambda(this=fn("tupleElement", exp.column(t.copy()), _n(2)), expressions=[t]),
+                    fn("JSONExtractKeysAndValuesRaw", self._raw(j)))
+        return self._exists(values, alias, cond)
+
+    def string_elements(self, j: J, alias: str) -> exp.Expr:
+        var = exp.to_identifier(alias)
+        keep = exp.Lambda(this=self.kind_is(J(exp.column(var.copy())), ("string",)), expressions=[var.copy()])
+        get = exp.Lambda(this=self.text(J(exp.column(var.copy()))), expressions=[var.copy()])
+        return fn("arrayMap", get, fn("arrayFilter", keep, fn("JSONExtractArrayRaw", self._raw(j))))
+
+    # the JSON layout's tags are JSON arrays tested element by element (Family's forms)
+    tags_any = Family.tags_any
+    tags_all = Family.tags_all
+    tags_exactly = Family.tags_exactly
+
+
+ClickHouseFamily.json_family = ClickHouseJsonFamily
 
 FAMILIES.update({"datafusion": DataFusionFamily, "clickhouse": ClickHouseFamily})
 DIALECT_FAMILY.update({"datafusion": "datafusion", "clickhouse": "clickhouse"})

@@ -105,6 +105,8 @@ class Compiler:
         if isinstance(layout, JsonLayout) and layout.cast_jsonb:
             self.fam.cast_root = True  # type: ignore[attr-defined]
         self.columns = isinstance(layout, ColumnsLayout)
+        if not self.columns and getattr(self.fam, "json_family", None) is not None:  # ClickHouse
+            self.fam = self.fam.json_family(self.param, dialect)  # type: ignore[attr-defined]
         self.fam.layout = "columns" if self.columns else "json"
         #: engines where a predicate is a value (CASE may return it, COALESCE may take it)
         self.bool_values = dialect in BOOL_DIALECTS

@@ -18,7 +18,7 @@ EXECUTED: dict[str, dict[str, str]] = {
     "postgres": {"json": "PostgreSQL 15+", "columns": "PostgreSQL 15+"},
     "mysql": {"json": "MariaDB 10.6+", "columns": "MariaDB 10.6+"},
     "spark": {"json": "Spark 4 (local session)"},
-    "clickhouse": {"columns": "ClickHouse through chDB (in process)"},
+    "clickhouse": {"json": "ClickHouse through chDB (in process)", "columns": "ClickHouse through chDB (in process)"},
     "datafusion": {"columns": "Apache DataFusion (in process)"},
 }
 
