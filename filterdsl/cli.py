@@ -50,8 +50,9 @@ EXIT_CODES_HELP = """exit codes:
 DIALECT_STATUS_HELP = """SQL dialect status (--to sql):
   executed in CI, results compared with the in-memory engine:
     sqlite, duckdb, postgres, mysql (MariaDB)  JSON document and columns layouts
+    clickhouse (chDB, in process)              JSON document and columns layouts
     spark                                      JSON document layout (local Spark 4)
-    clickhouse (chDB), datafusion              columns layout
+    datafusion (in process)                    columns layout
   every other sqlglot dialect, and the layouts not listed above: parse-checked only (the SQL is read
   back by sqlglot, never run); compiling for one prints a warning unverified-dialect"""
 
@@ -137,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="records: a JSON list, JSON lines, or {databaseId: [rows]} (relational filters)")
     run.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
                      help="where the query runs: memory (the reference), sqlite/duckdb (in memory), postgres/"
-                          "mysql (--url), datafusion/clickhouse (in process, columns layout: needs --schema), "
+                          "mysql (--url), clickhouse (chDB, in process), datafusion (in process, columns layout: "
+                          "needs --schema), "
                           "mongomock/mingo")
     run.add_argument("--url", help="database URL for the postgres and mysql engines (default: the local server, "
                      "database test)")

@@ -1,7 +1,8 @@
-"""Run a Query on DataFusion or ClickHouse (chDB), both in-process, over the columns layout.
+"""Run a Query on DataFusion or ClickHouse (chDB), both in process.
 
-Neither engine is given JSON documents: DataFusion has no JSON functions, and filterdsl's ClickHouse
-family is written for the columns layout. Records are loaded one typed column per schema field
+ClickHouse loads the JSON document layout by default (``data`` as JSON text: every value and all three
+field states), the columns layout on request. DataFusion has no JSON functions, so it gets the columns
+layout only: records are loaded one typed column per schema field
 (strings, dates and attachment URLs as text, numbers and currency amounts as Float64, booleans,
 enumTags/refMultiple as a list of strings: DataFusion ``List<Utf8>``, ClickHouse JSON text), NULL for
 NOT SET and EMPTY. That layout answers exactly what the in-memory engine answers, except for what it

@@ -1,8 +1,8 @@
 """Families for the in-process columnar engines executed in the tests: DataFusion and ClickHouse (chDB).
 
-Both are for the **columns layout** (one typed column per field): their JSON layout is not served
-(DataFusion has no JSON functions; ClickHouse's ``JSONExtract*`` family is not written yet), so a
-field in the JSON layout stays ``not-expressible`` there. What they add over the generic dialects:
+DataFusion is served in the **columns layout** only (one typed column per field; it has no JSON
+functions), ClickHouse in both layouts (``ClickHouseJsonFamily`` for the JSON document layout). What
+they add over the generic dialects:
 
 - DataFusion (a ``datafusion`` sqlglot dialect registered here, Trino syntax with ``$name``
   parameters): dates (``regexp_like``; Rust's regex has no look-ahead, so year 0000 is refused by a

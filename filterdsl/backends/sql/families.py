@@ -110,7 +110,7 @@ class J:
 
 
 #: families written for the columns layout only (no JSON document layout there)
-COLUMNS_ONLY = ("clickhouse", "datafusion")
+COLUMNS_ONLY = ("datafusion",)
 
 
 def not_expressible(dialect: str, what: str, layout: str = "json") -> FilterError:
