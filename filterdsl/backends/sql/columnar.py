@@ -23,6 +23,7 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.dialects.trino import Trino
 
+from ...errors import Diagnostic, FilterError, Location
 from .families import (
     AND,
     DAY_PREFIX,
@@ -37,7 +38,7 @@ from .families import (
     fn,
     not_expressible,
 )
-from .shape import derive
+from .shape import STEPS, derive
 
 #: DAY_PREFIX without its ``(?!0000)`` look-ahead (Rust regex and re2 have none): year 0000 is refused
 #: by ``text >= '0001'`` instead
@@ -113,12 +114,40 @@ class _ColumnarFamily(Family):
         return AND(self.tags_all(j, values, alias), fn(self.has_all_fn, self._arr(values), self._list(j)))
 
 
+#: separator candidates for joining list elements: controls, then private-use characters (neither
+#: cased nor case-ignorable, so lowering the joined text lowers each element as on its own: a final
+#: sigma stays final at an element's end)
+_SEPARATORS = (range(0x00, 0x20), range(0x7F, 0xA0), range(0xE000, 0xF900), range(0xF0000, 0xFFFFE))
+
+
+def separator(term: str) -> str:
+    """A character that does not occur in ``term``: a match of ``term`` in elements joined with it
+    cannot span two elements, so it is a match inside one (exact)."""
+    used = set(term)
+    for block in _SEPARATORS:
+        for cp in block:
+            if chr(cp) not in used:
+                return chr(cp)
+    raise FilterError([Diagnostic("too-large", "a search term holding every separator candidate (over "
+                                  "137,000 distinct characters) cannot be searched in a DataFusion list column",
+                                  Location())])
+
+
+STEPS["separator"] = separator
+
+
 class DataFusionFamily(_ColumnarFamily):
     name = "datafusion"
 
     def any_element(self, j: J, alias: str, cond: Callable[[J], exp.Expr]) -> exp.Expr:
-        # no lambdas, and a correlated UNNEST is not planned: a search over a tags column is refused
-        raise not_expressible(self.dialect, "a search over an enumTags column", self.layout)
+        # no lambdas, and a correlated UNNEST is not planned (list_search covers search terms)
+        raise not_expressible(self.dialect, "a test on each element of an enumTags column", self.layout)
+
+    def list_search(self, j: J, term: Any) -> exp.Expr:
+        """Case-insensitive ``term`` in some element: the elements joined with a character the term
+        does not contain (chosen per value when it is bound), then one ``strpos``."""
+        joined = fn("array_to_string", self._list(j), self.param(derive(term, "separator")))
+        return self.contains(self.lower(joined), term)
 
     def contains(self, hay: exp.Expr, needle: Any) -> exp.Expr:
         return exp.GT(this=fn("strpos", hay, self.param(needle)), expression=_n(0))

@@ -357,6 +357,8 @@ class Compiler:
         return AND(self.fam.kind_is(j, ("string",)), self.fam.ci(self.fam.text(j), "contains", term))
 
     def _list_hit(self, j: J, term: str) -> exp.Expr:
+        if self.columns and hasattr(self.fam, "list_search"):  # DataFusion: no per-element test
+            return self.fam.list_search(j, term)
         hit = self.fam.any_element(j, self.alias("e"), lambda e: self._str_hit(e, term))
         return self._guarded([self.fam.kind_is(j, ("array",)), hit])
 
