@@ -41,13 +41,26 @@ def canonical_index(seg: str) -> bool:
     return seg.isdigit() and seg.isascii() and (seg == "0" or seg[0] != "0")
 
 
+#: chains longer than this are written as parenthesised halves: an engine parses ``a AND b AND c ...``
+#: into one tree level per term, and SQLite stops at 1,000 levels ("Expression tree is too large")
+BALANCE_OVER = 64
+
+
+def _chain(join: type[exp.Connector], items: tuple[exp.Expr, ...]) -> exp.Expr:
+    if len(items) <= BALANCE_OVER:
+        return exp.and_(*items, copy=False) if join is exp.And else exp.or_(*items, copy=False)
+    half = len(items) // 2
+    return join(this=exp.Paren(this=_chain(join, items[:half])), expression=exp.Paren(this=_chain(join, items[half:])))
+
+
 def AND(*items: exp.Expr) -> exp.Expr:  # noqa: N802 - reads like SQL
-    """n-ary AND without sqlglot's defensive deep copies (trees here are built once)."""
-    return exp.and_(*items, copy=False)
+    """n-ary AND without sqlglot's defensive deep copies (trees here are built once); long chains
+    nest as balanced halves, so the parse depth grows with log n, not n."""
+    return _chain(exp.And, items)
 
 
 def OR(*items: exp.Expr) -> exp.Expr:  # noqa: N802
-    return exp.or_(*items, copy=False)
+    return _chain(exp.Or, items)
 
 
 def _s(v: str) -> exp.Literal:
