@@ -68,6 +68,13 @@ def parse_result(source: Any, format: str = "pitchly", catalog: Any = None, data
                 return ParseResult(None, (Diagnostic("too-large", f"input exceeds {opt.limits.max_input_bytes} "
                                                      "bytes", Location(pointer="")),))
             obj = json.loads(source) if isinstance(source, (str, bytes)) else source
+            from .frontends.pitchly import raw_problem
+
+            # JSON text: depth, size and lone surrogates before the walk (Python objects may be cyclic:
+            # from_json reports those)
+            problem = raw_problem(obj, opt.limits) if isinstance(source, (str, bytes)) else None
+            if problem is not None:
+                return ParseResult(None, (problem,))
             query = from_json(obj)
             problems = check_limits(query, opt.limits)
             return ParseResult(None if problems else query, tuple(problems))

@@ -109,11 +109,20 @@ def _text_loc(text: str, offset: int) -> Location:
     return Location(line=line, column=offset - (text.rfind("\n", 0, offset) + 1) + 1, offset=offset)
 
 
+def _decode(tok: Any) -> str:
+    """A STRING token's text: its escapes are JSON's (a \\u needs four hex digits), else syntax-error."""
+    try:
+        value: str = json.loads(str(tok))
+    except ValueError as e:
+        raise _Bad("syntax-error", f"bad escape in a string: {getattr(e, 'msg', e)}", tok) from None
+    return value
+
+
 def _mark_databases(tree: Tree, database: str | None) -> None:
     """Record on each ``field`` subtree the database its key belongs to (iterative, top-down): the
     queried one, or the referenced one inside a relation's ``where (...)``."""
     for opt in tree.find_data("database"):
-        database = json.loads(str(opt.children[0]))
+        database = _decode(opt.children[0])
     stack: list[tuple[Any, str | None]] = [(tree, database)]
     while stack:
         node, db = stack.pop()
@@ -124,7 +133,7 @@ def _mark_databases(tree: Tree, database: str | None) -> None:
             continue
         if node.data == "relation":
             field, target, pred = node.children
-            stack += [(field, db), (pred, json.loads(str(target)))]
+            stack += [(field, db), (pred, _decode(target))]
             continue
         stack += [(child, db) for child in node.children]
 
@@ -138,7 +147,7 @@ class _Build(Transformer):
 
     # ---- values
     def STRING(self, tok: Token) -> str:  # noqa: N802 - lark terminal callback
-        value: str = json.loads(str(tok))
+        value = _decode(tok)
         if _SURROGATE.search(value):
             raise _Bad("invalid-encoding", "string holds a lone surrogate (not valid Unicode)", tok)
         return value
@@ -408,8 +417,8 @@ def parse_text(source: Any, *, catalog: Catalog | None = None, database: str | N
     try:
         _mark_databases(tree, database)
         query: Query = build.transform(tree)
-    except VisitError as e:
-        err = e.orig_exc
+    except (VisitError, _Bad) as e:
+        err = e.orig_exc if isinstance(e, VisitError) else e
         if isinstance(err, _Bad):
             tok = err.token
             loc = Location(line=getattr(tok, "line", 1), column=getattr(tok, "column", 1),

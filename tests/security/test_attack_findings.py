@@ -402,3 +402,12 @@ def test_index_like_path_segments_are_bounded_before_sql_grows_threefold_per_seg
     ok = parse("data__items__0__name=x&data__2020__01=y&data__" + "__".join(str(i) for i in range(6)) + "=z",
                "pixiebrix")
     assert len(to_sql(ok)[0]) < 100_000
+
+
+def test_fuzz_findings_in_the_text_and_ast_forms_are_located() -> None:
+    """A bad \\u escape in a text-form string (JSONDecodeError before) and a lone surrogate in the AST
+    JSON form's database (accepted, then the text emitter's output did not parse back)."""
+    got = diags('x:boolean is true database "ix\\uPJw"', "text", catalog=None, database=None)
+    assert [c for c, _ in got] == ["syntax-error"] and got[0][1]["column"] == 28
+    ast = '{"filterdsl_ast": 1, "database": "a\\udc80", "predicate": {"node": "and", "items": []}}'
+    assert diags(ast, "ast", catalog=None, database=None) == [("invalid-encoding", {"pointer": "/database"})]
