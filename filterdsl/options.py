@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,8 +126,9 @@ def check_limits(query: Query, limits: Limits, where: Location | None = None) ->
         if n > limits.max_nodes:
             return [Diagnostic("too-large", f"filter has more than {limits.max_nodes} nodes", loc)]
     if query_path_cost(query) > MAX_INDEX_PATH_COST:
-        return [Diagnostic("too-large", "too many numeric (array index) segments in JSON paths: each one triples the "
-                           "SQL for its path; use fewer, or shorter paths", loc)]
+        return [Diagnostic("too-large", "JSON paths with too many numeric (array index) segments, or segments "
+                           "holding quotes, backslashes or control characters: each one multiplies the SQL for "
+                           "its path; use fewer, or shorter paths", loc)]
     for node in walk(query.predicate):
         if isinstance(node, IdIn) and len(node.ids) > limits.max_list:
             return [Diagnostic("too-large", f"id lists hold at most {limits.max_list} ids", loc)]
@@ -186,11 +188,13 @@ def _value_problem(v: Any, op: Op, t: FieldType) -> str | None:
     return None
 
 
-#: What JSON paths with numeric segments may cost: each segment that may be an array index (``0``,
-#: ``12``) makes the SQL backends' path expression three times longer (9 such segments gave 290 KB of
-#: SQL and 3 s of compile; 12 a parser stack overflow in SQLite; 15 hundreds of MB). Each path costs
-#: 3^k - 1 for its k index-like segments; a query may spend this much in total.
+#: What JSON paths may cost in SQL. A segment that may be an array index (``0``, ``12``) makes the
+#: SQL backends' path expression three times longer; on SQLite, one holding ``"``, a backslash or a
+#: control character (no quoted JSON path can name it) four times (nine index-like segments gave
+#: 290 KB of SQL and 3 s of compile; twelve a parser stack overflow in SQLite; fifteen hundreds of
+#: MB). A path costs the product of its segments' factors minus one; a query may spend this much.
 MAX_INDEX_PATH_COST = 3**7
+_UNQUOTABLE = re.compile('["\\\\\x00-\x1f]')
 
 
 def _index_like(seg: str) -> bool:
@@ -198,9 +202,14 @@ def _index_like(seg: str) -> bool:
 
 
 def path_cost(field: Any) -> int:
-    """The cost of one field's path (0 without index-like segments); see MAX_INDEX_PATH_COST."""
-    k = sum(1 for seg in (field.key, *field.path) if isinstance(seg, str) and _index_like(seg))
-    return 3**min(k, 20) - 1
+    """The cost of one field's path (0 for plain keys); see MAX_INDEX_PATH_COST."""
+    cost = 1
+    for seg in (field.key, *field.path):
+        if isinstance(seg, str):
+            cost *= 3 if _index_like(seg) else 4 if _UNQUOTABLE.search(seg) else 1
+            if cost > MAX_INDEX_PATH_COST:
+                break
+    return cost - 1
 
 
 def query_path_cost(query: Query) -> int:

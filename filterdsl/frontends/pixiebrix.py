@@ -311,8 +311,9 @@ class _Parser:
                 cost += sum(path_cost(Field(segs[0], FieldType.JSON, tuple(segs[1:])))
                             for segs in _paths(p) if segs)
                 if cost > MAX_INDEX_PATH_COST:
-                    self.c.error("too-large", "too many numeric (array index) segments in data__ paths: each one "
-                                 "triples the SQL for its path; use fewer, or shorter paths", p.loc())
+                    self.c.error("too-large", "data__ paths with too many numeric (array index) segments, or "
+                                 "segments holding quotes, backslashes or control characters: each one multiplies "
+                                 "the SQL for its path; use fewer, or shorter paths", p.loc())
                     break
         if self.c.has_errors:
             return None
