@@ -123,10 +123,10 @@ class _Codegen:
     def expr(self, node: Node) -> str:
         if isinstance(node, Const):
             return "True" if node.value else "False"
-        if isinstance(node, And):
-            return "(" + " and ".join(self.and_items(node.items)) + ")"
+        if isinstance(node, And):  # an empty AND is TRUE and an empty OR FALSE ("()" would be a falsy tuple)
+            return "(" + (" and ".join(self.and_items(node.items)) or "True") + ")"
         if isinstance(node, Or):
-            return "(" + " or ".join(self.expr(i) for i in node.items) + ")"
+            return "(" + (" or ".join(self.expr(i) for i in node.items) or "False") + ")"
         if isinstance(node, Not):
             if isinstance(node.item, InTrash):
                 return "(r['removed_at'] is None)"

@@ -47,6 +47,8 @@ BALANCE_OVER = 64
 
 
 def _chain(join: type[exp.Connector], items: tuple[exp.Expr, ...]) -> exp.Expr:
+    if not items:  # the identities: an empty AND holds, an empty OR does not
+        return exp.true() if join is exp.And else exp.false()
     if len(items) <= BALANCE_OVER:
         return exp.and_(*items, copy=False) if join is exp.And else exp.or_(*items, copy=False)
     half = len(items) // 2
