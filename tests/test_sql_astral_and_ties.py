@@ -102,3 +102,22 @@ def test_thousands_of_conditions_run(engine: str) -> None:
     want = [d["id"] for d in run(q, {DB: docs})]
     assert len(want) == 20
     assert execute_ids(q, {DB: docs}, engine, url) == want
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb", "mysql"])
+def test_keys_holding_nul(engine: str) -> None:
+    """A JSON key holding NUL: bound (never SQL text) where the engine can read it, refused on SQLite,
+    whose json_each key stops at NUL (it used to return nothing, silently)."""
+    from filterdsl.errors import FilterError
+
+    url = require(engine)
+    docs = [doc("z1", "2021-01-01T00:00:00.000000Z", **{"a\x00b": "v", "-\x00": {"k\x00": "w"}}),
+            doc("z2", "2021-01-02T00:00:00.000000Z", **{"a": "v"})]
+    for q in (Query(Compare(Field("a\x00b", T.JSON), Op.EQ, "v"), database=DB),
+              Query(Compare(Field("-\x00", T.JSON, ("k\x00",)), Op.EQ, "w"), database=DB)):
+        if engine == "sqlite":
+            with pytest.raises(FilterError) as e:
+                execute_ids(q, {DB: docs}, engine, url)
+            assert e.value.diagnostics[0].code == "not-expressible"
+        else:
+            assert execute_ids(q, {DB: docs}, engine, url) == ["z1"]

@@ -224,6 +224,11 @@ class Family:
         """The two arrays share an element (uncorrelated refMultiple relations; Spark)."""
         return fn("arrays_overlap", listed, ids)
 
+    def key_text(self, text: str) -> exp.Expr:
+        """A key or path piece as SQL: a literal (so an expression index can match it), bound only when
+        it holds NUL, which no engine accepts in SQL text."""
+        return self.param(text) if "\x00" in text else _s(text)
+
     #: no expression this family emits in a WHERE can raise, so conditions are plain ANDs (no CASE
     #: guard deciding evaluation order), which keeps them open to the planner's index matching
     safe = True
@@ -414,6 +419,9 @@ class SQLiteFamily(_PathFamily):
         return [j.root, _s("$")] if j.path is None else [j.root, j.path]
 
     def child(self, parent: J, seg: str, depth: int) -> J:
+        if "\x00" in seg:  # json_each's key column stops at NUL: no form finds such a key (loud, not empty)
+            raise FilterError([Diagnostic("not-expressible", f"SQLite cannot read a JSON key holding NUL "
+                                          f"({seg!r}); use another engine", Location())])
         if parent.elem is not None:
             parent = J(col("value", parent.elem))  # array/object elements: value is JSON text
         if self.key_ok(seg):
@@ -429,7 +437,7 @@ class SQLiteFamily(_PathFamily):
             default=exp.Cast(this=col("value", e), to=dtype("TEXT")))
         sub = exp.select(value).from_(each).where(AND(
             exp.EQ(this=fn("json_type", *self._args(parent)), expression=_s("object")),
-            exp.EQ(this=col("key", e), expression=_s(seg))))
+            exp.EQ(this=col("key", e), expression=self.key_text(seg))))
         return J(exp.Subquery(this=sub), None)
 
     def typ(self, j: J) -> exp.Expr:
@@ -521,7 +529,7 @@ class MySQLFamily(_PathFamily):
             if isinstance(node, exp.Column) and node.name == "__p":
                 return self._extract(parent).copy()
             if isinstance(node, exp.Column) and node.name == "__k":
-                return _s(seg)
+                return self.key_text(seg)
             if isinstance(node, exp.Identifier) and node.this == "k":
                 return exp.to_identifier(a, quoted=True)
             return node
@@ -671,6 +679,9 @@ class DuckDBFamily(Family):
 
     def child(self, parent: J, seg: str, depth: int) -> J:
         piece = "/" + seg.replace("~", "~0").replace("/", "~1")
+        if "\x00" in piece:  # no NUL in SQL text: such a piece is bound
+            return J(parent.root, self.key_text(piece) if parent.path is None else
+                     exp.DPipe(this=parent.path, expression=self.key_text(piece), safe=True))
         if parent.path is None:
             return J(parent.root, _s(piece))
         if isinstance(parent.path, exp.Literal):
