@@ -576,9 +576,13 @@ class Compiler:
     @staticmethod
     def _unaliased(sel: exp.Select, alias: str) -> exp.Select:
         """Without a subquery nothing needs the table alias: drop it (shorter SQL, as a person writes it)."""
-        if sel.find(exp.Exists, exp.Subquery) is not None or any(i.args.get("query") for i in sel.find_all(exp.In)):
-            return sel
-        for c in list(sel.find_all(exp.Column)):
+        cols: list[exp.Column] = []
+        for node in sel.walk():  # one pass: a large filter's tree has hundreds of thousands of nodes
+            if isinstance(node, (exp.Exists, exp.Subquery)) or (isinstance(node, exp.In) and node.args.get("query")):
+                return sel
+            if isinstance(node, exp.Column):
+                cols.append(node)
+        for c in cols:
             t = c.args.get("table")
             if t is not None and t.name == alias:
                 c.set("table", None)
