@@ -27,7 +27,7 @@ def load_layout(layout: str = "json", mapping: str | None = None, query: Query |
             raise FilterError([Diagnostic("missing-mapping", "--layout columns needs --mapping FILE "
                                           "({field id: column name, ...})", Location(param="--mapping"))])
         return ColumnsLayout.from_mapping(_read(mapping))
-    raise FilterError([Diagnostic("bad-layout", f"unknown layout {layout!r} (json or columns)", Location())])
+    raise FilterError([Diagnostic("bad-layout", f"unknown layout {layout!r} (json or columns)", Location(param="--layout"))])
 
 
 def _read(path: str) -> dict[str, Any]:

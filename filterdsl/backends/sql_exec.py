@@ -49,7 +49,7 @@ def _resolve(query: Query, dataset: Mapping[Any, list[Doc]]) -> Any:
         return None
     if len(dataset) == 1:
         return next(iter(dataset))
-    raise FilterError([Diagnostic("missing-data", f"no records for database {query.database!r}", Location())])
+    raise FilterError([Diagnostic("missing-data", f"no records for database {query.database!r}", Location(param="records"))])
 
 
 def _row(doc: Doc) -> tuple[Any, ...]:
@@ -159,7 +159,7 @@ def fetch(query: Query, dataset: Mapping[Any, list[Doc]], engine: str = "sqlite"
     """Canonical documents in result order, unprojected."""
     if engine not in ENGINES:
         raise FilterError([Diagnostic("unknown-engine", f"unknown SQL engine {engine!r}; one of {', '.join(ENGINES)}",
-                                      Location())])
+                                      Location(param="engine"))])
     main = _resolve(query, dataset)
     if engine in COLUMNAR:
         from .sql_columnar_exec import fetch_ids

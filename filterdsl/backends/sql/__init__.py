@@ -73,13 +73,13 @@ def _dialect(dialect: str) -> str:
         Dialect.get_or_raise(dialect)
     except (ValueError, KeyError) as e:
         raise FilterError([Diagnostic("unknown-dialect", f"unknown SQL dialect {dialect!r}: {e}",
-                                      Location())]) from None
+                                      Location(param="dialect"))]) from None
     return dialect.lower()
 
 
 def _not_expressible(dialect: str, err: Exception) -> FilterError:
     return FilterError([Diagnostic("not-expressible", f"the {dialect!r} dialect cannot express this query: {err}",
-                                   Location())])
+                                   Location(param="dialect"))])
 
 
 def _generate(tree: exp.Expr, dialect: str, placeholder: Callable[[exp.Placeholder], str] | None = None,
@@ -110,7 +110,7 @@ def _parses_back(text: str, dialect: str) -> None:
     except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as e:
         raise FilterError([Diagnostic(
             "not-expressible", f"the {dialect!r} dialect cannot express this query as SQL that sqlglot reads "
-            f"back ({str(e).splitlines()[0]})", Location())]) from None
+            f"back ({str(e).splitlines()[0]})", Location(param="dialect"))]) from None
 
 
 def _literal(value: Any) -> exp.Expr:
@@ -169,7 +169,7 @@ def render(comp: Compiled, dialect: str, paramstyle: str, pretty: bool = False) 
     """SQL text with placeholders in ``paramstyle`` and the matching params (list, or dict for named)."""
     if paramstyle not in PARAMSTYLES:
         raise FilterError([Diagnostic("bad-paramstyle", f"unknown paramstyle {paramstyle!r}; one of "
-                                      f"{', '.join(PARAMSTYLES)}", Location())])
+                                      f"{', '.join(PARAMSTYLES)}", Location(param="paramstyle"))])
     if paramstyle == "native":
         tree: exp.Expr = _clickhouse_typed(comp.tree, comp) if dialect == "clickhouse" else comp.tree
         text = _generate(tree, dialect, pretty=pretty)
@@ -178,7 +178,7 @@ def render(comp: Compiled, dialect: str, paramstyle: str, pretty: bool = False) 
         return text, dict(comp.params)
     def mark(node: exp.Placeholder) -> str:
         if node.name not in comp.params:
-            raise FilterError([Diagnostic("internal", f"unknown placeholder {node.name!r}", Location())])
+            raise FilterError([Diagnostic("internal", f"unknown placeholder {node.name!r}", Location(param="query"))])
         return f"{_TOKEN}{node.name[1:]}{_TOKEN}"
 
     text = _generate(comp.tree, dialect, mark, pretty=pretty)
@@ -244,7 +244,7 @@ def _render_shape(query: Query, key: tuple[Any, ...], values: list[Any], dialect
     again, slots = shape_key(shape)
     if again != key or shape_values != values or [s.index for s in slots] != list(range(len(values))):
         # the flat key and the shape disagree: a bug here, never a reason to serve other SQL
-        raise FilterError([Diagnostic("internal", "SQL shape key mismatch", Location())])
+        raise FilterError([Diagnostic("internal", "SQL shape key mismatch", Location(param="query"))])
     with _collector_paused():
         comp = compile_shape(shape, dialect, layout, icu_lower=icu_lower)
         text, params = render(comp, dialect, style, pretty)

@@ -130,7 +130,7 @@ def separator(term: str) -> str:
                 return chr(cp)
     raise FilterError([Diagnostic("too-large", "a search term holding every separator candidate (over "
                                   "137,000 distinct characters) cannot be searched in a DataFusion list column",
-                                  Location())])
+                                  Location(param="query"))])
 
 
 STEPS["separator"] = separator

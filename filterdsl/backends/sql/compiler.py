@@ -66,7 +66,7 @@ def _null_ordering(dialect: str) -> str:
 
 
 def _bad(code: str, msg: str) -> FilterError:
-    return FilterError([Diagnostic(code, msg, Location())])
+    return FilterError([Diagnostic(code, msg, Location(param="query"))])
 
 
 @dataclass(frozen=True)

@@ -135,13 +135,13 @@ def not_expressible(dialect: str, what: str, layout: str = "json") -> FilterErro
             "not-expressible",
             f"the SQL dialect {dialect!r} cannot express {what} in the columns layout (filterdsl writes "
             f"dates, tags and relations of the columns layout for: {', '.join(sorted(DIALECT_FAMILY))}); "
-            f"use one of those dialects or the JSON document layout", Location())])
+            f"use one of those dialects or the JSON document layout", Location(param="dialect"))])
     json_ones = sorted(d for d, f in DIALECT_FAMILY.items() if f not in COLUMNS_ONLY)
     return FilterError([Diagnostic(
         "not-expressible",
         f"the SQL dialect {dialect!r} cannot express {what} in the JSON document layout (filterdsl "
         f"knows the JSON functions of: {', '.join(json_ones)}); use one of those dialects "
-        f"or a columns layout", Location())])
+        f"or a columns layout", Location(param="dialect"))])
 
 
 class Family:
@@ -421,7 +421,7 @@ class SQLiteFamily(_PathFamily):
     def child(self, parent: J, seg: str, depth: int) -> J:
         if "\x00" in seg:  # json_each's key column stops at NUL: no form finds such a key (loud, not empty)
             raise FilterError([Diagnostic("not-expressible", f"SQLite cannot read a JSON key holding NUL "
-                                          f"({seg!r}); use another engine", Location())])
+                                          f"({seg!r}); use another engine", Location(param="query"))])
         if parent.elem is not None:
             parent = J(col("value", parent.elem))  # array/object elements: value is JSON text
         if self.key_ok(seg):
