@@ -14,6 +14,7 @@ installed: same API, compiled with mypyc).
 from __future__ import annotations
 
 import argparse
+import datetime
 import functools
 import json
 import random
@@ -29,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from filterdsl.ast import And, Compare, Field, FieldType, Op, Query  # noqa: E402
 from filterdsl.backends.sql import ColumnsLayout, JsonLayout, clear_sql_cache, to_sql  # noqa: E402
 from filterdsl.backends.sql.indexes import advise  # noqa: E402
+from filterdsl.records import next_day  # noqa: E402
 
 T = FieldType
 DB = "db"
@@ -46,8 +48,6 @@ def rows(n: int) -> list[tuple[Any, ...]]:
     rnd.shuffle(perm)
     perm2 = perm[:]
     rnd.shuffle(perm2)
-    import datetime
-
     base = datetime.date(2019, 1, 1)
     out = []
     for i in range(n):
@@ -61,8 +61,6 @@ def rows(n: int) -> list[tuple[Any, ...]]:
 
 def cases(n: int) -> list[tuple[str, str, Any]]:
     """(kind, selectivity, predicate)."""
-    import datetime
-
     last = datetime.date(2019, 1, 1) + datetime.timedelta(days=DAYS - 1)
     after = {s: (last - datetime.timedelta(days=round(DAYS * f))).isoformat() for s, f in (("0.1%", .001), ("10%", .1))}
     return [
@@ -96,7 +94,7 @@ def hand(engine: str, layout: str, pred: Compare, table: str) -> tuple[str, list
             if op is Op.GTE:
                 return f"{sel} WHERE data -> '{k}' >= %s::jsonb AND jsonb_typeof(data -> '{k}') = 'number'{order}", [json.dumps(v)]
             if op is Op.GT:
-                nd = (__import__("datetime").date.fromisoformat(v) + __import__("datetime").timedelta(days=1)).isoformat()
+                nd = next_day(v)
                 return (f"{sel} WHERE (data ->> '{k}') COLLATE \"C\" >= %s AND jsonb_typeof(data -> '{k}') = 'string'"
                         f"{order}"), [nd]
             return (f"{sel} WHERE lower(data ->> '{k}') LIKE %s AND jsonb_typeof(data -> '{k}') = 'string'{order}",
@@ -108,7 +106,7 @@ def hand(engine: str, layout: str, pred: Compare, table: str) -> tuple[str, list
         if op is Op.GTE:
             return f"{sel} WHERE {k} >= %s{order}", [v]
         if op is Op.GT:
-            nd = (__import__("datetime").date.fromisoformat(v) + __import__("datetime").timedelta(days=1)).isoformat()
+            nd = next_day(v)
             return f'{sel} WHERE {k} COLLATE "C" >= %s{order}', [nd]
         return f"{sel} WHERE lower({k}) LIKE %s{order}", [v.lower() + "%"]
     sel = f'SELECT id, created_at, updated_at, removed_at, {"data" if layout == "json" else ", ".join(COLS)} FROM `{table}`'

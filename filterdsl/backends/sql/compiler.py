@@ -101,9 +101,9 @@ class Compiler:
         self.warnings: list[str] = []
         self.fam = family_for(dialect, self.param)
         if icu_lower:
-            self.fam.icu_lower = True  # type: ignore[attr-defined]
+            self.fam.icu_lower = True
         if isinstance(layout, JsonLayout) and layout.cast_jsonb:
-            self.fam.cast_root = True  # type: ignore[attr-defined]
+            self.fam.cast_root = True
         self.columns = isinstance(layout, ColumnsLayout)
         if not self.columns and getattr(self.fam, "json_family", None) is not None:  # ClickHouse
             self.fam = self.fam.json_family(self.param, dialect)  # type: ignore[attr-defined]
@@ -290,12 +290,7 @@ class Compiler:
 
     def id_eq(self, ictx: _Ctx, ref: exp.Expr) -> exp.Expr:
         """The referenced row's id equals ``ref``, in a form the id's (primary key) index serves."""
-        fam, idc = self.fam, self.rcol(ictx, "id")
-        if fam.name == "postgres":  # deterministic collations compare bytes for '='
-            return exp.EQ(this=idc, expression=ref)
-        if fam.name == "mysql":  # the id index finds a collation-equal superset, bytes decide
-            return AND(exp.EQ(this=idc, expression=ref), exp.EQ(this=fam.binary(idc.copy()), expression=fam.binary(ref.copy())))
-        return exp.EQ(this=fam.binary(idc), expression=fam.binary(ref))
+        return self.fam.same_text(self.rcol(ictx, "id"), ref)
 
     def relation(self, node: Relation, ctx: _Ctx) -> exp.Expr:
         fam = self.fam

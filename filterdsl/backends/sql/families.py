@@ -229,6 +229,10 @@ class Family:
         it holds NUL, which no engine accepts in SQL text."""
         return self.param(text) if "\x00" in text else _s(text)
 
+    #: PostgreSQL options set by the compiler (other families ignore them)
+    icu_lower = False
+    cast_root = False
+
     #: no expression this family emits in a WHERE can raise, so conditions are plain ANDs (no CASE
     #: guard deciding evaluation order), which keeps them open to the planner's index matching
     safe = True
@@ -299,6 +303,10 @@ class Family:
         return AND(self.tags_all(j, values, alias), exp.Not(this=self.any_element(j, alias(), bad)))
 
     # ---- SQL text values (columns, record attributes, extracted JSON strings)
+    def same_text(self, a: exp.Expr, b: exp.Expr) -> exp.Expr:
+        """Two SQL texts are equal by code point, in a form an index on ``a`` serves where one can."""
+        return exp.EQ(this=self.binary(a), expression=self.binary(b))
+
     def text_eq(self, e: exp.Expr, value: object, indexable: bool = True) -> exp.Expr:
         """``e = value`` by code point; ``indexable`` asks for a form a plain index on ``e`` serves."""
         return exp.EQ(this=self.binary(e), expression=self.binary(self.param(value)))
@@ -618,6 +626,10 @@ class MySQLFamily(_PathFamily):
             parts.append(exp.LT(this=text.copy(), expression=self.param(high)))
         return AND(*parts, exact)
 
+    def same_text(self, a: exp.Expr, b: exp.Expr) -> exp.Expr:
+        # the index on ``a`` finds a collation-equal superset, the bytes decide (as text_eq below)
+        return AND(exp.EQ(this=a, expression=b), exp.EQ(this=self.binary(a.copy()), expression=self.binary(b.copy())))
+
     def text_eq(self, e: exp.Expr, value: object, indexable: bool = True) -> exp.Expr:
         # ``e = v`` in the column's own collation (case- and PAD-SPACE-insensitive by default) finds a
         # superset through the column's index; the byte comparison keeps exactly the equal strings
@@ -745,16 +757,13 @@ class PostgresFamily(Family):
 
     Values are jsonb (``data -> 'k'``), compared as jsonb: jsonb equality and ordering are type-strict
     (a string never equals a number) and need no cast, so no CASE guard is needed and an expression
-    index on ``(data -> 'k')`` or a GIN index on ``data`` (containment ``@>``) serves them. Keys are
+    index on ``(data -> 'k')`` serves them (a GIN index on ``data`` serves enumTags containment ``@>``). Keys are
     literals, so the expression is the one a ``CREATE INDEX`` names.
     """
 
     name = "postgres"
     kinds = {"null": ("null",), "string": ("string",), "number": ("number",), "true": ("boolean",),
              "false": ("boolean",), "array": ("array",), "object": ("object",)}
-    icu_lower = False
-    cast_root = False
-
 
     def root(self, doc: exp.Expr, top: bool = False) -> J:
         return J(exp.Cast(this=doc, to=dtype("JSONB")) if self.cast_root else doc, top=top)
@@ -883,6 +892,9 @@ class PostgresFamily(Family):
         # accept a bare string, which an array is not)
         inside = exp.ArrayContainedBy(this=self._v(j), expression=self._arr(values))
         return AND(self._has(j, self._arr(values)), inside, exp.EQ(this=self.typ(j), expression=_s("array")))
+
+    def same_text(self, a: exp.Expr, b: exp.Expr) -> exp.Expr:
+        return exp.EQ(this=a, expression=b)  # deterministic collations compare bytes for '='
 
     def text_eq(self, e: exp.Expr, value: object, indexable: bool = True) -> exp.Expr:
         # deterministic collations compare bytes for '=': no COLLATE, so a plain index serves it

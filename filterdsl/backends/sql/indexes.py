@@ -36,6 +36,7 @@ from ...ast import (
     Relation,
     Search,
 )
+from ...errors import FilterError
 from .compiler import Compiler, _Ctx
 from .layout import ColumnsLayout, JsonLayout
 
@@ -174,7 +175,7 @@ class _Advisor:
     def column(self, database: str | None, f: Field, part: str = "column") -> exp.Expr | None:
         try:
             return self.comp.col_expr(self.ctx(database), f, part)
-        except Exception:  # noqa: BLE001 - unmapped field: the query itself refuses it
+        except FilterError:  # unmapped field: compiling the query refuses it, with its own message
             return None
 
     # ---- advice per use
@@ -218,8 +219,7 @@ class _Advisor:
         j = self.json(db, f)
         F = self.comp.fam
         if fam == "postgres":
-            top = getattr(j, "top", False)
-            if k == "tags" and top:
+            if k == "tags" and j.top:
                 self.index(db, "data_gin", f"{self.q(self.layout.data)} jsonb_path_ops", using="gin")
             elif k in ("eq", "in", "range", "state"):
                 self.index(db, name, self.sql(F.value(j)))

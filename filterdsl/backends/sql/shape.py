@@ -13,7 +13,6 @@ first, exactly as the compiler's IN lists and tag tests de-duplicate them).
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +33,7 @@ from ...ast import (
     Relation,
     Search,
 )
+from ...records import next_day as records_next_day
 from ...records import valid_day
 
 _KINDS = {str: "str", int: "int", float: "float"}
@@ -66,8 +66,8 @@ def next_day(day: str) -> str:
     """The day after ``YYYY-MM-DD``; past 9999-12-31 ``9999-12-32``, above every text that starts with a
     real day (digits and dashes only, so every collation orders it as code points do)."""
     try:
-        return (datetime.date.fromisoformat(day) + datetime.timedelta(days=1)).isoformat()
-    except (ValueError, OverflowError):
+        return records_next_day(day)
+    except OverflowError:
         return "9999-12-32"
 
 
