@@ -38,11 +38,28 @@ def big_catalog() -> tuple[Any, list[str]]:
 
 def cases() -> list[tuple[str, int, Callable[[], Any]]]:
     big, _ = big_catalog()
-    three_k = parse({"filter": {"fields": {"Nb6uqwKdxh3BFX3De": {"filters": [
-        {"by": "contains", "value": f"v{i}"} for i in range(3_000)], "conjunction": "or"}}}}, catalog=CAT,
-        database=ORDERS)
-    unknown = {"fields": {"".join(random.Random(i).choices(string.ascii_letters, k=17)): {
-        "filters": [{"by": "is", "value": "x"}]} for i in range(200)}}
+    three_k = parse(
+        {
+            "filter": {
+                "fields": {
+                    "Nb6uqwKdxh3BFX3De": {
+                        "filters": [{"by": "contains", "value": f"v{i}"} for i in range(3_000)],
+                        "conjunction": "or",
+                    }
+                }
+            }
+        },
+        catalog=CAT,
+        database=ORDERS,
+    )
+    unknown = {
+        "fields": {
+            "".join(random.Random(i).choices(string.ascii_letters, k=17)): {
+                "filters": [{"by": "is", "value": "x"}]
+            }
+            for i in range(200)
+        }
+    }
     out: list[tuple[str, int, Callable[[], Any]]] = []
 
     def add(name: str, src: Any, fn: Callable[[], Any]) -> None:
@@ -79,8 +96,11 @@ def cases() -> list[tuple[str, int, Callable[[], Any]]]:
     add("L2 900,000 quotes (quoted search)", s, pq(s, "search", quoted=True))
     s = '"' + 'a\\"' * 300_000 + '"'
     add("L2 one 900 KB quoted term", s, pq(s, "search", quoted=True))
-    add("L2 200 unknown keys, 20,000-field catalog", unknown, lambda: parse_result(unknown, catalog=big,
-                                                                                   database="db"))
+    add(
+        "L2 200 unknown keys, 20,000-field catalog",
+        unknown,
+        lambda: parse_result(unknown, catalog=big, database="db"),
+    )
     add("L2 3,000 conditions to_sql postgres", "x" * 0, lambda: to_sql(three_k, "postgres", catalog=CAT))
     add("L2 3,000 conditions to_sql sqlite", "x" * 0, lambda: to_sql(three_k, "sqlite", catalog=CAT))
     return out

@@ -34,8 +34,14 @@ from filterdsl.records import next_day  # noqa: E402
 
 T = FieldType
 DB = "db"
-CODE, AMOUNT, VIP, ACTIVE, DAY, NAME = (Field("code", T.STRING), Field("amount", T.NUMBER), Field("vip", T.BOOLEAN),
-                                        Field("active", T.BOOLEAN), Field("day", T.DATE), Field("name", T.STRING))
+CODE, AMOUNT, VIP, ACTIVE, DAY, NAME = (
+    Field("code", T.STRING),
+    Field("amount", T.NUMBER),
+    Field("vip", T.BOOLEAN),
+    Field("active", T.BOOLEAN),
+    Field("day", T.DATE),
+    Field("name", T.STRING),
+)
 COLS = {"code": "code", "amount": "amount", "vip": "vip", "active": "active", "day": "day", "name": "name"}
 DAYS = 2740  # 2019-01-01 + i % DAYS
 
@@ -53,8 +59,14 @@ def rows(n: int) -> list[tuple[Any, ...]]:
     for i in range(n):
         p = perm[i]
         code = "rare" if p % 1000 == 0 else ("common" if p % 10 == 1 else f"v{p % 887}")
-        data = {"code": code, "amount": perm2[i], "vip": p % 1000 == 3, "active": p % 10 == 4,
-                "day": (base + datetime.timedelta(days=p % DAYS)).isoformat(), "name": f"name-{p:07d}"}
+        data = {
+            "code": code,
+            "amount": perm2[i],
+            "vip": p % 1000 == 3,
+            "active": p % 10 == 4,
+            "day": (base + datetime.timedelta(days=p % DAYS)).isoformat(),
+            "name": f"name-{p:07d}",
+        }
         out.append((f"r{i:07d}", f"2021-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00.000000Z", data))
     return out
 
@@ -62,7 +74,10 @@ def rows(n: int) -> list[tuple[Any, ...]]:
 def cases(n: int) -> list[tuple[str, str, Any]]:
     """(kind, selectivity, predicate)."""
     last = datetime.date(2019, 1, 1) + datetime.timedelta(days=DAYS - 1)
-    after = {s: (last - datetime.timedelta(days=round(DAYS * f))).isoformat() for s, f in (("0.1%", .001), ("10%", .1))}
+    after = {
+        s: (last - datetime.timedelta(days=round(DAYS * f))).isoformat()
+        for s, f in (("0.1%", 0.001), ("10%", 0.1))
+    }
     return [
         ("string is", "0.1%", Compare(CODE, Op.EQ, "rare")),
         ("string is", "10%", Compare(CODE, Op.EQ, "common")),
@@ -85,20 +100,29 @@ def hand(engine: str, layout: str, pred: Compare, table: str) -> tuple[str, list
     v: Any = pred.value  # the case list pairs each operator with its value type
     if engine == "postgres":
         sel = f'SELECT id, created_at, updated_at, removed_at, {"data" if layout == "json" else ", ".join(COLS)} FROM "{table}"'
-        order = ' ORDER BY created_at DESC, id LIMIT 100'
+        order = " ORDER BY created_at DESC, id LIMIT 100"
         if layout == "json":
             if op is Op.EQ and pred.field.type in (T.STRING, T.BOOLEAN):
                 return f"{sel} WHERE data @> %s::jsonb{order}", [json.dumps({k: v})]
             if op is Op.IN:
-                return f"{sel} WHERE data -> '{k}' IN ({', '.join(['%s::jsonb'] * len(v))}){order}", [json.dumps(x) for x in v]
+                return f"{sel} WHERE data -> '{k}' IN ({', '.join(['%s::jsonb'] * len(v))}){order}", [
+                    json.dumps(x) for x in v
+                ]
             if op is Op.GTE:
-                return f"{sel} WHERE data -> '{k}' >= %s::jsonb AND jsonb_typeof(data -> '{k}') = 'number'{order}", [json.dumps(v)]
+                return (
+                    f"{sel} WHERE data -> '{k}' >= %s::jsonb AND jsonb_typeof(data -> '{k}') = 'number'{order}",
+                    [json.dumps(v)],
+                )
             if op is Op.GT:
                 nd = next_day(v)
-                return (f"{sel} WHERE (data ->> '{k}') COLLATE \"C\" >= %s AND jsonb_typeof(data -> '{k}') = 'string'"
-                        f"{order}"), [nd]
-            return (f"{sel} WHERE lower(data ->> '{k}') LIKE %s AND jsonb_typeof(data -> '{k}') = 'string'{order}",
-                    [v.lower() + "%"])
+                return (
+                    f"{sel} WHERE (data ->> '{k}') COLLATE \"C\" >= %s AND jsonb_typeof(data -> '{k}') = 'string'"
+                    f"{order}"
+                ), [nd]
+            return (
+                f"{sel} WHERE lower(data ->> '{k}') LIKE %s AND jsonb_typeof(data -> '{k}') = 'string'{order}",
+                [v.lower() + "%"],
+            )
         if op is Op.EQ:
             return f"{sel} WHERE {k} = %s{order}", [v]
         if op is Op.IN:
@@ -109,7 +133,7 @@ def hand(engine: str, layout: str, pred: Compare, table: str) -> tuple[str, list
             nd = next_day(v)
             return f'{sel} WHERE {k} COLLATE "C" >= %s{order}', [nd]
         return f"{sel} WHERE lower({k}) LIKE %s{order}", [v.lower() + "%"]
-    sel = f'SELECT id, created_at, updated_at, removed_at, {"data" if layout == "json" else ", ".join(COLS)} FROM `{table}`'
+    sel = f"SELECT id, created_at, updated_at, removed_at, {'data' if layout == 'json' else ', '.join(COLS)} FROM `{table}`"
     order = " ORDER BY created_at DESC, id LIMIT 100"
     if layout == "json":
         col = f"JSON_VALUE(data, '$.{k}')"
@@ -143,10 +167,14 @@ def pg_setup(data: list[tuple[Any, ...]], tables: dict[str, str]) -> Any:
     tj, tc = tables["json"], tables["columns"]
     for t in (tj, tc):
         con.execute(f'DROP TABLE IF EXISTS "{t}"')
-    con.execute(f'CREATE TABLE "{tj}" (id TEXT COLLATE "C" PRIMARY KEY, created_at TEXT NOT NULL, updated_at TEXT, '
-                "removed_at TEXT, data JSONB NOT NULL)")
-    con.execute(f'CREATE TABLE "{tc}" (id TEXT COLLATE "C" PRIMARY KEY, created_at TEXT NOT NULL, updated_at TEXT, '
-                "removed_at TEXT, code TEXT, amount DOUBLE PRECISION, vip BOOLEAN, active BOOLEAN, day TEXT, name TEXT)")
+    con.execute(
+        f'CREATE TABLE "{tj}" (id TEXT COLLATE "C" PRIMARY KEY, created_at TEXT NOT NULL, updated_at TEXT, '
+        "removed_at TEXT, data JSONB NOT NULL)"
+    )
+    con.execute(
+        f'CREATE TABLE "{tc}" (id TEXT COLLATE "C" PRIMARY KEY, created_at TEXT NOT NULL, updated_at TEXT, '
+        "removed_at TEXT, code TEXT, amount DOUBLE PRECISION, vip BOOLEAN, active BOOLEAN, day TEXT, name TEXT)"
+    )
     with con.cursor() as cur:
         with cur.copy(f'COPY "{tj}" (id, created_at, data) FROM STDIN') as cp:
             for i, c, d in data:
@@ -165,19 +193,30 @@ def my_setup(data: list[tuple[Any, ...]], tables: dict[str, str]) -> Any:
     with con.cursor() as cur:
         for t in (tj, tc):
             cur.execute(f"DROP TABLE IF EXISTS `{t}`")
-        cur.execute(f"CREATE TABLE `{tj}` (id VARCHAR(32) COLLATE utf8mb4_bin PRIMARY KEY, created_at VARCHAR(40) NOT "
-                    "NULL, updated_at VARCHAR(40), removed_at VARCHAR(40), data LONGTEXT COLLATE utf8mb4_bin NOT NULL) "
-                    "DEFAULT CHARSET=utf8mb4")
-        cur.execute(f"CREATE TABLE `{tc}` (id VARCHAR(32) COLLATE utf8mb4_bin PRIMARY KEY, created_at VARCHAR(40) NOT "
-                    "NULL, updated_at VARCHAR(40), removed_at VARCHAR(40), code VARCHAR(32), amount DOUBLE, "
-                    "vip BOOLEAN, active BOOLEAN, day VARCHAR(40), name VARCHAR(32)) DEFAULT CHARSET=utf8mb4")
+        cur.execute(
+            f"CREATE TABLE `{tj}` (id VARCHAR(32) COLLATE utf8mb4_bin PRIMARY KEY, created_at VARCHAR(40) NOT "
+            "NULL, updated_at VARCHAR(40), removed_at VARCHAR(40), data LONGTEXT COLLATE utf8mb4_bin NOT NULL) "
+            "DEFAULT CHARSET=utf8mb4"
+        )
+        cur.execute(
+            f"CREATE TABLE `{tc}` (id VARCHAR(32) COLLATE utf8mb4_bin PRIMARY KEY, created_at VARCHAR(40) NOT "
+            "NULL, updated_at VARCHAR(40), removed_at VARCHAR(40), code VARCHAR(32), amount DOUBLE, "
+            "vip BOOLEAN, active BOOLEAN, day VARCHAR(40), name VARCHAR(32)) DEFAULT CHARSET=utf8mb4"
+        )
         for s in range(0, len(data), 5000):
-            chunk = data[s:s + 5000]
-            cur.executemany(f"INSERT INTO `{tj}` (id, created_at, data) VALUES (%s, %s, %s)",
-                            [(i, c, json.dumps(d)) for i, c, d in chunk])
-            cur.executemany(f"INSERT INTO `{tc}` (id, created_at, code, amount, vip, active, day, name) VALUES "
-                            "(%s, %s, %s, %s, %s, %s, %s, %s)",
-                            [(i, c, d["code"], d["amount"], d["vip"], d["active"], d["day"], d["name"]) for i, c, d in chunk])
+            chunk = data[s : s + 5000]
+            cur.executemany(
+                f"INSERT INTO `{tj}` (id, created_at, data) VALUES (%s, %s, %s)",
+                [(i, c, json.dumps(d)) for i, c, d in chunk],
+            )
+            cur.executemany(
+                f"INSERT INTO `{tc}` (id, created_at, code, amount, vip, active, day, name) VALUES "
+                "(%s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (i, c, d["code"], d["amount"], d["vip"], d["active"], d["day"], d["name"])
+                    for i, c, d in chunk
+                ],
+            )
     return con
 
 
@@ -241,8 +280,10 @@ def main() -> None:
         con = (pg_setup if engine == "postgres" else my_setup)(data, tables)
         load = time.perf_counter() - t0
         t0 = time.perf_counter()
-        layouts: dict[str, JsonLayout | ColumnsLayout] = {"json": JsonLayout(tables={DB: tables["json"]}),
-                   "columns": ColumnsLayout(tables={DB: tables["columns"]}, columns={DB: COLS})}
+        layouts: dict[str, JsonLayout | ColumnsLayout] = {
+            "json": JsonLayout(tables={DB: tables["json"]}),
+            "columns": ColumnsLayout(tables={DB: tables["columns"]}, columns={DB: COLS}),
+        }
         dialect = "postgres" if engine == "postgres" else "mysql"
         for lay_name, lay in layouts.items():
             stmts = advise([Query(p, database=DB) for _, _, p in cs], dialect, lay).statements
@@ -265,7 +306,9 @@ def main() -> None:
             execute(con, f'ANALYZE "{t}"' if engine == "postgres" else f"ANALYZE TABLE `{t}`", None)
         index_time = time.perf_counter() - t0
         print(f"## {engine}: load {load:.1f} s, indexes {index_time:.1f} s\n")
-        print("| layout | filter | selectivity | filterdsl ms | hand-written ms | ratio | filterdsl plan | hand plan | rows |")
+        print(
+            "| layout | filter | selectivity | filterdsl ms | hand-written ms | ratio | filterdsl plan | hand plan | rows |"
+        )
         print("|---|---|---|---:|---:|---:|---|---|---:|")
         for lay_name, lay in layouts.items():
             for kind, sel, pred in cs:
@@ -274,10 +317,15 @@ def main() -> None:
                 ours = execute(con, sql, params)
                 theirs = execute(con, hsql, hparams)
                 assert [r[0] for r in ours] == [r[0] for r in theirs], (engine, lay_name, kind, sel)
-                a, b = median_ms(functools.partial(execute, con, sql, params),
-                                 functools.partial(execute, con, hsql, hparams), args.repeat)
-                print(f"| {lay_name} | {kind} | {sel} | {a:.2f} | {b:.2f} | {a / b:.2f} | "
-                      f"{plan(engine, con, sql, params)} | {plan(engine, con, hsql, hparams)} | {len(ours)} |")
+                a, b = median_ms(
+                    functools.partial(execute, con, sql, params),
+                    functools.partial(execute, con, hsql, hparams),
+                    args.repeat,
+                )
+                print(
+                    f"| {lay_name} | {kind} | {sel} | {a:.2f} | {b:.2f} | {a / b:.2f} | "
+                    f"{plan(engine, con, sql, params)} | {plan(engine, con, hsql, hparams)} | {len(ours)} |"
+                )
         print()
         print("| layout | one-condition filter | filterdsl SQL chars | hand-written chars | ratio |")
         print("|---|---|---:|---:|---:|")
@@ -290,9 +338,15 @@ def main() -> None:
                 print(f"| {lay_name} | {kind} | {len(sql)} | {len(hsql)} | {len(sql) / len(hsql):.2f} |")
         print()
         for t in tables.values():
-            execute(con, f'DROP TABLE IF EXISTS "{t}"' if engine == "postgres" else f"DROP TABLE IF EXISTS `{t}`", None)
+            execute(
+                con,
+                f'DROP TABLE IF EXISTS "{t}"' if engine == "postgres" else f"DROP TABLE IF EXISTS `{t}`",
+                None,
+            )
         con.close()
-    print(f"first compile, 10 conditions, PostgreSQL: {first_compile_us():.0f} us (median of 30 fresh shapes)")
+    print(
+        f"first compile, 10 conditions, PostgreSQL: {first_compile_us():.0f} us (median of 30 fresh shapes)"
+    )
 
 
 if __name__ == "__main__":

@@ -65,19 +65,38 @@ def sqlalchemy_env(url: str, docs: list[dict[str, Any]]) -> tuple[Any, Any, Any]
     if sqlite:
         install_sqlite_lower(engine)
     md = MetaData()
-    t = Table(f"bench_int_{secrets.token_hex(3)}", md, Column("id", String(64), primary_key=True),
-              Column("created_at", String(40)), Column("updated_at", String(40)), Column("removed_at", String(40)),
-              Column("data", Text() if sqlite else JSONB()))
+    t = Table(
+        f"bench_int_{secrets.token_hex(3)}",
+        md,
+        Column("id", String(64), primary_key=True),
+        Column("created_at", String(40)),
+        Column("updated_at", String(40)),
+        Column("removed_at", String(40)),
+        Column("data", Text() if sqlite else JSONB()),
+    )
     md.create_all(engine)
     with engine.begin() as con:
-        con.execute(insert(t), [{**{k: d[k] for k in ("id", "created_at", "updated_at", "removed_at")},
-                                 "data": json.dumps(d["data"], ensure_ascii=False) if sqlite else d["data"]}
-                                for d in docs])
+        con.execute(
+            insert(t),
+            [
+                {
+                    **{k: d[k] for k in ("id", "created_at", "updated_at", "removed_at")},
+                    "data": json.dumps(d["data"], ensure_ascii=False) if sqlite else d["data"],
+                }
+                for d in docs
+            ],
+        )
     return engine, md, t
 
 
-def run_engine(label: str, url: str, docs: list[dict[str, Any]], qs: list[tuple[str, Any]], min_time: float,
-               django_alias: str | None) -> None:
+def run_engine(
+    label: str,
+    url: str,
+    docs: list[dict[str, Any]],
+    qs: list[tuple[str, Any]],
+    min_time: float,
+    django_alias: str | None,
+) -> None:
     from sqlalchemy import select
 
     from filterdsl.backends.sql import JsonLayout
@@ -95,6 +114,7 @@ def run_engine(label: str, url: str, docs: list[dict[str, Any]], qs: list[tuple[
         with engine.connect() as con:
             dbapi = con.connection.driver_connection
             for name, q in qs:
+
                 def raw(q: Any = q) -> list[Any]:
                     sql, params = filterdsl.to_sql(q, dialect, layout, CATALOG)
                     cur = dbapi.cursor()
@@ -112,20 +132,29 @@ def run_engine(label: str, url: str, docs: list[dict[str, Any]], qs: list[tuple[
                     from filterdsl.integrations.django import filter_queryset
 
                     def djq(q: Any = q) -> list[Any]:
-                        return list(filter_queryset(model.objects.using(django_alias), q, catalog=CATALOG)
-                                    .values_list("pk", flat=True))
+                        return list(
+                            filter_queryset(
+                                model.objects.using(django_alias), q, catalog=CATALOG
+                            ).values_list("pk", flat=True)
+                        )
 
                     assert djq() == expected, name
                     dj = median_of(djq, min_time)
-                print(f"{name:<22} {r * 1e3:>8.2f} {s * 1e3:>8.2f} {dj * 1e3:>8.2f} {s / r:>7.2f} {dj / r:>7.2f}")
+                print(
+                    f"{name:<22} {r * 1e3:>8.2f} {s * 1e3:>8.2f} {dj * 1e3:>8.2f} {s / r:>7.2f} {dj / r:>7.2f}"
+                )
             name, q = qs[4]
             from sqlalchemy.dialects import postgresql, sqlite
 
             d = sqlite.dialect() if dialect == "sqlite" else postgresql.dialect()
-            build = median_of(lambda: str(apply(select(t.c.id), q, t, catalog=CATALOG).compile(dialect=d)), min_time)
+            build = median_of(
+                lambda: str(apply(select(t.c.id), q, t, catalog=CATALOG).compile(dialect=d)), min_time
+            )
             tosql = median_of(lambda: filterdsl.to_sql(q, dialect, layout, CATALOG), min_time)
-            print(f"build + compile the SQLAlchemy statement of '{name}': {build * 1e6:.0f} us "
-                  f"(to_sql alone, cached shape: {tosql * 1e6:.0f} us)")
+            print(
+                f"build + compile the SQLAlchemy statement of '{name}': {build * 1e6:.0f} us "
+                f"(to_sql alone, cached shape: {tosql * 1e6:.0f} us)"
+            )
     finally:
         md.drop_all(engine)
         engine.dispose()
@@ -145,8 +174,13 @@ def django_setup(pg: bool) -> None:
 
     dbs: dict[str, Any] = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
     if pg:
-        dbs["pg"] = {"ENGINE": "django.db.backends.postgresql", "NAME": "test", "USER": "postgres",
-                     "HOST": "127.0.0.1", "PORT": "5432"}
+        dbs["pg"] = {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": "test",
+            "USER": "postgres",
+            "HOST": "127.0.0.1",
+            "PORT": "5432",
+        }
     settings.configure(INSTALLED_APPS=["django.contrib.contenttypes"], DATABASES=dbs, USE_TZ=True)
     django.setup()
     from filterdsl.integrations.django import install_sqlite_lower
@@ -160,11 +194,19 @@ def django_model(alias: str, docs: list[dict[str, Any]]) -> Any:
     from filterdsl.integrations.django import UnicodeJSONEncoder
 
     meta = type("Meta", (), {"app_label": "contenttypes", "db_table": f"bench_dj_{secrets.token_hex(3)}"})
-    model: Any = type(f"BenchDoc{alias}", (models.Model,), {
-        "__module__": __name__, "Meta": meta, "id": models.CharField(primary_key=True, max_length=64),
-        "created_at": models.CharField(max_length=40), "updated_at": models.CharField(max_length=40, null=True),
-        "removed_at": models.CharField(max_length=40, null=True),
-        "data": models.JSONField(encoder=UnicodeJSONEncoder)})
+    model: Any = type(
+        f"BenchDoc{alias}",
+        (models.Model,),
+        {
+            "__module__": __name__,
+            "Meta": meta,
+            "id": models.CharField(primary_key=True, max_length=64),
+            "created_at": models.CharField(max_length=40),
+            "updated_at": models.CharField(max_length=40, null=True),
+            "removed_at": models.CharField(max_length=40, null=True),
+            "data": models.JSONField(encoder=UnicodeJSONEncoder),
+        },
+    )
     with connections[alias].schema_editor() as editor:
         editor.create_model(model)
     model.objects.using(alias).bulk_create([model(**d) for d in docs], batch_size=2000)
@@ -195,8 +237,14 @@ def main() -> None:
         have_django = False
     run_engine("SQLite", "sqlite://", docs, qs, args.min_time, "default" if have_django else None)
     if pg:
-        run_engine("PostgreSQL", PG.replace("postgresql://", "postgresql+psycopg://"), docs, qs, args.min_time,
-                   "pg" if have_django else None)
+        run_engine(
+            "PostgreSQL",
+            PG.replace("postgresql://", "postgresql+psycopg://"),
+            docs,
+            qs,
+            args.min_time,
+            "pg" if have_django else None,
+        )
     else:
         print("\nPostgreSQL not reachable: skipped")
 

@@ -28,9 +28,17 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus"
 ORDERS = "ixuPJwBRqtRP3GpoM"
 #: A typical filtered page: a text filter, an amount range, sorting, paging.
-BODY = {"filter": {"fields": {"Nb6uqwKdxh3BFX3De": {"filters": [{"by": "contains", "value": "order"}]},
-                              "59giDo5wnnLqurNpF": {"filters": [{"by": "is-at-least", "value": 10}]}}},
-        "sort": {"59giDo5wnnLqurNpF": -1}, "limit": 20, "skip": 0}
+BODY = {
+    "filter": {
+        "fields": {
+            "Nb6uqwKdxh3BFX3De": {"filters": [{"by": "contains", "value": "order"}]},
+            "59giDo5wnnLqurNpF": {"filters": [{"by": "is-at-least", "value": 10}]},
+        }
+    },
+    "sort": {"59giDo5wnnLqurNpF": -1},
+    "limit": 20,
+    "skip": 0,
+}
 
 
 def free_port() -> int:
@@ -53,8 +61,18 @@ def dataset(rows: int) -> dict:
 
 def start(data_file: str, cache: bool) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    cmd = [sys.executable, "-m", "filterdsl.cli", "serve", "--schema", str(CORPUS / "catalog.json"),
-           "--data", data_file, "--port", str(port)] + ([] if cache else ["--no-cache"])
+    cmd = [
+        sys.executable,
+        "-m",
+        "filterdsl.cli",
+        "serve",
+        "--schema",
+        str(CORPUS / "catalog.json"),
+        "--data",
+        data_file,
+        "--port",
+        str(port),
+    ] + ([] if cache else ["--no-cache"])
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -116,8 +134,10 @@ def main() -> None:
     finally:
         os.unlink(fh.name)
     on, off = (statistics.median(v) for v in results.values())
-    print(f"reference server, SQLite in memory, {args.rows} orders, {args.concurrency} client threads, "
-          f"{os.cpu_count()} cores")
+    print(
+        f"reference server, SQLite in memory, {args.rows} orders, {args.concurrency} client threads, "
+        f"{os.cpu_count()} cores"
+    )
     print(f"| mode | requests/s (median of {args.runs}) |")
     print("|---|---:|")
     print(f"| compile cache on | {on:,.0f} |")

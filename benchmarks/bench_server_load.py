@@ -44,11 +44,30 @@ PG_URL = os.environ.get("FILTERDSL_PG_URL", "postgresql://postgres@127.0.0.1:543
 Request = tuple[str, str, str, dict[str, Any]]  # kind, method, path, httpx keyword arguments
 
 GOOD: list[Request] = [
-    ("good", "POST", f"/api/databases/{ORDERS}/data",
-     {"json": {"filter": {"fields": {"Nb6uqwKdxh3BFX3De": {"filters": [{"by": "contains", "value": "order"}]}}},
-               "sort": {"59giDo5wnnLqurNpF": -1}, "limit": 20}}),
-    ("good", "POST", f"/api/databases/{ORDERS}/data/count",
-     {"json": {"filter": {"fields": {"59giDo5wnnLqurNpF": {"filters": [{"by": "is-at-least", "value": 10}]}}}}}),
+    (
+        "good",
+        "POST",
+        f"/api/databases/{ORDERS}/data",
+        {
+            "json": {
+                "filter": {
+                    "fields": {"Nb6uqwKdxh3BFX3De": {"filters": [{"by": "contains", "value": "order"}]}}
+                },
+                "sort": {"59giDo5wnnLqurNpF": -1},
+                "limit": 20,
+            }
+        },
+    ),
+    (
+        "good",
+        "POST",
+        f"/api/databases/{ORDERS}/data/count",
+        {
+            "json": {
+                "filter": {"fields": {"59giDo5wnnLqurNpF": {"filters": [{"by": "is-at-least", "value": 10}]}}}
+            }
+        },
+    ),
     ("good", "POST", f"/api/databases/{ORDERS}/data", {"json": {"search": "order|client, 2", "limit": 10}}),
     ("good", "GET", "/api/databases/pb/records/?data__first_name=Ada&page_size=10", {}),
     ("good", "GET", "/api/databases/pb/records/?ordering=-created_at,data__age&page=2&page_size=5", {}),
@@ -66,16 +85,47 @@ BAD: list[Request] = [
     ("bad", "POST", f"/api/databases/{ORDERS}/data", {"content": b'{"skip": ' + b"9" * 5000 + b"}"}),
     ("bad", "POST", f"/api/databases/{ORDERS}/data", {"content": b'{"skip": 9223372036854775808}'}),
     ("bad", "POST", f"/api/databases/{ORDERS}/data", {"content": b"{" + b'"a":1,' * 20_000 + b'"b":1}'}),
-    ("bad", "POST", f"/api/databases/{ORDERS}/data", {"content": b'{"in": ' + b"[" * 5000 + b"]" * 5000 + b"}"}),
+    (
+        "bad",
+        "POST",
+        f"/api/databases/{ORDERS}/data",
+        {"content": b'{"in": ' + b"[" * 5000 + b"]" * 5000 + b"}"},
+    ),
     ("bad", "POST", f"/api/databases/{ORDERS}/data", {"content": b'{"search": "\\ud800"}'}),
     ("bad", "POST", f"/api/databases/{ORDERS}/data", {"content": b"{bad"}),
-    ("bad", "POST", f"/api/databases/{ORDERS}/data/count", {"json": {"sort": {f"k{i}": 1 for i in range(500)}}}),
-    ("bad", "POST", "/api/records/import", {"content": b'{"databaseId": "pb", "records": [{"id": "x", '
-                                                       b'"created_at": "2022-01-01", "data": {"n": NaN}}]}'}),
-    ("bad", "POST", "/api/records/import", {"content": b'{"databaseId": "pb", "records": [{"id": "x", '
-                                                       b'"created_at": "2022-01-01", "data": {"n": 1e400}}]}'}),
-    ("bad", "POST", "/api/records/import", {"content": b'{"databaseId": "pb", "records": [{"id": "x", '
-                                                       b'"created_at": "2022-01-01", "data": {"s": "\\udfff"}}]}'}),
+    (
+        "bad",
+        "POST",
+        f"/api/databases/{ORDERS}/data/count",
+        {"json": {"sort": {f"k{i}": 1 for i in range(500)}}},
+    ),
+    (
+        "bad",
+        "POST",
+        "/api/records/import",
+        {
+            "content": b'{"databaseId": "pb", "records": [{"id": "x", '
+            b'"created_at": "2022-01-01", "data": {"n": NaN}}]}'
+        },
+    ),
+    (
+        "bad",
+        "POST",
+        "/api/records/import",
+        {
+            "content": b'{"databaseId": "pb", "records": [{"id": "x", '
+            b'"created_at": "2022-01-01", "data": {"n": 1e400}}]}'
+        },
+    ),
+    (
+        "bad",
+        "POST",
+        "/api/records/import",
+        {
+            "content": b'{"databaseId": "pb", "records": [{"id": "x", '
+            b'"created_at": "2022-01-01", "data": {"s": "\\udfff"}}]}'
+        },
+    ),
 ]
 
 
@@ -138,8 +188,12 @@ def start(db_url: str, data_file: str | None) -> tuple[subprocess.Popen[bytes], 
 def schemaless(req: Request) -> bool:
     """PixieBrix traffic goes to the schemaless server, Pitchly traffic to the one with the catalog."""
     _, _, path, kw = req
-    return "/databases/pb/" in path or "a%20b" in path or path == "/api/stats" or (
-        path == "/api/records/import" and b'"pb"' in kw.get("content", b""))
+    return (
+        "/databases/pb/" in path
+        or "a%20b" in path
+        or path == "/api/stats"
+        or (path == "/api/records/import" and b'"pb"' in kw.get("content", b""))
+    )
 
 
 def send(clients: tuple[httpx.Client, httpx.Client], req: Request) -> tuple[str, int, float]:
@@ -155,7 +209,9 @@ def send(clients: tuple[httpx.Client, httpx.Client], req: Request) -> tuple[str,
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] if ordered else float("nan")
+    return (
+        ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] if ordered else float("nan")
+    )
 
 
 def load(bases: tuple[str, str], requests: int, clients: int, seed: int) -> list[tuple[str, int, float]]:
@@ -165,7 +221,10 @@ def load(bases: tuple[str, str], requests: int, clients: int, seed: int) -> list
     chunks = [mix[i::clients] for i in range(clients)]
 
     def worker(reqs: list[Request]) -> list[tuple[str, int, float]]:
-        with httpx.Client(base_url=bases[0], timeout=120) as c, httpx.Client(base_url=bases[1], timeout=120) as d:
+        with (
+            httpx.Client(base_url=bases[0], timeout=120) as c,
+            httpx.Client(base_url=bases[1], timeout=120) as d,
+        ):
             return [send((c, d), r) for r in reqs]
 
     with ThreadPoolExecutor(clients) as pool:
@@ -177,8 +236,18 @@ def cheap_while_expensive(base: str, pb_base: str) -> dict[str, float]:
     # 900 OR-ed conditions (a count no other request uses, so no compile cache helps): parsed, compiled
     # to SQL and run over every row while the cheap requests are timed
     n = 900 + random.randrange(50)
-    body = json.dumps({"filter": {"fields": {"Nb6uqwKdxh3BFX3De": {
-        "filters": [{"by": "contains", "value": f"zz{i}"} for i in range(n)], "conjunction": "or"}}}}).encode()
+    body = json.dumps(
+        {
+            "filter": {
+                "fields": {
+                    "Nb6uqwKdxh3BFX3De": {
+                        "filters": [{"by": "contains", "value": f"zz{i}"} for i in range(n)],
+                        "conjunction": "or",
+                    }
+                }
+            }
+        }
+    ).encode()
     done = threading.Event()
     took: list[float] = []
 
@@ -189,8 +258,10 @@ def cheap_while_expensive(base: str, pb_base: str) -> dict[str, float]:
         done.set()
 
     cheap: list[float] = []
-    cheap_body = {"filter": {"fields": {"Nb6uqwKdxh3BFX3De": {"filters": [{"by": "is", "value": "order-2883"}]}}},
-                  "limit": 1}
+    cheap_body = {
+        "filter": {"fields": {"Nb6uqwKdxh3BFX3De": {"filters": [{"by": "is", "value": "order-2883"}]}}},
+        "limit": 1,
+    }
     with httpx.Client(base_url=base, timeout=60) as c:
         t = threading.Thread(target=expensive)
         t.start()
@@ -204,8 +275,12 @@ def cheap_while_expensive(base: str, pb_base: str) -> dict[str, float]:
                     c.post(f"/api/databases/{ORDERS}/data", json=payload)
                 cheap.append(time.perf_counter() - t0)
         t.join()
-    return {"expensive_s": took[0], "cheap_n": len(cheap), "cheap_p50_ms": 1000 * statistics.median(cheap),
-            "cheap_max_ms": 1000 * max(cheap)}
+    return {
+        "expensive_s": took[0],
+        "cheap_n": len(cheap),
+        "cheap_p50_ms": 1000 * statistics.median(cheap),
+        "cheap_max_ms": 1000 * max(cheap),
+    }
 
 
 def run_store(store: str, args: argparse.Namespace, data_file: str, pb_records: list[Any]) -> None:
@@ -217,8 +292,12 @@ def run_store(store: str, args: argparse.Namespace, data_file: str, pb_records: 
     proc, base = start(url, data_file)
     pb_proc, pb_base = start(url, None)
     try:
-        assert httpx.post(pb_base + "/api/records/import", json={"databaseId": "pb", "records": pb_records},
-                          timeout=60).status_code == 200
+        assert (
+            httpx.post(
+                pb_base + "/api/records/import", json={"databaseId": "pb", "records": pb_records}, timeout=60
+            ).status_code
+            == 200
+        )
         load((base, pb_base), 64, 8, 0)  # warm-up
         t0 = time.perf_counter()
         results = load((base, pb_base), args.requests, args.clients, 1)
@@ -232,17 +311,24 @@ def run_store(store: str, args: argparse.Namespace, data_file: str, pb_records: 
             drop_schema(schema)
     statuses = Counter(s for _, s, _ in results)
     server_errors = sum(n for s, n in statuses.items() if s >= 500)
-    print(f"\n### {store}: {len(results)} requests, {args.clients} clients, {wall:.1f} s "
-          f"({len(results) / wall:.0f} requests/s), {args.rows} orders")
+    print(
+        f"\n### {store}: {len(results)} requests, {args.clients} clients, {wall:.1f} s "
+        f"({len(results) / wall:.0f} requests/s), {args.rows} orders"
+    )
     print("| requests | n | p50 ms | p99 ms | max ms |")
     print("|---|---:|---:|---:|---:|")
     for kind in ("good", "bad", "all"):
         lat = [t * 1000 for k, _, t in results if kind in (k, "all")]
         print(f"| {kind} | {len(lat)} | {pct(lat, 50):.1f} | {pct(lat, 99):.1f} | {max(lat):.1f} |")
-    print("status codes: " + ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items()))
-          + f"; server errors (5xx or transport): {server_errors}")
-    print(f"cheap while expensive: expensive request {check['expensive_s']:.2f} s; {check['cheap_n']:.0f} cheap "
-          f"requests meanwhile, p50 {check['cheap_p50_ms']:.1f} ms, max {check['cheap_max_ms']:.1f} ms")
+    print(
+        "status codes: "
+        + ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items()))
+        + f"; server errors (5xx or transport): {server_errors}"
+    )
+    print(
+        f"cheap while expensive: expensive request {check['expensive_s']:.2f} s; {check['cheap_n']:.0f} cheap "
+        f"requests meanwhile, p50 {check['cheap_p50_ms']:.1f} ms, max {check['cheap_max_ms']:.1f} ms"
+    )
 
 
 def main() -> None:
@@ -255,8 +341,10 @@ def main() -> None:
     pb_records = json.loads((CORPUS / "pixiebrix_records.json").read_text())
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(dataset(args.rows), fh)
-    print(f"reference server under mixed good/bad traffic; {os.cpu_count()} cores shared by server and clients; "
-          f"load average at start {os.getloadavg()[0]:.1f}")
+    print(
+        f"reference server under mixed good/bad traffic; {os.cpu_count()} cores shared by server and clients; "
+        f"load average at start {os.getloadavg()[0]:.1f}"
+    )
     try:
         for store in args.stores.split(","):
             run_store(store, args, fh.name, pb_records)

@@ -64,8 +64,13 @@ HAVE_SQL = have("filterdsl.backends.sql")
 HAVE_POLARS = have("polars")
 
 
-def median_of(fn: Callable[[], Any], min_time: float, min_runs: int = 5, max_runs: int = 1000,
-              collect_each: bool = False) -> float:
+def median_of(
+    fn: Callable[[], Any],
+    min_time: float,
+    min_runs: int = 5,
+    max_runs: int = 1000,
+    collect_each: bool = False,
+) -> float:
     """Median seconds of one call; calls until ``min_time`` has passed and ``min_runs`` were made.
 
     ``collect_each``: collect (untimed) before every call, for the few calls on 10,000-condition
@@ -125,23 +130,38 @@ def sql_engines(docs: list[Doc]) -> dict[str, Any]:
     """SQLite and DuckDB connections holding the documents in the JSON layout (table ``records``)."""
     from filterdsl.backends.sql_exec import sqlite_connect
 
-    rows = [(d["id"], d["created_at"], d["updated_at"], d["removed_at"],
-             json.dumps(d["data"], ensure_ascii=False, separators=(",", ":"))) for d in docs]
+    rows = [
+        (
+            d["id"],
+            d["created_at"],
+            d["updated_at"],
+            d["removed_at"],
+            json.dumps(d["data"], ensure_ascii=False, separators=(",", ":")),
+        )
+        for d in docs
+    ]
     cons: dict[str, Any] = {}
     con = sqlite_connect()
-    con.execute("CREATE TABLE records (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, updated_at TEXT, "
-                "removed_at TEXT, data TEXT NOT NULL)")
+    con.execute(
+        "CREATE TABLE records (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, updated_at TEXT, "
+        "removed_at TEXT, data TEXT NOT NULL)"
+    )
     con.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?)", rows)
     cons["sqlite"] = con
     if have("duckdb"):
         import duckdb
 
         dcon = duckdb.connect()
-        dcon.execute("CREATE TABLE records (id VARCHAR PRIMARY KEY, created_at VARCHAR NOT NULL, updated_at VARCHAR, "
-                     "removed_at VARCHAR, data JSON NOT NULL)")
+        dcon.execute(
+            "CREATE TABLE records (id VARCHAR PRIMARY KEY, created_at VARCHAR NOT NULL, updated_at VARCHAR, "
+            "removed_at VARCHAR, data JSON NOT NULL)"
+        )
 
-        dcon.execute("INSERT INTO records SELECT * FROM (SELECT UNNEST(?) AS id, UNNEST(?) AS c, UNNEST(?) AS u, "
-                     "UNNEST(?) AS r, UNNEST(?)::JSON AS data)", [list(c) for c in zip(*rows)])
+        dcon.execute(
+            "INSERT INTO records SELECT * FROM (SELECT UNNEST(?) AS id, UNNEST(?) AS c, UNNEST(?) AS u, "
+            "UNNEST(?) AS r, UNNEST(?)::JSON AS data)",
+            [list(c) for c in zip(*rows)],
+        )
         cons["duckdb"] = dcon
     return cons
 
@@ -155,31 +175,54 @@ def time_sql(con: Any, engine: str, query: Query, catalog: Any, repeat: int) -> 
     return median_of(lambda: con.execute(count, params).fetchone(), 0, repeat, repeat), int(hits)
 
 
-def node_results(docs: list[Doc], mongo_filters: list[tuple[str, Any]], repeat: int) -> dict[tuple[str, str], Result]:
+def node_results(
+    docs: list[Doc], mongo_filters: list[tuple[str, Any]], repeat: int
+) -> dict[tuple[str, str], Result]:
     if shutil.which("node") is None or shutil.which("npm") is None:
         return {}
     nodedir = HERE / "node"
     if not (nodedir / "node_modules" / "mingo").exists() or not (nodedir / "node_modules" / "sift").exists():
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=nodedir, check=True,
-                       capture_output=True, timeout=600)
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--silent"],
+            cwd=nodedir,
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
     with tempfile.TemporaryDirectory() as tmp:
         docs_path = Path(tmp) / "docs.json"
         docs_path.write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
         spec_path = Path(tmp) / "spec.json"
-        spec_path.write_text(json.dumps({"docs": str(docs_path), "repeat": repeat,
-                                         "filters": [{"name": n, "filter": f} for n, f in mongo_filters]}))
-        p = subprocess.run(["node", str(nodedir / "bench.mjs"), str(spec_path)], capture_output=True, text=True,
-                           timeout=3600, check=True)
+        spec_path.write_text(
+            json.dumps(
+                {
+                    "docs": str(docs_path),
+                    "repeat": repeat,
+                    "filters": [{"name": n, "filter": f} for n, f in mongo_filters],
+                }
+            )
+        )
+        p = subprocess.run(
+            ["node", str(nodedir / "bench.mjs"), str(spec_path)],
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=True,
+        )
     out: dict[tuple[str, str], Result] = {}
     for r in json.loads(p.stdout):
-        out[(r["name"], r["engine"])] = f"error: {r['error'][:40]}" if "error" in r else (r["median_s"], r["hits"])
+        out[(r["name"], r["engine"])] = (
+            f"error: {r['error'][:40]}" if "error" in r else (r["median_s"], r["hits"])
+        )
     return out
 
 
 def section_eval(n: int, repeat: int) -> list[float]:
     cat = load_catalog(CATALOG)
     docs = make_docs(n)
-    queries = [replace(parse(flt, catalog=cat, database=DB), limit=None, skip=0, sort=()) for _, flt, _ in FILTERS]
+    queries = [
+        replace(parse(flt, catalog=cat, database=DB), limit=None, skip=0, sort=()) for _, flt, _ in FILTERS
+    ]
     engines = ["predicate", "lambda", "mongomock", "mingo", "sift", "sqlite", "duckdb", "polars"]
     res: dict[tuple[str, str], Result] = {}
     notes: list[str] = []
@@ -205,7 +248,9 @@ def section_eval(n: int, repeat: int) -> list[float]:
         for name, flt in mongo:
             try:
                 hits = coll.count_documents(flt)
-                t = median_of(functools.partial(coll.count_documents, flt), 0, max(1, repeat // 2), max(1, repeat // 2))
+                t = median_of(
+                    functools.partial(coll.count_documents, flt), 0, max(1, repeat // 2), max(1, repeat // 2)
+                )
                 same = hits == sum(1 for d in sub if lambdas[name](d))  # checked on the same subset
                 ref_hits = res[(name, "lambda")]
                 assert isinstance(ref_hits, tuple)
@@ -213,8 +258,10 @@ def section_eval(n: int, repeat: int) -> list[float]:
             except Exception as err:  # noqa: BLE001 - a failing engine is a table cell, not a crash
                 res[(name, "mongomock")] = f"error: {str(err)[:40]}"
         if len(sub) < len(docs):
-            notes.append(f"mongomock measured on the first {len(sub):,} documents (it is slow), rate scaled; "
-                         "its hits are checked against the lambda on that subset")
+            notes.append(
+                f"mongomock measured on the first {len(sub):,} documents (it is slow), rate scaled; "
+                "its hits are checked against the lambda on that subset"
+            )
         res.update(node_results(docs, mongo, repeat))
         if shutil.which("node") is None:
             notes.append("mingo/sift: n/a (node not installed)")
@@ -226,7 +273,9 @@ def section_eval(n: int, repeat: int) -> list[float]:
     if HAVE_SQL:
         t0 = time.perf_counter()
         cons = sql_engines(docs)
-        notes.append(f"SQL load (JSON layout, not timed in the table): {time.perf_counter() - t0:.1f} s for both engines")
+        notes.append(
+            f"SQL load (JSON layout, not timed in the table): {time.perf_counter() - t0:.1f} s for both engines"
+        )
         for (name, _, _), q in zip(FILTERS, queries):
             for engine, con in cons.items():
                 try:
@@ -238,14 +287,21 @@ def section_eval(n: int, repeat: int) -> list[float]:
 
         t0 = time.perf_counter()
         frame = to_frame(docs, cat, DB, sort=False)
-        notes.append(f"Polars frame build (to_frame, not timed in the table): {time.perf_counter() - t0:.2f} s, "
-                     f"{frame.width} columns, {frame.estimated_size() / 2**20:.0f} MiB")
+        notes.append(
+            f"Polars frame build (to_frame, not timed in the table): {time.perf_counter() - t0:.2f} s, "
+            f"{frame.width} columns, {frame.estimated_size() / 2**20:.0f} MiB"
+        )
         for (name, _, _), q in zip(FILTERS, queries):
             expr = to_polars(q, cat)
             hits = frame.filter(expr).height
-            res[(name, "polars")] = (median_of(functools.partial(_frame_hits, frame, expr), 0, repeat, repeat), hits)
+            res[(name, "polars")] = (
+                median_of(functools.partial(_frame_hits, frame, expr), 0, repeat, repeat),
+                hits,
+            )
 
-    print(f"\n## 1. Evaluation: records/s over {n:,} canonical documents (median of {repeat}, {os.cpu_count()} cores)\n")
+    print(
+        f"\n## 1. Evaluation: records/s over {n:,} canonical documents (median of {repeat}, {os.cpu_count()} cores)\n"
+    )
     width = 12
     print(f"| {'filter':<20} | " + " | ".join(f"{e:>{width}}" for e in engines) + f" | {'hits':>7} |")
     print("|" + "-" * 22 + "|" + "|".join("-" * (width + 2) for _ in engines) + "|---------|")
@@ -298,6 +354,7 @@ def backends(catalog: Any) -> dict[str, Callable[[Query], Any]]:
             def compile_cold(q: Query) -> Any:
                 clear_sql_cache()
                 return to_sql(q, dialect, catalog=catalog)
+
             return compile_cold
 
         out["sql:sqlite"] = cold("sqlite")
@@ -341,14 +398,23 @@ def _kept(fn: Callable[[Query], Any], q: Query) -> bool:
     return sql_cache_info().hits > hits
 
 
-def _stage_times(fmt: str, src: Any, db: str | None, catalog: Any, min_time: float, runs: int,
-                 backs: Callable[[Any], dict[str, Callable[[Query], Any]]]) -> dict[str, float | None]:
+def _stage_times(
+    fmt: str,
+    src: Any,
+    db: str | None,
+    catalog: Any,
+    min_time: float,
+    runs: int,
+    backs: Callable[[Any], dict[str, Callable[[Query], Any]]],
+) -> dict[str, float | None]:
     """Median us of parse+validate, and of each backend alone on the parsed query (None: refused)."""
     kw = {"limits": BIG}
     q = parse(src, fmt, catalog, db, **kw)
     each = min_time == 0  # the largest filters: a few calls, each one's garbage collected before the next
-    out: dict[str, float | None] = {"parse": median_of(lambda: parse(src, fmt, catalog, db, **kw), min_time, runs,
-                                                       collect_each=each) * 1e6}
+    out: dict[str, float | None] = {
+        "parse": median_of(lambda: parse(src, fmt, catalog, db, **kw), min_time, runs, collect_each=each)
+        * 1e6
+    }
     for name, fn in backs(catalog).items():
         if name == "polars" and any(isinstance(n, Relation) for n in walk(q.predicate)):
             out[name] = None  # relations need the referenced records (resolved to id sets at compile time)
@@ -376,7 +442,9 @@ def section_compile(quick: bool) -> tuple[float | None, list[str]]:
     cols = ["parse", *names]
     warn: list[str] = []
 
-    print("\n## 2. Compile latency, median microseconds (parse+validate; each backend alone on the parsed query)\n")
+    print(
+        "\n## 2. Compile latency, median microseconds (parse+validate; each backend alone on the parsed query)\n"
+    )
     cat, inputs = corpus_inputs()
     print("Corpus filters (median over the cases of each case's median):\n")
     print(f"| {'format':<10} | {'cases':>5} | " + " | ".join(f"{c:>12}" for c in cols) + " |")
@@ -390,13 +458,19 @@ def section_compile(quick: bool) -> tuple[float | None, list[str]]:
             cell = f"{statistics.median(vals):,.0f}" if vals else "n/a"
             cells.append(f"{cell + (f' ({refused}r)' if refused else ''):>12}")
         print(f"| {fmt:<10} | {len(items):>5} | " + " | ".join(cells) + " |")
-    print("\n(Nr) = N cases the backend cannot compile alone: relational filters need the referenced records "
-          "(memory and Polars resolve them to id sets at compile time).")
+    print(
+        "\n(Nr) = N cases the backend cannot compile alone: relational filters need the referenced records "
+        "(memory and Polars resolve them to id sets at compile time)."
+    )
 
     sizes = [10, 100, 1000, 10000]
-    sized: dict[str, Callable[[int], Any]] = {"pitchly": sized_filter, "search": sized_search,
-                                              "ast": lambda n: json.dumps(to_json(parse(sized_filter(n), catalog=bench_cat,
-                                                                                        database=DB, limits=BIG)))}
+    sized: dict[str, Callable[[int], Any]] = {
+        "pitchly": sized_filter,
+        "search": sized_search,
+        "ast": lambda n: json.dumps(
+            to_json(parse(sized_filter(n), catalog=bench_cat, database=DB, limits=BIG))
+        ),
+    }
     if have("filterdsl.frontends.pixiebrix"):
         sized["pixiebrix"] = sized_pixiebrix
     print("\nFilters of N conditions (us; below each, us per condition):\n")
@@ -413,22 +487,32 @@ def section_compile(quick: bool) -> tuple[float | None, list[str]]:
             nodes = count_nodes(parse(src, fmt, cat, db, limits=BIG).predicate)
             if "sql hit" in t and t["sql hit"] is None and t.get("sql:sqlite") is not None:
                 not_kept.append(f"{fmt} {n:,}")
-            print(f"| {fmt:<8} | {n:>6,} | {nodes:>6,} | "
-                  + " | ".join(f"{_num(t.get(c), 1, ',.0f', 'n/a'):>12}" for c in cols) + " |")
-            print(f"| {'':<8} | {'/cond':>6} | {'':>6} | "
-                  + " | ".join(f"{_num(t.get(c), n, ',.1f', ''):>12}" for c in cols) + " |")
+            print(
+                f"| {fmt:<8} | {n:>6,} | {nodes:>6,} | "
+                + " | ".join(f"{_num(t.get(c), 1, ',.0f', 'n/a'):>12}" for c in cols)
+                + " |"
+            )
+            print(
+                f"| {'':<8} | {'/cond':>6} | {'':>6} | "
+                + " | ".join(f"{_num(t.get(c), n, ',.1f', ''):>12}" for c in cols)
+                + " |"
+            )
             for c in cols:
                 v = t.get(c)
                 if v is None:
                     continue
                 if c in prev and n >= 1000 and (v / n) / (prev[c] / (n // 10)) > 2.0:
-                    warn.append(f"{fmt} {c}: {prev[c] / (n // 10):.1f} -> {v / n:.1f} us/condition from {n // 10:,} "
-                                f"to {n:,} conditions (super-linear)")
+                    warn.append(
+                        f"{fmt} {c}: {prev[c] / (n // 10):.1f} -> {v / n:.1f} us/condition from {n // 10:,} "
+                        f"to {n:,} conditions (super-linear)"
+                    )
                 prev[c] = v
     if not_kept:
-        print(f"\n`sql hit` n/a ({', '.join(not_kept)} conditions): the SQL of those filters is "
-              "heavier than an eighth of the per-shape cache's weight budget, so it is not kept and every call "
-              "is a first compile (docs/sql.md, the compiled-SQL cache).")
+        print(
+            f"\n`sql hit` n/a ({', '.join(not_kept)} conditions): the SQL of those filters is "
+            "heavier than an eighth of the per-shape cache's weight budget, so it is not kept and every call "
+            "is a first compile (docs/sql.md, the compiled-SQL cache)."
+        )
     target = request_latency(bench_cat, min_time) if HAVE_SQL else None
     return target, warn
 
@@ -462,7 +546,9 @@ def request_latency(cat: Any, min_time: float) -> float:
     compiled = [to_sql(parse(v, "pitchly", cat, DB, limits=BIG), "sqlite", catalog=cat) for v in variants[:8]]
     texts = {text for text, _ in compiled}
     params = {repr(ps) for _, ps in compiled}
-    print("\nRequest latency, 10-condition Pitchly filter, new values on every call (parse+validate+to_sql, us):\n")
+    print(
+        "\nRequest latency, 10-condition Pitchly filter, new values on every call (parse+validate+to_sql, us):\n"
+    )
     print("| path | median us |\n|---|---|")
     print(f"| shape seen before (SQL from the per-shape cache, params bound) | {warm:,.0f} |")
     print(f"| first compile of the shape (cache emptied each call) | {first:,.0f} |")
@@ -503,7 +589,9 @@ def main() -> None:
     sections = set(args.sections.split(","))
     import platform
 
-    print(f"# filterdsl benchmarks: Python {platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}")
+    print(
+        f"# filterdsl benchmarks: Python {platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}"
+    )
     ratios: list[float] = []
     target: float | None = None
     warn: list[str] = []
@@ -516,10 +604,14 @@ def main() -> None:
     print("\n## Targets\n")
     if ratios:
         ok = min(ratios) >= 0.8
-        print(f"- predicate >= 0.8x lambda on every filter: {'PASS' if ok else 'FAIL'} (min {min(ratios):.2f}x)")
+        print(
+            f"- predicate >= 0.8x lambda on every filter: {'PASS' if ok else 'FAIL'} (min {min(ratios):.2f}x)"
+        )
     if target is not None:
-        print(f"- parse+validate+to_sql (10 conditions, new values each call) < 300 us: "
-              f"{'PASS' if target < 300 else 'FAIL'} ({target:,.0f} us)")
+        print(
+            f"- parse+validate+to_sql (10 conditions, new values each call) < 300 us: "
+            f"{'PASS' if target < 300 else 'FAIL'} ({target:,.0f} us)"
+        )
     if "compile" in sections:
         print(f"- nothing quadratic (us/condition at most 2x from N/10 to N): {'FAIL' if warn else 'PASS'}")
         for w in warn:

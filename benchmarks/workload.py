@@ -12,16 +12,32 @@ from typing import Any
 from filterdsl.records import valid_day
 
 DB = "db"
-CATALOG = [{"_id": DB, "name": "Orders", "fields": [
-    {"_id": "name", "name": "Name", "type": "string"},
-    {"_id": "amount", "name": "Amount", "type": "number"},
-    {"_id": "notes", "name": "Notes", "type": "textBlock"},
-    {"_id": "status", "name": "Status", "type": "enum", "restrict": ["new", "paid", "shipped", "cancelled"]},
-    {"_id": "paid", "name": "Paid", "type": "boolean"},
-    {"_id": "date", "name": "Date", "type": "date"},
-    {"_id": "tags", "name": "Tags", "type": "enumTags", "restrict": ["urgent", "gift", "vip", "repeat"]},
-    {"_id": "price", "name": "Price", "type": "currency"},
-]}]
+CATALOG = [
+    {
+        "_id": DB,
+        "name": "Orders",
+        "fields": [
+            {"_id": "name", "name": "Name", "type": "string"},
+            {"_id": "amount", "name": "Amount", "type": "number"},
+            {"_id": "notes", "name": "Notes", "type": "textBlock"},
+            {
+                "_id": "status",
+                "name": "Status",
+                "type": "enum",
+                "restrict": ["new", "paid", "shipped", "cancelled"],
+            },
+            {"_id": "paid", "name": "Paid", "type": "boolean"},
+            {"_id": "date", "name": "Date", "type": "date"},
+            {
+                "_id": "tags",
+                "name": "Tags",
+                "type": "enumTags",
+                "restrict": ["urgent", "gift", "vip", "repeat"],
+            },
+            {"_id": "price", "name": "Price", "type": "currency"},
+        ],
+    }
+]
 NUM = (int, float)
 Doc = dict[str, Any]
 
@@ -29,7 +45,18 @@ Doc = dict[str, Any]
 def make_docs(n: int, seed: int = 7) -> list[Doc]:
     """Canonical documents: missing keys, null, "", wrong types, invalid dates, non-ASCII text."""
     rnd = random.Random(seed)
-    words = ["deal", "Big DEAL", "money back", "Straße", "ÉCOLE", "σίσυφος", "", None, "misc notes", "100% _x_"]
+    words = [
+        "deal",
+        "Big DEAL",
+        "money back",
+        "Straße",
+        "ÉCOLE",
+        "σίσυφος",
+        "",
+        None,
+        "misc notes",
+        "100% _x_",
+    ]
     docs = []
     for i in range(n):
         data: dict[str, Any] = {}
@@ -44,15 +71,28 @@ def make_docs(n: int, seed: int = 7) -> list[Doc]:
         if rnd.random() < 0.9:
             data["paid"] = rnd.choice([True, False, None, 1, "true"])
         if rnd.random() < 0.9:
-            data["date"] = rnd.choice(["2020-01-23T00:00:00.000Z", "2021-06-01", "2020-02-30T00:00:00Z", None,
-                                       f"20{rnd.randrange(10, 23)}-0{rnd.randrange(1, 9)}-1{rnd.randrange(0, 9)}"])
+            data["date"] = rnd.choice(
+                [
+                    "2020-01-23T00:00:00.000Z",
+                    "2021-06-01",
+                    "2020-02-30T00:00:00Z",
+                    None,
+                    f"20{rnd.randrange(10, 23)}-0{rnd.randrange(1, 9)}-1{rnd.randrange(0, 9)}",
+                ]
+            )
         if rnd.random() < 0.9:
             data["tags"] = rnd.sample(["urgent", "gift", "vip", "repeat"], rnd.randrange(0, 3))
         if rnd.random() < 0.9:
             data["price"] = {"val": rnd.randrange(500), "currency": rnd.choice(["USD", "EUR"])}
-        docs.append({"id": f"r{i:06d}", "created_at": f"2021-01-{1 + i % 28:02d}T00:00:00.000000Z",
-                     "updated_at": None, "removed_at": "2022-01-01T00:00:00.000000Z" if i % 50 == 0 else None,
-                     "data": data})
+        docs.append(
+            {
+                "id": f"r{i:06d}",
+                "created_at": f"2021-01-{1 + i % 28:02d}T00:00:00.000000Z",
+                "updated_at": None,
+                "removed_at": "2022-01-01T00:00:00.000000Z" if i % 50 == 0 else None,
+                "data": data,
+            }
+        )
     return docs
 
 
@@ -86,51 +126,109 @@ def _search6(tx: list[str]) -> bool:
 
 Filter = tuple[str, Any, Callable[[Doc], bool]]
 FILTERS: list[Filter] = [
-    ("1 string is",
-     {"fields": f("name", {"by": "is", "value": "order-42"})},
-     lambda r: r["removed_at"] is None and type(v := r["data"].get("name")) is str and v == "order-42"),
-    ("2 number range",
-     {"fields": f("amount", {"by": "is-at-least", "value": 100}, {"by": "is-less-than", "value": 500})},
-     lambda r: r["removed_at"] is None and type(v := r["data"].get("amount")) in NUM and 100 <= v < 500),
-    ("3 contains (ci)",
-     {"fields": f("notes", {"by": "contains", "value": "Deal"})},
-     lambda r: r["removed_at"] is None and type(v := r["data"].get("notes")) is str and v != ""
-     and "deal" in v.lower()),
-    ("4 any-of OR is-not",
-     {"fields": {**f("status", {"by": "is-any-of", "value": ["paid", "shipped"]}),
-                 **f("paid", {"by": "is-not", "value": True})}, "conjunction": "or"},
-     lambda r: r["removed_at"] is None and ((type(s := (d := r["data"]).get("status")) is str
-                                             and s in {"paid", "shipped"}) or d.get("paid") is not True)),
-    ("5 six conditions",
-     {"fields": {**f("date", {"by": "is-after", "value": "2020-01-01"}),
-                 **f("tags", {"by": "has-any-of", "value": ["vip", "gift"]}),
-                 **f("notes", {"by": "does-not-contain", "value": "money"}, include={"is-not-set": True}),
-                 **f("price", {"by": "is-at-most", "value": {"val": 300, "currency": "USD"}}),
-                 **f("amount", {"by": "is-more-than", "value": 10})}},
-     lambda r: r["removed_at"] is None and (
-         (h := _day((d := r["data"]).get("date"))) is not None and h > "2020-01-01"
-         and type(t := d.get("tags")) is list and any(type(e) is str and e in {"vip", "gift"} for e in t)
-         and (not (type(n := d.get("notes")) is str and n != "" and "money" in n.lower()) or "notes" not in d)
-         and type(p := d.get("price")) is dict and type(a := p.get("val")) in NUM and a <= 300  # type: ignore[operator]
-         and p.get("currency") == "USD"
-         and type(m := d.get("amount")) in NUM and m > 10)),
-    ("6 search + OR of 8",
-     {"filter": {"fields": {
-         **f("status", {"by": "is-not", "value": "cancelled"}, {"by": "is-not", "value": "new"}),
-         **f("amount", {"by": "is-at-least", "value": 900}),
-         **f("notes", {"by": "starts-with", "value": "big"}, include={"is-empty": True}),
-         **f("date", {"by": "is-on-or-before", "value": "2015-12-31"}, {"by": "is-after", "value": "2012-01-01"}),
-         **f("paid", {"by": "is", "value": False})}, "conjunction": "or"},
-      "search": "deal|order-1, e"},
-     lambda r: r["removed_at"] is None and (
-         (not (type(s := (d := r["data"]).get("status")) is str and s == "cancelled")
-          and not (type(s) is str and s == "new"))
-         or (type(m := d.get("amount")) in NUM and m >= 900)
-         or (type(n := d.get("notes")) is str and n != "" and n.lower().startswith("big"))
-         or ("notes" in d and (n is None or n == "" or n == []))
-         or ((h := _day(d.get("date"))) is not None and h <= "2015-12-31" and h > "2012-01-01")
-         or d.get("paid") is False)
-     and _search6(_texts(d))),
+    (
+        "1 string is",
+        {"fields": f("name", {"by": "is", "value": "order-42"})},
+        lambda r: r["removed_at"] is None and type(v := r["data"].get("name")) is str and v == "order-42",
+    ),
+    (
+        "2 number range",
+        {"fields": f("amount", {"by": "is-at-least", "value": 100}, {"by": "is-less-than", "value": 500})},
+        lambda r: r["removed_at"] is None and type(v := r["data"].get("amount")) in NUM and 100 <= v < 500,
+    ),
+    (
+        "3 contains (ci)",
+        {"fields": f("notes", {"by": "contains", "value": "Deal"})},
+        lambda r: (
+            r["removed_at"] is None
+            and type(v := r["data"].get("notes")) is str
+            and v != ""
+            and "deal" in v.lower()
+        ),
+    ),
+    (
+        "4 any-of OR is-not",
+        {
+            "fields": {
+                **f("status", {"by": "is-any-of", "value": ["paid", "shipped"]}),
+                **f("paid", {"by": "is-not", "value": True}),
+            },
+            "conjunction": "or",
+        },
+        lambda r: (
+            r["removed_at"] is None
+            and (
+                (type(s := (d := r["data"]).get("status")) is str and s in {"paid", "shipped"})
+                or d.get("paid") is not True
+            )
+        ),
+    ),
+    (
+        "5 six conditions",
+        {
+            "fields": {
+                **f("date", {"by": "is-after", "value": "2020-01-01"}),
+                **f("tags", {"by": "has-any-of", "value": ["vip", "gift"]}),
+                **f("notes", {"by": "does-not-contain", "value": "money"}, include={"is-not-set": True}),
+                **f("price", {"by": "is-at-most", "value": {"val": 300, "currency": "USD"}}),
+                **f("amount", {"by": "is-more-than", "value": 10}),
+            }
+        },
+        lambda r: (
+            r["removed_at"] is None
+            and (
+                (h := _day((d := r["data"]).get("date"))) is not None
+                and h > "2020-01-01"
+                and type(t := d.get("tags")) is list
+                and any(type(e) is str and e in {"vip", "gift"} for e in t)
+                and (
+                    not (type(n := d.get("notes")) is str and n != "" and "money" in n.lower())
+                    or "notes" not in d
+                )
+                and type(p := d.get("price")) is dict
+                and type(a := p.get("val")) in NUM
+                and a <= 300  # type: ignore[operator]
+                and p.get("currency") == "USD"
+                and type(m := d.get("amount")) in NUM
+                and m > 10
+            )
+        ),
+    ),
+    (
+        "6 search + OR of 8",
+        {
+            "filter": {
+                "fields": {
+                    **f("status", {"by": "is-not", "value": "cancelled"}, {"by": "is-not", "value": "new"}),
+                    **f("amount", {"by": "is-at-least", "value": 900}),
+                    **f("notes", {"by": "starts-with", "value": "big"}, include={"is-empty": True}),
+                    **f(
+                        "date",
+                        {"by": "is-on-or-before", "value": "2015-12-31"},
+                        {"by": "is-after", "value": "2012-01-01"},
+                    ),
+                    **f("paid", {"by": "is", "value": False}),
+                },
+                "conjunction": "or",
+            },
+            "search": "deal|order-1, e",
+        },
+        lambda r: (
+            r["removed_at"] is None
+            and (
+                (
+                    not (type(s := (d := r["data"]).get("status")) is str and s == "cancelled")
+                    and not (type(s) is str and s == "new")
+                )
+                or (type(m := d.get("amount")) in NUM and m >= 900)
+                or (type(n := d.get("notes")) is str and n != "" and n.lower().startswith("big"))
+                or ("notes" in d and (n is None or n == "" or n == []))
+                or ((h := _day(d.get("date"))) is not None and h <= "2015-12-31" and h > "2012-01-01")
+                or d.get("paid") is False
+            )
+            and _search6(_texts(d))
+        ),
+    ),
 ]
 
 FIELDS_CYCLE = [
@@ -161,7 +259,7 @@ def sized_filter(n: int, variant: int = 0) -> dict[str, Any]:
 def sized_search(n: int) -> str:
     """A search string with ``n`` terms: clauses of up to five alternatives."""
     terms = [f"term{i}" for i in range(n)]
-    return ", ".join("|".join(terms[i:i + 5]) for i in range(0, n, 5))
+    return ", ".join("|".join(terms[i : i + 5]) for i in range(0, n, 5))
 
 
 def sized_pixiebrix(n: int) -> str:

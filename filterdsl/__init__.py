@@ -12,5 +12,17 @@ from .schema import Catalog, load_catalog
 
 __version__ = "0.1.0"
 
-__all__ = ["Catalog", "Diagnostic", "FilterError", "Query", "apply", "load_catalog", "parse", "to_format",
-           "to_mongo", "to_predicate", "to_sql", "validate"]
+__all__ = [
+    "Catalog",
+    "Diagnostic",
+    "FilterError",
+    "Query",
+    "apply",
+    "load_catalog",
+    "parse",
+    "to_format",
+    "to_mongo",
+    "to_predicate",
+    "to_sql",
+    "validate",
+]

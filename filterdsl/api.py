@@ -20,8 +20,9 @@ def _catalog(catalog: Any) -> Catalog | None:
 
 def _wrong(name: str, what: str, value: Any) -> FilterError:
     """A wrong argument type, refused where it enters (located at the argument's name)."""
-    return FilterError([Diagnostic("wrong-type", f"{name} is {what}, not {type(value).__name__}",
-                                   Location(param=name))])
+    return FilterError(
+        [Diagnostic("wrong-type", f"{name} is {what}, not {type(value).__name__}", Location(param=name))]
+    )
 
 
 def _query(query: Any, name: str = "query") -> Query:
@@ -35,8 +36,9 @@ def _database(database: Any) -> None:
         raise _wrong("database", "a database _id string", database)
 
 
-def parse_result(source: Any, format: str = "pitchly", catalog: Any = None, database: str | None = None,
-                 **options: Any) -> ParseResult:
+def parse_result(
+    source: Any, format: str = "pitchly", catalog: Any = None, database: str | None = None, **options: Any
+) -> ParseResult:
     """Parse without raising: the query (None on errors) and every diagnostic."""
     _database(database)
     cat = _catalog(catalog)
@@ -65,8 +67,16 @@ def parse_result(source: Any, format: str = "pitchly", catalog: Any = None, data
 
         try:
             if isinstance(source, (str, bytes)) and len(source) > opt.limits.max_input_bytes:
-                return ParseResult(None, (Diagnostic("too-large", f"input exceeds {opt.limits.max_input_bytes} "
-                                                     "bytes", Location(pointer="")),))
+                return ParseResult(
+                    None,
+                    (
+                        Diagnostic(
+                            "too-large",
+                            f"input exceeds {opt.limits.max_input_bytes} bytes",
+                            Location(pointer=""),
+                        ),
+                    ),
+                )
             obj = json.loads(source) if isinstance(source, (str, bytes)) else source
             from .frontends.pitchly import raw_problem
 
@@ -81,13 +91,23 @@ def parse_result(source: Any, format: str = "pitchly", catalog: Any = None, data
         except FilterError as e:
             return ParseResult(None, tuple(e.diagnostics))
         except (ValueError, RecursionError) as e:
-            return ParseResult(None, (Diagnostic("invalid-json", f"not valid JSON: {e}", Location(pointer="")),))
-    raise FilterError([Diagnostic("unknown-format", f"unknown format {format!r}; one of {', '.join(FORMATS)}",
-                                  Location(param="format"))])
+            return ParseResult(
+                None, (Diagnostic("invalid-json", f"not valid JSON: {e}", Location(pointer="")),)
+            )
+    raise FilterError(
+        [
+            Diagnostic(
+                "unknown-format",
+                f"unknown format {format!r}; one of {', '.join(FORMATS)}",
+                Location(param="format"),
+            )
+        ]
+    )
 
 
-def parse(source: Any, format: str = "pitchly", catalog: Any = None, database: str | None = None,
-          **options: Any) -> Query:
+def parse(
+    source: Any, format: str = "pitchly", catalog: Any = None, database: str | None = None, **options: Any
+) -> Query:
     """Parse any supported input into a Query; raises FilterError listing every problem."""
     res = parse_result(source, format, catalog, database, **options)
     if res.query is None or res.errors:
@@ -95,18 +115,22 @@ def parse(source: Any, format: str = "pitchly", catalog: Any = None, database: s
     return res.query
 
 
-def validate(source: Any, format: str = "pitchly", catalog: Any = None, database: str | None = None,
-             **options: Any) -> list[Diagnostic]:
+def validate(
+    source: Any, format: str = "pitchly", catalog: Any = None, database: str | None = None, **options: Any
+) -> list[Diagnostic]:
     """Every error and warning for the input; an empty list means valid and clean."""
     return list(parse_result(source, format, catalog, database, **options).diagnostics)
 
 
 def _is_dataset(records: Any) -> bool:
-    return isinstance(records, Mapping) and bool(records) and all(isinstance(v, list) for v in records.values())
+    return (
+        isinstance(records, Mapping) and bool(records) and all(isinstance(v, list) for v in records.values())
+    )
 
 
-def _dataset(query: Query, records: Any, catalog: Catalog | None, related: Mapping[str, Any] | None
-             ) -> dict[Any, list[dict[str, Any]]]:
+def _dataset(
+    query: Query, records: Any, catalog: Catalog | None, related: Mapping[str, Any] | None
+) -> dict[Any, list[dict[str, Any]]]:
     if _is_dataset(records):
         data = dict(records)
     else:
@@ -116,8 +140,9 @@ def _dataset(query: Query, records: Any, catalog: Catalog | None, related: Mappi
     return normalize_dataset(data, catalog)
 
 
-def to_predicate(query: Query | Any, catalog: Any = None, related: Mapping[str, Iterable[Any]] | None = None
-                 ) -> Callable[[Any], bool]:
+def to_predicate(
+    query: Query | Any, catalog: Any = None, related: Mapping[str, Iterable[Any]] | None = None
+) -> Callable[[Any], bool]:
     """A callable over Pitchly rows, PixieBrix records or canonical documents.
 
     Relational filters need ``related``: ``{database_id: records}`` of each referenced database.
@@ -138,8 +163,9 @@ def to_predicate(query: Query | Any, catalog: Any = None, related: Mapping[str, 
     return compile_predicate(q.predicate, rel, normalize=lambda record: normalize_record(record, db))
 
 
-def apply(query: Query, records: Any, catalog: Any = None, related: Mapping[str, Any] | None = None
-          ) -> list[dict[str, Any]]:
+def apply(
+    query: Query, records: Any, catalog: Any = None, related: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Run the whole query (filter, search, sort, skip, limit, projection) over records.
 
     ``records`` is a list of records of the queried database, or ``{database_id: [records]}``.
@@ -165,11 +191,11 @@ def to_sql(query: Query, *args: Any, **kwargs: Any) -> Any:
     named = dict(zip(("dialect", "layout", "catalog", "paramstyle"), args))
     named.update(kwargs)
     if not isinstance(named.get("dialect", "sqlite"), str):
-        raise _wrong("dialect", "a dialect name such as \"postgres\"", named["dialect"])
+        raise _wrong("dialect", 'a dialect name such as "postgres"', named["dialect"])
     if named.get("layout") is not None and not isinstance(named["layout"], (JsonLayout, ColumnsLayout)):
         raise _wrong("layout", "a JsonLayout or ColumnsLayout (filterdsl.backends.sql)", named["layout"])
     if named.get("paramstyle") is not None and not isinstance(named["paramstyle"], str):
-        raise _wrong("paramstyle", "a paramstyle name such as \"qmark\"", named["paramstyle"])
+        raise _wrong("paramstyle", 'a paramstyle name such as "qmark"', named["paramstyle"])
     return impl(query, *args, **kwargs)
 
 
@@ -192,5 +218,15 @@ def to_format(query: Query, fmt: str, **kwargs: Any) -> Any:
     return impl(query, fmt, **kwargs)
 
 
-__all__ = ["FORMATS", "load_catalog", "parse", "parse_result", "validate", "to_predicate", "apply", "to_sql",
-           "to_mongo", "to_format"]
+__all__ = [
+    "FORMATS",
+    "load_catalog",
+    "parse",
+    "parse_result",
+    "validate",
+    "to_predicate",
+    "apply",
+    "to_sql",
+    "to_mongo",
+    "to_format",
+]

@@ -309,8 +309,12 @@ def _scalar(v: Any) -> Any:
 def _value_from_json(v: Any) -> Value:
     if isinstance(v, dict):
         amount, cur = v["money"], v.get("currency")
-        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not (cur is None or isinstance(cur, str)):
-            raise TypeError("money is {\"money\": number, \"currency\": string or null}")
+        if (
+            isinstance(amount, bool)
+            or not isinstance(amount, (int, float))
+            or not (cur is None or isinstance(cur, str))
+        ):
+            raise TypeError('money is {"money": number, "currency": string or null}')
         return Money(_scalar(amount), cur)
     if isinstance(v, list):
         return tuple(_scalar(e) for e in v)
@@ -326,8 +330,12 @@ def _field_to_json(f: Field) -> dict[str, Any]:
 
 def _field_from_json(o: dict[str, Any]) -> Field:
     key, path = o["key"], o.get("path", ())
-    if not isinstance(key, str) or not isinstance(path, list | tuple) or not all(isinstance(p, str) for p in path):
-        raise TypeError("a field is {\"key\": string, \"type\": type, \"path\"?: [strings]}")
+    if (
+        not isinstance(key, str)
+        or not isinstance(path, list | tuple)
+        or not all(isinstance(p, str) for p in path)
+    ):
+        raise TypeError('a field is {"key": string, "type": type, "path"?: [strings]}')
     return Field(key, FieldType(o["type"]), tuple(path))
 
 
@@ -335,13 +343,20 @@ def _leaf_to_json(node: Node) -> dict[str, Any]:
     if isinstance(node, Const):
         return {"node": "const", "value": node.value}
     if isinstance(node, Compare):
-        return {"node": "compare", "field": _field_to_json(node.field), "op": node.op.value,
-                "value": _value_to_json(node.value)}
+        return {
+            "node": "compare",
+            "field": _field_to_json(node.field),
+            "op": node.op.value,
+            "value": _value_to_json(node.value),
+        }
     if isinstance(node, FieldState):
         return {"node": "state", "field": _field_to_json(node.field), "state": node.state.value}
     if isinstance(node, Search):
-        return {"node": "search", "clauses": [list(c) for c in node.clauses],
-                "fields": None if node.fields is None else [_field_to_json(f) for f in node.fields]}
+        return {
+            "node": "search",
+            "clauses": [list(c) for c in node.clauses],
+            "fields": None if node.fields is None else [_field_to_json(f) for f in node.fields],
+        }
     if isinstance(node, IdIn):
         return {"node": "id_in", "ids": list(node.ids)}
     if isinstance(node, CreatedAt):
@@ -370,8 +385,12 @@ def node_to_json(node: Node) -> dict[str, Any]:
         elif isinstance(n, Not):
             done[id(n)] = {"node": "not", "item": parts[0]}
         elif isinstance(n, Relation):
-            done[id(n)] = {"node": "relation", "field": _field_to_json(n.field), "database": n.database,
-                           "predicate": parts[0]}
+            done[id(n)] = {
+                "node": "relation",
+                "field": _field_to_json(n.field),
+                "database": n.database,
+                "predicate": parts[0],
+            }
         else:
             done[id(n)] = _leaf_to_json(n)
     return done[id(node)]
@@ -405,8 +424,10 @@ def _leaf_from_json(o: dict[str, Any]) -> Node:
         return FieldState(_field_from_json(o["field"]), State(o["state"]))
     if kind == "search":
         fs = o.get("fields")
-        return Search(tuple(tuple(str(t) for t in c) for c in o["clauses"]),
-                      None if fs is None else tuple(_field_from_json(f) for f in fs))
+        return Search(
+            tuple(tuple(str(t) for t in c) for c in o["clauses"]),
+            None if fs is None else tuple(_field_from_json(f) for f in fs),
+        )
     if kind == "id_in":
         return IdIn(tuple(str(i) for i in o["ids"]))
     if kind == "created_at":
@@ -502,8 +523,9 @@ def from_json(o: dict[str, Any]) -> Query:
         )
     except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
         why = f"missing key {e.args[0]!r}" if isinstance(e, KeyError) else str(e)
-        raise FilterError([Diagnostic("bad-ast-json", f"not a valid filterdsl AST JSON: {why}",
-                                      Location(pointer=""))]) from None
+        raise FilterError(
+            [Diagnostic("bad-ast-json", f"not a valid filterdsl AST JSON: {why}", Location(pointer=""))]
+        ) from None
 
 
 def node_pointer(root: Query | Node, target: Any) -> str:
@@ -537,4 +559,3 @@ def iter_fields(node: Node) -> Iterator[Field]:
     for n in walk(node):
         if isinstance(n, (Compare, FieldState, Relation)):
             yield n.field
-

@@ -24,17 +24,41 @@ from .records import load_data, normalize_dataset
 from .report import FileResult
 from .schema import Catalog, load_catalog
 
-EXT_FORMATS = {".json": "pitchly", ".json5": "pitchly", ".search": "search", ".qs": "pixiebrix",
-               ".fdsl": "text", ".ast": "ast"}
-ENGINES = ("memory", "sqlite", "duckdb", "postgres", "mysql", "datafusion", "clickhouse", "mongomock", "mingo")
+EXT_FORMATS = {
+    ".json": "pitchly",
+    ".json5": "pitchly",
+    ".search": "search",
+    ".qs": "pixiebrix",
+    ".fdsl": "text",
+    ".ast": "ast",
+}
+ENGINES = (
+    "memory",
+    "sqlite",
+    "duckdb",
+    "postgres",
+    "mysql",
+    "datafusion",
+    "clickhouse",
+    "mongomock",
+    "mingo",
+)
 DEFAULT_ENGINE = "sqlite"
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_ENGINE, EXIT_NOT_EXPRESSIBLE = 0, 1, 2, 3, 4
 EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h)
 EXIT_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool stopped by a closed pipe
 #: diagnostics about the command line rather than the input (a bad option value): usage errors
-USAGE_CODES = frozenset({"schema-unreadable", "missing-mapping", "bad-layout", "unknown-dialect", "bad-paramstyle",
-                         "unknown-engine"})
+USAGE_CODES = frozenset(
+    {
+        "schema-unreadable",
+        "missing-mapping",
+        "bad-layout",
+        "unknown-dialect",
+        "bad-paramstyle",
+        "unknown-engine",
+    }
+)
 #: a valid query that the chosen target (format, dialect, layout, engine) cannot say
 NOT_EXPRESSIBLE_CODES = frozenset({"not-expressible", "unsupported", "layout-ambiguous"})
 EXIT_CODES_HELP = """exit codes:
@@ -63,8 +87,12 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         default = action.default
-        if "%(default)" in text or "default" in text or default in (None, False, argparse.SUPPRESS) \
-                or not action.option_strings:
+        if (
+            "%(default)" in text
+            or "default" in text
+            or default in (None, False, argparse.SUPPRESS)
+            or not action.option_strings
+        ):
             return text
         return text + " (default: %(default)s)"
 
@@ -79,44 +107,75 @@ class EngineError(Exception):
 
 def _options_args(p: argparse.ArgumentParser, lenient_into: Any = None) -> None:
     """The parse options, shared by every command that parses (serve included)."""
-    (lenient_into or p).add_argument("--lenient", action="store_true",
-                   help="Pitchly: unknown keys are warnings, not errors (default: errors; for PixieBrix params "
-                        "see --django-compat)")
-    p.add_argument("--django-compat", action="store_true",
-                   help="PixieBrix params: Django's lenient handling (the last repeated value wins, unknown "
-                        "non-data__ parameters are ignored with a warning, page_size is clamped); a data__ "
-                        "parameter is never ignored (default: off)")
-    p.add_argument("--lookups", choices=["strict", "extended"], default="strict",
-                   help="PixieBrix params: strict accepts __exact and __isnull; extended adds __iexact, "
-                        "__icontains, __istartswith, __iendswith, __gt, __gte, __lt, __lte, __in")
-    p.add_argument("--max-limit", type=int, default=None, metavar="N",
-                   help="maximum Pitchly limit (default: 100)")
+    (lenient_into or p).add_argument(
+        "--lenient",
+        action="store_true",
+        help="Pitchly: unknown keys are warnings, not errors (default: errors; for PixieBrix params "
+        "see --django-compat)",
+    )
+    p.add_argument(
+        "--django-compat",
+        action="store_true",
+        help="PixieBrix params: Django's lenient handling (the last repeated value wins, unknown "
+        "non-data__ parameters are ignored with a warning, page_size is clamped); a data__ "
+        "parameter is never ignored (default: off)",
+    )
+    p.add_argument(
+        "--lookups",
+        choices=["strict", "extended"],
+        default="strict",
+        help="PixieBrix params: strict accepts __exact and __isnull; extended adds __iexact, "
+        "__icontains, __istartswith, __iendswith, __gt, __gte, __lt, __lte, __in",
+    )
+    p.add_argument(
+        "--max-limit", type=int, default=None, metavar="N", help="maximum Pitchly limit (default: 100)"
+    )
 
 
 def _common(p: argparse.ArgumentParser, inputs: str) -> Any:
     """Input and parse options; returns the group --lenient is in (validate adds --strict to it)."""
-    p.add_argument("--from", dest="fmt", default=None,
-                   choices=["pitchly", "search", "pixiebrix", "text", "ast"],
-                   help="input format (default: from the file extension: .json/.json5 pitchly, .search, "
-                        ".qs pixiebrix, .fdsl text, .ast; else pitchly)")
-    p.add_argument("--schema", metavar="CATALOG.json",
-                   help="catalog JSON (the Pitchly `databases` result); needed for Pitchly field filters "
-                        "(default: none, schemaless)")
-    p.add_argument("--database", metavar="ID", help="the queried database _id (default: from the input's "
-                   "databaseId, if any)")
-    p.add_argument("--resolve-names", action="store_true",
-                   help="field keys may be field names as well as ids (default: ids only)")
-    p.add_argument("--quoted", action="store_true",
-                   help="search strings: \"...\" pieces may hold , and | (default: \" is an ordinary character)")
+    p.add_argument(
+        "--from",
+        dest="fmt",
+        default=None,
+        choices=["pitchly", "search", "pixiebrix", "text", "ast"],
+        help="input format (default: from the file extension: .json/.json5 pitchly, .search, "
+        ".qs pixiebrix, .fdsl text, .ast; else pitchly)",
+    )
+    p.add_argument(
+        "--schema",
+        metavar="CATALOG.json",
+        help="catalog JSON (the Pitchly `databases` result); needed for Pitchly field filters "
+        "(default: none, schemaless)",
+    )
+    p.add_argument(
+        "--database",
+        metavar="ID",
+        help="the queried database _id (default: from the input's databaseId, if any)",
+    )
+    p.add_argument(
+        "--resolve-names",
+        action="store_true",
+        help="field keys may be field names as well as ids (default: ids only)",
+    )
+    p.add_argument(
+        "--quoted",
+        action="store_true",
+        help='search strings: "..." pieces may hold , and | (default: " is an ordinary character)',
+    )
     group = p.add_mutually_exclusive_group()  # validate: --lenient and --strict contradict each other
     _options_args(p, group)
     if inputs == "one":
         p.add_argument("input", nargs="?", help="input file, or - for standard input")
         p.add_argument("--expr", metavar="TEXT", help="the input given inline instead of a file")
     elif inputs == "some":
-        p.add_argument("inputs", nargs="*", help="files, directories (searched for known extensions) or globs")
+        p.add_argument(
+            "inputs", nargs="*", help="files, directories (searched for known extensions) or globs"
+        )
     else:
-        p.add_argument("inputs", nargs="+", help="files, directories (searched for known extensions) or globs")
+        p.add_argument(
+            "inputs", nargs="+", help="files, directories (searched for known extensions) or globs"
+        )
     return group
 
 
@@ -124,8 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
     fmt = _HelpFormatter
-    ap = argparse.ArgumentParser(prog="filterdsl", description="Parse, validate, run and convert filters.",
-                                 epilog=EXIT_CODES_HELP, formatter_class=fmt)
+    ap = argparse.ArgumentParser(
+        prog="filterdsl",
+        description="Parse, validate, run and convert filters.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=fmt,
+    )
     ap.add_argument("--version", action="version", version=f"filterdsl {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -134,30 +197,53 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = command("run", "run a query over records and print the matches")
     _common(run, "one")
-    run.add_argument("--data", required=True, metavar="RECORDS",
-                     help="records: a JSON list, JSON lines, or {databaseId: [rows]} (relational filters)")
-    run.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
-                     help="where the query runs: memory (the reference), sqlite/duckdb (in memory), postgres/"
-                          "mysql (--url), clickhouse (chDB, in process), datafusion (in process, columns layout: "
-                          "needs --schema), "
-                          "mongomock/mingo")
-    run.add_argument("--url", help="database URL for the postgres and mysql engines (default: the local server, "
-                     "database test)")
-    run.add_argument("--ids", action="store_true",
-                     help="print only record ids, one per line (default: JSON lines of projected documents)")
+    run.add_argument(
+        "--data",
+        required=True,
+        metavar="RECORDS",
+        help="records: a JSON list, JSON lines, or {databaseId: [rows]} (relational filters)",
+    )
+    run.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=DEFAULT_ENGINE,
+        help="where the query runs: memory (the reference), sqlite/duckdb (in memory), postgres/"
+        "mysql (--url), clickhouse (chDB, in process), datafusion (in process, columns layout: "
+        "needs --schema), "
+        "mongomock/mingo",
+    )
+    run.add_argument(
+        "--url",
+        help="database URL for the postgres and mysql engines (default: the local server, database test)",
+    )
+    run.add_argument(
+        "--ids",
+        action="store_true",
+        help="print only record ids, one per line (default: JSON lines of projected documents)",
+    )
 
     val = command("validate", "validate stored filters; exit 1 when any is invalid")
     group = _common(val, "many")
-    val.add_argument("--output", choices=["text", "json", "github", "sarif"], default="text",
-                     help="report format: text (with caret snippets), json, github (workflow annotations), "
-                          "sarif (SARIF 2.1.0 for code scanning)")
-    val.add_argument("--database-map", metavar="FILE",
-                     help="JSON file {\"glob pattern\": \"databaseId\"} choosing each file's database; patterns "
-                          "match the path relative to the current directory or the file name, first match wins "
-                          "(default: --database for every file)")
+    val.add_argument(
+        "--output",
+        choices=["text", "json", "github", "sarif"],
+        default="text",
+        help="report format: text (with caret snippets), json, github (workflow annotations), "
+        "sarif (SARIF 2.1.0 for code scanning)",
+    )
+    val.add_argument(
+        "--database-map",
+        metavar="FILE",
+        help='JSON file {"glob pattern": "databaseId"} choosing each file\'s database; patterns '
+        "match the path relative to the current directory or the file name, first match wins "
+        "(default: --database for every file)",
+    )
     group.add_argument("--strict", action="store_true", help="warnings fail too (default: only errors fail)")
-    val.add_argument("--quiet", action="store_true",
-                     help="text output: only failing diagnostics, no summary (default: everything)")
+    val.add_argument(
+        "--quiet",
+        action="store_true",
+        help="text output: only failing diagnostics, no summary (default: everything)",
+    )
 
     exp = command("explain", "print the parsed query readably, with field names when --schema is given")
     _common(exp, "one")
@@ -165,49 +251,96 @@ def build_parser() -> argparse.ArgumentParser:
     conv = command("convert", "convert a filter to another format or backend")
     conv.epilog = DIALECT_STATUS_HELP + "\n\n" + EXIT_CODES_HELP
     _common(conv, "one")
-    conv.add_argument("--to", required=True, choices=["pitchly", "search", "pixiebrix", "text", "ast", "sql", "mongo"],
-                      help="output: an input format, sql (SQL then its params as JSON) or mongo (find spec or "
-                           "pipeline)")
-    conv.add_argument("--dialect", default=None,
-                      help="--to sql: any sqlglot dialect, or datafusion; see the status table below "
-                           "(default: sqlite)")
-    conv.add_argument("--layout", choices=["json", "columns"], default=None,
-                      help="--to sql: json (one JSON document column) or columns (needs --mapping) (default: json)")
-    conv.add_argument("--mapping", metavar="FILE",
-                      help="--to sql: JSON file mapping field id -> column (columns layout) or renaming tables "
-                           "(json layout)")
-    conv.add_argument("--inline", action="store_true",
-                      help="--to sql: values as SQL literals instead of bound params (default: params)")
-    conv.add_argument("--pretty", action="store_true",
-                      help="--to sql: print the SQL through sqlglot's pretty printer (default: one line)")
-    conv.add_argument("--keys", choices=["ids", "names"], default="ids",
-                      help="--to pitchly or text: write field ids, or the schema's field names (names need "
-                           "--schema; read them back with --resolve-names)")
+    conv.add_argument(
+        "--to",
+        required=True,
+        choices=["pitchly", "search", "pixiebrix", "text", "ast", "sql", "mongo"],
+        help="output: an input format, sql (SQL then its params as JSON) or mongo (find spec or pipeline)",
+    )
+    conv.add_argument(
+        "--dialect",
+        default=None,
+        help="--to sql: any sqlglot dialect, or datafusion; see the status table below (default: sqlite)",
+    )
+    conv.add_argument(
+        "--layout",
+        choices=["json", "columns"],
+        default=None,
+        help="--to sql: json (one JSON document column) or columns (needs --mapping) (default: json)",
+    )
+    conv.add_argument(
+        "--mapping",
+        metavar="FILE",
+        help="--to sql: JSON file mapping field id -> column (columns layout) or renaming tables "
+        "(json layout)",
+    )
+    conv.add_argument(
+        "--inline",
+        action="store_true",
+        help="--to sql: values as SQL literals instead of bound params (default: params)",
+    )
+    conv.add_argument(
+        "--pretty",
+        action="store_true",
+        help="--to sql: print the SQL through sqlglot's pretty printer (default: one line)",
+    )
+    conv.add_argument(
+        "--keys",
+        choices=["ids", "names"],
+        default="ids",
+        help="--to pitchly or text: write field ids, or the schema's field names (names need "
+        "--schema; read them back with --resolve-names)",
+    )
 
-    idx = command("indexes", "print the CREATE INDEX statements (and extensions) that let a database serve "
-                             "stored filters from indexes, and say which forms no index serves")
+    idx = command(
+        "indexes",
+        "print the CREATE INDEX statements (and extensions) that let a database serve "
+        "stored filters from indexes, and say which forms no index serves",
+    )
     _common(idx, "some")
     idx.add_argument("--dialect", default="postgres", help="SQL dialect of the database (default: postgres)")
-    idx.add_argument("--layout", choices=["json", "columns"], default="json",
-                     help="json (one JSON document column) or columns (needs --mapping) (default: json)")
-    idx.add_argument("--mapping", metavar="FILE",
-                     help="JSON file mapping field id -> column (columns layout) or renaming tables (json layout)")
-    idx.add_argument("--all-fields", action="store_true",
-                     help="advise for every filterable field of --database (needs --schema), as well as for "
-                          "the given filters (default: only the filters)")
+    idx.add_argument(
+        "--layout",
+        choices=["json", "columns"],
+        default="json",
+        help="json (one JSON document column) or columns (needs --mapping) (default: json)",
+    )
+    idx.add_argument(
+        "--mapping",
+        metavar="FILE",
+        help="JSON file mapping field id -> column (columns layout) or renaming tables (json layout)",
+    )
+    idx.add_argument(
+        "--all-fields",
+        action="store_true",
+        help="advise for every filterable field of --database (needs --schema), as well as for "
+        "the given filters (default: only the filters)",
+    )
 
     srv = command("serve", "run the reference records API (needs the 'server' extra)")
-    srv.add_argument("--db", default="sqlite:///:memory:",
-                     help="where records live: sqlite:///PATH, sqlite:///:memory: or postgresql://...")
-    srv.add_argument("--schema", metavar="CATALOG.json",
-                     help="catalog JSON (default: none; databases are schemaless, as in PixieBrix)")
+    srv.add_argument(
+        "--db",
+        default="sqlite:///:memory:",
+        help="where records live: sqlite:///PATH, sqlite:///:memory: or postgresql://...",
+    )
+    srv.add_argument(
+        "--schema",
+        metavar="CATALOG.json",
+        help="catalog JSON (default: none; databases are schemaless, as in PixieBrix)",
+    )
     srv.add_argument("--data", metavar="RECORDS", help="records to load at start: {databaseId: [rows]}")
     srv.add_argument("--host", default="127.0.0.1", help="address to listen on")
     srv.add_argument("--port", type=int, default=8000, help="port to listen on")
-    srv.add_argument("--no-cache", action="store_true",
-                     help="compile every request (default: compiled SQL is cached by query)")
-    srv.add_argument("--resolve-names", action="store_true",
-                     help="Pitchly bodies: field keys may be field names as well as ids (default: ids only)")
+    srv.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="compile every request (default: compiled SQL is cached by query)",
+    )
+    srv.add_argument(
+        "--resolve-names",
+        action="store_true",
+        help="Pitchly bodies: field keys may be field names as well as ids (default: ids only)",
+    )
     _options_args(srv)
     return ap
 
@@ -246,8 +379,12 @@ def _prepare(text: str, fmt: str) -> Any:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    opts: dict[str, Any] = {"strict": not args.lenient, "resolve_names": args.resolve_names,
-                            "django_compat": args.django_compat, "lookups": args.lookups}
+    opts: dict[str, Any] = {
+        "strict": not args.lenient,
+        "resolve_names": args.resolve_names,
+        "django_compat": args.django_compat,
+        "lookups": args.lookups,
+    }
     if getattr(args, "quoted", False):
         opts["quoted"] = True
     if args.max_limit is not None:
@@ -320,8 +457,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def execute(query: Query, dataset: dict[Any, list[dict[str, Any]]], engine: str, url: str | None,
-            catalog: Catalog | None) -> list[str]:
+def execute(
+    query: Query,
+    dataset: dict[Any, list[dict[str, Any]]],
+    engine: str,
+    url: str | None,
+    catalog: Catalog | None,
+) -> list[str]:
     """Ids in result order, from the chosen engine."""
     if engine == "memory":
         from .backends.memory import run
@@ -359,7 +501,9 @@ def expand_inputs(inputs: Sequence[str]) -> list[str]:
             found = []
             for root, dirs, files in os.walk(item):
                 dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
-                found += [os.path.join(root, f) for f in files if os.path.splitext(f)[1].lower() in EXT_FORMATS]
+                found += [
+                    os.path.join(root, f) for f in files if os.path.splitext(f)[1].lower() in EXT_FORMATS
+                ]
             out += sorted(found)
         elif GLOB_CHARS & set(item):
             matches = sorted(m for m in glob.glob(item, recursive=True) if os.path.isfile(m))
@@ -379,8 +523,10 @@ def _database_map(path: str | None) -> list[tuple[str, str]]:
         obj = json.loads(_read(path))
     except ValueError as e:
         raise UsageError(f"--database-map {path}: not valid JSON: {e}") from None
-    if not isinstance(obj, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in obj.items()):
-        raise UsageError(f"--database-map {path}: expected an object {{\"glob pattern\": \"databaseId\"}}")
+    if not isinstance(obj, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in obj.items()
+    ):
+        raise UsageError(f'--database-map {path}: expected an object {{"glob pattern": "databaseId"}}')
     return list(obj.items())
 
 
@@ -408,8 +554,9 @@ def _database_for(path: str, mapping: list[tuple[str, str]], default: str | None
     return default
 
 
-def validate_file(path: str, args: argparse.Namespace, catalog: Catalog | None,
-                  mapping: list[tuple[str, str]]) -> FileResult:
+def validate_file(
+    path: str, args: argparse.Namespace, catalog: Catalog | None, mapping: list[tuple[str, str]]
+) -> FileResult:
     try:
         if path == "-":
             text = sys.stdin.read()
@@ -421,13 +568,17 @@ def validate_file(path: str, args: argparse.Namespace, catalog: Catalog | None,
         return FileResult(display_path(path), "", (d,), False)
     fmt = _format(args, path)
     try:
-        res = parse_result(_prepare(text, fmt), fmt, catalog, _database_for(path, mapping, args.database),
-                           **_options(args))
+        res = parse_result(
+            _prepare(text, fmt), fmt, catalog, _database_for(path, mapping, args.database), **_options(args)
+        )
     except FilterError as e:  # an argument problem (e.g. a --database-map id of the wrong kind)
         return FileResult(display_path(path), text, tuple(e.diagnostics), False)
     except Exception as e:  # a bug: this file's report says so, and every other file is still checked
-        d = Diagnostic("internal", f"internal error (please report it with this file): {type(e).__name__}: {e}",
-                       Location(line=1, column=1))
+        d = Diagnostic(
+            "internal",
+            f"internal error (please report it with this file): {type(e).__name__}: {e}",
+            Location(line=1, column=1),
+        )
         return FileResult(display_path(path), text, (d,), False)
     return FileResult(display_path(path), text, res.diagnostics, res.query is not None and not res.errors)
 
@@ -448,8 +599,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     elif args.output == "sarif":
         from . import __version__
 
-        print(json.dumps(report.sarif_report(results, strict, __version__, root=os.getcwd()), ensure_ascii=False,
-                         indent=2))
+        print(
+            json.dumps(
+                report.sarif_report(results, strict, __version__, root=os.getcwd()),
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         text = report.text_report(results, strict, args.quiet)
         if text:
@@ -469,9 +625,17 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def _check_convert_flags(args: argparse.Namespace) -> None:
     """Flags that cannot apply to the chosen output are refused, never silently ignored."""
-    sql_only = [flag for flag, given in (("--dialect", args.dialect is not None), ("--layout", args.layout is not None),
-                                         ("--mapping", args.mapping is not None), ("--inline", args.inline),
-                                         ("--pretty", args.pretty)) if given]
+    sql_only = [
+        flag
+        for flag, given in (
+            ("--dialect", args.dialect is not None),
+            ("--layout", args.layout is not None),
+            ("--mapping", args.mapping is not None),
+            ("--inline", args.inline),
+            ("--pretty", args.pretty),
+        )
+        if given
+    ]
     if args.to != "sql" and sql_only:
         raise UsageError(f"{', '.join(sql_only)} apply to --to sql only, not --to {args.to}")
     if args.keys == "names" and args.to not in ("pitchly", "text"):
@@ -499,13 +663,23 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            text = sql_cli.convert(query, dialect=args.dialect or "sqlite", layout=args.layout or "json",
-                                   mapping=args.mapping, inline=args.inline, catalog=catalog, pretty=args.pretty)
+            text = sql_cli.convert(
+                query,
+                dialect=args.dialect or "sqlite",
+                layout=args.layout or "json",
+                mapping=args.mapping,
+                inline=args.inline,
+                catalog=catalog,
+                pretty=args.pretty,
+            )
         for w in caught:
             if isinstance(w.message, UnverifiedDialectWarning):  # SQL never executed: say so, as a diagnostic
                 msg = str(w.message).removeprefix(UnverifiedDialectWarning.code + ": ")
-                _print_diags([Diagnostic(UnverifiedDialectWarning.code, msg, Location(), "warning")],
-                             f"--dialect {args.dialect or 'sqlite'}", sys.stderr)
+                _print_diags(
+                    [Diagnostic(UnverifiedDialectWarning.code, msg, Location(), "warning")],
+                    f"--dialect {args.dialect or 'sqlite'}",
+                    sys.stderr,
+                )
             else:
                 warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         print(text)
@@ -567,7 +741,14 @@ def cmd_indexes(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"indexes": cmd_indexes, "serve": cmd_serve, "run": cmd_run, "validate": cmd_validate, "explain": cmd_explain, "convert": cmd_convert}
+COMMANDS = {
+    "indexes": cmd_indexes,
+    "serve": cmd_serve,
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "explain": cmd_explain,
+    "convert": cmd_convert,
+}
 
 
 def _exit_code(e: FilterError) -> int:
@@ -584,10 +765,14 @@ def _exit_code(e: FilterError) -> int:
 def _other_target(args: argparse.Namespace) -> str:
     """What to try when the query is valid but the chosen target cannot say it."""
     if args.command == "run":
-        return f"the query is valid, but --engine {args.engine} cannot run it; --engine memory runs every query"
+        return (
+            f"the query is valid, but --engine {args.engine} cannot run it; --engine memory runs every query"
+        )
     if getattr(args, "to", None) == "sql":
-        return ("the query is valid, but this SQL dialect or layout cannot express it; try another --dialect, "
-                "--layout json, or --to text / --to ast (they express every query)")
+        return (
+            "the query is valid, but this SQL dialect or layout cannot express it; try another --dialect, "
+            "--layout json, or --to text / --to ast (they express every query)"
+        )
     if getattr(args, "to", None) is not None:
         return f"the query is valid, but --to {args.to} cannot express it; --to text and --to ast express every query"
     return "the query is valid, but the chosen target cannot express it"
@@ -615,8 +800,14 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         if isinstance(e, SourceError):
             label, text = e.label, e.text
         else:
-            label, text = ("<expr>" if getattr(args, "expr", None) is not None
-                           else getattr(args, "input", None) or "<input>"), None
+            label, text = (
+                (
+                    "<expr>"
+                    if getattr(args, "expr", None) is not None
+                    else getattr(args, "input", None) or "<input>"
+                ),
+                None,
+            )
         _print_diags(e.diagnostics, label, sys.stderr, text)
         code = _exit_code(e)
         if code == EXIT_NOT_EXPRESSIBLE:

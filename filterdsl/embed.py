@@ -86,9 +86,15 @@ class QueryCache:
 DEFAULT_CACHE = QueryCache()
 
 
-def compile_query(query: Query, *, dialect: str = "sqlite", catalog: Catalog | None = None,
-                  layout: Any = None, paramstyle: str | None = None,
-                  cache: QueryCache | None = DEFAULT_CACHE) -> CompiledQuery:
+def compile_query(
+    query: Query,
+    *,
+    dialect: str = "sqlite",
+    catalog: Catalog | None = None,
+    layout: Any = None,
+    paramstyle: str | None = None,
+    cache: QueryCache | None = DEFAULT_CACHE,
+) -> CompiledQuery:
     """SQL for ``query``, from ``cache`` when the same AST was compiled before (``cache=None``: never)."""
 
     def build() -> CompiledQuery:
@@ -113,24 +119,42 @@ def _cat(catalog: Any) -> Catalog | None:
     return None if catalog is None else load_catalog(catalog)  # a Catalog passes through as it is
 
 
-def from_request_params(params: str | bytes | Mapping[str, Any] | Any, *, database: str | None = None,
-                        catalog: Any = None, dialect: str = "sqlite", layout: Any = None,
-                        paramstyle: str | None = None, cache: QueryCache | None = DEFAULT_CACHE,
-                        **options: Any) -> CompiledQuery:
+def from_request_params(
+    params: str | bytes | Mapping[str, Any] | Any,
+    *,
+    database: str | None = None,
+    catalog: Any = None,
+    dialect: str = "sqlite",
+    layout: Any = None,
+    paramstyle: str | None = None,
+    cache: QueryCache | None = DEFAULT_CACHE,
+    **options: Any,
+) -> CompiledQuery:
     """PixieBrix-style params (``request.url.query``, ``request.GET``, a list of pairs) -> compiled query.
 
     Raises FilterError (answer it as HTTP 400 with ``[d.to_json() for d in e.diagnostics]``).
     """
     cat = _cat(catalog)
     query = parse(params, "pixiebrix", catalog=cat, database=database, **options)
-    return compile_query(query, dialect=dialect, catalog=cat, layout=layout, paramstyle=paramstyle, cache=cache)
+    return compile_query(
+        query, dialect=dialect, catalog=cat, layout=layout, paramstyle=paramstyle, cache=cache
+    )
 
 
-def from_pitchly_variables(variables: Mapping[str, Any] | str | bytes, *, catalog: Any,
-                           database: str | None = None, dialect: str = "sqlite", layout: Any = None,
-                           paramstyle: str | None = None, cache: QueryCache | None = DEFAULT_CACHE,
-                           **options: Any) -> CompiledQuery:
+def from_pitchly_variables(
+    variables: Mapping[str, Any] | str | bytes,
+    *,
+    catalog: Any,
+    database: str | None = None,
+    dialect: str = "sqlite",
+    layout: Any = None,
+    paramstyle: str | None = None,
+    cache: QueryCache | None = DEFAULT_CACHE,
+    **options: Any,
+) -> CompiledQuery:
     """The Pitchly ``data`` variables object of a request body -> compiled query (``secretKey`` dropped)."""
     cat = _cat(catalog)
     query = parse(variables, "pitchly", catalog=cat, database=database, **options)
-    return compile_query(query, dialect=dialect, catalog=cat, layout=layout, paramstyle=paramstyle, cache=cache)
+    return compile_query(
+        query, dialect=dialect, catalog=cat, layout=layout, paramstyle=paramstyle, cache=cache
+    )

@@ -110,8 +110,14 @@ class Collector:
             self.items.append(d)
             return
         if not self.dropped:
-            self.items.append(Diagnostic("too-large", f"more than {MAX_DIAGNOSTICS} problems: the rest are not "
-                                         "reported (fix these first)", d.location, ERROR))
+            self.items.append(
+                Diagnostic(
+                    "too-large",
+                    f"more than {MAX_DIAGNOSTICS} problems: the rest are not reported (fix these first)",
+                    d.location,
+                    ERROR,
+                )
+            )
         self.dropped += 1
 
     def error(self, code: str, message: str, location: Location) -> None:

@@ -44,13 +44,19 @@ def _lines(node: Node, indent: int, out: list[str], namer: Namer, database: str 
         out.append(pad + "NOT")
         _lines(node.item, indent + 1, out, namer, database, catalog)
     elif isinstance(node, Relation):
-        out.append(pad + f"SOME ROW OF {_db(catalog, node.database)} REFERENCED BY {namer(node.field, database)} "
-                   "MATCHES")
+        out.append(
+            pad + f"SOME ROW OF {_db(catalog, node.database)} REFERENCED BY {namer(node.field, database)} "
+            "MATCHES"
+        )
         _lines(node.predicate, indent + 1, out, namer, node.database, catalog)
     elif isinstance(node, (Compare, FieldState)):
         out.append(pad + node_text(node, None, namer, database))
     elif isinstance(node, Search):
-        where = "any searchable field" if node.fields is None else ", ".join(namer(f, database) for f in node.fields)
+        where = (
+            "any searchable field"
+            if node.fields is None
+            else ", ".join(namer(f, database) for f in node.fields)
+        )
         clauses = " AND ".join("(" + " OR ".join(_s(t) for t in c) + ")" for c in node.clauses)
         out.append(pad + f"SEARCH {clauses or '(nothing)'} IN {where}")
     elif isinstance(node, IdIn):
@@ -85,8 +91,11 @@ def explain(query: Query, catalog: Any = None) -> str:
 
         def shown(fid: str) -> str:
             fd = db.field(fid) if db is not None else None
-            return key_text(fd.name) if fd is not None and db is not None and db.field(fd.name, True) is fd \
+            return (
+                key_text(fd.name)
+                if fd is not None and db is not None and db.field(fd.name, True) is fd
                 else key_text(fid)
+            )
 
         out.append("  FIELDS " + ", ".join(shown(f) for f in query.fields))
     return "\n".join(out)

@@ -55,8 +55,13 @@ class ParseOptions:
         problems: list[Diagnostic] = []
 
         def bad(name: str, what: str) -> None:
-            problems.append(Diagnostic("wrong-type", f"option {name} is {what}, not {_describe(kw.get(name))}",
-                                       Location(param=name)))
+            problems.append(
+                Diagnostic(
+                    "wrong-type",
+                    f"option {name} is {what}, not {_describe(kw.get(name))}",
+                    Location(param=name),
+                )
+            )
 
         limits = kw.pop("limits", None)
         if limits is None:
@@ -126,9 +131,15 @@ def check_limits(query: Query, limits: Limits, where: Location | None = None) ->
         if n > limits.max_nodes:
             return [Diagnostic("too-large", f"filter has more than {limits.max_nodes} nodes", loc)]
     if query_path_cost(query) > MAX_INDEX_PATH_COST:
-        return [Diagnostic("too-large", "JSON paths with too many numeric (array index) segments, or segments "
-                           "holding quotes, backslashes or control characters: each one multiplies the SQL for "
-                           "its path; use fewer, or shorter paths", loc)]
+        return [
+            Diagnostic(
+                "too-large",
+                "JSON paths with too many numeric (array index) segments, or segments "
+                "holding quotes, backslashes or control characters: each one multiplies the SQL for "
+                "its path; use fewer, or shorter paths",
+                loc,
+            )
+        ]
     for node in walk(query.predicate):
         if isinstance(node, IdIn) and len(node.ids) > limits.max_list:
             return [Diagnostic("too-large", f"id lists hold at most {limits.max_list} ids", loc)]
@@ -160,7 +171,8 @@ def compare_problem(node: Compare) -> tuple[str, str] | None:
     """
     v, op, t = node.value, node.op, node.field.type
     if (op in _TEXT_OPS + (Op.IN,) and t in (FieldType.NUMBER, FieldType.DATE, FieldType.CURRENCY)) or (
-            (t is FieldType.ENUM_TAGS) != (op in _LIST_OPS[1:])):  # has-any/all/exactly: enumTags only
+        (t is FieldType.ENUM_TAGS) != (op in _LIST_OPS[1:])
+    ):  # has-any/all/exactly: enumTags only
         return "operator-not-allowed", f"{op.value} is not an operator for a {t.value} field"
     why = _value_problem(v, op, t)
     return None if why is None else ("wrong-type", why)

@@ -39,15 +39,20 @@ def parse_ts(text: str) -> _dt.datetime:
             raise ValueError(f"bad UTC offset in {text!r}")
         tz = _dt.timezone(sign * _dt.timedelta(hours=oh, minutes=om))
     try:
-        value = _dt.datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0), micro, tzinfo=tz)
+        value = _dt.datetime(
+            int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0), micro, tzinfo=tz
+        )
         return value.astimezone(_dt.timezone.utc)
     except (ValueError, OverflowError) as e:
         raise ValueError(f"invalid timestamp {text!r}: {e}") from None
 
 
 def format_ts(value: _dt.datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value.year >= 1000 else (
-        f"{value.year:04d}" + value.strftime("-%m-%dT%H:%M:%S.%fZ"))
+    return (
+        value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if value.year >= 1000
+        else (f"{value.year:04d}" + value.strftime("-%m-%dT%H:%M:%S.%fZ"))
+    )
 
 
 def canonical_ts(text: str) -> str:
@@ -180,14 +185,17 @@ def check_storable(doc: Mapping[str, Any], ptr: str = "") -> None:
     and nesting past what SQL JSON functions read. Accepting one would make every later listing of
     that database fail. Iterative, so a deep document costs no recursion.
     """
-    stack: list[tuple[Any, str, int]] = [(doc.get(k), ptr + pointer([k]), 1) for k in ("id", "created_at",
-                                                                                       "updated_at", "removed_at")]
+    stack: list[tuple[Any, str, int]] = [
+        (doc.get(k), ptr + pointer([k]), 1) for k in ("id", "created_at", "updated_at", "removed_at")
+    ]
     stack.append((doc.get("data"), ptr + "/data", 1))
     while stack:
         value, where, depth = stack.pop()
         if isinstance(value, str):
             if _LONE_SURROGATE.search(value):
-                raise _bad("text holds a lone surrogate or a NUL character (PostgreSQL cannot store either)", where)
+                raise _bad(
+                    "text holds a lone surrogate or a NUL character (PostgreSQL cannot store either)", where
+                )
         elif isinstance(value, float):
             if not math.isfinite(value):
                 raise _bad(f"numbers are finite and within float range, not {value}", where)
@@ -235,8 +243,13 @@ def load_data(text: str) -> list[Any] | dict[str, list[Any]]:
         try:
             rows.append(json.loads(line))
         except ValueError as e:
-            raise FilterError([Diagnostic("invalid-json", f"records: line {n} is not JSON: {e}",
-                                          Location(line=n, column=1))]) from None
+            raise FilterError(
+                [
+                    Diagnostic(
+                        "invalid-json", f"records: line {n} is not JSON: {e}", Location(line=n, column=1)
+                    )
+                ]
+            ) from None
     return rows
 
 

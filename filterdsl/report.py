@@ -209,8 +209,10 @@ def _counts(results: Sequence[FileResult], strict: bool) -> dict[str, int]:
 
 def summary_line(results: Sequence[FileResult], strict: bool) -> str:
     c = _counts(results, strict)
-    return (f"{c['files']} file(s) checked: {c['failed']} failed, {c['errors']} error(s), "
-            f"{c['warnings']} warning(s)" + (" (--strict: warnings fail)" if strict else ""))
+    return (
+        f"{c['files']} file(s) checked: {c['failed']} failed, {c['errors']} error(s), "
+        f"{c['warnings']} warning(s)" + (" (--strict: warnings fail)" if strict else "")
+    )
 
 
 def text_report(results: Sequence[FileResult], strict: bool = False, quiet: bool = False) -> str:
@@ -277,15 +279,23 @@ def artifact_location(path: str) -> dict[str, Any]:
     return {"uri": quote(posix, safe="/"), "uriBaseId": "%SRCROOT%"}
 
 
-def sarif_report(results: Sequence[FileResult], strict: bool = False, version: str = "",
-                 root: str | None = None) -> dict[str, Any]:
+def sarif_report(
+    results: Sequence[FileResult], strict: bool = False, version: str = "", root: str | None = None
+) -> dict[str, Any]:
     """A SARIF 2.1.0 log with one run, one rule per diagnostic code, one result per diagnostic.
 
     ``root`` (the directory relative paths are relative to) is recorded as ``%SRCROOT%``."""
     codes = sorted({d.code for r in results for d in r.diagnostics})
     index = {c: i for i, c in enumerate(codes)}
-    rules = [{"id": c, "name": c, "shortDescription": {"text": f"filterdsl diagnostic {c}"},
-              "help": {"text": f"See docs/errors.md, entry `{c}`, for an example and the fix."}} for c in codes]
+    rules = [
+        {
+            "id": c,
+            "name": c,
+            "shortDescription": {"text": f"filterdsl diagnostic {c}"},
+            "help": {"text": f"See docs/errors.md, entry `{c}`, for an example and the fix."},
+        }
+        for c in codes
+    ]
     out: list[dict[str, Any]] = []
     for r in results:
         for d in r.diagnostics:
@@ -294,14 +304,16 @@ def sarif_report(results: Sequence[FileResult], strict: bool = False, version: s
             if pos:
                 phys["region"] = {"startLine": pos[0], "startColumn": pos[1]}
             result: dict[str, Any] = {
-                "ruleId": d.code, "ruleIndex": index[d.code],
+                "ruleId": d.code,
+                "ruleIndex": index[d.code],
                 "level": "error" if d.is_error or strict else "warning",
                 "message": {"text": d.message + _where(d)},
                 "locations": [{"physicalLocation": phys}],
             }
             if d.location.pointer:
-                result["locations"][0]["logicalLocations"] = [{"fullyQualifiedName": d.location.pointer,
-                                                               "kind": "member"}]
+                result["locations"][0]["logicalLocations"] = [
+                    {"fullyQualifiedName": d.location.pointer, "kind": "member"}
+                ]
             out.append(result)
     driver: dict[str, Any] = {"name": "filterdsl", "rules": rules}
     if version:
@@ -309,6 +321,7 @@ def sarif_report(results: Sequence[FileResult], strict: bool = False, version: s
     run: dict[str, Any] = {"tool": {"driver": driver}, "results": out}
     if root is not None:
         base = root.replace("\\", "/").rstrip("/") + "/"
-        run["originalUriBaseIds"] = {"%SRCROOT%": {"uri": "file://" + ("" if base.startswith("/") else "/")
-                                                   + quote(base, safe="/:")}}
+        run["originalUriBaseIds"] = {
+            "%SRCROOT%": {"uri": "file://" + ("" if base.startswith("/") else "/") + quote(base, safe="/:")}
+        }
     return {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0", "runs": [run]}

@@ -54,7 +54,7 @@ class Suggester:
         n = len(word)
         top = counts.most_common(8 * self.SHORTLIST)  # then, among equal counts, the closest lengths
         top.sort(key=lambda item: (-item[1], abs(len(self.words[item[0]]) - n), item[0]))
-        return [self.words[i] for i, _ in top[:self.SHORTLIST]]
+        return [self.words[i] for i, _ in top[: self.SHORTLIST]]
 
     def did_you_mean(self, word: str) -> str:
         return did_you_mean(word, self.candidates(word))
@@ -132,10 +132,22 @@ class Catalog:
 
     def to_json(self) -> list[dict[str, Any]]:
         return [
-            {"_id": d.id, "name": d.name, "fields": [
-                {"_id": f.id, "name": f.name, "type": f.type.value, "primary": f.primary,
-                 "required": f.required, "restrict": None if f.restrict is None else list(f.restrict),
-                 "database": f.database} for f in d.fields]}
+            {
+                "_id": d.id,
+                "name": d.name,
+                "fields": [
+                    {
+                        "_id": f.id,
+                        "name": f.name,
+                        "type": f.type.value,
+                        "primary": f.primary,
+                        "required": f.required,
+                        "restrict": None if f.restrict is None else list(f.restrict),
+                        "database": f.database,
+                    }
+                    for f in d.fields
+                ],
+            }
             for d in self.databases
         ]
 
@@ -179,12 +191,16 @@ def _diag(code: str, msg: str, ptr: str = "") -> Any:
 def _build(raw: Any) -> Catalog:
     c = Collector()
     if not isinstance(raw, list):
-        raise FilterError([_diag("bad-schema", "a catalog is a list of databases (or {\"databases\": [...]})")])
+        raise FilterError([_diag("bad-schema", 'a catalog is a list of databases (or {"databases": [...]})')])
     dbs: list[Database] = []
     seen_db: set[str] = set()
     for i, d in enumerate(raw):
         loc = Location(pointer=pointer([i]))
-        if not isinstance(d, dict) or not isinstance(d.get("_id"), str) or not isinstance(d.get("fields"), list):
+        if (
+            not isinstance(d, dict)
+            or not isinstance(d.get("_id"), str)
+            or not isinstance(d.get("fields"), list)
+        ):
             c.error("bad-schema", "a database needs a string _id and a fields list", loc)
             continue
         if d["_id"] in seen_db:
@@ -199,35 +215,52 @@ def _build(raw: Any) -> Catalog:
                 continue
             t = f.get("type")
             if t not in SCHEMA_TYPES:
-                c.error("unknown-type", f"unknown field type {t!r}; one of {', '.join(SCHEMA_TYPES)}"
-                        + (did_you_mean(t, SCHEMA_TYPES) if isinstance(t, str) else ""),
-                        Location(pointer=pointer([i, "fields", j, "type"])))
+                c.error(
+                    "unknown-type",
+                    f"unknown field type {t!r}; one of {', '.join(SCHEMA_TYPES)}"
+                    + (did_you_mean(t, SCHEMA_TYPES) if isinstance(t, str) else ""),
+                    Location(pointer=pointer([i, "fields", j, "type"])),
+                )
                 continue
             if f["_id"] in seen:
                 c.error("bad-schema", f"duplicate field _id {f['_id']!r}", floc)
             seen.add(f["_id"])
             restrict = f.get("restrict")
-            if restrict is not None and not (isinstance(restrict, list) and all(isinstance(x, str) for x in restrict)):
-                c.error("bad-schema", "restrict must be null or a list of strings",
-                        Location(pointer=pointer([i, "fields", j, "restrict"])))
+            if restrict is not None and not (
+                isinstance(restrict, list) and all(isinstance(x, str) for x in restrict)
+            ):
+                c.error(
+                    "bad-schema",
+                    "restrict must be null or a list of strings",
+                    Location(pointer=pointer([i, "fields", j, "restrict"])),
+                )
                 restrict = None
             ftype = FieldType(t)
             ref_db = f.get("database")
             if ftype in REF_TYPES and not isinstance(ref_db, str):
                 c.error("bad-schema", f"{t} field needs the referenced database's _id in 'database'", floc)
             name = f.get("name")
-            fields.append(FieldDef(
-                id=f["_id"], name=name if isinstance(name, str) else f["_id"], type=ftype,
-                primary=bool(f.get("primary")), required=bool(f.get("required")),
-                restrict=None if restrict is None else tuple(restrict),
-                database=ref_db if ftype in REF_TYPES and isinstance(ref_db, str) else None))
+            fields.append(
+                FieldDef(
+                    id=f["_id"],
+                    name=name if isinstance(name, str) else f["_id"],
+                    type=ftype,
+                    primary=bool(f.get("primary")),
+                    required=bool(f.get("required")),
+                    restrict=None if restrict is None else tuple(restrict),
+                    database=ref_db if ftype in REF_TYPES and isinstance(ref_db, str) else None,
+                )
+            )
         name = d.get("name")
         dbs.append(Database(d["_id"], name if isinstance(name, str) else d["_id"], tuple(fields)))
     ids = {d.id for d in dbs}
     for i, d in enumerate(dbs):
         for j, f in enumerate(d.fields):
             if f.database is not None and f.database not in ids:
-                c.error("unknown-ref-database", f"field {f.name!r} references database {f.database!r}, "
-                        "which is not in the catalog", Location(pointer=pointer([i, "fields", j, "database"])))
+                c.error(
+                    "unknown-ref-database",
+                    f"field {f.name!r} references database {f.database!r}, which is not in the catalog",
+                    Location(pointer=pointer([i, "fields", j, "database"])),
+                )
     c.raise_if_errors()
     return Catalog(tuple(dbs))

@@ -53,14 +53,16 @@ class Store:
         u = urlparse(url)
         if u.scheme == "sqlite":
             self.dialect, self.paramstyle = "sqlite", "qmark"
-            self._path = url[len("sqlite://"):].lstrip("/") if url != "sqlite:///:memory:" else ":memory:"
+            self._path = url[len("sqlite://") :].lstrip("/") if url != "sqlite:///:memory:" else ":memory:"
             if url.startswith("sqlite:////"):
                 self._path = "/" + self._path
         elif u.scheme in ("postgres", "postgresql"):
             self.dialect, self.paramstyle = "postgres", "format"
         else:
-            raise ValueError(f"unsupported database URL {url!r}: use sqlite:///PATH, sqlite:///:memory: or "
-                             "postgresql://...")
+            raise ValueError(
+                f"unsupported database URL {url!r}: use sqlite:///PATH, sqlite:///:memory: or "
+                "postgresql://..."
+            )
         self.url = url
         self._local = threading.local()
         self._lock = threading.RLock()
@@ -110,11 +112,15 @@ class Store:
             return
         t = self._q(database)
         if self.dialect == "sqlite":
-            ddl = (f"CREATE TABLE IF NOT EXISTS {t} (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, "
-                   "updated_at TEXT, removed_at TEXT, data TEXT NOT NULL)")
+            ddl = (
+                f"CREATE TABLE IF NOT EXISTS {t} (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, "
+                "updated_at TEXT, removed_at TEXT, data TEXT NOT NULL)"
+            )
         else:
-            ddl = (f'CREATE TABLE IF NOT EXISTS {t} (id TEXT COLLATE "C" PRIMARY KEY, created_at TEXT NOT NULL, '
-                   "updated_at TEXT, removed_at TEXT, data JSONB NOT NULL)")
+            ddl = (
+                f'CREATE TABLE IF NOT EXISTS {t} (id TEXT COLLATE "C" PRIMARY KEY, created_at TEXT NOT NULL, '
+                "updated_at TEXT, removed_at TEXT, data JSONB NOT NULL)"
+            )
         self._execute(ddl)
         self._tables.add(database)
 
@@ -124,16 +130,28 @@ class Store:
             check_storable(d, f"{base}/{i}")
         self.ensure_table(database)
         t = self._q(database)
-        rows = [(d["id"], d["created_at"], d["updated_at"], d["removed_at"],
-                 json.dumps(d["data"], ensure_ascii=False, separators=(",", ":"))) for d in docs]
+        rows = [
+            (
+                d["id"],
+                d["created_at"],
+                d["updated_at"],
+                d["removed_at"],
+                json.dumps(d["data"], ensure_ascii=False, separators=(",", ":")),
+            )
+            for d in docs
+        ]
         if self.dialect == "sqlite":
-            sql = (f"INSERT INTO {t} VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                   "created_at = excluded.created_at, updated_at = excluded.updated_at, "
-                   "removed_at = excluded.removed_at, data = excluded.data")
+            sql = (
+                f"INSERT INTO {t} VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                "created_at = excluded.created_at, updated_at = excluded.updated_at, "
+                "removed_at = excluded.removed_at, data = excluded.data"
+            )
         else:
-            sql = (f"INSERT INTO {t} VALUES (%s, %s, %s, %s, CAST(%s AS JSONB)) ON CONFLICT (id) DO UPDATE SET "
-                   "created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, "
-                   "removed_at = EXCLUDED.removed_at, data = EXCLUDED.data")
+            sql = (
+                f"INSERT INTO {t} VALUES (%s, %s, %s, %s, CAST(%s AS JSONB)) ON CONFLICT (id) DO UPDATE SET "
+                "created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, "
+                "removed_at = EXCLUDED.removed_at, data = EXCLUDED.data"
+            )
         with self.connection() as con:
             cur = con.cursor()
             try:
@@ -147,21 +165,45 @@ class Store:
         hold it) or, on PostgreSQL, in any value (its text cannot either, so no stored value has one);
         on SQLite, more nested terms than its expression depth limit (1,000) allows."""
         if self.dialect == "sqlite" and sqlite_depth(compiled.query.predicate) > SQLITE_MAX_DEPTH:
-            raise FilterError([Diagnostic("too-large", "the filter combines more terms than SQLite evaluates in one "
-                                          f"expression (about {SQLITE_MAX_DEPTH} nested terms); split it into "
-                                          "several requests", where)])
+            raise FilterError(
+                [
+                    Diagnostic(
+                        "too-large",
+                        "the filter combines more terms than SQLite evaluates in one "
+                        f"expression (about {SQLITE_MAX_DEPTH} nested terms); split it into "
+                        "several requests",
+                        where,
+                    )
+                ]
+            )
         values = compiled.params.values() if isinstance(compiled.params, dict) else compiled.params
-        if "\x00" in compiled.sql or (self.dialect == "postgres"
-                                      and any(isinstance(v, str) and "\x00" in v for v in values)):
-            raise FilterError([Diagnostic("bad-value", "the filter holds a NUL character, which this store cannot "
-                                          "query (no stored record can hold one)", where)])
+        if "\x00" in compiled.sql or (
+            self.dialect == "postgres" and any(isinstance(v, str) and "\x00" in v for v in values)
+        ):
+            raise FilterError(
+                [
+                    Diagnostic(
+                        "bad-value",
+                        "the filter holds a NUL character, which this store cannot "
+                        "query (no stored record can hold one)",
+                        where,
+                    )
+                ]
+            )
 
     def fetch(self, compiled: CompiledQuery) -> list[Doc]:
         out = []
         for row in self._execute(compiled.sql, compiled.params):
             data = row[4]
-            out.append({"id": row[0], "created_at": row[1], "updated_at": row[2], "removed_at": row[3],
-                        "data": json.loads(data) if isinstance(data, (str, bytes)) else data})
+            out.append(
+                {
+                    "id": row[0],
+                    "created_at": row[1],
+                    "updated_at": row[2],
+                    "removed_at": row[3],
+                    "data": json.loads(data) if isinstance(data, (str, bytes)) else data,
+                }
+            )
         return out
 
     def count(self, compiled: CompiledQuery) -> int:
@@ -201,7 +243,12 @@ def sqlite_depth(node: Node) -> int:
 
 # ---------------------------------------------------------------------- shapes
 def pixiebrix_record(doc: Doc) -> Doc:
-    return {"id": doc["id"], "data": doc["data"], "created_at": doc["created_at"], "updated_at": doc["updated_at"]}
+    return {
+        "id": doc["id"],
+        "data": doc["data"],
+        "created_at": doc["created_at"],
+        "updated_at": doc["updated_at"],
+    }
 
 
 def pitchly_row(doc: Doc, fields: tuple[str, ...] | None) -> Doc:
@@ -211,8 +258,13 @@ def pitchly_row(doc: Doc, fields: tuple[str, ...] | None) -> Doc:
             continue
         val = value if isinstance(value, dict) and "val" in value else {"val": value}
         cols.append({"fieldId": key, "value": val})
-    return {"_id": doc["id"], "createdAt": doc["created_at"], "updatedAt": doc["updated_at"],
-            "removedAt": doc["removed_at"], "cols": cols}
+    return {
+        "_id": doc["id"],
+        "createdAt": doc["created_at"],
+        "updatedAt": doc["updated_at"],
+        "removedAt": doc["removed_at"],
+        "cols": cols,
+    }
 
 
 def to_csv(records: list[Doc]) -> str:
@@ -224,15 +276,22 @@ def to_csv(records: list[Doc]) -> str:
         cells = []
         for k in keys:
             v = r["data"].get(k)
-            cells.append("" if k not in r["data"] else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
+            cells.append(
+                "" if k not in r["data"] else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+            )
         w.writerow([r["id"], r["created_at"], r["updated_at"] or "", *cells])
     return buf.getvalue()
 
 
 # ---------------------------------------------------------------------- the app
-def create_app(url: str = "sqlite:///:memory:", catalog: Any = None, cache: QueryCache | None = None,
-               use_cache: bool = True, options: dict[str, Any] | None = None,
-               max_import: int = MAX_IMPORT_BYTES) -> Any:
+def create_app(
+    url: str = "sqlite:///:memory:",
+    catalog: Any = None,
+    cache: QueryCache | None = None,
+    use_cache: bool = True,
+    options: dict[str, Any] | None = None,
+    max_import: int = MAX_IMPORT_BYTES,
+) -> Any:
     """The Starlette app; ``app.state.store`` and ``app.state.cache`` are exposed for embedding/tests.
 
     ``options`` are parse options for every request (``lookups="extended"``, ``django_compat=True``,
@@ -258,18 +317,29 @@ def create_app(url: str = "sqlite:///:memory:", catalog: Any = None, cache: Quer
             if cat.get(database) is None:
                 return bad([Diagnostic("unknown-database", f"no database {_excerpt(database)}", where)], 404)
         elif not _SAFE_ID.fullmatch(database):
-            return bad([Diagnostic("unknown-database", "database ids are 1-64 letters, digits, _ or -", where)], 404)
+            return bad(
+                [Diagnostic("unknown-database", "database ids are 1-64 letters, digits, _ or -", where)], 404
+            )
         return None
 
     def body_json(raw: bytes, limit: int) -> Any:
         """Strict JSON, read with the same guards as the Pitchly frontend (runs in the threadpool)."""
         if len(raw) > limit:
-            raise FilterError([Diagnostic("too-large", f"request body exceeds {limit} bytes", Location(pointer=""))])
+            raise FilterError(
+                [Diagnostic("too-large", f"request body exceeds {limit} bytes", Location(pointer=""))]
+            )
         try:
             return json.loads(raw, parse_constant=_no_constants, parse_int=parse_int)
         except (ValueError, RecursionError) as e:
-            raise FilterError([Diagnostic("invalid-json", f"request body is not valid JSON: {type(e).__name__}",
-                                          Location(pointer=""))]) from None
+            raise FilterError(
+                [
+                    Diagnostic(
+                        "invalid-json",
+                        f"request body is not valid JSON: {type(e).__name__}",
+                        Location(pointer=""),
+                    )
+                ]
+            ) from None
 
     def guarded(handler: Callable[[Request, bytes], Any], body: bool = False) -> Callable[[Request], Any]:
         """Checks and reading on the event loop; parsing, compiling and the database in the threadpool,
@@ -291,19 +361,33 @@ def create_app(url: str = "sqlite:///:memory:", catalog: Any = None, cache: Quer
 
     def records(request: Request, _: bytes) -> Any:
         database = request.path_params["database"]
-        compiled = from_request_params(request.url.query, database=database, catalog=cat, dialect=store.dialect,
-                                       paramstyle=store.paramstyle, cache=qcache, **opts)
+        compiled = from_request_params(
+            request.url.query,
+            database=database,
+            catalog=cat,
+            dialect=store.dialect,
+            paramstyle=store.paramstyle,
+            cache=qcache,
+            **opts,
+        )
         nul = [i for i, (k, v) in enumerate(_pairs(request.url.query)) if "\x00" in k + v]
-        store.check(compiled, Location(param=_pairs(request.url.query)[nul[0]][0].replace("\x00", "\\0"),
-                                       index=nul[0]) if nul else Location(pointer=""))
+        store.check(
+            compiled,
+            Location(param=_pairs(request.url.query)[nul[0]][0].replace("\x00", "\\0"), index=nul[0])
+            if nul
+            else Location(pointer=""),
+        )
         store.ensure_table(database)
         docs = store.fetch(compiled)
         q = compiled.query
         unpaged = Query(q.predicate, q.sort, 0, None, q.fields, q.database)
         from .embed import compile_query
 
-        total = store.count(compile_query(unpaged, dialect=store.dialect, catalog=cat, paramstyle=store.paramstyle,
-                                          cache=qcache))
+        total = store.count(
+            compile_query(
+                unpaged, dialect=store.dialect, catalog=cat, paramstyle=store.paramstyle, cache=qcache
+            )
+        )
         page_size = q.limit or 1
         page = q.skip // page_size + 1
         last = max(1, -(-total // page_size))
@@ -311,7 +395,9 @@ def create_app(url: str = "sqlite:///:memory:", catalog: Any = None, cache: Quer
         params = [(k, v) for k, v in _pairs(request.url.query) if k != "page"]
 
         def link(n: int, rel: str) -> None:
-            links.append(f'<{request.url.replace(query=urlencode([*params, ("page", str(n))]))}>; rel="{rel}"')
+            links.append(
+                f'<{request.url.replace(query=urlencode([*params, ("page", str(n))]))}>; rel="{rel}"'
+            )
 
         link(1, "first")
         if page > 1:
@@ -327,10 +413,22 @@ def create_app(url: str = "sqlite:///:memory:", catalog: Any = None, cache: Quer
 
     def variables_query(database: str, body: Any) -> CompiledQuery:
         if not isinstance(body, dict):
-            raise FilterError([Diagnostic("wrong-type", "the body is the Pitchly data variables object",
-                                          Location(pointer=""))])
-        return from_pitchly_variables(body, catalog=cat, database=database, dialect=store.dialect,
-                                      paramstyle=store.paramstyle, cache=qcache, **opts)
+            raise FilterError(
+                [
+                    Diagnostic(
+                        "wrong-type", "the body is the Pitchly data variables object", Location(pointer="")
+                    )
+                ]
+            )
+        return from_pitchly_variables(
+            body,
+            catalog=cat,
+            database=database,
+            dialect=store.dialect,
+            paramstyle=store.paramstyle,
+            cache=qcache,
+            **opts,
+        )
 
     def data(request: Request, raw: bytes) -> Any:
         database = request.path_params["database"]
@@ -347,17 +445,32 @@ def create_app(url: str = "sqlite:///:memory:", catalog: Any = None, cache: Quer
         from .embed import compile_query
 
         store.ensure_table(database)
-        unpaged = compile_query(Query(q.predicate, (), 0, None, None, q.database), dialect=store.dialect,
-                                catalog=cat, paramstyle=store.paramstyle, cache=qcache)
+        unpaged = compile_query(
+            Query(q.predicate, (), 0, None, None, q.database),
+            dialect=store.dialect,
+            catalog=cat,
+            paramstyle=store.paramstyle,
+            cache=qcache,
+        )
         store.check(unpaged, Location(pointer=""))
         return JSONResponse({"count": store.count(unpaged)})
 
     def import_records(request: Request, raw: bytes) -> Any:
         body = body_json(raw, max_import)
-        if not isinstance(body, dict) or not isinstance(body.get("databaseId"), str) \
-                or not isinstance(body.get("records"), list):
-            raise FilterError([Diagnostic("wrong-type", 'expected {"databaseId": string, "records": [records]}',
-                                          Location(pointer=""))])
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("databaseId"), str)
+            or not isinstance(body.get("records"), list)
+        ):
+            raise FilterError(
+                [
+                    Diagnostic(
+                        "wrong-type",
+                        'expected {"databaseId": string, "records": [records]}',
+                        Location(pointer=""),
+                    )
+                ]
+            )
         database = body["databaseId"]
         missing = check_db(database)
         if missing is not None:
@@ -368,16 +481,29 @@ def create_app(url: str = "sqlite:///:memory:", catalog: Any = None, cache: Quer
 
     async def stats(request: Request) -> Any:
         s = qcache.stats() if qcache is not None else None
-        return JSONResponse({"cache": None if s is None else {"hits": s.hits, "misses": s.misses, "size": s.size,
-                                                              "maxsize": s.maxsize, "hit_rate": s.hit_rate}})
+        return JSONResponse(
+            {
+                "cache": None
+                if s is None
+                else {
+                    "hits": s.hits,
+                    "misses": s.misses,
+                    "size": s.size,
+                    "maxsize": s.maxsize,
+                    "hit_rate": s.hit_rate,
+                }
+            }
+        )
 
-    app = Starlette(routes=[
-        Route("/api/databases/{database}/records/", guarded(records), methods=["GET"]),
-        Route("/api/databases/{database}/data", guarded(data, body=True), methods=["POST"]),
-        Route("/api/databases/{database}/data/count", guarded(count, body=True), methods=["POST"]),
-        Route("/api/records/import", guarded(import_records, body=True), methods=["POST"]),
-        Route("/api/stats", stats, methods=["GET"]),
-    ])
+    app = Starlette(
+        routes=[
+            Route("/api/databases/{database}/records/", guarded(records), methods=["GET"]),
+            Route("/api/databases/{database}/data", guarded(data, body=True), methods=["POST"]),
+            Route("/api/databases/{database}/data/count", guarded(count, body=True), methods=["POST"]),
+            Route("/api/records/import", guarded(import_records, body=True), methods=["POST"]),
+            Route("/api/stats", stats, methods=["GET"]),
+        ]
+    )
     app.state.store = store
     app.state.cache = qcache
     return app

@@ -75,8 +75,9 @@ def mysql_available() -> bool:
     try:
         import pymysql
 
-        pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", database="test",
-                        connect_timeout=3).close()
+        pymysql.connect(
+            host="127.0.0.1", port=3306, user="root", password="", database="test", connect_timeout=3
+        ).close()
         return True
     except Exception:
         return False

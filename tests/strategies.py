@@ -43,28 +43,100 @@ from filterdsl.schema import Catalog, load_catalog
 T = FieldType
 
 _TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=6)
-STRINGS = ["", "a", "A", "abc", "ABC", "a_b", "a%b", "100%", "_", "%", "\\", "a\\b", "'", "O'Brien", '"q"',
-           "Straße", "STRASSE", "ÉCOLE", "école", "Zürich", "ZÜRICH", "σίσυφος", "ΣΊΣΥΦΟΣ", "İlker", "ilker",
-           "a.b*c", "[x]", "(y)", "$^", "{2}", "x|y", "a,b", " pad ", "pad", "🚀rocket", "日本", "--", "/*c*/",
-           "; DROP TABLE t", "\u00a0nbsp", "tab\there", "line\nbreak", "Ⅻ", "ǅ"]
+STRINGS = [
+    "",
+    "a",
+    "A",
+    "abc",
+    "ABC",
+    "a_b",
+    "a%b",
+    "100%",
+    "_",
+    "%",
+    "\\",
+    "a\\b",
+    "'",
+    "O'Brien",
+    '"q"',
+    "Straße",
+    "STRASSE",
+    "ÉCOLE",
+    "école",
+    "Zürich",
+    "ZÜRICH",
+    "σίσυφος",
+    "ΣΊΣΥΦΟΣ",
+    "İlker",
+    "ilker",
+    "a.b*c",
+    "[x]",
+    "(y)",
+    "$^",
+    "{2}",
+    "x|y",
+    "a,b",
+    " pad ",
+    "pad",
+    "🚀rocket",
+    "日本",
+    "--",
+    "/*c*/",
+    "; DROP TABLE t",
+    "\u00a0nbsp",
+    "tab\there",
+    "line\nbreak",
+    "Ⅻ",
+    "ǅ",
+]
 NUMBERS = [0, 1, -1, 5, 5.0, -3, 0.5, 99.99, 100, 250, 250.0, 2**53, -(2**53), 1e-300, 1.5e300, 123456789012]
-DATES = ["2020-01-23", "2020-01-23T00:00:00.000Z", "2020-01-23T23:59:59.999Z", "2020-01-24T00:00:00Z",
-         "2020-02-30T00:00:00.000Z", "2019-12-31", "2021-01-01T10:00:00+05:00", "garbage", "2020-1-5",
-         "0999-01-01", "9999-12-31"]
-TIMESTAMPS = ["2021-03-01T10:00:00.000000Z", "2021-03-01T10:00:00.000000Z", "2020-12-31T23:59:59.999000Z",
-              "2021-01-01T00:00:00.000000Z", "2022-05-19T00:00:00.000000Z", "2019-01-01T00:00:00.000000Z"]
+DATES = [
+    "2020-01-23",
+    "2020-01-23T00:00:00.000Z",
+    "2020-01-23T23:59:59.999Z",
+    "2020-01-24T00:00:00Z",
+    "2020-02-30T00:00:00.000Z",
+    "2019-12-31",
+    "2021-01-01T10:00:00+05:00",
+    "garbage",
+    "2020-1-5",
+    "0999-01-01",
+    "9999-12-31",
+]
+TIMESTAMPS = [
+    "2021-03-01T10:00:00.000000Z",
+    "2021-03-01T10:00:00.000000Z",
+    "2020-12-31T23:59:59.999000Z",
+    "2021-01-01T00:00:00.000000Z",
+    "2022-05-19T00:00:00.000000Z",
+    "2019-01-01T00:00:00.000000Z",
+]
 TAGS = ["urgent", "gift", "vip", "VIP", "Gift", "ü", "a_b", "%"]
 CURRENCIES = ["USD", "EUR", "usd"]
 KEYS = ["name", "Name", "first name", "k'q", 'k"dq', "ünï", "a-b", "x_1", "n0", "a%b", "k\\b", "日本"]
 WEIRD_KEYS = ["a.b", "$dollar", "a[0]", "a..b"]
 
 COMMON: dict[FieldType, list[Any]] = {
-    FieldType.STRING: ["Straße", "a_b", "ÉCOLE"], FieldType.TEXT_BLOCK: ["100%", "O'Brien", "σίσυφος"],
-    FieldType.NUMBER: [5, 5.0, 0], FieldType.DATE: ["2020-01-23", "2020-01-23T23:59:59.999Z"],
-    FieldType.CURRENCY: [{"val": 5, "currency": "USD"}, {"val": 5.0}], FieldType.ENUM: ["a", "A"],
+    FieldType.STRING: ["Straße", "a_b", "ÉCOLE"],
+    FieldType.TEXT_BLOCK: ["100%", "O'Brien", "σίσυφος"],
+    FieldType.NUMBER: [5, 5.0, 0],
+    FieldType.DATE: ["2020-01-23", "2020-01-23T23:59:59.999Z"],
+    FieldType.CURRENCY: [{"val": 5, "currency": "USD"}, {"val": 5.0}],
+    FieldType.ENUM: ["a", "A"],
 }
-MAIN_TYPES = [T.STRING, T.TEXT_BLOCK, T.NUMBER, T.BOOLEAN, T.DATE, T.CURRENCY, T.ATTACHMENT, T.ENUM, T.ENUM_TAGS,
-              T.REF, T.REF_MULTIPLE]
+MAIN_TYPES = [
+    T.STRING,
+    T.TEXT_BLOCK,
+    T.NUMBER,
+    T.BOOLEAN,
+    T.DATE,
+    T.CURRENCY,
+    T.ATTACHMENT,
+    T.ENUM,
+    T.ENUM_TAGS,
+    T.REF,
+    T.REF_MULTIPLE,
+]
 SORTABLE = (T.STRING, T.TEXT_BLOCK, T.NUMBER, T.BOOLEAN, T.DATE, T.CURRENCY, T.ENUM, T.REF)
 
 
@@ -82,13 +154,27 @@ class Scenario:
 
 
 def _catalog(keys: list[str]) -> Catalog:
-    main = [{"_id": k, "name": f"F{i}", "type": t.value, "restrict": None,
-             "database": "target" if t in (T.REF, T.REF_MULTIPLE) else None} for i, (k, t) in enumerate(zip(keys, MAIN_TYPES))]
-    target = [{"_id": "tname", "name": "Name", "type": "string", "primary": True},
-              {"_id": "tnum", "name": "Num", "type": "number"},
-              {"_id": "tcat", "name": "Cat", "type": "enum"}]
-    return load_catalog([{"_id": "main", "name": "Main", "fields": main},
-                         {"_id": "target", "name": "Target", "fields": target}])
+    main = [
+        {
+            "_id": k,
+            "name": f"F{i}",
+            "type": t.value,
+            "restrict": None,
+            "database": "target" if t in (T.REF, T.REF_MULTIPLE) else None,
+        }
+        for i, (k, t) in enumerate(zip(keys, MAIN_TYPES))
+    ]
+    target = [
+        {"_id": "tname", "name": "Name", "type": "string", "primary": True},
+        {"_id": "tnum", "name": "Num", "type": "number"},
+        {"_id": "tcat", "name": "Cat", "type": "enum"},
+    ]
+    return load_catalog(
+        [
+            {"_id": "main", "name": "Main", "fields": main},
+            {"_id": "target", "name": "Target", "fields": target},
+        ]
+    )
 
 
 def _good(t: FieldType, draw: Any, target_ids: list[str]) -> Any:
@@ -105,8 +191,13 @@ def _good(t: FieldType, draw: Any, target_ids: list[str]) -> Any:
         code = draw(st.sampled_from([*CURRENCIES, None]))
         return {"val": amount} if code is None else {"val": amount, "currency": code}
     if t is T.ATTACHMENT:
-        return {"val": "https://x.test/" + draw(st.sampled_from(STRINGS[1:])) + draw(st.sampled_from([".pdf", ".PDF", ""])),
-                "type": "application/pdf", "size": 10}
+        return {
+            "val": "https://x.test/"
+            + draw(st.sampled_from(STRINGS[1:]))
+            + draw(st.sampled_from([".pdf", ".PDF", ""])),
+            "type": "application/pdf",
+            "size": 10,
+        }
     if t is T.ENUM_TAGS:
         return draw(st.lists(st.sampled_from(TAGS), min_size=1, max_size=3))
     if t is T.REF:
@@ -135,8 +226,9 @@ _MISSING = object()
 
 
 @st.composite
-def _records(draw: Any, fields: list[tuple[str, FieldType]], target_ids: list[str], prefix: str,
-             n: int) -> list[dict[str, Any]]:
+def _records(
+    draw: Any, fields: list[tuple[str, FieldType]], target_ids: list[str], prefix: str, n: int
+) -> list[dict[str, Any]]:
     rows = []
     for i in range(n):
         data = {}
@@ -144,10 +236,15 @@ def _records(draw: Any, fields: list[tuple[str, FieldType]], target_ids: list[st
             v = draw(_value(t, target_ids))
             if v is not _MISSING:
                 data[key] = v
-        rows.append({"id": f"{prefix}{i:02d}", "created_at": draw(st.sampled_from(TIMESTAMPS)),
-                     "updated_at": draw(st.sampled_from([None, None, *TIMESTAMPS])),
-                     "removed_at": draw(st.sampled_from([None, None, None, None, "2022-01-01T00:00:00Z"])),
-                     "data": data})
+        rows.append(
+            {
+                "id": f"{prefix}{i:02d}",
+                "created_at": draw(st.sampled_from(TIMESTAMPS)),
+                "updated_at": draw(st.sampled_from([None, None, *TIMESTAMPS])),
+                "removed_at": draw(st.sampled_from([None, None, None, None, "2022-01-01T00:00:00Z"])),
+                "data": data,
+            }
+        )
     return rows
 
 
@@ -219,7 +316,9 @@ def _record_level(draw: Any, ids: list[str], searchable: tuple[Field, ...]) -> N
     if kind == "in":
         return IdIn(tuple(draw(st.lists(st.sampled_from(ids + ["nope"]), max_size=4))))
     if kind == "created":
-        return CreatedAt(draw(st.sampled_from([None, *TIMESTAMPS])), draw(st.sampled_from([None, None, *TIMESTAMPS])))
+        return CreatedAt(
+            draw(st.sampled_from([None, *TIMESTAMPS])), draw(st.sampled_from([None, None, *TIMESTAMPS]))
+        )
     if kind == "modified":
         return ModifiedSince(draw(st.sampled_from(TIMESTAMPS)))
     if kind == "search":
@@ -232,15 +331,19 @@ def _record_level(draw: Any, ids: list[str], searchable: tuple[Field, ...]) -> N
 @st.composite
 def scenarios(draw: Any, weird_keys: bool = False, max_records: int = 12) -> Scenario:
     pool = KEYS + (WEIRD_KEYS if weird_keys else [])
-    keys = draw(st.lists(st.sampled_from(pool), min_size=len(MAIN_TYPES), max_size=len(MAIN_TYPES), unique=True))
+    keys = draw(
+        st.lists(st.sampled_from(pool), min_size=len(MAIN_TYPES), max_size=len(MAIN_TYPES), unique=True)
+    )
     catalog = _catalog(keys)
     fields = list(zip(keys, MAIN_TYPES))
     target_ids = [f"t{i}" for i in range(4)] + ["dangling"]
     target_rows = draw(_records(TARGET_FIELDS, [], "t", 4))
     n = draw(st.integers(2, max_records))
     main_rows = draw(_records(fields, target_ids, "m", n))
-    dataset = {"main": normalize_records(main_rows, catalog.get("main")),
-               "target": normalize_records(target_rows, catalog.get("target"))}
+    dataset = {
+        "main": normalize_records(main_rows, catalog.get("main")),
+        "target": normalize_records(target_rows, catalog.get("target")),
+    }
     pred = draw(_tree(fields, 2, True))
     searchable = catalog.get("main").searchable()  # type: ignore[union-attr]
     extras = draw(st.lists(_record_level([r["id"] for r in main_rows], searchable), max_size=1))
@@ -251,7 +354,11 @@ def scenarios(draw: Any, weird_keys: bool = False, max_records: int = 12) -> Sce
     sort_keys = draw(st.lists(st.sampled_from(sortable), max_size=2, unique=True))
     sort = tuple(SortKey(Field(k, t), draw(st.booleans())) for k, t in sort_keys)
     if draw(st.integers(0, 4)) == 0:
-        sort += (SortKey(RecordAttr(draw(st.sampled_from(["id", "created_at", "updated_at"]))), draw(st.booleans())),)
+        sort += (
+            SortKey(
+                RecordAttr(draw(st.sampled_from(["id", "created_at", "updated_at"]))), draw(st.booleans())
+            ),
+        )
     limit = draw(st.sampled_from([None, None, None, None, 0, 3, 100]))
     skip = draw(st.sampled_from([0, 0, 0, 1, 2]))
     query = Query(predicate, sort, skip, limit, None, "main")
@@ -264,23 +371,45 @@ PB_STAMPS = ["2021-01-01T10:00:00.000000Z", "2021-01-02T00:00:00.000000Z", "2020
 
 
 @st.composite
-def pixiebrix_cases(draw: Any, keys: list[str], scalars: list[Any], lookups: list[str], values: list[str],
-                    nested_under: tuple[str, ...] | None = None) -> tuple[str, dict[None, list[dict[str, Any]]]]:
+def pixiebrix_cases(
+    draw: Any,
+    keys: list[str],
+    scalars: list[Any],
+    lookups: list[str],
+    values: list[str],
+    nested_under: tuple[str, ...] | None = None,
+) -> tuple[str, dict[None, list[dict[str, Any]]]]:
     """A PixieBrix query string (data__ paths, extended lookups, ordering, paging, start_date) and
     schemaless records. Each backend passes the pools it verifies; ``nested_under`` limits which keys a
     two-segment filter path may start with (None: any)."""
     sc = st.sampled_from(scalars)
-    json_values = st.one_of(sc, sc, sc, st.lists(sc, max_size=3),
-                            st.dictionaries(st.sampled_from(PB_PATH_KEYS), sc, min_size=1, max_size=3))
-    docs = [{"id": f"r{i}", "created_at": draw(st.sampled_from(PB_STAMPS)), "updated_at": None, "removed_at": None,
-             "data": draw(st.dictionaries(st.sampled_from(keys), json_values, min_size=2, max_size=5))}
-            for i in range(draw(st.integers(2, 8)))]
+    json_values = st.one_of(
+        sc,
+        sc,
+        sc,
+        st.lists(sc, max_size=3),
+        st.dictionaries(st.sampled_from(PB_PATH_KEYS), sc, min_size=1, max_size=3),
+    )
+    docs = [
+        {
+            "id": f"r{i}",
+            "created_at": draw(st.sampled_from(PB_STAMPS)),
+            "updated_at": None,
+            "removed_at": None,
+            "data": draw(st.dictionaries(st.sampled_from(keys), json_values, min_size=2, max_size=5)),
+        }
+        for i in range(draw(st.integers(2, 8)))
+    ]
     paths = st.lists(st.sampled_from(PB_PATH_KEYS), min_size=1, max_size=2)
     params = []
     for _ in range(draw(st.integers(1, 2))):
         segs = draw(paths.filter(lambda p: nested_under is None or len(p) == 1 or p[0] in nested_under))
         lookup = draw(st.sampled_from(lookups))
-        value = draw(st.sampled_from(["true", "false"])) if lookup == "__isnull" else draw(st.sampled_from(values))
+        value = (
+            draw(st.sampled_from(["true", "false"]))
+            if lookup == "__isnull"
+            else draw(st.sampled_from(values))
+        )
         params.append(f"data__{'__'.join(quote(k) for k in segs)}{lookup}={quote(value)}")
     if draw(st.booleans()):
         path = "__".join(quote(k) for k in draw(paths))
@@ -294,20 +423,77 @@ def pixiebrix_cases(draw: Any, keys: list[str], scalars: list[Any], lookups: lis
 
 # ---------------------------------------------------------------- deep relations (issue 16)
 #: Keys a dotted Mongo path cannot name, keys with '=', spaces, non-ASCII and astral characters.
-DEEP_KEYS = ["a.b", "$x", "first name", "k=v", "user email=david@pixiebrix.com", "ünï", "日本", "𝔘𝔫𝔦", "🚀",
-             ".lead", "trail.", "$", "x$y", "Name", "name", "n0"]
+DEEP_KEYS = [
+    "a.b",
+    "$x",
+    "first name",
+    "k=v",
+    "user email=david@pixiebrix.com",
+    "ünï",
+    "日本",
+    "𝔘𝔫𝔦",
+    "🚀",
+    ".lead",
+    "trail.",
+    "$",
+    "x$y",
+    "Name",
+    "name",
+    "n0",
+]
 #: Keys a dotted Mongo path can name (mongomock runs them): spaces, '=', quotes, non-ASCII, astral.
-DOTTED_DEEP_KEYS = [k for k in DEEP_KEYS if k != "" and "." not in k and not k.startswith("$")] + ["k'q", "a-b"]
+DOTTED_DEEP_KEYS = [k for k in DEEP_KEYS if k != "" and "." not in k and not k.startswith("$")] + [
+    "k'q",
+    "a-b",
+]
 #: Strings for the deep generators: astral letters with case (𐐀/𐐨), mixed case, metacharacters. No code
 #: point between U+D800 and U+FFFF, so UTF-16 order (mingo, SPEC 8) equals code-point order here.
-DEEP_STRINGS = ["michael", "Michael", "MICHAEL", "𐐀Deseret", "𐐨deseret", "𝔘nicode", "😀 smile", "Software",
-                "software", "a.b", "$x", "k=v", " ", "Straße", "ΣΊΣΥΦΟΣ", "ǅ", "İlker", "100%", "x|y"]
-_DEEP_CHARS = st.one_of(st.characters(max_codepoint=0xD7FF, blacklist_categories=("Cs",), blacklist_characters="\x00"),
-                        st.characters(min_codepoint=0x10000, blacklist_categories=("Cs", "Cn")))
+DEEP_STRINGS = [
+    "michael",
+    "Michael",
+    "MICHAEL",
+    "𐐀Deseret",
+    "𐐨deseret",
+    "𝔘nicode",
+    "😀 smile",
+    "Software",
+    "software",
+    "a.b",
+    "$x",
+    "k=v",
+    " ",
+    "Straße",
+    "ΣΊΣΥΦΟΣ",
+    "ǅ",
+    "İlker",
+    "100%",
+    "x|y",
+]
+_DEEP_CHARS = st.one_of(
+    st.characters(max_codepoint=0xD7FF, blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    st.characters(min_codepoint=0x10000, blacklist_categories=("Cs", "Cn")),
+)
 DEEP_TEXT = st.text(alphabet=_DEEP_CHARS, max_size=5)
 #: Wrong-typed values, objects, arrays and {} for any field.
-DEEP_WRONG = [None, "", [], {}, {"a": 1}, {"val": "x"}, {"k.v": 1}, [{}], [[]], [None], ["x", 1], "5", 5, 0.5, True,
-              False, "2020-01-23"]
+DEEP_WRONG = [
+    None,
+    "",
+    [],
+    {},
+    {"a": 1},
+    {"val": "x"},
+    {"k.v": 1},
+    [{}],
+    [[]],
+    [None],
+    ["x", 1],
+    "5",
+    5,
+    0.5,
+    True,
+    False,
+    "2020-01-23",
+]
 DEEP_DBS = ["d0", "d1", "d2", "d3"]
 # Strategies built once (hypothesis validates each new strategy object on first draw: rebuilt per draw,
 # that was a third of the generation time).
@@ -321,6 +507,8 @@ _DEEP_REMOVED = st.sampled_from([None, None, None, "2022-01-01T00:00:00Z"])
 @functools.cache
 def _pick(options: tuple[Any, ...]) -> st.SearchStrategy[Any]:
     return st.sampled_from(options)
+
+
 #: Field types of each database of a deep catalog: d0 has them all, the others a subset with both refs.
 DEEP_TYPES = {
     "d0": [T.STRING, T.NUMBER, T.ENUM, T.ENUM_TAGS, T.BOOLEAN, T.DATE, T.CURRENCY, T.REF, T.REF_MULTIPLE],
@@ -346,12 +534,16 @@ class DeepBatch:
     def __repr__(self) -> str:
         from filterdsl.ast import to_json
 
-        return (f"DeepBatch(queries={[to_json(q) for q in self.queries]!r}, dataset={self.dataset!r}, "
-                f"catalog={self.catalog.to_json()!r})")
+        return (
+            f"DeepBatch(queries={[to_json(q) for q in self.queries]!r}, dataset={self.dataset!r}, "
+            f"catalog={self.catalog.to_json()!r})"
+        )
 
 
 @st.composite
-def _deep_catalog(draw: Any, weird: bool) -> tuple[Catalog, dict[str, list[tuple[str, FieldType, str | None]]]]:
+def _deep_catalog(
+    draw: Any, weird: bool
+) -> tuple[Catalog, dict[str, list[tuple[str, FieldType, str | None]]]]:
     pool = DEEP_KEYS if weird else DOTTED_DEEP_KEYS
     fields: dict[str, list[tuple[str, FieldType, str | None]]] = {}
     for i, db in enumerate(DEEP_DBS):
@@ -366,9 +558,24 @@ def _deep_catalog(draw: Any, weird: bool) -> tuple[Catalog, dict[str, list[tuple
                 target = draw(st.sampled_from([DEEP_DBS[min(i + 1, 3)], DEEP_DBS[min(i + 2, 3)]]))
             out.append((k, t, target))
         fields[db] = out
-    raw = [{"_id": db, "name": db.upper(), "fields": [
-        {"_id": k, "name": f"{db}F{j}", "type": t.value, "restrict": None, "database": target,
-         "primary": j == 0} for j, (k, t, target) in enumerate(fs)]} for db, fs in fields.items()]
+    raw = [
+        {
+            "_id": db,
+            "name": db.upper(),
+            "fields": [
+                {
+                    "_id": k,
+                    "name": f"{db}F{j}",
+                    "type": t.value,
+                    "restrict": None,
+                    "database": target,
+                    "primary": j == 0,
+                }
+                for j, (k, t, target) in enumerate(fs)
+            ],
+        }
+        for db, fs in fields.items()
+    ]
     return load_catalog(raw), fields
 
 
@@ -388,8 +595,9 @@ def _deep_good(t: FieldType, draw: Any, ids: list[str]) -> Any:
 
 
 @st.composite
-def _deep_rows(draw: Any, db: str, fields: list[tuple[str, FieldType, str | None]],
-               ids: dict[str, list[str]]) -> list[dict[str, Any]]:
+def _deep_rows(
+    draw: Any, db: str, fields: list[tuple[str, FieldType, str | None]], ids: dict[str, list[str]]
+) -> list[dict[str, Any]]:
     rows = []
     for rid in ids[db]:
         data: dict[str, Any] = {}
@@ -400,8 +608,15 @@ def _deep_rows(draw: Any, db: str, fields: list[tuple[str, FieldType, str | None
             # a dangling id (matches no row) is a good-looking value that references nothing
             targets = [*ids[target], "gone"] if target else []
             data[key] = draw(_DEEP_WRONG) if kind == "wrong" else _deep_good(t, draw, targets)
-        rows.append({"id": rid, "created_at": draw(_DEEP_CREATED), "updated_at": None,
-                     "removed_at": draw(_DEEP_REMOVED), "data": data})
+        rows.append(
+            {
+                "id": rid,
+                "created_at": draw(_DEEP_CREATED),
+                "updated_at": None,
+                "removed_at": draw(_DEEP_REMOVED),
+                "data": data,
+            }
+        )
     return rows
 
 
@@ -414,13 +629,16 @@ def _deep_filter_value(t: FieldType, op: Op, draw: Any) -> Any:
 
 
 @st.composite
-def deep_predicates(draw: Any, fields: dict[str, list[tuple[str, FieldType, str | None]]], db: str,
-                    depth: int, relations: int) -> Node:
+def deep_predicates(
+    draw: Any, fields: dict[str, list[tuple[str, FieldType, str | None]]], db: str, depth: int, relations: int
+) -> Node:
     """A predicate on ``db``: and/or/not over compares (negative operators are Not(compare)), states,
     relations through ref and refMultiple nested up to ``relations`` levels, and include flags
     (``Or(relation, FieldState(ref, state))``, what a Pitchly ``include`` compiles to)."""
     if depth > 0 and draw(st.integers(0, 2)) == 0:
-        items = tuple(draw(st.lists(deep_predicates(fields, db, depth - 1, relations), min_size=2, max_size=3)))
+        items = tuple(
+            draw(st.lists(deep_predicates(fields, db, depth - 1, relations), min_size=2, max_size=3))
+        )
         node: Node = And(items) if draw(st.booleans()) else Or(items)
     else:
         refs = [x for x in fields[db] if x[2] is not None]
@@ -451,7 +669,9 @@ def deep_batches(draw: Any, queries: int = 6, weird_keys: bool = True, max_rows:
     and non-ASCII/astral characters, and ``queries`` queries on d0 with relations 1 to 3 levels deep."""
     catalog, fields = draw(_deep_catalog(weird_keys))
     ids = {db: [f"{db}r{i}" for i in range(draw(st.integers(2, max_rows)))] for db in DEEP_DBS}
-    dataset = {db: normalize_records(draw(_deep_rows(db, fields[db], ids)), catalog.get(db)) for db in DEEP_DBS}
+    dataset = {
+        db: normalize_records(draw(_deep_rows(db, fields[db], ids)), catalog.get(db)) for db in DEEP_DBS
+    }
     out = []
     for _ in range(queries):
         pred = draw(deep_predicates(fields, "d0", 2, draw(st.integers(1, 3))))
@@ -460,13 +680,17 @@ def deep_batches(draw: Any, queries: int = 6, weird_keys: bool = True, max_rows:
             terms = st.lists(st.sampled_from([s for s in DEEP_STRINGS if s.strip()]), min_size=1, max_size=2)
             schema = draw(st.booleans())
             searchable = catalog.get("d0").searchable() if schema else None  # type: ignore[union-attr]
-            extra.append(Search(tuple(tuple(c) for c in draw(st.lists(terms, min_size=1, max_size=2))), searchable))
+            extra.append(
+                Search(tuple(tuple(c) for c in draw(st.lists(terms, min_size=1, max_size=2))), searchable)
+            )
         if draw(st.booleans()):
             extra.append(Not(InTrash()))
         predicate = And((pred, *extra)) if extra else pred
         sortable = [(k, t) for k, t, _ in fields["d0"] if t in SORTABLE]
-        sort = tuple(SortKey(Field(k, t), draw(st.booleans()))
-                     for k, t in draw(st.lists(st.sampled_from(sortable), max_size=2, unique=True)))
+        sort = tuple(
+            SortKey(Field(k, t), draw(st.booleans()))
+            for k, t in draw(st.lists(st.sampled_from(sortable), max_size=2, unique=True))
+        )
         limit = draw(st.sampled_from([None, None, None, 2, 100]))
         skip = draw(st.sampled_from([0, 0, 1]))
         out.append(Query(predicate, sort, skip, limit, None, "d0"))

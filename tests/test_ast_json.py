@@ -26,9 +26,13 @@ def test_round_trip_exact(sc):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-                    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
-                    max_leaves=20))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
+        max_leaves=20,
+    )
+)
 def test_from_json_garbage_raises_filter_error_only(obj):
     try:
         from_json(obj if isinstance(obj, dict) else {"x": obj})

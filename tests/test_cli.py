@@ -27,8 +27,19 @@ def run(args, capsys, stdin=None, monkeypatch=None):
 
 
 def test_run_prints_json_lines_with_projection(capsys):
-    code, out, _ = run(["run", *BASE, "--engine", "memory", "--data", str(CORPUS / "records.json"), "--expr",
-                        json.dumps({"in": ["a5hzm9xChLDKrxneG"], "fields": ["Nb6uqwKdxh3BFX3De"]})], capsys)
+    code, out, _ = run(
+        [
+            "run",
+            *BASE,
+            "--engine",
+            "memory",
+            "--data",
+            str(CORPUS / "records.json"),
+            "--expr",
+            json.dumps({"in": ["a5hzm9xChLDKrxneG"], "fields": ["Nb6uqwKdxh3BFX3De"]}),
+        ],
+        capsys,
+    )
     assert code == 0
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["id"] for r in rows] == ["a5hzm9xChLDKrxneG"]
@@ -39,20 +50,41 @@ def test_run_reads_stdin_and_json_lines(tmp_path, capsys, monkeypatch):
     rows = json.loads((CORPUS / "pixiebrix_records.json").read_text())
     data = tmp_path / "r.jsonl"
     data.write_text("\n".join(json.dumps(r) for r in rows))
-    code, out, _ = run(["run", "--engine", "memory", "--data", str(data), "--ids", "-"], capsys, "{}", monkeypatch)
+    code, out, _ = run(
+        ["run", "--engine", "memory", "--data", str(data), "--ids", "-"], capsys, "{}", monkeypatch
+    )
     assert code == 0 and len(out.splitlines()) == len(rows)
 
 
 def test_invalid_input_exit_1_nothing_on_stdout(capsys):
-    code, out, err = run(["run", *BASE, "--engine", "memory", "--data", str(CORPUS / "records.json"), "--expr",
-                          '{"limit": 1000}'], capsys)
+    code, out, err = run(
+        [
+            "run",
+            *BASE,
+            "--engine",
+            "memory",
+            "--data",
+            str(CORPUS / "records.json"),
+            "--expr",
+            '{"limit": 1000}',
+        ],
+        capsys,
+    )
     assert (code, out) == (1, "")
     assert "limit-too-large" in err and "/limit" in err
 
 
-@pytest.mark.parametrize("args", [[], ["run"], ["run", "--data", "x"], ["bogus"],
-                                  ["run", "--data", "/nonexistent", "--expr", "{}"],
-                                  ["run", "--data", "/dev/null", "--engine", "nope", "--expr", "{}"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["run"],
+        ["run", "--data", "x"],
+        ["bogus"],
+        ["run", "--data", "/nonexistent", "--expr", "{}"],
+        ["run", "--data", "/dev/null", "--engine", "nope", "--expr", "{}"],
+    ],
+)
 def test_usage_errors_exit_2(args, capsys):
     assert run(args, capsys)[0] == 2
 
@@ -98,7 +130,9 @@ def test_default_engine_is_sqlite_and_agrees_with_memory(capsys, monkeypatch):
     assert cli.DEFAULT_ENGINE == "sqlite"
     calls = []
     real = cli.execute
-    monkeypatch.setattr(cli, "execute", lambda q, d, engine, url, cat: calls.append(engine) or real(q, d, engine, url, cat))
+    monkeypatch.setattr(
+        cli, "execute", lambda q, d, engine, url, cat: calls.append(engine) or real(q, d, engine, url, cat)
+    )
     args = [*BASE, "--data", str(CORPUS / "records.json"), "--ids", "--expr", '{"search": "deal|money"}']
     code, out_default, _ = run(["run", *args], capsys)
     code2, out_memory, _ = run(["run", "--engine", "memory", *args], capsys)

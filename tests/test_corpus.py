@@ -41,8 +41,14 @@ def _cli_args(case, tmp_path):
     if case["format"] == "pixiebrix" or (case["format"] == "search" and case.get("database") is None):
         args += ["--data", str(CORPUS / "pixiebrix_records.json")]
     else:
-        args += ["--schema", str(CORPUS / "catalog.json"), "--database", case["database"],
-                 "--data", str(CORPUS / "records.json")]
+        args += [
+            "--schema",
+            str(CORPUS / "catalog.json"),
+            "--database",
+            case["database"],
+            "--data",
+            str(CORPUS / "records.json"),
+        ]
     return [*args, str(path)]
 
 
@@ -60,12 +66,18 @@ def test_case_cli(case, tmp_path, capsys):
         assert out.splitlines() == case["expect"]
 
 
-@pytest.mark.parametrize("name", ["seed-example-2-relational-or", "error-unknown-field", "secret-key-dropped"])
+@pytest.mark.parametrize(
+    "name", ["seed-example-2-relational-or", "error-unknown-field", "secret-key-dropped"]
+)
 def test_console_script(name, tmp_path):
     """The installed ``filterdsl`` entry point honours the same contract as main()."""
     case = next(c for c in CASES if c["name"] == name)
-    p = subprocess.run([sys.executable, "-m", "filterdsl.cli", *_cli_args(case, tmp_path)],
-                       capture_output=True, text=True, timeout=60)
+    p = subprocess.run(
+        [sys.executable, "-m", "filterdsl.cli", *_cli_args(case, tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if isinstance(case["expect"], dict):
         assert (p.returncode, p.stdout) == (1, "")
     else:

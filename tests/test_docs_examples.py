@@ -65,7 +65,7 @@ def blocks(path: Path) -> list[Block]:
         i += 1
         body: list[str] = []
         while i < len(lines) and lines[i].strip() != "```":
-            body.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i])
+            body.append(lines[i][len(indent) :] if lines[i].startswith(indent) else lines[i])
             i += 1
         i += 1
         above = next((lines[j].strip() for j in range(start - 1, -1, -1) if lines[j].strip()), "")
@@ -88,7 +88,9 @@ def test_every_block_is_labelled(block: Block) -> None:
     assert block.lang, f"{block.id}: give the block a language (console, python, fdsl, text, json, ...)"
     if block.lang not in RUNNABLE:
         assert block.mark is None, f"{block.id}: a docs-test marker on a block that never runs"
-        assert not block.body.startswith("$ "), f"{block.id}: a transcript labelled {block.lang!r}; use console"
+        assert not block.body.startswith("$ "), (
+            f"{block.id}: a transcript labelled {block.lang!r}; use console"
+        )
 
 
 def _env() -> dict[str, str]:
@@ -123,8 +125,9 @@ def _run_shell(commands: list[str]) -> list[tuple[str, int]]:
     script = ["exec 2>&1"]
     for cmd in commands:
         script += [cmd, '__rc=$?; printf "\\n' + _END.format(rc="%s") + '\\n" "$__rc"; (exit $__rc)']
-    proc = subprocess.run(["bash", "-c", "\n".join(script)], cwd=ROOT, env=_env(), capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        ["bash", "-c", "\n".join(script)], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300
+    )
     parts = re.split(r"\n@@docs-test-end (\d+)@@\n", proc.stdout)
     results = [(parts[i].strip("\n"), int(parts[i + 1])) for i in range(0, len(parts) - 1, 2)]
     assert len(results) == len(commands), proc.stdout + proc.stderr
@@ -142,7 +145,9 @@ def test_shell_examples(block: Block) -> None:
             else:
                 assert got == expected, f"{block.id}: `{cmd}` printed\n{got}\n--- the docs show\n{expected}"
     else:
-        commands = [c for c in block.body.replace("\\\n", " ").splitlines() if c.strip() and not c.startswith("#")]
+        commands = [
+            c for c in block.body.replace("\\\n", " ").splitlines() if c.strip() and not c.startswith("#")
+        ]
         for cmd, (got, rc) in zip(commands, _run_shell(commands)):
             assert rc == 0, f"{block.id}: `{cmd}` exited {rc}:\n{got}"
 

@@ -13,12 +13,27 @@ from filterdsl.backends.memory import run
 from filterdsl.backends.sql_exec import execute_ids
 
 DB = "db"
-DOCS = [{"id": i, "created_at": "2021-01-01T00:00:00.000000Z", "updated_at": None, "removed_at": None,
-         "data": {"n": n}} for i, n in (("a", 1), ("b", 2))]
+DOCS = [
+    {
+        "id": i,
+        "created_at": "2021-01-01T00:00:00.000000Z",
+        "updated_at": None,
+        "removed_at": None,
+        "data": {"n": n},
+    }
+    for i, n in (("a", 1), ("b", 2))
+]
 ONE = Compare(Field("n", FieldType.NUMBER), Op.EQ, 1)
 # (predicate, ids): written down by hand, not computed by a backend
-CASES = [(And(()), ["a", "b"]), (Or(()), []), (Not(And(())), ["a", "b"][:0]), (Not(Or(())), ["a", "b"]),
-         (And((ONE, And(()))), ["a"]), (Or((ONE, Or(()))), ["a"]), (Or((And(()),)), ["a", "b"])]
+CASES = [
+    (And(()), ["a", "b"]),
+    (Or(()), []),
+    (Not(And(())), ["a", "b"][:0]),
+    (Not(Or(())), ["a", "b"]),
+    (And((ONE, And(()))), ["a"]),
+    (Or((ONE, Or(()))), ["a"]),
+    (Or((And(()),)), ["a", "b"]),
+]
 
 
 @pytest.mark.parametrize(("pred", "want"), CASES)

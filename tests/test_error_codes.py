@@ -6,7 +6,9 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
-EMIT = re.compile(r"""(?:\.error|\.warn|\.lenient|\.ignore|Diagnostic|_diag|_error|_warn|_bad)\(\s*["']([a-z][a-z0-9-]+)["']""")
+EMIT = re.compile(
+    r"""(?:\.error|\.warn|\.lenient|\.ignore|Diagnostic|_diag|_error|_warn|_bad)\(\s*["']([a-z][a-z0-9-]+)["']"""
+)
 
 
 def emitted_codes() -> set[str]:

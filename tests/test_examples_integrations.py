@@ -43,7 +43,9 @@ def test_sqlalchemy_app() -> None:
     pytest.importorskip("starlette")
     from starlette.testclient import TestClient
 
-    spec = importlib.util.spec_from_file_location("fdsl_sqlalchemy_app", EXAMPLES / "sqlalchemy_app" / "app.py")
+    spec = importlib.util.spec_from_file_location(
+        "fdsl_sqlalchemy_app", EXAMPLES / "sqlalchemy_app" / "app.py"
+    )
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -77,8 +79,12 @@ def test_django_app_one_command() -> None:
     pytest.importorskip("django")
     pytest.importorskip("rest_framework")
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, str(EXAMPLES / "django_app" / "manage.py"), "demo", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "django_app" / "manage.py"), "demo", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
     try:
         base = f"http://127.0.0.1:{port}/api/databases/{ORDERS}"
         deadline = time.monotonic() + 60

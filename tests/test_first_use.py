@@ -20,8 +20,17 @@ from conftest import CASES, CORPUS
 
 
 # ---------------------------------------------------------------- 9. --django-compat never drops data__
-@pytest.mark.parametrize("qs", ["data__age__gt=4", "data__first_name__startswith=d", "data__address____city=Paris",
-                                "data__a__range=1,2", "data__isnull=true", "data__=x"])
+@pytest.mark.parametrize(
+    "qs",
+    [
+        "data__age__gt=4",
+        "data__first_name__startswith=d",
+        "data__address____city=Paris",
+        "data__a__range=1,2",
+        "data__isnull=true",
+        "data__=x",
+    ],
+)
 def test_django_compat_never_drops_a_data_param(qs: str) -> None:
     """Django applies these or fails; ignoring one would return a silent superset (SPEC 4 and 8)."""
     for compat in (False, True):
@@ -33,7 +42,10 @@ def test_django_compat_never_drops_a_data_param(qs: str) -> None:
 
 def test_django_compat_still_relaxes_other_params_and_range_is_a_lookup() -> None:
     res = parse_result("foo=1&data__a=1&data__a=2", "pixiebrix", django_compat=True)
-    assert res.query is not None and sorted(d.code for d in res.warnings) == ["repeated-param", "unknown-param"]
+    assert res.query is not None and sorted(d.code for d in res.warnings) == [
+        "repeated-param",
+        "unknown-param",
+    ]
     # `range` names a Django lookup, so it is never taken for a key; `__exact` reaches a key named range
     res = parse_result("data__a__range=1", "pixiebrix", lookups="extended")
     assert [d.code for d in res.errors] == ["unsupported-lookup"]
@@ -65,8 +77,10 @@ def test_text_syntax_error_is_one_line_lists_every_expected_token_in_words() -> 
     res = parse_result('a is "x" and b', "text")
     (d,) = res.errors
     assert "\n" not in d.message and "^" not in d.message
-    assert d.message == ("unexpected end of text; expected one of: contains, ends, equals, has, in, is, "
-                         "references, starts, <, <=, >, >=")
+    assert d.message == (
+        "unexpected end of text; expected one of: contains, ends, equals, has, in, is, "
+        "references, starts, <, <=, >, >="
+    )
     assert not any(name in d.message for name in ("CMP", "DIR", "CONTAINS", "$END"))
     # nothing cut: after `sort` every sort key spelling is offered
     res = parse_result('a is "x" sort', "text")
@@ -89,10 +103,18 @@ def test_text_names_inside_a_relation_resolve_in_the_referenced_database() -> No
     assert res.query is not None, res.diagnostics
     rel = res.query.predicate
     assert (rel.field.key, rel.predicate.field.key, rel.predicate.field.type.value) == (
-        "RyM8SyrYrceRsrLJd", "xEfek48BRpD3kAksh", "string")
-    (d,) = parse_result('Status is "paid" and Client references "uJL9XrebupC7eWvM3" where (Nme is "x")', "text",
-                        **kw).errors
-    assert d.code == "unknown-field" and "'Clients'" in d.message and (d.location.line, d.location.column) == (1, 67)
+        "RyM8SyrYrceRsrLJd",
+        "xEfek48BRpD3kAksh",
+        "string",
+    )
+    (d,) = parse_result(
+        'Status is "paid" and Client references "uJL9XrebupC7eWvM3" where (Nme is "x")', "text", **kw
+    ).errors
+    assert (
+        d.code == "unknown-field"
+        and "'Clients'" in d.message
+        and (d.location.line, d.location.column) == (1, 67)
+    )
 
 
 # ---------------------------------------------------------------- the CLI
@@ -122,8 +144,16 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("spelling", ["filters/orders/a.json", "./filters/orders/a.json", "ABS", "./filters",
-                                      "filters/../filters/orders/a.json"])
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "filters/orders/a.json",
+        "./filters/orders/a.json",
+        "ABS",
+        "./filters",
+        "filters/../filters/orders/a.json",
+    ],
+)
 def test_database_map_matches_however_the_path_is_spelled(repo: Path, spelling: str, capsys) -> None:
     path = str(repo / "filters" / "orders" / "a.json") if spelling == "ABS" else spelling
     code, out, _ = run(["validate", *SCHEMA, "--database-map", "dbs.json", "--output", "json", path], capsys)
@@ -136,8 +166,10 @@ def test_database_map_matches_however_the_path_is_spelled(repo: Path, spelling: 
 
 
 def test_sarif_uris_are_relative_and_percent_encoded(repo: Path, capsys) -> None:
-    code, out, _ = run(["validate", *SCHEMA, "--database-map", "dbs.json", "--output", "sarif",
-                        str(repo / "filters")], capsys)
+    code, out, _ = run(
+        ["validate", *SCHEMA, "--database-map", "dbs.json", "--output", "sarif", str(repo / "filters")],
+        capsys,
+    )
     (run_,) = json.loads(out)["runs"]
     uris = sorted(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run_["results"])
     assert uris == ["filters/orders/a.json", "filters/orders/my%20filter%231.json"]
@@ -147,8 +179,9 @@ def test_sarif_uris_are_relative_and_percent_encoded(repo: Path, capsys) -> None
     assert root.startswith("file:///") and root.endswith("/") and " " not in root
 
 
-def test_sarif_uri_outside_the_current_directory_is_a_file_uri(tmp_path: Path, capsys,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sarif_uri_outside_the_current_directory_is_a_file_uri(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     f = tmp_path / "odd dir" / "x#1.search"
     f.parent.mkdir()
     f.write_text("a||b")
@@ -165,7 +198,9 @@ def test_text_syntax_error_in_every_output(tmp_path: Path, capsys) -> None:
     f.write_text('a is "x" and b\n')
     code, out, _ = run(["validate", str(f)], capsys)
     lines = out.splitlines()
-    assert code == 1 and lines[0].startswith(f"{f}:1:15: error syntax-error: unexpected end of text; expected")
+    assert code == 1 and lines[0].startswith(
+        f"{f}:1:15: error syntax-error: unexpected end of text; expected"
+    )
     assert lines[1:3] == ['    a is "x" and b', "    " + " " * 14 + "^"]
     code, out, _ = run(["validate", "--output", "json", str(f)], capsys)
     (d,) = json.loads(out)["files"][0]["diagnostics"]
@@ -179,9 +214,12 @@ def test_text_syntax_error_in_every_output(tmp_path: Path, capsys) -> None:
 def test_expr_errors_show_the_line_and_a_caret(capsys) -> None:
     code, out, err = run(["explain", "--from", "text", "--expr", 'a is "x" and b'], capsys)
     assert (code, out) == (1, "")
-    assert err.splitlines() == ['<expr>: 1:15: error syntax-error: unexpected end of text; expected one of: contains, '
-                                'ends, equals, has, in, is, references, starts, <, <=, >, >=',
-                                '    a is "x" and b', "    " + " " * 14 + "^"]
+    assert err.splitlines() == [
+        "<expr>: 1:15: error syntax-error: unexpected end of text; expected one of: contains, "
+        "ends, equals, has, in, is, references, starts, <, <=, >, >=",
+        '    a is "x" and b',
+        "    " + " " * 14 + "^",
+    ]
 
 
 # ---------------------------------------------------------------- 4. serve has the flags its messages name
@@ -190,10 +228,25 @@ def test_serve_takes_the_parse_flags_the_messages_recommend() -> None:
 
     (d,) = parse_result("data__a__icontains=x", "pixiebrix").errors
     assert "--lookups extended" in d.message
-    args = cli.build_parser().parse_args(["serve", "--lookups", "extended", "--django-compat", "--lenient",
-                                          "--max-limit", "50", "--resolve-names"])
-    assert cli._options(args) == {"strict": False, "resolve_names": True, "django_compat": True,
-                                  "lookups": "extended", "max_limit": 50}
+    args = cli.build_parser().parse_args(
+        [
+            "serve",
+            "--lookups",
+            "extended",
+            "--django-compat",
+            "--lenient",
+            "--max-limit",
+            "50",
+            "--resolve-names",
+        ]
+    )
+    assert cli._options(args) == {
+        "strict": False,
+        "resolve_names": True,
+        "django_compat": True,
+        "lookups": "extended",
+        "max_limit": 50,
+    }
 
 
 def test_server_applies_the_options() -> None:
@@ -203,11 +256,15 @@ def test_server_applies_the_options() -> None:
 
     from filterdsl.server import create_app
 
-    recs = [{"id": "a", "created_at": "2022-01-01", "data": {"name": "David"}},
-            {"id": "b", "created_at": "2022-01-02", "data": {"name": "alice"}}]
+    recs = [
+        {"id": "a", "created_at": "2022-01-01", "data": {"name": "David"}},
+        {"id": "b", "created_at": "2022-01-02", "data": {"name": "alice"}},
+    ]
     for options, status in (({}, 400), ({"lookups": "extended"}, 200)):
         with TestClient(create_app(options=options)) as c:
-            assert c.post("/api/records/import", json={"databaseId": "pb", "records": recs}).status_code == 200
+            assert (
+                c.post("/api/records/import", json={"databaseId": "pb", "records": recs}).status_code == 200
+            )
             r = c.get("/api/databases/pb/records/?data__name__icontains=DAV")
             assert r.status_code == status, r.text
             if status == 200:
@@ -219,23 +276,41 @@ RUN = ["run", *SCHEMA, "--database", ORDERS, "--data", str(CORPUS / "records.jso
 
 
 def test_exit_2_for_an_unreadable_schema_and_columns_without_mapping(tmp_path: Path, capsys) -> None:
-    code, out, err = run(["run", "--schema", str(tmp_path / "nope.json"), "--data", "x", "--expr", "{}"], capsys)
+    code, out, err = run(
+        ["run", "--schema", str(tmp_path / "nope.json"), "--data", "x", "--expr", "{}"], capsys
+    )
     assert (code, out) == (2, "") and "cannot read" in err
     code, _, err = run(["convert", "--to", "sql", "--layout", "columns", "--expr", "{}"], capsys)
     assert code == 2 and "--mapping" in err
-    code, _, err = run(["convert", "--to", "sql", "--layout", "columns", "--mapping", str(tmp_path / "m.json"),
-                        "--expr", "{}"], capsys)
+    code, _, err = run(
+        [
+            "convert",
+            "--to",
+            "sql",
+            "--layout",
+            "columns",
+            "--mapping",
+            str(tmp_path / "m.json"),
+            "--expr",
+            "{}",
+        ],
+        capsys,
+    )
     assert code == 2 and "cannot read" in err
     code, _, err = run(["convert", "--to", "sql", "--dialect", "postgress", "--expr", "{}"], capsys)
     assert code == 2 and "unknown-dialect" in err
 
 
 def test_exit_4_for_a_valid_query_the_target_cannot_express(capsys) -> None:
-    code, out, err = run(["convert", "--from", "text", "--to", "pixiebrix", "--expr", '`a`:json is "x" or `b`:json '
-                          'is "y"'], capsys)
+    code, out, err = run(
+        ["convert", "--from", "text", "--to", "pixiebrix", "--expr", '`a`:json is "x" or `b`:json is "y"'],
+        capsys,
+    )
     assert (code, out) == (4, "") and "not-expressible" in err
-    assert err.splitlines()[-1] == ("filterdsl: hint: the query is valid, but --to pixiebrix cannot express it; "
-                                    "--to text and --to ast express every query")
+    assert err.splitlines()[-1] == (
+        "filterdsl: hint: the query is valid, but --to pixiebrix cannot express it; "
+        "--to text and --to ast express every query"
+    )
     # invalid input is still 1
     assert run(["convert", "--from", "text", "--to", "pixiebrix", "--expr", "a is"], capsys)[0] == 1
 
@@ -247,17 +322,33 @@ def test_exit_70_for_internal_errors_3_for_engines(capsys, monkeypatch: pytest.M
     monkeypatch.setitem(cli.COMMANDS, "explain", boom)
     code, out, err = run(["explain", "--expr", "{}"], capsys)
     assert (code, out) == (70, "") and err.startswith("filterdsl: internal error (please report it)")
-    code, out, err = run([*RUN, "--engine", "postgres", "--url", "postgresql://127.0.0.1:9/nope", "--expr", "{}"],
-                         capsys)
+    code, out, err = run(
+        [*RUN, "--engine", "postgres", "--url", "postgresql://127.0.0.1:9/nope", "--expr", "{}"], capsys
+    )
     assert (code, out) == (3, "") and "engine postgres" in err
 
 
 def test_a_closed_stdout_ends_quietly(tmp_path: Path) -> None:
     data = tmp_path / "big.json"
-    data.write_text(json.dumps([{"id": f"r{i}", "created_at": "2022-01-01", "data": {"k": "x" * 60}}
-                                for i in range(20_000)]))
-    cmd = [sys.executable, "-m", "filterdsl.cli", "run", "--engine", "memory", "--from", "pixiebrix",
-           "--data", str(data), "--expr", "data__k=" + "x" * 60]
+    data.write_text(
+        json.dumps(
+            [{"id": f"r{i}", "created_at": "2022-01-01", "data": {"k": "x" * 60}} for i in range(20_000)]
+        )
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "filterdsl.cli",
+        "run",
+        "--engine",
+        "memory",
+        "--from",
+        "pixiebrix",
+        "--data",
+        str(data),
+        "--expr",
+        "data__k=" + "x" * 60,
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
     assert proc.stdout is not None and proc.stderr is not None
     first = proc.stdout.readline()
@@ -282,10 +373,19 @@ def test_help_shows_every_options_meaning_and_default(command: str, capsys) -> N
     for action in parser._actions:  # type: ignore[attr-defined]
         assert action.help, (command, action.option_strings)
     code, out, _ = run([command, "--help"], capsys)
-    assert code == 0 and "exit codes:" in out and "70   internal error" in out and "4    the query is valid" in out
+    assert (
+        code == 0
+        and "exit codes:" in out
+        and "70   internal error" in out
+        and "4    the query is valid" in out
+    )
     text = " ".join(out.split())
     for action in parser._actions:  # type: ignore[attr-defined]
-        if action.option_strings and action.default not in (None, False, "==SUPPRESS==") and action.dest != "help":
+        if (
+            action.option_strings
+            and action.default not in (None, False, "==SUPPRESS==")
+            and action.dest != "help"
+        ):
             assert f"(default: {action.default})" in text or "default" in (action.help or ""), action.dest
 
 
@@ -298,16 +398,19 @@ def test_top_level_help_and_version(capsys) -> None:
     assert (code, out) == (0, f"filterdsl {__version__}\n")
 
 
-@pytest.mark.parametrize("args", [
-    ["validate", "--lenient", "--strict", "x.json"],
-    ["validate", "--quiet", "--output", "json", "x.json"],
-    ["convert", "--to", "text", "--dialect", "postgres", "--expr", "{}"],
-    ["convert", "--to", "mongo", "--inline", "--expr", "{}"],
-    ["convert", "--to", "search", "--keys", "names", *SCHEMA, "--expr", "{}"],
-    ["convert", "--to", "text", "--keys", "names", "--expr", "{}"],
-    ["run", "--engine", "memory", "--url", "postgresql://x", "--data", "x", "--expr", "{}"],
-    ["explain", "--expr", "{}", "some-file.json"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate", "--lenient", "--strict", "x.json"],
+        ["validate", "--quiet", "--output", "json", "x.json"],
+        ["convert", "--to", "text", "--dialect", "postgres", "--expr", "{}"],
+        ["convert", "--to", "mongo", "--inline", "--expr", "{}"],
+        ["convert", "--to", "search", "--keys", "names", *SCHEMA, "--expr", "{}"],
+        ["convert", "--to", "text", "--keys", "names", "--expr", "{}"],
+        ["run", "--engine", "memory", "--url", "postgresql://x", "--data", "x", "--expr", "{}"],
+        ["explain", "--expr", "{}", "some-file.json"],
+    ],
+)
 def test_conflicting_flags_are_refused(args: list[str], capsys) -> None:
     code, out, err = run(args, capsys)
     assert (code, out) == (2, "") and "error" in err
@@ -316,14 +419,28 @@ def test_conflicting_flags_are_refused(args: list[str], capsys) -> None:
 # ---------------------------------------------------------------- 8. readable forms use field names
 def test_convert_to_text_with_names_reads_like_the_schema(tmp_path: Path, capsys) -> None:
     f = tmp_path / "f.json"
-    f.write_text(json.dumps({"filter": {"fields": {
-        "pWDDLj5sxf5qYwtwv": {"filters": [{"by": "contains", "value": "rush"}]},
-        "59giDo5wnnLqurNpF": {"filters": [{"by": "is-more-than", "value": 5}]}}},
-        "sort": {"Popw6SRW8pL2RqECF": 1}, "limit": 5}))
-    code, out, _ = run(["convert", *SCHEMA, "--database", ORDERS, "--to", "text", "--keys", "names", str(f)], capsys)
+    f.write_text(
+        json.dumps(
+            {
+                "filter": {
+                    "fields": {
+                        "pWDDLj5sxf5qYwtwv": {"filters": [{"by": "contains", "value": "rush"}]},
+                        "59giDo5wnnLqurNpF": {"filters": [{"by": "is-more-than", "value": 5}]},
+                    }
+                },
+                "sort": {"Popw6SRW8pL2RqECF": 1},
+                "limit": 5,
+            }
+        )
+    )
+    code, out, _ = run(
+        ["convert", *SCHEMA, "--database", ORDERS, "--to", "text", "--keys", "names", str(f)], capsys
+    )
     assert code == 0
-    assert out == ('Notes contains "rush" and `Order Amount` > 5 and not in trash sort Status asc limit 5 '
-                   f'database "{ORDERS}"\n')
+    assert out == (
+        'Notes contains "rush" and `Order Amount` > 5 and not in trash sort Status asc limit 5 '
+        f'database "{ORDERS}"\n'
+    )
     back = tmp_path / "back.fdsl"
     back.write_text(out)
     _, ast_names, _ = run(["convert", *SCHEMA, "--resolve-names", "--to", "ast", str(back)], capsys)
@@ -334,9 +451,11 @@ def test_convert_to_text_with_names_reads_like_the_schema(tmp_path: Path, capsys
     assert "pWDDLj5sxf5qYwtwv" not in out
 
 
-@pytest.mark.parametrize("case", [c for c in CASES
-                                  if c["format"] != "pixiebrix" and isinstance(c["expect"], list)],
-                         ids=lambda c: c["name"])
+@pytest.mark.parametrize(
+    "case",
+    [c for c in CASES if c["format"] != "pixiebrix" and isinstance(c["expect"], list)],
+    ids=lambda c: c["name"],
+)
 def test_text_with_names_round_trips_the_corpus(case: dict) -> None:
     from filterdsl import load_catalog, parse
     from filterdsl.ast import Query
@@ -363,8 +482,13 @@ def test_text_with_names_round_trips_generated_queries() -> None:
     @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(scenarios())
     def check(sc) -> None:  # type: ignore[no-untyped-def]
-        q = sc.query if sc.query.database else Query(sc.query.predicate, sc.query.sort, sc.query.skip,
-                                                     sc.query.limit, sc.query.fields, sc.database)
+        q = (
+            sc.query
+            if sc.query.database
+            else Query(
+                sc.query.predicate, sc.query.sort, sc.query.skip, sc.query.limit, sc.query.fields, sc.database
+            )
+        )
         text = to_text(q, sc.catalog, "names")
         assert parse(text, "text", catalog=sc.catalog, resolve_names=True) == q, text
 
@@ -377,8 +501,14 @@ def test_untyped_text_key_with_a_schema_but_no_database_is_an_error() -> None:
 
     cat = load_catalog(CORPUS / "catalog.json")
     (d,) = parse_result('Notes contains "rush"', "text", catalog=cat, resolve_names=True).errors
-    assert d.code == "missing-schema" and "--database" in d.message and (d.location.line, d.location.column) == (1, 1)
-    res = parse_result('Notes contains "rush" database "ixuPJwBRqtRP3GpoM"', "text", catalog=cat, resolve_names=True)
+    assert (
+        d.code == "missing-schema"
+        and "--database" in d.message
+        and (d.location.line, d.location.column) == (1, 1)
+    )
+    res = parse_result(
+        'Notes contains "rush" database "ixuPJwBRqtRP3GpoM"', "text", catalog=cat, resolve_names=True
+    )
     assert res.query is not None and res.query.predicate.field.key == "pWDDLj5sxf5qYwtwv"
     assert parse_result('Notes contains "rush"', "text").query is not None  # no schema: schemaless json
 
@@ -390,15 +520,21 @@ def test_masked_secret_key_does_not_show_its_length(command: str, tmp_path: Path
     for secret in ("ZQZ", "ZQZ" * 14):
         f = tmp_path / "v.json"
         f.write_text('{"secretKey": "' + secret + '", "limit": 1000}')
-        args = ["validate", str(f)] if command == "validate" else \
-            ["run", "--engine", "memory", "--data", str(CORPUS / "records.json"), str(f)]
+        args = (
+            ["validate", str(f)]
+            if command == "validate"
+            else ["run", "--engine", "memory", "--data", str(CORPUS / "records.json"), str(f)]
+        )
         code, out, err = run(args, capsys)
         shown = out + err
         assert code == 1 and '"secretKey": "' in shown and "ZQZ" not in shown
         lines = shown.splitlines()
         at = next(i for i, line in enumerate(lines) if "limit-too-large" in line)
         snippet, caret = lines[at + 1], lines[at + 2]
-        assert snippet[caret.index("^"):].startswith('"limit"'), (snippet, caret)  # the caret stays on its token
+        assert snippet[caret.index("^") :].startswith('"limit"'), (
+            snippet,
+            caret,
+        )  # the caret stays on its token
         outputs.append(snippet)
     # one mask, whatever the length (the header's column still counts the real characters: noted in
     # /work/notes/issue-19.md for the owner of the masking)

@@ -19,14 +19,51 @@ LONG = int(os.environ.get("FILTERDSL_FUZZ_EXAMPLES", "0"))
 
 def examples(n: int) -> int:
     return LONG or n
-KEYS = st.sampled_from(["fields", "filters", "by", "value", "conjunction", "include", "filter", "sort", "limit",
-                        "skip", "in", "removedAt", "search", "modifiedSince", "databaseId", "secretKey",
-                        "Nb6uqwKdxh3BFX3De", "RyM8SyrYrceRsrLJd", "59giDo5wnnLqurNpF", "McGDrXSRoEuXvnxZs",
-                        "xEfek48BRpD3kAksh", "is", "contains", "is-empty", "has-any-of", "$ne", "", "val"])
-SCALARS = (st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.floats() | st.text(max_size=6)
-           | st.sampled_from(["and", "or", "is", "contains", "is-empty", "2020-01-23", "x", 1, -1]))
-JSONISH = st.recursive(SCALARS, lambda c: st.lists(c, max_size=4) | st.dictionaries(KEYS, c, max_size=4),
-                       max_leaves=40)
+
+
+KEYS = st.sampled_from(
+    [
+        "fields",
+        "filters",
+        "by",
+        "value",
+        "conjunction",
+        "include",
+        "filter",
+        "sort",
+        "limit",
+        "skip",
+        "in",
+        "removedAt",
+        "search",
+        "modifiedSince",
+        "databaseId",
+        "secretKey",
+        "Nb6uqwKdxh3BFX3De",
+        "RyM8SyrYrceRsrLJd",
+        "59giDo5wnnLqurNpF",
+        "McGDrXSRoEuXvnxZs",
+        "xEfek48BRpD3kAksh",
+        "is",
+        "contains",
+        "is-empty",
+        "has-any-of",
+        "$ne",
+        "",
+        "val",
+    ]
+)
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**60), 2**60)
+    | st.floats()
+    | st.text(max_size=6)
+    | st.sampled_from(["and", "or", "is", "contains", "is-empty", "2020-01-23", "x", 1, -1])
+)
+JSONISH = st.recursive(
+    SCALARS, lambda c: st.lists(c, max_size=4) | st.dictionaries(KEYS, c, max_size=4), max_leaves=40
+)
 
 
 def _check(source):
@@ -70,7 +107,7 @@ def test_huge_input_rejected_before_parsing():
         raise AssertionError("expected too-large")
 
 
-RELAXED = st.text(alphabet='{}[],:"\'/*\n\t -.0123456789eEtrufalsnxyz_$\\', max_size=80)
+RELAXED = st.text(alphabet="{}[],:\"'/*\n\t -.0123456789eEtrufalsnxyz_$\\", max_size=80)
 
 
 @settings(max_examples=examples(400), deadline=None)
@@ -89,6 +126,7 @@ def test_relaxed_rendering_of_objects(obj):
         strict = json.dumps(obj)
     except ValueError:
         return
+
     def relax(m: re.Match) -> str:
         tok = m.group()
         if tok in "}]":

@@ -27,10 +27,50 @@ EXAMPLES = int(os.environ.get("FILTERDSL_FUZZ_EXAMPLES", "0")) or 100
 #: text, which SQLite refuses to run (the server answers 400 for it; the library leaves it to the SQL
 #: compiler's owner). Anything else is a new finding.
 KNOWN = ("the query contains a null character",)
-PIECES = st.sampled_from(['{"fields": {', '"Nb6uqwKdxh3BFX3De"', '"59giDo5wnnLqurNpF"', ': {"filters": [', '{"by": ',
-                          '"is"', '"contains"', '"is-more-than"', ', "value": ', '"x"', "5", "1e400", "-0", "}", "]",
-                          ",", "data__a", "=", "&", "__isnull", "page", "ordering", "-", "not ", "x is ", "(", ")",
-                          '"\\ud800"', "\x00", "|", '"', "\\", "secretKey", "'", "/*", "*/", "\n", "9" * 40, "é", "𝄞"])
+PIECES = st.sampled_from(
+    [
+        '{"fields": {',
+        '"Nb6uqwKdxh3BFX3De"',
+        '"59giDo5wnnLqurNpF"',
+        ': {"filters": [',
+        '{"by": ',
+        '"is"',
+        '"contains"',
+        '"is-more-than"',
+        ', "value": ',
+        '"x"',
+        "5",
+        "1e400",
+        "-0",
+        "}",
+        "]",
+        ",",
+        "data__a",
+        "=",
+        "&",
+        "__isnull",
+        "page",
+        "ordering",
+        "-",
+        "not ",
+        "x is ",
+        "(",
+        ")",
+        '"\\ud800"',
+        "\x00",
+        "|",
+        '"',
+        "\\",
+        "secretKey",
+        "'",
+        "/*",
+        "*/",
+        "\n",
+        "9" * 40,
+        "é",
+        "𝄞",
+    ]
+)
 
 
 def new_findings() -> list[dict[str, str]]:
@@ -41,7 +81,9 @@ def test_corpus_seeds_through_every_backend() -> None:
     before = len(pipeline.FOUND)
     for c in CASES:
         body = c["input"] if isinstance(c["input"], str) else json.dumps(c["input"])
-        choice = {"pitchly": 0x80, "search": 0x81 if c.get("database") else 0x01, "pixiebrix": 0x03}.get(c["format"])
+        choice = {"pitchly": 0x80, "search": 0x81 if c.get("database") else 0x01, "pixiebrix": 0x03}.get(
+            c["format"]
+        )
         if choice is not None:
             pipeline.one_input(bytes([choice]) + body.encode())
     assert pipeline.STATS["parsed"] > 0

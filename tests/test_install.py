@@ -22,15 +22,25 @@ ORDERS = "ixuPJwBRqtRP3GpoM"
 
 
 def _pip(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pip", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "pip", *args], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
 
 
 @pytest.mark.slow
 def test_built_wheel_installs_and_runs_the_main_job(tmp_path: Path) -> None:
     dist, target, elsewhere = tmp_path / "dist", tmp_path / "site", tmp_path / "elsewhere"
     elsewhere.mkdir()
-    built = _pip("wheel", "--no-deps", "--no-build-isolation" if _has_hatchling() else "--isolated", "-q", "-w",
-                 str(dist), ".", cwd=ROOT)
+    built = _pip(
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation" if _has_hatchling() else "--isolated",
+        "-q",
+        "-w",
+        str(dist),
+        ".",
+        cwd=ROOT,
+    )
     if built.returncode != 0 and os.environ.get("CI") != "true" and "hatchling" in built.stderr.lower():
         pytest.skip(f"cannot build a wheel here (no hatchling, no network): {built.stderr[-300:]}")
     assert built.returncode == 0, built.stderr
@@ -41,19 +51,53 @@ def test_built_wheel_installs_and_runs_the_main_job(tmp_path: Path) -> None:
     assert installed.returncode == 0, installed.stderr
 
     env = {**os.environ, "PYTHONPATH": str(target)}
-    where = subprocess.run([sys.executable, "-c", "import filterdsl; print(filterdsl.__file__)"], cwd=elsewhere,
-                           env=env, capture_output=True, text=True, timeout=60)
+    where = subprocess.run(
+        [sys.executable, "-c", "import filterdsl; print(filterdsl.__file__)"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert where.stdout.strip().startswith(str(target)), where.stdout + where.stderr
     ex = ROOT / "examples"
     script = target / "bin" / "filterdsl"
     assert script.exists()
-    job = subprocess.run([sys.executable, str(script), "run", "--schema", str(ex / "catalog.json"), "--database",
-                          ORDERS, "--data", str(ex / "records.json"), "--ids", str(ex / "paid-orders.json")],
-                         cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120)
+    job = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "run",
+            "--schema",
+            str(ex / "catalog.json"),
+            "--database",
+            ORDERS,
+            "--data",
+            str(ex / "records.json"),
+            "--ids",
+            str(ex / "paid-orders.json"),
+        ],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert (job.returncode, job.stderr) == (0, "")
-    assert job.stdout.split() == ["fzsEYQSCqHaADLpz2", "a5hzm9xChLDKrxneG", "o2yMTjDeKqM7C3p9z", "Y56zQAGsiaNrviBm6"]
-    text = subprocess.run([sys.executable, str(script), "explain", "--from", "text", "--expr", "a is"],
-                          cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
+    assert job.stdout.split() == [
+        "fzsEYQSCqHaADLpz2",
+        "a5hzm9xChLDKrxneG",
+        "o2yMTjDeKqM7C3p9z",
+        "Y56zQAGsiaNrviBm6",
+    ]
+    text = subprocess.run(
+        [sys.executable, str(script), "explain", "--from", "text", "--expr", "a is"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert text.returncode == 1 and "syntax-error" in text.stderr  # the grammar shipped in the wheel
 
 

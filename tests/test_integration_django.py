@@ -37,18 +37,35 @@ PG_DB = "filterdsl_django_test"
 
 def _pg() -> dict[str, Any]:
     u = urlparse(postgres_url())
-    return {"ENGINE": "django.db.backends.postgresql", "NAME": PG_DB, "USER": u.username or "postgres",
-            "PASSWORD": u.password or "", "HOST": u.hostname or "127.0.0.1", "PORT": str(u.port or 5432)}
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": PG_DB,
+        "USER": u.username or "postgres",
+        "PASSWORD": u.password or "",
+        "HOST": u.hostname or "127.0.0.1",
+        "PORT": str(u.port or 5432),
+    }
 
 
 if not settings.configured:
     settings.configure(
-        DEBUG=False, SECRET_KEY="filterdsl-tests", ALLOWED_HOSTS=["testserver"], USE_TZ=True,
+        DEBUG=False,
+        SECRET_KEY="filterdsl-tests",
+        ALLOWED_HOSTS=["testserver"],
+        USE_TZ=True,
         ROOT_URLCONF="fdsl_djangoapp.urls",
-        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "rest_framework", "fdsl_djangoapp"],
+        INSTALLED_APPS=[
+            "django.contrib.contenttypes",
+            "django.contrib.auth",
+            "rest_framework",
+            "fdsl_djangoapp",
+        ],
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}, "pg": _pg()},
-        REST_FRAMEWORK={"DEFAULT_AUTHENTICATION_CLASSES": [], "DEFAULT_PERMISSION_CLASSES": [],
-                        "UNAUTHENTICATED_USER": None},
+        REST_FRAMEWORK={
+            "DEFAULT_AUTHENTICATION_CLASSES": [],
+            "DEFAULT_PERMISSION_CLASSES": [],
+            "UNAUTHENTICATED_USER": None,
+        },
     )
     django.setup()
 
@@ -102,7 +119,8 @@ def _load(alias: str, model: Any, docs: list[dict[str, Any]], **extra: Any) -> N
     model.objects.using(alias).all().delete()
     fields = {f.name for f in model._meta.concrete_fields}
     model.objects.using(alias).bulk_create(
-        [model(**{k: v for k, v in d.items() if k in fields}, **extra) for d in docs])
+        [model(**{k: v for k, v in d.items() if k in fields}, **extra) for d in docs]
+    )
 
 
 def _ids(qs: Any) -> list[str]:
@@ -143,16 +161,24 @@ def test_corpus_case(corpus: str, case: dict[str, Any], embedding: str) -> None:
     related = {db: m for db, m in JSON_MODELS.items() if db != query.database}
     qs = filter_queryset(model.objects.using(corpus), query, catalog=catalog, related=related)
     assert _ids(qs) == case["expect"]
-    assert set(_ids(filter_queryset(model.objects.using(corpus), query, catalog=catalog, related=related,
-                                    paginate=False))) >= set(case["expect"])
+    assert set(
+        _ids(
+            filter_queryset(
+                model.objects.using(corpus), query, catalog=catalog, related=related, paginate=False
+            )
+        )
+    ) >= set(case["expect"])
 
 
 # ------------------------------------------------------------------ corpus, columns layout (typed model)
 def _typed_rows(docs: list[dict[str, Any]]) -> tuple[list[Any], list[dict[str, Any]]]:
     rows, clean = [], []
     for d in docs:
-        data = {f["_id"]: d["data"][f["_id"]] for f in TYPED_FIELDS
-                if f["_id"] in d["data"] and _well_typed(FieldType(f["type"]), d["data"][f["_id"]])}
+        data = {
+            f["_id"]: d["data"][f["_id"]]
+            for f in TYPED_FIELDS
+            if f["_id"] in d["data"] and _well_typed(FieldType(f["type"]), d["data"][f["_id"]])
+        }
         clean.append({**d, "data": data})
         cols: dict[str, Any] = {}
         for f in TYPED_FIELDS:
@@ -165,8 +191,15 @@ def _typed_rows(docs: list[dict[str, Any]]) -> tuple[list[Any], list[dict[str, A
                 cols[spec] = None if v is None else v["val"]
             else:
                 cols[spec] = v
-        rows.append(Typed(id=d["id"], created_at=d["created_at"], updated_at=d["updated_at"],
-                          removed_at=d["removed_at"], **cols))
+        rows.append(
+            Typed(
+                id=d["id"],
+                created_at=d["created_at"],
+                updated_at=d["updated_at"],
+                removed_at=d["removed_at"],
+                **cols,
+            )
+        )
     return rows, clean
 
 
@@ -196,15 +229,24 @@ def test_corpus_columns_layout(corpus: str) -> None:
 def test_differential_json_layout(alias: str) -> None:
     engine = ENGINE[alias]
 
-    @hsettings(max_examples=30 if alias == "default" else 20, deadline=None, database=None,
-               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                      HealthCheck.function_scoped_fixture])
+    @hsettings(
+        max_examples=30 if alias == "default" else 20,
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.function_scoped_fixture,
+        ],
+    )
     @given(scenarios())
     def prop(sc: Scenario) -> None:
         for db, docs in sc.dataset.items():
             _load(alias, JSON_MODELS[db], docs)
         qs = JSON_MODELS["main"].objects.using(alias)
-        got = _ids(filter_queryset(qs, sc.query, catalog=sc.catalog, related={"target": JSON_MODELS["target"]}))
+        got = _ids(
+            filter_queryset(qs, sc.query, catalog=sc.catalog, related={"target": JSON_MODELS["target"]})
+        )
         expected = [r["id"] for r in run(sc.query, sc.dataset, sc.catalog)]
         if got != expected and engine != "sqlite" and _folds(sc) and lower_diverges(engine, sc.dataset):
             return  # documented: this engine's lower() differs from str.lower() on a stored string
@@ -234,14 +276,28 @@ OWNERS = ["me" if i % 2 else "you" for i in range(len(PB_DOCS))]
 def pb(alias: str) -> str:
     PBRecord.objects.using(alias).all().delete()
     PBRecord.objects.using(alias).bulk_create(
-        [PBRecord(id=d["id"], created_at=d["created_at"], updated_at=d["updated_at"], data=d["data"], owner=o)
-         for d, o in zip(PB_DOCS, OWNERS)])
+        [
+            PBRecord(
+                id=d["id"], created_at=d["created_at"], updated_at=d["updated_at"], data=d["data"], owner=o
+            )
+            for d, o in zip(PB_DOCS, OWNERS)
+        ]
+    )
     return alias
 
 
-@pytest.mark.parametrize("qs", ["data__first_name=david", "page_size=2&page=2", "ordering=-data__age,id",
-                                "data__age__gte=30", "data__nickname__isnull=true", "data__first_name__icontains=DÁV",
-                                "start_date=2020-01-01&end_date=2030-01-01&ordering=created_at"])
+@pytest.mark.parametrize(
+    "qs",
+    [
+        "data__first_name=david",
+        "page_size=2&page=2",
+        "ordering=-data__age,id",
+        "data__age__gte=30",
+        "data__nickname__isnull=true",
+        "data__first_name__icontains=DÁV",
+        "start_date=2020-01-01&end_date=2030-01-01&ordering=created_at",
+    ],
+)
 def test_drf_pixiebrix_params(pb: str, qs: str) -> None:
     res = APIClient().get(f"/{pb}/records/?{qs}")
     assert res.status_code == 200, res.content
@@ -271,8 +327,10 @@ def test_drf_pitchly_variables(corpus: str) -> None:
 
 
 def test_drf_bad_pitchly_is_400_with_pointer(corpus: str) -> None:
-    body = {"filter": {"fields": {"Popw6SRW8pL2RqECF": {"filters": [{"by": "contans", "value": "paid"}]}}},
-            "limit": 1000}
+    body = {
+        "filter": {"fields": {"Popw6SRW8pL2RqECF": {"filters": [{"by": "contans", "value": "paid"}]}}},
+        "limit": 1000,
+    }
     res = APIClient().post(f"/{corpus}/databases/{TYPED_DB}/data", body, format="json")
     assert res.status_code == 400
     errors = res.json()["errors"]
@@ -287,8 +345,13 @@ def test_sqlite_escaped_keys_need_the_unicode_encoder(alias: str) -> None:
     which SQLite's JSON paths never match; ``UnicodeJSONEncoder`` stores them as they are."""
     from fdsl_djangoapp.models import Escaped
 
-    doc = {"id": "e1", "created_at": "2021-01-01T00:00:00.000000Z", "updated_at": None, "removed_at": None,
-           "data": {"日本": "x"}}
+    doc = {
+        "id": "e1",
+        "created_at": "2021-01-01T00:00:00.000000Z",
+        "updated_at": None,
+        "removed_at": None,
+        "data": {"日本": "x"},
+    }
     q = parse({"data__日本": "x"}, "pixiebrix")
     assert [r["id"] for r in run(q, {None: [doc]})] == ["e1"]
     _load(alias, Escaped, [doc])

@@ -82,8 +82,12 @@ class Env:
 
     def _table(self, extra: list[Column[Any]], json_data: bool) -> Table:
         self.n += 1
-        cols: list[Column[Any]] = [Column("id", self._key(), primary_key=True), Column("created_at", String(40)),
-                                   Column("updated_at", String(40)), Column("removed_at", String(40))]
+        cols: list[Column[Any]] = [
+            Column("id", self._key(), primary_key=True),
+            Column("created_at", String(40)),
+            Column("updated_at", String(40)),
+            Column("removed_at", String(40)),
+        ]
         if json_data:
             cols.append(Column("data", JSONB() if self.name == "postgres" else self._text()))
         kw = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"} if self.name == "mysql" else {}
@@ -105,15 +109,25 @@ class Env:
         tables = {db: self._fresh(("json", db), [], True) for db in dataset}
         with self.engine.begin() as con:
             for db, docs in dataset.items():
-                rows = [{"id": d["id"], "created_at": d["created_at"], "updated_at": d["updated_at"],
-                         "removed_at": d["removed_at"],
-                         "data": d["data"] if self.name == "postgres"
-                         else json.dumps(d["data"], ensure_ascii=False, separators=(",", ":"))} for d in docs]
+                rows = [
+                    {
+                        "id": d["id"],
+                        "created_at": d["created_at"],
+                        "updated_at": d["updated_at"],
+                        "removed_at": d["removed_at"],
+                        "data": d["data"]
+                        if self.name == "postgres"
+                        else json.dumps(d["data"], ensure_ascii=False, separators=(",", ":")),
+                    }
+                    for d in docs
+                ]
                 if rows:
                     con.execute(insert(tables[db]), rows)
         return tables
 
-    def load_columns(self, sc: Scenario) -> tuple[dict[Any, Table], dict[Any, dict[str, Any]], dict[str, list[Any]]]:
+    def load_columns(
+        self, sc: Scenario
+    ) -> tuple[dict[Any, Table], dict[Any, dict[str, Any]], dict[str, list[Any]]]:
         """Columns layout (well-typed values only, as the layout assumes): tables, mappings, clean data."""
         tables: dict[Any, Table] = {}
         mappings: dict[Any, dict[str, Any]] = {}
@@ -142,15 +156,26 @@ class Env:
             clean[db] = []
             rows = []
             for d in docs:
-                data = {f.id: d["data"][f.id] for f in fields
-                        if f.id in d["data"] and _well_typed(f.type, d["data"][f.id])}
+                data = {
+                    f.id: d["data"][f.id]
+                    for f in fields
+                    if f.id in d["data"] and _well_typed(f.type, d["data"][f.id])
+                }
                 clean[db].append({**d, "data": data})
-                row: dict[str, Any] = {"id": d["id"], "created_at": d["created_at"], "updated_at": d["updated_at"],
-                                       "removed_at": d["removed_at"]}
+                row: dict[str, Any] = {
+                    "id": d["id"],
+                    "created_at": d["created_at"],
+                    "updated_at": d["updated_at"],
+                    "removed_at": d["removed_at"],
+                }
                 for i, f in enumerate(fields):
                     v = data.get(f.id)
                     val = None if v is None else _column_value(f.type, v)
-                    if f.type in (T.ENUM_TAGS, T.REF_MULTIPLE) and self.name == "postgres" and val is not None:
+                    if (
+                        f.type in (T.ENUM_TAGS, T.REF_MULTIPLE)
+                        and self.name == "postgres"
+                        and val is not None
+                    ):
                         val = json.loads(val)
                     row[f"c{i}"] = val
                     if f.type is T.CURRENCY:
@@ -187,16 +212,23 @@ def _filter_ids(query: Query, dataset: Any, catalog: Any) -> set[str]:
     return set(_expected(dataclasses.replace(query, sort=(), skip=0, limit=None), dataset, catalog))
 
 
-def _check(env: Env, query: Query, dataset: Any, catalog: Any, tables: dict[Any, Table],
-           layout: Any = None) -> None:
+def _check(
+    env: Env, query: Query, dataset: Any, catalog: Any, tables: dict[Any, Table], layout: Any = None
+) -> None:
     main = tables[query.database if query.database in tables else next(iter(tables))]
     related = {db: t for db, t in tables.items() if db != query.database}
     lay = None if layout is None else layout
     got = env.ids(apply(select(main.c.id), query, main, catalog=catalog, layout=lay, related=related))
     expected = _expected(query, dataset, catalog)
-    got_set = set(env.ids(select(main.c.id).where(where(query, main, catalog=catalog, layout=lay, related=related))))
-    if (got != expected or got_set != _filter_ids(query, dataset, catalog)) and env.name != "sqlite" \
-            and _folds_query(query) and lower_diverges(env.name, dataset):
+    got_set = set(
+        env.ids(select(main.c.id).where(where(query, main, catalog=catalog, layout=lay, related=related)))
+    )
+    if (
+        (got != expected or got_set != _filter_ids(query, dataset, catalog))
+        and env.name != "sqlite"
+        and _folds_query(query)
+        and lower_diverges(env.name, dataset)
+    ):
         return  # documented: this engine's lower() differs from str.lower() on a stored string (docs/sql.md)
     assert got == expected, f"memory {expected}, plain to_sql {_raw(env, query, catalog, tables, layout)}"
     assert got_set == _filter_ids(query, dataset, catalog)
@@ -209,7 +241,9 @@ def _raw(env: Env, query: Query, catalog: Any, tables: dict[Any, Table], layout:
 
     names = {db: t.name for db, t in tables.items()}
     lay = JsonLayout(tables=names) if layout is None else dataclasses.replace(layout, tables=names)
-    sql, params = to_sql(query, {"postgres": "postgres", "mysql": "mysql"}.get(env.name, "sqlite"), lay, catalog)
+    sql, params = to_sql(
+        query, {"postgres": "postgres", "mysql": "mysql"}.get(env.name, "sqlite"), lay, catalog
+    )
     with env.engine.connect() as con:
         return [r[0] for r in con.exec_driver_sql(sql, tuple(params))]
 
@@ -223,7 +257,10 @@ def _folds_query(query: Query) -> bool:
 def corpus_tables(env: Env) -> Any:
     pitchly, catalog = _dataset(next(c for c in GOOD if c["format"] == "pitchly"))
     pixiebrix, _ = _dataset(next(c for c in GOOD if c["format"] == "pixiebrix"))
-    return {"pitchly": (pitchly, env.load_json(pitchly), catalog), "pixiebrix": (pixiebrix, env.load_json(pixiebrix), None)}
+    return {
+        "pitchly": (pitchly, env.load_json(pitchly), catalog),
+        "pixiebrix": (pixiebrix, env.load_json(pixiebrix), None),
+    }
 
 
 @pytest.fixture(params=["inline", "subquery"])
@@ -240,8 +277,11 @@ def embedding(request: Any, monkeypatch: Any) -> str:
 @pytest.mark.parametrize("case", GOOD, ids=[c["name"] for c in GOOD])
 def test_corpus_case(env: Env, corpus_tables: Any, case: dict[str, Any], embedding: str) -> None:
     query = _query(case)
-    kind = "pixiebrix" if case["format"] == "pixiebrix" or (case["format"] == "search"
-                                                           and case.get("database") is None) else "pitchly"
+    kind = (
+        "pixiebrix"
+        if case["format"] == "pixiebrix" or (case["format"] == "search" and case.get("database") is None)
+        else "pitchly"
+    )
     dataset, tables, catalog = corpus_tables[kind]
     assert _expected(query, dataset, catalog) == case["expect"]
     _check(env, query, dataset, catalog, tables)
@@ -249,9 +289,16 @@ def test_corpus_case(env: Env, corpus_tables: Any, case: dict[str, Any], embeddi
 
 # ------------------------------------------------------------------ hypothesis differential
 def test_differential_json_layout(env: Env) -> None:
-    @settings(max_examples=40 if env.name == "sqlite" else 25, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                     HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=40 if env.name == "sqlite" else 25,
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.function_scoped_fixture,
+        ],
+    )
     @given(scenarios())
     def prop(sc: Scenario) -> None:
         tables = env.load_json(sc.dataset)
@@ -261,9 +308,16 @@ def test_differential_json_layout(env: Env) -> None:
 
 
 def test_differential_columns_layout(env: Env) -> None:
-    @settings(max_examples=30 if env.name == "sqlite" else 20, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                     HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=30 if env.name == "sqlite" else 20,
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.function_scoped_fixture,
+        ],
+    )
     @given(scenarios())
     def prop(sc: Scenario) -> None:
         from filterdsl.backends.sql import ColumnsLayout
@@ -304,8 +358,16 @@ def _pb_docs() -> list[dict[str, Any]]:
 
 
 def _orm_rows() -> list[Record]:
-    return [Record(pk=d["id"], owner="me" if i % 2 else "you", created_at=d["created_at"], updated_at=d["updated_at"],
-                   data=json.dumps(d["data"])) for i, d in enumerate(_pb_docs())]
+    return [
+        Record(
+            pk=d["id"],
+            owner="me" if i % 2 else "you",
+            created_at=d["created_at"],
+            updated_at=d["updated_at"],
+            data=json.dumps(d["data"]),
+        )
+        for i, d in enumerate(_pb_docs())
+    ]
 
 
 def test_orm_model_sync_session_paging_after_own_where() -> None:
@@ -326,7 +388,9 @@ def test_orm_model_sync_session_paging_after_own_where() -> None:
             assert set(got_alias) == _filter_ids(q, {None: docs}, None)
             # a self-join: the filter's columns are qualified, so they are never ambiguous or rebound
             other = aliased(Record)
-            joined = s.scalars(select(Record.pk).join(other, other.pk == Record.pk).where(where(q, Record))).all()
+            joined = s.scalars(
+                select(Record.pk).join(other, other.pk == Record.pk).where(where(q, Record))
+            ).all()
             assert set(joined) == _filter_ids(q, {None: docs}, None)
     engine.dispose()
 
@@ -345,22 +409,31 @@ def test_orm_async_session_aiosqlite() -> None:
             s.add_all(_orm_rows())
             await s.commit()
             for qs in ["data__name=david&ordering=created_at", "page_size=3", "data__city__isnull=false"]:
-                out.append([r.pk for r in (await s.scalars(apply(select(Record), parse(qs, "pixiebrix"), Record)))])
+                out.append(
+                    [r.pk for r in (await s.scalars(apply(select(Record), parse(qs, "pixiebrix"), Record)))]
+                )
         await engine.dispose()
         return out
 
     got = asyncio.run(main())
     docs = _pb_docs()
-    assert got == [[r["id"] for r in run(parse(qs, "pixiebrix"), {None: docs})]
-                   for qs in ["data__name=david&ordering=created_at", "page_size=3", "data__city__isnull=false"]]
+    assert got == [
+        [r["id"] for r in run(parse(qs, "pixiebrix"), {None: docs})]
+        for qs in ["data__name=david&ordering=created_at", "page_size=3", "data__city__isnull=false"]
+    ]
 
 
 def test_unicode_lower_needs_the_override() -> None:
     """Without install_sqlite_lower, SQLite folds ASCII only: the documented reason for the helper."""
     engine = create_engine("sqlite://")
     Base.metadata.create_all(engine)
-    rec = Record(pk="x", owner="me", created_at="2021-01-01T00:00:00.000000Z", updated_at=None,
-                 data=json.dumps({"name": "ÉCOLE"}))
+    rec = Record(
+        pk="x",
+        owner="me",
+        created_at="2021-01-01T00:00:00.000000Z",
+        updated_at=None,
+        data=json.dumps({"name": "ÉCOLE"}),
+    )
     with Session(engine) as s:
         s.add(rec)
         s.commit()
@@ -371,8 +444,15 @@ def test_unicode_lower_needs_the_override() -> None:
     install_sqlite_lower(engine2)
     Base.metadata.create_all(engine2)
     with Session(engine2) as s:
-        s.add(Record(pk="x", owner="me", created_at="2021-01-01T00:00:00.000000Z", updated_at=None,
-                     data=json.dumps({"name": "ÉCOLE"})))
+        s.add(
+            Record(
+                pk="x",
+                owner="me",
+                created_at="2021-01-01T00:00:00.000000Z",
+                updated_at=None,
+                data=json.dumps({"name": "ÉCOLE"}),
+            )
+        )
         s.commit()
         assert s.scalars(select(Record.pk).where(where(q, Record))).all() == ["x"]
 
@@ -380,8 +460,12 @@ def test_unicode_lower_needs_the_override() -> None:
 def test_bad_filter_is_filter_error() -> None:
     catalog = load_catalog(CORPUS / "catalog.json")
     with pytest.raises(FilterError) as e:
-        parse({"fields": {"nope": {"filters": [{"by": "is", "value": 1}]}}}, "pitchly", catalog,
-              next(iter(json.loads((CORPUS / "records.json").read_text()))))
+        parse(
+            {"fields": {"nope": {"filters": [{"by": "is", "value": 1}]}}},
+            "pitchly",
+            catalog,
+            next(iter(json.loads((CORPUS / "records.json").read_text()))),
+        )
     assert e.value.diagnostics[0].location is not None
     with pytest.raises(FilterError):
         where("data__a=1", Record)  # type: ignore[arg-type]  # not parsed: refused, not guessed
@@ -392,8 +476,15 @@ def test_layout_ambiguous_is_filter_error_at_execution() -> None:
     from filterdsl.ast import Field, FieldState, State
 
     md = MetaData()
-    t = Table("t", md, Column("id", String, primary_key=True), Column("created_at", String),
-              Column("updated_at", String), Column("removed_at", String), Column("name", Text))
+    t = Table(
+        "t",
+        md,
+        Column("id", String, primary_key=True),
+        Column("created_at", String),
+        Column("updated_at", String),
+        Column("removed_at", String),
+        Column("name", Text),
+    )
     engine = create_engine("sqlite://")
     md.create_all(engine)
     q = Query(FieldState(Field("name", T.STRING), State.EMPTY), database="main")
@@ -407,8 +498,15 @@ def test_values_are_bound_parameters() -> None:
     hostile = "x'); DROP TABLE t; --"
     q = parse({"data__name": hostile}, "pixiebrix")
     md = MetaData()
-    t = Table("records", md, Column("id", String, primary_key=True), Column("created_at", String),
-              Column("updated_at", String), Column("removed_at", String), Column("data", Text))
+    t = Table(
+        "records",
+        md,
+        Column("id", String, primary_key=True),
+        Column("created_at", String),
+        Column("updated_at", String),
+        Column("removed_at", String),
+        Column("data", Text),
+    )
     for dialect in ("sqlite", "postgresql", "mysql"):
         from sqlalchemy.dialects import mysql, postgresql, sqlite
 
@@ -451,21 +549,32 @@ def test_sql_beyond_the_cut_cache(monkeypatch: Any) -> None:
         s.add_all(_orm_rows())
         s.commit()
         for _ in range(2):
-            assert s.scalars(apply(select(Record.pk), q, Record)).all() == [r["id"] for r in run(q, {None: docs})]
+            assert s.scalars(apply(select(Record.pk), q, Record)).all() == [
+                r["id"] for r in run(q, {None: docs})
+            ]
     assert _sqltext._analyse_cached.cache_info().currsize == 0
     engine.dispose()
 
 
-@pytest.mark.parametrize("sql, inline", [
-    ('SELECT "r0"."id", "r0"."data" FROM "t" AS "r0" WHERE "r0"."data" = :p0 ORDER BY "r0"."id"', True),
-    ('SELECT "id", "data" FROM "t" WHERE "data" = :p0 ORDER BY "id"', True),
-    ('WITH c AS (SELECT 1) SELECT "r0"."id" FROM "t" AS "r0" WHERE "r0"."data" = :p0', False),
-    ('SELECT DISTINCT "r0"."id" FROM "t" AS "r0" WHERE "r0"."data" = :p0', False),
-    ('SELECT "r0"."id" FROM "t" AS "r0" JOIN "u" AS "r1" ON "r1"."id" = "r0"."id" WHERE "r0"."data" = :p0', False),
-    ('SELECT "r0"."id" FROM "t" AS "r0", "u" WHERE "r0"."data" = :p0', False),
-    ('SELECT "r0"."id" FROM "t" AS "r0" WHERE EXISTS(SELECT 1 FROM "t" AS "r0" WHERE "r0"."x" = :p0)', False),
-    ('SELECT "r0"."id" FROM "t" AS "r0" WHERE "r0" = :p0', False),
-])
+@pytest.mark.parametrize(
+    "sql, inline",
+    [
+        ('SELECT "r0"."id", "r0"."data" FROM "t" AS "r0" WHERE "r0"."data" = :p0 ORDER BY "r0"."id"', True),
+        ('SELECT "id", "data" FROM "t" WHERE "data" = :p0 ORDER BY "id"', True),
+        ('WITH c AS (SELECT 1) SELECT "r0"."id" FROM "t" AS "r0" WHERE "r0"."data" = :p0', False),
+        ('SELECT DISTINCT "r0"."id" FROM "t" AS "r0" WHERE "r0"."data" = :p0', False),
+        (
+            'SELECT "r0"."id" FROM "t" AS "r0" JOIN "u" AS "r1" ON "r1"."id" = "r0"."id" WHERE "r0"."data" = :p0',
+            False,
+        ),
+        ('SELECT "r0"."id" FROM "t" AS "r0", "u" WHERE "r0"."data" = :p0', False),
+        (
+            'SELECT "r0"."id" FROM "t" AS "r0" WHERE EXISTS(SELECT 1 FROM "t" AS "r0" WHERE "r0"."x" = :p0)',
+            False,
+        ),
+        ('SELECT "r0"."id" FROM "t" AS "r0" WHERE "r0" = :p0', False),
+    ],
+)
 def test_inline_only_when_provably_safe(sql: str, inline: bool) -> None:
     """The cut is inlined only for one plain table whose alias is never redeclared or used bare."""
     from filterdsl.integrations._sqltext import analyse
@@ -478,15 +587,23 @@ def test_cut_rewrites_alias_and_bare_columns_only() -> None:
     qualified, and nothing inside string literals or subqueries' own columns changes."""
     from filterdsl.integrations._sqltext import Cut, Param, Raw, analyse, order_keys, predicate
 
-    sql = ('SELECT "id" FROM "t" WHERE "data" = :p0 AND \'data\' <> "t"."x" AND EXISTS(SELECT 1 FROM "u" AS "r1" '
-           'WHERE "r1"."id" = "id" AND "data" = \':p0\') ORDER BY "created_at" DESC, "id"')
-    cut = Cut(analyse(sql, "postgres", frozenset({"p0"}), frozenset({"id", "data", "created_at"})), {"p0": "v"})
+    sql = (
+        'SELECT "id" FROM "t" WHERE "data" = :p0 AND \'data\' <> "t"."x" AND EXISTS(SELECT 1 FROM "u" AS "r1" '
+        'WHERE "r1"."id" = "id" AND "data" = \':p0\') ORDER BY "created_at" DESC, "id"'
+    )
+    cut = Cut(
+        analyse(sql, "postgres", frozenset({"p0"}), frozenset({"id", "data", "created_at"})), {"p0": "v"}
+    )
     assert cut.a.inline
     pieces = predicate(cut, Raw("o"))
     text = "".join(p if isinstance(p, str) else p.sql if isinstance(p, Raw) else "?" for p in pieces or [])
-    assert text == ('( o."data" = ? AND \'data\' <> o."x" AND EXISTS(SELECT 1 FROM "u" AS "r1" '
-                    'WHERE "r1"."id" = "id" AND "data" = \':p0\') )')
+    assert text == (
+        '( o."data" = ? AND \'data\' <> o."x" AND EXISTS(SELECT 1 FROM "u" AS "r1" '
+        'WHERE "r1"."id" = "id" AND "data" = \':p0\') )'
+    )
     assert [p for p in pieces or [] if isinstance(p, Param)] == [Param("v")]
     keys = order_keys(cut, Raw("o"))
-    assert [("".join(p if isinstance(p, str) else p.sql for p in k), d) for k, d, _ in keys] == \
-        [('o."created_at"', True), ('o."id"', False)]
+    assert [("".join(p if isinstance(p, str) else p.sql for p in k), d) for k, d, _ in keys] == [
+        ('o."created_at"', True),
+        ('o."id"', False),
+    ]

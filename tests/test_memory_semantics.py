@@ -19,8 +19,13 @@ T = FieldType
 
 def doc(value, rid="r"):
     data = {} if value is MISSING else {"k": value}
-    return {"id": rid, "created_at": "2021-01-01T00:00:00.000000Z", "updated_at": None, "removed_at": None,
-            "data": data}
+    return {
+        "id": rid,
+        "created_at": "2021-01-01T00:00:00.000000Z",
+        "updated_at": None,
+        "removed_at": None,
+        "data": data,
+    }
 
 
 def matches(node, value):
@@ -118,11 +123,21 @@ def test_positive_never_matches_not_set_or_empty(ftype, op, value, stored):
     assert matches(Not(node), stored) is True  # negations keep NOT SET and EMPTY rows
 
 
-@pytest.mark.parametrize("stored,state", [
-    (MISSING, State.NOT_SET), (None, State.EMPTY), ("", State.EMPTY), ([], State.EMPTY),
-    ("x", State.HAS_VALUE), (0, State.HAS_VALUE), (False, State.HAS_VALUE), ({}, State.HAS_VALUE),
-    ([None], State.HAS_VALUE), (" ", State.HAS_VALUE),
-])
+@pytest.mark.parametrize(
+    "stored,state",
+    [
+        (MISSING, State.NOT_SET),
+        (None, State.EMPTY),
+        ("", State.EMPTY),
+        ([], State.EMPTY),
+        ("x", State.HAS_VALUE),
+        (0, State.HAS_VALUE),
+        (False, State.HAS_VALUE),
+        ({}, State.HAS_VALUE),
+        ([None], State.HAS_VALUE),
+        (" ", State.HAS_VALUE),
+    ],
+)
 def test_three_states_partition(stored, state):
     got = [s for s in State if matches(FieldState(Field("k"), s), stored)]
     assert got == [state]
@@ -137,10 +152,18 @@ def test_schemaless_path_and_array_index():
     assert not compile_predicate(Compare(Field("k", T.JSON, ("0",)), Op.EQ, "x"))(doc(["x"]) | {"data": {}})
 
 
-STORED = st.one_of(st.none(), st.booleans(), st.integers(-10, 10), st.floats(allow_nan=False, allow_infinity=False),
-                   st.sampled_from(["", "a", "A", "2020-01-23", "2020-02-30", "ß", "x_y"]),
-                   st.lists(st.sampled_from(["a", "b", "gift"]), max_size=3), st.just(MISSING),
-                   st.fixed_dictionaries({"val": st.integers(0, 10)}, optional={"currency": st.sampled_from(["USD", "EUR"])}))
+STORED = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-10, 10),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["", "a", "A", "2020-01-23", "2020-02-30", "ß", "x_y"]),
+    st.lists(st.sampled_from(["a", "b", "gift"]), max_size=3),
+    st.just(MISSING),
+    st.fixed_dictionaries(
+        {"val": st.integers(0, 10)}, optional={"currency": st.sampled_from(["USD", "EUR"])}
+    ),
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -152,8 +175,20 @@ def test_positive_xor_negative(row, stored):
 
 
 def test_sort_groups_and_ties():
-    docs = [doc(v, rid) for rid, v in [("a", 3), ("b", MISSING), ("c", None), ("d", "x"), ("e", 1), ("f", True),
-                                       ("g", 1.0), ("h", [1]), ("i", "")]]
+    docs = [
+        doc(v, rid)
+        for rid, v in [
+            ("a", 3),
+            ("b", MISSING),
+            ("c", None),
+            ("d", "x"),
+            ("e", 1),
+            ("f", True),
+            ("g", 1.0),
+            ("h", [1]),
+            ("i", ""),
+        ]
+    ]
     asc = [d["id"] for d in sort_docs(docs, [SortKey(Field("k", T.NUMBER))])]
     # empties tie (id order), numbers, then wrong types: string < boolean < other
     assert asc == ["b", "c", "i", "e", "g", "a", "d", "f", "h"]
@@ -164,8 +199,18 @@ def test_sort_groups_and_ties():
 def test_sort_arrays_tie_with_arrays_objects_with_objects():
     """SPEC 8: wrong-typed arrays tie among themselves (so do objects), array < object; the default order
     (created_at desc, then id) breaks the ties, whatever the arrays or objects hold."""
-    docs = [doc(v, rid) for rid, v in [("o2", {"b": 1}), ("a2", [2]), ("o1", {"a": 9, "b": 0}), ("a1", ["z", 1]),
-                                       ("o3", {}), ("a3", [[1]]), ("s", "x")]]
+    docs = [
+        doc(v, rid)
+        for rid, v in [
+            ("o2", {"b": 1}),
+            ("a2", [2]),
+            ("o1", {"a": 9, "b": 0}),
+            ("a1", ["z", 1]),
+            ("o3", {}),
+            ("a3", [[1]]),
+            ("s", "x"),
+        ]
+    ]
     asc = [d["id"] for d in sort_docs(docs, [SortKey(Field("k", T.NUMBER))])]
     assert asc == ["s", "a1", "a2", "a3", "o1", "o2", "o3"]
     desc = [d["id"] for d in sort_docs(docs, [SortKey(Field("k", T.NUMBER), True)])]
@@ -173,8 +218,14 @@ def test_sort_arrays_tie_with_arrays_objects_with_objects():
 
 
 def test_default_order_created_desc_then_id():
-    docs = [dict(doc(1, rid), created_at=ts) for rid, ts in [("b", "2021-01-01T00:00:00.000000Z"),
-            ("a", "2021-01-01T00:00:00.000000Z"), ("c", "2022-01-01T00:00:00.000000Z")]]
+    docs = [
+        dict(doc(1, rid), created_at=ts)
+        for rid, ts in [
+            ("b", "2021-01-01T00:00:00.000000Z"),
+            ("a", "2021-01-01T00:00:00.000000Z"),
+            ("c", "2022-01-01T00:00:00.000000Z"),
+        ]
+    ]
     assert [d["id"] for d in sort_docs(docs, [])] == ["c", "a", "b"]
 
 
@@ -201,7 +252,15 @@ def test_many_constants_cells_or_globals(n):
     node = Or(tuple(Compare(f, Op.EQ, f"v{i}") for i in range(n)) + (Search((("zz", "yy"), ("q",)), (f,)),))
     assert (n > memory._MAX_CELLS) == (n == 2000)
     pred = compile_predicate(node)
-    for stored, want in [(f"v{n - 1}", True), ("v0", True), (f"v{n}", False), (MISSING, False), ("", False),
-                         ("a zz q", True), ("a zz", False), ("YY Q", True)]:
+    for stored, want in [
+        (f"v{n - 1}", True),
+        ("v0", True),
+        (f"v{n}", False),
+        (MISSING, False),
+        ("", False),
+        ("a zz q", True),
+        ("a zz", False),
+        ("YY Q", True),
+    ]:
         assert pred(doc(stored)) is want, stored
     assert compile_predicate(Not(node))(doc(f"v{n}")) is True

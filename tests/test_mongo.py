@@ -83,8 +83,10 @@ def memory_ids(sc) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def nested_relation(q: Query) -> bool:
-    return any(isinstance(n, Relation) and any(isinstance(m, Relation) for m in walk(n.predicate))
-               for n in walk(q.predicate))
+    return any(
+        isinstance(n, Relation) and any(isinstance(m, Relation) for m in walk(n.predicate))
+        for n in walk(q.predicate)
+    )
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -108,11 +110,24 @@ def test_differential_mingo(scs) -> None:  # type: ignore[no-untyped-def]
         assert got == memory_ids(sc), sc
 
 
-@pytest.mark.parametrize("needle, hay, expected", [
-    ("école", "ÉCOLE DE PARIS", True), ("straße", "STRASSE", False), ("σίσυφος", "ΣΊΣΥΦΟΣ", True),
-    ("i̇lker", "İLKER", True), ("ilker", "İLKER", False), ("ǆ", "ǅ", True), ("k", "K", True), ("k", "\u212a", True),
-    ("a.b", "axb", False), ("(y)", "(Y)", True), ("$^", "x$^", True), ("[x]", "[X]", True), ("100%", "100%", True),
-])
+@pytest.mark.parametrize(
+    "needle, hay, expected",
+    [
+        ("école", "ÉCOLE DE PARIS", True),
+        ("straße", "STRASSE", False),
+        ("σίσυφος", "ΣΊΣΥΦΟΣ", True),
+        ("i̇lker", "İLKER", True),
+        ("ilker", "İLKER", False),
+        ("ǆ", "ǅ", True),
+        ("k", "K", True),
+        ("k", "\u212a", True),
+        ("a.b", "axb", False),
+        ("(y)", "(Y)", True),
+        ("$^", "x$^", True),
+        ("[x]", "[X]", True),
+        ("100%", "100%", True),
+    ],
+)
 def test_lower_regex_agrees_with_str_lower(needle: str, hay: str, expected: bool) -> None:
     import re
 
@@ -121,11 +136,27 @@ def test_lower_regex_agrees_with_str_lower(needle: str, hay: str, expected: bool
 
 
 def test_operator_injection_values_stay_operands() -> None:
-    docs = {"db": [{"id": f"r{i}", "created_at": "2021-01-01T00:00:00.000000Z", "updated_at": None,
-                    "removed_at": None, "data": {"k": v}} for i, v in
-                   enumerate(["$ne", {"$ne": None}, "x", None, ["$where"], "$where", "function(){return true}"])]}
-    for qs in ("data__k=%24ne", "data__k=%24where", "data__k=function(){return true}", "data__%24where=1",
-               "data__k__isnull=false"):
+    docs = {
+        "db": [
+            {
+                "id": f"r{i}",
+                "created_at": "2021-01-01T00:00:00.000000Z",
+                "updated_at": None,
+                "removed_at": None,
+                "data": {"k": v},
+            }
+            for i, v in enumerate(
+                ["$ne", {"$ne": None}, "x", None, ["$where"], "$where", "function(){return true}"]
+            )
+        ]
+    }
+    for qs in (
+        "data__k=%24ne",
+        "data__k=%24where",
+        "data__k=function(){return true}",
+        "data__%24where=1",
+        "data__k__isnull=false",
+    ):
         try:
             q = parse(qs, "pixiebrix")
         except FilterError:
@@ -134,7 +165,9 @@ def test_operator_injection_values_stay_operands() -> None:
         spec = to_mongo(q)
         text = json.dumps(spec)
         assert "$where" not in text.replace('"$where"', "") and "$function" not in text
-        if qs.startswith("data__%24"):  # a key starting with '$' is only ever a $getField operand, as a $literal
+        if qs.startswith(
+            "data__%24"
+        ):  # a key starting with '$' is only ever a $getField operand, as a $literal
             assert '{"$getField": {"field": {"$literal": "$where"}' in text
         want = [r["id"] for r in run(q, docs)]
         try:
@@ -159,8 +192,17 @@ def test_regex_metacharacters_are_literal_and_linear() -> None:
 
     evil = "(a+)+$" + "a" * 30
     spec = to_mongo(Compare(Field("k", FieldType.STRING), Op.CONTAINS, evil))
-    docs = {None: [{"id": "x", "created_at": "2021-01-01T00:00:00.000000Z", "updated_at": None, "removed_at": None,
-                    "data": {"k": "a" * 5000 + "!"}}]}
+    docs = {
+        None: [
+            {
+                "id": "x",
+                "created_at": "2021-01-01T00:00:00.000000Z",
+                "updated_at": None,
+                "removed_at": None,
+                "data": {"k": "a" * 5000 + "!"},
+            }
+        ]
+    }
     assert "(?:a|A)" in json.dumps(spec)
     assert mongo_exec.execute(Query(Compare(Field("k", FieldType.STRING), Op.CONTAINS, evil)), docs) == []
 
@@ -172,12 +214,34 @@ def test_day_ranges_agree_with_head_comparison() -> None:
     from filterdsl.ast import Op
     from filterdsl.backends.mongo import _day_range
 
-    stored = ["2020-01-22", "2020-01-23", "2020-01-23T00:00:00Z", "2020-01-23T23:59:59.999Z", "2020-01-24", "2020-01-2"]
+    stored = [
+        "2020-01-22",
+        "2020-01-23",
+        "2020-01-23T00:00:00Z",
+        "2020-01-23T23:59:59.999Z",
+        "2020-01-24",
+        "2020-01-2",
+    ]
     stored = [s for s in stored if len(s) >= 10]
-    values = ["2020-01-23", "2020-01-23T23:59:59.999Z", "2020-01-23T00:00:00Z", "2020", "2020-01-23x", "", "2021"]
-    ops = {Op.EQ: lambda a, b: a == b, Op.LT: lambda a, b: a < b, Op.LTE: lambda a, b: a <= b,
-           Op.GT: lambda a, b: a > b, Op.GTE: lambda a, b: a >= b}
+    values = [
+        "2020-01-23",
+        "2020-01-23T23:59:59.999Z",
+        "2020-01-23T00:00:00Z",
+        "2020",
+        "2020-01-23x",
+        "",
+        "2021",
+    ]
+    ops = {
+        Op.EQ: lambda a, b: a == b,
+        Op.LT: lambda a, b: a < b,
+        Op.LTE: lambda a, b: a <= b,
+        Op.GT: lambda a, b: a > b,
+        Op.GTE: lambda a, b: a >= b,
+    }
     for s, v, (op, fn) in itertools.product(stored, values, ops.items()):
         rng = _day_range(op, v)
-        got = rng is not None and all({"$lt": s < b, "$gte": s >= b}[k] for k, b in [(k, b) for k, b in rng.items()])
+        got = rng is not None and all(
+            {"$lt": s < b, "$gte": s >= b}[k] for k, b in [(k, b) for k, b in rng.items()]
+        )
         assert got == fn(s[:10], v), (s, v, op)

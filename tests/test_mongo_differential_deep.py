@@ -34,14 +34,34 @@ CAT = load_catalog(CORPUS / "catalog.json")
 DATA = normalize_dataset(json.loads((CORPUS / "records.json").read_text()), CAT)
 ORDERS = "ixuPJwBRqtRP3GpoM"
 #: The issue's repro: Orders -> Client -> Parent -> Name contains "michael".
-DEPTH_2 = {"fields": {"RyM8SyrYrceRsrLJd": {"fields": {"nzS3PxpdTR8nWqYPv": {"fields": {
-    "xEfek48BRpD3kAksh": {"filters": [{"by": "contains", "value": "michael"}]}}}}}}}
+DEPTH_2 = {
+    "fields": {
+        "RyM8SyrYrceRsrLJd": {
+            "fields": {
+                "nzS3PxpdTR8nWqYPv": {
+                    "fields": {"xEfek48BRpD3kAksh": {"filters": [{"by": "contains", "value": "michael"}]}}
+                }
+            }
+        }
+    }
+}
 #: Orders -> Products -> Category is-not "Software": fzsEYQSCqHaADLpz2 lists a trashed and a dangling product.
-DANGLING = {"fields": {"McGDrXSRoEuXvnxZs": {"fields": {"3H28yRvgANiQqHdZX": {
-    "filters": [{"by": "is-not", "value": "Software"}]}}}}}
+DANGLING = {
+    "fields": {
+        "McGDrXSRoEuXvnxZs": {
+            "fields": {"3H28yRvgANiQqHdZX": {"filters": [{"by": "is-not", "value": "Software"}]}}
+        }
+    }
+}
+
+
 def bounded(n: int) -> settings:
-    return settings(max_examples=n, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    return settings(
+        max_examples=n,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
 
 
 def mingo() -> None:
@@ -74,20 +94,46 @@ def test_corpus_dangling_ids_never_count(engine: str) -> None:
     if engine == "mingo":
         mingo()
     q = parse(DANGLING, "pitchly", catalog=CAT, database=ORDERS)
-    want = ["Y56zQAGsiaNrviBm6", "fxtNbRqQuJRFATgQo", "bx6vbzaRbf8ghZh2Q", "Q42ggoNpiWzhJ9GDZ",
-            "a5hzm9xChLDKrxneG", "CjK2azNT6oqHmtTrX", "o2yMTjDeKqM7C3p9z", "kpjM2xmg962Cy2pfW"]
+    want = [
+        "Y56zQAGsiaNrviBm6",
+        "fxtNbRqQuJRFATgQo",
+        "bx6vbzaRbf8ghZh2Q",
+        "Q42ggoNpiWzhJ9GDZ",
+        "a5hzm9xChLDKrxneG",
+        "CjK2azNT6oqHmtTrX",
+        "o2yMTjDeKqM7C3p9z",
+        "kpjM2xmg962Cy2pfW",
+    ]
     assert ids(q, DATA, "memory") == want
     assert ids(q, DATA, engine) == want
 
 
 # ---------------------------------------------------------------- hand-made shapes
-def doc(rid: str, data: dict[str, Any], removed: str | None = None, created: str = "2021-01-01") -> dict[str, Any]:
-    return {"id": rid, "created_at": f"{created}T00:00:00.000000Z", "updated_at": None, "removed_at": removed,
-            "data": data}
+def doc(
+    rid: str, data: dict[str, Any], removed: str | None = None, created: str = "2021-01-01"
+) -> dict[str, Any]:
+    return {
+        "id": rid,
+        "created_at": f"{created}T00:00:00.000000Z",
+        "updated_at": None,
+        "removed_at": removed,
+        "data": data,
+    }
 
 
-STATE_VALUES = {"missing": None, "null": None, "empty_str": "", "empty_list": [], "empty_obj": {}, "obj": {"a": 1},
-                "list_of_empty": [[]], "list_of_obj": [{}], "list_of_null": [None], "zero": 0, "false": False}
+STATE_VALUES = {
+    "missing": None,
+    "null": None,
+    "empty_str": "",
+    "empty_list": [],
+    "empty_obj": {},
+    "obj": {"a": 1},
+    "list_of_empty": [[]],
+    "list_of_obj": [{}],
+    "list_of_null": [None],
+    "zero": 0,
+    "false": False,
+}
 STATE_DOCS = {"db": [doc(k, {} if k == "missing" else {"k": v}) for k, v in STATE_VALUES.items()]}
 
 
@@ -98,8 +144,19 @@ def test_objects_and_empty_object_states(engine: str, state: State) -> None:
     EMPTY. The expected sets are written out by hand."""
     if engine == "mingo":
         mingo()
-    want = {State.NOT_SET: {"missing"}, State.EMPTY: {"null", "empty_str", "empty_list"},
-            State.HAS_VALUE: {"empty_obj", "obj", "list_of_empty", "list_of_obj", "list_of_null", "zero", "false"}}[state]
+    want = {
+        State.NOT_SET: {"missing"},
+        State.EMPTY: {"null", "empty_str", "empty_list"},
+        State.HAS_VALUE: {
+            "empty_obj",
+            "obj",
+            "list_of_empty",
+            "list_of_obj",
+            "list_of_null",
+            "zero",
+            "false",
+        },
+    }[state]
     for f in (Field("k", T.STRING), Field("k", T.JSON)):
         q = Query(FieldState(f, state), database="db")
         assert set(ids(q, STATE_DOCS, "memory")) == want
@@ -109,21 +166,36 @@ def test_objects_and_empty_object_states(engine: str, state: State) -> None:
 
 
 def _relation_data() -> dict[str, list[dict[str, Any]]]:
-    return {"main": [doc("m1", {"r": ["t1", "gone"]}), doc("m2", {"r": ["gone"]}), doc("m3", {"r": ["t2"]}),
-                     doc("m4", {"r": ["t3", "gone"]}), doc("m5", {"r": []}), doc("m6", {"r": {}}),
-                     doc("m7", {"r": "t1"})],
-            "target": [doc("t1", {"c": "Software"}), doc("t2", {"c": "Hardware"}), doc("t3", {}, removed="2022-01-01")]}
+    return {
+        "main": [
+            doc("m1", {"r": ["t1", "gone"]}),
+            doc("m2", {"r": ["gone"]}),
+            doc("m3", {"r": ["t2"]}),
+            doc("m4", {"r": ["t3", "gone"]}),
+            doc("m5", {"r": []}),
+            doc("m6", {"r": {}}),
+            doc("m7", {"r": "t1"}),
+        ],
+        "target": [
+            doc("t1", {"c": "Software"}),
+            doc("t2", {"c": "Hardware"}),
+            doc("t3", {}, removed="2022-01-01"),
+        ],
+    }
 
 
 @pytest.mark.parametrize("engine", ["mongomock", "mingo"])
-@pytest.mark.parametrize("inner, want", [
-    (Not(Compare(Field("c", T.ENUM), Op.EQ, "Software")), ["m3"]),
-    (Not(Compare(Field("c", T.ENUM), Op.IN, ("Software", "Hardware"))), []),
-    (Not(Compare(Field("c", T.STRING), Op.CONTAINS, "ware")), []),
-    (FieldState(Field("c", T.ENUM), State.NOT_SET), []),
-    (FieldState(Field("c", T.ENUM), State.EMPTY), []),
-    (Compare(Field("c", T.ENUM), Op.EQ, "Software"), ["m1"]),
-])
+@pytest.mark.parametrize(
+    "inner, want",
+    [
+        (Not(Compare(Field("c", T.ENUM), Op.EQ, "Software")), ["m3"]),
+        (Not(Compare(Field("c", T.ENUM), Op.IN, ("Software", "Hardware"))), []),
+        (Not(Compare(Field("c", T.STRING), Op.CONTAINS, "ware")), []),
+        (FieldState(Field("c", T.ENUM), State.NOT_SET), []),
+        (FieldState(Field("c", T.ENUM), State.EMPTY), []),
+        (Compare(Field("c", T.ENUM), Op.EQ, "Software"), ["m1"]),
+    ],
+)
 def test_dangling_and_trashed_targets_are_not_rows(engine: str, inner: Any, want: list[str]) -> None:
     """Hand-checked: only t1 (Software) and t2 (Hardware) are live rows; "gone" matches nothing and t3 is
     in the trash, so negative operators and emptiness inside the relation never see them."""
@@ -142,12 +214,27 @@ def test_sort_arrays_tie_objects_tie(engine: str) -> None:
     [[]] are arrays, not EMPTY (mingo's expression $eq says [null] == null)."""
     if engine == "mingo":
         mingo()
-    rows = [("o2", {"b": 1}), ("a2", [2]), ("o1", {"a": 9, "b": 0}), ("a1", ["z", 1]), ("o3", {}), ("a3", [[1]]),
-            ("s", "x"), ("b", True), ("n", 3), ("e", None), ("a0", [None]), ("a4", [[]])]
+    rows = [
+        ("o2", {"b": 1}),
+        ("a2", [2]),
+        ("o1", {"a": 9, "b": 0}),
+        ("a1", ["z", 1]),
+        ("o3", {}),
+        ("a3", [[1]]),
+        ("s", "x"),
+        ("b", True),
+        ("n", 3),
+        ("e", None),
+        ("a0", [None]),
+        ("a4", [[]]),
+    ]
     data = {"db": [doc(rid, {"k": v}) for rid, v in rows]}
     for desc in (False, True):
-        q = Query(FieldState(Field("k", T.NUMBER), State.HAS_VALUE), (SortKey(Field("k", T.NUMBER), desc),),
-                  database="db")
+        q = Query(
+            FieldState(Field("k", T.NUMBER), State.HAS_VALUE),
+            (SortKey(Field("k", T.NUMBER), desc),),
+            database="db",
+        )
         want = ["n", "s", "b", "a0", "a1", "a2", "a3", "a4", "o1", "o2", "o3"]
         if desc:
             want = ["o1", "o2", "o3", "a0", "a1", "a2", "a3", "a4", "b", "s", "n"]
@@ -163,8 +250,16 @@ def test_schemaless_search_runs_on_both_engines(engine: str) -> None:
 
     if engine == "mingo":
         mingo()
-    data = {None: [doc("s1", {"a": "Michael"}), doc("s2", {"a": ["x", "MICHAEL"]}), doc("s3", {"a": {"b": "michael"}}),
-                   doc("s4", {"michael": 1}), doc("s5", {"a": [["michael"]]}), doc("s6", {"a": "𐐀Deseret"})]}
+    data = {
+        None: [
+            doc("s1", {"a": "Michael"}),
+            doc("s2", {"a": ["x", "MICHAEL"]}),
+            doc("s3", {"a": {"b": "michael"}}),
+            doc("s4", {"michael": 1}),
+            doc("s5", {"a": [["michael"]]}),
+            doc("s6", {"a": "𐐀Deseret"}),
+        ]
+    }
     for term, want in (("michael", {"s1", "s2"}), ("𐐨deseret", {"s6"})):
         q = Query(Search(((term,),), None))
         assert set(ids(q, data, "memory")) == want
@@ -180,11 +275,21 @@ def test_getfield_keys_on_mingo_and_refused_by_mongomock(key: str) -> None:
     """$getField reaches keys with '.', a leading '$' or empty on mingo (all three states survive: the copy
     is absent when the key is); mongomock lacks $getField and says so."""
     mingo()
-    data = {"db": [doc("p", {key: "x.y"}), doc("n", {key: None}), doc("m", {"other": "x.y"}),
-                   doc("d", {"a": {"b": "x.y"}} if key == "a.b" else {key: {"b": 1}})]}
+    data = {
+        "db": [
+            doc("p", {key: "x.y"}),
+            doc("n", {key: None}),
+            doc("m", {"other": "x.y"}),
+            doc("d", {"a": {"b": "x.y"}} if key == "a.b" else {key: {"b": 1}}),
+        ]
+    }
     f = Field(key, T.STRING)
-    for node, want in ((Compare(f, Op.EQ, "x.y"), ["p"]), (FieldState(f, State.NOT_SET), ["m"] + (["d"] if key == "a.b" else [])),
-                       (FieldState(f, State.EMPTY), ["n"]), (Not(Compare(f, Op.CONTAINS, "X.")), ["d", "m", "n"])):
+    for node, want in (
+        (Compare(f, Op.EQ, "x.y"), ["p"]),
+        (FieldState(f, State.NOT_SET), ["m"] + (["d"] if key == "a.b" else [])),
+        (FieldState(f, State.EMPTY), ["n"]),
+        (Not(Compare(f, Op.CONTAINS, "X.")), ["d", "m", "n"]),
+    ):
         q = Query(node, database="db")
         assert sorted(ids(q, data, "memory")) == sorted(want)
         assert sorted(ids(q, data, "mingo")) == sorted(want)
@@ -195,8 +300,13 @@ def test_getfield_keys_on_mingo_and_refused_by_mongomock(key: str) -> None:
 def test_getfield_nested_path_and_sort_on_mingo() -> None:
     """A PixieBrix path below a key with '.', through an array index, and an ordering on such a key."""
     mingo()
-    data = {None: [doc("r1", {"a.b": [{"c": "v"}]}, created="2021-01-03"), doc("r2", {"a.b": {"c": "v"}}, created="2021-01-02"),
-                   doc("r3", {"a.b": [{"c": "w"}, {"c": "v"}]}, created="2021-01-01")]}
+    data = {
+        None: [
+            doc("r1", {"a.b": [{"c": "v"}]}, created="2021-01-03"),
+            doc("r2", {"a.b": {"c": "v"}}, created="2021-01-02"),
+            doc("r3", {"a.b": [{"c": "w"}, {"c": "v"}]}, created="2021-01-01"),
+        ]
+    }
     q = parse("data__a.b__0__c=v&ordering=-data__a.b__0__c,id", "pixiebrix")
     assert ids(q, data, "memory") == ["r1"]
     assert ids(q, data, "mingo") == ["r1"]
@@ -208,21 +318,52 @@ def test_nul_key_refused_by_the_cli() -> None:
     """BSON field names cannot hold NUL: convert --to mongo exits with not-expressible (exit 4)."""
     from filterdsl.cli import EXIT_NOT_EXPRESSIBLE
 
-    proc = subprocess.run([sys.executable, "-m", "filterdsl.cli", "convert", "--to", "mongo", "--from", "pixiebrix",
-                           "--expr", "data__a%00b=1"], capture_output=True, text=True)
-    assert proc.returncode == EXIT_NOT_EXPRESSIBLE and "not-expressible" in proc.stderr and "NUL" in proc.stderr
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "filterdsl.cli",
+            "convert",
+            "--to",
+            "mongo",
+            "--from",
+            "pixiebrix",
+            "--expr",
+            "data__a%00b=1",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert (
+        proc.returncode == EXIT_NOT_EXPRESSIBLE and "not-expressible" in proc.stderr and "NUL" in proc.stderr
+    )
 
 
-@pytest.mark.parametrize("query, stage", [
-    (DEPTH_2, "$lookup stage with let/pipeline"),
-    ({"filter": DANGLING, "sort": {"59giDo5wnnLqurNpF": 1}}, None),
-])
+@pytest.mark.parametrize(
+    "query, stage",
+    [
+        (DEPTH_2, "$lookup stage with let/pipeline"),
+        ({"filter": DANGLING, "sort": {"59giDo5wnnLqurNpF": 1}}, None),
+    ],
+)
 def test_cli_mongomock_refusals_exit_3(tmp_path: Any, query: dict[str, Any], stage: str | None) -> None:
     """A spec mongomock cannot run exits 3 and names the stage; one it can run exits 0 with memory's ids."""
     src = tmp_path / "q.json"
     src.write_text(json.dumps(query))
-    args = [sys.executable, "-m", "filterdsl.cli", "run", "--schema", str(CORPUS / "catalog.json"), "--data",
-            str(CORPUS / "records.json"), "--database", ORDERS, "--ids", str(src)]
+    args = [
+        sys.executable,
+        "-m",
+        "filterdsl.cli",
+        "run",
+        "--schema",
+        str(CORPUS / "catalog.json"),
+        "--data",
+        str(CORPUS / "records.json"),
+        "--database",
+        ORDERS,
+        "--ids",
+        str(src),
+    ]
     got = subprocess.run([*args, "--engine", "mongomock"], capture_output=True, text=True)
     want = subprocess.run([*args, "--engine", "memory"], capture_output=True, text=True)
     if stage is None:
@@ -234,8 +375,19 @@ def test_cli_mongomock_refusals_exit_3(tmp_path: Any, query: dict[str, Any], sta
 def test_cli_getfield_refusal_exit_3(tmp_path: Any) -> None:
     data = tmp_path / "d.json"
     data.write_text(json.dumps([{"id": "r1", "created_at": "2021-01-01T00:00:00Z", "data": {"a.b": "x"}}]))
-    args = [sys.executable, "-m", "filterdsl.cli", "run", "--from", "pixiebrix", "--data", str(data), "--ids",
-            "--expr", "data__a.b=x"]
+    args = [
+        sys.executable,
+        "-m",
+        "filterdsl.cli",
+        "run",
+        "--from",
+        "pixiebrix",
+        "--data",
+        str(data),
+        "--ids",
+        "--expr",
+        "data__a.b=x",
+    ]
     got = subprocess.run([*args, "--engine", "mongomock"], capture_output=True, text=True)
     assert got.returncode == 3 and "$getField" in got.stderr
     assert subprocess.run([*args, "--engine", "memory"], capture_output=True, text=True).stdout == "r1\n"
@@ -326,20 +478,34 @@ def _inside_relations(b: DeepBatch) -> list[Any]:
 
 SHAPES = {
     "depth 3 through refMultiple": lambda b: any(
-        _relation_depth(q.predicate) >= 3 and any(isinstance(n, Relation) and n.field.type is T.REF_MULTIPLE
-                                                  for n in _nodes(b)) for q in b.queries),
-    "dangling id": lambda b: "gone" in _strings(b) or any(isinstance(v, list) and "gone" in v for v in _values(b)),
-    "trashed target": lambda b: any(d["removed_at"] for db, docs in b.dataset.items() if db != "d0" for d in docs),
-    "negative operator inside a relation": lambda b: any(isinstance(m, Not) and isinstance(m.item, Compare)
-                                                         for m in _inside_relations(b)),
-    "include flag inside a relation": lambda b: any(isinstance(m, Relation) for m in _inside_relations(b)) and any(
-        isinstance(m, FieldState) and m.field.type in (T.REF, T.REF_MULTIPLE) for m in _inside_relations(b)),
+        _relation_depth(q.predicate) >= 3
+        and any(isinstance(n, Relation) and n.field.type is T.REF_MULTIPLE for n in _nodes(b))
+        for q in b.queries
+    ),
+    "dangling id": lambda b: (
+        "gone" in _strings(b) or any(isinstance(v, list) and "gone" in v for v in _values(b))
+    ),
+    "trashed target": lambda b: any(
+        d["removed_at"] for db, docs in b.dataset.items() if db != "d0" for d in docs
+    ),
+    "negative operator inside a relation": lambda b: any(
+        isinstance(m, Not) and isinstance(m.item, Compare) for m in _inside_relations(b)
+    ),
+    "include flag inside a relation": lambda b: (
+        any(isinstance(m, Relation) for m in _inside_relations(b))
+        and any(
+            isinstance(m, FieldState) and m.field.type in (T.REF, T.REF_MULTIPLE)
+            for m in _inside_relations(b)
+        )
+    ),
     "{} value": lambda b: {} in _values(b),
     "object value": lambda b: {"a": 1} in _values(b),
     "array of arrays": lambda b: [[]] in _values(b),
     "key with '.'": lambda b: any("." in k for fs in b.fields.values() for k, _, _ in fs),
     "key with leading '$'": lambda b: any(k.startswith("$") for fs in b.fields.values() for k, _, _ in fs),
-    "key with space and '='": lambda b: any(" " in k and "=" in k for fs in b.fields.values() for k, _, _ in fs),
+    "key with space and '='": lambda b: any(
+        " " in k and "=" in k for fs in b.fields.values() for k, _, _ in fs
+    ),
     "non-ASCII key": lambda b: any(not k.isascii() for fs in b.fields.values() for k, _, _ in fs),
     "astral text": lambda b: any(any(ord(c) > 0xFFFF for c in s) for s in _strings(b)),
 }
@@ -352,8 +518,14 @@ def test_deep_generators_reach_every_shape() -> None:
 
     seen: set[str] = set()
 
-    @settings(max_examples=80, database=None, deadline=None, phases=[Phase.generate], derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=80,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(deep_batches(queries=3))
     def collect(b: DeepBatch) -> None:
         seen.update(name for name, has in SHAPES.items() if name not in seen and has(b))

@@ -14,8 +14,15 @@ from conftest import CORPUS
 CAT = load_catalog(CORPUS / "catalog.json")
 ORDERS = "ixuPJwBRqtRP3GpoM"
 ID, CLIENT, AMOUNT, PAID, DATE, STATUS, TAGS, PRODUCTS = (
-    "Nb6uqwKdxh3BFX3De", "RyM8SyrYrceRsrLJd", "59giDo5wnnLqurNpF", "4fuB6sJxuvJ2jrZJj", "jA7HzNQYZS56LGCbj",
-    "Popw6SRW8pL2RqECF", "NBWusiz6QiNXvK7j4", "McGDrXSRoEuXvnxZs")
+    "Nb6uqwKdxh3BFX3De",
+    "RyM8SyrYrceRsrLJd",
+    "59giDo5wnnLqurNpF",
+    "4fuB6sJxuvJ2jrZJj",
+    "jA7HzNQYZS56LGCbj",
+    "Popw6SRW8pL2RqECF",
+    "NBWusiz6QiNXvK7j4",
+    "McGDrXSRoEuXvnxZs",
+)
 NAME = "xEfek48BRpD3kAksh"
 
 
@@ -41,34 +48,56 @@ def test_negative_operator_is_not_of_positive():
 def test_include_adds_states_with_or():
     q = p(f(STATUS, {"by": "is", "value": "new"}, include={"is-empty": True, "is-not-set": True}))
     fld = Field(STATUS, FieldType.ENUM)
-    assert q.predicate.items[0] == Or((Compare(fld, Op.EQ, "new"), FieldState(fld, State.EMPTY),
-                                       FieldState(fld, State.NOT_SET)))
+    assert q.predicate.items[0] == Or(
+        (Compare(fld, Op.EQ, "new"), FieldState(fld, State.EMPTY), FieldState(fld, State.NOT_SET))
+    )
 
 
 def test_relational_nested_and_is_one_row():
-    q = p({"fields": {PRODUCTS: {"fields": {"3H28yRvgANiQqHdZX": {"filters": [{"by": "is", "value": "Software"}]},
-                                            "d3j5wrxjvfz8YDj34": {"filters": [{"by": "is-more-than", "value": 1}]}}}}})
+    q = p(
+        {
+            "fields": {
+                PRODUCTS: {
+                    "fields": {
+                        "3H28yRvgANiQqHdZX": {"filters": [{"by": "is", "value": "Software"}]},
+                        "d3j5wrxjvfz8YDj34": {"filters": [{"by": "is-more-than", "value": 1}]},
+                    }
+                }
+            }
+        }
+    )
     rel = q.predicate.items[0]
-    assert isinstance(rel, Relation) and rel.database == "LkfjQ9pq9f48K2vD8" and isinstance(rel.predicate, And)
+    assert (
+        isinstance(rel, Relation) and rel.database == "LkfjQ9pq9f48K2vD8" and isinstance(rel.predicate, And)
+    )
 
 
 def test_empty_entry_dropped_with_warning():
     diags = validate({"fields": {ID: {"filters": []}}, "conjunction": "or"}, catalog=CAT, database=ORDERS)
     assert [(d.code, d.severity) for d in diags] == [("empty-entry", "warning")]
     # an empty entry inside an OR is dropped, not TRUE: the OR keeps its other member
-    q = p({"fields": {ID: {"filters": []}, PAID: {"filters": [{"by": "is", "value": True}]}}, "conjunction": "or"})
+    q = p(
+        {
+            "fields": {ID: {"filters": []}, PAID: {"filters": [{"by": "is", "value": True}]}},
+            "conjunction": "or",
+        }
+    )
     assert q.predicate.items[0] == Compare(Field(PAID, FieldType.BOOLEAN), Op.EQ, True)
 
 
 def test_all_errors_collected_with_pointers():
-    got = errors({"fields": {
-        AMOUNT: {"filters": [{"by": "contains", "value": "5"}]},
-        "nope": {},
-        STATUS: {"filters": [{"by": "is", "value": "Shipped"}, {"by": "is-empty", "value": None}]},
-        DATE: {"filters": [{"by": "is", "value": "2020-02-30"}]},
-        CLIENT: {"filters": [{"by": "is", "value": "x"}]},
-        ID: {"fields": {"a": {}}, "conjunction": "xor"},
-    }})
+    got = errors(
+        {
+            "fields": {
+                AMOUNT: {"filters": [{"by": "contains", "value": "5"}]},
+                "nope": {},
+                STATUS: {"filters": [{"by": "is", "value": "Shipped"}, {"by": "is-empty", "value": None}]},
+                DATE: {"filters": [{"by": "is", "value": "2020-02-30"}]},
+                CLIENT: {"filters": [{"by": "is", "value": "x"}]},
+                ID: {"fields": {"a": {}}, "conjunction": "xor"},
+            }
+        }
+    )
     assert ("operator-not-allowed", f"/fields/{AMOUNT}/filters/0/by") in got
     assert ("unknown-field", "/fields/nope") in got
     assert ("value-not-allowed", f"/fields/{STATUS}/filters/0/value") in got
@@ -93,31 +122,61 @@ def test_resolve_names_opt_in():
     assert q.predicate.items[0] == Compare(Field(STATUS, FieldType.ENUM), Op.EQ, "new")
 
 
-@pytest.mark.parametrize("value,code", [(2**53 + 1, "number-out-of-range"), (1e400, "number-out-of-range"),
-                                        ("5", "wrong-type"), (True, "wrong-type")])
+@pytest.mark.parametrize(
+    "value,code",
+    [
+        (2**53 + 1, "number-out-of-range"),
+        (1e400, "number-out-of-range"),
+        ("5", "wrong-type"),
+        (True, "wrong-type"),
+    ],
+)
 def test_number_values(value, code):
-    text = json.dumps(f(AMOUNT, {"by": "is", "value": 0})).replace("0}", json.dumps(value) + "}") \
-        if value != 1e400 else json.dumps(f(AMOUNT, {"by": "is", "value": 0})).replace(": 0}", ": 1e400}")
+    text = (
+        json.dumps(f(AMOUNT, {"by": "is", "value": 0})).replace("0}", json.dumps(value) + "}")
+        if value != 1e400
+        else json.dumps(f(AMOUNT, {"by": "is", "value": 0})).replace(": 0}", ": 1e400}")
+    )
     with pytest.raises(FilterError) as e:
         p(text)
     assert e.value.errors[0].code == code
 
 
 def test_variables_object_options():
-    q = p({"secretKey": "s3cr3t", "databaseId": ORDERS, "sort": {AMOUNT: -1}, "limit": 5, "skip": 2,
-           "in": ["a"], "fields": [ID], "removedAt": True, "modifiedSince": "2021-07-01"})
+    q = p(
+        {
+            "secretKey": "s3cr3t",
+            "databaseId": ORDERS,
+            "sort": {AMOUNT: -1},
+            "limit": 5,
+            "skip": 2,
+            "in": ["a"],
+            "fields": [ID],
+            "removedAt": True,
+            "modifiedSince": "2021-07-01",
+        }
+    )
     assert (q.limit, q.skip, q.fields, q.sort[0].descending) == (5, 2, (ID,), True)
     assert InTrash() in q.predicate.items
     assert "s3cr3t" not in repr(q) and "s3cr3t" not in json.dumps(__import__("filterdsl").ast.to_json(q))
 
 
-@pytest.mark.parametrize("variables,code", [
-    ({"limit": 101}, "limit-too-large"), ({"limit": -1}, "bad-value"), ({"skip": 1.5}, "bad-value"),
-    ({"sort": {TAGS: 1}}, "sort-not-allowed"), ({"sort": {AMOUNT: 1.0}}, "bad-value"),
-    ({"sort": {AMOUNT: "asc"}}, "bad-value"), ({"databaseId": "uJL9XrebupC7eWvM3"}, "database-mismatch"),
-    ({"removedAt": "yes"}, "wrong-type"), ({"modifiedSince": "yesterday"}, "bad-value"),
-    ({"conjuntion": "or"}, "unknown-key"), ({"in": "a"}, "wrong-type"),
-])
+@pytest.mark.parametrize(
+    "variables,code",
+    [
+        ({"limit": 101}, "limit-too-large"),
+        ({"limit": -1}, "bad-value"),
+        ({"skip": 1.5}, "bad-value"),
+        ({"sort": {TAGS: 1}}, "sort-not-allowed"),
+        ({"sort": {AMOUNT: 1.0}}, "bad-value"),
+        ({"sort": {AMOUNT: "asc"}}, "bad-value"),
+        ({"databaseId": "uJL9XrebupC7eWvM3"}, "database-mismatch"),
+        ({"removedAt": "yes"}, "wrong-type"),
+        ({"modifiedSince": "yesterday"}, "bad-value"),
+        ({"conjuntion": "or"}, "unknown-key"),
+        ({"in": "a"}, "wrong-type"),
+    ],
+)
 def test_variable_errors(variables, code):
     assert code in [c for c, _ in errors(variables)]
 

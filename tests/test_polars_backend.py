@@ -69,13 +69,35 @@ def _docs(*values):
     out = []
     for i, v in enumerate(values):
         data = {} if v == "<missing>" else {"k": v}
-        out.append({"id": f"r{i}", "created_at": "2021-01-01T00:00:00.000000Z", "updated_at": None,
-                    "removed_at": None, "data": data})
+        out.append(
+            {
+                "id": f"r{i}",
+                "created_at": "2021-01-01T00:00:00.000000Z",
+                "updated_at": None,
+                "removed_at": None,
+                "data": data,
+            }
+        )
     return out
 
 
-VALUES = ("<missing>", None, "", [], "x", 5, 5.0, True, "5", ["a", 1], {"val": 3, "currency": "USD"},
-          2**62 + 1, 0.5, "2020-01-23T10:00:00Z", "İlker")
+VALUES = (
+    "<missing>",
+    None,
+    "",
+    [],
+    "x",
+    5,
+    5.0,
+    True,
+    "5",
+    ["a", 1],
+    {"val": 3, "currency": "USD"},
+    2**62 + 1,
+    0.5,
+    "2020-01-23T10:00:00Z",
+    "İlker",
+)
 
 
 @pytest.mark.parametrize("ftype", list(FieldType))
@@ -91,15 +113,22 @@ def test_frame_keeps_the_three_states_and_kinds(ftype):
         assert frame.select(pb.to_polars(node).alias("m"))["m"].to_list() == ref
 
 
-@pytest.mark.parametrize("node", [
-    Compare(Field("k", FieldType.NUMBER), Op.GT, 2**53), Compare(Field("k", FieldType.NUMBER), Op.EQ, 5),
-    Compare(Field("k", FieldType.NUMBER), Op.LTE, 0.5), Compare(Field("k", FieldType.NUMBER), Op.LT, 1.5e300),
-    Compare(Field("k", FieldType.JSON), Op.EQ, True), Compare(Field("k", FieldType.JSON), Op.EQ, "5"),
-    Compare(Field("k", FieldType.STRING), Op.CONTAINS, "ilker"), Compare(Field("k", FieldType.STRING), Op.CONTAINS, ""),
-    Compare(Field("k", FieldType.DATE), Op.EQ, "2020-01-23"),
-    Compare(Field("k", FieldType.ENUM_TAGS), Op.HAS_ANY, ("a",)),
-    Compare(Field("k", FieldType.ENUM_TAGS), Op.HAS_EXACTLY, ("a",)),
-])
+@pytest.mark.parametrize(
+    "node",
+    [
+        Compare(Field("k", FieldType.NUMBER), Op.GT, 2**53),
+        Compare(Field("k", FieldType.NUMBER), Op.EQ, 5),
+        Compare(Field("k", FieldType.NUMBER), Op.LTE, 0.5),
+        Compare(Field("k", FieldType.NUMBER), Op.LT, 1.5e300),
+        Compare(Field("k", FieldType.JSON), Op.EQ, True),
+        Compare(Field("k", FieldType.JSON), Op.EQ, "5"),
+        Compare(Field("k", FieldType.STRING), Op.CONTAINS, "ilker"),
+        Compare(Field("k", FieldType.STRING), Op.CONTAINS, ""),
+        Compare(Field("k", FieldType.DATE), Op.EQ, "2020-01-23"),
+        Compare(Field("k", FieldType.ENUM_TAGS), Op.HAS_ANY, ("a",)),
+        Compare(Field("k", FieldType.ENUM_TAGS), Op.HAS_EXACTLY, ("a",)),
+    ],
+)
 def test_compare_and_its_negation(node):
     docs = _docs(*VALUES)
     frame = pb.to_frame(docs, slots=[node.field])
@@ -113,7 +142,9 @@ def test_exact_big_integers():
     docs = _docs(2**53, 2**53 + 1, float(2**53), 2**63 - 1)
     node = Compare(Field("k", FieldType.NUMBER), Op.GT, 2**53)
     q = Query(node)
-    assert [r["id"] for r in pb.run(q, {None: docs})] == [r["id"] for r in run(q, {None: docs})] == ["r1", "r3"]
+    assert (
+        [r["id"] for r in pb.run(q, {None: docs})] == [r["id"] for r in run(q, {None: docs})] == ["r1", "r3"]
+    )
 
 
 def test_integer_beyond_64_bits_is_refused_not_wrong():
@@ -127,8 +158,15 @@ def test_relation_needs_the_referenced_records():
     with pytest.raises(FilterError) as err:
         pb.to_polars(Query(rel))
     assert err.value.errors[0].code == "not-expressible"
-    other = [{"id": "t1", "created_at": "2021-01-01T00:00:00.000000Z", "updated_at": None, "removed_at": None,
-              "data": {"n": "a"}}]
+    other = [
+        {
+            "id": "t1",
+            "created_at": "2021-01-01T00:00:00.000000Z",
+            "updated_at": None,
+            "removed_at": None,
+            "data": {"n": "a"},
+        }
+    ]
     docs = _docs("t1", "t2", ["t1"])
     dataset = {"main": docs, "other": other}
     q = Query(And((rel, Not(FieldState(Field("k", FieldType.REF), State.NOT_SET)))), database="main")
@@ -155,21 +193,32 @@ def _doc(i, data, created="2021-01-01T00:00:00.000000Z"):
     return {"id": f"r{i}", "created_at": created, "updated_at": None, "removed_at": None, "data": data}
 
 
-PATH_DOCS = [_doc(0, {"a": {"b": "x"}}), _doc(1, {"a": {"b": 5}}), _doc(2, {"a": [{"b": "x"}, "y"]}),
-             _doc(3, {"a": {"b": None}}), _doc(4, {"a": "x"}), _doc(5, {}), _doc(6, {"a": {"b": ""}}),
-             _doc(7, {"a": ["p", "q"]}), _doc(8, {"a": {"0": "p"}})]
+PATH_DOCS = [
+    _doc(0, {"a": {"b": "x"}}),
+    _doc(1, {"a": {"b": 5}}),
+    _doc(2, {"a": [{"b": "x"}, "y"]}),
+    _doc(3, {"a": {"b": None}}),
+    _doc(4, {"a": "x"}),
+    _doc(5, {}),
+    _doc(6, {"a": {"b": ""}}),
+    _doc(7, {"a": ["p", "q"]}),
+    _doc(8, {"a": {"0": "p"}}),
+]
 
 
-@pytest.mark.parametrize("node", [
-    Compare(Field("a", FieldType.JSON, ("b",)), Op.EQ, "x"),
-    Compare(Field("a", FieldType.JSON, ("0", "b")), Op.EQ, "x"),
-    Compare(Field("a", FieldType.JSON, ("0",)), Op.EQ, "p"),
-    Compare(Field("a", FieldType.JSON, ("01",)), Op.EQ, "q"),
-    Compare(Field("a", FieldType.JSON, ("b",)), Op.GTE, 5),
-    FieldState(Field("a", FieldType.JSON, ("b",)), State.NOT_SET),
-    FieldState(Field("a", FieldType.JSON, ("b",)), State.EMPTY),
-    Not(FieldState(Field("a", FieldType.JSON, ("b",)), State.HAS_VALUE)),
-])
+@pytest.mark.parametrize(
+    "node",
+    [
+        Compare(Field("a", FieldType.JSON, ("b",)), Op.EQ, "x"),
+        Compare(Field("a", FieldType.JSON, ("0", "b")), Op.EQ, "x"),
+        Compare(Field("a", FieldType.JSON, ("0",)), Op.EQ, "p"),
+        Compare(Field("a", FieldType.JSON, ("01",)), Op.EQ, "q"),
+        Compare(Field("a", FieldType.JSON, ("b",)), Op.GTE, 5),
+        FieldState(Field("a", FieldType.JSON, ("b",)), State.NOT_SET),
+        FieldState(Field("a", FieldType.JSON, ("b",)), State.EMPTY),
+        Not(FieldState(Field("a", FieldType.JSON, ("b",)), State.HAS_VALUE)),
+    ],
+)
 def test_schemaless_paths(node):
     """PixieBrix-style paths: object keys, canonical array indices, missing vs null (run builds the slots)."""
     q = Query(node)
@@ -177,8 +226,13 @@ def test_schemaless_paths(node):
 
 
 def test_schemaless_search():
-    docs = [_doc(0, {"a": "Big DEAL"}), _doc(1, {"a": ["x", "deal"]}), _doc(2, {"a": {"n": "deal"}}),
-            _doc(3, {"a": 5, "b": "ΣΊΣΥΦΟΣ"}), _doc(4, {})]
+    docs = [
+        _doc(0, {"a": "Big DEAL"}),
+        _doc(1, {"a": ["x", "deal"]}),
+        _doc(2, {"a": {"n": "deal"}}),
+        _doc(3, {"a": 5, "b": "ΣΊΣΥΦΟΣ"}),
+        _doc(4, {}),
+    ]
     for clauses in ((("deal",),), (("deal", "σίσυφος"),), (("deal",), ("big",)), (("",),)):
         q = Query(Search(clauses, None))
         assert [r["id"] for r in pb.run(q, {None: docs})] == [r["id"] for r in run(q, {None: docs})]
@@ -188,7 +242,21 @@ def test_sort_exact_on_big_and_mixed_numbers():
     """Sort keys stay exact past 2**53 and order wrong types number < string < boolean < other."""
     from filterdsl.ast import SortKey
 
-    values = [2**53 + 1, float(2**53), 2**53, 2**53 - 1, 0.5, -3, "5", True, None, [1], {"v": 1}, "", -(2**62)]
+    values = [
+        2**53 + 1,
+        float(2**53),
+        2**53,
+        2**53 - 1,
+        0.5,
+        -3,
+        "5",
+        True,
+        None,
+        [1],
+        {"v": 1},
+        "",
+        -(2**62),
+    ]
     docs = [_doc(i, {"k": v}, f"2021-01-0{1 + i % 3}T00:00:00.000000Z") for i, v in enumerate(values)]
     for t in (FieldType.NUMBER, FieldType.JSON, FieldType.STRING, FieldType.CURRENCY):
         for desc in (False, True):
@@ -220,12 +288,15 @@ def test_query_frame_on_a_frame_built_once():
         assert got == [r["id"] for r in run(query, dataset, catalog)], case["name"]
 
 
-@pytest.mark.parametrize("node", [
-    Search((("\ud800",),), None),
-    IdIn(("r\udfff",)),
-    FieldState(Field("k\ud800", FieldType.JSON), State.NOT_SET),
-    Compare(Field("k", FieldType.ENUM), Op.IN, ("a", "\ud800")),
-])
+@pytest.mark.parametrize(
+    "node",
+    [
+        Search((("\ud800",),), None),
+        IdIn(("r\udfff",)),
+        FieldState(Field("k\ud800", FieldType.JSON), State.NOT_SET),
+        Compare(Field("k", FieldType.ENUM), Op.IN, ("a", "\ud800")),
+    ],
+)
 def test_lone_surrogates_anywhere_in_the_query_are_refused(node):
     with pytest.raises(FilterError) as err:
         pb.to_polars(Query(node))

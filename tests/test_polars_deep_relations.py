@@ -12,8 +12,12 @@ from filterdsl.backends.memory import run
 from strategies import DeepBatch, deep_batches
 
 
-@settings(max_examples=30, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=30,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(deep_batches(queries=4, weird_keys=True))
 def test_polars_deep_relations(b: DeepBatch) -> None:
     for q in b.queries:

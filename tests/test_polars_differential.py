@@ -29,8 +29,12 @@ def _check(sc: Scenario, counts: dict[str, int]) -> None:
 def test_differential(weird_keys: bool, examples: int) -> None:
     counts = {"checked": 0, "refused": 0}
 
-    @settings(max_examples=examples, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(scenarios(weird_keys=weird_keys))
     def prop(sc: Scenario) -> None:
         _check(sc, counts)

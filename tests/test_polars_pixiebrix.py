@@ -12,11 +12,58 @@ from filterdsl.backends.memory import run
 from strategies import pixiebrix_cases
 
 KEYS = ["a", "b", "0", "first name", "-x", "k'q", '["a"]#str']
-SCALARS = [None, "", "x", "X", "david", "David", "5", 5, 5.0, 0, 12, 2**53 + 1, 0.5, True, "true", "a%b", "ü", "ΣΊΣΥΦΟΣ",
-           "2021-01-01"]
-LOOKUPS = ["", "__exact", "__isnull", "__isnull", "__iexact", "__icontains", "__istartswith", "__iendswith",
-           "__gt", "__gte", "__lt", "__lte", "__in"]
-VALUES = ["x", "david", "DAVID", "5", "0", "12", "0.5", "a%b", "ü", "σίσυφος", "", "x,david", "true", "2021-01-01"]
+SCALARS = [
+    None,
+    "",
+    "x",
+    "X",
+    "david",
+    "David",
+    "5",
+    5,
+    5.0,
+    0,
+    12,
+    2**53 + 1,
+    0.5,
+    True,
+    "true",
+    "a%b",
+    "ü",
+    "ΣΊΣΥΦΟΣ",
+    "2021-01-01",
+]
+LOOKUPS = [
+    "",
+    "__exact",
+    "__isnull",
+    "__isnull",
+    "__iexact",
+    "__icontains",
+    "__istartswith",
+    "__iendswith",
+    "__gt",
+    "__gte",
+    "__lt",
+    "__lte",
+    "__in",
+]
+VALUES = [
+    "x",
+    "david",
+    "DAVID",
+    "5",
+    "0",
+    "12",
+    "0.5",
+    "a%b",
+    "ü",
+    "σίσυφος",
+    "",
+    "x,david",
+    "true",
+    "2021-01-01",
+]
 
 
 def _case():  # type: ignore[no-untyped-def]
@@ -26,8 +73,12 @@ def _case():  # type: ignore[no-untyped-def]
 def test_pixiebrix_differential():
     counts = {"checked": 0, "refused": 0}
 
-    @settings(max_examples=150, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=150,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(_case())
     def prop(case):
         text, dataset = case

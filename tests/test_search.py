@@ -19,17 +19,20 @@ def clauses(text: str, **kw: object) -> tuple[tuple[str, ...], ...]:
     return found[0].clauses if found else ()
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("deal|money, acme", (("deal", "money"), ("acme",))),
-    ("big client", (("big client",),)),  # inner spaces are part of the term
-    ("  a  |\tb ,c ", (("a", "b"), ("c",))),
-    ('say "hi"', (('say "hi"',),)),  # quotes are ordinary characters by default
-    ("a||b,", (("a", "b"),)),
-    (",,|,", ()),
-    ("", ()),
-    ("x\ny", (("x\ny",),)),
-    ("100%_\\", (("100%_\\",),)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("deal|money, acme", (("deal", "money"), ("acme",))),
+        ("big client", (("big client",),)),  # inner spaces are part of the term
+        ("  a  |\tb ,c ", (("a", "b"), ("c",))),
+        ('say "hi"', (('say "hi"',),)),  # quotes are ordinary characters by default
+        ("a||b,", (("a", "b"),)),
+        (",,|,", ()),
+        ("", ()),
+        ("x\ny", (("x\ny",),)),
+        ("100%_\\", (("100%_\\",),)),
+    ],
+)
 def test_plain_terms(text: str, expected: tuple) -> None:
     assert clauses(text) == expected
 
@@ -37,19 +40,24 @@ def test_plain_terms(text: str, expected: tuple) -> None:
 def test_empty_terms_warn_with_their_position() -> None:
     res = parse_result("a||b,", "search")
     assert [(d.code, d.severity, d.location.line, d.location.column) for d in res.diagnostics] == [
-        ("empty-term", "warning", 1, 3), ("empty-term", "warning", 1, 6)]
+        ("empty-term", "warning", 1, 3),
+        ("empty-term", "warning", 1, 6),
+    ]
 
 
 def test_no_terms_means_no_constraint_but_trash_stays_excluded() -> None:
     assert parse(" , ", "search").predicate == Not(InTrash())
 
 
-@pytest.mark.parametrize("text, expected", [
-    ('"x,y" | z', (("x,y", "z"),)),
-    (r'"a\"b\\c"', (('a"b\\c',),)),
-    ('pre "a|b" post', (('pre a|b post',),)),
-    ('" padded "', ((" padded ",),)),  # quoted text is kept exactly
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('"x,y" | z', (("x,y", "z"),)),
+        (r'"a\"b\\c"', (('a"b\\c',),)),
+        ('pre "a|b" post', (("pre a|b post",),)),
+        ('" padded "', ((" padded ",),)),  # quoted text is kept exactly
+    ],
+)
 def test_quoted_mode(text: str, expected: tuple) -> None:
     assert clauses(text, quoted=True) == expected
 
@@ -116,8 +124,12 @@ def _grammar_clauses(text: str, quoted: bool) -> list[list[str]] | None:
     from filterdsl.frontends.relaxed_json import grammar_path
     from filterdsl.frontends.search import _Piece, _term_text
 
-    parser = Lark(grammar_path("search.lark").read_text(encoding="utf-8"), parser="lalr",
-                  start=["plain", "quoted"], maybe_placeholders=False)
+    parser = Lark(
+        grammar_path("search.lark").read_text(encoding="utf-8"),
+        parser="lalr",
+        start=["plain", "quoted"],
+        maybe_placeholders=False,
+    )
     try:
         tree = parser.parse(text, start="quoted" if quoted else "plain")
     except UnexpectedInput:
@@ -130,7 +142,9 @@ def _grammar_clauses(text: str, quoted: bool) -> list[list[str]] | None:
         for t in node.children:
             if isinstance(t, Token):
                 continue
-            term = _term_text([_Piece(p.type, str(p), p.start_pos or 0) for p in t.children if isinstance(p, Token)])
+            term = _term_text(
+                [_Piece(p.type, str(p), p.start_pos or 0) for p in t.children if isinstance(p, Token)]
+            )
             if term:
                 terms.append(term)
         if terms:

@@ -75,9 +75,12 @@ def servers(request: pytest.FixtureRequest) -> Iterator[tuple[Running, Running]]
     with httpx.Client(base_url=pitchly.base) as c:
         for db, rows in RECORDS.items():
             assert c.post("/api/records/import", json={"databaseId": db, "records": rows}).json() == {
-                "imported": len(rows)}
+                "imported": len(rows)
+            }
     with httpx.Client(base_url=pb.base) as c:
-        assert c.post("/api/records/import", json={"databaseId": "pb", "records": PB_RECORDS}).status_code == 200
+        assert (
+            c.post("/api/records/import", json={"databaseId": "pb", "records": PB_RECORDS}).status_code == 200
+        )
     yield pitchly, pb
     for s in (pitchly, pb):
         s.app.state.store.drop_all()
@@ -144,8 +147,9 @@ def test_pagination_link_header_and_csv(servers: tuple[Running, Running]) -> Non
         links = {rel: url for url, rel in (p.split("; rel=") for p in r.headers["Link"].split(", "))}
         assert set(links) == {'"first"', '"prev"', '"next"', '"last"'}
         nxt = c.get(links['"next"'].strip("<>"))
-        assert [x["id"] for x in nxt.json()] == [x["id"] for x in apply(parse("page_size=4&page=3", "pixiebrix"),
-                                                                        PB_RECORDS)]
+        assert [x["id"] for x in nxt.json()] == [
+            x["id"] for x in apply(parse("page_size=4&page=3", "pixiebrix"), PB_RECORDS)
+        ]
         csv_r = c.get("/api/databases/pb/records/", params={"page_size": 4}, headers={"Accept": "text/csv"})
         assert csv_r.headers["content-type"].startswith("text/csv")
         lines = csv_r.text.splitlines()
@@ -155,12 +159,23 @@ def test_pagination_link_header_and_csv(servers: tuple[Running, Running]) -> Non
 def test_bad_inputs_are_400_never_500(servers: tuple[Running, Running]) -> None:
     pitchly, pb = servers
     with httpx.Client(base_url=pitchly.base) as c:
-        for body in (b"{bad", b"[]", b'{"filter": 5}', b'{"limit": "x"}', b"\xff\xfe", b'{"in": ' + b"[" * 5000 + b"]"):
+        for body in (
+            b"{bad",
+            b"[]",
+            b'{"filter": 5}',
+            b'{"limit": "x"}',
+            b"\xff\xfe",
+            b'{"in": ' + b"[" * 5000 + b"]",
+        ):
             r = c.post("/api/databases/ixuPJwBRqtRP3GpoM/data", content=body)
             assert r.status_code == 400 and r.json()["errors"][0]["code"]
         assert c.post("/api/databases/nope/data", json={}).status_code == 404
-        assert c.post("/api/records/import", json={"databaseId": "ixuPJwBRqtRP3GpoM",
-                                                   "records": [{"cols": []}]}).status_code == 400
+        assert (
+            c.post(
+                "/api/records/import", json={"databaseId": "ixuPJwBRqtRP3GpoM", "records": [{"cols": []}]}
+            ).status_code
+            == 400
+        )
     with httpx.Client(base_url=pb.base) as c:
         for qs in ("data__a=1&data__a=2", "page=0", "start_date=2022-13-01", "nope=1", "data__=x", "%ff=1"):
             r = c.get("/api/databases/pb/records/?" + qs)
@@ -187,13 +202,17 @@ def test_concurrent_requests_and_cache(servers: tuple[Running, Running]) -> None
     assert stats["hits"] >= 200 - len(cases) and 0 < stats["hit_rate"] <= 1
 
 
-def test_secret_key_never_in_responses_or_logs(servers: tuple[Running, Running], caplog: pytest.LogCaptureFixture
-                                               ) -> None:
+def test_secret_key_never_in_responses_or_logs(
+    servers: tuple[Running, Running], caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     pitchly, _ = servers
     with httpx.Client(base_url=pitchly.base) as c:
-        for body in ({"secretKey": SECRET, "limit": 2}, {"secretKey": SECRET, "limit": 1000},
-                     {"secretKey": SECRET, "nope": 1}):
+        for body in (
+            {"secretKey": SECRET, "limit": 2},
+            {"secretKey": SECRET, "limit": 1000},
+            {"secretKey": SECRET, "nope": 1},
+        ):
             for path in ("data", "data/count"):
                 r = c.post(f"/api/databases/ixuPJwBRqtRP3GpoM/{path}", json=body)
                 assert SECRET not in r.text and SECRET not in str(r.headers)

@@ -23,13 +23,25 @@ def doc(i: str, created: str, **data: object) -> dict[str, object]:
     return {"id": i, "created_at": created, "updated_at": None, "removed_at": None, "data": data}
 
 
-ASTRAL = [doc("a1", "2021-01-01T00:00:00.000000Z", name="𐐀Deseret"), doc("a2", "2021-01-02T00:00:00.000000Z", name="𐐨deseret"),
-          doc("a3", "2021-01-03T00:00:00.000000Z", name="𝔘nicode 😀"), doc("a4", "2021-01-04T00:00:00.000000Z", name="plain")]
+ASTRAL = [
+    doc("a1", "2021-01-01T00:00:00.000000Z", name="𐐀Deseret"),
+    doc("a2", "2021-01-02T00:00:00.000000Z", name="𐐨deseret"),
+    doc("a3", "2021-01-03T00:00:00.000000Z", name="𝔘nicode 😀"),
+    doc("a4", "2021-01-04T00:00:00.000000Z", name="plain"),
+]
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize(("op", "needle"), [(Op.CONTAINS, "𐐀DESERET"), (Op.CONTAINS, "𐐨"), (Op.STARTS_WITH, "𐐀d"),
-                                            (Op.ENDS_WITH, "ODE 😀"), (Op.CONTAINS, "𝔘")])
+@pytest.mark.parametrize(
+    ("op", "needle"),
+    [
+        (Op.CONTAINS, "𐐀DESERET"),
+        (Op.CONTAINS, "𐐨"),
+        (Op.STARTS_WITH, "𐐀d"),
+        (Op.ENDS_WITH, "ODE 😀"),
+        (Op.CONTAINS, "𝔘"),
+    ],
+)
 def test_astral_letters_fold_like_python(engine: str, op: Op, needle: str) -> None:
     url = require(engine)
     q = Query(Compare(Field("name", T.STRING), op, needle), database=DB)
@@ -39,11 +51,18 @@ def test_astral_letters_fold_like_python(engine: str, op: Op, needle: str) -> No
 
 
 # created_at descending is the tie-breaker: t1 newest
-TIES = [doc("t1", "2021-01-09T00:00:00.000000Z", v=[3, 2]), doc("t2", "2021-01-08T00:00:00.000000Z", v={"b": 1, "a": 2}),
-        doc("t3", "2021-01-07T00:00:00.000000Z", v=[1]), doc("t4", "2021-01-06T00:00:00.000000Z", v={"a": 0}),
-        doc("t5", "2021-01-05T00:00:00.000000Z", v=["z", {"k": 1}]), doc("t6", "2021-01-04T00:00:00.000000Z", v={}),
-        doc("t7", "2021-01-03T00:00:00.000000Z", v=5), doc("t8", "2021-01-02T00:00:00.000000Z", v="x"),
-        doc("t9", "2021-01-01T00:00:00.000000Z", v=True), doc("t0", "2021-01-10T00:00:00.000000Z")]
+TIES = [
+    doc("t1", "2021-01-09T00:00:00.000000Z", v=[3, 2]),
+    doc("t2", "2021-01-08T00:00:00.000000Z", v={"b": 1, "a": 2}),
+    doc("t3", "2021-01-07T00:00:00.000000Z", v=[1]),
+    doc("t4", "2021-01-06T00:00:00.000000Z", v={"a": 0}),
+    doc("t5", "2021-01-05T00:00:00.000000Z", v=["z", {"k": 1}]),
+    doc("t6", "2021-01-04T00:00:00.000000Z", v={}),
+    doc("t7", "2021-01-03T00:00:00.000000Z", v=5),
+    doc("t8", "2021-01-02T00:00:00.000000Z", v="x"),
+    doc("t9", "2021-01-01T00:00:00.000000Z", v=True),
+    doc("t0", "2021-01-10T00:00:00.000000Z"),
+]
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -75,10 +94,14 @@ def test_postgres_json_column_with_cast_jsonb() -> None:
     lay = JsonLayout(tables={DB: t}, cast_jsonb=True)
     q = Query(Compare(Field("name", T.STRING), Op.EQ, "plain"), database=DB)
     with psycopg.connect(url, autocommit=True) as con:
-        con.execute(f'CREATE TEMP TABLE "{t}" (id TEXT, created_at TEXT, updated_at TEXT, removed_at TEXT, data JSON)')
+        con.execute(
+            f'CREATE TEMP TABLE "{t}" (id TEXT, created_at TEXT, updated_at TEXT, removed_at TEXT, data JSON)'
+        )
         with con.cursor() as cur:
-            cur.executemany(f'INSERT INTO "{t}" VALUES (%s, %s, NULL, NULL, %s)',
-                            [(d["id"], d["created_at"], __import__("json").dumps(d["data"])) for d in ASTRAL])
+            cur.executemany(
+                f'INSERT INTO "{t}" VALUES (%s, %s, NULL, NULL, %s)',
+                [(d["id"], d["created_at"], __import__("json").dumps(d["data"])) for d in ASTRAL],
+            )
         for stmt in advise([q], "postgres", lay).statements:
             con.execute(stmt)
         sql, params = to_sql(q, "postgres", lay)
@@ -111,10 +134,14 @@ def test_keys_holding_nul(engine: str) -> None:
     from filterdsl.errors import FilterError
 
     url = require(engine)
-    docs = [doc("z1", "2021-01-01T00:00:00.000000Z", **{"a\x00b": "v", "-\x00": {"k\x00": "w"}}),
-            doc("z2", "2021-01-02T00:00:00.000000Z", **{"a": "v"})]
-    for q in (Query(Compare(Field("a\x00b", T.JSON), Op.EQ, "v"), database=DB),
-              Query(Compare(Field("-\x00", T.JSON, ("k\x00",)), Op.EQ, "w"), database=DB)):
+    docs = [
+        doc("z1", "2021-01-01T00:00:00.000000Z", **{"a\x00b": "v", "-\x00": {"k\x00": "w"}}),
+        doc("z2", "2021-01-02T00:00:00.000000Z", **{"a": "v"}),
+    ]
+    for q in (
+        Query(Compare(Field("a\x00b", T.JSON), Op.EQ, "v"), database=DB),
+        Query(Compare(Field("-\x00", T.JSON, ("k\x00",)), Op.EQ, "w"), database=DB),
+    ):
         if engine == "sqlite":
             with pytest.raises(FilterError) as e:
                 execute_ids(q, {DB: docs}, engine, url)

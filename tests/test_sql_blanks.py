@@ -11,15 +11,30 @@ from filterdsl.backends.memory import run
 from filterdsl.backends.sql_exec import execute_ids
 
 VALUES = ["", " ", "  ", "a", "a ", " a", "\t", "\u00a0", "A "]
-DATASET = {"main": [{"id": f"r{i}", "created_at": "2021-01-01T00:00:00.000000Z", "updated_at": None,
-                     "removed_at": None, "data": {"s": v, "t": [v]}} for i, v in enumerate(VALUES)]}
+DATASET = {
+    "main": [
+        {
+            "id": f"r{i}",
+            "created_at": "2021-01-01T00:00:00.000000Z",
+            "updated_at": None,
+            "removed_at": None,
+            "data": {"s": v, "t": [v]},
+        }
+        for i, v in enumerate(VALUES)
+    ]
+}
 S = Field("s", FieldType.STRING)
 QUERIES = {
-    "empty": FieldState(S, State.EMPTY), "has-value": FieldState(S, State.HAS_VALUE),
-    "eq-a": Compare(S, Op.EQ, "a"), "eq-a-space": Compare(S, Op.EQ, "a "), "not-eq-a": Not(Compare(S, Op.EQ, "a")),
-    "contains-space": Compare(S, Op.CONTAINS, " "), "contains-empty": Compare(S, Op.CONTAINS, ""),
-    "ends-space": Compare(S, Op.ENDS_WITH, " "), "gt-a": Compare(S, Op.GT, "a"), "in": Compare(
-        Field("s", FieldType.ENUM), Op.IN, ("a", " ")),
+    "empty": FieldState(S, State.EMPTY),
+    "has-value": FieldState(S, State.HAS_VALUE),
+    "eq-a": Compare(S, Op.EQ, "a"),
+    "eq-a-space": Compare(S, Op.EQ, "a "),
+    "not-eq-a": Not(Compare(S, Op.EQ, "a")),
+    "contains-space": Compare(S, Op.CONTAINS, " "),
+    "contains-empty": Compare(S, Op.CONTAINS, ""),
+    "ends-space": Compare(S, Op.ENDS_WITH, " "),
+    "gt-a": Compare(S, Op.GT, "a"),
+    "in": Compare(Field("s", FieldType.ENUM), Op.IN, ("a", " ")),
     "tags": Compare(Field("t", FieldType.ENUM_TAGS), Op.HAS_ANY, ("a",)),
 }
 

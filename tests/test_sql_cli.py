@@ -33,8 +33,19 @@ def _input(tmp_path, obj) -> str:
 @pytest.mark.parametrize("engine", ENGINES)
 def test_run_engine_matches_memory(engine, tmp_path, capsys):
     url = require(engine)
-    args = ["run", "--from", "pitchly", "--schema", str(CORPUS / "catalog.json"), "--database", CASE["database"],
-            "--data", str(CORPUS / "records.json"), "--ids", _input(tmp_path, CASE["input"])]
+    args = [
+        "run",
+        "--from",
+        "pitchly",
+        "--schema",
+        str(CORPUS / "catalog.json"),
+        "--database",
+        CASE["database"],
+        "--data",
+        str(CORPUS / "records.json"),
+        "--ids",
+        _input(tmp_path, CASE["input"]),
+    ]
     code, out, err = _cli(capsys, *args, "--engine", engine, *(["--url", url] if url else []))
     assert code == 0, err
     assert out.splitlines() == CASE["expect"]
@@ -42,8 +53,21 @@ def test_run_engine_matches_memory(engine, tmp_path, capsys):
 
 def test_convert_prints_sql_then_params(tmp_path, capsys):
     f = {"fields": {NAME_FIELD: {"filters": [{"by": "contains", "value": "o'b%"}]}}}
-    code, out, err = _cli(capsys, "convert", "--from", "pitchly", "--to", "sql", "--dialect", "postgres", "--schema",
-                          str(CORPUS / "catalog.json"), "--database", CLIENTS, _input(tmp_path, f))
+    code, out, err = _cli(
+        capsys,
+        "convert",
+        "--from",
+        "pitchly",
+        "--to",
+        "sql",
+        "--dialect",
+        "postgres",
+        "--schema",
+        str(CORPUS / "catalog.json"),
+        "--database",
+        CLIENTS,
+        _input(tmp_path, f),
+    )
     assert code == 0, err
     sql, params = out.rstrip("\n").split("\n")
     # PostgreSQL binds contains as an escaped LIKE pattern (ESCAPE '\\'), which pg_trgm indexes serve
@@ -53,8 +77,22 @@ def test_convert_prints_sql_then_params(tmp_path, capsys):
 
 def test_convert_inline_is_escaped(tmp_path, capsys):
     f = {"fields": {NAME_FIELD: {"filters": [{"by": "is", "value": "x'; DROP TABLE t; --"}]}}}
-    code, out, _ = _cli(capsys, "convert", "--from", "pitchly", "--to", "sql", "--dialect", "mysql", "--inline",
-                        "--schema", str(CORPUS / "catalog.json"), "--database", CLIENTS, _input(tmp_path, f))
+    code, out, _ = _cli(
+        capsys,
+        "convert",
+        "--from",
+        "pitchly",
+        "--to",
+        "sql",
+        "--dialect",
+        "mysql",
+        "--inline",
+        "--schema",
+        str(CORPUS / "catalog.json"),
+        "--database",
+        CLIENTS,
+        _input(tmp_path, f),
+    )
     assert code == 0
     assert "'x''; DROP TABLE t; --'" in out
     assert len(sqlglot.parse(out.strip(), read="mysql")) == 1  # still one statement
@@ -64,25 +102,66 @@ def test_convert_columns_layout(tmp_path, capsys):
     mapping = tmp_path / "map.json"
     mapping.write_text(json.dumps({NAME_FIELD: "client_name"}))
     f = {"fields": {NAME_FIELD: {"filters": [{"by": "starts-with", "value": "a"}]}}}
-    code, out, err = _cli(capsys, "convert", "--from", "pitchly", "--to", "sql", "--dialect", "tsql", "--layout",
-                          "columns", "--mapping", str(mapping), "--schema", str(CORPUS / "catalog.json"),
-                          "--database", CLIENTS, _input(tmp_path, f))
+    code, out, err = _cli(
+        capsys,
+        "convert",
+        "--from",
+        "pitchly",
+        "--to",
+        "sql",
+        "--dialect",
+        "tsql",
+        "--layout",
+        "columns",
+        "--mapping",
+        str(mapping),
+        "--schema",
+        str(CORPUS / "catalog.json"),
+        "--database",
+        CLIENTS,
+        _input(tmp_path, f),
+    )
     assert code == 0, err
     assert "[client_name]" in out and "LIKE" not in out.upper()
 
 
 def test_convert_not_expressible_is_a_clean_error(tmp_path, capsys):
     f = {"fields": {NAME_FIELD: {"filters": [{"by": "contains", "value": "a"}]}}}
-    code, out, err = _cli(capsys, "convert", "--from", "pitchly", "--to", "sql", "--dialect", "tsql", "--schema",
-                          str(CORPUS / "catalog.json"), "--database", CLIENTS, _input(tmp_path, f))
+    code, out, err = _cli(
+        capsys,
+        "convert",
+        "--from",
+        "pitchly",
+        "--to",
+        "sql",
+        "--dialect",
+        "tsql",
+        "--schema",
+        str(CORPUS / "catalog.json"),
+        "--database",
+        CLIENTS,
+        _input(tmp_path, f),
+    )
     assert code == 4 and out == ""  # 4: a valid query the chosen target cannot express (issue 19)
     assert "not-expressible" in err and "Traceback" not in err
 
 
 def test_convert_pretty_is_the_same_statement(tmp_path, capsys):
     f = {"fields": {NAME_FIELD: {"filters": [{"by": "is", "value": "Acme"}]}}}
-    args = ["convert", "--from", "pitchly", "--to", "sql", "--dialect", "postgres", "--schema",
-            str(CORPUS / "catalog.json"), "--database", CLIENTS, _input(tmp_path, f)]
+    args = [
+        "convert",
+        "--from",
+        "pitchly",
+        "--to",
+        "sql",
+        "--dialect",
+        "postgres",
+        "--schema",
+        str(CORPUS / "catalog.json"),
+        "--database",
+        CLIENTS,
+        _input(tmp_path, f),
+    ]
     code, flat, err = _cli(capsys, *args)
     assert code == 0, err
     code, pretty, err = _cli(capsys, *args, "--pretty")
@@ -90,8 +169,10 @@ def test_convert_pretty_is_the_same_statement(tmp_path, capsys):
     flat_sql, flat_params = flat.rstrip("\n").rsplit("\n", 1)
     pretty_sql, pretty_params = pretty.rstrip("\n").rsplit("\n", 1)
     assert pretty_sql.count("\n") > 3 and flat_params == pretty_params
-    norm = [sqlglot.parse_one(s.rstrip(";").replace("%s", "NULL"), read="postgres").sql("postgres")
-            for s in (flat_sql, pretty_sql)]
+    norm = [
+        sqlglot.parse_one(s.rstrip(";").replace("%s", "NULL"), read="postgres").sql("postgres")
+        for s in (flat_sql, pretty_sql)
+    ]
     assert norm[0] == norm[1]
     code, _, err = _cli(capsys, *args[:4], "--to", "text", *args[8:], "--pretty")
     assert code == 2 and "--pretty" in err  # SQL-only flag with another target: refused, not ignored

@@ -71,8 +71,12 @@ def _ok(t: FieldType, v: Any) -> bool:
     if t is T.BOOLEAN:
         return isinstance(v, bool)
     if t is T.CURRENCY:
-        return isinstance(v, dict) and _ok(T.NUMBER, v.get("val")) and v.get("val") is not None \
+        return (
+            isinstance(v, dict)
+            and _ok(T.NUMBER, v.get("val"))
+            and v.get("val") is not None
             and isinstance(v.get("currency", ""), str)
+        )
     if t is T.ATTACHMENT:
         return isinstance(v, dict) and isinstance(v.get("val"), str) and v["val"] != ""
     return isinstance(v, list) and all(isinstance(e, str) for e in v)
@@ -92,7 +96,11 @@ def _refusal_explained(engine: str, e: FilterError, q: Query, dataset: Any, cata
 
 
 #: corpus cases each target must execute (not refuse): guards against refusals silently growing
-MIN_EXECUTED = {("datafusion", "columns"): 38, ("clickhouse", "columns"): 38, ("clickhouse", "json"): len(GOOD)}
+MIN_EXECUTED = {
+    ("datafusion", "columns"): 38,
+    ("clickhouse", "columns"): 38,
+    ("clickhouse", "json"): len(GOOD),
+}
 
 
 def _ids(q: Query, dataset: Any, engine: str, layout: str, catalog: Any) -> list[str]:
@@ -112,7 +120,10 @@ def test_corpus(engine: str, layout: str) -> None:
             got = _ids(query, dataset, engine, layout, catalog)
         except FilterError as e:
             assert layout == "columns", (case["name"], e.diagnostics[0].message)
-            assert _refusal_explained(engine, e, query, dataset, catalog), (case["name"], e.diagnostics[0].message)
+            assert _refusal_explained(engine, e, query, dataset, catalog), (
+                case["name"],
+                e.diagnostics[0].message,
+            )
             continue
         assert got == expected, case["name"]
         executed += 1
@@ -125,8 +136,17 @@ def _clean(sc: Scenario) -> dict[Any, list[dict[str, Any]]]:
     for db, docs in sc.dataset.items():
         schema = sc.catalog.get(db)
         types = {f.id: f.type for f in schema.fields} if schema else {}
-        out[db] = [{**d, "data": {k: v for k, v in d["data"].items() if k in types and _cell(types[k], v)[0]
-                                  and _ok(types[k], v)}} for d in docs]
+        out[db] = [
+            {
+                **d,
+                "data": {
+                    k: v
+                    for k, v in d["data"].items()
+                    if k in types and _cell(types[k], v)[0] and _ok(types[k], v)
+                },
+            }
+            for d in docs
+        ]
     return out
 
 
@@ -165,8 +185,12 @@ def test_differential(engine: str, layout: str) -> None:
 
     # NOT SET vs EMPTY filters are refused by construction (test_sql_columns covers that): drawn
     # without them, so the examples run
-    @settings(max_examples=60, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+    @settings(
+        max_examples=60,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+    )
     @given(scenarios().filter(lambda sc: not _ambiguous(sc.query)))
     def prop(sc: Scenario) -> None:
         clean = _clean(sc)
@@ -187,8 +211,12 @@ def test_differential_clickhouse_json() -> None:
     """The JSON document layout on ClickHouse: trap-laden records (wrong types, null, "", [], weird keys)."""
     _require("clickhouse")
 
-    @settings(max_examples=80, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=80,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(scenarios(weird_keys=True))
     def prop(sc: Scenario) -> None:
         got = _ids(sc.query, sc.dataset, "clickhouse", "json", sc.catalog)
@@ -207,17 +235,41 @@ def test_non_ascii_case_folding(engine: str, layout: str) -> None:
     from filterdsl.ast import Compare, Field, Op
 
     f = Field("n", T.STRING)
-    catalog = load_catalog([{"_id": "db", "name": "db", "fields": [
-        {"_id": "n", "name": "n", "type": "string", "primary": True}]}])
+    catalog = load_catalog(
+        [
+            {
+                "_id": "db",
+                "name": "db",
+                "fields": [{"_id": "n", "name": "n", "type": "string", "primary": True}],
+            }
+        ]
+    )
     names = ["Dávid Kovács", "DÁVID", "dávi", "ÉCOLE", "Zürich", "ΣΊΣΥΦΟΣ", "日本語", "🚀rocket"]
-    rows = [{"id": f"r{i}", "created_at": f"2021-01-0{i + 1}T00:00:00.000000Z", "updated_at": None,
-             "removed_at": None, "data": {"n": n}} for i, n in enumerate(names)]
+    rows = [
+        {
+            "id": f"r{i}",
+            "created_at": f"2021-01-0{i + 1}T00:00:00.000000Z",
+            "updated_at": None,
+            "removed_at": None,
+            "data": {"n": n},
+        }
+        for i, n in enumerate(names)
+    ]
     dataset = {"db": rows}
-    for op, needle in ((Op.STARTS_WITH, "dávid"), (Op.CONTAINS, "école"), (Op.ENDS_WITH, "rich"),
-                       (Op.ENDS_WITH, "vid"), (Op.STARTS_WITH, "🚀"), (Op.CONTAINS, "本語"), (Op.IEQ, "dávid")):
+    for op, needle in (
+        (Op.STARTS_WITH, "dávid"),
+        (Op.CONTAINS, "école"),
+        (Op.ENDS_WITH, "rich"),
+        (Op.ENDS_WITH, "vid"),
+        (Op.STARTS_WITH, "🚀"),
+        (Op.CONTAINS, "本語"),
+        (Op.IEQ, "dávid"),
+    ):
         q = Query(Compare(f, op, needle), database="db")
-        assert _ids(q, dataset, engine, layout, catalog) == [r["id"] for r in run(q, dataset, catalog)], (op, needle)
-
+        assert _ids(q, dataset, engine, layout, catalog) == [r["id"] for r in run(q, dataset, catalog)], (
+            op,
+            needle,
+        )
 
 
 def test_clickhouse_parameters_round_trip() -> None:
@@ -228,10 +280,20 @@ def test_clickhouse_parameters_round_trip() -> None:
 
     from strategies import STRINGS
 
-    catalog = load_catalog([{"_id": "db", "name": "db", "fields": [{"_id": "n", "name": "n", "type": "string"}]}])
+    catalog = load_catalog(
+        [{"_id": "db", "name": "db", "fields": [{"_id": "n", "name": "n", "type": "string"}]}]
+    )
     values = [v for v in STRINGS if v] + ["\\x41", "\r\x00\b\f", "{p0:String}", "a\\tb"]
-    rows = [{"id": f"r{i}", "created_at": "2021-01-01T00:00:00.000000Z", "updated_at": None, "removed_at": None,
-             "data": {"n": v}} for i, v in enumerate(values)]
+    rows = [
+        {
+            "id": f"r{i}",
+            "created_at": "2021-01-01T00:00:00.000000Z",
+            "updated_at": None,
+            "removed_at": None,
+            "data": {"n": v},
+        }
+        for i, v in enumerate(values)
+    ]
     for i, v in enumerate(values):
         q = Query(Compare(Field("n", T.STRING), Op.EQ, v), database="db")
         assert execute_ids(q, {"db": rows}, "clickhouse", None, catalog) == [f"r{i}"], v
@@ -250,21 +312,61 @@ def test_cli_run_engine(engine: str, tmp_path: Any, capsys: Any) -> None:
         return int(e.value.code or 0), out, err
 
     f = tmp_path / "f.json"
-    f.write_text(json.dumps({"fields": {"Nb6uqwKdxh3BFX3De": {"filters": [{"by": "contains", "value": "ORDER"}]},
-                                        "jA7HzNQYZS56LGCbj": {"filters": [{"by": "is-after", "value": "2019-06-01"}]}}}))
-    common = ("run", "--schema", str(CORPUS / "catalog.json"), "--database", "ixuPJwBRqtRP3GpoM",
-              "--data", str(CORPUS / "records.json"), "--ids", str(f))
+    f.write_text(
+        json.dumps(
+            {
+                "fields": {
+                    "Nb6uqwKdxh3BFX3De": {"filters": [{"by": "contains", "value": "ORDER"}]},
+                    "jA7HzNQYZS56LGCbj": {"filters": [{"by": "is-after", "value": "2019-06-01"}]},
+                }
+            }
+        )
+    )
+    common = (
+        "run",
+        "--schema",
+        str(CORPUS / "catalog.json"),
+        "--database",
+        "ixuPJwBRqtRP3GpoM",
+        "--data",
+        str(CORPUS / "records.json"),
+        "--ids",
+        str(f),
+    )
     code, out, _ = cli(*common, "--engine", engine)
     assert code == 0
     want = cli(*common, "--engine", "memory")[1]
     assert out == want and out.count("\n") >= 2
-    code, out, err = cli("run", "--data", str(CORPUS / "pixiebrix_records.json"), "--from", "pixiebrix",
-                         "--expr", "data__first_name=david", "--engine", engine)
+    code, out, err = cli(
+        "run",
+        "--data",
+        str(CORPUS / "pixiebrix_records.json"),
+        "--from",
+        "pixiebrix",
+        "--expr",
+        "data__first_name=david",
+        "--engine",
+        engine,
+    )
     if engine == "datafusion":  # columns layout only: schemaless records are refused
         assert code == 4 and out == "" and "needs a schema" in err
     else:
-        assert code == 0 and out and out == cli("run", "--data", str(CORPUS / "pixiebrix_records.json"), "--from",
-                                                "pixiebrix", "--expr", "data__first_name=david", "--engine", "memory")[1]
+        assert (
+            code == 0
+            and out
+            and out
+            == cli(
+                "run",
+                "--data",
+                str(CORPUS / "pixiebrix_records.json"),
+                "--from",
+                "pixiebrix",
+                "--expr",
+                "data__first_name=david",
+                "--engine",
+                "memory",
+            )[1]
+        )
 
 
 def test_unverified_dialect_warning() -> None:
@@ -278,9 +380,17 @@ def test_unverified_dialect_warning() -> None:
     q = Query(Or((Compare(Field("n", T.STRING), Op.CONTAINS, "x"), IdIn(("a",)))), database="db")
     rec = Query(IdIn(("a",)), database="db")  # record-level: compiles in the JSON layout everywhere
     cols = ColumnsLayout(columns={"db": {"n": "n"}})
-    for dialect, layout, warned in (("trino", cols, True), ("tsql", cols, True), ("spark", cols, True),
-                                    ("clickhouse", None, False), ("sqlite", None, False), ("mysql", cols, False),
-                                    ("clickhouse", cols, False), ("datafusion", cols, False), ("spark", None, False)):
+    for dialect, layout, warned in (
+        ("trino", cols, True),
+        ("tsql", cols, True),
+        ("spark", cols, True),
+        ("clickhouse", None, False),
+        ("sqlite", None, False),
+        ("mysql", cols, False),
+        ("clickhouse", cols, False),
+        ("datafusion", cols, False),
+        ("spark", None, False),
+    ):
         for compile_ in (to_sql, to_sqlglot):
             with warnings.catch_warnings(record=True) as w:
                 warnings.simplefilter("always")
@@ -303,7 +413,11 @@ def test_refusals_name_the_layout_in_use() -> None:
     with pytest.raises(FilterError) as e:
         to_sql(q, "trino", ColumnsLayout(columns={"db": {"d": "d"}}))
     msg = e.value.diagnostics[0].message
-    assert "in the columns layout" in msg and "JSON document layout" in msg.split("; ")[-1] and "datafusion" in msg
+    assert (
+        "in the columns layout" in msg
+        and "JSON document layout" in msg.split("; ")[-1]
+        and "datafusion" in msg
+    )
     with pytest.raises(FilterError) as e:
         to_sql(q, "trino")
     msg = e.value.diagnostics[0].message
@@ -319,10 +433,20 @@ def test_search_over_tags_never_spans_elements(engine: str, layout: str) -> None
     _require(engine)
     from filterdsl.backends.sql.columnar import separator
 
-    catalog = load_catalog([{"_id": "db", "name": "db", "fields": [{"_id": "t", "name": "t", "type": "enumTags"}]}])
+    catalog = load_catalog(
+        [{"_id": "db", "name": "db", "fields": [{"_id": "t", "name": "t", "type": "enumTags"}]}]
+    )
     tags = [["ab", "cd"], ["a\x00", "b"], ["ΟΔΟΣ", "x"], ["\x01", "\x00z"], ["Ab\x00Cd"]]
-    rows = [{"id": f"r{i}", "created_at": f"2021-01-0{i + 1}T00:00:00.000000Z", "updated_at": None,
-             "removed_at": None, "data": {"t": v}} for i, v in enumerate(tags)]
+    rows = [
+        {
+            "id": f"r{i}",
+            "created_at": f"2021-01-0{i + 1}T00:00:00.000000Z",
+            "updated_at": None,
+            "removed_at": None,
+            "data": {"t": v},
+        }
+        for i, v in enumerate(tags)
+    ]
     field = catalog.get("db").fields[0]  # type: ignore[union-attr]
     from filterdsl.ast import Field
 
@@ -331,4 +455,7 @@ def test_search_over_tags_never_spans_elements(engine: str, layout: str) -> None
         expected = [r["id"] for r in run(q, {"db": rows}, catalog)]
         assert _ids(q, {"db": rows}, engine, layout, catalog) == expected, term
     assert separator("") == "\x00" and separator("\x00\x01") == "\x02"
-    assert separator("".join(chr(c) for c in range(0x20)) + "".join(chr(c) for c in range(0x7F, 0xA0))) == "\ue000"
+    assert (
+        separator("".join(chr(c) for c in range(0x20)) + "".join(chr(c) for c in range(0x7F, 0xA0)))
+        == "\ue000"
+    )

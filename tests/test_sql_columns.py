@@ -54,12 +54,27 @@ def _column_value(t: FieldType, v: Any) -> Any:
 
 
 _TYPES = {
-    "duckdb": {T.NUMBER: "DOUBLE", T.BOOLEAN: "BOOLEAN", T.CURRENCY: "DOUBLE", T.ENUM_TAGS: "JSON",
-               T.REF_MULTIPLE: "JSON"},
-    "postgres": {T.NUMBER: "DOUBLE PRECISION", T.BOOLEAN: "BOOLEAN", T.CURRENCY: "DOUBLE PRECISION",
-                 T.ENUM_TAGS: "JSONB", T.REF_MULTIPLE: "JSONB"},
-    "mysql": {T.NUMBER: "DOUBLE", T.BOOLEAN: "BOOLEAN", T.CURRENCY: "DOUBLE", T.ENUM_TAGS: "LONGTEXT",
-              T.REF_MULTIPLE: "LONGTEXT"},
+    "duckdb": {
+        T.NUMBER: "DOUBLE",
+        T.BOOLEAN: "BOOLEAN",
+        T.CURRENCY: "DOUBLE",
+        T.ENUM_TAGS: "JSON",
+        T.REF_MULTIPLE: "JSON",
+    },
+    "postgres": {
+        T.NUMBER: "DOUBLE PRECISION",
+        T.BOOLEAN: "BOOLEAN",
+        T.CURRENCY: "DOUBLE PRECISION",
+        T.ENUM_TAGS: "JSONB",
+        T.REF_MULTIPLE: "JSONB",
+    },
+    "mysql": {
+        T.NUMBER: "DOUBLE",
+        T.BOOLEAN: "BOOLEAN",
+        T.CURRENCY: "DOUBLE",
+        T.ENUM_TAGS: "LONGTEXT",
+        T.REF_MULTIPLE: "LONGTEXT",
+    },
 }
 _TEXT = {"sqlite": "", "duckdb": "TEXT", "postgres": "TEXT", "mysql": "LONGTEXT"}
 
@@ -114,8 +129,10 @@ def _load(engine: str, sc: Scenario) -> tuple[_Con, ColumnsLayout, dict[str, lis
     for db, docs in sc.dataset.items():
         table = tables[db] = db if engine in ("sqlite", "duckdb") else f"fdslc_{tag}_{db}"
         fields = sc.catalog.get(db).fields  # type: ignore[union-attr]
-        columns[db] = {f.id: ({"column": f"c{i}", "currency": f"k{i}"} if f.type is T.CURRENCY else f"c{i}")
-                       for i, f in enumerate(fields)}
+        columns[db] = {
+            f.id: ({"column": f"c{i}", "currency": f"k{i}"} if f.type is T.CURRENCY else f"c{i}")
+            for i, f in enumerate(fields)
+        }
         text = _TEXT[engine]
         key = "VARCHAR(64)" if engine == "mysql" else text
         defs = [f"id {key}", f"created_at {key}", f"updated_at {key}", f"removed_at {key}"]
@@ -129,7 +146,11 @@ def _load(engine: str, sc: Scenario) -> tuple[_Con, ColumnsLayout, dict[str, lis
         con.made.append(table)
         clean[db] = []
         for d in docs:
-            data = {f.id: d["data"][f.id] for f in fields if f.id in d["data"] and _well_typed(f.type, d["data"][f.id])}
+            data = {
+                f.id: d["data"][f.id]
+                for f in fields
+                if f.id in d["data"] and _well_typed(f.type, d["data"][f.id])
+            }
             clean[db].append({**d, "data": data})
             row: list[Any] = [d["id"], d["created_at"], d["updated_at"], d["removed_at"]]
             for f in fields:
@@ -149,8 +170,12 @@ def _ambiguous(query: Query) -> bool:
 def test_columns_layout_differential(engine: str) -> None:
     require(engine)
 
-    @settings(max_examples=60, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=60,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(scenarios())
     def prop(sc: Scenario) -> None:
         con, layout, clean = _load(engine, sc)
@@ -182,7 +207,7 @@ def test_is_empty_alone_is_refused_and_collapse_warns() -> None:
         warnings.simplefilter("always")
         sql, _ = to_sql(q, "sqlite", loose)
     assert any(issubclass(x.category, SqlLayoutWarning) for x in w)
-    assert 'IS NULL' in sql
+    assert "IS NULL" in sql
 
 
 def test_include_empty_and_not_set_together_is_exact() -> None:
@@ -199,17 +224,30 @@ def test_include_empty_and_not_set_together_is_exact() -> None:
 def test_single_table_form() -> None:
     """``ColumnsLayout(table, mapping)``: one table, field keys mapped to columns, executed on SQLite."""
     con = sqlite_connect()
-    con.execute("CREATE TABLE orders (id TEXT, created_at TEXT, updated_at TEXT, removed_at TEXT, client TEXT, "
-                "amount REAL, code TEXT)")
-    con.executemany("INSERT INTO orders VALUES (?, ?, NULL, NULL, ?, ?, ?)",
-                    [("o1", "2021-01-02T00:00:00.000000Z", "ACME", 5, "USD"),
-                     ("o2", "2021-01-01T00:00:00.000000Z", "acme corp", 7, "EUR"),
-                     ("o3", "2021-01-03T00:00:00.000000Z", None, None, None)])
+    con.execute(
+        "CREATE TABLE orders (id TEXT, created_at TEXT, updated_at TEXT, removed_at TEXT, client TEXT, "
+        "amount REAL, code TEXT)"
+    )
+    con.executemany(
+        "INSERT INTO orders VALUES (?, ?, NULL, NULL, ?, ?, ?)",
+        [
+            ("o1", "2021-01-02T00:00:00.000000Z", "ACME", 5, "USD"),
+            ("o2", "2021-01-01T00:00:00.000000Z", "acme corp", 7, "EUR"),
+            ("o3", "2021-01-03T00:00:00.000000Z", None, None, None),
+        ],
+    )
     layout = ColumnsLayout("orders", {"client": "client", "price": {"column": "amount", "currency": "code"}})
     from filterdsl.ast import And, Compare, Money, Not, Op
 
-    q = Query(And((Compare(F("client", T.STRING), Op.CONTAINS, "acme"),
-                   Not(Compare(F("price", T.CURRENCY), Op.GTE, Money(6, "EUR"))))), database="anything")
+    q = Query(
+        And(
+            (
+                Compare(F("client", T.STRING), Op.CONTAINS, "acme"),
+                Not(Compare(F("price", T.CURRENCY), Op.GTE, Money(6, "EUR"))),
+            )
+        ),
+        database="anything",
+    )
     sql, params = to_sql(q, "sqlite", layout)
     assert '"orders"' in sql
     assert [r[0] for r in con.execute(sql, params)] == ["o1"]

@@ -15,20 +15,32 @@ MONTHS = ["00", "01", "02", "04", "09", "12", "13", "1-"]
 DAYS = ["00", "01", "28", "29", "30", "31", "32", " 1", "3a"]
 VALUES = [f"{y}-{m}-{d}" for y in YEARS for m in MONTHS for d in DAYS]
 VALUES += [v + "T23:59:59.999Z" for v in VALUES[::7]] + ["2020-1-5", "garbage", "", "2020-01-23"]
-DOCS = [{"id": f"r{i:04d}", "created_at": "2021-01-01T00:00:00.000000Z", "updated_at": None, "removed_at": None,
-         "data": {"d": v}} for i, v in enumerate(VALUES)]
+DOCS = [
+    {
+        "id": f"r{i:04d}",
+        "created_at": "2021-01-01T00:00:00.000000Z",
+        "updated_at": None,
+        "removed_at": None,
+        "data": {"d": v},
+    }
+    for i, v in enumerate(VALUES)
+]
 DATASET = {"main": DOCS}
 D = Field("d", FieldType.DATE)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize("query", [
-    Query(Compare(D, Op.GTE, "0001-01-01"), database="main"),
-    Query(Not(Compare(D, Op.LT, "2020-01-01")), database="main"),
-    Query(Compare(D, Op.EQ, "2020-02-29"), database="main"),
-    Query(sort=(SortKey(D),), database="main"),
-    Query(sort=(SortKey(D, True),), skip=3, limit=50, database="main"),
-], ids=["valid", "not-before", "leap-day", "sort", "sort-desc-page"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        Query(Compare(D, Op.GTE, "0001-01-01"), database="main"),
+        Query(Not(Compare(D, Op.LT, "2020-01-01")), database="main"),
+        Query(Compare(D, Op.EQ, "2020-02-29"), database="main"),
+        Query(sort=(SortKey(D),), database="main"),
+        Query(sort=(SortKey(D, True),), skip=3, limit=50, database="main"),
+    ],
+    ids=["valid", "not-before", "leap-day", "sort", "sort-desc-page"],
+)
 def test_day_validation_matches_memory(engine, query):
     url = require(engine)
     expected = [r["id"] for r in run(query, DATASET)]

@@ -16,8 +16,12 @@ from filterdsl.schema import load_catalog
 from strategies import DeepBatch, deep_batches
 
 
-@settings(max_examples=40, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(deep_batches(queries=4, weird_keys=True))
 def test_sqlite_deep_relations(b: DeepBatch) -> None:
     for q in b.queries:
@@ -31,8 +35,17 @@ def test_sqlite_date_compare_with_a_timestamp_value(op: Op) -> None:
     carries any string): stored[:10] <op> value, as memory and Mongo's _day_range compare. The deep
     generators found SQLite disagreeing here; pinned since the SQL fix."""
     cat = load_catalog([{"_id": "d0", "name": "D0", "fields": [{"_id": "u", "name": "F", "type": "date"}]}])
-    docs = {"d0": [{"id": "a", "created_at": "2021-01-01T00:00:00.000000Z", "updated_at": None, "removed_at": None,
-                    "data": {"u": "2021-01-01"}}]}
+    docs = {
+        "d0": [
+            {
+                "id": "a",
+                "created_at": "2021-01-01T00:00:00.000000Z",
+                "updated_at": None,
+                "removed_at": None,
+                "data": {"u": "2021-01-01"},
+            }
+        ]
+    }
     q = Query(Compare(Field("u", FieldType.DATE), op, "2020-01-23T23:59:59.999Z"), database="d0")
     want = {Op.LTE: [], Op.EQ: [], Op.GT: ["a"]}[op]  # by hand: "2021-01-01" vs "2020-01-23T23:59:59.999Z"
     assert [r["id"] for r in run(q, docs)] == want
@@ -48,8 +61,12 @@ def test_server_engines_deep_relations(engine: str) -> None:
     url = require(engine)
     ran: list[int] = []
 
-    @settings(max_examples=30, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=30,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(deep_batches(queries=4, weird_keys=True))
     def prop(b: DeepBatch) -> None:
         if lower_diverges(engine, b.dataset):  # documented lower() divergences (docs/sql.md), not this test's

@@ -41,21 +41,50 @@ DIALECTS = [d.value for d in Dialects if d.value]
 pytestmark = pytest.mark.filterwarnings("ignore::filterdsl.backends.sql.UnverifiedDialectWarning")
 NOT_SQL = {"dax", "prql"}  # sqlglot dialects whose language is not SQL: always not-expressible
 
-RECORD_LEVEL = Query(And((IdIn(("a", "b")), Not(InTrash()), CreatedAt("2020-01-01T00:00:00.000000Z", None),
-                          Or((ModifiedSince("2021-01-01T00:00:00.000000Z"), Not(IdIn(("c",))))))),
-                     sort=(SortKey(RecordAttr("updated_at"), True),), skip=2, limit=5, database="main")
+RECORD_LEVEL = Query(
+    And(
+        (
+            IdIn(("a", "b")),
+            Not(InTrash()),
+            CreatedAt("2020-01-01T00:00:00.000000Z", None),
+            Or((ModifiedSince("2021-01-01T00:00:00.000000Z"), Not(IdIn(("c",))))),
+        )
+    ),
+    sort=(SortKey(RecordAttr("updated_at"), True),),
+    skip=2,
+    limit=5,
+    database="main",
+)
 FIELD_LEVEL = [
     Query(Compare(Field("name", T.STRING), Op.CONTAINS, "50%_off"), database="main"),
-    Query(Not(Compare(Field("n", T.NUMBER), Op.GTE, 5)), sort=(SortKey(Field("n", T.NUMBER), True),), database="main"),
-    Query(Compare(Field("d", T.DATE), Op.LT, "2020-01-23"), sort=(SortKey(Field("d", T.DATE)),), database="main"),
+    Query(
+        Not(Compare(Field("n", T.NUMBER), Op.GTE, 5)),
+        sort=(SortKey(Field("n", T.NUMBER), True),),
+        database="main",
+    ),
+    Query(
+        Compare(Field("d", T.DATE), Op.LT, "2020-01-23"), sort=(SortKey(Field("d", T.DATE)),), database="main"
+    ),
     Query(Compare(Field("tags", T.ENUM_TAGS), Op.HAS_EXACTLY, ("a", "b")), database="main"),
     Query(Compare(Field("price", T.CURRENCY), Op.GT, Money(5, "USD")), database="main"),
-    Query(Relation(Field("r", T.REF_MULTIPLE), "target", Compare(Field("tname", T.STRING), Op.EQ, "x")), database="main"),
+    Query(
+        Relation(Field("r", T.REF_MULTIPLE), "target", Compare(Field("tname", T.STRING), Op.EQ, "x")),
+        database="main",
+    ),
     Query(Search((("foo", "bar"), ("baz",)), None), database=None),
     Query(FieldState(Field("a", T.JSON, ("b", "0")), State.EMPTY), database=None),
 ]
-COLUMNS = ColumnsLayout(columns={"main": {"name": "name", "n": "n", "d": "d_col", "tags": "tags",
-                                          "price": {"column": "amount", "currency": "code"}}})
+COLUMNS = ColumnsLayout(
+    columns={
+        "main": {
+            "name": "name",
+            "n": "n",
+            "d": "d_col",
+            "tags": "tags",
+            "price": {"column": "amount", "currency": "code"},
+        }
+    }
+)
 
 
 def test_every_dialect_is_listed():
@@ -72,8 +101,9 @@ def test_record_level_query_parses_back(dialect):
     sql, params = to_sql(RECORD_LEVEL, dialect, paramstyle="native")
     assert sqlglot.parse_one(sql, read=dialect) is not None
     # MySQL binds ids twice (collation-equal for the index, then bytes): compare the distinct values
-    assert sorted(set(params.values())) == sorted(["a", "b", "c", "2020-01-01T00:00:00.000000Z",
-                                                   "2021-01-01T00:00:00.000000Z"])
+    assert sorted(set(params.values())) == sorted(
+        ["a", "b", "c", "2020-01-01T00:00:00.000000Z", "2021-01-01T00:00:00.000000Z"]
+    )
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
@@ -93,9 +123,17 @@ def test_field_level_parses_back_or_not_expressible(dialect, qi):
 @pytest.mark.parametrize("dialect", [d for d in DIALECTS if d not in NOT_SQL])
 def test_columns_layout_compiles_for_every_sql_dialect(dialect):
     """The columns layout needs no JSON functions except for enumTags, so most dialects express it."""
-    q = Query(And((Compare(Field("name", T.STRING), Op.STARTS_WITH, "o'b"), Compare(Field("n", T.NUMBER), Op.LT, 3),
-                   Not(Compare(Field("price", T.CURRENCY), Op.EQ, Money(5, "EUR"))))),
-              sort=(SortKey(Field("name", T.STRING)),), database="main")
+    q = Query(
+        And(
+            (
+                Compare(Field("name", T.STRING), Op.STARTS_WITH, "o'b"),
+                Compare(Field("n", T.NUMBER), Op.LT, 3),
+                Not(Compare(Field("price", T.CURRENCY), Op.EQ, Money(5, "EUR"))),
+            )
+        ),
+        sort=(SortKey(Field("name", T.STRING)),),
+        database="main",
+    )
     sql, _ = to_sql(q, dialect, COLUMNS, paramstyle="native")
     assert sqlglot.parse_one(sql, read=dialect) is not None
 
@@ -107,20 +145,30 @@ def test_tsql_never_gets_ilike_or_like():
     for d in ("sqlite", "duckdb", "postgres", "mysql"):
         s, _ = to_sql(FIELD_LEVEL[0], d)
         # PostgreSQL: LIKE only with ESCAPE (the needle is escaped when bound: pg_trgm serves it)
-        assert "LIKE" not in s.upper() or (d == "postgres" and s.upper().count("LIKE") == s.count("ESCAPE '\\'"))
+        assert "LIKE" not in s.upper() or (
+            d == "postgres" and s.upper().count("LIKE") == s.count("ESCAPE '\\'")
+        )
 
 
 # ---------------------------------------------------------------- golden SQL (validate_all style)
 GOLDEN_EQ = Query(Compare(Field("k'1", T.STRING), Op.EQ, "O'Brien"), database="main")
 GOLDEN = {
-    'sqlite': ('SELECT "id", "created_at", "updated_at", "removed_at", "data" FROM "main" WHERE JSON_TYPE("data", \'$."k\'\'1"\') = \'text\' AND JSON_EXTRACT("data", \'$."k\'\'1"\') = ? ORDER BY "created_at" DESC, "id"',
-        ["O'Brien"]),
-    'duckdb': ('SELECT "id", "created_at", "updated_at", "removed_at", "data" FROM "main" WHERE JSON_TYPE("data", \'/k\'\'1\') = \'VARCHAR\' AND JSON_EXTRACT_STRING("data", \'/k\'\'1\') = ? ORDER BY "created_at" DESC, "id"',
-        ["O'Brien"]),
-    'postgres': ('SELECT "id", "created_at", "updated_at", "removed_at", "data" FROM "main" WHERE "data" -> \'k\'\'1\' = TO_JSONB(CAST(%s AS TEXT)) ORDER BY "created_at" DESC, "id" COLLATE "C"',
-        ["O'Brien"]),
-    'mysql': ('SELECT `id`, `created_at`, `updated_at`, `removed_at`, `data` FROM `main` WHERE CAST(JSON_UNQUOTE(JSON_EXTRACT(`data`, \'$."k\'\'1"\')) AS BINARY) = CAST(%s AS BINARY) AND JSON_TYPE(JSON_EXTRACT(`data`, \'$."k\'\'1"\')) = \'STRING\' ORDER BY `created_at` DESC, CAST(`id` AS BINARY)',
-        ["O'Brien"]),
+    "sqlite": (
+        'SELECT "id", "created_at", "updated_at", "removed_at", "data" FROM "main" WHERE JSON_TYPE("data", \'$."k\'\'1"\') = \'text\' AND JSON_EXTRACT("data", \'$."k\'\'1"\') = ? ORDER BY "created_at" DESC, "id"',
+        ["O'Brien"],
+    ),
+    "duckdb": (
+        'SELECT "id", "created_at", "updated_at", "removed_at", "data" FROM "main" WHERE JSON_TYPE("data", \'/k\'\'1\') = \'VARCHAR\' AND JSON_EXTRACT_STRING("data", \'/k\'\'1\') = ? ORDER BY "created_at" DESC, "id"',
+        ["O'Brien"],
+    ),
+    "postgres": (
+        'SELECT "id", "created_at", "updated_at", "removed_at", "data" FROM "main" WHERE "data" -> \'k\'\'1\' = TO_JSONB(CAST(%s AS TEXT)) ORDER BY "created_at" DESC, "id" COLLATE "C"',
+        ["O'Brien"],
+    ),
+    "mysql": (
+        "SELECT `id`, `created_at`, `updated_at`, `removed_at`, `data` FROM `main` WHERE CAST(JSON_UNQUOTE(JSON_EXTRACT(`data`, '$.\"k''1\"')) AS BINARY) = CAST(%s AS BINARY) AND JSON_TYPE(JSON_EXTRACT(`data`, '$.\"k''1\"')) = 'STRING' ORDER BY `created_at` DESC, CAST(`id` AS BINARY)",
+        ["O'Brien"],
+    ),
 }
 
 
@@ -129,20 +177,40 @@ def test_golden_eq(dialect):
     assert to_sql(GOLDEN_EQ, dialect) == GOLDEN[dialect]
 
 
-@pytest.mark.parametrize(("dialect", "expected"), [
-    ('bigquery', 'SELECT `id`, `created_at`, `updated_at`, `removed_at`, `data` FROM `main` WHERE FALSE ORDER BY `created_at` DESC, `id` LIMIT 0'),
-    ('tsql', 'SELECT TOP 0 [id], [created_at], [updated_at], [removed_at], [data] FROM [main] WHERE (1 = 0) ORDER BY [created_at] DESC, [id]'),
-    ('sqlite', 'SELECT "id", "created_at", "updated_at", "removed_at", "data" FROM "main" WHERE FALSE ORDER BY "created_at" DESC, "id" LIMIT 0'),
-])
+@pytest.mark.parametrize(
+    ("dialect", "expected"),
+    [
+        (
+            "bigquery",
+            "SELECT `id`, `created_at`, `updated_at`, `removed_at`, `data` FROM `main` WHERE FALSE ORDER BY `created_at` DESC, `id` LIMIT 0",
+        ),
+        (
+            "tsql",
+            "SELECT TOP 0 [id], [created_at], [updated_at], [removed_at], [data] FROM [main] WHERE (1 = 0) ORDER BY [created_at] DESC, [id]",
+        ),
+        (
+            "sqlite",
+            'SELECT "id", "created_at", "updated_at", "removed_at", "data" FROM "main" WHERE FALSE ORDER BY "created_at" DESC, "id" LIMIT 0',
+        ),
+    ],
+)
 def test_golden_empty_in_and_limit_zero(dialect, expected):
     sql, params = to_sql(Query(IdIn(()), limit=0, database="main"), dialect)
     assert (sql, params) == (expected, {} if dialect not in ("sqlite",) else [])
 
 
 # ---------------------------------------------------------------- paramstyles
-@pytest.mark.parametrize(("style", "mark", "kind"), [("qmark", "?", list), ("numeric", ":1", list),
-                                                      ("named", ":p0", dict), ("format", "%s", list),
-                                                      ("pyformat", "%(p0)s", dict), ("dollar", "$1", list)])
+@pytest.mark.parametrize(
+    ("style", "mark", "kind"),
+    [
+        ("qmark", "?", list),
+        ("numeric", ":1", list),
+        ("named", ":p0", dict),
+        ("format", "%s", list),
+        ("pyformat", "%(p0)s", dict),
+        ("dollar", "$1", list),
+    ],
+)
 def test_paramstyles(style, mark, kind):
     sql, params = to_sql(GOLDEN_EQ, "postgres", paramstyle=style)
     assert mark in sql and isinstance(params, kind)
@@ -186,8 +254,12 @@ def test_inline_literals_execute_on_sqlite():
 def test_values_never_in_sql_text():
     nasty = "x'); DROP TABLE main; --"
     for d in ("sqlite", "duckdb", "postgres", "mysql"):
-        q = Query(And((Compare(Field("k", T.STRING), Op.CONTAINS, nasty), IdIn((nasty,)),
-                       Search(((nasty,),), None))), database="main")
+        q = Query(
+            And(
+                (Compare(Field("k", T.STRING), Op.CONTAINS, nasty), IdIn((nasty,)), Search(((nasty,),), None))
+            ),
+            database="main",
+        )
         sql, params = to_sql(q, d)
         assert "DROP" not in sql and nasty in params
 
@@ -195,13 +267,13 @@ def test_values_never_in_sql_text():
 # columns layout, NOT contains "50%" with limit 10: portable NOT, no LIKE, dialect placeholders
 GOLDEN_COLUMNS_Q = Query(Not(Compare(Field("name", T.STRING), Op.CONTAINS, "50%")), limit=10, database="main")
 GOLDEN_COLUMNS = {
-    'tsql': 'SELECT TOP 10 [id], [created_at], [updated_at], [removed_at], [name] AS [f:name] FROM [main] WHERE CASE WHEN CHARINDEX(:p0, LOWER([name])) > 0 THEN 1 ELSE 0 END = 0 ORDER BY [created_at] DESC, [id]',
-    'oracle': 'SELECT "id", "created_at", "updated_at", "removed_at", "name" AS "f:name" FROM "main" WHERE CASE WHEN INSTR(LOWER("name"), :p0) > 0 THEN 1 ELSE 0 END = 0 ORDER BY "created_at" DESC, "id" FETCH FIRST 10 ROWS ONLY',
-    'bigquery': 'SELECT `id`, `created_at`, `updated_at`, `removed_at`, `name` AS `f:name` FROM `main` WHERE NOT (COALESCE(INSTR(LOWER(`name`), @p0) > 0, FALSE)) ORDER BY `created_at` DESC, `id` LIMIT 10',
-    'snowflake': 'SELECT "id", "created_at", "updated_at", "removed_at", "name" AS "f:name" FROM "main" WHERE NOT (COALESCE(CHARINDEX(:p0, LOWER("name")) > 0, FALSE)) ORDER BY "created_at" DESC, "id" LIMIT 10',
-    'trino': 'SELECT "id", "created_at", "updated_at", "removed_at", "name" AS "f:name" FROM "main" WHERE NOT (COALESCE(STRPOS(LOWER("name"), :p0) > 0, FALSE)) ORDER BY "created_at" DESC, "id" LIMIT 10',
+    "tsql": "SELECT TOP 10 [id], [created_at], [updated_at], [removed_at], [name] AS [f:name] FROM [main] WHERE CASE WHEN CHARINDEX(:p0, LOWER([name])) > 0 THEN 1 ELSE 0 END = 0 ORDER BY [created_at] DESC, [id]",
+    "oracle": 'SELECT "id", "created_at", "updated_at", "removed_at", "name" AS "f:name" FROM "main" WHERE CASE WHEN INSTR(LOWER("name"), :p0) > 0 THEN 1 ELSE 0 END = 0 ORDER BY "created_at" DESC, "id" FETCH FIRST 10 ROWS ONLY',
+    "bigquery": "SELECT `id`, `created_at`, `updated_at`, `removed_at`, `name` AS `f:name` FROM `main` WHERE NOT (COALESCE(INSTR(LOWER(`name`), @p0) > 0, FALSE)) ORDER BY `created_at` DESC, `id` LIMIT 10",
+    "snowflake": 'SELECT "id", "created_at", "updated_at", "removed_at", "name" AS "f:name" FROM "main" WHERE NOT (COALESCE(CHARINDEX(:p0, LOWER("name")) > 0, FALSE)) ORDER BY "created_at" DESC, "id" LIMIT 10',
+    "trino": 'SELECT "id", "created_at", "updated_at", "removed_at", "name" AS "f:name" FROM "main" WHERE NOT (COALESCE(STRPOS(LOWER("name"), :p0) > 0, FALSE)) ORDER BY "created_at" DESC, "id" LIMIT 10',
     # ClickHouse's LOWER folds ASCII only: lowerUTF8 (executed on chDB in test_sql_columnar.py)
-    'clickhouse': 'SELECT "id", "created_at", "updated_at", "removed_at", "name" AS "f:name" FROM "main" WHERE NOT (COALESCE(positionUTF8(lowerUTF8("name"), {p0: String}) > 0, FALSE)) ORDER BY "created_at" DESC, "id" LIMIT 10',
+    "clickhouse": 'SELECT "id", "created_at", "updated_at", "removed_at", "name" AS "f:name" FROM "main" WHERE NOT (COALESCE(positionUTF8(lowerUTF8("name"), {p0: String}) > 0, FALSE)) ORDER BY "created_at" DESC, "id" LIMIT 10',
 }
 
 
@@ -213,12 +285,16 @@ def test_golden_columns_not_contains(dialect):
 
 def test_golden_spark_eq():
     sql, params = to_sql(GOLDEN_EQ, "spark")
-    assert sql == "SELECT `id`, `created_at`, `updated_at`, `removed_at`, `data` FROM `main` WHERE SCHEMA_OF_VARIANT(TRY_ELEMENT_AT(TRY_CAST(PARSE_JSON(`data`) AS MAP<STRING, VARIANT>), 'k\\'1')) = 'STRING' AND TRY_VARIANT_GET(TRY_ELEMENT_AT(TRY_CAST(PARSE_JSON(`data`) AS MAP<STRING, VARIANT>), 'k\\'1'), '$', 'string') = :p0 ORDER BY `created_at` DESC, `id`"
+    assert (
+        sql
+        == "SELECT `id`, `created_at`, `updated_at`, `removed_at`, `data` FROM `main` WHERE SCHEMA_OF_VARIANT(TRY_ELEMENT_AT(TRY_CAST(PARSE_JSON(`data`) AS MAP<STRING, VARIANT>), 'k\\'1')) = 'STRING' AND TRY_VARIANT_GET(TRY_ELEMENT_AT(TRY_CAST(PARSE_JSON(`data`) AS MAP<STRING, VARIANT>), 'k\\'1'), '$', 'string') = :p0 ORDER BY `created_at` DESC, `id`"
+    )
     assert params == {"p0": "O'Brien"}
 
 
 def test_compiled_size_grows_linearly():
     """SQL text and params grow linearly with the number of conditions (deterministic, no timing)."""
+
     def size(n):
         pred = And(tuple(Compare(Field(f"f{i % 7}", T.STRING), Op.CONTAINS, f"v{i}") for i in range(n)))
         sql, params = to_sql(Query(pred, database="main"), "sqlite")
@@ -228,19 +304,51 @@ def test_compiled_size_grows_linearly():
     assert p2 == 2 * p1 and 1.9 < s2 / s1 < 2.1
 
 
-HOSTILE = ["x' OR '1'='1", "x'); DROP TABLE main; --", "\\", "\\'", "/* c */", "-- c", "%", "_", "$.a[0]", '"',
-           "’ ＇", "%s", "?", ":p0", "$1", "\x01", "line\nbreak", "${x}", "{p0: String}"]
+HOSTILE = [
+    "x' OR '1'='1",
+    "x'); DROP TABLE main; --",
+    "\\",
+    "\\'",
+    "/* c */",
+    "-- c",
+    "%",
+    "_",
+    "$.a[0]",
+    '"',
+    "’ ＇",
+    "%s",
+    "?",
+    ":p0",
+    "$1",
+    "\x01",
+    "line\nbreak",
+    "${x}",
+    "{p0: String}",
+]
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "duckdb", "postgres", "mysql", "spark"])
 def test_values_never_change_the_query_shape(dialect):
     """The same query with hostile values compiles to exactly the same SQL text; only params differ."""
+
     def build(v):
         f = Field("name", T.STRING)
-        return Query(And((Compare(f, Op.EQ, v), Not(Compare(f, Op.CONTAINS, v)), Compare(f, Op.STARTS_WITH, v),
-                          Compare(f, Op.ENDS_WITH, v), Compare(Field("e", T.ENUM), Op.IN, (v, "b")),
-                          Compare(Field("t", T.ENUM_TAGS), Op.HAS_ALL, (v, "b")), IdIn((v, "b")),
-                          Search(((v,),), None), Compare(Field("a", T.JSON, ("b",)), Op.EQ, v))), database="main")
+        return Query(
+            And(
+                (
+                    Compare(f, Op.EQ, v),
+                    Not(Compare(f, Op.CONTAINS, v)),
+                    Compare(f, Op.STARTS_WITH, v),
+                    Compare(f, Op.ENDS_WITH, v),
+                    Compare(Field("e", T.ENUM), Op.IN, (v, "b")),
+                    Compare(Field("t", T.ENUM_TAGS), Op.HAS_ALL, (v, "b")),
+                    IdIn((v, "b")),
+                    Search(((v,),), None),
+                    Compare(Field("a", T.JSON, ("b",)), Op.EQ, v),
+                )
+            ),
+            database="main",
+        )
 
     base_sql, base_params = to_sql(build("benign"), dialect)
     for v in HOSTILE:
@@ -249,10 +357,20 @@ def test_values_never_change_the_query_shape(dialect):
         assert (list(params.values()) if isinstance(params, dict) else params).count(v) >= 1
 
 
-@pytest.mark.parametrize(("engine", "style"), [("sqlite", "qmark"), ("sqlite", "named"), ("sqlite", "numeric"),
-                                               ("duckdb", "qmark"), ("duckdb", "dollar"),
-                                               ("postgres", "format"), ("postgres", "pyformat"),
-                                               ("mysql", "format"), ("mysql", "pyformat")])
+@pytest.mark.parametrize(
+    ("engine", "style"),
+    [
+        ("sqlite", "qmark"),
+        ("sqlite", "named"),
+        ("sqlite", "numeric"),
+        ("duckdb", "qmark"),
+        ("duckdb", "dollar"),
+        ("postgres", "format"),
+        ("postgres", "pyformat"),
+        ("mysql", "format"),
+        ("mysql", "pyformat"),
+    ],
+)
 def test_drivers_accept_their_paramstyles(engine, style):
     """Each driver executes the SQL in the paramstyles it documents, with a % in a table name."""
     from sql_engines import require
@@ -260,10 +378,22 @@ def test_drivers_accept_their_paramstyles(engine, style):
     from filterdsl.backends import sql_exec
 
     url = require(engine)
-    docs = [{"id": "a", "created_at": "2021-01-01T00:00:00.000000Z", "updated_at": None, "removed_at": None,
-             "data": {"k'1": "O'Brien"}},
-            {"id": "b", "created_at": "2021-01-01T00:00:00.000000Z", "updated_at": None, "removed_at": None,
-             "data": {"k'1": "o'brien"}}]
+    docs = [
+        {
+            "id": "a",
+            "created_at": "2021-01-01T00:00:00.000000Z",
+            "updated_at": None,
+            "removed_at": None,
+            "data": {"k'1": "O'Brien"},
+        },
+        {
+            "id": "b",
+            "created_at": "2021-01-01T00:00:00.000000Z",
+            "updated_at": None,
+            "removed_at": None,
+            "data": {"k'1": "o'brien"},
+        },
+    ]
     tables = {"main": "50%_main"}
     sql, params = to_sql(GOLDEN_EQ, engine, JsonLayout(tables=tables), paramstyle=style)
     if engine == "sqlite":
@@ -285,8 +415,26 @@ def test_drivers_accept_their_paramstyles(engine, style):
     assert [r[0] for r in rows] == ["a"]
 
 
-HOSTILE_KEYS = ["a.b", "$dollar", "a[0]", "a..b", "k'q", "*", "$", "a b", "日本", "%", "_", "--c", "/*", "x;y",
-                'k"q', "k\\b", "-x", "~0/1"]
+HOSTILE_KEYS = [
+    "a.b",
+    "$dollar",
+    "a[0]",
+    "a..b",
+    "k'q",
+    "*",
+    "$",
+    "a b",
+    "日本",
+    "%",
+    "_",
+    "--c",
+    "/*",
+    "x;y",
+    'k"q',
+    "k\\b",
+    "-x",
+    "~0/1",
+]
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "duckdb", "postgres", "mysql", "spark"])
@@ -296,12 +444,18 @@ def test_keys_are_escaped_literals(dialect):
     string literals hold the key, and no key travels as a parameter."""
     for key in HOSTILE_KEYS:
         f = Field(key, T.JSON, (key, "0"))
-        q = Query(And((Compare(f, Op.EQ, "v"), FieldState(Field(key, T.STRING), State.EMPTY))), database="main")
+        q = Query(
+            And((Compare(f, Op.EQ, "v"), FieldState(Field(key, T.STRING), State.EMPTY))), database="main"
+        )
         sql, params = to_sql(q, dialect, paramstyle="native")
         trees = sqlglot.parse(sql, read=dialect)
         assert len(trees) == 1 and isinstance(trees[0], exp.Select), key
         literals = [lit.this for lit in trees[0].find_all(exp.Literal) if lit.is_string]
         literals += [str(k.this) for k in trees[0].find_all(exp.JSONPathKey)]  # PostgreSQL ``-> 'key'``
-        spellings = (key, key.replace("~", "~0").replace("/", "~1"), json.dumps(key, ensure_ascii=False)[1:-1])
+        spellings = (
+            key,
+            key.replace("~", "~0").replace("/", "~1"),
+            json.dumps(key, ensure_ascii=False)[1:-1],
+        )
         assert any(sp in lit for lit in literals for sp in spellings), key
         assert list(params.values()) == ["v"], key

@@ -17,7 +17,10 @@ _CI_OPS = (Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH, Op.IEQ)
 
 
 def _folds(sc: Scenario) -> bool:
-    return any(isinstance(n, Search) or (isinstance(n, Compare) and n.op in _CI_OPS) for n in walk(sc.query.predicate))
+    return any(
+        isinstance(n, Search) or (isinstance(n, Compare) and n.op in _CI_OPS)
+        for n in walk(sc.query.predicate)
+    )
 
 
 def _check(engine: str, url: str | None, sc: Scenario) -> None:
@@ -32,8 +35,12 @@ def _check(engine: str, url: str | None, sc: Scenario) -> None:
 def test_differential(engine: str) -> None:
     url = require(engine)
 
-    @settings(max_examples=150, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=150,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(scenarios())
     def prop(sc: Scenario) -> None:
         _check(engine, url, sc)
@@ -46,8 +53,12 @@ def test_differential_weird_keys(engine: str) -> None:
     """Keys with JSON-path metacharacters (``a.b``, ``$dollar``, ``a[0]``) are just keys."""
     url = require(engine)
 
-    @settings(max_examples=50, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=50,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(scenarios(weird_keys=True))
     def prop(sc: Scenario) -> None:
         _check(engine, url, sc)

@@ -38,23 +38,40 @@ from filterdsl.backends.sql_exec import sqlite_connect
 T = FieldType
 N = 3000
 DB = "db"
-STATUS, AMOUNT, PAID, DAY, NAME, TAGS, PRICE = (Field("status", T.ENUM), Field("amount", T.NUMBER),
-                                                 Field("paid", T.BOOLEAN), Field("day", T.DATE),
-                                                 Field("name", T.STRING), Field("tags", T.ENUM_TAGS),
-                                                 Field("price", T.CURRENCY))
+STATUS, AMOUNT, PAID, DAY, NAME, TAGS, PRICE = (
+    Field("status", T.ENUM),
+    Field("amount", T.NUMBER),
+    Field("paid", T.BOOLEAN),
+    Field("day", T.DATE),
+    Field("name", T.STRING),
+    Field("tags", T.ENUM_TAGS),
+    Field("price", T.CURRENCY),
+)
 
 
 def _docs() -> list[dict[str, Any]]:
     out = []
     for i in range(N):
-        data: dict[str, Any] = {"status": "rare" if i % 1000 == 7 else ["new", "paid", "shipped"][i % 3],
-                                "amount": i, "paid": i % 997 == 1, "day": f"20{10 + i % 13}-{1 + i % 12:02d}-{1 + i % 28:02d}",
-                                "name": f"order-{i:05d}", "tags": ["t" + str(i % 500), "all"],
-                                "price": {"val": i, "currency": "USD"}}
+        data: dict[str, Any] = {
+            "status": "rare" if i % 1000 == 7 else ["new", "paid", "shipped"][i % 3],
+            "amount": i,
+            "paid": i % 997 == 1,
+            "day": f"20{10 + i % 13}-{1 + i % 12:02d}-{1 + i % 28:02d}",
+            "name": f"order-{i:05d}",
+            "tags": ["t" + str(i % 500), "all"],
+            "price": {"val": i, "currency": "USD"},
+        }
         if i % 101 == 5:
             data["amount"] = str(i)  # a wrong type the exact form must not return
-        out.append({"id": f"r{i:05d}", "created_at": f"2021-01-{1 + i % 28:02d}T00:00:00.000000Z",
-                    "updated_at": None, "removed_at": None, "data": data})
+        out.append(
+            {
+                "id": f"r{i:05d}",
+                "created_at": f"2021-01-{1 + i % 28:02d}T00:00:00.000000Z",
+                "updated_at": None,
+                "removed_at": None,
+                "data": data,
+            }
+        )
     return out
 
 
@@ -82,17 +99,58 @@ CASES = [
 SERVED = {
     ("postgres", "json"): {c for c, _ in CASES},
     ("postgres", "columns"): {c for c, _ in CASES},
-    ("sqlite", "json"): {"eq", "in", "range-gte", "range-lt", "number-eq", "boolean", "ids", "date-after", "date-on",
-                         "money"},
-    ("sqlite", "columns"): {"eq", "in", "range-gte", "range-lt", "number-eq", "boolean", "ids", "date-after",
-                            "date-on", "money"},
-    ("mysql", "columns"): {"eq", "in", "range-gte", "range-lt", "number-eq", "boolean", "ids", "money", "date-after",
-                           "date-on"},
+    ("sqlite", "json"): {
+        "eq",
+        "in",
+        "range-gte",
+        "range-lt",
+        "number-eq",
+        "boolean",
+        "ids",
+        "date-after",
+        "date-on",
+        "money",
+    },
+    ("sqlite", "columns"): {
+        "eq",
+        "in",
+        "range-gte",
+        "range-lt",
+        "number-eq",
+        "boolean",
+        "ids",
+        "date-after",
+        "date-on",
+        "money",
+    },
+    ("mysql", "columns"): {
+        "eq",
+        "in",
+        "range-gte",
+        "range-lt",
+        "number-eq",
+        "boolean",
+        "ids",
+        "money",
+        "date-after",
+        "date-on",
+    },
 }
 
-COLUMNS = ColumnsLayout(tables={DB: "cols"}, columns={DB: {
-    "status": "status", "amount": "amount", "paid": "paid", "day": "day", "name": "name", "tags": "tags",
-    "price": {"column": "price", "currency": "price_cur"}}})
+COLUMNS = ColumnsLayout(
+    tables={DB: "cols"},
+    columns={
+        DB: {
+            "status": "status",
+            "amount": "amount",
+            "paid": "paid",
+            "day": "day",
+            "name": "name",
+            "tags": "tags",
+            "price": {"column": "price", "currency": "price_cur"},
+        }
+    },
+)
 
 
 def _layout(kind: str, table: str) -> JsonLayout | ColumnsLayout:
@@ -111,8 +169,22 @@ def _col_rows() -> list[tuple[Any, ...]]:
     for d in DOCS:
         v = d["data"]
         amount = v["amount"] if isinstance(v["amount"], int) else None  # a typed column holds no wrong types
-        rows.append((d["id"], d["created_at"], None, None, v["status"], amount, v["paid"], v["day"], v["name"],
-                     json.dumps(v["tags"]), v["price"]["val"], v["price"]["currency"]))
+        rows.append(
+            (
+                d["id"],
+                d["created_at"],
+                None,
+                None,
+                v["status"],
+                amount,
+                v["paid"],
+                v["day"],
+                v["name"],
+                json.dumps(v["tags"]),
+                v["price"]["val"],
+                v["price"]["currency"],
+            )
+        )
     return rows
 
 
@@ -135,16 +207,23 @@ def pg() -> Iterator[Any]:
     con = psycopg.connect(url, autocommit=True)
     tag = secrets.token_hex(4)
     tj, tc = f"ix_json_{tag}", f"ix_cols_{tag}"
-    con.execute(f'CREATE TABLE "{tj}" (id TEXT COLLATE "C" PRIMARY KEY, created_at TEXT NOT NULL, updated_at TEXT, '
-                "removed_at TEXT, data JSONB NOT NULL)")
-    con.execute(f'CREATE TABLE "{tc}" (id TEXT COLLATE "C" PRIMARY KEY, created_at TEXT NOT NULL, updated_at TEXT, '
-                "removed_at TEXT, status TEXT, amount DOUBLE PRECISION, paid BOOLEAN, day TEXT, name TEXT, "
-                "tags JSONB, price DOUBLE PRECISION, price_cur TEXT)")
+    con.execute(
+        f'CREATE TABLE "{tj}" (id TEXT COLLATE "C" PRIMARY KEY, created_at TEXT NOT NULL, updated_at TEXT, '
+        "removed_at TEXT, data JSONB NOT NULL)"
+    )
+    con.execute(
+        f'CREATE TABLE "{tc}" (id TEXT COLLATE "C" PRIMARY KEY, created_at TEXT NOT NULL, updated_at TEXT, '
+        "removed_at TEXT, status TEXT, amount DOUBLE PRECISION, paid BOOLEAN, day TEXT, name TEXT, "
+        "tags JSONB, price DOUBLE PRECISION, price_cur TEXT)"
+    )
     with con.cursor() as cur:
-        cur.executemany(f'INSERT INTO "{tj}" VALUES (%s, %s, %s, %s, %s::jsonb)',
-                        [(d["id"], d["created_at"], None, None, json.dumps(d["data"])) for d in DOCS])
-        cur.executemany(f'INSERT INTO "{tc}" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)',
-                        _col_rows())
+        cur.executemany(
+            f'INSERT INTO "{tj}" VALUES (%s, %s, %s, %s, %s::jsonb)',
+            [(d["id"], d["created_at"], None, None, json.dumps(d["data"])) for d in DOCS],
+        )
+        cur.executemany(
+            f'INSERT INTO "{tc}" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)', _col_rows()
+        )
     try:
         yield con, {"json": tj, "columns": tc}
     finally:
@@ -180,14 +259,20 @@ def test_sqlite_serves_equality_ranges_and_dates_from_an_index(layout: str) -> N
     con = sqlite_connect()
     t = "ix"
     if layout == "json":
-        con.execute(f'CREATE TABLE "{t}" (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, updated_at TEXT, '
-                    "removed_at TEXT, data TEXT NOT NULL)")
-        con.executemany(f'INSERT INTO "{t}" VALUES (?, ?, ?, ?, ?)',
-                        [(d["id"], d["created_at"], None, None, json.dumps(d["data"])) for d in DOCS])
+        con.execute(
+            f'CREATE TABLE "{t}" (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, updated_at TEXT, '
+            "removed_at TEXT, data TEXT NOT NULL)"
+        )
+        con.executemany(
+            f'INSERT INTO "{t}" VALUES (?, ?, ?, ?, ?)',
+            [(d["id"], d["created_at"], None, None, json.dumps(d["data"])) for d in DOCS],
+        )
     else:
-        con.execute(f'CREATE TABLE "{t}" (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, updated_at TEXT, '
-                    "removed_at TEXT, status TEXT, amount REAL, paid BOOLEAN, day TEXT, name TEXT, tags TEXT, "
-                    "price REAL, price_cur TEXT)")
+        con.execute(
+            f'CREATE TABLE "{t}" (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, updated_at TEXT, '
+            "removed_at TEXT, status TEXT, amount REAL, paid BOOLEAN, day TEXT, name TEXT, tags TEXT, "
+            "price REAL, price_cur TEXT)"
+        )
         con.executemany(f'INSERT INTO "{t}" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', _col_rows())
     lay = _layout(layout, t)
     # not the default-order index: with a bound value SQLite estimates rows per key (4 statuses here) and
@@ -201,8 +286,12 @@ def test_sqlite_serves_equality_ranges_and_dates_from_an_index(layout: str) -> N
         sql, params = to_sql(Query(pred, database=DB), "sqlite", lay)
         plan = " | ".join(str(r[-1]) for r in con.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall())
         if label in SERVED[("sqlite", layout)]:
-            assert "USING INDEX" in plan or "USING COVERING INDEX" in plan or "PRIMARY KEY" in plan \
-                or "sqlite_autoindex" in plan, (label, plan)
+            assert (
+                "USING INDEX" in plan
+                or "USING COVERING INDEX" in plan
+                or "PRIMARY KEY" in plan
+                or "sqlite_autoindex" in plan
+            ), (label, plan)
             assert "SCAN r0" not in plan, (label, plan)
         ids = [r[0] for r in con.execute(sql, params).fetchall()]
         want = _expected(pred) if layout == "json" else _expected_columns(pred)
@@ -221,13 +310,19 @@ def test_mariadb_columns_serve_equality_in_ranges_booleans_and_ids_from_an_index
     try:
         with con.cursor() as cur:
             # default (case-insensitive, PAD SPACE) collation: equality still finds only exact bytes
-            cur.execute(f"CREATE TABLE `{t}` (id VARCHAR(64) PRIMARY KEY, created_at VARCHAR(40) NOT NULL, "
-                        "updated_at VARCHAR(40), removed_at VARCHAR(40), status VARCHAR(64), amount DOUBLE, "
-                        "paid BOOLEAN, day VARCHAR(40), name VARCHAR(64), tags LONGTEXT, price DOUBLE, "
-                        "price_cur VARCHAR(8)) DEFAULT CHARSET=utf8mb4 COLLATE utf8mb4_general_ci")
-            cur.executemany(f"INSERT INTO `{t}` VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", _col_rows())
-            cur.execute(f"INSERT INTO `{t}` (id, created_at, status) VALUES ('x1', '2021-01-01', 'RARE'), "
-                        "('x2', '2021-01-01', 'rare ')")  # collation-equal, not byte-equal: never returned
+            cur.execute(
+                f"CREATE TABLE `{t}` (id VARCHAR(64) PRIMARY KEY, created_at VARCHAR(40) NOT NULL, "
+                "updated_at VARCHAR(40), removed_at VARCHAR(40), status VARCHAR(64), amount DOUBLE, "
+                "paid BOOLEAN, day VARCHAR(40), name VARCHAR(64), tags LONGTEXT, price DOUBLE, "
+                "price_cur VARCHAR(8)) DEFAULT CHARSET=utf8mb4 COLLATE utf8mb4_general_ci"
+            )
+            cur.executemany(
+                f"INSERT INTO `{t}` VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", _col_rows()
+            )
+            cur.execute(
+                f"INSERT INTO `{t}` (id, created_at, status) VALUES ('x1', '2021-01-01', 'RARE'), "
+                "('x2', '2021-01-01', 'rare ')"
+            )  # collation-equal, not byte-equal: never returned
             lay = _layout("columns", t)
             for stmt in advise([Query(p, database=DB) for _, p in CASES], "mysql", lay).statements:
                 cur.execute(stmt)
@@ -264,5 +359,7 @@ def test_advice_refuses_what_no_index_serves() -> None:
     adv = advise([q], "postgres")
     assert not [s for s in adv.statements if "status" in s] and any("negative" in n for n in adv.notes)
     adv = advise([Query(Compare(STATUS, Op.EQ, "a"), database=DB)], "mysql")
-    assert not [s for s in adv.statements if "status" in s] and any("generated column" in n for n in adv.notes)
+    assert not [s for s in adv.statements if "status" in s] and any(
+        "generated column" in n for n in adv.notes
+    )
     assert FieldState and State and InTrash  # imported for the query shapes above

@@ -16,9 +16,41 @@ pytest.importorskip("filterdsl.frontends.pixiebrix")
 
 KEYS = ["a", "b", "0", "first name", "-x", "k'q"]
 SCALARS = [None, "", "x", "X", "david", "David", "5", 5, 5.0, 0, 12, True, "true", "a%b", "ü", "2021-01-01"]
-LOOKUPS = ["", "__exact", "__isnull", "__isnull", "__isnull", "__iexact", "__icontains", "__istartswith",
-           "__iendswith", "__gt", "__gte", "__lt", "__lte", "__gte", "__lt", "__in"]
-VALUES = ["x", "david", "DAVID", "5", "0", "12", "5", "0", "a%b", "ü", "", "x,david", "true", "false", "2021-01-01"]
+LOOKUPS = [
+    "",
+    "__exact",
+    "__isnull",
+    "__isnull",
+    "__isnull",
+    "__iexact",
+    "__icontains",
+    "__istartswith",
+    "__iendswith",
+    "__gt",
+    "__gte",
+    "__lt",
+    "__lte",
+    "__gte",
+    "__lt",
+    "__in",
+]
+VALUES = [
+    "x",
+    "david",
+    "DAVID",
+    "5",
+    "0",
+    "12",
+    "5",
+    "0",
+    "a%b",
+    "ü",
+    "",
+    "x,david",
+    "true",
+    "false",
+    "2021-01-01",
+]
 
 
 def _case():  # type: ignore[no-untyped-def]
@@ -30,8 +62,12 @@ def _case():  # type: ignore[no-untyped-def]
 def test_pixiebrix_differential(engine):
     url = require(engine)
 
-    @settings(max_examples=80, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=80,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(_case())
     def prop(case):
         text, dataset = case

@@ -94,7 +94,9 @@ class _Twin:
         if type(x) is not str or not valid_day(x):
             return x
         if ("day", x) not in self.seen:
-            self.seen[("day", x)] = (datetime.date(1999, 12, 31) - datetime.timedelta(days=len(self.seen))).isoformat()
+            self.seen[("day", x)] = (
+                datetime.date(1999, 12, 31) - datetime.timedelta(days=len(self.seen))
+            ).isoformat()
         return self.seen[("day", x)]
 
     def node(self, n: Node) -> Node:
@@ -130,8 +132,12 @@ def _has_values(q: Query) -> bool:
             if valid_day(n.value):
                 return True
             continue
-        if isinstance(n, Compare) and type(n.value) is not bool and n.value != "" and (
-                type(n.value) is not tuple or any(v != "" for v in n.value)):
+        if (
+            isinstance(n, Compare)
+            and type(n.value) is not bool
+            and n.value != ""
+            and (type(n.value) is not tuple or any(v != "" for v in n.value))
+        ):
             return True
         if isinstance(n, Search) and any(n.clauses):
             return True
@@ -150,8 +156,12 @@ def _compile(q: Query, dialect: str) -> tuple[Any, Any]:
         return "refused", [d.code for d in e.diagnostics]
 
 
-SETTINGS = settings(max_examples=120, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=120,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def test_sql_text_never_depends_on_values() -> None:
@@ -208,8 +218,11 @@ def test_cached_sql_returns_the_memory_engines_records(engine: str) -> None:
         got = execute_ids(sc.query, sc.dataset, engine, url, sc.catalog)
         assert sql_cache_info().hits == hits + 1
         expected = [r["id"] for r in run(sc.query, sc.dataset, sc.catalog)]
-        folds = any(isinstance(n, Search) or (isinstance(n, Compare) and n.op in (Op.CONTAINS, Op.STARTS_WITH,
-                    Op.ENDS_WITH, Op.IEQ)) for n in walk(sc.query.predicate))
+        folds = any(
+            isinstance(n, Search)
+            or (isinstance(n, Compare) and n.op in (Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH, Op.IEQ))
+            for n in walk(sc.query.predicate)
+        )
         if got != expected and folds and lower_diverges(engine, sc.dataset):
             return  # documented engine lower() divergence (docs/sql.md), not a cache effect
         assert got == expected
@@ -231,8 +244,18 @@ def test_length_is_derived_from_the_lowered_value() -> None:
     text, params = to_sql(_starts("İx"), "sqlite")
     assert sql_cache_info().hits == 1
     assert "i\u0307x" in params and 3 in params and 2 not in params
-    docs = {None: [{"id": i, "created_at": "2020-01-01T00:00:00.000000Z", "updated_at": None, "removed_at": None,
-                    "data": {"name": name}} for i, name in (("a", "İxyz"), ("b", "ixyz"), ("c", "abc"))]}
+    docs = {
+        None: [
+            {
+                "id": i,
+                "created_at": "2020-01-01T00:00:00.000000Z",
+                "updated_at": None,
+                "removed_at": None,
+                "data": {"name": name},
+            }
+            for i, name in (("a", "İxyz"), ("b", "ixyz"), ("c", "abc"))
+        ]
+    }
     assert execute_ids(_starts("İx"), docs) == [r["id"] for r in run(_starts("İx"), docs)] == ["a"]
 
 
@@ -249,7 +272,10 @@ def test_same_shape_hits_and_other_shapes_miss() -> None:
     tags = Field("tags", FieldType.ENUM_TAGS)
     _, p1 = to_sql(Query(Compare(tags, Op.HAS_ANY, ("a", "a", "b"))), "sqlite")
     _, p2 = to_sql(Query(Compare(tags, Op.HAS_ANY, ("x", "y"))), "sqlite")
-    assert [p for p in p1 if p in ("a", "b")] == ["a", "b"] and [p for p in p2 if p in ("x", "y")] == ["x", "y"]
+    assert [p for p in p1 if p in ("a", "b")] == ["a", "b"] and [p for p in p2 if p in ("x", "y")] == [
+        "x",
+        "y",
+    ]
     assert sql_cache_info().misses == 4  # duplicates are removed before the shape is taken
 
 
@@ -357,6 +383,7 @@ def test_collector_paused_while_compiling_and_restored(monkeypatch: pytest.Monke
         def wrapper(*args: Any, **kw: Any) -> Any:
             seen.append(gc.isenabled())
             return real(*args, **kw)
+
         return wrapper
 
     monkeypatch.setattr(sqlmod, "compile_shape", spy(sqlmod.compile_shape))

@@ -20,7 +20,9 @@ from filterdsl.records import normalize_dataset
 from conftest import CASES, CORPUS
 from strategies import Scenario, scenarios
 
-pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed (pip install pyspark; needs Java 17)")
+pyspark = pytest.importorskip(
+    "pyspark", reason="pyspark is not installed (pip install pyspark; needs Java 17)"
+)
 pytestmark = pytest.mark.slow
 
 CATALOG = load_catalog(CORPUS / "catalog.json")
@@ -31,8 +33,13 @@ GOOD = [c for c in CASES if not isinstance(c["expect"], dict)]
 def spark() -> Any:
     from pyspark.sql import SparkSession
 
-    s = (SparkSession.builder.master("local[1]").appName("filterdsl-tests").config("spark.ui.enabled", "false")
-         .config("spark.sql.shuffle.partitions", "1").getOrCreate())
+    s = (
+        SparkSession.builder.master("local[1]")
+        .appName("filterdsl-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "1")
+        .getOrCreate()
+    )
     s.sparkContext.setLogLevel("ERROR")
     yield s
     s.stop()
@@ -41,10 +48,19 @@ def spark() -> Any:
 def spark_ids(spark: Any, query: Query, dataset: dict[Any, list[dict[str, Any]]]) -> list[str]:
     tables = {db: f"t{i}" for i, db in enumerate(dataset)}
     for db, docs in dataset.items():
-        rows = [(d["id"], d["created_at"], d.get("updated_at"), d.get("removed_at"),
-                 json.dumps(d["data"], ensure_ascii=False)) for d in docs]
-        spark.createDataFrame(rows, "id STRING, created_at STRING, updated_at STRING, removed_at STRING, data STRING"
-                              ).createOrReplaceTempView(tables[db])
+        rows = [
+            (
+                d["id"],
+                d["created_at"],
+                d.get("updated_at"),
+                d.get("removed_at"),
+                json.dumps(d["data"], ensure_ascii=False),
+            )
+            for d in docs
+        ]
+        spark.createDataFrame(
+            rows, "id STRING, created_at STRING, updated_at STRING, removed_at STRING, data STRING"
+        ).createOrReplaceTempView(tables[db])
     main = query.database if query.database in dataset else next(iter(dataset))
     q = Query(query.predicate, query.sort, query.skip, query.limit, None, main)
     sql, params = to_sql(q, "spark", JsonLayout(tables=tables))
@@ -62,16 +78,27 @@ def _dataset(case: dict[str, Any]) -> tuple[Any, Any]:
 def test_corpus_on_spark(spark: Any, case: dict[str, Any]) -> None:
     dataset, catalog = _dataset(case)
     query = parse(case["input"], case["format"], catalog, case.get("database"))
-    assert spark_ids(spark, query, dataset) == [r["id"] for r in run(query, dataset, catalog)] == case["expect"]
+    assert (
+        spark_ids(spark, query, dataset) == [r["id"] for r in run(query, dataset, catalog)] == case["expect"]
+    )
 
 
 def test_differential_on_spark(spark: Any) -> None:
-    @settings(max_examples=40, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                     HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=40,
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.function_scoped_fixture,
+        ],
+    )
     @given(scenarios(weird_keys=True))
     def prop(sc: Scenario) -> None:
-        assert spark_ids(spark, sc.query, sc.dataset) == [r["id"] for r in run(sc.query, sc.dataset, sc.catalog)]
+        assert spark_ids(spark, sc.query, sc.dataset) == [
+            r["id"] for r in run(sc.query, sc.dataset, sc.catalog)
+        ]
 
     prop()
 
@@ -81,6 +108,8 @@ def test_dates_on_spark(spark: Any) -> None:
 
     from filterdsl.ast import Compare, Op, SortKey
 
-    for query in (Query(Compare(D, Op.GTE, "0001-01-01"), database="main"),
-                  Query(sort=(SortKey(D, True),), skip=3, limit=50, database="main")):
+    for query in (
+        Query(Compare(D, Op.GTE, "0001-01-01"), database="main"),
+        Query(sort=(SortKey(D, True),), skip=3, limit=50, database="main"),
+    ):
         assert spark_ids(spark, query, DATASET) == [r["id"] for r in run(query, DATASET)]

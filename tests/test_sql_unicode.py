@@ -18,9 +18,27 @@ from filterdsl.backends.memory import run
 from filterdsl.backends.sql import to_sql
 from filterdsl.backends.sql_exec import _postgres, execute_ids
 
-WORDS = {"g": "ΣΊΣΥΦΟΣ", "t": "İlker", "s": "Straße", "e": "ÉCOLE", "z": "ZÜRICH", "c": "МОСКВА", "a": "ǅemal"}
-DATASET = {"main": [{"id": k, "created_at": "2021-01-01T00:00:00.000000Z", "updated_at": None, "removed_at": None,
-                     "data": {"name": v}} for k, v in WORDS.items()]}
+WORDS = {
+    "g": "ΣΊΣΥΦΟΣ",
+    "t": "İlker",
+    "s": "Straße",
+    "e": "ÉCOLE",
+    "z": "ZÜRICH",
+    "c": "МОСКВА",
+    "a": "ǅemal",
+}
+DATASET = {
+    "main": [
+        {
+            "id": k,
+            "created_at": "2021-01-01T00:00:00.000000Z",
+            "updated_at": None,
+            "removed_at": None,
+            "data": {"name": v},
+        }
+        for k, v in WORDS.items()
+    ]
+}
 AGREE = ["école", "zürich", "москва", "straße", "ǆemal", "ίσυ"]  # every engine agrees with Python
 FINAL_SIGMA = "σίσυφος"  # Python: ΣΊΣΥΦΟΣ -> σίσυφος
 DOTTED_I = ("ilker", "i̇lker")  # Python: İlker -> i̇lker (i + U+0307)

@@ -72,14 +72,16 @@ def test_corpus_through_every_emitter(case: dict) -> None:
 
 
 def test_pixiebrix_emitter_refuses_or_with_the_node_named() -> None:
-    q = parse("x:json is \"a\" or y:json is \"b\"", "text")
+    q = parse('x:json is "a" or y:json is "b"', "text")
     with pytest.raises(FilterError) as e:
         to_format(q, "pixiebrix")
     assert e.value.diagnostics[0].code == "not-expressible" and "Or" in e.value.diagnostics[0].message
 
 
-@pytest.mark.parametrize("text, line, col", [("a is", 1, 5), ("a:string is \"x\"\nand (b > 1", 2, 11),
-                                             ("a:strng is \"x\"", 1, 3), ("`a is \"x\"", 1, 1)])
+@pytest.mark.parametrize(
+    "text, line, col",
+    [("a is", 1, 5), ('a:string is "x"\nand (b > 1', 2, 11), ('a:strng is "x"', 1, 3), ('`a is "x"', 1, 1)],
+)
 def test_text_errors_are_located_with_a_caret(text: str, line: int, col: int) -> None:
     res = parse_result(text, "text")
     (d,) = res.errors
@@ -92,10 +94,17 @@ def test_text_fields_by_name_with_a_schema() -> None:
     from filterdsl import load_catalog
 
     cat = load_catalog(CORPUS / "catalog.json")
-    q = parse('`Order Amount` > 100 and Status is "paid"', "text", catalog=cat, database="ixuPJwBRqtRP3GpoM",
-              resolve_names=True)
+    q = parse(
+        '`Order Amount` > 100 and Status is "paid"',
+        "text",
+        catalog=cat,
+        database="ixuPJwBRqtRP3GpoM",
+        resolve_names=True,
+    )
     assert "`59giDo5wnnLqurNpF`:number > 100" in to_text(q)
-    res = parse_result('Statsu is "paid"', "text", catalog=cat, database="ixuPJwBRqtRP3GpoM", resolve_names=True)
+    res = parse_result(
+        'Statsu is "paid"', "text", catalog=cat, database="ixuPJwBRqtRP3GpoM", resolve_names=True
+    )
     assert res.errors[0].code == "unknown-field" and "Status" in res.errors[0].message
 
 
@@ -113,8 +122,14 @@ def test_pitchly_emitter_on_pitchly_shaped_queries(sc) -> None:  # type: ignore[
     """Scenario predicates with Pitchly's options around them: round-trip or refuse, never differ."""
     from filterdsl.ast import Field, InTrash, Not, Query, and_
 
-    q = Query(and_(sc.query.predicate, Not(InTrash())), tuple(s for s in sc.query.sort if isinstance(s.key, Field)),
-              sc.query.skip, 100, None, sc.database)
+    q = Query(
+        and_(sc.query.predicate, Not(InTrash())),
+        tuple(s for s in sc.query.sort if isinstance(s.key, Field)),
+        sc.query.skip,
+        100,
+        None,
+        sc.database,
+    )
     try:
         out = to_format(q, "pitchly")
     except FilterError as e:
@@ -124,7 +139,9 @@ def test_pitchly_emitter_on_pitchly_shaped_queries(sc) -> None:  # type: ignore[
     assert ids(back, sc.dataset) == ids(q, sc.dataset)
 
 
-TERMS = st.text(alphabet=st.sampled_from(list("abcXYZ éÉß%_\\") + ["Σ", "日"]), min_size=1, max_size=4).map(str.strip)
+TERMS = st.text(alphabet=st.sampled_from(list("abcXYZ éÉß%_\\") + ["Σ", "日"]), min_size=1, max_size=4).map(
+    str.strip
+)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -133,14 +150,32 @@ def test_search_emitter_round_trips(sc, clauses) -> None:  # type: ignore[no-unt
     from filterdsl.ast import InTrash, Not, Query, Search, and_
 
     fields = sc.catalog.get(sc.database).searchable()
-    q = Query(and_(Search(tuple(tuple(c) for c in clauses), fields), Not(InTrash())), limit=100, database=sc.database)
+    q = Query(
+        and_(Search(tuple(tuple(c) for c in clauses), fields), Not(InTrash())),
+        limit=100,
+        database=sc.database,
+    )
     back = parse(to_format(q, "search"), "search", catalog=sc.catalog, database=sc.database)
     assert back == q
 
 
-PB_PARTS = st.sampled_from(["data__a=x", "data__a=", "data__b__c=%C3%A9", "data__a__isnull=true", "data__b__isnull=false",
-                            "start_date=2022-05-18", "end_date=2022-05-19", "ordering=-id,data__a", "ordering=created_at",
-                            "page_size=4", "page=2", "data__t__0=y", "data__user%20email=d%40x.com"])
+PB_PARTS = st.sampled_from(
+    [
+        "data__a=x",
+        "data__a=",
+        "data__b__c=%C3%A9",
+        "data__a__isnull=true",
+        "data__b__isnull=false",
+        "start_date=2022-05-18",
+        "end_date=2022-05-19",
+        "ordering=-id,data__a",
+        "ordering=created_at",
+        "page_size=4",
+        "page=2",
+        "data__t__0=y",
+        "data__user%20email=d%40x.com",
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -168,15 +203,31 @@ def test_pitchly_emitter_negated_states_become_the_other_two() -> None:
     cat, db = load_catalog(CORPUS / "catalog.json"), "ixuPJwBRqtRP3GpoM"
     name, client = Field("Nb6uqwKdxh3BFX3De", FieldType.STRING), Field("RyM8SyrYrceRsrLJd", FieldType.REF)
     out = to_format(Query(and_(Not(InTrash()), Not(FieldState(name, State.NOT_SET))), limit=100), "pitchly")
-    assert out == {"filter": {"fields": {name.key: {"filters": [{"by": "is-empty"}, {"by": "has-any-value"}],
-                                                    "conjunction": "or"}}}}
-    docs = [{"id": i, "created_at": "2021-01-01T00:00:00.000000Z", "updated_at": None, "removed_at": None,
-             "data": {name.key: v, client.key: v} if v != "-" else {}}
-            for i, v in [("a", "-"), ("b", None), ("c", ""), ("d", "x")]]
+    assert out == {
+        "filter": {
+            "fields": {
+                name.key: {"filters": [{"by": "is-empty"}, {"by": "has-any-value"}], "conjunction": "or"}
+            }
+        }
+    }
+    docs = [
+        {
+            "id": i,
+            "created_at": "2021-01-01T00:00:00.000000Z",
+            "updated_at": None,
+            "removed_at": None,
+            "data": {name.key: v, client.key: v} if v != "-" else {},
+        }
+        for i, v in [("a", "-"), ("b", None), ("c", ""), ("d", "x")]
+    ]
     for f in (name, client):
         for state in State:
             q = Query(and_(Not(InTrash()), Not(FieldState(f, state))), limit=100, database=db)
             back = parse(to_format(q, "pitchly"), "pitchly", catalog=cat, database=db)
             got, want = ids(back, {db: docs}), ids(q, {db: docs})
-            expect = {State.NOT_SET: ["b", "c", "d"], State.EMPTY: ["a", "d"], State.HAS_VALUE: ["a", "b", "c"]}
+            expect = {
+                State.NOT_SET: ["b", "c", "d"],
+                State.EMPTY: ["a", "d"],
+                State.HAS_VALUE: ["a", "b", "c"],
+            }
             assert got == want == expect[state], (f, state)

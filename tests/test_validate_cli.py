@@ -45,14 +45,19 @@ def test_docs_object_literals_validate_as_they_are(capsys: pytest.CaptureFixture
     code, out, _ = run(["validate", *SCHEMA, "--database", ORDERS, *files], capsys)
     assert code == 0, out
     # and they mean what their strict-JSON twin means
-    strict = parse((EXAMPLES / "michael-or-john.json").read_text(), catalog=CORPUS / "catalog.json", database=ORDERS)
-    relaxed = parse((EXAMPLES / "docs" / "client-name.json").read_text(), catalog=CORPUS / "catalog.json",
-                    database=ORDERS)
+    strict = parse(
+        (EXAMPLES / "michael-or-john.json").read_text(), catalog=CORPUS / "catalog.json", database=ORDERS
+    )
+    relaxed = parse(
+        (EXAMPLES / "docs" / "client-name.json").read_text(), catalog=CORPUS / "catalog.json", database=ORDERS
+    )
     assert strict.predicate == relaxed.predicate
 
 
 def test_directory_recursion_skips_unknown_extensions_and_vendor_dirs(repo: Path, capsys) -> None:
-    code, out, _ = run(["validate", *SCHEMA, "--database", ORDERS, "--output", "json", str(repo / "filters")], capsys)
+    code, out, _ = run(
+        ["validate", *SCHEMA, "--database", ORDERS, "--output", "json", str(repo / "filters")], capsys
+    )
     report = json.loads(out)
     names = [Path(f["file"]).name for f in report["files"]]
     assert names == ["empty.search", "s.search", "ok.json", "typo.json"]
@@ -60,10 +65,14 @@ def test_directory_recursion_skips_unknown_extensions_and_vendor_dirs(repo: Path
 
 
 def test_text_report_has_file_line_col_and_caret(repo: Path, capsys) -> None:
-    code, out, _ = run(["validate", *SCHEMA, "--database", ORDERS, str(repo / "filters" / "typo.json")], capsys)
+    code, out, _ = run(
+        ["validate", *SCHEMA, "--database", ORDERS, str(repo / "filters" / "typo.json")], capsys
+    )
     lines = out.splitlines()
     assert code == 1
-    assert lines[0].startswith(f"{repo / 'filters' / 'typo.json'}:3:3: error unknown-key: unknown key 'conjuntion'")
+    assert lines[0].startswith(
+        f"{repo / 'filters' / 'typo.json'}:3:3: error unknown-key: unknown key 'conjuntion'"
+    )
     assert lines[1] == '      "conjuntion": "or"'
     assert lines[2] == "      ^"
     assert lines[-1] == "1 file(s) checked: 1 failed, 1 error(s), 0 warning(s)"
@@ -92,8 +101,18 @@ def test_database_from_variables_and_from_a_mapping_file(tmp_path: Path, capsys)
     assert json.loads(out)["files"][0]["diagnostics"][0]["code"] == "missing-schema"
     mapping = tmp_path / "dbs.json"
     mapping.write_text(json.dumps({"*/orders/*.json": ORDERS}))
-    code, out, _ = run(["validate", *SCHEMA, "--database-map", str(mapping), "--output", "json",
-                        str(tmp_path / "orders" / "f.json")], capsys)
+    code, out, _ = run(
+        [
+            "validate",
+            *SCHEMA,
+            "--database-map",
+            str(mapping),
+            "--output",
+            "json",
+            str(tmp_path / "orders" / "f.json"),
+        ],
+        capsys,
+    )
     diag = json.loads(out)["files"][0]["diagnostics"][0]
     column = json.dumps(bad_filter).index('"value"') + 1
     assert code == 1 and diag["code"] == "wrong-type" and (diag["line"], diag["column"]) == (1, column)
@@ -110,7 +129,9 @@ def test_github_annotations_escape_properties_and_messages(tmp_path: Path, capsy
 
 
 def test_sarif_2_1_0_structure(repo: Path, capsys) -> None:
-    code, out, _ = run(["validate", *SCHEMA, "--database", ORDERS, "--output", "sarif", str(repo / "filters")], capsys)
+    code, out, _ = run(
+        ["validate", *SCHEMA, "--database", ORDERS, "--output", "sarif", str(repo / "filters")], capsys
+    )
     log = json.loads(out)
     assert code == 1 and log["version"] == "2.1.0" and log["$schema"].endswith("sarif-2.1.0.json")
     (run_,) = log["runs"]

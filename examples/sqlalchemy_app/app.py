@@ -50,11 +50,18 @@ def build(url: str = "sqlite+aiosqlite://") -> Starlette:
     if url.startswith("sqlite"):
         install_sqlite_lower(engine)
     md = MetaData()
-    tables = {db.id: Table(f"example_{db.id}", md, Column("id", String(64), primary_key=True),
-                           Column("created_at", String(40), nullable=False), Column("updated_at", String(40)),
-                           Column("removed_at", String(40)),
-                           Column("data", JSON().with_variant(JSONB(), "postgresql").with_variant(Text(), "mysql")))
-              for db in CATALOG.databases}
+    tables = {
+        db.id: Table(
+            f"example_{db.id}",
+            md,
+            Column("id", String(64), primary_key=True),
+            Column("created_at", String(40), nullable=False),
+            Column("updated_at", String(40)),
+            Column("removed_at", String(40)),
+            Column("data", JSON().with_variant(JSONB(), "postgresql").with_variant(Text(), "mysql")),
+        )
+        for db in CATALOG.databases
+    }
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -64,8 +71,13 @@ def build(url: str = "sqlite+aiosqlite://") -> Starlette:
             await con.run_sync(md.create_all)
             for db, docs in data.items():
                 if docs:
-                    await con.execute(insert(tables[db]), [{k: d[k] for k in ("id", "created_at", "updated_at",
-                                                                             "removed_at", "data")} for d in docs])
+                    await con.execute(
+                        insert(tables[db]),
+                        [
+                            {k: d[k] for k in ("id", "created_at", "updated_at", "removed_at", "data")}
+                            for d in docs
+                        ],
+                    )
         yield
         await engine.dispose()
 
@@ -105,9 +117,13 @@ def build(url: str = "sqlite+aiosqlite://") -> Starlette:
             return _bad(e)
         return await answer(request, query)
 
-    return Starlette(routes=[Route("/api/databases/{database_id}/records/", records),
-                             Route("/api/databases/{database_id}/data", data, methods=["POST"])],
-                     lifespan=lifespan)
+    return Starlette(
+        routes=[
+            Route("/api/databases/{database_id}/records/", records),
+            Route("/api/databases/{database_id}/data", data, methods=["POST"]),
+        ],
+        lifespan=lifespan,
+    )
 
 
 def _project(row: dict[str, Any], fields: tuple[str, ...] | None) -> dict[str, Any]:
@@ -121,7 +137,9 @@ def main() -> None:
     import uvicorn
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--db", default="sqlite+aiosqlite://", help="async SQLAlchemy URL (default: SQLite in memory)")
+    ap.add_argument(
+        "--db", default="sqlite+aiosqlite://", help="async SQLAlchemy URL (default: SQLite in memory)"
+    )
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8001)
     args = ap.parse_args()

@@ -99,9 +99,19 @@ class _Codegen:
 
     def __init__(self, dataset: Dataset | None):
         self.dataset = dataset
-        self.ns: dict[str, Any] = {"_NUM": _NUM, "_M": MISSING, "_get_path": get_path, "_vh": _valid_head,
-                                   "type": type, "str": str, "list": list, "dict": dict, "set": set,
-                                   "any": any, "all": all}
+        self.ns: dict[str, Any] = {
+            "_NUM": _NUM,
+            "_M": MISSING,
+            "_get_path": get_path,
+            "_vh": _valid_head,
+            "type": type,
+            "str": str,
+            "list": list,
+            "dict": dict,
+            "set": set,
+            "any": any,
+            "all": all,
+        }
         self.n = 0
 
     def const(self, value: Any) -> str:
@@ -222,11 +232,13 @@ class _Codegen:
             return f"({cond})"
         if t is T.ATTACHMENT:
             u = self.var()
-            return (f"(type({x}) is dict and type({u} := {v}.get('val')) is str and {u} != '' and "
-                    f"{self._str_op(u, op, val)})")
+            return (
+                f"(type({x}) is dict and type({u} := {v}.get('val')) is str and {u} != '' and "
+                f"{self._str_op(u, op, val)})"
+            )
         if t is T.DATE:
             h = self.var()
-            return (f"(type({x}) is str and _vh({h} := {v}[:10]) and {h} {_PYOP[op]} {self.const(val)})")
+            return f"(type({x}) is str and _vh({h} := {v}[:10]) and {h} {_PYOP[op]} {self.const(val)})"
         if t is T.ENUM_TAGS:
             s = self.const(frozenset(val))  # type: ignore[arg-type]
             if op is Op.HAS_ANY:
@@ -259,7 +271,9 @@ class _Codegen:
             return f"{v}.lower().endswith({self.const(val.lower())})"
         if op in _PYOP:
             return f"{v} {_PYOP[op]} {self.const(val)}"
-        raise FilterError([Diagnostic("unsupported", f"operator {op.value} on strings", Location(pointer=""))])
+        raise FilterError(
+            [Diagnostic("unsupported", f"operator {op.value} on strings", Location(pointer=""))]
+        )
 
     def relation(self, node: Relation) -> str:
         rows = _rows_of(self.dataset, node.database)
@@ -297,21 +311,38 @@ _STR_OPS = (Op.EQ, Op.IEQ, Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH, Op.GT, Op.
 
 def _rows_of(dataset: Dataset | None, database: str) -> list[Doc]:
     if dataset is None or database not in dataset:
-        raise FilterError([Diagnostic("missing-data", f"a relational filter needs the records of database "
-                                      f"{database!r} (pass them with the dataset)", Location(param="related"))])
+        raise FilterError(
+            [
+                Diagnostic(
+                    "missing-data",
+                    f"a relational filter needs the records of database "
+                    f"{database!r} (pass them with the dataset)",
+                    Location(param="related"),
+                )
+            ]
+        )
     return dataset[database]
 
 
-def compile_predicate(node: Node, dataset: Dataset | None = None,
-                      normalize: Callable[[Any], Doc] | None = None) -> Callable[[Doc], bool]:
+def compile_predicate(
+    node: Node, dataset: Dataset | None = None, normalize: Callable[[Any], Doc] | None = None
+) -> Callable[[Doc], bool]:
     """Compile a predicate into a function over canonical documents.
 
     With ``normalize``, records that are not canonical documents (no ``removed_at`` key) are passed
     through it first, inside the same generated function (no extra call on the fast path).
     """
     if depth(node) > MAX_DEPTH:
-        raise FilterError([Diagnostic("too-deep", f"the in-memory compiler takes ASTs up to {MAX_DEPTH} levels "
-                                      "deep (frontends stop far earlier: Limits.max_depth)", Location(pointer=""))])
+        raise FilterError(
+            [
+                Diagnostic(
+                    "too-deep",
+                    f"the in-memory compiler takes ASTs up to {MAX_DEPTH} levels "
+                    "deep (frontends stop far earlier: Limits.max_depth)",
+                    Location(pointer=""),
+                )
+            ]
+        )
     gen = _Codegen(dataset)
     if normalize is not None:
         gen.ns["_norm"] = normalize
@@ -320,10 +351,16 @@ def compile_predicate(node: Node, dataset: Dataset | None = None,
     # defaults, which CPython fills on every call) free per call. CPython's compile() grows
     # quadratically with the number of cells, so huge filters read them as globals of the function.
     consts = [k for k in gen.ns if k.startswith(("c", "_norm"))] + ["_NUM", "_M", "_get_path", "_vh"]
-    check = "        if type(r) is not dict or 'removed_at' not in r:\n            r = _norm(r)\n" if normalize else ""
+    check = (
+        "        if type(r) is not dict or 'removed_at' not in r:\n            r = _norm(r)\n"
+        if normalize
+        else ""
+    )
     cells = consts if len(consts) <= _MAX_CELLS else []
-    src = (f"def _make({', '.join(cells)}):\n    def _pred(r):\n{check}        d = r['data']\n"
-           f"        return {body}\n    return _pred\n")
+    src = (
+        f"def _make({', '.join(cells)}):\n    def _pred(r):\n{check}        d = r['data']\n"
+        f"        return {body}\n    return _pred\n"
+    )
     code = compile(src, "<filterdsl predicate>", "exec")
     ns = dict(gen.ns)
     exec(code, ns)  # noqa: S102 - source built only from node structure; values live in ns
@@ -400,8 +437,9 @@ def rows_for(query: Query, dataset: Dataset) -> list[Doc]:
         return dataset[None]
     if len(dataset) == 1:
         return next(iter(dataset.values()))
-    raise FilterError([Diagnostic("missing-data", f"no records for database {query.database!r}",
-                                  Location(param="records"))])
+    raise FilterError(
+        [Diagnostic("missing-data", f"no records for database {query.database!r}", Location(param="records"))]
+    )
 
 
 def project(doc: Doc, fields: tuple[str, ...] | None) -> Doc:
@@ -418,4 +456,4 @@ def run(query: Query, dataset: Dataset, catalog: Any = None) -> list[Doc]:
     hits = [r for r in docs if pred(r)]
     hits = sort_docs(hits, query.sort)
     end = None if query.limit is None else query.skip + query.limit
-    return [project(r, query.fields) for r in hits[query.skip:end]]
+    return [project(r, query.fields) for r in hits[query.skip : end]]

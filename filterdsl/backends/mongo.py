@@ -53,7 +53,8 @@ _D = "[0-9]"
 _VALID_DAY = (
     f"^(?:(?!0000){_D}{{4}}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]{_D}|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]{_D}|30)"
     f"|02-(?:0[1-9]|1{_D}|2[0-8]))|(?:{_D}{_D}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)"
-    "-02-29)")
+    "-02-29)"
+)
 
 
 def _bad(code: str, message: str) -> FilterError:
@@ -141,8 +142,11 @@ def _canonical_index(seg: str) -> bool:
 
 def _check_seg(seg: str) -> None:
     if "\x00" in seg:
-        raise _bad("not-expressible", f"MongoDB cannot store the key {seg!r}: BSON field names cannot hold NUL; "
-                   "use the SQL or in-memory backends for such keys")
+        raise _bad(
+            "not-expressible",
+            f"MongoDB cannot store the key {seg!r}: BSON field names cannot hold NUL; "
+            "use the SQL or in-memory backends for such keys",
+        )
 
 
 def _dotted(seg: str) -> bool:
@@ -165,12 +169,22 @@ def _exact_value(segs: tuple[str, ...]) -> Any:
     Used for keys a dotted path cannot name; needs ``$getField`` and ``$type`` (MongoDB 5.0, mingo)."""
     expr: Any = _get_field(segs[0], "$data")
     for seg in segs[1:]:
-        branches: list[dict[str, Any]] = [{"case": {"$eq": [{"$type": "$$p"}, "object"]}, "then": _get_field(seg, "$$p")}]
+        branches: list[dict[str, Any]] = [
+            {"case": {"$eq": [{"$type": "$$p"}, "object"]}, "then": _get_field(seg, "$$p")}
+        ]
         if _canonical_index(seg):
             i = int(seg)
-            branches.append({"case": {"$isArray": "$$p"}, "then": {
-                "$cond": [{"$gt": [{"$size": "$$p"}, i]}, {"$arrayElemAt": ["$$p", i]}, "$$REMOVE"]}})
-        expr = {"$let": {"vars": {"p": expr}, "in": {"$switch": {"branches": branches, "default": "$$REMOVE"}}}}
+            branches.append(
+                {
+                    "case": {"$isArray": "$$p"},
+                    "then": {
+                        "$cond": [{"$gt": [{"$size": "$$p"}, i]}, {"$arrayElemAt": ["$$p", i]}, "$$REMOVE"]
+                    },
+                }
+            )
+        expr = {
+            "$let": {"vars": {"p": expr}, "in": {"$switch": {"branches": branches, "default": "$$REMOVE"}}}
+        }
     return expr
 
 
@@ -189,23 +203,46 @@ def _is_num(x: str) -> Any:
 
 
 def _is_bool(x: str) -> Any:
-    return {"$and": [_not(_is_num(x)), _not({"$isArray": x}), {"$or": [{"$eq": [x, True]}, {"$eq": [x, False]}]}]}
+    return {
+        "$and": [_not(_is_num(x)), _not({"$isArray": x}), {"$or": [{"$eq": [x, True]}, {"$eq": [x, False]}]}]
+    }
 
 
 def _is_empty(x: str) -> Any:
     """null, "" or []; arrays first: mingo's expression ``$eq`` also holds for ``[null] == null`` and
     ``[[]] == []`` (query semantics), where MongoDB compares whole values."""
-    return {"$cond": [{"$isArray": x}, {"$eq": [{"$size": x}, 0]}, {"$or": [{"$eq": [x, None]}, {"$eq": [x, ""]}]}]}
+    return {
+        "$cond": [
+            {"$isArray": x},
+            {"$eq": [{"$size": x}, 0]},
+            {"$or": [{"$eq": [x, None]}, {"$eq": [x, ""]}]},
+        ]
+    }
 
 
 def _is_obj(x: str) -> Any:
-    return {"$and": [_not({"$isArray": x}), {"$ne": [x, True]}, {"$ne": [x, False]}, {"$ne": [x, None]},
-                     {"$gte": [x, _literal({})]}]}
+    return {
+        "$and": [
+            _not({"$isArray": x}),
+            {"$ne": [x, True]},
+            {"$ne": [x, False]},
+            {"$ne": [x, None]},
+            {"$gte": [x, _literal({})]},
+        ]
+    }
 
 
 def _is_str(x: str) -> Any:
-    return {"$and": [_not(_is_num(x)), _not({"$isArray": x}), {"$ne": [x, True]}, {"$ne": [x, False]},
-                     {"$ne": [x, None]}, _not({"$gte": [x, _literal({})]})]}
+    return {
+        "$and": [
+            _not(_is_num(x)),
+            _not({"$isArray": x}),
+            {"$ne": [x, True]},
+            {"$ne": [x, False]},
+            {"$ne": [x, None]},
+            _not({"$gte": [x, _literal({})]}),
+        ]
+    }
 
 
 def _portable_value(segs: tuple[str, ...]) -> Any:
@@ -220,8 +257,12 @@ def _portable_value(segs: tuple[str, ...]) -> Any:
             on_array: Any = {"$cond": [{"$gt": [{"$size": "$$p"}, i]}, {"$arrayElemAt": ["$$p", i]}, None]}
         else:
             on_array = None
-        expr = {"$let": {"vars": {"p": expr}, "in": {"$cond": [
-            {"$isArray": "$$p"}, on_array, {"$cond": [_is_obj("$$p"), child, None]}]}}}
+        expr = {
+            "$let": {
+                "vars": {"p": expr},
+                "in": {"$cond": [{"$isArray": "$$p"}, on_array, {"$cond": [_is_obj("$$p"), child, None]}]},
+            }
+        }
     return expr
 
 
@@ -284,8 +325,13 @@ class _Compiler:
     def empty(self, p: str) -> Filter:
         # ``$type: "array"`` next to ``$size: 0``: mongomock also matches ``$size: 0`` against ``{}``,
         # which HAS VALUE (SPEC 1.3).
-        return {"$or": [{p: {"$eq": None, "$exists": True, **NOT_ARRAY}}, {p: {"$eq": "", **NOT_ARRAY}},
-                        {p: {"$type": "array", "$size": 0}}]}
+        return {
+            "$or": [
+                {p: {"$eq": None, "$exists": True, **NOT_ARRAY}},
+                {p: {"$eq": "", **NOT_ARRAY}},
+                {p: {"$type": "array", "$size": 0}},
+            ]
+        }
 
     def state(self, node: FieldState) -> Filter:
         p, guards = self.path(node.field)
@@ -303,14 +349,21 @@ class _Compiler:
         t = f.type
         if t is T.CURRENCY:
             money = val if isinstance(val, Money) else Money(val)  # type: ignore[arg-type]
-            cond: list[Filter] = [{p: {"$type": "object", **NOT_ARRAY}},
-                                  {p + ".val": {"$type": "number", **NOT_ARRAY, _CMP[op]: money.amount}}]
+            cond: list[Filter] = [
+                {p: {"$type": "object", **NOT_ARRAY}},
+                {p + ".val": {"$type": "number", **NOT_ARRAY, _CMP[op]: money.amount}},
+            ]
             if money.currency is not None:
                 cond.append({p + ".currency": {"$eq": money.currency, **NOT_ARRAY}})
             return self.all_of([*guards, *cond])
         if t is T.ATTACHMENT:
-            return self.all_of([*guards, {p: {"$type": "object", **NOT_ARRAY}},
-                                self.string_op(p + ".val", op, val, exact=False)])
+            return self.all_of(
+                [
+                    *guards,
+                    {p: {"$type": "object", **NOT_ARRAY}},
+                    self.string_op(p + ".val", op, val, exact=False),
+                ]
+            )
         if t is T.DATE:
             rng = _day_range(op, str(val))
             if rng is None:
@@ -332,8 +385,17 @@ class _Compiler:
         if t is T.NUMBER or (t is T.JSON and type(val) in _NUM):
             return self.all_of([*guards, {p: {"$type": "number", **NOT_ARRAY, _CMP[op]: val}}])
         if op is Op.IN:
-            return self.all_of([*guards, {p: {"$in": [v for v in val if isinstance(v, str)],  # type: ignore[union-attr]
-                                              **NOT_ARRAY}}])
+            return self.all_of(
+                [
+                    *guards,
+                    {
+                        p: {
+                            "$in": [v for v in val if isinstance(v, str)],  # type: ignore[union-attr]
+                            **NOT_ARRAY,
+                        }
+                    },
+                ]
+            )
         if t in _STRINGISH and isinstance(val, str):
             exact = t is T.JSON and op in (Op.EQ, Op.IEQ)
             return self.all_of([*guards, self.string_op(p, op, val, exact)])
@@ -381,16 +443,31 @@ class _Compiler:
 
     def search_schemaless(self, clauses: list[tuple[str, ...]]) -> Filter:
         """Any top-level string (or string element of a top-level list), without ``$type``/``$reduce``."""
+
         def match(x: str, rx: str) -> Any:  # "" never matches: a term is never empty
             return {"$regexMatch": {"input": {"$cond": [_is_str(x), x, ""]}, "regex": rx}}
 
         def term(t: str) -> Any:
             rx = lower_regex(t)
-            per_value = {"$cond": [{"$isArray": "$$kv.v"},
-                                   {"$in": [True, {"$map": {"input": "$$kv.v", "as": "e", "in": match("$$e", rx)}}]},
-                                   match("$$kv.v", rx)]}
-            return {"$in": [True, {"$map": {"input": {"$objectToArray": {"$ifNull": ["$data", {}]}}, "as": "kv",
-                                            "in": per_value}}]}
+            per_value = {
+                "$cond": [
+                    {"$isArray": "$$kv.v"},
+                    {"$in": [True, {"$map": {"input": "$$kv.v", "as": "e", "in": match("$$e", rx)}}]},
+                    match("$$kv.v", rx),
+                ]
+            }
+            return {
+                "$in": [
+                    True,
+                    {
+                        "$map": {
+                            "input": {"$objectToArray": {"$ifNull": ["$data", {}]}},
+                            "as": "kv",
+                            "in": per_value,
+                        }
+                    },
+                ]
+            }
 
         return {"$expr": {"$and": [{"$or": [term(t) for t in clause]} for clause in clauses]}}
 
@@ -413,16 +490,39 @@ class _Compiler:
         live: Filter = {"removed_at": None, "id": {"$type": "string"}}
         multi = node.field.type is T.REF_MULTIPLE
         if not inner_scope.stages:
-            outer.stages.append({"$lookup": {"from": self.coll(node.database), "localField": p,
-                                             "foreignField": "id", "as": name}})
+            outer.stages.append(
+                {
+                    "$lookup": {
+                        "from": self.coll(node.database),
+                        "localField": p,
+                        "foreignField": "id",
+                        "as": name,
+                    }
+                }
+            )
             joined: Filter = {name: {"$elemMatch": self.all_of([inner, live])}}
         else:
-            ids = {"$in": ["$id", {"$cond": [{"$isArray": "$$ref"}, "$$ref", []]}]} if multi else \
-                {"$eq": ["$id", "$$ref"]}
-            pipeline = [{"$match": {"$expr": ids}}, *inner_scope.stages, {"$match": self.all_of([inner, live])},
-                        {"$project": {"_id": 0, "id": 1}}]
-            outer.stages.append({"$lookup": {"from": self.coll(node.database), "let": {"ref": "$" + p},
-                                             "pipeline": pipeline, "as": name}})
+            ids = (
+                {"$in": ["$id", {"$cond": [{"$isArray": "$$ref"}, "$$ref", []]}]}
+                if multi
+                else {"$eq": ["$id", "$$ref"]}
+            )
+            pipeline = [
+                {"$match": {"$expr": ids}},
+                *inner_scope.stages,
+                {"$match": self.all_of([inner, live])},
+                {"$project": {"_id": 0, "id": 1}},
+            ]
+            outer.stages.append(
+                {
+                    "$lookup": {
+                        "from": self.coll(node.database),
+                        "let": {"ref": "$" + p},
+                        "pipeline": pipeline,
+                        "as": name,
+                    }
+                }
+            )
             joined = {name: {"$elemMatch": {"id": {"$type": "string"}}}}
         typed: Filter = {p: {"$type": "array"}} if multi else {p: {"$type": "string", **NOT_ARRAY}}
         return self.all_of([*guards, typed, joined])
@@ -464,8 +564,12 @@ class _Compiler:
                 rng["$lt"] = node.end
             return {"created_at": {"$type": "string", **rng}} if rng else {}
         if isinstance(node, ModifiedSince):
-            return {"$or": [{"updated_at": {"$type": "string", "$gte": node.since}},
-                            {"updated_at": None, "created_at": {"$gte": node.since}}]}
+            return {
+                "$or": [
+                    {"updated_at": {"$type": "string", "$gte": node.since}},
+                    {"updated_at": None, "created_at": {"$gte": node.since}},
+                ]
+            }
         if isinstance(node, InTrash):
             return {"removed_at": {"$ne": None}}
         raise _bad("unsupported", f"the Mongo backend cannot compile {type(node).__name__}")
@@ -481,22 +585,44 @@ def _sort_key(t: FieldType, segs: tuple[str, ...]) -> list[Any]:
     expressions inside an array literal."""
     v = "$$v"
     is_str = _is_str(v)
-    well = {T.STRING: is_str, T.TEXT_BLOCK: is_str, T.ENUM: is_str, T.REF: is_str, T.NUMBER: _is_num(v),
-            T.BOOLEAN: _is_bool(v),
-            T.DATE: {"$and": [is_str, {"$regexMatch": {"input": {"$cond": [is_str, v, ""]}, "regex": _VALID_DAY}}]},
-            T.CURRENCY: {"$and": [_is_obj(v), _is_num("$$v.val")]}}.get(t)
+    well = {
+        T.STRING: is_str,
+        T.TEXT_BLOCK: is_str,
+        T.ENUM: is_str,
+        T.REF: is_str,
+        T.NUMBER: _is_num(v),
+        T.BOOLEAN: _is_bool(v),
+        T.DATE: {
+            "$and": [is_str, {"$regexMatch": {"input": {"$cond": [is_str, v, ""]}, "regex": _VALID_DAY}}]
+        },
+        T.CURRENCY: {"$and": [_is_obj(v), _is_num("$$v.val")]},
+    }.get(t)
     # $substr is $substrBytes: byte 10 of a string starting with an ASCII day is a character boundary.
     well_value: Any = {T.DATE: {"$substr": [v, 0, 10]}, T.CURRENCY: "$$v.val"}.get(t, v)
-    cases: list[tuple[Any, tuple[Any, Any, Any]]] = [
-        (_is_empty(v), (0, None, None))]
+    cases: list[tuple[Any, tuple[Any, Any, Any]]] = [(_is_empty(v), (0, None, None))]
     if well is not None:
         cases.append((well, (1, well_value, None)))
-    cases += [(_is_num(v), (2, 0, v)), ({"$isArray": v}, (2, 3, None)), (_is_bool(v), (2, 2, v)),
-              (_is_obj(v), (2, 4, None))]
+    cases += [
+        (_is_num(v), (2, 0, v)),
+        ({"$isArray": v}, (2, 3, None)),
+        (_is_bool(v), (2, 2, v)),
+        (_is_obj(v), (2, 4, None)),
+    ]
     default = (2, 1, v)
-    return [{"$let": {"vars": {"v": _portable_value(segs)}, "in": {"$switch": {
-        "branches": [{"case": c, "then": then[j]} for c, then in cases], "default": default[j]}}}}
-        for j in range(3)]
+    return [
+        {
+            "$let": {
+                "vars": {"v": _portable_value(segs)},
+                "in": {
+                    "$switch": {
+                        "branches": [{"case": c, "then": then[j]} for c, then in cases],
+                        "default": default[j],
+                    }
+                },
+            }
+        }
+        for j in range(3)
+    ]
 
 
 def _sort_stage(query: Query) -> tuple[list[dict[str, Any]], list[str]]:
@@ -523,8 +649,9 @@ def _sort_stage(query: Query) -> tuple[list[dict[str, Any]], list[str]]:
 
 
 # ---------------------------------------------------------------- entry point
-def to_mongo(query: Query | Node, catalog: Any = None, collections: Mapping[Any, str] | None = None
-             ) -> dict[str, Any]:
+def to_mongo(
+    query: Query | Node, catalog: Any = None, collections: Mapping[Any, str] | None = None
+) -> dict[str, Any]:
     """``{"collection", "filter", "sort", "skip", "limit", "projection"}`` for ``find``, or
     ``{"collection", "pipeline"}`` for ``aggregate`` (relational filters, keys a dotted path cannot name,
     sort keys on fields).
@@ -544,8 +671,15 @@ def to_mongo(query: Query | Node, catalog: Any = None, collections: Mapping[Any,
             projection.update({f"data.{k}": 1 for k in q.fields})
         else:  # keys a dotted path cannot name: keep the listed keys of data by name
             computed_projection = True
-            projection["data"] = {"$arrayToObject": {"$filter": {
-                "input": {"$objectToArray": "$data"}, "as": "kv", "cond": {"$in": ["$$kv.k", _literal(list(q.fields))]}}}}
+            projection["data"] = {
+                "$arrayToObject": {
+                    "$filter": {
+                        "input": {"$objectToArray": "$data"},
+                        "as": "kv",
+                        "cond": {"$in": ["$$kv.k", _literal(list(q.fields))]},
+                    }
+                }
+            }
     field_sort = any(not isinstance(s.key, RecordAttr) for s in q.sort)
     coll = comp.coll(q.database)
     scope = comp.scope
@@ -553,8 +687,14 @@ def to_mongo(query: Query | Node, catalog: Any = None, collections: Mapping[Any,
         sort = [[s.key.name, -1 if s.descending else 1] for s in q.sort if isinstance(s.key, RecordAttr)]
         seen = {k for k, _ in sort}
         sort += [[k, d] for k, d in (("created_at", -1), ("id", 1)) if k not in seen]
-        return {"collection": coll, "filter": flt, "sort": sort, "skip": q.skip,
-                "limit": None if q.limit in (None, 0) else q.limit, "projection": projection}
+        return {
+            "collection": coll,
+            "filter": flt,
+            "sort": sort,
+            "skip": q.skip,
+            "limit": None if q.limit in (None, 0) else q.limit,
+            "projection": projection,
+        }
     stages: list[dict[str, Any]] = [*scope.stages, {"$match": flt}]
     sort_stages, temp = _sort_stage(q)
     stages += sort_stages

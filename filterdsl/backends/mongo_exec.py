@@ -55,7 +55,11 @@ def mongomock_ids(spec: dict[str, Any], collections: Mapping[str, list[Doc]]) ->
         if "pipeline" in spec:
             rows = list(coll.aggregate(spec["pipeline"]))
         else:
-            cur = coll.find(spec["filter"], spec["projection"]).sort([tuple(p) for p in spec["sort"]]).skip(spec["skip"])
+            cur = (
+                coll.find(spec["filter"], spec["projection"])
+                .sort([tuple(p) for p in spec["sort"]])
+                .skip(spec["skip"])
+            )
             if spec["limit"]:
                 cur = cur.limit(spec["limit"])
             rows = list(cur)
@@ -84,7 +88,10 @@ def _mongomock_lacks(message: str) -> str:
 # ---------------------------------------------------------------- mingo
 def mingo_dir() -> Path:
     """The directory holding node_modules/mingo and the runner; installs mingo on first use."""
-    base = Path(os.environ.get("FILTERDSL_MINGO_DIR") or Path.home() / ".cache" / "filterdsl" / f"mingo-{MINGO_VERSION}")
+    base = Path(
+        os.environ.get("FILTERDSL_MINGO_DIR")
+        or Path.home() / ".cache" / "filterdsl" / f"mingo-{MINGO_VERSION}"
+    )
     with _install_lock:
         if not (base / "node_modules" / "mingo" / "package.json").is_file():
             npm = shutil.which("npm")
@@ -92,8 +99,13 @@ def mingo_dir() -> Path:
                 raise EngineUnsupported("mingo needs node and npm on PATH")
             base.mkdir(parents=True, exist_ok=True)
             shutil.copy(_HERE / "package.json", base / "package.json")
-            subprocess.run([npm, "install", "--silent", "--no-audit", "--no-fund"], cwd=base, check=True,
-                           capture_output=True, timeout=600)
+            subprocess.run(
+                [npm, "install", "--silent", "--no-audit", "--no-fund"],
+                cwd=base,
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
         shutil.copy(_HERE / "mingo_runner.js", base / "mingo_runner.js")
     return base
 
@@ -102,8 +114,14 @@ def mingo_batch(specs: list[dict[str, Any]], collections: Mapping[str, list[Doc]
     """Run many specs over the same collections in one node process: ids, or an error message each."""
     base = mingo_dir()
     payload = json.dumps({"collections": {k: _stored(v) for k, v in collections.items()}, "specs": specs})
-    proc = subprocess.run(["node", str(base / "mingo_runner.js")], input=payload, capture_output=True, text=True,
-                          cwd=base, timeout=600)
+    proc = subprocess.run(
+        ["node", str(base / "mingo_runner.js")],
+        input=payload,
+        capture_output=True,
+        text=True,
+        cwd=base,
+        timeout=600,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"mingo runner failed: {proc.stderr.strip()[:500]}")
     out: list[list[str] | str] = []
@@ -120,8 +138,9 @@ def mingo_ids(spec: dict[str, Any], collections: Mapping[str, list[Doc]]) -> lis
 
 
 # ---------------------------------------------------------------- entry point
-def execute(query: Query, dataset: Mapping[Any, list[Doc]], engine: str = "mongomock", catalog: Any = None
-            ) -> list[Doc]:
+def execute(
+    query: Query, dataset: Mapping[Any, list[Doc]], engine: str = "mongomock", catalog: Any = None
+) -> list[Doc]:
     """Run ``query`` on ``engine`` over ``{database id: canonical docs}``; projected documents in order."""
     if engine not in ENGINES:
         raise ValueError(f"unknown Mongo engine {engine!r}; one of {', '.join(ENGINES)}")

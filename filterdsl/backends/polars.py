@@ -70,9 +70,17 @@ _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 _STATE = {State.NOT_SET: 0, State.EMPTY: 1, State.HAS_VALUE: 2}
 #: Column groups each field type needs (see the module docstring).
 _GROUPS: dict[FieldType, frozenset[str]] = {
-    T.STRING: frozenset("s"), T.TEXT_BLOCK: frozenset("s"), T.ENUM: frozenset("s"), T.REF: frozenset("s"),
-    T.NUMBER: frozenset("n"), T.BOOLEAN: frozenset("b"), T.DATE: frozenset("d"), T.CURRENCY: frozenset("c"),
-    T.ATTACHMENT: frozenset("a"), T.ENUM_TAGS: frozenset("l"), T.REF_MULTIPLE: frozenset("l"),
+    T.STRING: frozenset("s"),
+    T.TEXT_BLOCK: frozenset("s"),
+    T.ENUM: frozenset("s"),
+    T.REF: frozenset("s"),
+    T.NUMBER: frozenset("n"),
+    T.BOOLEAN: frozenset("b"),
+    T.DATE: frozenset("d"),
+    T.CURRENCY: frozenset("c"),
+    T.ATTACHMENT: frozenset("a"),
+    T.ENUM_TAGS: frozenset("l"),
+    T.REF_MULTIPLE: frozenset("l"),
     T.JSON: frozenset("snb"),
 }
 _CMP = {Op.EQ: operator.eq, Op.GT: operator.gt, Op.GTE: operator.ge, Op.LT: operator.lt, Op.LTE: operator.le}
@@ -163,12 +171,22 @@ def _typed_sort(t: FieldType, v: Any) -> tuple[Any, float] | None:
     return None
 
 
-_SORT_DTYPE = {T.STRING: "str", T.TEXT_BLOCK: "str", T.ENUM: "str", T.REF: "str", T.DATE: "str",
-               T.NUMBER: "f64", T.CURRENCY: "f64", T.BOOLEAN: "bool", T.JSON: "str"}
+_SORT_DTYPE = {
+    T.STRING: "str",
+    T.TEXT_BLOCK: "str",
+    T.ENUM: "str",
+    T.REF: "str",
+    T.DATE: "str",
+    T.NUMBER: "f64",
+    T.CURRENCY: "f64",
+    T.BOOLEAN: "bool",
+    T.JSON: "str",
+}
 
 
-def _slot_columns(values: list[Any], groups: frozenset[str], sorts: frozenset[FieldType],
-                  field: Field) -> dict[str, Any]:
+def _slot_columns(
+    values: list[Any], groups: frozenset[str], sorts: frozenset[FieldType], field: Field
+) -> dict[str, Any]:
     """All columns of one slot, as Polars Series."""
     pl = _pl()
     n = slot_name(field)
@@ -183,16 +201,18 @@ def _slot_columns(values: list[Any], groups: frozenset[str], sorts: frozenset[Fi
     if "b" in groups:
         out[f"{n}#bool"] = pl.Series([v if type(v) is bool else None for v in values], dtype=pl.Boolean)
     if "d" in groups:
-        out[f"{n}#day"] = pl.Series([v[:10] if type(v) is str and valid_day(v[:10]) else None for v in values],
-                                    dtype=pl.Utf8)
+        out[f"{n}#day"] = pl.Series(
+            [v[:10] if type(v) is str and valid_day(v[:10]) else None for v in values], dtype=pl.Utf8
+        )
     if "l" in groups:
         lists = [v if type(v) is list else None for v in values]
         strs_l = [None if v is None else [e for e in v if type(e) is str] for v in lists]
         out[f"{n}#isl"] = pl.Series([v is not None for v in lists], dtype=pl.Boolean)
         out[f"{n}#strs"] = _str_lists(strs_l)
         out[f"{n}#lstrs"] = _str_lists([None if s is None else [e.lower() for e in s] for s in strs_l])
-        out[f"{n}#alls"] = pl.Series([v is not None and all(type(e) is str for e in v) for v in lists],
-                                     dtype=pl.Boolean)
+        out[f"{n}#alls"] = pl.Series(
+            [v is not None and all(type(e) is str for e in v) for v in lists], dtype=pl.Boolean
+        )
     if "c" in groups or "a" in groups:
         vals = [v.get("val") if type(v) is dict else None for v in values]
         if "c" in groups:
@@ -232,11 +252,17 @@ def _sort_columns(values: list[Any], t: FieldType, field: Field) -> dict[str, An
         for lst, x in zip(others, other):
             lst.append(x)
     dt = {"str": pl.Utf8, "f64": pl.Float64, "bool": pl.Boolean}[_SORT_DTYPE.get(t, "str")]
-    return {f"{n}:g": pl.Series(group, dtype=pl.Int8), f"{n}:k": pl.Series(key, dtype=dt),
-            f"{n}:r": pl.Series(res, dtype=pl.Float64), f"{n}:or": pl.Series(rank, dtype=pl.Int8),
-            f"{n}:on": pl.Series(onum, dtype=pl.Float64), f"{n}:onr": pl.Series(ores, dtype=pl.Float64),
-            f"{n}:os": pl.Series(ostr, dtype=pl.Utf8), f"{n}:ob": pl.Series(obool, dtype=pl.Boolean),
-            f"{n}:oj": pl.Series(ojson, dtype=pl.Utf8)}
+    return {
+        f"{n}:g": pl.Series(group, dtype=pl.Int8),
+        f"{n}:k": pl.Series(key, dtype=dt),
+        f"{n}:r": pl.Series(res, dtype=pl.Float64),
+        f"{n}:or": pl.Series(rank, dtype=pl.Int8),
+        f"{n}:on": pl.Series(onum, dtype=pl.Float64),
+        f"{n}:onr": pl.Series(ores, dtype=pl.Float64),
+        f"{n}:os": pl.Series(ostr, dtype=pl.Utf8),
+        f"{n}:ob": pl.Series(obool, dtype=pl.Boolean),
+        f"{n}:oj": pl.Series(ojson, dtype=pl.Utf8),
+    }
 
 
 def _str_lists(lists: list[list[str] | None]) -> Any:
@@ -281,8 +307,15 @@ def default_slots(docs: list[Doc], catalog: Any = None, database: str | None = N
     return [Field(k, T.JSON) for k in keys]
 
 
-def to_frame(docs: Iterable[Any], catalog: Any = None, database: str | None = None, *,
-             slots: Iterable[Field] | None = None, sort: bool | Iterable[Field] = True, texts: bool | None = None) -> pl.DataFrame:
+def to_frame(
+    docs: Iterable[Any],
+    catalog: Any = None,
+    database: str | None = None,
+    *,
+    slots: Iterable[Field] | None = None,
+    sort: bool | Iterable[Field] = True,
+    texts: bool | None = None,
+) -> pl.DataFrame:
     """Canonical documents as a DataFrame that ``to_polars`` expressions filter.
 
     ``slots``: the fields to lay out (default: see :func:`default_slots`); use :func:`slots_for` to lay
@@ -296,8 +329,14 @@ def to_frame(docs: Iterable[Any], catalog: Any = None, database: str | None = No
         raise _not_expressible("a string with a lone surrogate (Polars strings are UTF-8)") from None
 
 
-def _to_frame(docs: Iterable[Any], catalog: Any, database: str | None, slots: Iterable[Field] | None,
-              sort: bool | Iterable[Field], texts: bool | None) -> pl.DataFrame:
+def _to_frame(
+    docs: Iterable[Any],
+    catalog: Any,
+    database: str | None,
+    slots: Iterable[Field] | None,
+    sort: bool | Iterable[Field],
+    texts: bool | None,
+) -> pl.DataFrame:
     pl = _pl()
     rows = _canonical(docs, catalog, database)
     fields = list(slots) if slots is not None else default_slots(rows, catalog, database)
@@ -469,7 +508,8 @@ class _Compiler:
             return e
         if t is T.ATTACHMENT:
             return _str_op(pl.col(col_name(f, "dstr")), pl.col(col_name(f, "dlower")), op, val) & (
-                pl.col(col_name(f, "dstr")) != "")
+                pl.col(col_name(f, "dstr")) != ""
+            )
         if t is T.DATE:
             if type(val) is not str or op not in (Op.EQ, Op.GT, Op.GTE, Op.LT, Op.LTE):
                 raise _not_expressible(f"operator {op.value} with {val!r} on dates")
@@ -505,8 +545,11 @@ class _Compiler:
         if op is Op.HAS_ALL:
             return pl.all_horizontal([strs.list.contains(x) for x in dict.fromkeys(val)])
         if op is Op.HAS_EXACTLY:
-            return (pl.col(col_name(f, "alls")) & strs.list.eval(pl.element().is_in(_strs_lit(val))).list.all()
-                    & pl.all_horizontal([strs.list.contains(x) for x in dict.fromkeys(val)]))
+            return (
+                pl.col(col_name(f, "alls"))
+                & strs.list.eval(pl.element().is_in(_strs_lit(val))).list.all()
+                & pl.all_horizontal([strs.list.contains(x) for x in dict.fromkeys(val)])
+            )
         raise _not_expressible(f"operator {op.value} on enumTags")
 
     def search(self, node: Search) -> Any:
@@ -519,12 +562,17 @@ class _Compiler:
             terms = []
             for term in clause:
                 if node.fields is None:
-                    terms.append(pl.col(TEXTS).list.eval(pl.element().str.contains(term, literal=True)).list.any())
+                    terms.append(
+                        pl.col(TEXTS).list.eval(pl.element().str.contains(term, literal=True)).list.any()
+                    )
                     continue
                 for fld in node.fields:
                     if fld.type is T.ENUM_TAGS:
-                        terms.append(pl.col(col_name(fld, "lstrs"))
-                                     .list.eval(pl.element().str.contains(term, literal=True)).list.any())
+                        terms.append(
+                            pl.col(col_name(fld, "lstrs"))
+                            .list.eval(pl.element().str.contains(term, literal=True))
+                            .list.any()
+                        )
                     elif "s" in _GROUPS[fld.type]:
                         terms.append(pl.col(col_name(fld, "lower")).str.contains(term, literal=True))
                     else:  # the memory engine would search its string values; no catalog makes such a field searchable
@@ -537,8 +585,11 @@ class _Compiler:
         if self.dataset is None:
             raise _not_expressible("a relational filter without the referenced records (pass dataset=)")
         if node.database not in self.dataset:
-            raise _bad("missing-data", f"a relational filter needs the records of database {node.database!r} "
-                       "(pass them with the dataset)")
+            raise _bad(
+                "missing-data",
+                f"a relational filter needs the records of database {node.database!r} "
+                "(pass them with the dataset)",
+            )
         rows = self.dataset[node.database]
         inner = Query(node.predicate)
         frame = to_frame(rows, slots=slots_for(inner), sort=False, texts=_needs_texts(node.predicate))
@@ -583,7 +634,9 @@ def _check_utf8(node: Node) -> None:
                 text.encode("utf-8")  # UnicodeEncodeError on a lone surrogate
 
 
-def to_polars(query: Query | Node, catalog: Any = None, dataset: Mapping[Any, list[Any]] | None = None) -> pl.Expr:
+def to_polars(
+    query: Query | Node, catalog: Any = None, dataset: Mapping[Any, list[Any]] | None = None
+) -> pl.Expr:
     """The query's predicate as a Boolean Polars expression over a :func:`to_frame` frame.
 
     Relational filters are resolved to id sets here, which needs the referenced records
@@ -617,16 +670,18 @@ def sort_exprs(query: Query) -> tuple[list[Any], list[bool]]:
     return by, desc
 
 
-def query_frame(query: Query, frame: pl.DataFrame, catalog: Any = None,
-                dataset: Mapping[Any, list[Any]] | None = None) -> pl.DataFrame:
+def query_frame(
+    query: Query, frame: pl.DataFrame, catalog: Any = None, dataset: Mapping[Any, list[Any]] | None = None
+) -> pl.DataFrame:
     """Filter, sort (SPEC 8), skip and limit a frame built once with :func:`to_frame`.
 
     The frame needs the sort-key columns of the query's sort fields (``to_frame(..., sort=True)``, the
     default, has them for every slot). Projection is the caller's (``select``).
     """
     by, desc = sort_exprs(query)
-    hits = frame.filter(to_polars(query, catalog, dataset)).sort(by, descending=desc, nulls_last=False,
-                                                                 maintain_order=True)
+    hits = frame.filter(to_polars(query, catalog, dataset)).sort(
+        by, descending=desc, nulls_last=False, maintain_order=True
+    )
     if query.limit is not None:
         return hits.slice(query.skip, query.limit)
     return hits.slice(query.skip) if query.skip else hits
@@ -643,4 +698,14 @@ def run(query: Query, dataset: Mapping[Any, list[Any]], catalog: Any = None) -> 
     return [project(docs[i], query.fields) for i in hits.get_column(_POS).to_list()]
 
 
-__all__ = ["to_frame", "to_polars", "query_frame", "run", "slots_for", "default_slots", "sort_exprs", "col_name", "slot_name"]
+__all__ = [
+    "to_frame",
+    "to_polars",
+    "query_frame",
+    "run",
+    "slots_for",
+    "default_slots",
+    "sort_exprs",
+    "col_name",
+    "slot_name",
+]

@@ -35,9 +35,17 @@ _FLOAT = (T.NUMBER, T.CURRENCY)
 
 
 def _refuse(engine: str, why: str) -> FilterError:
-    return FilterError([Diagnostic("not-expressible", f"--engine {engine} loads records into the columns layout, "
-                                   f"which {why}; --engine memory (or sqlite, duckdb, postgres, mysql: JSON "
-                                   f"document layout) runs this query", Location())])
+    return FilterError(
+        [
+            Diagnostic(
+                "not-expressible",
+                f"--engine {engine} loads records into the columns layout, "
+                f"which {why}; --engine memory (or sqlite, duckdb, postgres, mysql: JSON "
+                f"document layout) runs this query",
+                Location(),
+            )
+        ]
+    )
 
 
 def _num(v: Any) -> bool:
@@ -94,8 +102,10 @@ class _Tables:
             fields = list(schema.fields) if schema is not None else []
             self.names[db] = f"fdsl_{tag}_{i}"
             self.fields[db] = fields
-            columns[db] = {f.id: ({"column": f"c{k}", "currency": f"k{k}"} if f.type is T.CURRENCY else f"c{k}")
-                           for k, f in enumerate(fields)}
+            columns[db] = {
+                f.id: ({"column": f"c{k}", "currency": f"k{k}"} if f.type is T.CURRENCY else f"c{k}")
+                for k, f in enumerate(fields)
+            }
             rows = []
             for d in docs:
                 row: list[Any] = [d.get(c) for c in _REC]
@@ -103,8 +113,11 @@ class _Tables:
                     ok, value = _cell(f.type, d.get("data", {}).get(f.id))
                     if not ok:
                         if f.id in touched:
-                            raise _refuse(engine, f"cannot hold the value of field {f.id!r} in record {d.get('id')!r} "
-                                          f"(not a {f.type.value})")
+                            raise _refuse(
+                                engine,
+                                f"cannot hold the value of field {f.id!r} in record {d.get('id')!r} "
+                                f"(not a {f.type.value})",
+                            )
                         value = None  # never read by this query
                     if f.type is T.CURRENCY:
                         row += list(value) if value is not None else [None, None]
@@ -150,8 +163,9 @@ def _datafusion(tables: _Tables, sql: str, params: dict[str, Any]) -> list[str]:
 #: ClickHouse reads a String query parameter in its escaped (TSV) text format: a raw tab or newline
 #: ends the value and a backslash starts an escape, so a driver that passes values through as text
 #: (chDB does) must escape them first
-_CH_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": "\\0",
-                             "\b": "\\b", "\f": "\\f"})
+_CH_ESCAPES = str.maketrans(
+    {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": "\\0", "\b": "\\b", "\f": "\\f"}
+)
 
 
 def ch_param(value: Any) -> Any:
@@ -188,8 +202,10 @@ def _clickhouse(tables: _Tables, sql: str, params: dict[str, Any]) -> list[str]:
                 if tables.rows[db]:
                     lines = []
                     for r in tables.rows[db]:
-                        obj = {c: (json.dumps(v, ensure_ascii=False) if t in _LIST and v is not None else v)
-                               for (c, t), v in zip(cols, r)}
+                        obj = {
+                            c: (json.dumps(v, ensure_ascii=False) if t in _LIST and v is not None else v)
+                            for (c, t), v in zip(cols, r)
+                        }
                         lines.append(json.dumps(obj, ensure_ascii=False))
                     s.query(f"INSERT INTO `{name}` FORMAT JSONEachRow\n" + "\n".join(lines))
             out = s.query(sql, "JSONCompact", params={k: ch_param(v) for k, v in params.items()})
@@ -215,13 +231,24 @@ def _clickhouse_json(query: Query, dataset: Mapping[Any, list[Doc]], main: Any) 
         made = []
         try:
             for db, name in names.items():
-                s.query(f"CREATE TABLE `{name}` (id String, created_at String, updated_at Nullable(String), "
-                        f"removed_at Nullable(String), data String) ENGINE = Memory")
+                s.query(
+                    f"CREATE TABLE `{name}` (id String, created_at String, updated_at Nullable(String), "
+                    f"removed_at Nullable(String), data String) ENGINE = Memory"
+                )
                 made.append(name)
                 if dataset[db]:
-                    rows = [json.dumps({**{c: d.get(c) for c in _REC}, "data": json.dumps(
-                        d.get("data", {}), ensure_ascii=False, separators=(",", ":"))}, ensure_ascii=False)
-                        for d in dataset[db]]
+                    rows = [
+                        json.dumps(
+                            {
+                                **{c: d.get(c) for c in _REC},
+                                "data": json.dumps(
+                                    d.get("data", {}), ensure_ascii=False, separators=(",", ":")
+                                ),
+                            },
+                            ensure_ascii=False,
+                        )
+                        for d in dataset[db]
+                    ]
                     s.query(f"INSERT INTO `{name}` FORMAT JSONEachRow\n" + "\n".join(rows))
             out = s.query(sql, "JSONCompact", params={k: ch_param(v) for k, v in params.items()})
             return [row[0] for row in json.loads(str(out))["data"]]
@@ -230,8 +257,14 @@ def _clickhouse_json(query: Query, dataset: Mapping[Any, list[Doc]], main: Any) 
                 s.query(f"DROP TABLE IF EXISTS `{name}`")
 
 
-def fetch_ids(query: Query, dataset: Mapping[Any, list[Doc]], engine: str, catalog: Any = None,
-              main: Any = None, layout: str | None = None) -> list[str]:
+def fetch_ids(
+    query: Query,
+    dataset: Mapping[Any, list[Doc]],
+    engine: str,
+    catalog: Any = None,
+    main: Any = None,
+    layout: str | None = None,
+) -> list[str]:
     """Ids in result order from DataFusion or ClickHouse; ``main`` is the queried database's key.
 
     ``layout``: ClickHouse runs the JSON document layout by default (all three field states, any

@@ -24,7 +24,10 @@ Doc = dict[str, Any]
 ENGINES = ("sqlite", "duckdb", "postgres", "mysql", "datafusion", "clickhouse")
 #: in-process engines loaded in the columns layout (see sql_columnar_exec)
 COLUMNAR = ("datafusion", "clickhouse")
-DEFAULT_URLS = {"postgres": "postgresql://postgres@127.0.0.1:5432/test", "mysql": "mysql://root@127.0.0.1:3306/test"}
+DEFAULT_URLS = {
+    "postgres": "postgresql://postgres@127.0.0.1:5432/test",
+    "mysql": "mysql://root@127.0.0.1:3306/test",
+}
 _COLS = ("id", "created_at", "updated_at", "removed_at")
 
 
@@ -49,11 +52,16 @@ def _resolve(query: Query, dataset: Mapping[Any, list[Doc]]) -> Any:
         return None
     if len(dataset) == 1:
         return next(iter(dataset))
-    raise FilterError([Diagnostic("missing-data", f"no records for database {query.database!r}", Location(param="records"))])
+    raise FilterError(
+        [Diagnostic("missing-data", f"no records for database {query.database!r}", Location(param="records"))]
+    )
 
 
 def _row(doc: Doc) -> tuple[Any, ...]:
-    return (*(doc.get(c) for c in _COLS), json.dumps(doc.get("data", {}), ensure_ascii=False, separators=(",", ":")))
+    return (
+        *(doc.get(c) for c in _COLS),
+        json.dumps(doc.get("data", {}), ensure_ascii=False, separators=(",", ":")),
+    )
 
 
 def _doc(row: tuple[Any, ...]) -> Doc:
@@ -73,8 +81,10 @@ def _sqlite(dataset: Mapping[Any, list[Doc]], tables: dict[Any, str]) -> Iterato
     try:
         for db, docs in dataset.items():
             t = _q(tables[db])
-            con.execute(f"CREATE TABLE {t} (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, updated_at TEXT, "
-                        f"removed_at TEXT, data TEXT NOT NULL)")
+            con.execute(
+                f"CREATE TABLE {t} (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, updated_at TEXT, "
+                f"removed_at TEXT, data TEXT NOT NULL)"
+            )
             con.executemany(f"INSERT INTO {t} VALUES (?, ?, ?, ?, ?)", [_row(d) for d in docs])
         yield con
     finally:
@@ -89,12 +99,17 @@ def _duckdb(dataset: Mapping[Any, list[Doc]], tables: dict[Any, str]) -> Iterato
     try:
         for db, docs in dataset.items():
             t = _q(tables[db])
-            con.execute(f"CREATE TABLE {t} (id VARCHAR PRIMARY KEY, created_at VARCHAR NOT NULL, updated_at VARCHAR, "
-                        f"removed_at VARCHAR, data JSON NOT NULL)")
+            con.execute(
+                f"CREATE TABLE {t} (id VARCHAR PRIMARY KEY, created_at VARCHAR NOT NULL, updated_at VARCHAR, "
+                f"removed_at VARCHAR, data JSON NOT NULL)"
+            )
             if docs:  # one statement over list parameters: executemany is row-at-a-time in DuckDB
                 cols = [list(c) for c in zip(*(_row(d) for d in docs))]
-                con.execute(f"INSERT INTO {t} SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
-                            f"unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])::JSON", cols)
+                con.execute(
+                    f"INSERT INTO {t} SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+                    f"unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])::JSON",
+                    cols,
+                )
         yield con
     finally:
         con.close()
@@ -108,11 +123,15 @@ def _postgres(dataset: Mapping[Any, list[Doc]], tables: dict[Any, str], url: str
     try:
         for db, docs in dataset.items():
             t = _q(tables[db])
-            con.execute(f"CREATE TEMP TABLE {t} (id TEXT COLLATE \"C\" PRIMARY KEY, created_at TEXT NOT NULL, "
-                        f"updated_at TEXT, removed_at TEXT, data JSONB NOT NULL)")
+            con.execute(
+                f'CREATE TEMP TABLE {t} (id TEXT COLLATE "C" PRIMARY KEY, created_at TEXT NOT NULL, '
+                f"updated_at TEXT, removed_at TEXT, data JSONB NOT NULL)"
+            )
             with con.cursor() as cur:
                 ins = t.replace("%", "%%")  # the driver formats statements that have params
-                cur.executemany(f"INSERT INTO {ins} VALUES (%s, %s, %s, %s, CAST(%s AS JSONB))", [_row(d) for d in docs])
+                cur.executemany(
+                    f"INSERT INTO {ins} VALUES (%s, %s, %s, %s, CAST(%s AS JSONB))", [_row(d) for d in docs]
+                )
         yield con
     finally:
         con.rollback()
@@ -121,9 +140,14 @@ def _postgres(dataset: Mapping[Any, list[Doc]], tables: dict[Any, str], url: str
 
 def _mysql_args(url: str) -> dict[str, Any]:
     u = urlparse(url)
-    return {"host": u.hostname or "127.0.0.1", "port": u.port or 3306, "user": unquote(u.username or "root"),
-            "password": unquote(u.password or ""), "database": (u.path or "/test").lstrip("/") or "test",
-            "charset": "utf8mb4"}
+    return {
+        "host": u.hostname or "127.0.0.1",
+        "port": u.port or 3306,
+        "user": unquote(u.username or "root"),
+        "password": unquote(u.password or ""),
+        "database": (u.path or "/test").lstrip("/") or "test",
+        "charset": "utf8mb4",
+    }
 
 
 @contextmanager
@@ -136,10 +160,12 @@ def _mysql(dataset: Mapping[Any, list[Doc]], tables: dict[Any, str], url: str) -
         with con.cursor() as cur:
             for db, docs in dataset.items():
                 t = _q(tables[db], "`")
-                cur.execute(f"CREATE TABLE {t} (id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PRIMARY KEY, "
-                            f"created_at VARCHAR(40) NOT NULL, updated_at VARCHAR(40), removed_at VARCHAR(40), "
-                            f"data LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL) "
-                            f"DEFAULT CHARSET=utf8mb4")
+                cur.execute(
+                    f"CREATE TABLE {t} (id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PRIMARY KEY, "
+                    f"created_at VARCHAR(40) NOT NULL, updated_at VARCHAR(40), removed_at VARCHAR(40), "
+                    f"data LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL) "
+                    f"DEFAULT CHARSET=utf8mb4"
+                )
                 made.append(t)
                 if docs:
                     ins = t.replace("%", "%%")  # pymysql formats statements that have args
@@ -154,12 +180,24 @@ def _mysql(dataset: Mapping[Any, list[Doc]], tables: dict[Any, str], url: str) -
             con.close()
 
 
-def fetch(query: Query, dataset: Mapping[Any, list[Doc]], engine: str = "sqlite", url: str | None = None,
-          catalog: Any = None) -> list[Doc]:
+def fetch(
+    query: Query,
+    dataset: Mapping[Any, list[Doc]],
+    engine: str = "sqlite",
+    url: str | None = None,
+    catalog: Any = None,
+) -> list[Doc]:
     """Canonical documents in result order, unprojected."""
     if engine not in ENGINES:
-        raise FilterError([Diagnostic("unknown-engine", f"unknown SQL engine {engine!r}; one of {', '.join(ENGINES)}",
-                                      Location(param="engine"))])
+        raise FilterError(
+            [
+                Diagnostic(
+                    "unknown-engine",
+                    f"unknown SQL engine {engine!r}; one of {', '.join(ENGINES)}",
+                    Location(param="engine"),
+                )
+            ]
+        )
     main = _resolve(query, dataset)
     if engine in COLUMNAR:
         from .sql_columnar_exec import fetch_ids
@@ -195,13 +233,23 @@ def fetch(query: Query, dataset: Mapping[Any, list[Doc]], engine: str = "sqlite"
     return [_doc(tuple(r)) for r in rows]
 
 
-def execute(query: Query, dataset: Mapping[Any, list[Doc]], engine: str = "sqlite", url: str | None = None,
-            catalog: Any = None) -> list[Doc]:
+def execute(
+    query: Query,
+    dataset: Mapping[Any, list[Doc]],
+    engine: str = "sqlite",
+    url: str | None = None,
+    catalog: Any = None,
+) -> list[Doc]:
     """Run ``query`` on ``engine`` over ``dataset`` ({database id: canonical docs}); projected documents."""
     return [project(d, query.fields) for d in fetch(query, dataset, engine, url, catalog)]
 
 
-def execute_ids(query: Query, dataset: Mapping[Any, list[Doc]], engine: str = "sqlite", url: str | None = None,
-                catalog: Any = None) -> list[str]:
+def execute_ids(
+    query: Query,
+    dataset: Mapping[Any, list[Doc]],
+    engine: str = "sqlite",
+    url: str | None = None,
+    catalog: Any = None,
+) -> list[str]:
     """Ids in result order (what ``filterdsl run --ids`` prints)."""
     return [d["id"] for d in fetch(query, dataset, engine, url, catalog)]

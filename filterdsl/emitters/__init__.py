@@ -54,5 +54,10 @@ def _emit(q: Query, fmt: str, catalog: Any, keys: str) -> Any:
         from .pixiebrix import to_pixiebrix
 
         return to_pixiebrix(q)
-    raise FilterError([Diagnostic("unknown-format", f"cannot emit {fmt!r}; one of {', '.join(FORMATS)}",
-                                  Location(param="fmt"))])
+    raise FilterError(
+        [
+            Diagnostic(
+                "unknown-format", f"cannot emit {fmt!r}; one of {', '.join(FORMATS)}", Location(param="fmt")
+            )
+        ]
+    )

@@ -39,11 +39,24 @@ from . import not_expressible
 T = FieldType
 _REF = (T.REF, T.REF_MULTIPLE)
 _STATE_BY = {State.EMPTY: "is-empty", State.NOT_SET: "is-not-set", State.HAS_VALUE: "has-any-value"}
-_POS = {Op.EQ: "is", Op.CONTAINS: "contains", Op.STARTS_WITH: "starts-with", Op.ENDS_WITH: "ends-with",
-        Op.IN: "is-any-of", Op.HAS_ANY: "has-any-of", Op.HAS_ALL: "has-all-of", Op.HAS_EXACTLY: "is-exactly"}
+_POS = {
+    Op.EQ: "is",
+    Op.CONTAINS: "contains",
+    Op.STARTS_WITH: "starts-with",
+    Op.ENDS_WITH: "ends-with",
+    Op.IN: "is-any-of",
+    Op.HAS_ANY: "has-any-of",
+    Op.HAS_ALL: "has-all-of",
+    Op.HAS_EXACTLY: "is-exactly",
+}
 _NUM_BY = {Op.GT: "is-more-than", Op.LT: "is-less-than", Op.GTE: "is-at-least", Op.LTE: "is-at-most"}
 _DATE_BY = {Op.GT: "is-after", Op.LT: "is-before", Op.GTE: "is-on-or-after", Op.LTE: "is-on-or-before"}
-_NEG = {"is": "is-not", "contains": "does-not-contain", "is-any-of": "is-none-of", "has-any-of": "has-none-of"}
+_NEG = {
+    "is": "is-not",
+    "contains": "does-not-contain",
+    "is-any-of": "is-none-of",
+    "has-any-of": "has-none-of",
+}
 
 
 def _flat(kind: type[And] | type[Or], items: Any) -> Node:
@@ -107,7 +120,9 @@ class _Emitter:
 
     def key(self, f: Field, database: str | None) -> str:
         if f.path or f.type is T.JSON:
-            raise not_expressible("pitchly", f, "Pitchly filters name typed schema fields, not schemaless data paths")
+            raise not_expressible(
+                "pitchly", f, "Pitchly filters name typed schema fields, not schemaless data paths"
+            )
         if self.keys == "names" and self.catalog is not None and database is not None:
             db = self.catalog.get(database)
             fd = db.field(f.key) if db is not None else None
@@ -166,15 +181,20 @@ class _Emitter:
                 raise not_expressible("pitchly", it, "a field entry combines its filters at one level only")
         out: dict[str, Any] = {}
         if flags and (conj == "and" and (filters or nested)):
-            raise not_expressible("pitchly", items[0], "include flags are OR'ed with the entry; they cannot be "
-                                  "AND'ed with its filters")
+            raise not_expressible(
+                "pitchly",
+                items[0],
+                "include flags are OR'ed with the entry; they cannot be AND'ed with its filters",
+            )
         if filters:
             out["filters"] = filters
         if nested is not None:
             out["fields"] = nested["fields"]
             if nested.get("conjunction") == "or":
                 if len(nested["fields"]) > 1 and filters:
-                    raise not_expressible("pitchly", items[0], "filters and nested fields share one conjunction")
+                    raise not_expressible(
+                        "pitchly", items[0], "filters and nested fields share one conjunction"
+                    )
                 conj = "or" if len(nested["fields"]) > 1 else conj
         if conj == "or":
             out["conjunction"] = "or"
@@ -194,8 +214,12 @@ class _Emitter:
         for it in items:
             f = _field_of(it)
             if f is None:
-                raise not_expressible("pitchly", it, "a Pitchly filter combines fields at the top and one field's "
-                                      "filters below it: (A and B) or (C and D) across fields does not fit")
+                raise not_expressible(
+                    "pitchly",
+                    it,
+                    "a Pitchly filter combines fields at the top and one field's "
+                    "filters below it: (A and B) or (C and D) across fields does not fit",
+                )
             if isinstance(it, (And, Or)):
                 if f in groups or f in single_combo:
                     raise not_expressible("pitchly", it, f"field {f.key!r} needs two levels of combination")
@@ -208,7 +232,9 @@ class _Emitter:
         for f, its in groups.items():
             key = self.key(f, database)
             if key in fields:
-                raise not_expressible("pitchly", its[0], f"field key {key!r} is used twice with different types")
+                raise not_expressible(
+                    "pitchly", its[0], f"field key {key!r} is used twice with different types"
+                )
             fields[key] = self.entry(its, conj, database)
         for f, combo in single_combo.items():
             key = self.key(f, database)
@@ -247,8 +273,12 @@ def to_pitchly(q: Query, catalog: Catalog | None = None, keys: str = "ids") -> d
         else:
             raise not_expressible("pitchly", p, "no Pitchly query variable expresses it here")
     if trash is None:
-        raise not_expressible("pitchly", q.predicate, "Pitchly queries always choose trash or not (removedAt); "
-                              "add `and not in trash` (the usual case) or `and in trash` to the filter")
+        raise not_expressible(
+            "pitchly",
+            q.predicate,
+            "Pitchly queries always choose trash or not (removedAt); "
+            "add `and not in trash` (the usual case) or `and in trash` to the filter",
+        )
     if trash:
         out["removedAt"] = True
     if rest:
@@ -264,8 +294,11 @@ def to_pitchly(q: Query, catalog: Catalog | None = None, keys: str = "ids") -> d
             sort[em.key(sk.key, q.database)] = -1 if sk.descending else 1
         out["sort"] = sort
     if q.limit is None:
-        raise not_expressible("pitchly", q, "Pitchly queries always have a limit (default 100); add "
-                              "`limit 100` (at most 100) to the filter")
+        raise not_expressible(
+            "pitchly",
+            q,
+            "Pitchly queries always have a limit (default 100); add `limit 100` (at most 100) to the filter",
+        )
     if q.limit != 100:
         out["limit"] = q.limit
     if q.skip:

@@ -43,7 +43,12 @@ def to_pixiebrix(q: Query) -> str:
     for p in parts:
         if p == Not(InTrash()):
             continue
-        if isinstance(p, Compare) and p.op is Op.EQ and p.field.type is FieldType.JSON and isinstance(p.value, str):
+        if (
+            isinstance(p, Compare)
+            and p.op is Op.EQ
+            and p.field.type is FieldType.JSON
+            and isinstance(p.value, str)
+        ):
             out.append(f"{_q(_name(p.field.segments))}={_q(p.value)}")
         elif isinstance(p, FieldState) and p.state is State.NOT_SET:
             out.append(f"{_q(_name(p.field.segments))}__isnull=true")
@@ -59,8 +64,11 @@ def to_pixiebrix(q: Query) -> str:
         else:
             raise not_expressible("pixiebrix", p, _why(p))
     if Not(InTrash()) not in parts:
-        raise not_expressible("pixiebrix", q.predicate, "PixieBrix params always exclude trashed records; add "
-                              "`and not in trash` to the filter")
+        raise not_expressible(
+            "pixiebrix",
+            q.predicate,
+            "PixieBrix params always exclude trashed records; add `and not in trash` to the filter",
+        )
     terms = []
     for sk in q.sort:
         if isinstance(sk.key, RecordAttr) and sk.key.name in ("created_at", "id"):
@@ -76,7 +84,9 @@ def to_pixiebrix(q: Query) -> str:
         raise not_expressible("pixiebrix", q, "PixieBrix params have no projection")
     size = q.limit if q.limit is not None else 1000
     if q.limit is None or size < 1 or q.skip % size:
-        raise not_expressible("pixiebrix", q, "paging is page/page_size: limit >= 1 and skip a multiple of it")
+        raise not_expressible(
+            "pixiebrix", q, "paging is page/page_size: limit >= 1 and skip a multiple of it"
+        )
     if size != 1000:
         out.append(f"page_size={size}")
     if q.skip:

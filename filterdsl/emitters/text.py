@@ -41,9 +41,21 @@ from ..ast import (
     State,
 )
 
-_OPS = {Op.EQ: "is", Op.IEQ: "equals ignoring case", Op.CONTAINS: "contains", Op.STARTS_WITH: "starts with",
-        Op.ENDS_WITH: "ends with", Op.GT: ">", Op.GTE: ">=", Op.LT: "<", Op.LTE: "<=", Op.IN: "in",
-        Op.HAS_ANY: "has any", Op.HAS_ALL: "has all", Op.HAS_EXACTLY: "has exactly"}
+_OPS = {
+    Op.EQ: "is",
+    Op.IEQ: "equals ignoring case",
+    Op.CONTAINS: "contains",
+    Op.STARTS_WITH: "starts with",
+    Op.ENDS_WITH: "ends with",
+    Op.GT: ">",
+    Op.GTE: ">=",
+    Op.LT: "<",
+    Op.LTE: "<=",
+    Op.IN: "in",
+    Op.HAS_ANY: "has any",
+    Op.HAS_ALL: "has all",
+    Op.HAS_EXACTLY: "has exactly",
+}
 _STATES = {State.NOT_SET: "is not set", State.EMPTY: "is empty", State.HAS_VALUE: "has value"}
 
 
@@ -68,10 +80,12 @@ def _value(v: Any) -> str:
 
 
 #: words of the grammar: a key spelled like one must be backquoted
-KEYWORDS = frozenset("""or and not true false all any is equals ignoring case contains starts with ends in has exactly
+KEYWORDS = frozenset(
+    """or and not true false all any is equals ignoring case contains starts with ends in has exactly
 set empty value references where search id created between modified since trash money null sort skip limit fields
 database asc desc string textBlock number boolean date currency attachment enumTags enum refMultiple ref
-json""".split())
+json""".split()
+)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 #: how a field is spelled, given the database it belongs to
@@ -101,7 +115,9 @@ def schema_namer(catalog: Any) -> Namer:
     return name
 
 
-def node_text(node: Node, parent: type | None = None, namer: Namer = field_text, database: str | None = None) -> str:
+def node_text(
+    node: Node, parent: type | None = None, namer: Namer = field_text, database: str | None = None
+) -> str:
     def sub(n: Node, p: type | None = None, db: str | None = database) -> str:
         return node_text(n, p, namer, db)
 
@@ -110,7 +126,12 @@ def node_text(node: Node, parent: type | None = None, namer: Namer = field_text,
     if isinstance(node, (And, Or)):
         word = "and" if isinstance(node, And) else "or"
         if len(node.items) < 2:
-            return ("all" if isinstance(node, And) else "any") + "(" + ", ".join(sub(i) for i in node.items) + ")"
+            return (
+                ("all" if isinstance(node, And) else "any")
+                + "("
+                + ", ".join(sub(i) for i in node.items)
+                + ")"
+            )
         body = f" {word} ".join(sub(i, type(node)) for i in node.items)
         # and binds tighter than or; a group of its own kind (or an or inside an and) needs parentheses
         return f"({body})" if parent is not None else body
@@ -122,11 +143,15 @@ def node_text(node: Node, parent: type | None = None, namer: Namer = field_text,
     if isinstance(node, FieldState):
         return f"{namer(node.field, database)} {_STATES[node.state]}"
     if isinstance(node, Relation):
-        return (f"{namer(node.field, database)} references {_s(node.database)} "
-                f"where ({sub(node.predicate, None, node.database)})")
+        return (
+            f"{namer(node.field, database)} references {_s(node.database)} "
+            f"where ({sub(node.predicate, None, node.database)})"
+        )
     if isinstance(node, Search):
         clauses = ", ".join("[" + ", ".join(_s(t) for t in c) + "]" for c in node.clauses)
-        fields = "" if node.fields is None else " in (" + ", ".join(namer(f, database) for f in node.fields) + ")"
+        fields = (
+            "" if node.fields is None else " in (" + ", ".join(namer(f, database) for f in node.fields) + ")"
+        )
         return f"search({clauses}){fields}"
     if isinstance(node, IdIn):
         return "id in [" + ", ".join(_s(i) for i in node.ids) + "]"

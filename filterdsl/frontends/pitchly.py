@@ -49,15 +49,27 @@ _STR = {"contains": Op.CONTAINS, "starts-with": Op.STARTS_WITH, "ends-with": Op.
 
 #: by -> (Op, negated) for each field type: the whole operator table of SPEC 2.
 OPERATORS: dict[FieldType, dict[str, tuple[Op, bool]]] = {
-    T.STRING: {"is": (Op.EQ, False), "is-not": (Op.EQ, True), **{k: (v, False) for k, v in _STR.items()},
-               "does-not-contain": (Op.CONTAINS, True)},
+    T.STRING: {
+        "is": (Op.EQ, False),
+        "is-not": (Op.EQ, True),
+        **{k: (v, False) for k, v in _STR.items()},
+        "does-not-contain": (Op.CONTAINS, True),
+    },
     T.NUMBER: {"is": (Op.EQ, False), "is-not": (Op.EQ, True), **{k: (v, False) for k, v in _CMP.items()}},
     T.BOOLEAN: {"is": (Op.EQ, False), "is-not": (Op.EQ, True)},
     T.DATE: {"is": (Op.EQ, False), "is-not": (Op.EQ, True), **{k: (v, False) for k, v in _DATE.items()}},
-    T.ENUM: {"is": (Op.EQ, False), "is-not": (Op.EQ, True), "is-any-of": (Op.IN, False),
-             "is-none-of": (Op.IN, True)},
-    T.ENUM_TAGS: {"has-any-of": (Op.HAS_ANY, False), "has-all-of": (Op.HAS_ALL, False),
-                  "has-none-of": (Op.HAS_ANY, True), "is-exactly": (Op.HAS_EXACTLY, False)},
+    T.ENUM: {
+        "is": (Op.EQ, False),
+        "is-not": (Op.EQ, True),
+        "is-any-of": (Op.IN, False),
+        "is-none-of": (Op.IN, True),
+    },
+    T.ENUM_TAGS: {
+        "has-any-of": (Op.HAS_ANY, False),
+        "has-all-of": (Op.HAS_ALL, False),
+        "has-none-of": (Op.HAS_ANY, True),
+        "is-exactly": (Op.HAS_EXACTLY, False),
+    },
     T.ATTACHMENT: {"contains": (Op.CONTAINS, False), "does-not-contain": (Op.CONTAINS, True)},
     T.REF: {},
     T.REF_MULTIPLE: {},
@@ -66,8 +78,19 @@ OPERATORS[T.TEXT_BLOCK] = OPERATORS[T.STRING]
 OPERATORS[T.CURRENCY] = OPERATORS[T.NUMBER]
 ALL_OPERATORS = sorted({b for ops in OPERATORS.values() for b in ops} | set(EMPTINESS))
 NOT_SORTABLE = (T.ENUM_TAGS, T.REF_MULTIPLE, T.ATTACHMENT)
-VARIABLES = ("secretKey", "databaseId", "filter", "sort", "limit", "skip", "in", "fields", "removedAt",
-             "search", "modifiedSince")
+VARIABLES = (
+    "secretKey",
+    "databaseId",
+    "filter",
+    "sort",
+    "limit",
+    "skip",
+    "in",
+    "fields",
+    "removedAt",
+    "search",
+    "modifiedSince",
+)
 MAX_SAFE_INT = 2**53
 
 
@@ -95,11 +118,16 @@ class _Parser:
     def loc(self, path: list[str | int]) -> Location:
         return Location(pointer=pointer(path))
 
-    def check_keys(self, obj: dict[str, Any], allowed: tuple[str, ...] | list[str], path: list[str | int]) -> None:
+    def check_keys(
+        self, obj: dict[str, Any], allowed: tuple[str, ...] | list[str], path: list[str | int]
+    ) -> None:
         for k in obj:
             if k not in allowed:
-                self.c.lenient("unknown-key", f"unknown key {k!r}; allowed: {', '.join(allowed)}"
-                               + did_you_mean(k, allowed), self.loc([*path, k]))
+                self.c.lenient(
+                    "unknown-key",
+                    f"unknown key {k!r}; allowed: {', '.join(allowed)}" + did_you_mean(k, allowed),
+                    self.loc([*path, k]),
+                )
 
     def lookup(self, db: Database, key: str, path: list[str | int]) -> FieldDef | None:
         fd = db.field(key, self.opt.resolve_names)
@@ -114,8 +142,11 @@ class _Parser:
         if conj is None:
             return "and"
         if conj not in ("and", "or"):
-            self.c.error("bad-conjunction", f"conjunction must be \"and\" or \"or\", not {_short(conj)}",
-                         self.loc([*path, "conjunction"]))
+            self.c.error(
+                "bad-conjunction",
+                f'conjunction must be "and" or "or", not {_short(conj)}',
+                self.loc([*path, "conjunction"]),
+            )
             return "and"
         return conj
 
@@ -130,12 +161,18 @@ class _Parser:
         if fields is None:
             return and_()
         if not isinstance(fields, dict):
-            self.c.error("wrong-type", f"filter fields is an object keyed by field id, not {_kind(fields)}",
-                         self.loc([*path, "fields"]))
+            self.c.error(
+                "wrong-type",
+                f"filter fields is an object keyed by field id, not {_kind(fields)}",
+                self.loc([*path, "fields"]),
+            )
             return FALSE
         if fields and db is None:
-            self.c.error("missing-schema", "a filter on fields needs a schema (--schema/catalog) and a database",
-                         self.loc([*path, "fields"]))
+            self.c.error(
+                "missing-schema",
+                "a filter on fields needs a schema (--schema/catalog) and a database",
+                self.loc([*path, "fields"]),
+            )
             return FALSE
         assert db is not None or not fields
         items = [self.entry(db, k, v, [*path, "fields", k], 1) for k, v in fields.items()]  # type: ignore[arg-type]
@@ -152,7 +189,9 @@ class _Parser:
             self.c.error("wrong-type", f"a field entry is an object, not {_kind(obj)}", self.loc(path))
             return None
         if level > self.opt.limits.max_depth:
-            self.c.error("too-deep", f"relational nesting deeper than {self.opt.limits.max_depth}", self.loc(path))
+            self.c.error(
+                "too-deep", f"relational nesting deeper than {self.opt.limits.max_depth}", self.loc(path)
+            )
             return None
         self.check_keys(obj, ("filters", "fields", "conjunction", "include"), path)
         conj = self.conjunction(obj, path)
@@ -164,10 +203,16 @@ class _Parser:
         filters = obj.get("filters")
         if filters is not None:
             if not isinstance(filters, list):
-                self.c.error("wrong-type", f"filters is a list, not {_kind(filters)}", self.loc([*path, "filters"]))
+                self.c.error(
+                    "wrong-type", f"filters is a list, not {_kind(filters)}", self.loc([*path, "filters"])
+                )
             elif filters and fd.type in REF_TYPES:
-                self.c.error("filters-on-ref", f"field {fd.name!r} is a {fd.type.value}: filter it through nested "
-                             "'fields' of the referenced database, or 'include'", self.loc([*path, "filters"]))
+                self.c.error(
+                    "filters-on-ref",
+                    f"field {fd.name!r} is a {fd.type.value}: filter it through nested "
+                    "'fields' of the referenced database, or 'include'",
+                    self.loc([*path, "filters"]),
+                )
             else:
                 for i, flt in enumerate(filters):
                     node = self.one_filter(fd, field, flt, [*path, "filters", i])
@@ -177,15 +222,24 @@ class _Parser:
         if nested is not None:
             npath = [*path, "fields"]
             if not isinstance(nested, dict):
-                self.c.error("wrong-type", f"nested fields is an object, not {_kind(nested)}", self.loc(npath))
+                self.c.error(
+                    "wrong-type", f"nested fields is an object, not {_kind(nested)}", self.loc(npath)
+                )
             elif nested and fd.type not in REF_TYPES:
-                self.c.error("fields-on-non-ref", f"field {fd.name!r} is a {fd.type.value}; only ref and "
-                             "refMultiple fields take nested fields", self.loc(npath))
+                self.c.error(
+                    "fields-on-non-ref",
+                    f"field {fd.name!r} is a {fd.type.value}; only ref and "
+                    "refMultiple fields take nested fields",
+                    self.loc(npath),
+                )
             elif nested:
                 target = self.catalog.get(fd.database) if self.catalog and fd.database else None
                 if target is None:
-                    self.c.error("unknown-database", f"field {fd.name!r} references an unknown database",
-                                 self.loc(npath))
+                    self.c.error(
+                        "unknown-database",
+                        f"field {fd.name!r} references an unknown database",
+                        self.loc(npath),
+                    )
                 else:
                     subs = [self.entry(target, k, v, [*npath, k], level + 1) for k, v in nested.items()]
                     kept = [s for s in subs if s is not None]
@@ -194,8 +248,12 @@ class _Parser:
         flags = self.include(obj.get("include"), field, [*path, "include"])
         if not items and not flags:
             if not any(d.is_error for d in self.c.items[errors_before:]):  # not noise after a real error
-                self.c.warn("empty-entry", f"entry for field {fd.name!r} has no filters and no include flag "
-                            "set; it imposes no constraint and is ignored", self.loc(path))
+                self.c.warn(
+                    "empty-entry",
+                    f"entry for field {fd.name!r} has no filters and no include flag "
+                    "set; it imposes no constraint and is ignored",
+                    self.loc(path),
+                )
             return None
         pred = self.combine(items, conj) if items else None
         return or_(pred, *flags) if pred is not None else or_(*flags)
@@ -213,26 +271,38 @@ class _Parser:
             if flag is None:
                 continue
             if type(flag) is not bool:
-                self.c.error("wrong-type", f"include {name} is true or false, not {_short(flag)}",
-                             self.loc([*path, name]))
+                self.c.error(
+                    "wrong-type",
+                    f"include {name} is true or false, not {_short(flag)}",
+                    self.loc([*path, name]),
+                )
             elif flag:
                 out.append(FieldState(field, state))
         return out
 
     def one_filter(self, fd: FieldDef, field: Field, flt: Any, path: list[str | int]) -> Node | None:
         if not isinstance(flt, dict):
-            self.c.error("wrong-type", f"a filter is an object {{by, value}}, not {_kind(flt)}", self.loc(path))
+            self.c.error(
+                "wrong-type", f"a filter is an object {{by, value}}, not {_kind(flt)}", self.loc(path)
+            )
             return None
         self.check_keys(flt, ("by", "value"), path)
         by = flt.get("by")
         if not isinstance(by, str):
-            self.c.error("missing-operator" if by is None else "wrong-type",
-                         "a filter needs 'by', the operator name", self.loc([*path, "by"]))
+            self.c.error(
+                "missing-operator" if by is None else "wrong-type",
+                "a filter needs 'by', the operator name",
+                self.loc([*path, "by"]),
+            )
             return None
         if by in EMPTINESS:
             if fd.type in REF_TYPES:
-                self.c.error("operator-not-allowed", f"{by!r} is not allowed on {fd.type.value} field {fd.name!r}; "
-                             "use 'include' for its emptiness", self.loc([*path, "by"]))
+                self.c.error(
+                    "operator-not-allowed",
+                    f"{by!r} is not allowed on {fd.type.value} field {fd.name!r}; "
+                    "use 'include' for its emptiness",
+                    self.loc([*path, "by"]),
+                )
                 return None
             if "value" in flt:
                 self.c.error("unexpected-value", f"{by!r} takes no value", self.loc([*path, "value"]))
@@ -242,16 +312,26 @@ class _Parser:
         if by not in ops:
             if by in ALL_OPERATORS:
                 allowed = allowed_operators(fd.type)
-                self.c.error("operator-not-allowed", f"{by!r} is not allowed on {fd.type.value} field {fd.name!r}; "
-                             f"allowed: {', '.join(allowed) or 'none (use nested fields or include)'}",
-                             self.loc([*path, "by"]))
+                self.c.error(
+                    "operator-not-allowed",
+                    f"{by!r} is not allowed on {fd.type.value} field {fd.name!r}; "
+                    f"allowed: {', '.join(allowed) or 'none (use nested fields or include)'}",
+                    self.loc([*path, "by"]),
+                )
             else:
-                self.c.error("unknown-operator", f"unknown operator {by!r}" + did_you_mean(by, ALL_OPERATORS),
-                             self.loc([*path, "by"]))
+                self.c.error(
+                    "unknown-operator",
+                    f"unknown operator {by!r}" + did_you_mean(by, ALL_OPERATORS),
+                    self.loc([*path, "by"]),
+                )
             return None
         op, negated = ops[by]
         if "value" not in flt or flt["value"] is None:
-            self.c.error("missing-value", f"{by!r} needs a value", self.loc([*path, "value"] if "value" in flt else path))
+            self.c.error(
+                "missing-value",
+                f"{by!r} needs a value",
+                self.loc([*path, "value"] if "value" in flt else path),
+            )
             return None
         value = self.value(fd, op, flt["value"], [*path, "value"])
         if value is None:
@@ -263,11 +343,17 @@ class _Parser:
         t = fd.type
         if t in (T.STRING, T.TEXT_BLOCK, T.ATTACHMENT) or (t is T.ENUM and op is Op.EQ):
             if not isinstance(v, str):
-                self.c.error("wrong-type", f"{fd.name!r} takes a string value, not {_kind(v)}", self.loc(path))
+                self.c.error(
+                    "wrong-type", f"{fd.name!r} takes a string value, not {_kind(v)}", self.loc(path)
+                )
                 return None
             if t is T.ENUM and fd.restrict is not None and v not in fd.restrict:
-                self.c.error("value-not-allowed", f"{v!r} is not one of {fd.name!r}'s values: {', '.join(fd.restrict)}"
-                             + did_you_mean(v, fd.restrict), self.loc(path))
+                self.c.error(
+                    "value-not-allowed",
+                    f"{v!r} is not one of {fd.name!r}'s values: {', '.join(fd.restrict)}"
+                    + did_you_mean(v, fd.restrict),
+                    self.loc(path),
+                )
                 return None
             return v
         if t in (T.NUMBER, T.CURRENCY):
@@ -275,7 +361,9 @@ class _Parser:
                 self.check_keys(v, ("val", "currency"), path)
                 amount, code = v.get("val"), v.get("currency")
                 if code is not None and not isinstance(code, str):
-                    self.c.error("wrong-type", "currency code is a string such as \"USD\"", self.loc([*path, "currency"]))
+                    self.c.error(
+                        "wrong-type", 'currency code is a string such as "USD"', self.loc([*path, "currency"])
+                    )
                     return None
                 num = self.number(amount, [*path, "val"])
                 return None if num is None else Money(num, code)
@@ -283,27 +371,40 @@ class _Parser:
             return None if num is None else (Money(num) if t is T.CURRENCY else num)
         if t is T.BOOLEAN:
             if type(v) is not bool:
-                self.c.error("wrong-type", f"{fd.name!r} takes true or false, not {_short(v)}", self.loc(path))
+                self.c.error(
+                    "wrong-type", f"{fd.name!r} takes true or false, not {_short(v)}", self.loc(path)
+                )
                 return None
             return v
         if t is T.DATE:
             return self.day(v, path)
         if t in (T.ENUM, T.ENUM_TAGS):  # list operators
             if not isinstance(v, list) or not v:
-                self.c.error("wrong-type" if not isinstance(v, list) else "empty-list",
-                             f"this operator takes a non-empty list of strings, not {_short(v)}", self.loc(path))
+                self.c.error(
+                    "wrong-type" if not isinstance(v, list) else "empty-list",
+                    f"this operator takes a non-empty list of strings, not {_short(v)}",
+                    self.loc(path),
+                )
                 return None
             if len(v) > self.opt.limits.max_list:
-                self.c.error("too-large", f"list of {len(v)} values exceeds {self.opt.limits.max_list}", self.loc(path))
+                self.c.error(
+                    "too-large", f"list of {len(v)} values exceeds {self.opt.limits.max_list}", self.loc(path)
+                )
                 return None
             ok = True
             for i, e in enumerate(v):
                 if not isinstance(e, str):
-                    self.c.error("wrong-type", f"list values are strings, not {_kind(e)}", self.loc([*path, i]))
+                    self.c.error(
+                        "wrong-type", f"list values are strings, not {_kind(e)}", self.loc([*path, i])
+                    )
                     ok = False
                 elif fd.restrict is not None and e not in fd.restrict:
-                    self.c.error("value-not-allowed", f"{e!r} is not one of {fd.name!r}'s values: "
-                                 f"{', '.join(fd.restrict)}" + did_you_mean(e, fd.restrict), self.loc([*path, i]))
+                    self.c.error(
+                        "value-not-allowed",
+                        f"{e!r} is not one of {fd.name!r}'s values: "
+                        f"{', '.join(fd.restrict)}" + did_you_mean(e, fd.restrict),
+                        self.loc([*path, i]),
+                    )
                     ok = False
             return tuple(v) if ok else None
         return None  # ref types have no operators
@@ -313,8 +414,11 @@ class _Parser:
             self.c.error("wrong-type", f"expected a number, not {_short(v)}", self.loc(path))
             return None
         if (type(v) is int and abs(v) > MAX_SAFE_INT) or (type(v) is float and not math.isfinite(v)):
-            self.c.error("number-out-of-range", "numbers must be integers within ±2^53 or finite floats",
-                         self.loc(path))
+            self.c.error(
+                "number-out-of-range",
+                "numbers must be integers within ±2^53 or finite floats",
+                self.loc(path),
+            )
             return None
         return v
 
@@ -326,7 +430,11 @@ class _Parser:
                 return parse_ts(v).date().isoformat()
             except ValueError:
                 pass
-        self.c.error("bad-value", f"expected a date \"YYYY-MM-DD\" or an ISO-8601 timestamp, not {_short(v)}", self.loc(path))
+        self.c.error(
+            "bad-value",
+            f'expected a date "YYYY-MM-DD" or an ISO-8601 timestamp, not {_short(v)}',
+            self.loc(path),
+        )
         return None
 
     # -------------------------------------------------------------- variables object
@@ -337,15 +445,22 @@ class _Parser:
             if not isinstance(given_db, str):
                 self.c.error("wrong-type", "databaseId is a string", self.loc(["databaseId"]))
             elif db_id is not None and given_db != db_id:
-                self.c.error("database-mismatch", f"databaseId {given_db!r} is not the queried database {db_id!r}",
-                             self.loc(["databaseId"]))
+                self.c.error(
+                    "database-mismatch",
+                    f"databaseId {given_db!r} is not the queried database {db_id!r}",
+                    self.loc(["databaseId"]),
+                )
             elif db_id is None:
                 db_id = given_db
                 if self.catalog is not None:
                     db = self.catalog.get(given_db)
                     if db is None:
-                        self.c.error("unknown-database", f"no database {given_db!r} in the catalog"
-                                     + did_you_mean(given_db, [d.id for d in self.catalog]), self.loc(["databaseId"]))
+                        self.c.error(
+                            "unknown-database",
+                            f"no database {given_db!r} in the catalog"
+                            + did_you_mean(given_db, [d.id for d in self.catalog]),
+                            self.loc(["databaseId"]),
+                        )
         parts: list[Node] = []
         if obj.get("filter") is not None:
             parts.append(self.filter_object(obj["filter"], db, ["filter"]))
@@ -356,7 +471,9 @@ class _Parser:
             if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
                 self.c.error("wrong-type", "in is a list of row id strings", self.loc(["in"]))
             elif len(ids) > self.opt.limits.max_list:
-                self.c.error("too-large", f"in lists at most {self.opt.limits.max_list} ids", self.loc(["in"]))
+                self.c.error(
+                    "too-large", f"in lists at most {self.opt.limits.max_list} ids", self.loc(["in"])
+                )
             else:
                 parts.append(IdIn(tuple(ids)))
         if obj.get("modifiedSince") is not None:
@@ -366,8 +483,11 @@ class _Parser:
                     raise ValueError
                 parts.append(ModifiedSince(canonical_ts(ms)))
             except ValueError:
-                self.c.error("bad-value", f"modifiedSince is an ISO-8601 UTC timestamp, not {_short(ms)}",
-                             self.loc(["modifiedSince"]))
+                self.c.error(
+                    "bad-value",
+                    f"modifiedSince is an ISO-8601 UTC timestamp, not {_short(ms)}",
+                    self.loc(["modifiedSince"]),
+                )
         removed = obj.get("removedAt")
         if removed is not None and type(removed) is not bool:
             self.c.error("wrong-type", "removedAt is true or false", self.loc(["removedAt"]))
@@ -389,9 +509,19 @@ class _Parser:
 
         res = parse_search(text, catalog=self.catalog, database=db.id if db else None, options=self.opt)
         for d in res.diagnostics:
-            self.c.items.append(Diagnostic(d.code, d.message, Location(
-                pointer="/search", line=d.location.line, column=d.location.column, offset=d.location.offset),
-                d.severity))
+            self.c.items.append(
+                Diagnostic(
+                    d.code,
+                    d.message,
+                    Location(
+                        pointer="/search",
+                        line=d.location.line,
+                        column=d.location.column,
+                        offset=d.location.offset,
+                    ),
+                    d.severity,
+                )
+            )
         if res.query is None:
             return FALSE
         found = [n for n in walk(res.query.predicate) if isinstance(n, Search)]
@@ -422,23 +552,32 @@ class _Parser:
             self.c.error("wrong-type", "sort is an object {fieldId: 1 | -1}", self.loc(["sort"]))
             return ()
         if v and db is None:
-            self.c.error("missing-schema", "sorting on fields needs a schema and a database", self.loc(["sort"]))
+            self.c.error(
+                "missing-schema", "sorting on fields needs a schema and a database", self.loc(["sort"])
+            )
             return ()
         if len(v) > self.opt.limits.max_sort_keys:
-            self.c.error("too-large", f"sort takes at most {self.opt.limits.max_sort_keys} keys", self.loc(["sort"]))
+            self.c.error(
+                "too-large", f"sort takes at most {self.opt.limits.max_sort_keys} keys", self.loc(["sort"])
+            )
             return ()
         keys = []
         for k, d in v.items():
             assert db is not None
             fd = self.lookup(db, k, ["sort", k])
             if type(d) is not int or d not in (1, -1):
-                self.c.error("bad-value", f"sort direction is 1 or -1, not {_short(d)}", self.loc(["sort", k]))
+                self.c.error(
+                    "bad-value", f"sort direction is 1 or -1, not {_short(d)}", self.loc(["sort", k])
+                )
                 continue
             if fd is None:
                 continue
             if fd.type in NOT_SORTABLE:
-                self.c.error("sort-not-allowed", f"cannot sort on {fd.type.value} field {fd.name!r}",
-                             self.loc(["sort", k]))
+                self.c.error(
+                    "sort-not-allowed",
+                    f"cannot sort on {fd.type.value} field {fd.name!r}",
+                    self.loc(["sort", k]),
+                )
                 continue
             keys.append(SortKey(Field(fd.id, fd.type), d == -1))
         return tuple(keys)
@@ -447,9 +586,13 @@ class _Parser:
         if v is None:
             return None
         if isinstance(v, dict):
-            self.c.error("wrong-type", "in a variables object, fields is the projection (a list of field ids); "
-                         "this object looks like a filter: put it under \"filter\", or fix the unknown key next to "
-                         "it so the input reads as a bare filter object", self.loc(["fields"]))
+            self.c.error(
+                "wrong-type",
+                "in a variables object, fields is the projection (a list of field ids); "
+                'this object looks like a filter: put it under "filter", or fix the unknown key next to '
+                "it so the input reads as a bare filter object",
+                self.loc(["fields"]),
+            )
             return None
         if not isinstance(v, list) or not all(isinstance(k, str) for k in v):
             self.c.error("wrong-type", "fields is a list of field ids", self.loc(["fields"]))
@@ -465,8 +608,15 @@ class _Parser:
 
 
 def _kind(v: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null",
-            int: "a number", float: "a number"}.get(type(v), type(v).__name__)
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        type(None): "null",
+        int: "a number",
+        float: "a number",
+    }.get(type(v), type(v).__name__)
 
 
 def _short(v: Any) -> str:
@@ -490,7 +640,9 @@ def raw_problem(obj: Any, limits: Any) -> Diagnostic | None:
     budget = limits.max_json_values
     level: list[tuple[Any, list[str | int]]] = [(obj, [])]
     if isinstance(obj, str) and _SURROGATE.search(obj):
-        return Diagnostic("invalid-encoding", "text holds a lone surrogate (not valid Unicode)", Location(pointer=""))
+        return Diagnostic(
+            "invalid-encoding", "text holds a lone surrogate (not valid Unicode)", Location(pointer="")
+        )
     d = 1  # depth of the containers in ``level``; their members sit at d + 1
     while level:
         nxt: list[tuple[Any, list[str | int]]] = []
@@ -502,25 +654,40 @@ def raw_problem(obj: Any, limits: Any) -> Diagnostic | None:
             else:
                 continue
             if o and d >= depth_limit:
-                return Diagnostic("too-deep", f"input nested deeper than the limit ({limits.max_depth} filter levels)",
-                                  Location(pointer=""))
+                return Diagnostic(
+                    "too-deep",
+                    f"input nested deeper than the limit ({limits.max_depth} filter levels)",
+                    Location(pointer=""),
+                )
             budget -= len(o)
             if budget < 0:
-                return Diagnostic("too-large", f"input holds more than {limits.max_json_values} values",
-                                  Location(pointer=""))
+                return Diagnostic(
+                    "too-large",
+                    f"input holds more than {limits.max_json_values} values",
+                    Location(pointer=""),
+                )
             for k, v in items:
                 if isinstance(o, dict):
                     if not isinstance(k, str):
-                        return Diagnostic("wrong-type", f"object keys are strings, not {_kind(k)} ({_short(k)})",
-                                          Location(pointer=pointer(path)))
+                        return Diagnostic(
+                            "wrong-type",
+                            f"object keys are strings, not {_kind(k)} ({_short(k)})",
+                            Location(pointer=pointer(path)),
+                        )
                     if _SURROGATE.search(k):
-                        return Diagnostic("invalid-encoding", "key holds a lone surrogate (not valid Unicode)",
-                                          Location(pointer=pointer([*path, k])))
+                        return Diagnostic(
+                            "invalid-encoding",
+                            "key holds a lone surrogate (not valid Unicode)",
+                            Location(pointer=pointer([*path, k])),
+                        )
                 if isinstance(v, (dict, list)):
                     nxt.append((v, [*path, k]))
                 elif isinstance(v, str) and _SURROGATE.search(v):
-                    return Diagnostic("invalid-encoding", "string holds a lone surrogate (not valid Unicode)",
-                                      Location(pointer=pointer([*path, k])))
+                    return Diagnostic(
+                        "invalid-encoding",
+                        "string holds a lone surrogate (not valid Unicode)",
+                        Location(pointer=pointer([*path, k])),
+                    )
         level = nxt
         d += 1
     return None
@@ -533,11 +700,20 @@ def _no_constants(name: str) -> Any:
 
 def is_bare_filter(obj: Any) -> bool:
     """SPEC 8: keys within {fields, conjunction} and ``fields`` an object."""
-    return isinstance(obj, dict) and set(obj) <= {"fields", "conjunction"} and isinstance(obj.get("fields"), dict)
+    return (
+        isinstance(obj, dict)
+        and set(obj) <= {"fields", "conjunction"}
+        and isinstance(obj.get("fields"), dict)
+    )
 
 
-def parse_pitchly(source: Any, *, catalog: Catalog | None = None, database: str | None = None,
-                  options: ParseOptions | None = None) -> ParseResult:
+def parse_pitchly(
+    source: Any,
+    *,
+    catalog: Catalog | None = None,
+    database: str | None = None,
+    options: ParseOptions | None = None,
+) -> ParseResult:
     """A bare filter object or a whole variables object (dict or JSON text) -> Query + diagnostics."""
     opt = options or ParseOptions()
     p = _Parser(catalog, opt)
@@ -550,8 +726,9 @@ def parse_pitchly(source: Any, *, catalog: Catalog | None = None, database: str 
         return ParseResult(None, tuple(p.c.items))
 
 
-def _parse(p: _Parser, source: Any, catalog: Catalog | None, database: str | None,
-           opt: ParseOptions) -> ParseResult:
+def _parse(
+    p: _Parser, source: Any, catalog: Catalog | None, database: str | None, opt: ParseOptions
+) -> ParseResult:
     lim = opt.limits
     if isinstance(source, (bytes, bytearray)):
         try:
@@ -577,14 +754,17 @@ def _parse(p: _Parser, source: Any, catalog: Catalog | None, database: str | Non
     return _parse_object(p, source, catalog, database, opt)
 
 
-def _with_positions(result: ParseResult, text: str, positions: dict[str, relaxed_json.Position] | None,
-                    limits: Any) -> ParseResult:
+def _with_positions(
+    result: ParseResult, text: str, positions: dict[str, relaxed_json.Position] | None, limits: Any
+) -> ParseResult:
     """Add line:column to pointer-located diagnostics of a text input (the pointer alone when the text
     is too large to scan again within the value limit)."""
     if not any(d.location.pointer is not None and d.location.line is None for d in result.diagnostics):
         return result
     if positions is None:
-        want = {d.location.pointer for d in result.diagnostics if d.location.pointer and d.location.line is None}
+        want = {
+            d.location.pointer for d in result.diagnostics if d.location.pointer and d.location.line is None
+        }
         try:  # read only as far as the last pointer to locate
             positions = relaxed_json.positions_of(text, want, limits.max_json_values) if want else {}
         except FilterError:
@@ -593,40 +773,56 @@ def _with_positions(result: ParseResult, text: str, positions: dict[str, relaxed
     out = []
     for d in result.diagnostics:
         loc = d.location
-        pos = relaxed_json.locate(loc.pointer, positions) if loc.pointer is not None and loc.line is None else None
+        pos = (
+            relaxed_json.locate(loc.pointer, positions)
+            if loc.pointer is not None and loc.line is None
+            else None
+        )
         if pos is not None:
             loc = Location(pointer=loc.pointer, line=pos[0], column=pos[1], offset=pos[2])
         out.append(Diagnostic(d.code, d.message, loc, d.severity))
     return ParseResult(result.query, tuple(out))
 
 
-def _parse_object(p: _Parser, source: Any, catalog: Catalog | None, database: str | None,
-                  opt: ParseOptions) -> ParseResult:
+def _parse_object(
+    p: _Parser, source: Any, catalog: Catalog | None, database: str | None, opt: ParseOptions
+) -> ParseResult:
     lim = opt.limits
     problem = raw_problem(source, lim)
     if problem is not None:
         p.c.items.append(problem)
         return ParseResult(None, tuple(p.c.items))
     if not isinstance(source, dict):
-        p.c.error("wrong-type", f"expected a filter object or a variables object, not {_kind(source)}",
-                  Location(pointer=""))
+        p.c.error(
+            "wrong-type",
+            f"expected a filter object or a variables object, not {_kind(source)}",
+            Location(pointer=""),
+        )
         return ParseResult(None, tuple(p.c.items))
     db: Database | None = None
     if database is not None and catalog is not None:
         db = catalog.get(database)
         if db is None:
-            p.c.error("unknown-database", f"no database {database!r} in the catalog"
-                      + did_you_mean(database, [d.id for d in catalog]), Location(pointer=""))
+            p.c.error(
+                "unknown-database",
+                f"no database {database!r} in the catalog" + did_you_mean(database, [d.id for d in catalog]),
+                Location(pointer=""),
+            )
             return ParseResult(None, tuple(p.c.items))
     if is_bare_filter(source):
-        query = Query(and_(p.filter_object(source, db, []), Not(InTrash())), limit=min(100, lim.max_limit),
-                      database=database)
+        query = Query(
+            and_(p.filter_object(source, db, []), Not(InTrash())),
+            limit=min(100, lim.max_limit),
+            database=database,
+        )
     else:
         query = p.variables(source, db, database)
     if not p.c.has_errors:
         n, deep = size_and_depth(query.predicate)
         if n > lim.max_nodes:
-            p.c.error("too-large", f"filter has {n} nodes; the limit is {lim.max_nodes}", Location(pointer=""))
+            p.c.error(
+                "too-large", f"filter has {n} nodes; the limit is {lim.max_nodes}", Location(pointer="")
+            )
         elif deep > lim.max_depth + 4:
             p.c.error("too-deep", f"filter nested deeper than {lim.max_depth}", Location(pointer=""))
     return ParseResult(None if p.c.has_errors else query, tuple(p.c.items))

@@ -36,10 +36,21 @@ from ..records import canonical_ts, next_day, valid_day
 from ..schema import Catalog
 
 #: Django's key-transform lookup names: a final path segment with one of these names is a lookup.
-DJANGO_LOOKUPS = frozenset("exact iexact isnull contains icontains startswith istartswith endswith iendswith regex "
-                           "iregex in range lt lte gt gte contained_by has_key has_keys has_any_keys".split())
-EXTENDED = {"iexact": Op.IEQ, "icontains": Op.CONTAINS, "istartswith": Op.STARTS_WITH, "iendswith": Op.ENDS_WITH,
-            "gt": Op.GT, "gte": Op.GTE, "lt": Op.LT, "lte": Op.LTE, "in": Op.IN}
+DJANGO_LOOKUPS = frozenset(
+    "exact iexact isnull contains icontains startswith istartswith endswith iendswith regex "
+    "iregex in range lt lte gt gte contained_by has_key has_keys has_any_keys".split()
+)
+EXTENDED = {
+    "iexact": Op.IEQ,
+    "icontains": Op.CONTAINS,
+    "istartswith": Op.STARTS_WITH,
+    "iendswith": Op.ENDS_WITH,
+    "gt": Op.GT,
+    "gte": Op.GTE,
+    "lt": Op.LT,
+    "lte": Op.LTE,
+    "in": Op.IN,
+}
 KNOWN = ("data__<path>", "data__<path>__isnull", "start_date", "end_date", "page", "page_size", "ordering")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DIGITS = re.compile(r"[0-9]+")
@@ -54,7 +65,7 @@ def _paths(p: Param) -> list[list[str]]:
     out = []
     for name in names:
         if name.startswith("data__"):
-            segs = name[len("data__"):].split("__")
+            segs = name[len("data__") :].split("__")
             if segs and segs[-1] in DJANGO_LOOKUPS:
                 segs.pop()
             out.append(segs)
@@ -85,7 +96,7 @@ def _unquote(text: str) -> bytes:
     while i < n:
         ch = text[i]
         if ch == "%" and i + 2 < n and text[i + 1] in _HEX and text[i + 2] in _HEX:
-            out.append(int(text[i + 1:i + 3], 16))
+            out.append(int(text[i + 1 : i + 3], 16))
             i += 3
             continue
         out += b" " if ch == "+" else ch.encode("utf-8", "surrogatepass")
@@ -109,9 +120,11 @@ def decode(text: str, c: Collector) -> list[Param]:
             try:
                 decoded.append(_unquote(part).decode("utf-8"))
             except UnicodeDecodeError as e:
-                c.error("invalid-encoding", f"parameter {raw_name!r} is not UTF-8 after %-decoding "
-                        f"(byte {e.start})", Location(param=raw_name, index=index, line=1, column=offset + 1,
-                                                       offset=offset))
+                c.error(
+                    "invalid-encoding",
+                    f"parameter {raw_name!r} is not UTF-8 after %-decoding (byte {e.start})",
+                    Location(param=raw_name, index=index, line=1, column=offset + 1, offset=offset),
+                )
                 break
         else:
             params.append(Param(decoded[0], decoded[1], index, offset))
@@ -123,14 +136,19 @@ def _from_pairs(source: Any, c: Collector) -> list[Param]:
     params: list[Param] = []
     for i, item in enumerate(items):
         if not (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str)):
-            c.error("wrong-type", "params are (name, value) pairs of strings", Location(pointer=f"/{i}", index=i))
+            c.error(
+                "wrong-type", "params are (name, value) pairs of strings", Location(pointer=f"/{i}", index=i)
+            )
             continue
         name, value = item
         values = value if isinstance(value, (list, tuple)) else [value]
         for v in values:
             if not isinstance(v, str):
-                c.error("wrong-type", f"the value of {name!r} is a string, not {type(v).__name__}",
-                        Location(param=name, index=i))
+                c.error(
+                    "wrong-type",
+                    f"the value of {name!r} is a string, not {type(v).__name__}",
+                    Location(param=name, index=i),
+                )
                 continue
             params.append(Param(name, v, i, None))
     return params
@@ -149,8 +167,16 @@ class _Parser:
         if self.opt.django_compat and not p.name.startswith("data__"):
             self.c.warn(code, message + " (ignored, as Django does)", p.loc())
         else:
-            self.c.error(code, message + (" (a data__ parameter is never ignored, even with django_compat)"
-                                          if self.opt.django_compat else ""), p.loc())
+            self.c.error(
+                code,
+                message
+                + (
+                    " (a data__ parameter is never ignored, even with django_compat)"
+                    if self.opt.django_compat
+                    else ""
+                ),
+                p.loc(),
+            )
 
     def path(self, p: Param, rest: str, allow_lookup: bool) -> tuple[tuple[str, ...], str | None] | None:
         segs = rest.split("__")
@@ -158,18 +184,25 @@ class _Parser:
         if segs[-1] in DJANGO_LOOKUPS:
             if not allow_lookup or len(segs) == 1:
                 what = "ordering takes no lookups" if not allow_lookup else "a lookup needs a key before it"
-                self.ignore("bad-param", f"{p.name!r}: __{segs[-1]} is a Django lookup; {what} "
-                            "(data__<key>__isnull=true)", p)
+                self.ignore(
+                    "bad-param",
+                    f"{p.name!r}: __{segs[-1]} is a Django lookup; {what} (data__<key>__isnull=true)",
+                    p,
+                )
                 return None
             lookup = segs.pop()
         if not segs or any(s == "" for s in segs):
-            self.ignore("bad-param", f"parameter {p.name!r} has an empty path segment (keys are separated by a "
-                        "double underscore: data__a__b)", p)
+            self.ignore(
+                "bad-param",
+                f"parameter {p.name!r} has an empty path segment (keys are separated by a "
+                "double underscore: data__a__b)",
+                p,
+            )
             return None
         return tuple(segs), lookup
 
     def data(self, p: Param) -> Node | None:
-        got = self.path(p, p.name[len("data__"):], True)
+        got = self.path(p, p.name[len("data__") :], True)
         if got is None:
             return None
         segs, lookup = got
@@ -186,9 +219,13 @@ class _Parser:
         assert lookup is not None
         if self.opt.lookups != "extended" or lookup not in EXTENDED:
             hint = " (enable lookups='extended' / --lookups extended)" if lookup in EXTENDED else ""
-            self.ignore("unsupported-lookup", f"lookup __{lookup} is not supported{hint}; supported: __exact, "
-                        "__isnull" + (", " + ", ".join("__" + k for k in EXTENDED) if self.opt.lookups == "extended"
-                                      else ""), p)
+            self.ignore(
+                "unsupported-lookup",
+                f"lookup __{lookup} is not supported{hint}; supported: __exact, "
+                "__isnull"
+                + (", " + ", ".join("__" + k for k in EXTENDED) if self.opt.lookups == "extended" else ""),
+                p,
+            )
             return None
         op = EXTENDED[lookup]
         if op is Op.IN:
@@ -200,7 +237,7 @@ class _Parser:
         value: Any = p.value
         if op in (Op.GT, Op.GTE, Op.LT, Op.LTE) and _NUMBER.fullmatch(p.value):
             value = float(p.value) if any(ch in p.value for ch in ".eE") else int(p.value)
-            if (isinstance(value, float) and not math.isfinite(value)) or abs(value) > 2 ** 53:
+            if (isinstance(value, float) and not math.isfinite(value)) or abs(value) > 2**53:
                 self.c.error("number-out-of-range", f"{p.value} is outside ±2^53 or not finite", p.loc())
                 return None
         return Compare(field, op, value)
@@ -220,13 +257,18 @@ class _Parser:
             self.c.error("bad-value", f"{p.name} is a whole number >= 1, not {_excerpt(p.value)}", p.loc())
             return None
         if len(digits) > 18:  # past any page an engine can skip to (and before int()'s digit limit)
-            self.c.error("bad-value", f"{p.name} has {len(digits)} digits: past any page an engine can skip to",
-                         p.loc())
+            self.c.error(
+                "bad-value",
+                f"{p.name} has {len(digits)} digits: past any page an engine can skip to",
+                p.loc(),
+            )
             return None
         n = int(digits)
         if maximum is not None and n > maximum:
             if self.opt.django_compat:
-                self.c.warn("bad-value", f"{p.name} {n} clamped to the maximum {maximum}, as Django does", p.loc())
+                self.c.warn(
+                    "bad-value", f"{p.name} {n} clamped to the maximum {maximum}, as Django does", p.loc()
+                )
                 return maximum
             self.c.error("bad-value", f"{p.name} is at most {maximum}, not {n}", p.loc())
             return None
@@ -245,13 +287,17 @@ class _Parser:
             if name in ("created_at", "id"):
                 key = RecordAttr(name)
             elif name.startswith("data__"):
-                got = self.path(p, name[len("data__"):], False)
+                got = self.path(p, name[len("data__") :], False)
                 if got is None:
                     continue
                 key = Field(got[0][0], FieldType.JSON, got[0][1:])
             if key is None or not name:
-                self.ignore("bad-ordering", f"ordering term {term!r} is not one of created_at, id, data__<path> "
-                            "(with an optional '-' for descending)", p)
+                self.ignore(
+                    "bad-ordering",
+                    f"ordering term {term!r} is not one of created_at, id, data__<path> "
+                    "(with an optional '-' for descending)",
+                    p,
+                )
                 continue
             keys.append(SortKey(key, desc))
         return tuple(keys)
@@ -261,17 +307,27 @@ class _Parser:
         for p in params:
             if p.name in seen:
                 if self.opt.django_compat:
-                    self.c.warn("repeated-param", f"{p.name!r} is repeated; the last value wins, as in Django",
-                                p.loc())
+                    self.c.warn(
+                        "repeated-param",
+                        f"{p.name!r} is repeated; the last value wins, as in Django",
+                        p.loc(),
+                    )
                 else:
-                    self.c.error("repeated-param", f"{p.name!r} is given more than once (first at piece "
-                                 f"{seen[p.name].index})", p.loc())
+                    self.c.error(
+                        "repeated-param",
+                        f"{p.name!r} is given more than once (first at piece {seen[p.name].index})",
+                        p.loc(),
+                    )
             seen[p.name] = p
             if "=" in p.name:
                 k, _, v = p.name.partition("=")
-                self.c.warn("encoded-equals", f"parameter name {p.name!r} contains an encoded '=' (%3D), so it "
-                            f"filters key {k[len('data__'):]!r} for the empty string; to filter "
-                            f"{k[len('data__'):]!r} for {v!r}, do not encode the '=': {k}={v}", p.loc())
+                self.c.warn(
+                    "encoded-equals",
+                    f"parameter name {p.name!r} contains an encoded '=' (%3D), so it "
+                    f"filters key {k[len('data__') :]!r} for the empty string; to filter "
+                    f"{k[len('data__') :]!r} for {v!r}, do not encode the '=': {k}={v}",
+                    p.loc(),
+                )
         preds: list[Node] = []
         start = end = None
         page, page_size = 1, self.opt.limits.max_page_size
@@ -294,35 +350,64 @@ class _Parser:
             else:
                 self.ignore("unknown-param", f"unknown parameter {name!r}; known: {', '.join(KNOWN)}", p)
         if start and end and start > end:
-            self.c.warn("empty-range", f"start_date {start} is after end_date {end}: nothing can match",
-                        seen["start_date"].loc())
+            self.c.warn(
+                "empty-range",
+                f"start_date {start} is after end_date {end}: nothing can match",
+                seen["start_date"].loc(),
+            )
         if start or end:
             # No timestamp is after 9999-12-31 (canonical timestamps have four-digit years): that end
             # day bounds nothing, and its next day does not exist.
             upper = end if end and end < LAST_DAY else None
-            preds.append(CreatedAt(canonical_ts(start + "T00:00:00Z") if start else None,
-                                   canonical_ts(next_day(upper) + "T00:00:00Z") if upper else None))
+            preds.append(
+                CreatedAt(
+                    canonical_ts(start + "T00:00:00Z") if start else None,
+                    canonical_ts(next_day(upper) + "T00:00:00Z") if upper else None,
+                )
+            )
         if (page - 1) * page_size > self.opt.limits.max_skip:
-            self.c.error("bad-value", f"page {page} of {page_size} starts past record {self.opt.limits.max_skip}, "
-                         "the most any engine can skip", seen["page"].loc())
+            self.c.error(
+                "bad-value",
+                f"page {page} of {page_size} starts past record {self.opt.limits.max_skip}, "
+                "the most any engine can skip",
+                seen["page"].loc(),
+            )
         cost = 0
-        for name, p in seen.items():  # JSON paths with index-like segments: bounded (options.MAX_INDEX_PATH_COST)
+        for (
+            name,
+            p,
+        ) in seen.items():  # JSON paths with index-like segments: bounded (options.MAX_INDEX_PATH_COST)
             if name.startswith("data__") or name == "ordering":
-                cost += sum(path_cost(Field(segs[0], FieldType.JSON, tuple(segs[1:])))
-                            for segs in _paths(p) if segs)
+                cost += sum(
+                    path_cost(Field(segs[0], FieldType.JSON, tuple(segs[1:]))) for segs in _paths(p) if segs
+                )
                 if cost > MAX_INDEX_PATH_COST:
-                    self.c.error("too-large", "data__ paths with too many numeric (array index) segments, or "
-                                 "segments holding quotes, backslashes or control characters: each one multiplies "
-                                 "the SQL for its path; use fewer, or shorter paths", p.loc())
+                    self.c.error(
+                        "too-large",
+                        "data__ paths with too many numeric (array index) segments, or "
+                        "segments holding quotes, backslashes or control characters: each one multiplies "
+                        "the SQL for its path; use fewer, or shorter paths",
+                        p.loc(),
+                    )
                     break
         if self.c.has_errors:
             return None
-        return Query(and_(*preds, Not(InTrash())), sort=sort, skip=(page - 1) * page_size, limit=page_size,
-                     database=database)
+        return Query(
+            and_(*preds, Not(InTrash())),
+            sort=sort,
+            skip=(page - 1) * page_size,
+            limit=page_size,
+            database=database,
+        )
 
 
-def parse_pixiebrix(source: Any, *, catalog: Catalog | None = None, database: str | None = None,
-                    options: ParseOptions | None = None) -> ParseResult:
+def parse_pixiebrix(
+    source: Any,
+    *,
+    catalog: Catalog | None = None,
+    database: str | None = None,
+    options: ParseOptions | None = None,
+) -> ParseResult:
     """A raw query string (leading ``?`` allowed), bytes, a mapping or (name, value) pairs -> Query."""
     opt = options or ParseOptions()
     p = _Parser(opt)
@@ -337,7 +422,11 @@ def parse_pixiebrix(source: Any, *, catalog: Catalog | None = None, database: st
             try:
                 source = bytes(source).decode("utf-8")
             except UnicodeDecodeError as e:
-                c.error("invalid-encoding", f"query string is not UTF-8 (byte {e.start})", Location(offset=e.start))
+                c.error(
+                    "invalid-encoding",
+                    f"query string is not UTF-8 (byte {e.start})",
+                    Location(offset=e.start),
+                )
                 return ParseResult(None, tuple(c.items))
     if isinstance(source, str):
         if len(source.encode("utf-8", "surrogatepass")) > opt.limits.max_input_bytes:
@@ -347,11 +436,16 @@ def parse_pixiebrix(source: Any, *, catalog: Catalog | None = None, database: st
     elif isinstance(source, Mapping) or isinstance(source, (list, tuple)):
         params = _from_pairs(source, c)
     else:
-        c.error("wrong-type", f"PixieBrix params are a query string, a mapping or pairs, not {type(source).__name__}",
-                Location(pointer=""))
+        c.error(
+            "wrong-type",
+            f"PixieBrix params are a query string, a mapping or pairs, not {type(source).__name__}",
+            Location(pointer=""),
+        )
         return ParseResult(None, tuple(c.items))
     if len(params) > opt.limits.max_nodes:
-        c.error("too-large", f"more than {opt.limits.max_nodes} parameters", params[opt.limits.max_nodes].loc())
+        c.error(
+            "too-large", f"more than {opt.limits.max_nodes} parameters", params[opt.limits.max_nodes].loc()
+        )
         return ParseResult(None, tuple(c.items))
     query = p.run(params, database)
     return ParseResult(None if c.has_errors else query, tuple(c.items))

@@ -28,7 +28,8 @@ def grammar_path(name: str) -> Path:
     raise FileNotFoundError(f"grammar {name} not found")
 
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<ws>[ \t\n\r\f]+)
   | (?P<comment>//[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)
   | (?P<dq>"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*")
@@ -36,14 +37,20 @@ _TOKEN = re.compile(r"""
   | (?P<num>[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
   | (?P<name>[A-Za-z_$][A-Za-z0-9_$-]*)
   | (?P<punct>[{}\[\],:])
-""", re.X)
+""",
+    re.X,
+)
 _KEYWORDS = {"true": True, "false": False, "null": None}
 # Fast paths (most of a large input): a whole `key: scalar,` member or `scalar,` element in one match.
 _WS = r"[ \t\n\r\f]*"
 _DQ = r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"'
-_SCALAR = (r"(" + _DQ + r"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null"
-           r"|\{[ \t\n\r\f]*\}|\[[ \t\n\r\f]*\])(?![A-Za-z0-9_$.+-])")
-_MEMBER = re.compile(_WS + r"(" + _DQ + r"|[A-Za-z_$][A-Za-z0-9_$-]*)" + _WS + ":" + _WS + _SCALAR + _WS + "(,?)")
+_SCALAR = (
+    r"(" + _DQ + r"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null"
+    r"|\{[ \t\n\r\f]*\}|\[[ \t\n\r\f]*\])(?![A-Za-z0-9_$.+-])"
+)
+_MEMBER = re.compile(
+    _WS + r"(" + _DQ + r"|[A-Za-z_$][A-Za-z0-9_$-]*)" + _WS + ":" + _WS + _SCALAR + _WS + "(,?)"
+)
 _ELEMENT = re.compile(_WS + _SCALAR + _WS + "(,?)")
 #: Integers longer than this are far outside every range filterdsl accepts; they become floats (so a
 #: later range check reports them) instead of reaching int()'s 4,300-digit limit (a ValueError).
@@ -110,11 +117,25 @@ def _error(text: str, message: str, offset: int | None) -> FilterError:
     if offset is None or offset >= len(text):
         starts = _line_starts(text)
         line, col, _ = _position(starts, len(text))
-        return FilterError([Diagnostic("invalid-json", f"not valid JSON: {message}",
-                                       Location(pointer="", line=line, column=col, offset=len(text)))])
+        return FilterError(
+            [
+                Diagnostic(
+                    "invalid-json",
+                    f"not valid JSON: {message}",
+                    Location(pointer="", line=line, column=col, offset=len(text)),
+                )
+            ]
+        )
     line, col, off = _position(_line_starts(text), offset)
-    return FilterError([Diagnostic("invalid-json", f"not valid JSON: {message}",
-                                   Location(pointer="", line=line, column=col, offset=off))])
+    return FilterError(
+        [
+            Diagnostic(
+                "invalid-json",
+                f"not valid JSON: {message}",
+                Location(pointer="", line=line, column=col, offset=off),
+            )
+        ]
+    )
 
 
 _NESTING = re.compile(r"[\[\]{}]")
@@ -133,8 +154,15 @@ def _too_deep(text: str, limit: int) -> int | None:
 
 def _too_many(text: str, max_values: int, offset: int) -> FilterError:
     line, col, off = _position(_line_starts(text), offset)
-    return FilterError([Diagnostic("too-large", f"JSON input holds more than {max_values} values",
-                                   Location(pointer="", line=line, column=col, offset=off))])
+    return FilterError(
+        [
+            Diagnostic(
+                "too-large",
+                f"JSON input holds more than {max_values} values",
+                Location(pointer="", line=line, column=col, offset=off),
+            )
+        ]
+    )
 
 
 class _Stop(Exception):
@@ -145,8 +173,13 @@ def _over(text: str, max_values: int | None, offset: int, pending: set[str] | No
     return _Stop() if pending is not None else _too_many(text, max_values or 0, offset)
 
 
-def scan(text: str, max_depth: int = 512, spans: bool = False, max_values: int | None = None,
-         want: set[str] | None = None) -> tuple[Any, dict[str, Position], dict[str, tuple[int, int]]]:
+def scan(
+    text: str,
+    max_depth: int = 512,
+    spans: bool = False,
+    max_values: int | None = None,
+    want: set[str] | None = None,
+) -> tuple[Any, dict[str, Position], dict[str, tuple[int, int]]]:
     """Read strict or relaxed JSON in one linear pass; the value, positions and (optionally) spans.
 
     Positions map each JSON Pointer to (line, column, offset): of the key for an object member, of
@@ -160,8 +193,15 @@ def scan(text: str, max_depth: int = 512, spans: bool = False, max_values: int |
     deep = _too_deep(text, max_depth)
     if deep is not None:
         line, col, off = _position(_line_starts(text), deep)
-        raise FilterError([Diagnostic("too-deep", f"JSON nested deeper than {max_depth}",
-                                      Location(pointer="", line=line, column=col, offset=off))])
+        raise FilterError(
+            [
+                Diagnostic(
+                    "too-deep",
+                    f"JSON nested deeper than {max_depth}",
+                    Location(pointer="", line=line, column=col, offset=off),
+                )
+            ]
+        )
     offsets: dict[str, int] = {}
     value_spans: dict[str, tuple[int, int]] = {}
     stack: list[_Frame] = []
@@ -178,8 +218,17 @@ def scan(text: str, max_depth: int = 512, spans: bool = False, max_values: int |
     return (root[0] if root else None), positions, value_spans
 
 
-def _read(text: str, max_depth: int, spans: bool, budget: int, pending: set[str] | None, offsets: dict[str, int],
-          value_spans: dict[str, tuple[int, int]], stack: list[_Frame], root: list[Any]) -> None:
+def _read(
+    text: str,
+    max_depth: int,
+    spans: bool,
+    budget: int,
+    pending: set[str] | None,
+    offsets: dict[str, int],
+    value_spans: dict[str, tuple[int, int]],
+    stack: list[_Frame],
+    root: list[Any],
+) -> None:
     """The reading loop of :func:`scan` (fills ``offsets``, ``value_spans``, ``stack`` and ``root``)."""
     max_values: int | None = budget
     pos, n = 0, len(text)
@@ -309,12 +358,22 @@ def _read(text: str, max_depth: int, spans: bool, budget: int, pending: set[str]
         elif tok == "{" or tok == "[":
             if len(stack) >= max_depth:
                 line, col, off = _position(_line_starts(text), start)
-                raise FilterError([Diagnostic("too-deep", f"JSON nested deeper than {max_depth}",
-                                              Location(pointer="", line=line, column=col, offset=off))])
+                raise FilterError(
+                    [
+                        Diagnostic(
+                            "too-deep",
+                            f"JSON nested deeper than {max_depth}",
+                            Location(pointer="", line=line, column=col, offset=off),
+                        )
+                    ]
+                )
             if top is not None:
                 top.state = "comma"  # resumes after the container closes (put sets it again)
-                ptr = (top.ptr + "/" + top.key.replace("~", "~0").replace("/", "~1")) if is_obj and top.key \
-                    is not None else top.ptr + "/" + str(len(top.value))
+                ptr = (
+                    (top.ptr + "/" + top.key.replace("~", "~0").replace("/", "~1"))
+                    if is_obj and top.key is not None
+                    else top.ptr + "/" + str(len(top.value))
+                )
             else:
                 ptr = ""
             offsets.setdefault(ptr, start)

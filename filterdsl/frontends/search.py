@@ -98,11 +98,17 @@ def split_terms(text: str, quoted: bool, c: Collector, max_pieces: int = 2000) -
     if isinstance(pieces, tuple):
         kind, at = pieces
         if kind == "too-many":
-            c.error("too-large", f"search has more than {max_pieces} pieces (terms, separators and quoted parts)",
-                    text_location(text, at))
+            c.error(
+                "too-large",
+                f"search has more than {max_pieces} pieces (terms, separators and quoted parts)",
+                text_location(text, at),
+            )
         else:
-            c.error("syntax-error", "search string has an unterminated quoted term (close it with \")",
-                    text_location(text, at))
+            c.error(
+                "syntax-error",
+                'search string has an unterminated quoted term (close it with ")',
+                text_location(text, at),
+            )
         return []
     clauses: list[list[str]] = []
     terms: list[str] = []
@@ -114,8 +120,11 @@ def split_terms(text: str, quoted: bool, c: Collector, max_pieces: int = 2000) -
         if term:
             terms.append(term)
         else:
-            c.warn("empty-term", "empty search term dropped",
-                   text_location(text, current[0].start_pos if current else offset))
+            c.warn(
+                "empty-term",
+                "empty search term dropped",
+                text_location(text, current[0].start_pos if current else offset),
+            )
         current.clear()
 
     for piece in pieces:
@@ -134,8 +143,13 @@ def split_terms(text: str, quoted: bool, c: Collector, max_pieces: int = 2000) -
     return clauses
 
 
-def parse_search(source: Any, *, catalog: Catalog | None = None, database: str | None = None,
-                 options: ParseOptions | None = None) -> ParseResult:
+def parse_search(
+    source: Any,
+    *,
+    catalog: Catalog | None = None,
+    database: str | None = None,
+    options: ParseOptions | None = None,
+) -> ParseResult:
     """A search string run with the default query options (trash excluded, default limit)."""
     opt = options or ParseOptions()
     c = Collector(opt.strict)
@@ -154,8 +168,11 @@ def parse_search(source: Any, *, catalog: Catalog | None = None, database: str |
         return ParseResult(None, tuple(c.items))
     bad = _SURROGATE.search(source)
     if bad is not None:  # no engine can bind or store it (SQLite raises, PostgreSQL refuses)
-        c.error("invalid-encoding", "search string holds a lone surrogate (not valid Unicode)",
-                text_location(source, bad.start()))
+        c.error(
+            "invalid-encoding",
+            "search string holds a lone surrogate (not valid Unicode)",
+            text_location(source, bad.start()),
+        )
         return ParseResult(None, tuple(c.items))
     fields: tuple[Field, ...] | None = None
     if catalog is not None and database is not None:

@@ -52,7 +52,9 @@ _CMP = {">": Op.GT, ">=": Op.GTE, "<": Op.LT, "<=": Op.LTE}
 
 @functools.cache
 def _parser() -> Lark:
-    return Lark(grammar_path("filter.lark").read_text(encoding="utf-8"), parser="lalr", maybe_placeholders=False)
+    return Lark(
+        grammar_path("filter.lark").read_text(encoding="utf-8"), parser="lalr", maybe_placeholders=False
+    )
 
 
 class _Bad(Exception):
@@ -67,14 +69,20 @@ def _num(tok: Token) -> int | float:
     value = float(text) if is_float else parse_int(text)
     if not math.isfinite(value) or (not is_float and (type(value) is float or abs(value) > 2**53)):
         # SPEC 1.4: integers within ±2^53, finite floats (and no int() of thousands of digits)
-        raise _Bad("number-out-of-range", f"numbers are integers within ±2^53 or finite floats, not {text[:30]}"
-                   + ("..." if len(text) > 30 else ""), tok)
+        raise _Bad(
+            "number-out-of-range",
+            f"numbers are integers within ±2^53 or finite floats, not {text[:30]}"
+            + ("..." if len(text) > 30 else ""),
+            tok,
+        )
     return value
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 #: Tokens that nest: strings and backquoted keys are skipped whole (their brackets do not count).
-_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|`(?:[^`]|``)*`|[(\[]|[)\]]|\bnot\b|[A-Za-z_@][A-Za-z0-9_]*|[^\s()\[\]"`A-Za-z_@]+')
+_NESTING = re.compile(
+    r'"(?:[^"\\]|\\.)*"|`(?:[^`]|``)*`|[(\[]|[)\]]|\bnot\b|[A-Za-z_@][A-Za-z0-9_]*|[^\s()\[\]"`A-Za-z_@]+'
+)
 
 
 def _too_deep(text: str, max_brackets: int, max_levels: int) -> int | None:
@@ -183,7 +191,9 @@ class _Build(Transformer):
     def key(self, items: list[Token]) -> Token:
         text = str(items[0])
         # a Token keeps the key's position for errors
-        return Token.new_borrow_pos("KEY", text[1:-1].replace("``", "`") if text.startswith("`") else text, items[0])
+        return Token.new_borrow_pos(
+            "KEY", text[1:-1].replace("``", "`") if text.startswith("`") else text, items[0]
+        )
 
     @v_args(meta=True)
     def field(self, meta: Any, items: list[Any]) -> Field:
@@ -200,14 +210,24 @@ class _Build(Transformer):
             if fd is not None:
                 key, ftype = fd.id, fd.type
             elif db is not None:
-                raise _Bad("unknown-field", f"database {db.name!r} has no field {key!r}" + db.suggest(key), tok)
+                raise _Bad(
+                    "unknown-field", f"database {db.name!r} has no field {key!r}" + db.suggest(key), tok
+                )
             elif self.catalog is not None and db_id:
-                raise _Bad("unknown-field", f"field {key!r} has no type: database {db_id!r} is not in the "
-                           "catalog (write the type: `key`:string)", tok)
+                raise _Bad(
+                    "unknown-field",
+                    f"field {key!r} has no type: database {db_id!r} is not in the "
+                    "catalog (write the type: `key`:string)",
+                    tok,
+                )
             elif self.catalog is not None:
-                raise _Bad("missing-schema", f"field {key!r} has no type and no database is given to look it up "
-                           "in: pass the database (--database), add `database \"id\"` to the text, or write "
-                           "the type (`key`:string)", tok)
+                raise _Bad(
+                    "missing-schema",
+                    f"field {key!r} has no type and no database is given to look it up "
+                    'in: pass the database (--database), add `database "id"` to the text, or write '
+                    "the type (`key`:string)",
+                    tok,
+                )
             else:
                 ftype = FieldType.JSON
         return Field(key, ftype, tuple(str(r) for r in rest))
@@ -336,9 +356,18 @@ class _Fields(tuple):
 
 
 #: how a terminal reads in "expected ..." (keywords quoted as typed; named terminals described)
-_DESCRIBE = {"CMP": "> >= < <=", "DIR": "asc desc", "ATTR": "@id @created_at @updated_at", "TYPE": "a type",
-             "QUOTED_KEY": "`key`", "NAME": "a name", "STRING": 'a "string"', "NUMBER": "a number",
-             "INT": "a whole number", "$END": "the end"}
+_DESCRIBE = {
+    "CMP": "> >= < <=",
+    "DIR": "asc desc",
+    "ATTR": "@id @created_at @updated_at",
+    "TYPE": "a type",
+    "QUOTED_KEY": "`key`",
+    "NAME": "a name",
+    "STRING": 'a "string"',
+    "NUMBER": "a number",
+    "INT": "a whole number",
+    "$END": "the end",
+}
 
 
 def _expected(names: Any) -> str:
@@ -367,8 +396,13 @@ def _loc(text: str, line: int | None, column: int | None, offset: int | None) ->
     return Location(line=line, column=column or 1, offset=offset)
 
 
-def parse_text(source: Any, *, catalog: Catalog | None = None, database: str | None = None,
-               options: ParseOptions | None = None) -> ParseResult:
+def parse_text(
+    source: Any,
+    *,
+    catalog: Catalog | None = None,
+    database: str | None = None,
+    options: ParseOptions | None = None,
+) -> ParseResult:
     """The text form -> Query (``database`` from the text, else the argument)."""
     opt = options or ParseOptions()
     c = Collector(opt.strict)
@@ -379,15 +413,27 @@ def parse_text(source: Any, *, catalog: Catalog | None = None, database: str | N
             c.error("invalid-encoding", f"text is not UTF-8 (byte {e.start})", Location(offset=e.start))
             return ParseResult(None, tuple(c.items))
     if not isinstance(source, str):
-        c.error("wrong-type", f"the text form is a string, not {type(source).__name__}", Location(line=1, column=1))
+        c.error(
+            "wrong-type",
+            f"the text form is a string, not {type(source).__name__}",
+            Location(line=1, column=1),
+        )
         return ParseResult(None, tuple(c.items))
     text = source
     if len(text.encode("utf-8", "surrogatepass")) > opt.limits.max_input_bytes:
-        c.error("too-large", f"input exceeds {opt.limits.max_input_bytes} bytes", Location(line=1, column=1, offset=0))
+        c.error(
+            "too-large",
+            f"input exceeds {opt.limits.max_input_bytes} bytes",
+            Location(line=1, column=1, offset=0),
+        )
         return ParseResult(None, tuple(c.items))
     bad = _SURROGATE.search(text)
     if bad is not None:
-        c.error("invalid-encoding", "text holds a lone surrogate (not valid Unicode)", _text_loc(text, bad.start()))
+        c.error(
+            "invalid-encoding",
+            "text holds a lone surrogate (not valid Unicode)",
+            _text_loc(text, bad.start()),
+        )
         return ParseResult(None, tuple(c.items))
     brackets = 2 * opt.limits.max_depth + 8
     deep = _too_deep(text, brackets, brackets + max_ast_depth(opt.limits))
@@ -403,7 +449,7 @@ def parse_text(source: Any, *, catalog: Catalog | None = None, database: str | N
             what = "unexpected end of text"
             loc = _loc(text, None, None, None)
         elif isinstance(e, UnexpectedCharacters):
-            what = f"unexpected character {text[loc.offset or 0:(loc.offset or 0) + 1]!r}"
+            what = f"unexpected character {text[loc.offset or 0 : (loc.offset or 0) + 1]!r}"
         else:
             what = f"unexpected {str(getattr(e, 'token', ''))!r}"
         expected = getattr(e, "expected", None) or getattr(e, "allowed", None) or []
@@ -411,7 +457,9 @@ def parse_text(source: Any, *, catalog: Catalog | None = None, database: str | N
         c.error("syntax-error", what + hint, loc)
         return ParseResult(None, tuple(c.items))
     except (LarkError, RecursionError) as e:
-        c.error("syntax-error", f"text cannot be read: {type(e).__name__}", Location(line=1, column=1, offset=0))
+        c.error(
+            "syntax-error", f"text cannot be read: {type(e).__name__}", Location(line=1, column=1, offset=0)
+        )
         return ParseResult(None, tuple(c.items))
     build = _Build(catalog, database, opt.resolve_names)
     try:
@@ -421,8 +469,11 @@ def parse_text(source: Any, *, catalog: Catalog | None = None, database: str | N
         err = e.orig_exc if isinstance(e, VisitError) else e
         if isinstance(err, _Bad):
             tok = err.token
-            loc = Location(line=getattr(tok, "line", 1), column=getattr(tok, "column", 1),
-                           offset=getattr(tok, "start_pos", 0))
+            loc = Location(
+                line=getattr(tok, "line", 1),
+                column=getattr(tok, "column", 1),
+                offset=getattr(tok, "start_pos", 0),
+            )
             c.error(err.code, err.message, loc)
         else:
             c.error("bad-value", f"text cannot be built: {err}", Location(line=1, column=1, offset=0))

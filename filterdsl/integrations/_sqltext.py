@@ -55,8 +55,15 @@ class Raw:
 Piece = str | Param | Raw
 
 #: ORM dialect names -> sqlglot dialect names (others are passed as they are)
-DIALECTS = {"postgresql": "postgres", "mariadb": "mysql", "mssql": "tsql", "sqlite": "sqlite", "mysql": "mysql",
-            "duckdb": "duckdb", "oracle": "oracle"}
+DIALECTS = {
+    "postgresql": "postgres",
+    "mariadb": "mysql",
+    "mssql": "tsql",
+    "sqlite": "sqlite",
+    "mysql": "mysql",
+    "duckdb": "duckdb",
+    "oracle": "oracle",
+}
 
 POS = "fdsl_pos"
 ID = "fdsl_id"
@@ -138,16 +145,34 @@ class Analysis:
     order: tuple[OrderItem, ...]
 
 
-_STOP = {TokenType.LIMIT, TokenType.OFFSET, TokenType.UNION, TokenType.INTERSECT, TokenType.EXCEPT,
-         TokenType.FETCH}
+_STOP = {
+    TokenType.LIMIT,
+    TokenType.OFFSET,
+    TokenType.UNION,
+    TokenType.INTERSECT,
+    TokenType.EXCEPT,
+    TokenType.FETCH,
+}
 _NAMES = {TokenType.IDENTIFIER, TokenType.VAR, TokenType.STRING}
 #: top-level clauses after which the WHERE/ORDER BY no longer mean the same on the outer rows
-_NOT_PLAIN = {TokenType.DISTINCT, TokenType.GROUP_BY, TokenType.HAVING, TokenType.QUALIFY, TokenType.WINDOW,
-              TokenType.JOIN}
+_NOT_PLAIN = {
+    TokenType.DISTINCT,
+    TokenType.GROUP_BY,
+    TokenType.HAVING,
+    TokenType.QUALIFY,
+    TokenType.WINDOW,
+    TokenType.JOIN,
+}
 
 
-def _edits(tokens: tuple[Token, ...], lo: int, hi: int, alias: str | None, columns: frozenset[str],
-           in_sub: list[bool]) -> tuple[tuple[int, int], ...]:
+def _edits(
+    tokens: tuple[Token, ...],
+    lo: int,
+    hi: int,
+    alias: str | None,
+    columns: frozenset[str],
+    in_sub: list[bool],
+) -> tuple[tuple[int, int], ...]:
     """Where to put the outer table's name between two char offsets: ``(start, end)`` spans of the
     main alias qualifying a column (``r0.x``: replaced), and ``(start, start)`` before an unqualified
     column of the main table outside any subquery (``data``: qualified)."""
@@ -160,9 +185,14 @@ def _edits(tokens: tuple[Token, ...], lo: int, hi: int, alias: str | None, colum
         dotted = nxt is not None and nxt.token_type is TokenType.DOT and nxt.start == t.end + 1
         if alias is not None and t.text == alias and dotted:
             out.append((t.start, t.end + 1))
-        elif (t.token_type is not TokenType.STRING and t.text in columns and not dotted and not in_sub[i]
-              and not (prev is not None and prev.token_type is TokenType.DOT)
-              and not (nxt is not None and nxt.token_type is TokenType.L_PAREN)):
+        elif (
+            t.token_type is not TokenType.STRING
+            and t.text in columns
+            and not dotted
+            and not in_sub[i]
+            and not (prev is not None and prev.token_type is TokenType.DOT)
+            and not (nxt is not None and nxt.token_type is TokenType.L_PAREN)
+        ):
             out.append((t.start, t.start))
     return tuple(out)
 
@@ -190,9 +220,14 @@ def _analyse(sql: str, dialect: str, names: frozenset[str], columns: frozenset[s
         elif t.token_type is TokenType.R_PAREN and stack:
             stack.pop()
         in_sub.append(bool(stack) and stack[-1])
-    placeholders = tuple((t.start, tokens[i + 1].end + 1, tokens[i + 1].text) for i, t in enumerate(tokens)
-                         if t.token_type is TokenType.COLON and i + 1 < len(tokens)
-                         and tokens[i + 1].start == t.end + 1 and tokens[i + 1].text in names)
+    placeholders = tuple(
+        (t.start, tokens[i + 1].end + 1, tokens[i + 1].text)
+        for i, t in enumerate(tokens)
+        if t.token_type is TokenType.COLON
+        and i + 1 < len(tokens)
+        and tokens[i + 1].start == t.end + 1
+        and tokens[i + 1].text in names
+    )
     depth = 0
     select_i = from_i = where_i = order_i = None
     plain = bool(tokens) and tokens[0].token_type is TokenType.SELECT  # no WITH, no set operation
@@ -220,28 +255,45 @@ def _analyse(sql: str, dialect: str, names: frozenset[str], columns: frozenset[s
         raise _internal("no top-level SELECT ... FROM in to_sql output")
     # FROM <name>[.<name>]* [AS <alias>], and nothing else at the top level before WHERE/ORDER BY
     end_from = where_i if where_i is not None else order_i if order_i is not None else len(tokens)
-    from_toks = tokens[from_i + 1:end_from]
+    from_toks = tokens[from_i + 1 : end_from]
     kinds = [t.token_type for t in from_toks]
     if TokenType.ALIAS in kinds:
         k = kinds.index(TokenType.ALIAS)
-        chain, rest = from_toks[:k], from_toks[k + 1:]
+        chain, rest = from_toks[:k], from_toks[k + 1 :]
         simple = len(rest) == 1 and rest[0].token_type in _NAMES
     else:
         chain, rest = from_toks, ()
         simple = True
-    simple = simple and len(chain) % 2 == 1 and all(
-        t.token_type in _NAMES if j % 2 == 0 else t.token_type is TokenType.DOT for j, t in enumerate(chain))
+    simple = (
+        simple
+        and len(chain) % 2 == 1
+        and all(
+            t.token_type in _NAMES if j % 2 == 0 else t.token_type is TokenType.DOT
+            for j, t in enumerate(chain)
+        )
+    )
     alias = (rest[-1].text if rest else chain[-1].text) if simple and chain else None
     # every other mention of the alias (or of the unaliased table's name) must qualify a column
     # (``r0.x``) and never be qualified itself: then no inner scope redeclares or shadows it
-    outside = [i for i, t in enumerate(tokens) if t.token_type in _NAMES and t.text == alias
-               and not from_i < i < end_from]
-    inline = plain and simple and alias is not None and all(
-        i + 1 < len(tokens) and tokens[i + 1].token_type is TokenType.DOT
-        and not (i and tokens[i - 1].token_type is TokenType.DOT) for i in outside)
+    outside = [
+        i
+        for i, t in enumerate(tokens)
+        if t.token_type in _NAMES and t.text == alias and not from_i < i < end_from
+    ]
+    inline = (
+        plain
+        and simple
+        and alias is not None
+        and all(
+            i + 1 < len(tokens)
+            and tokens[i + 1].token_type is TokenType.DOT
+            and not (i and tokens[i - 1].token_type is TokenType.DOT)
+            for i in outside
+        )
+    )
     first: list[Token] = []
     depth = 0
-    for t in tokens[select_i + 1:from_i]:
+    for t in tokens[select_i + 1 : from_i]:
         if t.token_type is TokenType.L_PAREN:
             depth += 1
         elif t.token_type is TokenType.R_PAREN:
@@ -255,12 +307,14 @@ def _analyse(sql: str, dialect: str, names: frozenset[str], columns: frozenset[s
     order_at = tokens[order_i].start if order_i is not None else None
     order_body = tokens[order_i].end + 1 if order_i is not None else None
     where_end = order_at if order_at is not None else len(sql)
-    where_refs = _edits(tokens, where_body, where_end, alias, columns, in_sub) if where_body is not None else ()
+    where_refs = (
+        _edits(tokens, where_body, where_end, alias, columns, in_sub) if where_body is not None else ()
+    )
     order: list[OrderItem] = []
     if order_i is not None:
         items: list[list[Token]] = [[]]
         depth = 0
-        for t in tokens[order_i + 1:]:
+        for t in tokens[order_i + 1 :]:
             if t.token_type is TokenType.L_PAREN:
                 depth += 1
             elif t.token_type is TokenType.R_PAREN:
@@ -274,7 +328,11 @@ def _analyse(sql: str, dialect: str, names: frozenset[str], columns: frozenset[s
                 raise _internal("empty ORDER BY item in to_sql output")
             stop = len(toks)
             nulls: bool | None = None
-            if stop >= 2 and toks[stop - 2].text.upper() == "NULLS" and toks[stop - 1].text.upper() in ("FIRST", "LAST"):
+            if (
+                stop >= 2
+                and toks[stop - 2].text.upper() == "NULLS"
+                and toks[stop - 1].text.upper() in ("FIRST", "LAST")
+            ):
                 nulls = toks[stop - 1].text.upper() == "FIRST"
                 stop -= 2
             descending = False
@@ -282,9 +340,23 @@ def _analyse(sql: str, dialect: str, names: frozenset[str], columns: frozenset[s
                 descending = toks[stop - 1].text.upper() == "DESC"
                 stop -= 1
             start, end = toks[0].start, toks[stop - 1].end + 1
-            order.append(OrderItem(start, end, descending, nulls, _edits(tokens, start, end, alias, columns, in_sub)))
-    return Analysis(sql, placeholders, tuple(p[0] for p in placeholders), tokens[from_i].start, where_body,
-                    order_at, order_body, first[-1].end + 1, alias, inline, where_refs, tuple(order))
+            order.append(
+                OrderItem(start, end, descending, nulls, _edits(tokens, start, end, alias, columns, in_sub))
+            )
+    return Analysis(
+        sql,
+        placeholders,
+        tuple(p[0] for p in placeholders),
+        tokens[from_i].start,
+        where_body,
+        order_at,
+        order_body,
+        first[-1].end + 1,
+        alias,
+        inline,
+        where_refs,
+        tuple(order),
+    )
 
 
 _analyse_cached = functools.lru_cache(maxsize=256)(_analyse)
@@ -297,8 +369,9 @@ class Cut:
     a: Analysis
     params: dict[str, Any]
 
-    def pieces(self, start: int, end: int, alias_refs: tuple[tuple[int, int], ...] = (),
-               alias_sql: Raw | None = None) -> list[Piece]:
+    def pieces(
+        self, start: int, end: int, alias_refs: tuple[tuple[int, int], ...] = (), alias_sql: Raw | None = None
+    ) -> list[Piece]:
         """Text between two offsets: placeholders become Params; ``alias_refs`` become ``alias_sql``."""
         a = self.a
         i = bisect.bisect_left(a.starts, start)
@@ -332,7 +405,9 @@ def main_columns(layout: Any, database: str | None) -> frozenset[str]:
             elif isinstance(spec, Mapping):
                 names.update(str(v) for v in spec.values() if v)
             else:
-                names.update(str(v) for v in (getattr(spec, "column", None), getattr(spec, "currency", None)) if v)
+                names.update(
+                    str(v) for v in (getattr(spec, "column", None), getattr(spec, "currency", None)) if v
+                )
     return frozenset(names)
 
 
@@ -355,7 +430,10 @@ def predicate(cut: Cut, alias_sql: Raw) -> list[Piece] | None:
 
 def order_keys(cut: Cut, alias_sql: Raw) -> list[tuple[list[Piece], bool, bool | None]]:
     """The ORDER BY items on the outer table ``alias_sql``: (pieces, descending, nulls_first or None)."""
-    return [(cut.pieces(o.start, o.end, o.alias_refs, alias_sql), o.descending, o.nulls_first) for o in cut.a.order]
+    return [
+        (cut.pieces(o.start, o.end, o.alias_refs, alias_sql), o.descending, o.nulls_first)
+        for o in cut.a.order
+    ]
 
 
 def ids_select(cut: Cut, quote: Any, binary: bool = False) -> list[Piece]:
@@ -370,8 +448,13 @@ def ids_select(cut: Cut, quote: Any, binary: bool = False) -> list[Piece]:
     if not binary:
         return inner
     q = quote("fdsl_ids")
-    return [f"SELECT CAST({q}.{quote(ID)} AS BINARY) FROM (", *head, f" AS {quote(ID)} ",
-            *cut.pieces(a.from_at, end), f") AS {q}"]
+    return [
+        f"SELECT CAST({q}.{quote(ID)} AS BINARY) FROM (",
+        *head,
+        f" AS {quote(ID)} ",
+        *cut.pieces(a.from_at, end),
+        f") AS {q}",
+    ]
 
 
 def positioned_select(cut: Cut, quote: Any) -> list[Piece]:
@@ -390,16 +473,36 @@ def positioned_select(cut: Cut, quote: Any) -> list[Piece]:
 
 
 def direction(descending: bool, nulls_first: bool | None) -> str:
-    return (" DESC" if descending else " ASC") + ("" if nulls_first is None else
-                                                 " NULLS FIRST" if nulls_first else " NULLS LAST")
+    return (" DESC" if descending else " ASC") + (
+        "" if nulls_first is None else " NULLS FIRST" if nulls_first else " NULLS LAST"
+    )
 
 
 def render(pieces: Iterable[Piece], text: Any, param: Any) -> str:
     """Join pieces: ``text(str)`` escapes SQL text for the driver, ``param(value)`` renders a bind."""
-    return "".join(text(p) if isinstance(p, str) else p.sql if isinstance(p, Raw) else param(p.value)
-                   for p in pieces)
+    return "".join(
+        text(p) if isinstance(p, str) else p.sql if isinstance(p, Raw) else param(p.value) for p in pieces
+    )
 
 
-__all__ = ["Param", "Raw", "Piece", "direction", "Analysis", "Cut", "sql_dialect", "filter_only", "sorted_only", "adapt_to_columns",
-           "analyse", "compile_cut", "predicate", "order_keys", "ids_select", "positioned_select", "render", "POS",
-           "ID"]
+__all__ = [
+    "Param",
+    "Raw",
+    "Piece",
+    "direction",
+    "Analysis",
+    "Cut",
+    "sql_dialect",
+    "filter_only",
+    "sorted_only",
+    "adapt_to_columns",
+    "analyse",
+    "compile_cut",
+    "predicate",
+    "order_keys",
+    "ids_select",
+    "positioned_select",
+    "render",
+    "POS",
+    "ID",
+]

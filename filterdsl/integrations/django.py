@@ -38,8 +38,15 @@ from ..errors import Diagnostic, FilterError, Location
 from ..schema import load_catalog
 from . import _sqltext as st
 
-__all__ = ["filter_queryset", "resolve_layout", "FilterdslFilter", "FilterInvalid", "diagnostics_response",
-           "install_sqlite_lower", "UnicodeJSONEncoder"]
+__all__ = [
+    "filter_queryset",
+    "resolve_layout",
+    "FilterdslFilter",
+    "FilterInvalid",
+    "diagnostics_response",
+    "install_sqlite_lower",
+    "UnicodeJSONEncoder",
+]
 
 
 class UnicodeJSONEncoder(json.JSONEncoder):
@@ -75,15 +82,18 @@ def _columns(model: Any) -> set[str]:
     return {f.column for f in model._meta.concrete_fields}
 
 
-def resolve_layout(query: Query, model: Any, layout: Any = None,
-                   related: Mapping[str, Any] | None = None) -> JsonLayout | ColumnsLayout:
+def resolve_layout(
+    query: Query, model: Any, layout: Any = None, related: Mapping[str, Any] | None = None
+) -> JsonLayout | ColumnsLayout:
     """The layout naming ``model``'s table (and ``related`` models', for relational filters).
 
     ``layout``: None (JSON document layout), ``{field_key: column}`` (columns layout), or a
     ``JsonLayout``/``ColumnsLayout`` whose table for the queried database is replaced by the model's.
     The id column is the model's primary key column.
     """
-    tables: dict[Any, str] = {db: (m if isinstance(m, str) else m._meta.db_table) for db, m in (related or {}).items()}
+    tables: dict[Any, str] = {
+        db: (m if isinstance(m, str) else m._meta.db_table) for db, m in (related or {}).items()
+    }
     tables[query.database] = model._meta.db_table
     pk = model._meta.pk.column
     if layout is None:
@@ -98,14 +108,18 @@ def resolve_layout(query: Query, model: Any, layout: Any = None,
 class _Shared:
     """The query adapted to the model's columns, and its cut SQL per dialect (compiled lazily)."""
 
-    def __init__(self, query: Query, model: Any, layout: Any, catalog: Any, related: Mapping[str, Any] | None):
+    def __init__(
+        self, query: Query, model: Any, layout: Any, catalog: Any, related: Mapping[str, Any] | None
+    ):
         if not isinstance(query, Query):
-            raise FilterError([Diagnostic("bad-query", "expected a parsed filterdsl Query (filterdsl.parse)",
-                                          Location())])
+            raise FilterError(
+                [Diagnostic("bad-query", "expected a parsed filterdsl Query (filterdsl.parse)", Location())]
+            )
         self.layout = resolve_layout(query, model, layout, related)
         cols = _columns(model)
-        self.query = st.adapt_to_columns(st.sorted_only(query), self.layout.removed_at in cols,
-                                         self.layout.updated_at in cols)
+        self.query = st.adapt_to_columns(
+            st.sorted_only(query), self.layout.removed_at in cols, self.layout.updated_at in cols
+        )
         self.catalog = catalog
         self._cuts: dict[str, st.Cut] = {}
 
@@ -149,7 +163,9 @@ class _WithOuter(Expression):
     def _outer_sql(self, compiler: Any) -> str:
         sql, params = compiler.compile(self.outer)
         if params:
-            raise FilterError([Diagnostic("internal", "the primary key compiled with parameters", Location())])
+            raise FilterError(
+                [Diagnostic("internal", "the primary key compiled with parameters", Location())]
+            )
         return str(sql)
 
 
@@ -190,8 +206,11 @@ class OrderKey(_WithOuter):
             return _render(st.order_keys(cut, alias)[self.index][0])
         q = connection.ops.quote_name
         sub, params = _render(st.positioned_select(cut, q))
-        return (f"(SELECT {q('fdsl_p')}.{q(st.POS)} FROM ({sub}) AS {q('fdsl_p')} "
-                f"WHERE {q('fdsl_p')}.{q(st.ID)} = {self._outer_sql(compiler)})", params)
+        return (
+            f"(SELECT {q('fdsl_p')}.{q(st.POS)} FROM ({sub}) AS {q('fdsl_p')} "
+            f"WHERE {q('fdsl_p')}.{q(st.ID)} = {self._outer_sql(compiler)})",
+            params,
+        )
 
 
 def _order_bys(shared: _Shared, queryset: QuerySet[Any]) -> list[OrderBy]:
@@ -200,14 +219,26 @@ def _order_bys(shared: _Shared, queryset: QuerySet[Any]) -> list[OrderBy]:
         return [OrderBy(OrderKey(shared, -1))]
     out = []
     for i, (_pieces, descending, nulls_first) in enumerate(st.order_keys(cut, st.Raw("x"))):
-        out.append(OrderBy(OrderKey(shared, i), descending=descending,
-                           nulls_first=True if nulls_first is True else None,
-                           nulls_last=True if nulls_first is False else None))
+        out.append(
+            OrderBy(
+                OrderKey(shared, i),
+                descending=descending,
+                nulls_first=True if nulls_first is True else None,
+                nulls_last=True if nulls_first is False else None,
+            )
+        )
     return out
 
 
-def filter_queryset(queryset: QuerySet[Any], query: Query, *, layout: Any = None, catalog: Any = None,
-                    related: Mapping[str, Any] | None = None, paginate: bool = True) -> QuerySet[Any]:
+def filter_queryset(
+    queryset: QuerySet[Any],
+    query: Query,
+    *,
+    layout: Any = None,
+    catalog: Any = None,
+    related: Mapping[str, Any] | None = None,
+    paginate: bool = True,
+) -> QuerySet[Any]:
     """``queryset`` filtered by ``query``, ordered by its order (after any explicit ``order_by`` the
     queryset has; a model's default ``Meta.ordering`` is replaced), and (``paginate``) sliced by skip/limit.
 
@@ -220,12 +251,14 @@ def filter_queryset(queryset: QuerySet[Any], query: Query, *, layout: Any = None
     vendor = connections[queryset.db].vendor
     shared.cut(vendor)  # compile now: a bad filter/layout raises here, not when the page renders
     # filterdsl's order after any explicit ordering the queryset has (as SQLAlchemy's apply does)
-    qs = queryset.filter(FilterCondition(shared)).order_by(*queryset.query.order_by, *_order_bys(shared, queryset))
+    qs = queryset.filter(FilterCondition(shared)).order_by(
+        *queryset.query.order_by, *_order_bys(shared, queryset)
+    )
     if paginate:
         if query.limit is not None:
-            qs = qs[query.skip:query.skip + query.limit]
+            qs = qs[query.skip : query.skip + query.limit]
         elif query.skip:
-            qs = qs[query.skip:]
+            qs = qs[query.skip :]
     return qs
 
 
@@ -289,8 +322,9 @@ class FilterdslFilter(BaseFilterBackend):
             try:
                 body = request.data
             except Exception as e:  # DRF ParseError: not JSON
-                raise FilterInvalid(FilterError([Diagnostic("invalid-json", f"request body: {e}",
-                                                            Location(pointer=""))])) from None
+                raise FilterInvalid(
+                    FilterError([Diagnostic("invalid-json", f"request body: {e}", Location(pointer=""))])
+                ) from None
             return parse(body, "pitchly", catalog=cat, database=database, **options)
         ignore = set(getattr(view, "filterdsl_ignore", ("format",)))
         raw = request.META.get("QUERY_STRING", "")
@@ -306,9 +340,13 @@ class FilterdslFilter(BaseFilterBackend):
     def filter_queryset(self, request: Any, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
         try:
             query = self.parse_request(request, view)
-            return filter_queryset(queryset, query, layout=getattr(view, "filterdsl_layout", None),
-                                   catalog=self._catalog(view),
-                                   related=getattr(view, "filterdsl_related", None),
-                                   paginate=getattr(view, "filterdsl_paginate", True))
+            return filter_queryset(
+                queryset,
+                query,
+                layout=getattr(view, "filterdsl_layout", None),
+                catalog=self._catalog(view),
+                related=getattr(view, "filterdsl_related", None),
+                paginate=getattr(view, "filterdsl_paginate", True),
+            )
         except FilterError as e:
             raise FilterInvalid(e) from None

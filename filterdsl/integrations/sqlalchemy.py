@@ -55,7 +55,9 @@ def _selectable(table: Any) -> tuple[FromClause, Any]:
     elif isinstance(table, FromClause):
         sel = table
     else:
-        raise FilterError([Diagnostic("bad-table", f"not a SQLAlchemy table or mapped class: {table!r}", Location())])
+        raise FilterError(
+            [Diagnostic("bad-table", f"not a SQLAlchemy table or mapped class: {table!r}", Location())]
+        )
     base = sel
     while isinstance(base, Alias):
         base = base.element
@@ -64,8 +66,9 @@ def _selectable(table: Any) -> tuple[FromClause, Any]:
     return sel, base
 
 
-def resolve_layout(query: Query, table: Any, layout: Any = None,
-                   related: Mapping[str, Any] | None = None) -> JsonLayout | ColumnsLayout:
+def resolve_layout(
+    query: Query, table: Any, layout: Any = None, related: Mapping[str, Any] | None = None
+) -> JsonLayout | ColumnsLayout:
     """The layout naming ``table`` (and ``related`` tables, for relational filters) as filterdsl needs.
 
     ``layout``: None (JSON document layout: ``id, created_at, updated_at, removed_at, data`` columns),
@@ -90,17 +93,30 @@ def resolve_layout(query: Query, table: Any, layout: Any = None,
 class _Compiled:
     """The query adapted to the table's columns, and its cut SQL per dialect (compiled lazily)."""
 
-    def __init__(self, query: Query, table: Any, layout: Any, catalog: Any, related: Mapping[str, Any] | None,
-                 sorted_: bool):
+    def __init__(
+        self,
+        query: Query,
+        table: Any,
+        layout: Any,
+        catalog: Any,
+        related: Mapping[str, Any] | None,
+        sorted_: bool,
+    ):
         if not isinstance(query, Query):
-            raise FilterError([Diagnostic("bad-query", "expected a parsed filterdsl Query (filterdsl.parse)",
-                                          Location())])
+            raise FilterError(
+                [Diagnostic("bad-query", "expected a parsed filterdsl Query (filterdsl.parse)", Location())]
+            )
         self.outer, base = _selectable(table)
         self.layout = resolve_layout(query, table, layout, related)
         cols = base.c
         if self.layout.id not in cols:
-            raise FilterError([Diagnostic("bad-table", f"table {base.name!r} has no id column {self.layout.id!r}",
-                                          Location())])
+            raise FilterError(
+                [
+                    Diagnostic(
+                        "bad-table", f"table {base.name!r} has no id column {self.layout.id!r}", Location()
+                    )
+                ]
+            )
         q = st.sorted_only(query) if sorted_ else st.filter_only(query)
         self.query = st.adapt_to_columns(q, self.layout.removed_at in cols, self.layout.updated_at in cols)
         self.catalog = catalog
@@ -192,7 +208,9 @@ def _compile_order(element: FilterOrder, compiler: Any, **kw: Any) -> str:
     cut = comp.cut(compiler.dialect.name)
     alias = _qualifier(compiler, comp.outer_id(), **kw) if cut.a.inline else None
     if alias is not None:
-        return ", ".join(_render(p, compiler, **kw) + st.direction(d, n) for p, d, n in st.order_keys(cut, alias))
+        return ", ".join(
+            _render(p, compiler, **kw) + st.direction(d, n) for p, d, n in st.order_keys(cut, alias)
+        )
     # fallback: the position of the row in filterdsl's order (a correlated lookup; slower, still exact)
     quote = compiler.preparer.quote
     sub = _render(st.positioned_select(cut, quote), compiler, **kw)
@@ -201,8 +219,14 @@ def _compile_order(element: FilterOrder, compiler: Any, **kw: Any) -> str:
     return f"(SELECT {p}.{quote(st.POS)} FROM ({sub}) AS {p} WHERE {p}.{quote(st.ID)} = {outer}) ASC"
 
 
-def where(query: Query, table: Any, *, catalog: Any = None, layout: Any = None,
-          related: Mapping[str, Any] | None = None) -> ColumnElement[bool]:
+def where(
+    query: Query,
+    table: Any,
+    *,
+    catalog: Any = None,
+    layout: Any = None,
+    related: Mapping[str, Any] | None = None,
+) -> ColumnElement[bool]:
     """The query's filter as a condition on ``table`` (a Table, alias, ORM model or ``aliased()`` model).
 
     Sort, skip, limit and projection are ignored (see ``apply``). ``catalog`` is needed for relational
@@ -213,8 +237,15 @@ def where(query: Query, table: Any, *, catalog: Any = None, layout: Any = None,
     return FilterCondition(_Compiled(query, table, layout, catalog, related, sorted_=False))
 
 
-def apply(select: Select[Any], query: Query, table: Any, *, catalog: Any = None, layout: Any = None,
-          related: Mapping[str, Any] | None = None) -> Select[Any]:
+def apply(
+    select: Select[Any],
+    query: Query,
+    table: Any,
+    *,
+    catalog: Any = None,
+    layout: Any = None,
+    related: Mapping[str, Any] | None = None,
+) -> Select[Any]:
     """``select`` filtered, ordered by filterdsl's order (after any ORDER BY it has), offset and limited.
 
     ``select`` must select from ``table`` (``select(Model)``, ``select(t.c.id)``). Paging applies after

@@ -23,16 +23,20 @@ CORPUS_DBS: list[Any] = [*json.loads((CORPUS / "records.json").read_text()), Non
 
 
 def _model(name: str, table: str, fields: dict[str, Any]) -> Any:
-    attrs: dict[str, Any] = {"__module__": __name__,
-                             "Meta": type("Meta", (), {"app_label": APP, "db_table": f"fdsl_dj_{TAG}_{table}"})}
+    attrs: dict[str, Any] = {
+        "__module__": __name__,
+        "Meta": type("Meta", (), {"app_label": APP, "db_table": f"fdsl_dj_{TAG}_{table}"}),
+    }
     attrs.update(fields)
     return type(name, (models.Model,), attrs)
 
 
 def _record_fields(removed: bool = True) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": models.CharField(primary_key=True, max_length=64),
-                           "created_at": models.CharField(max_length=40),
-                           "updated_at": models.CharField(max_length=40, null=True)}
+    out: dict[str, Any] = {
+        "id": models.CharField(primary_key=True, max_length=64),
+        "created_at": models.CharField(max_length=40),
+        "updated_at": models.CharField(max_length=40, null=True),
+    }
     if removed:
         out["removed_at"] = models.CharField(max_length=40, null=True)
     return out
@@ -41,16 +45,30 @@ def _record_fields(removed: bool = True) -> dict[str, Any]:
 #: JSON document layout, one model per database id (None: schemaless PixieBrix records)
 JSON_MODELS: dict[Any, Any] = {}
 for _i, _db in enumerate([*CORPUS_DBS, "main", "target"]):
-    JSON_MODELS[_db] = _model(f"Json{_i}", f"json{_i}", {**_record_fields(), "data": models.JSONField(encoder=UnicodeJSONEncoder)})
+    JSON_MODELS[_db] = _model(
+        f"Json{_i}", f"json{_i}", {**_record_fields(), "data": models.JSONField(encoder=UnicodeJSONEncoder)}
+    )
 
 #: PixieBrix-like: no removed_at (nothing is ever trashed), an owner column the view filters on first
-PBRecord = _model("PBRecord", "pb", {**_record_fields(removed=False), "owner": models.CharField(max_length=20),
-                                     "data": models.JSONField(encoder=UnicodeJSONEncoder)})
+PBRecord = _model(
+    "PBRecord",
+    "pb",
+    {
+        **_record_fields(removed=False),
+        "owner": models.CharField(max_length=20),
+        "data": models.JSONField(encoder=UnicodeJSONEncoder),
+    },
+)
 
 #: columns layout for one corpus database: a typed column per field
 TYPED_DB = "ixuPJwBRqtRP3GpoM"
-_TYPES = {"number": models.FloatField, "currency": models.FloatField, "boolean": models.BooleanField,
-          "enumTags": models.JSONField, "refMultiple": models.JSONField}
+_TYPES = {
+    "number": models.FloatField,
+    "currency": models.FloatField,
+    "boolean": models.BooleanField,
+    "enumTags": models.JSONField,
+    "refMultiple": models.JSONField,
+}
 TYPED_FIELDS = next(d["fields"] for d in CATALOG if d["_id"] == TYPED_DB)
 TYPED_COLUMNS: dict[str, Any] = {}
 _typed: dict[str, Any] = dict(_record_fields())

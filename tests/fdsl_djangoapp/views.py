@@ -48,8 +48,11 @@ class DataList(ListAPIView):  # type: ignore[type-arg]
 
     def get_serializer_class(self) -> Any:
         model = JSON_MODELS[self.kwargs["database_id"]]
-        return type("S", (serializers.ModelSerializer,), {"Meta": type("Meta", (), {"model": model,
-                                                                                    "fields": ["id", "data"]})})
+        return type(
+            "S",
+            (serializers.ModelSerializer,),
+            {"Meta": type("Meta", (), {"model": model, "fields": ["id", "data"]})},
+        )
 
     def post(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         return self.list(request, *args, **kwargs)

@@ -32,8 +32,15 @@ with atheris.instrument_imports():
 
 CATALOG = load_catalog(Path(__file__).resolve().parent.parent / "corpus" / "catalog.json")
 DB = "ixuPJwBRqtRP3GpoM"
-CHOICES = [("pitchly", {}), ("search", {}), ("search", {"quoted": True}), ("pixiebrix", {}),
-           ("pixiebrix", {"django_compat": True, "lookups": "extended"}), ("text", {}), ("ast", {})]
+CHOICES = [
+    ("pitchly", {}),
+    ("search", {}),
+    ("search", {"quoted": True}),
+    ("pixiebrix", {}),
+    ("pixiebrix", {"django_compat": True, "lookups": "extended"}),
+    ("text", {}),
+    ("ast", {}),
+]
 
 
 def check(fmt: str, body: str, opts: dict, with_schema: bool) -> None:
@@ -50,8 +57,13 @@ def check(fmt: str, body: str, opts: dict, with_schema: bool) -> None:
     for d in diags:
         assert d.code and d.message, d
         loc = d.location
-        assert (loc.pointer is not None or loc.line is not None or loc.param is not None
-                or loc.offset is not None or d.code in ("unknown-format",)), d
+        assert (
+            loc.pointer is not None
+            or loc.line is not None
+            or loc.param is not None
+            or loc.offset is not None
+            or d.code in ("unknown-format",)
+        ), d
 
 
 def one_input(data: bytes) -> None:

@@ -34,9 +34,16 @@ CATALOG = load_catalog(CORPUS / "catalog.json")
 DB = "ixuPJwBRqtRP3GpoM"
 PITCHLY = normalize_dataset(json.loads((CORPUS / "records.json").read_text()), CATALOG)
 PIXIE = normalize_dataset({None: json.loads((CORPUS / "pixiebrix_records.json").read_text())})
-CHOICES = [("pitchly", {}), ("search", {}), ("search", {"quoted": True}), ("pixiebrix", {}),
-           ("pixiebrix", {"django_compat": True, "lookups": "extended"}), ("text", {}), ("ast", {}),
-           ("pitchly", {"resolve_names": True, "strict": False})]
+CHOICES = [
+    ("pitchly", {}),
+    ("search", {}),
+    ("search", {"quoted": True}),
+    ("pixiebrix", {}),
+    ("pixiebrix", {"django_compat": True, "lookups": "extended"}),
+    ("text", {}),
+    ("ast", {}),
+    ("pitchly", {"resolve_names": True, "strict": False}),
+]
 FINDINGS = os.environ.get("FILTERDSL_FUZZ_FINDINGS")
 SQL_SHARE = int(os.environ.get("FILTERDSL_FUZZ_SQL_SHARE", "10"))
 SEEN: set[str] = set()
@@ -49,8 +56,12 @@ def _sqlite_tables(dataset: dict[Any, list[dict[str, Any]]]) -> tuple[sqlite3.Co
     tables = {db: ("records" if db is None else str(db)) for db in dataset}
     con = sql_exec.sqlite_connect()
     for db, t in tables.items():
-        con.execute(f'CREATE TABLE "{t}" (id TEXT, created_at TEXT, updated_at TEXT, removed_at TEXT, data TEXT)')
-        con.executemany(f'INSERT INTO "{t}" VALUES (?, ?, ?, ?, ?)', [sql_exec._row(d) for d in docs_of(dataset, db)])
+        con.execute(
+            f'CREATE TABLE "{t}" (id TEXT, created_at TEXT, updated_at TEXT, removed_at TEXT, data TEXT)'
+        )
+        con.executemany(
+            f'INSERT INTO "{t}" VALUES (?, ?, ?, ?, ?)', [sql_exec._row(d) for d in docs_of(dataset, db)]
+        )
     return con, tables
 
 
@@ -120,7 +131,9 @@ def backends(query: Any, with_schema: bool, fmt: str, body: str, sql: bool) -> N
         text = to_format(query, "text")
         back = parse_result(text, "text")
         if back.query != query:
-            finding("text-roundtrip", fmt, body, fmt, f"{text[:300]} -> {[str(d) for d in back.diagnostics][:3]}")
+            finding(
+                "text-roundtrip", fmt, body, fmt, f"{text[:300]} -> {[str(d) for d in back.diagnostics][:3]}"
+            )
     except FilterError as e:
         check_diags(e.diagnostics, fmt, body)
 
@@ -134,7 +147,9 @@ def one_input(data: bytes) -> None:
     body = data[1:].decode("utf-8", "surrogateescape" if data[0] & 0x40 else "replace")
     try:
         try:
-            res = parse_result(body, fmt, CATALOG if with_schema else None, DB if with_schema else None, **opts)
+            res = parse_result(
+                body, fmt, CATALOG if with_schema else None, DB if with_schema else None, **opts
+            )
         except FilterError as e:
             check_diags(e.diagnostics, fmt, body)
             return

@@ -32,8 +32,9 @@ def codes(src: object, fmt: str = "pitchly", **kw: object) -> list[str]:
 
 
 # ---------------------------------------------------------------- H2: numbers past int()'s digit limit
-@pytest.mark.parametrize("text", ['{"skip": ' + "9" * 5000 + "}", "{skip: " + "9" * 5000 + "}",
-                                  '{"limit": -' + "9" * 5000 + "}"])
+@pytest.mark.parametrize(
+    "text", ['{"skip": ' + "9" * 5000 + "}", "{skip: " + "9" * 5000 + "}", '{"limit": -' + "9" * 5000 + "}"]
+)
 def test_json_integer_longer_than_4300_digits_is_a_located_error(text: str) -> None:
     got = diags(text)
     assert [c for c, _ in got] == ["bad-value"]
@@ -71,12 +72,19 @@ def test_json_value_limit_refuses_before_the_walk() -> None:
 
 
 def test_relaxed_reader_agrees_with_json_on_strict_input() -> None:
-    for text in ['{"a": [1, -2.5e3, true, null, {"b": "\\u00e9\\n"}], "c": {}}', "[]", '"x"', "0", '{"a":1,"a":2}']:
+    for text in [
+        '{"a": [1, -2.5e3, true, null, {"b": "\\u00e9\\n"}], "c": {}}',
+        "[]",
+        '"x"',
+        "0",
+        '{"a":1,"a":2}',
+    ]:
         assert relaxed_json.loads(text)[0] == json.loads(text)
 
 
-@pytest.mark.parametrize("text,col", [('{"fields": {,}}', 13), ("{a 1}", 4), ("[1 2]", 4), ("{", 2),
-                                      ('{"a":1}}', 8)])
+@pytest.mark.parametrize(
+    "text,col", [('{"fields": {,}}', 13), ("{a 1}", 4), ("[1 2]", 4), ("{", 2), ('{"a":1}}', 8)]
+)
 def test_relaxed_reader_errors_are_located(text: str, col: int) -> None:
     with pytest.raises(FilterError) as e:
         relaxed_json.loads(text)
@@ -97,8 +105,9 @@ def test_non_string_object_keys_are_wrong_type() -> None:
     assert codes({"filter": {"fields": {None: {}}}}) == ["wrong-type"]
 
 
-@pytest.mark.parametrize("src", ['{"search": "\\ud800"}', {"search": "\ud800"}, {"in": ["a", "\udfff"]},
-                                 {"\ud800": 1}])
+@pytest.mark.parametrize(
+    "src", ['{"search": "\\ud800"}', {"search": "\ud800"}, {"in": ["a", "\udfff"]}, {"\ud800": 1}]
+)
 def test_lone_surrogates_in_a_filter_are_refused(src: object) -> None:
     got = diags(src)
     assert [c for c, _ in got] == ["invalid-encoding"] and got[0][1]["pointer"].startswith("/")
@@ -109,8 +118,10 @@ def test_end_date_9999_12_31_bounds_nothing() -> None:
     from filterdsl import apply, to_sql
 
     q = parse("end_date=9999-12-31", "pixiebrix")
-    rec = [{"id": "a", "created_at": "9999-12-31T23:59:59Z", "data": {}},
-           {"id": "b", "created_at": "0001-01-01T00:00:00Z", "data": {}}]
+    rec = [
+        {"id": "a", "created_at": "9999-12-31T23:59:59Z", "data": {}},
+        {"id": "b", "created_at": "0001-01-01T00:00:00Z", "data": {}},
+    ]
     assert [r["id"] for r in apply(q, rec)] == ["a", "b"]
     q2 = parse("start_date=9999-12-31&end_date=9999-12-31", "pixiebrix")
     assert [r["id"] for r in apply(q2, rec)] == ["a"]
@@ -118,8 +129,15 @@ def test_end_date_9999_12_31_bounds_nothing() -> None:
 
 
 # ---------------------------------------------------------------- H2: page and skip within int64
-@pytest.mark.parametrize("qs", ["page=9223372036854775808", "page=" + "9" * 5000, "page=9007199254740994&page_size=1",
-                                "page=9007199254742&page_size=1000"])
+@pytest.mark.parametrize(
+    "qs",
+    [
+        "page=9223372036854775808",
+        "page=" + "9" * 5000,
+        "page=9007199254740994&page_size=1",
+        "page=9007199254742&page_size=1000",
+    ],
+)
 def test_page_past_the_engine_range_is_bad_value(qs: str) -> None:
     got = diags(qs, "pixiebrix", catalog=None, database=None)
     assert [c for c, _ in got] == ["bad-value"] and got[0][1]["param"] == "page"
@@ -146,9 +164,12 @@ def test_ordering_keys_are_bounded_before_they_are_read() -> None:
 # ---------------------------------------------------------------- L1: PixieBrix diagnostics located
 def test_pixiebrix_diagnostics_carry_a_location() -> None:
     assert diags(5, "pixiebrix", catalog=None, database=None) == [("wrong-type", {"pointer": ""})]
-    assert diags([("a",)], "pixiebrix", catalog=None, database=None) == [("wrong-type", {"pointer": "/0",
-                                                                                        "index": 0})]
-    assert diags({"a": 5}, "pixiebrix", catalog=None, database=None) == [("wrong-type", {"param": "a", "index": 0})]
+    assert diags([("a",)], "pixiebrix", catalog=None, database=None) == [
+        ("wrong-type", {"pointer": "/0", "index": 0})
+    ]
+    assert diags({"a": 5}, "pixiebrix", catalog=None, database=None) == [
+        ("wrong-type", {"param": "a", "index": 0})
+    ]
     many = "&".join(f"data__a{i}=1" for i in range(10_001))
     got = diags(many, "pixiebrix", catalog=None, database=None)
     assert got[0][0] == "too-large" and got[0][1]["param"] == "data__a10000" and got[0][1]["index"] == 10_000
@@ -166,7 +187,9 @@ def test_quoted_search_of_900000_quotes_is_refused_by_its_pieces() -> None:
 def test_one_huge_quoted_term_reads_in_one_pass() -> None:
     res = parse_result('"' + 'a\\"' * 200_000 + '"', "search", quoted=True)
     assert res.query is not None and not res.diagnostics
-    assert [d.code for d in parse_result('"' + "a" * 500_000, "search", quoted=True).errors] == ["syntax-error"]
+    assert [d.code for d in parse_result('"' + "a" * 500_000, "search", quoted=True).errors] == [
+        "syntax-error"
+    ]
 
 
 # ---------------------------------------------------------------- M3: wrong Python types at the API
@@ -184,7 +207,9 @@ def test_wrong_python_types_are_filter_errors_located_at_the_argument() -> None:
 
     q = parse({"limit": 5}, catalog=CAT, database=ORDERS)
     assert _located_filter_error(parse, {}, catalog=CAT, database=5) == {"param": "database"}
-    assert _located_filter_error(parse, {}, catalog=CAT, database=ORDERS, max_limit="x") == {"param": "max_limit"}
+    assert _located_filter_error(parse, {}, catalog=CAT, database=ORDERS, max_limit="x") == {
+        "param": "max_limit"
+    }
     assert _located_filter_error(parse, {}, catalog=CAT, database=ORDERS, limits=5) == {"param": "limits"}
     assert _located_filter_error(parse, {}, catalog=CAT, database=ORDERS, strict="no") == {"param": "strict"}
     assert _located_filter_error(parse, {}, catalog=CAT, database=ORDERS, nope=1) == {"param": "nope"}
@@ -206,17 +231,20 @@ def test_wrong_python_types_are_filter_errors_located_at_the_argument() -> None:
 SECRET = "sk_live_SECRET_42"
 
 
-@pytest.mark.parametrize("text", [
-    '{"secretKey": "' + SECRET + '", "limit": 1000}',
-    '{"secretKey" /* the key */ : "' + SECRET + '", "limit": 1000}',
-    '{"secret\\u004bey": "' + SECRET + '", "limit": 1000}',
-    "{secretKey: '" + SECRET + "', limit: 1000}",
-    '{"secretKey": "' + SECRET + '\nmore", "limit": 1000}',
-    '{"secretKey":\n  "' + SECRET + '", "limit": }',
-    '{"secretKey": 123' + "4" * 20 + ', "limit": 1000}',
-    '{"secretKey": {"k": "' + SECRET + '"}, "limit": 1000}',
-    '{"limit": 1000, "secretKey": "' + SECRET + '" ',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"secretKey": "' + SECRET + '", "limit": 1000}',
+        '{"secretKey" /* the key */ : "' + SECRET + '", "limit": 1000}',
+        '{"secret\\u004bey": "' + SECRET + '", "limit": 1000}',
+        "{secretKey: '" + SECRET + "', limit: 1000}",
+        '{"secretKey": "' + SECRET + '\nmore", "limit": 1000}',
+        '{"secretKey":\n  "' + SECRET + '", "limit": }',
+        '{"secretKey": 123' + "4" * 20 + ', "limit": 1000}',
+        '{"secretKey": {"k": "' + SECRET + '"}, "limit": 1000}',
+        '{"limit": 1000, "secretKey": "' + SECRET + '" ',
+    ],
+)
 def test_secret_key_is_masked_in_snippets_whatever_its_spelling(text: str, tmp_path, capsys) -> None:
     from filterdsl.cli import main
 
@@ -233,7 +261,10 @@ def test_secret_key_is_masked_in_snippets_whatever_its_spelling(text: str, tmp_p
 def test_mask_has_a_fixed_width_and_keeps_carets_and_lines_in_place() -> None:
     from filterdsl.report import MASK, Redacted
 
-    short, long = Redacted('{"secretKey": "a", "limit": }'), Redacted('{"secretKey": "' + "a" * 50 + '", "limit": }')
+    short, long = (
+        Redacted('{"secretKey": "a", "limit": }'),
+        Redacted('{"secretKey": "' + "a" * 50 + '", "limit": }'),
+    )
     assert short.text == long.text == '{"secretKey": "' + MASK + '", "limit": }'
     text = '{"secretKey": "' + "a" * 50 + '", "limit": }'
     line, caret = long.snippet(1, text.index("}") + 1)
@@ -283,11 +314,14 @@ def test_nesting_estimate_counts_brackets_and_not_runs_but_not_strings() -> None
 
 def test_text_numbers_past_the_digit_limit_are_located() -> None:
     assert diags("x > " + "9" * 5000, "text", catalog=None, database=None) == [
-        ("number-out-of-range", {"line": 1, "column": 5, "offset": 4})]
+        ("number-out-of-range", {"line": 1, "column": 5, "offset": 4})
+    ]
     assert codes("x is 1 limit " + "9" * 5000, "text", catalog=None, database=None) == ["bad-value"]
 
 
-@pytest.mark.parametrize("src,fmt", [('x is "\\ud800"', "text"), ('x is "\ud800"', "text"), ("a|\udc9f", "search")])
+@pytest.mark.parametrize(
+    "src,fmt", [('x is "\\ud800"', "text"), ('x is "\ud800"', "text"), ("a|\udc9f", "search")]
+)
 def test_lone_surrogates_in_text_inputs_are_invalid_encoding(src: str, fmt: str) -> None:
     got = diags(src, fmt, catalog=None, database=None)
     assert [c for c, _ in got] == ["invalid-encoding"] and got[0][1]["line"] == 1
@@ -312,8 +346,19 @@ def test_not_expressible_points_at_the_node_in_the_ast_json() -> None:
 def test_missing_data_names_the_argument() -> None:
     from filterdsl import apply
 
-    q = parse({"filter": {"fields": {"RyM8SyrYrceRsrLJd": {"fields": {"xEfek48BRpD3kAksh": {"filters": [
-        {"by": "is", "value": "x"}]}}}}}}, catalog=CAT, database=ORDERS)
+    q = parse(
+        {
+            "filter": {
+                "fields": {
+                    "RyM8SyrYrceRsrLJd": {
+                        "fields": {"xEfek48BRpD3kAksh": {"filters": [{"by": "is", "value": "x"}]}}
+                    }
+                }
+            }
+        },
+        catalog=CAT,
+        database=ORDERS,
+    )
     with pytest.raises(FilterError) as e:
         apply(q, [], catalog=CAT)
     assert e.value.errors[0].location.to_json() == {"param": "related"}
@@ -339,8 +384,9 @@ def test_did_you_mean_is_bounded_per_input_and_still_finds_typos(monkeypatch) ->
     monkeypatch.setattr(Suggester, "did_you_mean", lambda self, w: calls.append(w) or real(self, w))
     typo = ids[5][:-1] + ("x" if ids[5][-1] != "x" else "y")
     keys = [typo, "Fiel 123"] + [f"nope{i}" for i in range(200)]
-    res = parse_result({"fields": {k: {"filters": [{"by": "is", "value": "x"}]} for k in keys}}, catalog=cat,
-                       database="db")
+    res = parse_result(
+        {"fields": {k: {"filters": [{"by": "is", "value": "x"}]} for k in keys}}, catalog=cat, database="db"
+    )
     msgs = [d.message for d in res.errors]
     assert len(msgs) == len(keys) and len(calls) == Suggester.MAX_SUGGESTIONS
     assert repr(ids[5]) in msgs[0] and "'Field 123'" in msgs[1]
@@ -357,11 +403,18 @@ def test_suggester_shortlist_is_what_difflib_would_pick_on_small_lists() -> None
 
 
 # ---------------------------------------------------------------- fuzz finding: ill-typed comparisons
-@pytest.mark.parametrize("text,code", [("x starts with 0", "wrong-type"), ("x:string contains 5", "wrong-type"),
-                                       ("x:date > 5", "wrong-type"), ("x:number contains \"a\"", "operator-not-allowed"),
-                                       ("x:date in [\"a\"]", "operator-not-allowed"),
-                                       ("x:enumTags is \"a\"", "operator-not-allowed"),
-                                       ("x has exactly [\"a\"]", "operator-not-allowed")])
+@pytest.mark.parametrize(
+    "text,code",
+    [
+        ("x starts with 0", "wrong-type"),
+        ("x:string contains 5", "wrong-type"),
+        ("x:date > 5", "wrong-type"),
+        ('x:number contains "a"', "operator-not-allowed"),
+        ('x:date in ["a"]', "operator-not-allowed"),
+        ('x:enumTags is "a"', "operator-not-allowed"),
+        ('x has exactly ["a"]', "operator-not-allowed"),
+    ],
+)
 def test_ill_typed_comparisons_in_the_text_and_ast_forms_are_refused(text: str, code: str) -> None:
     """The fuzz run found `starts with 0` reaching the in-memory engine (AttributeError on int.lower)."""
     from filterdsl.ast import Compare, Field, FieldType, Op, Query, to_json
@@ -379,7 +432,12 @@ def test_diagnostics_are_capped_and_positions_read_only_as_far_as_needed() -> No
     res = parse_result(text, catalog=CAT, database=ORDERS)
     assert len(res.diagnostics) == MAX_DIAGNOSTICS + 1
     assert res.diagnostics[-1].code == "too-large" and res.diagnostics[-1].location.pointer == "/fields/k1000"
-    assert res.diagnostics[0].location.to_json() == {"pointer": "/fields/k0", "line": 1, "column": 13, "offset": 12}
+    assert res.diagnostics[0].location.to_json() == {
+        "pointer": "/fields/k0",
+        "line": 1,
+        "column": 13,
+        "offset": 12,
+    }
     value, positions, _ = relaxed_json.scan(text, want={"/fields/k3"})
     assert "/fields/k3" in positions and "/fields/k39999" not in positions
 
@@ -395,14 +453,24 @@ def test_index_like_path_segments_are_bounded_before_sql_grows_threefold_per_seg
     assert [c for c, _ in got] == ["too-large"] and got[0][1]["param"].startswith("data__0__1")
     many = "&".join("data__" + "__".join(str(i) for i in range(5)) + f"__k{j}=v" for j in range(40))
     assert codes(many, "pixiebrix", catalog=None, database=None) == ["too-large"]
-    assert codes("ordering=data__" + "__".join(str(i) for i in range(9)), "pixiebrix", catalog=None,
-                 database=None) == ["too-large"]
+    assert codes(
+        "ordering=data__" + "__".join(str(i) for i in range(9)), "pixiebrix", catalog=None, database=None
+    ) == ["too-large"]
     text = "x" + "".join(f' -> "{i}"' for i in range(9)) + ' is "v"'
     assert codes(text, "text", catalog=None, database=None) == ["too-large"]
-    quoted = "data__" + "__".join(f"a%22b{i}" for i in range(6)) + "=v"  # '"' in each: 4x per segment on SQLite
+    quoted = (
+        "data__" + "__".join(f"a%22b{i}" for i in range(6)) + "=v"
+    )  # '"' in each: 4x per segment on SQLite
     assert codes(quoted, "pixiebrix", catalog=None, database=None) == ["too-large"]
-    ok = parse("data__items__0__name=x&data__2020__01=y&data__" + "__".join(str(i) for i in range(6)) + "=z"
-               + "&data__" + "__".join(f"a%22b{i}" for i in range(4)) + "=w", "pixiebrix")
+    ok = parse(
+        "data__items__0__name=x&data__2020__01=y&data__"
+        + "__".join(str(i) for i in range(6))
+        + "=z"
+        + "&data__"
+        + "__".join(f"a%22b{i}" for i in range(4))
+        + "=w",
+        "pixiebrix",
+    )
     assert len(to_sql(ok)[0]) < 100_000
 
 

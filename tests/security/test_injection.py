@@ -31,10 +31,41 @@ from conftest import mysql_available, need, postgres_available
 
 T = FieldType
 VALUES = [
-    "x' OR '1'='1", "x'; DROP TABLE records; --", "x\"; DROP TABLE records; --", "/* c */ x", "x -- c",
-    "x\\' OR 1=1 #", "\\", "\\\\'", "O’Brien ＇ unicode quotes", "％ full-width percent", "100%", "_", "a_c",
-    "%_%", "[abc]", "(a|b)*$", "^.*$", "(a+)+$", "$ne", "$where", '{"$ne": null}', "\x01ctrl", "line\nbreak",
-    "ß", "'", "''", "`", "``; SELECT 1", "$$; SELECT 1; $$", "E'\\x41'", "?", "%s", ":p0", "$1", "@p",
+    "x' OR '1'='1",
+    "x'; DROP TABLE records; --",
+    'x"; DROP TABLE records; --',
+    "/* c */ x",
+    "x -- c",
+    "x\\' OR 1=1 #",
+    "\\",
+    "\\\\'",
+    "O’Brien ＇ unicode quotes",
+    "％ full-width percent",
+    "100%",
+    "_",
+    "a_c",
+    "%_%",
+    "[abc]",
+    "(a|b)*$",
+    "^.*$",
+    "(a+)+$",
+    "$ne",
+    "$where",
+    '{"$ne": null}',
+    "\x01ctrl",
+    "line\nbreak",
+    "ß",
+    "'",
+    "''",
+    "`",
+    "``; SELECT 1",
+    "$$; SELECT 1; $$",
+    "E'\\x41'",
+    "?",
+    "%s",
+    ":p0",
+    "$1",
+    "@p",
 ]
 KEYS = ["plain", "a.b", "$dollar", "a[0]", "a'b", 'a"b', "a\\b", "*", "$", "a b", "a..b", "日本", "%", "_"]
 
@@ -43,10 +74,24 @@ def docs() -> list[dict]:
     out = []
     for i, v in enumerate(VALUES):
         data = {k: v for k in KEYS} | {"n": i, "tags": [v, "t"]}
-        out.append({"id": f"r{i:02}", "created_at": f"2021-01-{1 + i % 28:02}T00:00:00.000000Z", "updated_at": None,
-                    "removed_at": None, "data": data})
-    out.append({"id": "r-empty", "created_at": "2020-01-01T00:00:00.000000Z", "updated_at": None, "removed_at": None,
-                "data": {}})
+        out.append(
+            {
+                "id": f"r{i:02}",
+                "created_at": f"2021-01-{1 + i % 28:02}T00:00:00.000000Z",
+                "updated_at": None,
+                "removed_at": None,
+                "data": data,
+            }
+        )
+    out.append(
+        {
+            "id": "r-empty",
+            "created_at": "2020-01-01T00:00:00.000000Z",
+            "updated_at": None,
+            "removed_at": None,
+            "data": {},
+        }
+    )
     return out
 
 
@@ -56,14 +101,28 @@ def queries() -> list[tuple[str, Node]]:
         key = KEYS[i % len(KEYS)]
         f = Field(key, T.STRING)
         out.append((f"eq-{i}", Compare(f, Op.EQ, v)))
-        out.append((f"contains-{i}", Or((Compare(f, Op.CONTAINS, v), Compare(Field("plain", T.STRING), Op.STARTS_WITH, v)))))
+        out.append(
+            (
+                f"contains-{i}",
+                Or((Compare(f, Op.CONTAINS, v), Compare(Field("plain", T.STRING), Op.STARTS_WITH, v))),
+            )
+        )
         out.append((f"not-ends-{i}", Not(Compare(f, Op.ENDS_WITH, v))))
         out.append((f"search-{i}", Search(((v,), ("t", v)))))
         out.append((f"tags-{i}", Compare(Field("tags", T.ENUM_TAGS), Op.HAS_ANY, (v, "zz"))))
         out.append((f"id-{i}", IdIn((v, "r01"))))
     for key in KEYS:
-        out.append((f"key-{key}", And((FieldState(Field(key, T.STRING), State.HAS_VALUE),
-                                       Compare(Field(key, T.STRING), Op.CONTAINS, "'")))))
+        out.append(
+            (
+                f"key-{key}",
+                And(
+                    (
+                        FieldState(Field(key, T.STRING), State.HAS_VALUE),
+                        Compare(Field(key, T.STRING), Op.CONTAINS, "'"),
+                    )
+                ),
+            )
+        )
         out.append((f"path-{key}", Compare(Field(key, T.JSON, (key, "0")), Op.EQ, "x")))
     return out
 
@@ -105,12 +164,24 @@ def test_sql_inline_literals_are_escaped() -> None:
     from filterdsl.backends.sql_exec import sqlite_connect
 
     con = sqlite_connect()
-    con.execute('CREATE TABLE "records" (id TEXT PRIMARY KEY, created_at TEXT, updated_at TEXT, removed_at TEXT, data TEXT)')
+    con.execute(
+        'CREATE TABLE "records" (id TEXT PRIMARY KEY, created_at TEXT, updated_at TEXT, removed_at TEXT, data TEXT)'
+    )
     import json
 
-    con.executemany('INSERT INTO "records" VALUES (?, ?, ?, ?, ?)',
-                    [(d["id"], d["created_at"], d["updated_at"], d["removed_at"], json.dumps(d["data"], ensure_ascii=False))
-                     for d in docs()])
+    con.executemany(
+        'INSERT INTO "records" VALUES (?, ?, ?, ?, ?)',
+        [
+            (
+                d["id"],
+                d["created_at"],
+                d["updated_at"],
+                d["removed_at"],
+                json.dumps(d["data"], ensure_ascii=False),
+            )
+            for d in docs()
+        ],
+    )
     for name, node in QUERIES:
         tree = to_sqlglot(Query(And((node, Not(InTrash())))), dialect="sqlite", inline=True)
         sql = tree.sql(dialect="sqlite")

@@ -105,18 +105,32 @@ def test_frontend_depth_stays_within_every_compiler() -> None:
     assert max_ast_depth(Limits()) < MAX_DEPTH
 
 
-@pytest.mark.parametrize("bad", [
-    {"filterdsl_ast": 1, "predicate": {"node": "compare", "field": {"key": "a", "type": "number"}, "op": "eq",
-                                       "value": {"$ne": None}}},
-    {"filterdsl_ast": 1, "predicate": {"node": "const", "value": "yes"}},
-    {"filterdsl_ast": 1, "predicate": {"node": "const", "value": True}, "limit": "5"},
-    {"filterdsl_ast": 1, "predicate": {"node": "const", "value": True}, "skip": -1},
-    {"filterdsl_ast": 1, "predicate": {"node": "compare", "field": {"key": 5, "type": "number"}, "op": "eq",
-                                       "value": 1}},
-    {"filterdsl_ast": 1, "predicate": {"node": "and", "items": {"x": 1}}},
-    {"filterdsl_ast": 2, "predicate": {"node": "const", "value": True}},
-    [], "null", "{",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {
+            "filterdsl_ast": 1,
+            "predicate": {
+                "node": "compare",
+                "field": {"key": "a", "type": "number"},
+                "op": "eq",
+                "value": {"$ne": None},
+            },
+        },
+        {"filterdsl_ast": 1, "predicate": {"node": "const", "value": "yes"}},
+        {"filterdsl_ast": 1, "predicate": {"node": "const", "value": True}, "limit": "5"},
+        {"filterdsl_ast": 1, "predicate": {"node": "const", "value": True}, "skip": -1},
+        {
+            "filterdsl_ast": 1,
+            "predicate": {"node": "compare", "field": {"key": 5, "type": "number"}, "op": "eq", "value": 1},
+        },
+        {"filterdsl_ast": 1, "predicate": {"node": "and", "items": {"x": 1}}},
+        {"filterdsl_ast": 2, "predicate": {"node": "const", "value": True}},
+        [],
+        "null",
+        "{",
+    ],
+)
 def test_bad_ast_json_is_a_filter_error(bad: object) -> None:
     with pytest.raises(FilterError):
         parse(bad, "ast")

@@ -28,9 +28,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def variables(**extra: object) -> dict:
-    return {"secretKey": SECRET, "databaseId": ORDERS, "limit": 5,
-            "filter": {"fields": {"Nb6uqwKdxh3BFX3De": {"filters": [{"by": "contains", "value": "order"}]}}},
-            **extra}
+    return {
+        "secretKey": SECRET,
+        "databaseId": ORDERS,
+        "limit": 5,
+        "filter": {"fields": {"Nb6uqwKdxh3BFX3De": {"filters": [{"by": "contains", "value": "order"}]}}},
+        **extra,
+    }
 
 
 def test_secret_key_absent_from_ast_repr_json_explain(caplog: pytest.LogCaptureFixture) -> None:
@@ -53,15 +57,32 @@ def test_secret_key_as_text_input_with_syntax_error() -> None:
     assert res.errors and SECRET not in repr(res.diagnostics)
 
 
-@pytest.mark.parametrize("command", [["explain"], ["convert", "--to", "ast"], ["validate", "--output", "json"],
-                                     ["run", "--data", str(CORPUS / "records.json")]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["explain"],
+        ["convert", "--to", "ast"],
+        ["validate", "--output", "json"],
+        ["run", "--data", str(CORPUS / "records.json")],
+    ],
+)
 def test_secret_key_absent_from_cli_output(command: list[str], tmp_path: Path, capsys) -> None:
     f = tmp_path / "v.json"
     f.write_text(json.dumps(variables()))
     for payload in (variables(), variables(limit=1000)):
         f.write_text(json.dumps(payload))
         with pytest.raises(SystemExit):
-            main([command[0], "--schema", str(CORPUS / "catalog.json"), "--database", ORDERS, *command[1:], str(f)])
+            main(
+                [
+                    command[0],
+                    "--schema",
+                    str(CORPUS / "catalog.json"),
+                    "--database",
+                    ORDERS,
+                    *command[1:],
+                    str(f),
+                ]
+            )
         out, err = capsys.readouterr()
         assert SECRET not in out + err and (out + err)
 
@@ -72,16 +93,25 @@ def _cases() -> list[dict]:
 
 def test_threads_share_compiled_predicates_and_compile_concurrently() -> None:
     cases = _cases()
-    single = {c["name"]: [r["id"] for r in apply(parse(c["input"], catalog=CAT, database=c["database"]), RECORDS,
-                                                 catalog=CAT)] for c in cases}
-    shared = {c["name"]: to_predicate(parse(c["input"], catalog=CAT, database=c["database"]), catalog=CAT,
-                                      related=RECORDS) for c in cases}
+    single = {
+        c["name"]: [
+            r["id"]
+            for r in apply(parse(c["input"], catalog=CAT, database=c["database"]), RECORDS, catalog=CAT)
+        ]
+        for c in cases
+    }
+    shared = {
+        c["name"]: to_predicate(
+            parse(c["input"], catalog=CAT, database=c["database"]), catalog=CAT, related=RECORDS
+        )
+        for c in cases
+    }
     rows = RECORDS[ORDERS]
     expected_shared = {name: [bool(p(r)) for r in rows] for name, p in shared.items()}
 
     def work(i: int) -> tuple[dict, dict]:
         got, preds = {}, {}
-        for c in cases[i % len(cases):] + cases[: i % len(cases)]:  # different orders per thread
+        for c in cases[i % len(cases) :] + cases[: i % len(cases)]:  # different orders per thread
             q = parse(c["input"], catalog=CAT, database=c["database"])
             got[c["name"]] = [r["id"] for r in apply(q, RECORDS, catalog=CAT)]
             preds[c["name"]] = [bool(shared[c["name"]](r)) for r in rows]
@@ -124,8 +154,15 @@ def test_outputs_are_byte_identical_across_processes() -> None:
     outs = []
     for seed in ("1", "2", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        proc = subprocess.run([sys.executable, "-c", DETERMINISM_SCRIPT, str(CORPUS / "catalog.json")],
-                              input=json.dumps(cases), capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-c", DETERMINISM_SCRIPT, str(CORPUS / "catalog.json")],
+            input=json.dumps(cases),
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=300,
+        )
         assert proc.returncode == 0, proc.stderr
         outs.append(proc.stdout)
     assert outs[0] == outs[1] == outs[2]

@@ -19,12 +19,27 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 _url = os.environ.get("FILTERDSL_DJANGO_DB")
 if _url:
     _u = urlparse(_url)
-    DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": _u.path.lstrip("/"),
-                             "USER": _u.username or "postgres", "PASSWORD": _u.password or "",
-                             "HOST": _u.hostname or "127.0.0.1", "PORT": str(_u.port or 5432)}}
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": _u.path.lstrip("/"),
+            "USER": _u.username or "postgres",
+            "PASSWORD": _u.password or "",
+            "HOST": _u.hostname or "127.0.0.1",
+            "PORT": str(_u.port or 5432),
+        }
+    }
 else:
-    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3",
-                             "NAME": os.path.join(tempfile.mkdtemp(prefix="filterdsl-django-"), "db.sqlite3")}}
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.path.join(tempfile.mkdtemp(prefix="filterdsl-django-"), "db.sqlite3"),
+        }
+    }
 
-REST_FRAMEWORK = {"DEFAULT_AUTHENTICATION_CLASSES": [], "DEFAULT_PERMISSION_CLASSES": [],
-                  "UNAUTHENTICATED_USER": None, "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]}
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}

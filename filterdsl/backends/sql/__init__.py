@@ -31,8 +31,22 @@ from .layout import ColumnsLayout, ColumnSpec, JsonLayout, SqlLayoutWarning
 from .shape import Slot, bind, binder, extract, shape_key
 from .status import UnverifiedDialectWarning, warn_unverified
 
-__all__ = ["ColumnSpec", "ColumnsLayout", "JsonLayout", "SqlLayoutWarning", "to_sql", "to_sqlglot", "compile_query",
-           "DIALECT_FAMILY", "UnverifiedDialectWarning", "PARAMSTYLES", "DEFAULT_PARAMSTYLE", "dialect_names", "sql_cache_info", "clear_sql_cache"]
+__all__ = [
+    "ColumnSpec",
+    "ColumnsLayout",
+    "JsonLayout",
+    "SqlLayoutWarning",
+    "to_sql",
+    "to_sqlglot",
+    "compile_query",
+    "DIALECT_FAMILY",
+    "UnverifiedDialectWarning",
+    "PARAMSTYLES",
+    "DEFAULT_PARAMSTYLE",
+    "dialect_names",
+    "sql_cache_info",
+    "clear_sql_cache",
+]
 
 #: PEP 249 paramstyles plus "dollar" ($1, DuckDB/PostgreSQL server side) and "native" (sqlglot's own
 #: placeholder syntax for the dialect, params as a dict by name)
@@ -72,25 +86,42 @@ def _dialect(dialect: str) -> str:
     try:
         Dialect.get_or_raise(dialect)
     except (ValueError, KeyError) as e:
-        raise FilterError([Diagnostic("unknown-dialect", f"unknown SQL dialect {dialect!r}: {e}",
-                                      Location(param="dialect"))]) from None
+        raise FilterError(
+            [
+                Diagnostic(
+                    "unknown-dialect", f"unknown SQL dialect {dialect!r}: {e}", Location(param="dialect")
+                )
+            ]
+        ) from None
     return dialect.lower()
 
 
 def _not_expressible(dialect: str, err: Exception) -> FilterError:
-    return FilterError([Diagnostic("not-expressible", f"the {dialect!r} dialect cannot express this query: {err}",
-                                   Location(param="dialect"))])
+    return FilterError(
+        [
+            Diagnostic(
+                "not-expressible",
+                f"the {dialect!r} dialect cannot express this query: {err}",
+                Location(param="dialect"),
+            )
+        ]
+    )
 
 
-def _generate(tree: exp.Expr, dialect: str, placeholder: Callable[[exp.Placeholder], str] | None = None,
-              pretty: bool = False) -> str:
+def _generate(
+    tree: exp.Expr,
+    dialect: str,
+    placeholder: Callable[[exp.Placeholder], str] | None = None,
+    pretty: bool = False,
+) -> str:
     """Generate SQL, refusing constructs the dialect does not support (never invalid SQL).
 
     ``placeholder`` overrides how placeholders are written (paramstyle rendering without a tree copy);
     ``pretty`` uses sqlglot's pretty printer (same statement, indented over lines).
     """
-    gen = Dialect.get_or_raise(dialect).generator(unsupported_level=sqlglot.ErrorLevel.RAISE, comments=False,
-                                                  pretty=pretty)
+    gen = Dialect.get_or_raise(dialect).generator(
+        unsupported_level=sqlglot.ErrorLevel.RAISE, comments=False, pretty=pretty
+    )
     if placeholder is not None:
         gen._dispatch = {**gen._dispatch, exp.Placeholder: lambda _g, e: placeholder(e)}
     try:
@@ -108,9 +139,16 @@ def _parses_back(text: str, dialect: str) -> None:
     try:
         sqlglot.parse_one(text, read=dialect)
     except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as e:
-        raise FilterError([Diagnostic(
-            "not-expressible", f"the {dialect!r} dialect cannot express this query as SQL that sqlglot reads "
-            f"back ({str(e).splitlines()[0]})", Location(param="dialect"))]) from None
+        raise FilterError(
+            [
+                Diagnostic(
+                    "not-expressible",
+                    f"the {dialect!r} dialect cannot express this query as SQL that sqlglot reads "
+                    f"back ({str(e).splitlines()[0]})",
+                    Location(param="dialect"),
+                )
+            ]
+        ) from None
 
 
 def _literal(value: Any) -> exp.Expr:
@@ -119,15 +157,24 @@ def _literal(value: Any) -> exp.Expr:
     return exp.Literal.number(repr(value) if isinstance(value, float) else str(value))
 
 
-def to_sqlglot(query: Query, dialect: str = "sqlite", layout: JsonLayout | ColumnsLayout | None = None, catalog: Any = None,
-               inline: bool = False, icu_lower: bool = False) -> exp.Select:
+def to_sqlglot(
+    query: Query,
+    dialect: str = "sqlite",
+    layout: JsonLayout | ColumnsLayout | None = None,
+    catalog: Any = None,
+    inline: bool = False,
+    icu_lower: bool = False,
+) -> exp.Select:
     """The SELECT as a sqlglot tree. Placeholders are named ``p0``...; ``inline=True`` puts literals there."""
     dialect = _dialect(dialect)
     with _collector_paused():
         comp = compile_query(query, dialect, layout, catalog, icu_lower=icu_lower)
         tree = comp.tree if not inline else inline_params(comp)
         if dialect not in VERIFIED:
-            _parses_back(_generate(_clickhouse_typed(tree, comp) if dialect == "clickhouse" else tree, dialect), dialect)
+            _parses_back(
+                _generate(_clickhouse_typed(tree, comp) if dialect == "clickhouse" else tree, dialect),
+                dialect,
+            )
     _warn(comp.warnings)
     warn_unverified(dialect, _layout_name(layout))
     return tree
@@ -139,12 +186,15 @@ def _layout_name(layout: JsonLayout | ColumnsLayout | None) -> str:
 
 def _clickhouse_typed(tree: exp.Expr, comp: Compiled) -> exp.Expr:
     """ClickHouse query parameters carry a type: ``{p0: String}`` (an untyped one does not parse)."""
+
     def typed(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Placeholder) and node.name in comp.params:
             v = comp.params[node.name]
             k = v.kind if type(v) is Slot else {str: "str", int: "int"}.get(type(v), "float")
             kind = {"str": "String", "int": "Int64"}.get(k, "Float64")
-            return exp.Placeholder(this=exp.Var(this=node.name), kind=exp.DataType.build(kind, dialect="clickhouse"))
+            return exp.Placeholder(
+                this=exp.Var(this=node.name), kind=exp.DataType.build(kind, dialect="clickhouse")
+            )
         return node
 
     return tree.transform(typed)
@@ -168,17 +218,27 @@ _TOKEN_RE = re.compile(re.escape(_TOKEN) + r"(\d+)" + re.escape(_TOKEN))
 def render(comp: Compiled, dialect: str, paramstyle: str, pretty: bool = False) -> tuple[str, Any]:
     """SQL text with placeholders in ``paramstyle`` and the matching params (list, or dict for named)."""
     if paramstyle not in PARAMSTYLES:
-        raise FilterError([Diagnostic("bad-paramstyle", f"unknown paramstyle {paramstyle!r}; one of "
-                                      f"{', '.join(PARAMSTYLES)}", Location(param="paramstyle"))])
+        raise FilterError(
+            [
+                Diagnostic(
+                    "bad-paramstyle",
+                    f"unknown paramstyle {paramstyle!r}; one of {', '.join(PARAMSTYLES)}",
+                    Location(param="paramstyle"),
+                )
+            ]
+        )
     if paramstyle == "native":
         tree: exp.Expr = _clickhouse_typed(comp.tree, comp) if dialect == "clickhouse" else comp.tree
         text = _generate(tree, dialect, pretty=pretty)
         if dialect not in VERIFIED:
             _parses_back(text, dialect)
         return text, dict(comp.params)
+
     def mark(node: exp.Placeholder) -> str:
         if node.name not in comp.params:
-            raise FilterError([Diagnostic("internal", f"unknown placeholder {node.name!r}", Location(param="query"))])
+            raise FilterError(
+                [Diagnostic("internal", f"unknown placeholder {node.name!r}", Location(param="query"))]
+            )
         return f"{_TOKEN}{node.name[1:]}{_TOKEN}"
 
     text = _generate(comp.tree, dialect, mark, pretty=pretty)
@@ -199,8 +259,10 @@ def render(comp: Compiled, dialect: str, paramstyle: str, pretty: bool = False) 
 
     text = _TOKEN_RE.sub(repl, text)
     if dialect not in VERIFIED:
-        _parses_back(_generate(_clickhouse_typed(comp.tree, comp) if dialect == "clickhouse" else comp.tree, dialect),
-                     dialect)
+        _parses_back(
+            _generate(_clickhouse_typed(comp.tree, comp) if dialect == "clickhouse" else comp.tree, dialect),
+            dialect,
+        )
     return text, (named if paramstyle in ("named", "pyformat") else params)
 
 
@@ -237,9 +299,16 @@ _lock = threading.Lock()
 _stats = [0, 0, 0]  # hits, misses, total weight
 
 
-def _render_shape(query: Query, key: tuple[Any, ...], values: list[Any], dialect: str,
-                  layout: JsonLayout | ColumnsLayout | None, style: str, icu_lower: bool,
-                  pretty: bool = False) -> _Rendered:
+def _render_shape(
+    query: Query,
+    key: tuple[Any, ...],
+    values: list[Any],
+    dialect: str,
+    layout: JsonLayout | ColumnsLayout | None,
+    style: str,
+    icu_lower: bool,
+    pretty: bool = False,
+) -> _Rendered:
     shape, shape_values = extract(query)
     again, slots = shape_key(shape)
     if again != key or shape_values != values or [s.index for s in slots] != list(range(len(values))):
@@ -264,8 +333,15 @@ def clear_sql_cache() -> None:
         _stats[0] = _stats[1] = _stats[2] = 0
 
 
-def to_sql(query: Query, dialect: str = "sqlite", layout: JsonLayout | ColumnsLayout | None = None, catalog: Any = None,
-           paramstyle: str | None = None, icu_lower: bool = False, pretty: bool = False) -> tuple[str, Any]:
+def to_sql(
+    query: Query,
+    dialect: str = "sqlite",
+    layout: JsonLayout | ColumnsLayout | None = None,
+    catalog: Any = None,
+    paramstyle: str | None = None,
+    icu_lower: bool = False,
+    pretty: bool = False,
+) -> tuple[str, Any]:
     """``(sql, params)`` for ``query`` in ``dialect`` (any sqlglot dialect).
 
     ``paramstyle`` defaults to what the usual driver takes (sqlite3/duckdb ``?``, psycopg/pymysql

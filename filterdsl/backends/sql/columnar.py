@@ -52,8 +52,10 @@ class DataFusion(Trino):
     NULL_ORDERING = "nulls_are_large"
 
     class Generator(Trino.Generator):  # type: ignore[valid-type,misc]
-        TRANSFORMS = {**Trino.Generator.TRANSFORMS,
-                      exp.Placeholder: lambda self, e: f"${e.name}" if e.name else "?"}
+        TRANSFORMS = {
+            **Trino.Generator.TRANSFORMS,
+            exp.Placeholder: lambda self, e: f"${e.name}" if e.name else "?",
+        }
 
 
 class _ColumnarFamily(Family):
@@ -128,9 +130,16 @@ def separator(term: str) -> str:
         for cp in block:
             if chr(cp) not in used:
                 return chr(cp)
-    raise FilterError([Diagnostic("too-large", "a search term holding every separator candidate (over "
-                                  "137,000 distinct characters) cannot be searched in a DataFusion list column",
-                                  Location(param="query"))])
+    raise FilterError(
+        [
+            Diagnostic(
+                "too-large",
+                "a search term holding every separator candidate (over "
+                "137,000 distinct characters) cannot be searched in a DataFusion list column",
+                Location(param="query"),
+            )
+        ]
+    )
 
 
 STEPS["separator"] = separator
@@ -255,8 +264,12 @@ class ClickHouseJsonFamily(ClickHouseFamily):
         conds: list[exp.Expr] = []
         for k in dict.fromkeys(kinds):
             if k == "null":  # JSONType says Null for a missing key too
-                conds.append(AND(exp.EQ(this=t.copy(), expression=_s("Null")),
-                                 exp.NEQ(this=self._raw(j).copy(), expression=_s(""))))
+                conds.append(
+                    AND(
+                        exp.EQ(this=t.copy(), expression=_s("Null")),
+                        exp.NEQ(this=self._raw(j).copy(), expression=_s("")),
+                    )
+                )
             elif k == "number":
                 conds.append(exp.In(this=t.copy(), expressions=[_s(x) for x in self._NUM]))
             elif k in ("true", "false"):
@@ -264,9 +277,15 @@ class ClickHouseJsonFamily(ClickHouseFamily):
                     if k == "true":
                         conds.append(exp.EQ(this=t.copy(), expression=_s("Bool")))
                 else:
-                    conds.append(AND(exp.EQ(this=t.copy(), expression=_s("Bool")),
-                                     exp.EQ(this=fn("JSONExtractBool", self._raw(j).copy()),
-                                            expression=_n(1 if k == "true" else 0))))
+                    conds.append(
+                        AND(
+                            exp.EQ(this=t.copy(), expression=_s("Bool")),
+                            exp.EQ(
+                                this=fn("JSONExtractBool", self._raw(j).copy()),
+                                expression=_n(1 if k == "true" else 0),
+                            ),
+                        )
+                    )
             else:
                 conds.append(exp.EQ(this=t.copy(), expression=_s(k.capitalize())))
         return conds[0] if len(conds) == 1 else OR(*[exp.Paren(this=c) for c in conds])
@@ -292,8 +311,11 @@ class ClickHouseJsonFamily(ClickHouseFamily):
 
     def any_member(self, j: J, alias: str, cond: Callable[[J], exp.Expr]) -> exp.Expr:
         t = exp.to_identifier(alias + "t")
-        values = fn("arrayMap", exp.Lambda(this=fn("tupleElement", exp.column(t.copy()), _n(2)), expressions=[t]),
-                    fn("JSONExtractKeysAndValuesRaw", self._raw(j)))
+        values = fn(
+            "arrayMap",
+            exp.Lambda(this=fn("tupleElement", exp.column(t.copy()), _n(2)), expressions=[t]),
+            fn("JSONExtractKeysAndValuesRaw", self._raw(j)),
+        )
         return self._exists(values, alias, cond)
 
     def string_elements(self, j: J, alias: str) -> exp.Expr:

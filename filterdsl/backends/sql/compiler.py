@@ -49,9 +49,28 @@ _STRINGISH = (T.STRING, T.TEXT_BLOCK, T.ENUM, T.JSON, T.REF)
 _CMP = {Op.EQ: exp.EQ, Op.GT: exp.GT, Op.GTE: exp.GTE, Op.LT: exp.LT, Op.LTE: exp.LTE}
 _OPN = {Op.EQ: "eq", Op.GT: "gt", Op.GTE: "gte", Op.LT: "lt", Op.LTE: "lte"}
 _CI = {Op.CONTAINS: "contains", Op.STARTS_WITH: "starts", Op.ENDS_WITH: "ends", Op.IEQ: "ieq"}
-BOOL_DIALECTS = ("sqlite", "duckdb", "postgres", "mysql", "materialize", "risingwave", "redshift", "bigquery",
-                 "snowflake", "spark", "spark2", "databricks", "hive", "trino", "presto", "athena", "clickhouse",
-                 "starrocks", "doris", "datafusion")
+BOOL_DIALECTS = (
+    "sqlite",
+    "duckdb",
+    "postgres",
+    "mysql",
+    "materialize",
+    "risingwave",
+    "redshift",
+    "bigquery",
+    "snowflake",
+    "spark",
+    "spark2",
+    "databricks",
+    "hive",
+    "trino",
+    "presto",
+    "athena",
+    "clickhouse",
+    "starrocks",
+    "doris",
+    "datafusion",
+)
 #: LIMIT used when only an OFFSET is wanted (SQLite and MySQL need a LIMIT before OFFSET)
 NO_LIMIT = 2**62
 INT_LIMIT = 2**31 - 1  # Spark/Hive: LIMIT must be an INT
@@ -92,8 +111,9 @@ class _Ctx:
 
 
 class Compiler:
-    def __init__(self, dialect: str, layout: JsonLayout | ColumnsLayout, catalog: Any = None,
-                 icu_lower: bool = False):
+    def __init__(
+        self, dialect: str, layout: JsonLayout | ColumnsLayout, catalog: Any = None, icu_lower: bool = False
+    ):
         self.dialect = dialect
         self.layout = layout
         self.catalog = catalog
@@ -126,8 +146,10 @@ class Compiler:
 
     def table(self, database: str | None, alias: str) -> exp.Expr:
         name = self.layout.table_name(database)
-        t = exp.Table(this=exp.to_identifier(name, quoted=True),
-                      db=exp.to_identifier(self.layout.schema, quoted=True) if self.layout.schema else None)
+        t = exp.Table(
+            this=exp.to_identifier(name, quoted=True),
+            db=exp.to_identifier(self.layout.schema, quoted=True) if self.layout.schema else None,
+        )
         return alias_table(t, alias)
 
     def rcol(self, ctx: _Ctx, attr: str) -> exp.Column:
@@ -158,7 +180,9 @@ class Compiler:
         if isinstance(node, Const):
             return (exp.true() if node.value else exp.false()), False
         if isinstance(node, (And, Or)):
-            items = self._merge_null_states(node.items) if self.columns and isinstance(node, Or) else node.items
+            items = (
+                self._merge_null_states(node.items) if self.columns and isinstance(node, Or) else node.items
+            )
             parts = [self.pred(i, ctx) for i in items]
             fn = AND if isinstance(node, And) else OR
             return fn(*[exp.Paren(this=p) for p, _ in parts]), any(n for _, n in parts)
@@ -266,7 +290,9 @@ class Compiler:
         body = AND(*[exp.Paren(this=p) for p in rest])
         if not self.bool_values:
             inner = exp.Case(ifs=[exp.If(this=body, true=_n(1))], default=_n(0))
-            return exp.EQ(this=exp.Case(ifs=[exp.If(this=guard, true=inner)], default=_n(0)), expression=_n(1))
+            return exp.EQ(
+                this=exp.Case(ifs=[exp.If(this=guard, true=inner)], default=_n(0)), expression=_n(1)
+            )
         return exp.Case(ifs=[exp.If(this=guard, true=body)], default=exp.false())
 
     def tags(self, j: J, op: Op, values: tuple[str, ...]) -> exp.Expr:
@@ -316,17 +342,25 @@ class Compiler:
         if node.field.type is T.REF_MULTIPLE:
             a = self.alias("e")
             frm, e = fam.elements(j, a)
-            cond = AND(fam.kind_is(e, ("string",)), self.id_eq(ictx, fam.text(e)), live, exp.Paren(this=inner))
-            return self._guarded([fam.kind_is(j, ("array",)), self.exists(frm, cond, self.table(node.database, inner_alias))])
+            cond = AND(
+                fam.kind_is(e, ("string",)), self.id_eq(ictx, fam.text(e)), live, exp.Paren(this=inner)
+            )
+            return self._guarded(
+                [fam.kind_is(j, ("array",)), self.exists(frm, cond, self.table(node.database, inner_alias))]
+            )
         cond = AND(self.id_eq(ictx, fam.text(j)), live, exp.Paren(this=inner))
-        return self._guarded([fam.kind_is(j, ("string",)), self.exists(self.table(node.database, inner_alias), cond)])
+        return self._guarded(
+            [fam.kind_is(j, ("string",)), self.exists(self.table(node.database, inner_alias), cond)]
+        )
 
     def relation_uncorrelated(self, node: Relation, ctx: _Ctx, ictx: _Ctx, where: exp.Expr) -> exp.Expr:
         """Spark: correlated subqueries are restricted, so the live matching ids are an uncorrelated
         subquery (``IN`` for ref, ``arrays_overlap`` with ``collect_list`` for refMultiple)."""
         fam = self.fam
         j = fam.root(self.col_expr(ctx, node.field)) if self.columns else self.access(ctx, node.field)
-        ids = exp.select(self.rcol(ictx, "id"), copy=False).from_(self.table(node.database, ictx.alias), copy=False)
+        ids = exp.select(self.rcol(ictx, "id"), copy=False).from_(
+            self.table(node.database, ictx.alias), copy=False
+        )
         ids = ids.where(where, copy=False)
         if node.field.type is T.REF_MULTIPLE:
             listed = fam.string_elements(j, self.alias("e"))
@@ -336,7 +370,9 @@ class Compiler:
             return self._guarded([fam.kind_is(j, ("array",)), overlap])
         if self.columns:
             return exp.In(this=self.col_expr(ctx, node.field), query=exp.Subquery(this=ids))
-        return self._guarded([fam.kind_is(j, ("string",)), exp.In(this=fam.text(j), query=exp.Subquery(this=ids))])
+        return self._guarded(
+            [fam.kind_is(j, ("string",)), exp.In(this=fam.text(j), query=exp.Subquery(this=ids))]
+        )
 
     def search(self, node: Search, ctx: _Ctx) -> exp.Expr:
         clauses = tuple(tuple(t.lower() for t in c) for c in node.clauses if c)
@@ -371,9 +407,11 @@ class Compiler:
                     hits.append(fam.ci(c, "contains", term))
             return OR(*[exp.Paren(this=h) for h in hits]) if hits else exp.false()
         if fields is None:
-            return fam.any_member(fam.root(self.rcol(ctx, "data")), self.alias("m"),
-                                  lambda m: OR(exp.Paren(this=self._str_hit(m, term)),
-                                               exp.Paren(this=self._list_hit(m, term))))
+            return fam.any_member(
+                fam.root(self.rcol(ctx, "data")),
+                self.alias("m"),
+                lambda m: OR(exp.Paren(this=self._str_hit(m, term)), exp.Paren(this=self._list_hit(m, term))),
+            )
         hits = []
         for f in fields:
             j = self.access(ctx, f)
@@ -387,11 +425,15 @@ class Compiler:
             raise _bad("not-expressible", f"the columns layout has no nested paths (field {f.key!r})")
         spec = self.layout.column(ctx.database, f.key)
         if spec is None:
-            raise _bad("not-expressible", f"the columns layout maps no column for field {f.key!r}"
-                       f" of database {ctx.database!r}")
+            raise _bad(
+                "not-expressible",
+                f"the columns layout maps no column for field {f.key!r} of database {ctx.database!r}",
+            )
         name = spec.column if part == "column" else spec.currency
         if name is None:
-            raise _bad("not-expressible", f"the columns layout maps no currency-code column for field {f.key!r}")
+            raise _bad(
+                "not-expressible", f"the columns layout maps no currency-code column for field {f.key!r}"
+            )
         return col(name, ctx.alias)
 
     def col_compare(self, node: Compare, ctx: _Ctx) -> exp.Expr:
@@ -432,11 +474,16 @@ class Compiler:
                 return exp.Is(this=c, expression=exp.Null())
             return exp.Not(this=exp.Is(this=c, expression=exp.Null()))
         assert isinstance(self.layout, ColumnsLayout)
-        msg = (f"the columns layout stores NOT SET and EMPTY both as NULL, so 'is {node.state.value}' on field "
-               f"{node.field.key!r} cannot be answered exactly")
+        msg = (
+            f"the columns layout stores NOT SET and EMPTY both as NULL, so 'is {node.state.value}' on field "
+            f"{node.field.key!r} cannot be answered exactly"
+        )
         if not self.layout.collapse_empty:
-            raise _bad("layout-ambiguous", msg + " (use include is-empty + is-not-set together, or pass "
-                       "ColumnsLayout(collapse_empty=True) to accept NULL for both)")
+            raise _bad(
+                "layout-ambiguous",
+                msg + " (use include is-empty + is-not-set together, or pass "
+                "ColumnsLayout(collapse_empty=True) to accept NULL for both)",
+            )
         self.warnings.append(msg + "; compiled as IS NULL (NOT SET or EMPTY)")
         return exp.Is(this=c, expression=exp.Null())
 
@@ -476,9 +523,13 @@ class Compiler:
                 # a text that is not a real day ranks after the days, by its full text (SPEC 8)
                 valid = fam.valid_prefix(c.copy())
                 null = exp.Is(this=c.copy(), expression=exp.Null())
-                grp = exp.Case(ifs=[exp.If(this=null, true=_n(0)), exp.If(this=valid, true=_n(1))], default=_n(2))
-                day = exp.Case(ifs=[exp.If(this=valid.copy(), true=fam.binary(fam.head10(c.copy())))],
-                               default=fam.binary(c.copy()))
+                grp = exp.Case(
+                    ifs=[exp.If(this=null, true=_n(0)), exp.If(this=valid, true=_n(1))], default=_n(2)
+                )
+                day = exp.Case(
+                    ifs=[exp.If(this=valid.copy(), true=fam.binary(fam.head10(c.copy())))],
+                    default=fam.binary(c.copy()),
+                )
                 return [(grp, False), (day, False)]
             # NULL (NOT SET or EMPTY) first ascending, last descending: the column itself, as an index has it
             return [(c if t in (T.CURRENCY, T.NUMBER, T.BOOLEAN) else fam.binary(c), True)]
@@ -513,8 +564,11 @@ class Compiler:
             ranks.append(exp.If(this=good.copy(), true=_n(1)))
         # a kind the well-typed branch (or the empty one, for strings) already took has no branch of its own
         taken = {T.NUMBER: 2, T.BOOLEAN: 4, T.STRING: 3, T.TEXT_BLOCK: 3, T.ENUM: 3, T.REF: 3}.get(t)
-        ranks += [exp.If(this=c, true=_n(r)) for r, c in ((2, is_num), (3, is_str), (4, is_bool), (5, is_arr))
-                  if r != taken]
+        ranks += [
+            exp.If(this=c, true=_n(r))
+            for r, c in ((2, is_num), (3, is_str), (4, is_bool), (5, is_arr))
+            if r != taken
+        ]
         rank = exp.Case(ifs=ranks, default=_n(6))
         # within a rank one of these holds the value; the others (and arrays, objects: they tie) are NULL
         nums = [exp.If(this=good.copy(), true=good_num)] if good is not None and good_num is not None else []
@@ -557,7 +611,9 @@ class Compiler:
                     cols.append(exp.alias_(col(s.currency, a), f"c:{k}", quoted=True))
         else:
             cols.append(self.rcol(ctx, "data"))
-        sel = exp.select(*cols, copy=False).from_(self.table(database, a), copy=False).where(where, copy=False)
+        sel = (
+            exp.select(*cols, copy=False).from_(self.table(database, a), copy=False).where(where, copy=False)
+        )
         sel = sel.order_by(*self.order(query, ctx), copy=False)
         if query.limit is not None:
             sel = sel.limit(_n(query.limit), copy=False)
@@ -573,7 +629,9 @@ class Compiler:
         """Without a subquery nothing needs the table alias: drop it (shorter SQL, as a person writes it)."""
         cols: list[exp.Column] = []
         for node in sel.walk():  # one pass: a large filter's tree has hundreds of thousands of nodes
-            if isinstance(node, (exp.Exists, exp.Subquery)) or (isinstance(node, exp.In) and node.args.get("query")):
+            if isinstance(node, (exp.Exists, exp.Subquery)) or (
+                isinstance(node, exp.In) and node.args.get("query")
+            ):
                 return sel
             if isinstance(node, exp.Column):
                 cols.append(node)
@@ -588,8 +646,13 @@ class Compiler:
         return sel
 
 
-def compile_shape(shape: Query, dialect: str, layout: JsonLayout | ColumnsLayout | None = None,
-                  database: str | None = None, icu_lower: bool = False) -> Compiled:
+def compile_shape(
+    shape: Query,
+    dialect: str,
+    layout: JsonLayout | ColumnsLayout | None = None,
+    database: str | None = None,
+    icu_lower: bool = False,
+) -> Compiled:
     """Compile a shape (see ``shape.extract``): the params are Slots, bound later by ``shape.resolve``."""
     comp = Compiler(dialect, layout if layout is not None else JsonLayout(), None, icu_lower)
     db = database if database is not None else shape.database
@@ -597,9 +660,14 @@ def compile_shape(shape: Query, dialect: str, layout: JsonLayout | ColumnsLayout
     return Compiled(tree, comp.params, db, tuple(comp.warnings))
 
 
-def compile_query(query: Query, dialect: str = "sqlite", layout: JsonLayout | ColumnsLayout | None = None,
-                  catalog: Any = None,
-                  database: str | None = None, icu_lower: bool = False) -> Compiled:
+def compile_query(
+    query: Query,
+    dialect: str = "sqlite",
+    layout: JsonLayout | ColumnsLayout | None = None,
+    catalog: Any = None,
+    database: str | None = None,
+    icu_lower: bool = False,
+) -> Compiled:
     """The SELECT for ``query`` (database defaults to ``query.database``) with named placeholders.
 
     Always compiled through the query's shape, so the cached and uncached SQL are one code path.

@@ -31,9 +31,11 @@ KINDS = ("null", "string", "number", "true", "false", "array", "object")
 #: text that starts with a real day YYYY-MM-DD (ASCII digits, year >= 1, Gregorian leap years), the same
 #: test as ``records.valid_day`` on the first 10 characters (checked on every day of 15 years and on
 #: 200,000 random strings); one regex instead of arithmetic keeps the SQL short
-DAY_PREFIX = ("^(?!0000)([0-9]{4}-(0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|[0-9]{4}-(0[469]|11)-(0[1-9]|[12][0-9]|30)"
-              "|[0-9]{4}-02-(0[1-9]|1[0-9]|2[0-8])|([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)"
-              "-02-29)")
+DAY_PREFIX = (
+    "^(?!0000)([0-9]{4}-(0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|[0-9]{4}-(0[469]|11)-(0[1-9]|[12][0-9]|30)"
+    "|[0-9]{4}-02-(0[1-9]|1[0-9]|2[0-8])|([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)"
+    "-02-29)"
+)
 
 
 def canonical_index(seg: str) -> bool:
@@ -52,7 +54,9 @@ def _chain(join: type[exp.Connector], items: tuple[exp.Expr, ...]) -> exp.Expr:
     if len(items) <= BALANCE_OVER:
         return exp.and_(*items, copy=False) if join is exp.And else exp.or_(*items, copy=False)
     half = len(items) // 2
-    return join(this=exp.Paren(this=_chain(join, items[:half])), expression=exp.Paren(this=_chain(join, items[half:])))
+    return join(
+        this=exp.Paren(this=_chain(join, items[:half])), expression=exp.Paren(this=_chain(join, items[half:]))
+    )
 
 
 def AND(*items: exp.Expr) -> exp.Expr:  # noqa: N802 - reads like SQL
@@ -96,13 +100,17 @@ def dtype(name: str, dialect: str | None = None) -> exp.DataType:
 def col(name: str, table: str | None = None) -> exp.Column:
     """A quoted column reference, built directly (``exp.column`` copies its arguments)."""
     if table:
-        return exp.Column(this=exp.Identifier(this=name, quoted=True), table=exp.Identifier(this=table, quoted=True))
+        return exp.Column(
+            this=exp.Identifier(this=name, quoted=True), table=exp.Identifier(this=table, quoted=True)
+        )
     return exp.Column(this=exp.Identifier(this=name, quoted=True))
 
 
 def alias_table(this: exp.Expr, alias: str, columns: tuple[str, ...] = ()) -> exp.Expr:
-    ta = exp.TableAlias(this=exp.to_identifier(alias, quoted=True),
-                        columns=[exp.to_identifier(c, quoted=True) for c in columns] or None)
+    ta = exp.TableAlias(
+        this=exp.to_identifier(alias, quoted=True),
+        columns=[exp.to_identifier(c, quoted=True) for c in columns] or None,
+    )
     if isinstance(this, exp.Table):
         this.set("alias", ta)
         return this
@@ -131,17 +139,29 @@ COLUMNS_ONLY = ("datafusion",)
 def not_expressible(dialect: str, what: str, layout: str = "json") -> FilterError:
     """The refusal names the layout in use and the dialects that can say ``what`` in it."""
     if layout == "columns":
-        return FilterError([Diagnostic(
-            "not-expressible",
-            f"the SQL dialect {dialect!r} cannot express {what} in the columns layout (filterdsl writes "
-            f"dates, tags and relations of the columns layout for: {', '.join(sorted(DIALECT_FAMILY))}); "
-            f"use one of those dialects or the JSON document layout", Location(param="dialect"))])
+        return FilterError(
+            [
+                Diagnostic(
+                    "not-expressible",
+                    f"the SQL dialect {dialect!r} cannot express {what} in the columns layout (filterdsl writes "
+                    f"dates, tags and relations of the columns layout for: {', '.join(sorted(DIALECT_FAMILY))}); "
+                    f"use one of those dialects or the JSON document layout",
+                    Location(param="dialect"),
+                )
+            ]
+        )
     json_ones = sorted(d for d, f in DIALECT_FAMILY.items() if f not in COLUMNS_ONLY)
-    return FilterError([Diagnostic(
-        "not-expressible",
-        f"the SQL dialect {dialect!r} cannot express {what} in the JSON document layout (filterdsl "
-        f"knows the JSON functions of: {', '.join(json_ones)}); use one of those dialects "
-        f"or a columns layout", Location(param="dialect"))])
+    return FilterError(
+        [
+            Diagnostic(
+                "not-expressible",
+                f"the SQL dialect {dialect!r} cannot express {what} in the JSON document layout (filterdsl "
+                f"knows the JSON functions of: {', '.join(json_ones)}); use one of those dialects "
+                f"or a columns layout",
+                Location(param="dialect"),
+            )
+        ]
+    )
 
 
 class Family:
@@ -202,12 +222,16 @@ class Family:
     def any_element(self, j: J, alias: str, cond: Callable[[J], exp.Expr]) -> exp.Expr:
         """TRUE when some element of the array ``j`` satisfies ``cond`` (EXISTS over the expansion)."""
         frm, e = self.elements(j, alias)
-        return exp.Exists(this=exp.select(_n(1), copy=False).from_(frm, copy=False).where(cond(e), copy=False))
+        return exp.Exists(
+            this=exp.select(_n(1), copy=False).from_(frm, copy=False).where(cond(e), copy=False)
+        )
 
     def any_member(self, j: J, alias: str, cond: Callable[[J], exp.Expr]) -> exp.Expr:
         """TRUE when some member value of the object ``j`` satisfies ``cond``."""
         frm, e = self.members(j, alias)
-        return exp.Exists(this=exp.select(_n(1), copy=False).from_(frm, copy=False).where(cond(e), copy=False))
+        return exp.Exists(
+            this=exp.select(_n(1), copy=False).from_(frm, copy=False).where(cond(e), copy=False)
+        )
 
     def string_elements(self, j: J, alias: str) -> exp.Expr:
         """The string elements of the array ``j`` as an SQL array (Spark relations)."""
@@ -265,8 +289,9 @@ class Family:
             return AND(_CMP[op](this=head, expression=self.param(day)), self.valid_prefix(text.copy()))
         nxt = derive(day, "next_day")
         if op == "eq":
-            rng: exp.Expr = AND(exp.GTE(this=t, expression=self.param(day)),
-                                exp.LT(this=t.copy(), expression=self.param(nxt)))
+            rng: exp.Expr = AND(
+                exp.GTE(this=t, expression=self.param(day)), exp.LT(this=t.copy(), expression=self.param(nxt))
+            )
         elif op in ("gt", "lte"):
             rng = (exp.GTE if op == "gt" else exp.LT)(this=t, expression=self.param(nxt))
         else:
@@ -274,30 +299,47 @@ class Family:
         return AND(rng, self.valid_prefix(text.copy()))
 
     def is_empty(self, j: J) -> exp.Expr:
-        return OR(self.kind_is(j, ("null",)), AND(self.kind_is(j, ("string",)), self.eq_empty(self.text(j))),
-                  AND(self.kind_is(j, ("array",)), exp.EQ(this=self.array_len(j), expression=_n(0))))
+        return OR(
+            self.kind_is(j, ("null",)),
+            AND(self.kind_is(j, ("string",)), self.eq_empty(self.text(j))),
+            AND(self.kind_is(j, ("array",)), exp.EQ(this=self.array_len(j), expression=_n(0))),
+        )
 
     def has_value(self, j: J) -> exp.Expr:
-        return OR(self.kind_is(j, ("number", "true", "false", "object")),
-                  AND(self.kind_is(j, ("string",)), self.ne_empty(self.text(j))),
-                  AND(self.kind_is(j, ("array",)), exp.GT(this=self.array_len(j), expression=_n(0))))
+        return OR(
+            self.kind_is(j, ("number", "true", "false", "object")),
+            AND(self.kind_is(j, ("string",)), self.ne_empty(self.text(j))),
+            AND(self.kind_is(j, ("array",)), exp.GT(this=self.array_len(j), expression=_n(0))),
+        )
 
     def tags_all(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
         """``j`` is an array holding every one of ``values`` as a string element."""
+
         def has(v: object) -> Callable[[J], exp.Expr]:
             return lambda e: AND(self.kind_is(e, ("string",)), self.text_eq(self.text(e), v, indexable=False))
 
         return AND(self.kind_is(j, ("array",)), *[self.any_element(j, alias(), has(v)) for v in values])
 
     def tags_any(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
-        return AND(self.kind_is(j, ("array",)), self.any_element(j, alias(), lambda e: AND(
-            self.kind_is(e, ("string",)), self.text_in(self.text(e), values, indexable=False))))
+        return AND(
+            self.kind_is(j, ("array",)),
+            self.any_element(
+                j,
+                alias(),
+                lambda e: AND(
+                    self.kind_is(e, ("string",)), self.text_in(self.text(e), values, indexable=False)
+                ),
+            ),
+        )
 
     def tags_exactly(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
         """Every value present and no element outside ``values`` (set semantics)."""
+
         def bad(e: J) -> exp.Expr:
-            ok = exp.Coalesce(this=AND(self.kind_is(e, ("string",)), self.text_in(self.text(e), values, indexable=False)),
-                              expressions=[exp.false()])
+            ok = exp.Coalesce(
+                this=AND(self.kind_is(e, ("string",)), self.text_in(self.text(e), values, indexable=False)),
+                expressions=[exp.false()],
+            )
             return exp.Not(this=exp.Paren(this=ok))
 
         return AND(self.tags_all(j, values, alias), exp.Not(this=self.any_element(j, alias(), bad)))
@@ -367,20 +409,24 @@ class Family:
 
     def starts(self, hay: exp.Expr, needle: Any) -> exp.Expr:
         n = length(needle)
-        return exp.EQ(this=self.binary(exp.Substring(this=hay, start=_n(1), length=self.param(n))),
-                      expression=self.binary(self.param(needle)))
+        return exp.EQ(
+            this=self.binary(exp.Substring(this=hay, start=_n(1), length=self.param(n))),
+            expression=self.binary(self.param(needle)),
+        )
 
     def ends(self, hay: exp.Expr, needle: Any) -> exp.Expr:
         n = length(needle)
         start = exp.Add(this=exp.Sub(this=self.length(hay), expression=self.param(n)), expression=_n(1))
-        return AND(exp.GTE(this=self.length(hay), expression=self.param(n)),
-                        exp.EQ(this=self.binary(exp.Substring(this=hay, start=start)),
-                               expression=self.binary(self.param(needle))))
+        return AND(
+            exp.GTE(this=self.length(hay), expression=self.param(n)),
+            exp.EQ(
+                this=self.binary(exp.Substring(this=hay, start=start)),
+                expression=self.binary(self.param(needle)),
+            ),
+        )
 
     def head10(self, e: exp.Expr) -> exp.Expr:
         return exp.Substring(this=e, start=_n(1), length=_n(10))
-
-
 
 
 class _PathFamily(Family):
@@ -405,8 +451,9 @@ class _PathFamily(Family):
         if depth > 0 and canonical_index(seg):
             arr = self._cat(parent.path, f"[{seg}]")
             obj = self._cat(parent.path, self._key_piece(seg))
-            path: exp.Expr = exp.Case(ifs=[exp.If(this=self.kind_is(parent, ("array",)), true=arr)],
-                                            default=obj)
+            path: exp.Expr = exp.Case(
+                ifs=[exp.If(this=self.kind_is(parent, ("array",)), true=arr)], default=obj
+            )
         else:
             path = self._cat(parent.path, self._key_piece(seg))
         return J(parent.root, path)
@@ -414,8 +461,15 @@ class _PathFamily(Family):
 
 class SQLiteFamily(_PathFamily):
     name = "sqlite"
-    kinds = {"null": ("null",), "string": ("text",), "number": ("integer", "real"), "true": ("true",),
-             "false": ("false",), "array": ("array",), "object": ("object",)}
+    kinds = {
+        "null": ("null",),
+        "string": ("text",),
+        "number": ("integer", "real"),
+        "true": ("true",),
+        "false": ("false",),
+        "array": ("array",),
+        "object": ("object",),
+    }
 
     @staticmethod
     def key_ok(seg: str) -> bool:
@@ -428,8 +482,15 @@ class SQLiteFamily(_PathFamily):
 
     def child(self, parent: J, seg: str, depth: int) -> J:
         if "\x00" in seg:  # json_each's key column stops at NUL: no form finds such a key (loud, not empty)
-            raise FilterError([Diagnostic("not-expressible", f"SQLite cannot read a JSON key holding NUL "
-                                          f"({seg!r}); use another engine", Location(param="query"))])
+            raise FilterError(
+                [
+                    Diagnostic(
+                        "not-expressible",
+                        f"SQLite cannot read a JSON key holding NUL ({seg!r}); use another engine",
+                        Location(param="query"),
+                    )
+                ]
+            )
         if parent.elem is not None:
             parent = J(col("value", parent.elem))  # array/object elements: value is JSON text
         if self.key_ok(seg):
@@ -438,14 +499,27 @@ class SQLiteFamily(_PathFamily):
         e = f"k{depth}"
         each = alias_table(fn("json_each", *self._args(parent)), e)
         value = exp.Case(
-            ifs=[exp.If(this=exp.EQ(this=col("type", e), expression=_s("text")), true=fn("json_quote", col("value", e))),
-                 exp.If(this=exp.EQ(this=col("type", e), expression=_s("null")), true=_s("null")),
-                 exp.If(this=exp.EQ(this=col("type", e), expression=_s("true")), true=_s("true")),
-                 exp.If(this=exp.EQ(this=col("type", e), expression=_s("false")), true=_s("false"))],
-            default=exp.Cast(this=col("value", e), to=dtype("TEXT")))
-        sub = exp.select(value).from_(each).where(AND(
-            exp.EQ(this=fn("json_type", *self._args(parent)), expression=_s("object")),
-            exp.EQ(this=col("key", e), expression=self.key_text(seg))))
+            ifs=[
+                exp.If(
+                    this=exp.EQ(this=col("type", e), expression=_s("text")),
+                    true=fn("json_quote", col("value", e)),
+                ),
+                exp.If(this=exp.EQ(this=col("type", e), expression=_s("null")), true=_s("null")),
+                exp.If(this=exp.EQ(this=col("type", e), expression=_s("true")), true=_s("true")),
+                exp.If(this=exp.EQ(this=col("type", e), expression=_s("false")), true=_s("false")),
+            ],
+            default=exp.Cast(this=col("value", e), to=dtype("TEXT")),
+        )
+        sub = (
+            exp.select(value)
+            .from_(each)
+            .where(
+                AND(
+                    exp.EQ(this=fn("json_type", *self._args(parent)), expression=_s("object")),
+                    exp.EQ(this=col("key", e), expression=self.key_text(seg)),
+                )
+            )
+        )
         return J(exp.Subquery(this=sub), None)
 
     def typ(self, j: J) -> exp.Expr:
@@ -486,13 +560,17 @@ class SQLiteFamily(_PathFamily):
         return exp.GT(this=fn("instr", hay, self.param(needle)), expression=_n(0))
 
     def starts(self, hay: exp.Expr, needle: Any) -> exp.Expr:
-        return exp.EQ(this=fn("substr", hay, _n(1), self.param(length(needle))), expression=self.param(needle))
+        return exp.EQ(
+            this=fn("substr", hay, _n(1), self.param(length(needle))), expression=self.param(needle)
+        )
 
     def ends(self, hay: exp.Expr, needle: Any) -> exp.Expr:
         n = length(needle)
         start = exp.Add(this=exp.Sub(this=fn("length", hay), expression=self.param(n)), expression=_n(1))
-        return AND(exp.GTE(this=fn("length", hay.copy()), expression=self.param(n)),
-                        exp.EQ(this=fn("substr", hay.copy(), start), expression=self.param(needle)))
+        return AND(
+            exp.GTE(this=fn("length", hay.copy()), expression=self.param(n)),
+            exp.EQ(this=fn("substr", hay.copy(), start), expression=self.param(needle)),
+        )
 
     def head10(self, e: exp.Expr) -> exp.Expr:
         return fn("substr", e, _n(1), _n(10))
@@ -508,9 +586,15 @@ class MySQLFamily(_PathFamily):
     """MySQL 8 and MariaDB >= 10.6 (JSON_TABLE); strings compare as utf8mb4 bytes (code point order)."""
 
     name = "mysql"
-    kinds = {"null": ("NULL",), "string": ("STRING",), "number": ("INTEGER", "UNSIGNED INTEGER", "DOUBLE", "DECIMAL"),
-             "true": ("BOOLEAN",), "false": ("BOOLEAN",), "array": ("ARRAY",), "object": ("OBJECT",)}
-
+    kinds = {
+        "null": ("NULL",),
+        "string": ("STRING",),
+        "number": ("INTEGER", "UNSIGNED INTEGER", "DOUBLE", "DECIMAL"),
+        "true": ("BOOLEAN",),
+        "false": ("BOOLEAN",),
+        "array": ("ARRAY",),
+        "object": ("OBJECT",),
+    }
 
     def _cat(self, a: exp.Expr | None, piece: str) -> exp.Expr:
         if a is None:
@@ -568,8 +652,12 @@ class MySQLFamily(_PathFamily):
 
     def elements(self, j: J, alias: str) -> tuple[exp.Expr, J]:
         doc = self._extract(j)
-        cols = [exp.ColumnDef(this=exp.to_identifier("i", quoted=True), kind=exp.ColumnConstraint(
-            kind=exp.Var(this="FOR ORDINALITY")))]
+        cols = [
+            exp.ColumnDef(
+                this=exp.to_identifier("i", quoted=True),
+                kind=exp.ColumnConstraint(kind=exp.Var(this="FOR ORDINALITY")),
+            )
+        ]
         tbl = exp.JSONTable(this=doc.copy(), path=_s("$[*]"), schema=exp.JSONSchema(expressions=cols))
         frm = alias_table(tbl, alias)
         idx = exp.Concat(expressions=[_s("$["), exp.Sub(this=col("i", alias), expression=_n(1)), _s("]")])
@@ -591,15 +679,19 @@ class MySQLFamily(_PathFamily):
     # (one parse of the document) first, the kind test (a second parse) only on the rows it let through.
     # JSON_UNQUOTE(JSON_EXTRACT(...)), not JSON_VALUE: MySQL 8's JSON_VALUE stops at 512 characters.
     def str_eq(self, j: J, value: object) -> exp.Expr:
-        return AND(exp.EQ(this=self.binary(self.text(j)), expression=self.binary(self.param(value))),
-                   self.kind_is(j, ("string",)))
+        return AND(
+            exp.EQ(this=self.binary(self.text(j)), expression=self.binary(self.param(value))),
+            self.kind_is(j, ("string",)),
+        )
 
     def str_in(self, j: J, values: tuple[object, ...]) -> exp.Expr:
         vals = tuple(dict.fromkeys(values))
         if len(vals) == 1:
             return self.str_eq(j, vals[0])
-        return AND(exp.In(this=self.binary(self.text(j)), expressions=[self.binary(self.param(x)) for x in vals]),
-                   self.kind_is(j, ("string",)))
+        return AND(
+            exp.In(this=self.binary(self.text(j)), expressions=[self.binary(self.param(x)) for x in vals]),
+            self.kind_is(j, ("string",)),
+        )
 
     def num_cmp(self, j: J, op: str, value: object) -> exp.Expr:
         return AND(_CMP[op](this=self.num(j), expression=self.param(value)), self.kind_is(j, ("number",)))
@@ -628,7 +720,9 @@ class MySQLFamily(_PathFamily):
 
     def same_text(self, a: exp.Expr, b: exp.Expr) -> exp.Expr:
         # the index on ``a`` finds a collation-equal superset, the bytes decide (as text_eq below)
-        return AND(exp.EQ(this=a, expression=b), exp.EQ(this=self.binary(a.copy()), expression=self.binary(b.copy())))
+        return AND(
+            exp.EQ(this=a, expression=b), exp.EQ(this=self.binary(a.copy()), expression=self.binary(b.copy()))
+        )
 
     def text_eq(self, e: exp.Expr, value: object, indexable: bool = True) -> exp.Expr:
         # ``e = v`` in the column's own collation (case- and PAD-SPACE-insensitive by default) finds a
@@ -676,15 +770,24 @@ def _mysql_key_lookup() -> exp.Expr:
     return sqlglot.parse_one(
         "SELECT JSON_EXTRACT(JSON_EXTRACT(__p, '$.*'), CONCAT('$[', k.i - 1, ']')) FROM JSON_TABLE(JSON_KEYS(__p), "
         "'$[*]' COLUMNS(i FOR ORDINALITY, name LONGTEXT PATH '$')) AS k "
-        "WHERE CAST(k.name AS BINARY) = CAST(__k AS BINARY)", read="mysql")
+        "WHERE CAST(k.name AS BINARY) = CAST(__k AS BINARY)",
+        read="mysql",
+    )
 
 
 class DuckDBFamily(Family):
     """DuckDB's JSON extension; paths are RFC 6901 JSON Pointers (any key, arrays by canonical index)."""
 
     name = "duckdb"
-    kinds = {"null": ("NULL",), "string": ("VARCHAR",), "number": ("BIGINT", "UBIGINT", "DOUBLE", "HUGEINT"),
-             "true": ("BOOLEAN",), "false": ("BOOLEAN",), "array": ("ARRAY",), "object": ("OBJECT",)}
+    kinds = {
+        "null": ("NULL",),
+        "string": ("VARCHAR",),
+        "number": ("BIGINT", "UBIGINT", "DOUBLE", "HUGEINT"),
+        "true": ("BOOLEAN",),
+        "false": ("BOOLEAN",),
+        "array": ("ARRAY",),
+        "object": ("OBJECT",),
+    }
 
     def root(self, doc: exp.Expr, top: bool = False) -> J:
         return J(doc, None)
@@ -692,8 +795,12 @@ class DuckDBFamily(Family):
     def child(self, parent: J, seg: str, depth: int) -> J:
         piece = "/" + seg.replace("~", "~0").replace("/", "~1")
         if "\x00" in piece:  # no NUL in SQL text: such a piece is bound
-            return J(parent.root, self.key_text(piece) if parent.path is None else
-                     exp.DPipe(this=parent.path, expression=self.key_text(piece), safe=True))
+            return J(
+                parent.root,
+                self.key_text(piece)
+                if parent.path is None
+                else exp.DPipe(this=parent.path, expression=self.key_text(piece), safe=True),
+            )
         if parent.path is None:
             return J(parent.root, _s(piece))
         if isinstance(parent.path, exp.Literal):
@@ -748,7 +855,9 @@ class DuckDBFamily(Family):
 
     def valid_day(self, head: exp.Expr) -> exp.Expr:
         shape = fn("regexp_full_match", head, _s("[0-9]{4}-[0-9]{2}-[0-9]{2}"))
-        real = exp.Not(this=exp.Is(this=fn("try_strptime", head.copy(), _s("%Y-%m-%d")), expression=exp.Null()))
+        real = exp.Not(
+            this=exp.Is(this=fn("try_strptime", head.copy(), _s("%Y-%m-%d")), expression=exp.Null())
+        )
         return AND(shape, real, exp.GTE(this=head.copy(), expression=_s("0001")))
 
 
@@ -762,8 +871,15 @@ class PostgresFamily(Family):
     """
 
     name = "postgres"
-    kinds = {"null": ("null",), "string": ("string",), "number": ("number",), "true": ("boolean",),
-             "false": ("boolean",), "array": ("array",), "object": ("object",)}
+    kinds = {
+        "null": ("null",),
+        "string": ("string",),
+        "number": ("number",),
+        "true": ("boolean",),
+        "false": ("boolean",),
+        "array": ("array",),
+        "object": ("object",),
+    }
 
     def root(self, doc: exp.Expr, top: bool = False) -> J:
         return J(exp.Cast(this=doc, to=dtype("JSONB")) if self.cast_root else doc, top=top)
@@ -784,7 +900,9 @@ class PostgresFamily(Family):
         if depth > 0 and canonical_index(seg):
             by_idx = exp.JSONExtract(this=base.copy(), expression=_n(int(seg)), only_json_types=True)
             by_key = exp.JSONExtract(this=base.copy(), expression=_s(seg), only_json_types=True)
-            return J(exp.Case(ifs=[exp.If(this=self.kind_is(parent, ("array",)), true=by_idx)], default=by_key))
+            return J(
+                exp.Case(ifs=[exp.If(this=self.kind_is(parent, ("array",)), true=by_idx)], default=by_key)
+            )
         return J(base, _s(seg), top=parent.top and parent.path is None)
 
     def typ(self, j: J) -> exp.Expr:
@@ -856,8 +974,10 @@ class PostgresFamily(Family):
             return self._eq(j, self._num_param(value))
         # jsonb orders null < strings < numbers < booleans < arrays < objects: the kind test keeps
         # the range to numbers; the comparison is the index condition
-        return AND(_CMP[op](this=self._v(j), expression=fn("to_jsonb", self._num_param(value))),
-                   exp.EQ(this=self.typ(j), expression=_s("number")))
+        return AND(
+            _CMP[op](this=self._v(j), expression=fn("to_jsonb", self._num_param(value))),
+            exp.EQ(this=self.typ(j), expression=_s("number")),
+        )
 
     def bool_eq(self, j: J, value: bool) -> exp.Expr:
         return exp.EQ(this=self._v(j), expression=self._jsonb("true" if value else "false"))
@@ -878,7 +998,9 @@ class PostgresFamily(Family):
         """The array ``j`` contains every element of ``arr`` (a scalar never contains an array)."""
         if j.top:
             assert j.root is not None and j.path is not None
-            return exp.ArrayContainsAll(this=j.root.copy(), expression=fn("jsonb_build_object", j.path.copy(), arr))
+            return exp.ArrayContainsAll(
+                this=j.root.copy(), expression=fn("jsonb_build_object", j.path.copy(), arr)
+            )
         return exp.ArrayContainsAll(this=self._v(j), expression=arr)
 
     def tags_all(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
@@ -911,14 +1033,19 @@ class PostgresFamily(Family):
         on ``lower(x)`` serves every form, a ``text_pattern_ops`` btree the prefix."""
         if op == "ieq":
             return exp.EQ(this=self.lower(hay), expression=self.param(needle))
-        pattern = derive(needle, {"contains": "like_contains", "starts": "like_starts", "ends": "like_ends"}[op])
-        return exp.Escape(this=exp.Like(this=self.lower(hay), expression=self.param(pattern)), expression=_s("\\"))
+        pattern = derive(
+            needle, {"contains": "like_contains", "starts": "like_starts", "ends": "like_ends"}[op]
+        )
+        return exp.Escape(
+            this=exp.Like(this=self.lower(hay), expression=self.param(pattern)), expression=_s("\\")
+        )
 
     def _expand(self, func: str, j: J, kind: str, empty: str, alias: str, cols: tuple[str, ...]) -> exp.Expr:
         v = self._v(j)
-        guarded = exp.Case(ifs=[exp.If(this=exp.EQ(this=fn("jsonb_typeof", v), expression=_s(kind)),
-                                       true=v.copy())],
-                           default=exp.Cast(this=_s(empty), to=dtype("JSONB")))
+        guarded = exp.Case(
+            ifs=[exp.If(this=exp.EQ(this=fn("jsonb_typeof", v), expression=_s(kind)), true=v.copy())],
+            default=exp.Cast(this=_s(empty), to=dtype("JSONB")),
+        )
         return alias_table(fn(func, guarded), alias, cols)
 
     def elements(self, j: J, alias: str) -> tuple[exp.Expr, J]:
@@ -969,7 +1096,9 @@ class SparkFamily(Family):
         by_key = fn("try_element_at", self._cast(parent.root, "MAP<STRING, VARIANT>"), _s(seg))
         if depth > 0 and canonical_index(seg):
             by_idx = fn("try_element_at", self._cast(parent.root.copy(), "ARRAY<VARIANT>"), _n(int(seg) + 1))
-            return J(exp.Case(ifs=[exp.If(this=self.kind_is(parent, ("array",)), true=by_idx)], default=by_key))
+            return J(
+                exp.Case(ifs=[exp.If(this=self.kind_is(parent, ("array",)), true=by_idx)], default=by_key)
+            )
         return J(by_key)
 
     def typ(self, j: J) -> exp.Expr:
@@ -985,15 +1114,28 @@ class SparkFamily(Family):
             elif k == "null":
                 conds.append(exp.EQ(this=t.copy(), expression=_s("VOID")))
             elif k == "number":
-                conds.append(OR(exp.In(this=t.copy(), expressions=[_s(x) for x in _SPARK_NUM]),
-                                fn("startswith", t.copy(), _s("DECIMAL"))))
+                conds.append(
+                    OR(
+                        exp.In(this=t.copy(), expressions=[_s(x) for x in _SPARK_NUM]),
+                        fn("startswith", t.copy(), _s("DECIMAL")),
+                    )
+                )
             elif k in ("array", "object"):
                 conds.append(fn("startswith", t.copy(), _s(k.upper())))
             elif k in ("true", "false") and not ("true" in kinds and "false" in kinds and k == "false"):
                 both = "true" in kinds and "false" in kinds
                 is_bool = exp.EQ(this=t.copy(), expression=_s("BOOLEAN"))
-                conds.append(is_bool if both else AND(is_bool, exp.EQ(
-                    this=self._get(j, "BOOLEAN"), expression=exp.true() if k == "true" else exp.false())))
+                conds.append(
+                    is_bool
+                    if both
+                    else AND(
+                        is_bool,
+                        exp.EQ(
+                            this=self._get(j, "BOOLEAN"),
+                            expression=exp.true() if k == "true" else exp.false(),
+                        ),
+                    )
+                )
         return conds[0] if len(conds) == 1 else OR(*[exp.Paren(this=c) for c in conds])
 
     def _get(self, j: J, typ: str) -> exp.Expr:
@@ -1069,8 +1211,14 @@ FAMILIES: dict[str, type[Family]] = {
 }
 
 #: sqlglot dialect -> JSON family used for the JSON document layout
-DIALECT_FAMILY: dict[str, str] = {"sqlite": "sqlite", "duckdb": "duckdb", "postgres": "postgres", "mysql": "mysql",
-                                  "spark": "spark", "databricks": "spark"}
+DIALECT_FAMILY: dict[str, str] = {
+    "sqlite": "sqlite",
+    "duckdb": "duckdb",
+    "postgres": "postgres",
+    "mysql": "mysql",
+    "spark": "spark",
+    "databricks": "spark",
+}
 
 
 def family_for(dialect: str, param: ParamFn) -> Family:

@@ -85,7 +85,11 @@ def _uses(node: Node, database: str | None, negated: bool, out: list[_Use]) -> N
         elif op is Op.IN:
             kind = "in"
         elif op in _RANGE:
-            kind = "money-range" if t is T.CURRENCY else ("text-range" if isinstance(node.value, str) else "range")
+            kind = (
+                "money-range"
+                if t is T.CURRENCY
+                else ("text-range" if isinstance(node.value, str) else "range")
+            )
         elif t is T.CURRENCY or isinstance(node.value, Money):
             kind = "money-eq"
         elif t is T.ATTACHMENT:
@@ -112,6 +116,7 @@ def _uses(node: Node, database: str | None, negated: bool, out: list[_Use]) -> N
 
 def _strip(e: exp.Expr) -> exp.Expr:
     """The expression without table qualifiers (``"r0"."data"`` -> ``"data"``), as an index names it."""
+
     def f(n: exp.Expr) -> exp.Expr:
         if isinstance(n, exp.Column) and n.args.get("table") is not None:
             return exp.Column(this=n.this.copy())
@@ -181,8 +186,10 @@ class _Advisor:
     # ---- advice per use
     def use(self, u: _Use) -> None:
         if u.negated and u.kind not in ("ref",):
-            self.note(f"negative or excluding conditions ({u.kind} on {self.label(u)}) match most rows: an index "
-                      "rarely helps them, none is advised")
+            self.note(
+                f"negative or excluding conditions ({u.kind} on {self.label(u)}) match most rows: an index "
+                "rarely helps them, none is advised"
+            )
             return
         if u.field is None:
             self.record(u)
@@ -200,17 +207,26 @@ class _Advisor:
         if u.kind == "id":
             self.note(f"ids: the primary key on {self.q(lay.id)} serves `in`")
         elif u.kind == "ref":
-            self.note(f"relations: the primary key on {self.q(lay.id)} of {self.table(u.database)} serves the "
-                      "EXISTS lookup of each referenced row")
+            self.note(
+                f"relations: the primary key on {self.q(lay.id)} of {self.table(u.database)} serves the "
+                "EXISTS lookup of each referenced row"
+            )
         elif u.kind == "created":
             self.index(u.database, "created_at", self.q(lay.created_at))
         elif u.kind == "modified":
-            self.note("modifiedSince compares COALESCE(updated_at, created_at): an expression index on exactly "
-                      "that serves it where the engine has expression indexes")
+            self.note(
+                "modifiedSince compares COALESCE(updated_at, created_at): an expression index on exactly "
+                "that serves it where the engine has expression indexes"
+            )
         elif u.kind == "search":
-            self.note("search terms match any searchable field case-insensitively: no index serves them"
-                      + ("; pg_trgm indexes on lower(text) of each searched field help" if self.fam == "postgres"
-                         else ""))
+            self.note(
+                "search terms match any searchable field case-insensitively: no index serves them"
+                + (
+                    "; pg_trgm indexes on lower(text) of each searched field help"
+                    if self.fam == "postgres"
+                    else ""
+                )
+            )
 
     def json_use(self, u: _Use) -> None:
         assert u.field is not None
@@ -233,17 +249,23 @@ class _Advisor:
                 self.extension("pg_trgm")
                 self.index(db, f"{name}_trgm", f"{self.sql(F.lower(F.text(j)))} gin_trgm_ops", using="gin")
             return
-        if fam == "sqlite" and k in ("eq", "in", "range", "date", "text-range") and f.type is not T.ATTACHMENT:
+        if (
+            fam == "sqlite"
+            and k in ("eq", "in", "range", "date", "text-range")
+            and f.type is not T.ATTACHMENT
+        ):
             self.index(db, name, self.sql(F.text(j)))
             return
         if fam == "sqlite" and k in ("money-eq", "money-range"):
             self.index(db, f"{name}_val", self.sql(F.text(F.child(j, "val", 1))))
             return
-        why = {"mysql": "MariaDB (before 11.8) and MySQL use an index on a JSON value only through a generated "
-                        "column named in the query: map such fields to columns (--layout columns)",
-               "duckdb": "DuckDB indexes (ART) serve equality on plain columns; JSON values are scanned, with "
-                         "zonemaps skipping row groups",
-               "sqlite": "SQLite's expression indexes serve equality and ranges on json_extract, not this form"}
+        why = {
+            "mysql": "MariaDB (before 11.8) and MySQL use an index on a JSON value only through a generated "
+            "column named in the query: map such fields to columns (--layout columns)",
+            "duckdb": "DuckDB indexes (ART) serve equality on plain columns; JSON values are scanned, with "
+            "zonemaps skipping row groups",
+            "sqlite": "SQLite's expression indexes serve equality and ranges on json_extract, not this form",
+        }
         self.note(f"{k} on {name}: " + why.get(fam, f"no index advice for the {self.dialect} dialect"))
 
     def column_use(self, u: _Use) -> None:
@@ -268,32 +290,49 @@ class _Advisor:
             elif k == "tags":
                 self.index(db, f"{name}_gin", self.sql(c), using="gin")
             return
-        if fam in ("sqlite", "mysql", "duckdb") and k in ("eq", "in", "range", "state") or (
-                fam == "sqlite" and k in ("date", "text-range")) or (fam == "mysql" and k == "date"):
+        if (
+            fam in ("sqlite", "mysql", "duckdb")
+            and k in ("eq", "in", "range", "state")
+            or (fam == "sqlite" and k in ("date", "text-range"))
+            or (fam == "mysql" and k == "date")
+        ):
             if fam == "duckdb" and k not in ("eq", "in"):
-                self.note(f"{k} on {name}: DuckDB scans columns with zonemaps; its ART indexes serve point lookups")
+                self.note(
+                    f"{k} on {name}: DuckDB scans columns with zonemaps; its ART indexes serve point lookups"
+                )
                 return
             self.index(db, name, self.sql(c))
             return
-        why = {"mysql": "MariaDB compares text here byte-wise (CAST AS BINARY), which no index on a column of a "
-                        "case-insensitive or PAD SPACE collation serves",
-               "duckdb": "DuckDB scans columns with zonemaps; its ART indexes serve point lookups"}
+        why = {
+            "mysql": "MariaDB compares text here byte-wise (CAST AS BINARY), which no index on a column of a "
+            "case-insensitive or PAD SPACE collation serves",
+            "duckdb": "DuckDB scans columns with zonemaps; its ART indexes serve point lookups",
+        }
         self.note(f"{k} on {name}: " + why.get(fam, "no index serves a case-insensitive or list test here"))
 
     def order(self, database: str | None, query: Query | None) -> None:
         lay = self.layout
         if query is not None and query.sort:
-            self.note("sorting on a field ranks empty and wrong-typed values first (SPEC 8): the selected rows are "
-                      "sorted, no index serves that order" if not self.columns else
-                      "sorting on a column: an index on it serves the order where the collation is code-point")
+            self.note(
+                "sorting on a field ranks empty and wrong-typed values first (SPEC 8): the selected rows are "
+                "sorted, no index serves that order"
+                if not self.columns
+                else "sorting on a column: an index on it serves the order where the collation is code-point"
+            )
         if self.fam == "postgres":
-            self.index(database, "default_order", f'{self.q(lay.created_at)} DESC, {self.q(lay.id)} COLLATE "C"')
+            self.index(
+                database, "default_order", f'{self.q(lay.created_at)} DESC, {self.q(lay.id)} COLLATE "C"'
+            )
         elif self.fam == "sqlite":
             self.index(database, "default_order", f"{self.q(lay.created_at)} DESC, {self.q(lay.id)}")
 
 
-def advise(queries: Iterable[Query], dialect: str, layout: JsonLayout | ColumnsLayout | None = None,
-           all_fields: Iterable[tuple[str | None, Field]] = ()) -> Advice:
+def advise(
+    queries: Iterable[Query],
+    dialect: str,
+    layout: JsonLayout | ColumnsLayout | None = None,
+    all_fields: Iterable[tuple[str | None, Field]] = (),
+) -> Advice:
     """The indexes (and extensions) that serve ``queries`` on ``dialect``; ``all_fields`` adds every
     ``(database, field)`` given, as if each were filtered by equality and range (and sorted)."""
     adv = _Advisor(dialect.lower(), layout if layout is not None else JsonLayout())
@@ -306,9 +345,16 @@ def advise(queries: Iterable[Query], dialect: str, layout: JsonLayout | ColumnsL
         adv.order(q.database, q)
         dbs.append(q.database)
     for db, f in all_fields:
-        kinds = {T.ENUM_TAGS: ("tags",), T.DATE: ("date",), T.CURRENCY: ("money-range",),
-                 T.ATTACHMENT: ("ci",), T.TEXT_BLOCK: ("ci",), T.REF_MULTIPLE: (),
-                 T.NUMBER: ("range",), T.BOOLEAN: ("eq",)}.get(f.type, ("eq", "ci"))
+        kinds = {
+            T.ENUM_TAGS: ("tags",),
+            T.DATE: ("date",),
+            T.CURRENCY: ("money-range",),
+            T.ATTACHMENT: ("ci",),
+            T.TEXT_BLOCK: ("ci",),
+            T.REF_MULTIPLE: (),
+            T.NUMBER: ("range",),
+            T.BOOLEAN: ("eq",),
+        }.get(f.type, ("eq", "ci"))
         for k in kinds:
             adv.use(_Use(db, f, k))
         if db not in dbs:

@@ -106,7 +106,9 @@ class ColumnsLayout:
         """
         if "columns" not in obj:
             return cls(mapping=dict(obj))
-        opts = {k: obj[k] for k in ("id", "created_at", "updated_at", "removed_at", "data", "schema") if k in obj}
+        opts = {
+            k: obj[k] for k in ("id", "created_at", "updated_at", "removed_at", "data", "schema") if k in obj
+        }
         cols = {(None if k in ("", "null") else k): v for k, v in obj["columns"].items()}
         tables = {(None if k in ("", "null") else k): v for k, v in obj.get("tables", {}).items()}
         return cls(tables=tables, columns=cols, collapse_empty=bool(obj.get("collapse_empty", False)), **opts)

@@ -121,7 +121,9 @@ class _Extractor:
 
     def slot(self, v: Any) -> Any:
         kind = _KINDS.get(type(v))
-        if kind is None or v == "":  # booleans, "" (EMPTY: the SQL differs) and anything unexpected stay literal
+        if (
+            kind is None or v == ""
+        ):  # booleans, "" (EMPTY: the SQL differs) and anything unexpected stay literal
             return v
         self.values.append(v)
         return Slot(len(self.values) - 1, kind)
@@ -147,8 +149,10 @@ class _Extractor:
         if t is Relation:
             return Relation(n.field, n.database, self.node(n.predicate))  # type: ignore[attr-defined]
         if t is Search:
-            return Search(tuple(tuple(self.slot(w) for w in c) for c in n.clauses),  # type: ignore[attr-defined]
-                          n.fields)  # type: ignore[attr-defined]
+            return Search(
+                tuple(tuple(self.slot(w) for w in c) for c in n.clauses),  # type: ignore[attr-defined]
+                n.fields,
+            )  # type: ignore[attr-defined]
         if t is IdIn:
             return IdIn(tuple(self.slot(i) for i in dict.fromkeys(n.ids)))  # type: ignore[attr-defined]
         if t is CreatedAt:
@@ -162,8 +166,14 @@ class _Extractor:
 def extract(query: Query) -> tuple[Query, list[Any]]:
     """(shape, values): the query with slots for values, and the values in slot order."""
     ex = _Extractor()
-    shape = Query(predicate=ex.node(query.predicate), sort=query.sort, skip=query.skip, limit=query.limit,
-                  fields=query.fields, database=query.database)
+    shape = Query(
+        predicate=ex.node(query.predicate),
+        sort=query.sort,
+        skip=query.skip,
+        limit=query.limit,
+        fields=query.fields,
+        database=query.database,
+    )
     return shape, ex.values
 
 

@@ -18,7 +18,10 @@ EXECUTED: dict[str, dict[str, str]] = {
     "postgres": {"json": "PostgreSQL 15+", "columns": "PostgreSQL 15+"},
     "mysql": {"json": "MariaDB 10.6+", "columns": "MariaDB 10.6+"},
     "spark": {"json": "Spark 4 (local session)"},
-    "clickhouse": {"json": "ClickHouse through chDB (in process)", "columns": "ClickHouse through chDB (in process)"},
+    "clickhouse": {
+        "json": "ClickHouse through chDB (in process)",
+        "columns": "ClickHouse through chDB (in process)",
+    },
     "datafusion": {"columns": "Apache DataFusion (in process)"},
 }
 
@@ -38,9 +41,11 @@ def unverified_message(dialect: str, layout: str) -> str | None:
         return None
     where = "; ".join(f"the {_LAYOUT_NAME[k]} is executed on {v}" for k, v in done.items())
     extra = f" ({where})" if where else ""
-    return (f"unverified-dialect: SQL for {dialect!r} in the {_LAYOUT_NAME[layout]} is only parsed back by "
-            f"sqlglot, never executed against {dialect} in filterdsl's tests{extra}; check its results on your "
-            f"engine against --engine memory before relying on them")
+    return (
+        f"unverified-dialect: SQL for {dialect!r} in the {_LAYOUT_NAME[layout]} is only parsed back by "
+        f"sqlglot, never executed against {dialect} in filterdsl's tests{extra}; check its results on your "
+        f"engine against --engine memory before relying on them"
+    )
 
 
 def warn_unverified(dialect: str, layout: str, stacklevel: int = 3) -> None:
@@ -54,5 +59,11 @@ def status_table() -> list[tuple[str, str, str]]:
     from . import dialect_names
 
     names = sorted(set(dialect_names()) | set(EXECUTED))
-    return [(d, EXECUTED.get(d, {}).get("json", "parse-checked"), EXECUTED.get(d, {}).get("columns", "parse-checked"))
-            for d in names]
+    return [
+        (
+            d,
+            EXECUTED.get(d, {}).get("json", "parse-checked"),
+            EXECUTED.get(d, {}).get("columns", "parse-checked"),
+        )
+        for d in names
+    ]

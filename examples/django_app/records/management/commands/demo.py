@@ -27,7 +27,11 @@ class Command(BaseCommand):
         for db, docs in data.items():
             model = MODELS[db]
             model.objects.all().delete()
-            model.objects.bulk_create([model(**{k: d[k] for k in ("id", "created_at", "updated_at", "removed_at",
-                                                                 "data")}) for d in docs])
+            model.objects.bulk_create(
+                [
+                    model(**{k: d[k] for k in ("id", "created_at", "updated_at", "removed_at", "data")})
+                    for d in docs
+                ]
+            )
         self.stdout.write(f"loaded {sum(len(d) for d in data.values())} records")
         call_command("runserver", f"127.0.0.1:{options['port']}", use_reloader=False)
