@@ -128,7 +128,7 @@ def time_python(fns: list[Callable[[Doc], bool]], docs: list[Doc], repeat: int) 
 
 def sql_engines(docs: list[Doc]) -> dict[str, Any]:
     """SQLite and DuckDB connections holding the documents in the JSON layout (table ``records``)."""
-    from filterdsl.backends.sql_exec import sqlite_connect
+    from filterdsl.backends.sql.runners import sqlite_connect
 
     rows = [
         (

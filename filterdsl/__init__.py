@@ -5,10 +5,10 @@ in memory (``to_predicate``, ``apply``), in SQL (``to_sql``) or MongoDB (``to_mo
 them to another format (``to_format``). Every backend selects the same records in the same order.
 """
 
-from .api import apply, parse, to_format, to_mongo, to_predicate, to_sql, validate
-from .ast import Query
-from .errors import Diagnostic, FilterError
-from .schema import Catalog, load_catalog
+from filterdsl.api import apply, parse, to_format, to_mongo, to_predicate, to_sql, validate
+from filterdsl.ast import Query
+from filterdsl.errors import Diagnostic, FilterError
+from filterdsl.schema import Catalog, load_catalog
 
 __version__ = "0.1.0"
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .ast import Query
-from .errors import Diagnostic, FilterError, Location
-from .options import ParseOptions, ParseResult
-from .records import normalize_dataset, normalize_record
-from .schema import Catalog, load_catalog
+from filterdsl.ast import Query
+from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.frontends import FRONTENDS, ParseResult, frontend
+from filterdsl.options import ParseOptions
+from filterdsl.records import normalize_dataset, normalize_record
+from filterdsl.schema import Catalog, load_catalog
 
-FORMATS = ("pitchly", "search", "pixiebrix", "text", "ast")
+FORMATS = tuple(FRONTENDS)
 
 
 def _catalog(catalog: Any) -> Catalog | None:
@@ -43,57 +44,9 @@ def parse_result(
     _database(database)
     cat = _catalog(catalog)
     opt = ParseOptions.from_kwargs(**options)
-    if format == "pitchly":
-        from .frontends.pitchly import parse_pitchly
-
-        return parse_pitchly(source, catalog=cat, database=database, options=opt)
-    if format == "search":
-        from .frontends.search import parse_search
-
-        return parse_search(source, catalog=cat, database=database, options=opt)
-    if format == "pixiebrix":
-        from .frontends.pixiebrix import parse_pixiebrix
-
-        return parse_pixiebrix(source, catalog=cat, database=database, options=opt)
-    if format == "text":
-        from .frontends.text import parse_text
-
-        return parse_text(source, catalog=cat, database=database, options=opt)
-    if format == "ast":
-        import json
-
-        from .ast import from_json
-        from .options import check_limits
-
-        try:
-            if isinstance(source, (str, bytes)) and len(source) > opt.limits.max_input_bytes:
-                return ParseResult(
-                    None,
-                    (
-                        Diagnostic(
-                            "too-large",
-                            f"input exceeds {opt.limits.max_input_bytes} bytes",
-                            Location(pointer=""),
-                        ),
-                    ),
-                )
-            obj = json.loads(source) if isinstance(source, (str, bytes)) else source
-            from .frontends.pitchly import raw_problem
-
-            # JSON text: depth, size and lone surrogates before the walk (Python objects may be cyclic:
-            # from_json reports those)
-            problem = raw_problem(obj, opt.limits) if isinstance(source, (str, bytes)) else None
-            if problem is not None:
-                return ParseResult(None, (problem,))
-            query = from_json(obj)
-            problems = check_limits(query, opt.limits)
-            return ParseResult(None if problems else query, tuple(problems))
-        except FilterError as e:
-            return ParseResult(None, tuple(e.diagnostics))
-        except (ValueError, RecursionError) as e:
-            return ParseResult(
-                None, (Diagnostic("invalid-json", f"not valid JSON: {e}", Location(pointer="")),)
-            )
+    parse_fn = frontend(format)
+    if parse_fn is not None:
+        return parse_fn(source, catalog=cat, database=database, options=opt)
     raise FilterError(
         [
             Diagnostic(
@@ -148,8 +101,8 @@ def to_predicate(
     Relational filters need ``related``: ``{database_id: records}`` of each referenced database.
     Canonical documents (as produced by filterdsl) are used as they are; other shapes are normalised.
     """
-    from .ast import Node
-    from .backends.memory import compile_predicate
+    from filterdsl.ast import Node
+    from filterdsl.backends.memory import compile_predicate
 
     if not isinstance(query, (Query, Node)):
         raise _wrong("query", "a filterdsl Query or AST node", query)
@@ -171,7 +124,7 @@ def apply(
     ``records`` is a list of records of the queried database, or ``{database_id: [records]}``.
     Returns canonical documents in result order.
     """
-    from .backends.memory import run
+    from filterdsl.backends.memory import run
 
     _query(query)
     if isinstance(records, (str, bytes)) or not isinstance(records, (Mapping, Iterable)):
@@ -184,8 +137,8 @@ def apply(
 
 def to_sql(query: Query, *args: Any, **kwargs: Any) -> Any:
     """Compile to SQL: see filterdsl.backends.sql.to_sql."""
-    from .backends.sql import ColumnsLayout, JsonLayout
-    from .backends.sql import to_sql as impl
+    from filterdsl.backends.sql import ColumnsLayout, JsonLayout
+    from filterdsl.backends.sql import to_sql as impl
 
     _query(query)
     named = dict(zip(("dialect", "layout", "catalog", "paramstyle"), args))
@@ -201,7 +154,7 @@ def to_sql(query: Query, *args: Any, **kwargs: Any) -> Any:
 
 def to_mongo(query: Query, *args: Any, **kwargs: Any) -> Any:
     """Compile to a MongoDB find/aggregate spec: see filterdsl.backends.mongo.to_mongo."""
-    from .backends.mongo import to_mongo as impl
+    from filterdsl.backends.mongo import to_mongo as impl
 
     _query(query)
     named = dict(zip(("catalog", "collections"), args))
@@ -213,7 +166,7 @@ def to_mongo(query: Query, *args: Any, **kwargs: Any) -> Any:
 
 def to_format(query: Query, fmt: str, **kwargs: Any) -> Any:
     """Emit the query in another input format: see filterdsl.emitters.to_format."""
-    from .emitters import to_format as impl
+    from filterdsl.emitters import to_format as impl
 
     return impl(query, fmt, **kwargs)
 

@@ -15,9 +15,9 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .api import parse, to_sql
-from .ast import Query
-from .schema import Catalog, load_catalog
+from filterdsl.api import parse, to_sql
+from filterdsl.ast import Query
+from filterdsl.schema import Catalog, load_catalog
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .ast import (
+from filterdsl.ast import (
     Compare,
     Field,
     FieldState,
@@ -20,7 +20,7 @@ from .ast import (
     node_pointer,
     walk,
 )
-from .errors import Diagnostic, FilterError, Location
+from filterdsl.errors import Diagnostic, FilterError, Location
 
 
 @dataclass(frozen=True)
@@ -96,22 +96,6 @@ class ParseOptions:
 def _describe(value: Any) -> str:
     text = repr(value)
     return type(value).__name__ + (f" {text}" if len(text) <= 30 else "")
-
-
-@dataclass(frozen=True)
-class ParseResult:
-    """What a frontend returns: the query (None when there are errors) and every diagnostic."""
-
-    query: Query | None
-    diagnostics: tuple[Diagnostic, ...] = ()
-
-    @property
-    def errors(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.is_error]
-
-    @property
-    def warnings(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if not d.is_error]
 
 
 def check_limits(query: Query, limits: Limits, where: Location | None = None) -> list[Diagnostic]:

@@ -13,9 +13,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .ast import FieldType
-from .errors import Diagnostic, FilterError, Location, pointer
-from .schema import Catalog, Database
+from filterdsl.ast import FieldType
+from filterdsl.errors import Diagnostic, FilterError, Location, pointer
+from filterdsl.schema import Catalog, Database
 
 _TS = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})"

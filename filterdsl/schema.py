@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
-from .ast import Field, FieldType
-from .errors import Collector, FilterError, Location, did_you_mean, pointer
+from filterdsl.ast import Field, FieldType
+from filterdsl.errors import Collector, FilterError, Location, did_you_mean, pointer
 
 SCHEMA_TYPES = tuple(t.value for t in FieldType if t is not FieldType.JSON)
 SEARCHABLE = (FieldType.STRING, FieldType.TEXT_BLOCK, FieldType.ENUM, FieldType.ENUM_TAGS)
@@ -183,7 +183,7 @@ def load_catalog(source: Any) -> Catalog:
 
 
 def _diag(code: str, msg: str, ptr: str = "") -> Any:
-    from .errors import Diagnostic
+    from filterdsl.errors import Diagnostic
 
     return Diagnostic(code, msg, Location(pointer=ptr))
 

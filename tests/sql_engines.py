@@ -50,7 +50,7 @@ def _conn(engine: str) -> Any:
         return psycopg.connect(postgres_url(), autocommit=True)
     import pymysql
 
-    from filterdsl.backends.sql_exec import _mysql_args
+    from filterdsl.backends.sql.runners import _mysql_args
 
     return pymysql.connect(**_mysql_args(mysql_url()))
 

@@ -125,13 +125,16 @@ def test_bad_records_exit_1(tmp_path, capsys):
 
 
 def test_default_engine_is_sqlite_and_agrees_with_memory(capsys, monkeypatch):
-    from filterdsl import cli
+    from filterdsl.cli import engines
+    from filterdsl.cli import run as run_cmd
 
-    assert cli.DEFAULT_ENGINE == "sqlite"
+    assert engines.DEFAULT_ENGINE == "sqlite"
     calls = []
-    real = cli.execute
+    real = engines.execute
     monkeypatch.setattr(
-        cli, "execute", lambda q, d, engine, url, cat: calls.append(engine) or real(q, d, engine, url, cat)
+        run_cmd,
+        "execute",
+        lambda q, d, engine, url, cat: calls.append(engine) or real(q, d, engine, url, cat),
     )
     args = [*BASE, "--data", str(CORPUS / "records.json"), "--ids", "--expr", '{"search": "deal|money"}']
     code, out_default, _ = run(["run", *args], capsys)

@@ -8,9 +8,9 @@ import pytest
 from sql_engines import ENGINES, require
 
 from filterdsl.ast import And, Compare, Field, FieldType, Not, Op, Or, Query
-from filterdsl.backends import mongo_exec
 from filterdsl.backends.memory import run
-from filterdsl.backends.sql_exec import execute_ids
+from filterdsl.backends.mongo import runners as mongo_exec
+from filterdsl.backends.sql.runners import execute_ids
 
 DB = "db"
 DOCS = [

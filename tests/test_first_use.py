@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from filterdsl import cli
 from filterdsl.api import parse_result
+from filterdsl.cli import common as cli_common
+from filterdsl.cli import entry as cli
 
 from conftest import CASES, CORPUS
 
@@ -240,7 +241,7 @@ def test_serve_takes_the_parse_flags_the_messages_recommend() -> None:
             "--resolve-names",
         ]
     )
-    assert cli._options(args) == {
+    assert cli_common._options(args) == {
         "strict": False,
         "resolve_names": True,
         "django_compat": True,

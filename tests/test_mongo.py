@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from filterdsl import load_catalog, parse
 from filterdsl.ast import Field, FieldType, Query, Relation, Search, walk
-from filterdsl.backends import mongo_exec
 from filterdsl.backends.memory import run
 from filterdsl.backends.mongo import lower_regex, to_mongo
+from filterdsl.backends.mongo import runners as mongo_exec
 from filterdsl.errors import FilterError
 from filterdsl.records import normalize_dataset
 
@@ -212,7 +212,7 @@ def test_day_ranges_agree_with_head_comparison() -> None:
     import itertools
 
     from filterdsl.ast import Op
-    from filterdsl.backends.mongo import _day_range
+    from filterdsl.backends.mongo.compiler import _day_range
 
     stored = [
         "2020-01-22",

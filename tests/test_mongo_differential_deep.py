@@ -21,8 +21,8 @@ from test_mongo import mongomock_lacks
 
 from filterdsl import load_catalog, parse
 from filterdsl.ast import Compare, Field, FieldState, FieldType, Not, Op, Query, Relation, SortKey, State
-from filterdsl.backends import mongo_exec
 from filterdsl.backends.memory import run
+from filterdsl.backends.mongo import runners as mongo_exec
 from filterdsl.backends.mongo import to_mongo
 from filterdsl.records import normalize_dataset
 
@@ -316,7 +316,7 @@ def test_getfield_nested_path_and_sort_on_mingo() -> None:
 
 def test_nul_key_refused_by_the_cli() -> None:
     """BSON field names cannot hold NUL: convert --to mongo exits with not-expressible (exit 4)."""
-    from filterdsl.cli import EXIT_NOT_EXPRESSIBLE
+    from filterdsl.cli.common import EXIT_NOT_EXPRESSIBLE
 
     proc = subprocess.run(
         [

@@ -252,7 +252,7 @@ def test_empty_value_matches_the_empty_string_only() -> None:
 
 @pytest.mark.parametrize("engine", ["sqlite", "duckdb", "postgres", "mysql"])
 def test_empty_value_equality_on_sql_engines(engine: str) -> None:
-    from filterdsl.backends import sql_exec
+    from filterdsl.backends.sql import runners as sql_exec
     from filterdsl.records import normalize_dataset
 
     from conftest import mysql_available, need, postgres_available

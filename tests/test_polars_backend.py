@@ -24,8 +24,8 @@ from filterdsl.ast import (
     Search,
     State,
 )
-from filterdsl.backends import polars as pb
 from filterdsl.backends.memory import compile_predicate, run
+from filterdsl.backends.polars import compiler as pb
 from filterdsl.records import normalize_dataset
 
 from conftest import CASES, CORPUS

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from filterdsl.backends import polars as pb
 from filterdsl.backends.memory import run
+from filterdsl.backends.polars import compiler as pb
 from filterdsl.errors import FilterError
 
 from strategies import Scenario, scenarios

@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 
 from filterdsl import FilterError, parse
-from filterdsl.backends import polars as pb
 from filterdsl.backends.memory import run
+from filterdsl.backends.polars import compiler as pb
 
 from strategies import pixiebrix_cases
 

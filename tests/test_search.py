@@ -121,7 +121,7 @@ def _grammar_clauses(text: str, quoted: bool) -> list[list[str]] | None:
     from lark import Lark, Token
     from lark.exceptions import UnexpectedInput
 
-    from filterdsl.frontends.relaxed_json import grammar_path
+    from filterdsl.frontends import grammar_path
     from filterdsl.frontends.search import _Piece, _term_text
 
     parser = Lark(

@@ -13,7 +13,7 @@ from sql_engines import ENGINES, require
 
 from filterdsl.ast import Compare, Const, Field, FieldType, Op, Or, Query, SortKey
 from filterdsl.backends.memory import run
-from filterdsl.backends.sql_exec import execute_ids
+from filterdsl.backends.sql.runners import execute_ids
 
 T = FieldType
 DB = "db"

@@ -8,7 +8,7 @@ from sql_engines import ENGINES, require
 
 from filterdsl.ast import Compare, Field, FieldState, FieldType, Not, Op, Query, SortKey, State
 from filterdsl.backends.memory import run
-from filterdsl.backends.sql_exec import execute_ids
+from filterdsl.backends.sql.runners import execute_ids
 
 VALUES = ["", " ", "  ", "a", "a ", " a", "\t", "\u00a0", "A "]
 DATASET = {

@@ -16,8 +16,8 @@ from test_sql_differential import _folds
 from filterdsl import FilterError, load_catalog, parse
 from filterdsl.ast import FieldState, FieldType, Query, Search, State, walk
 from filterdsl.backends.memory import run
-from filterdsl.backends.sql_columnar_exec import _cell, fetch_ids
-from filterdsl.backends.sql_exec import _resolve, execute_ids
+from filterdsl.backends.sql.columnar_runners import _cell, fetch_ids
+from filterdsl.backends.sql.runners import _resolve, execute_ids
 from filterdsl.records import normalize_dataset
 
 from conftest import CASES, CORPUS, need
@@ -157,8 +157,8 @@ def _lower(engine: str) -> Any:
 
         ctx = datafusion.SessionContext()
         return lambda s: ctx.sql("SELECT lower($p0) AS l", param_values={"p0": s}).to_pylist()[0]["l"]
-    from filterdsl.backends import sql_columnar_exec as ce
-    from filterdsl.backends.sql_columnar_exec import _CH_LOCK
+    from filterdsl.backends.sql import columnar_runners as ce
+    from filterdsl.backends.sql.columnar_runners import _CH_LOCK
 
     def low(s: str) -> str:
         from chdb import session
@@ -399,7 +399,7 @@ def test_unverified_dialect_warning() -> None:
             assert bool(got) == warned, (dialect, layout)
             if got:
                 assert "unverified-dialect" in str(got[0].message) and "never executed" in str(got[0].message)
-    from filterdsl.cli import DIALECT_STATUS_HELP
+    from filterdsl.cli.entry import DIALECT_STATUS_HELP
 
     for dialect in EXECUTED:
         assert dialect in DIALECT_STATUS_HELP
@@ -431,7 +431,7 @@ def test_search_over_tags_never_spans_elements(engine: str, layout: str) -> None
     the end of one element and the start of the next (even across a NUL, or any control character)
     never matches, a final sigma at an element's end stays final."""
     _require(engine)
-    from filterdsl.backends.sql.columnar import separator
+    from filterdsl.backends.sql.dialects.columnar import separator
 
     catalog = load_catalog(
         [{"_id": "db", "name": "db", "fields": [{"_id": "t", "name": "t", "type": "enumTags"}]}]

@@ -19,7 +19,7 @@ from filterdsl.ast import Field as F
 from filterdsl.ast import FieldState, FieldType, Or, Query, State, walk
 from filterdsl.backends.memory import run
 from filterdsl.backends.sql import ColumnsLayout, SqlLayoutWarning, to_sql
-from filterdsl.backends.sql_exec import sqlite_connect
+from filterdsl.backends.sql.runners import sqlite_connect
 
 from strategies import Scenario, scenarios
 
@@ -97,7 +97,7 @@ class _Con:
         else:
             import pymysql
 
-            from filterdsl.backends.sql_exec import _mysql_args
+            from filterdsl.backends.sql.runners import _mysql_args
 
             self.con = pymysql.connect(**_mysql_args(require("mysql")), autocommit=True)
 

@@ -10,7 +10,7 @@ from sql_engines import ENGINES, require
 
 from filterdsl import FilterError, load_catalog, parse
 from filterdsl.backends.memory import run
-from filterdsl.backends.sql_exec import execute, execute_ids
+from filterdsl.backends.sql.runners import execute, execute_ids
 from filterdsl.records import normalize_dataset
 
 from conftest import CASES, CORPUS

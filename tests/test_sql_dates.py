@@ -8,7 +8,7 @@ from sql_engines import ENGINES, require
 
 from filterdsl.ast import Compare, Field, FieldType, Not, Op, Query, SortKey
 from filterdsl.backends.memory import run
-from filterdsl.backends.sql_exec import execute_ids
+from filterdsl.backends.sql.runners import execute_ids
 
 YEARS = ["0000", "0001", "1900", "2000", "2019", "2020", "9999", "-020", "+020", " 202", "2O20"]
 MONTHS = ["00", "01", "02", "04", "09", "12", "13", "1-"]

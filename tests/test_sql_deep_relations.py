@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 
 from filterdsl.ast import Compare, Field, FieldType, Op, Query
 from filterdsl.backends.memory import run
-from filterdsl.backends.sql_exec import execute_ids
+from filterdsl.backends.sql.runners import execute_ids
 from filterdsl.schema import load_catalog
 
 from strategies import DeepBatch, deep_batches

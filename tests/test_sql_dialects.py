@@ -32,7 +32,7 @@ from filterdsl.ast import (
     State,
 )
 from filterdsl.backends.sql import ColumnsLayout, JsonLayout, dialect_names, to_sql, to_sqlglot
-from filterdsl.backends.sql_exec import sqlite_connect
+from filterdsl.backends.sql.runners import sqlite_connect
 
 T = FieldType
 DIALECTS = [d.value for d in Dialects if d.value]
@@ -375,7 +375,7 @@ def test_drivers_accept_their_paramstyles(engine, style):
     """Each driver executes the SQL in the paramstyles it documents, with a % in a table name."""
     from sql_engines import require
 
-    from filterdsl.backends import sql_exec
+    from filterdsl.backends.sql import runners as sql_exec
 
     url = require(engine)
     docs = [

@@ -9,7 +9,7 @@ from sql_engines import ENGINES, lower_diverges, require
 
 from filterdsl.ast import Compare, Op, Search, walk
 from filterdsl.backends.memory import run
-from filterdsl.backends.sql_exec import execute_ids
+from filterdsl.backends.sql.runners import execute_ids
 
 from strategies import Scenario, scenarios
 

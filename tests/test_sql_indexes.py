@@ -33,7 +33,7 @@ from filterdsl.ast import (
 from filterdsl.backends.memory import run as apply_query
 from filterdsl.backends.sql import ColumnsLayout, JsonLayout, to_sql
 from filterdsl.backends.sql.indexes import advise
-from filterdsl.backends.sql_exec import sqlite_connect
+from filterdsl.backends.sql.runners import sqlite_connect
 
 T = FieldType
 N = 3000
@@ -303,7 +303,7 @@ def test_mariadb_columns_serve_equality_in_ranges_booleans_and_ids_from_an_index
     url = require("mysql")
     import pymysql
 
-    from filterdsl.backends.sql_exec import _mysql_args
+    from filterdsl.backends.sql.runners import _mysql_args
 
     con = pymysql.connect(**_mysql_args(url), autocommit=True)
     t = f"ix_cols_{secrets.token_hex(4)}"

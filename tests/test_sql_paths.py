@@ -10,7 +10,7 @@ from sql_engines import ENGINES, require
 
 from filterdsl.ast import And, Compare, Field, FieldState, FieldType, Node, Not, Op, Or, Query, SortKey, State
 from filterdsl.backends.memory import run
-from filterdsl.backends.sql_exec import execute_ids
+from filterdsl.backends.sql.runners import execute_ids
 
 SEGS = ["a", "b", "0", "1", "01", "-1", "a.b", 'q"', "ü"]
 SCALARS = st.sampled_from([None, "", "x", "X", "5", 5, 5.0, 0, True, False, "true", "a%b", "ü", "1e3", 1000])

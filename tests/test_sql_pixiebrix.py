@@ -8,7 +8,7 @@ from sql_engines import ENGINES, require
 
 from filterdsl import FilterError, parse
 from filterdsl.backends.memory import run
-from filterdsl.backends.sql_exec import execute_ids
+from filterdsl.backends.sql.runners import execute_ids
 
 from strategies import pixiebrix_cases
 

@@ -49,7 +49,7 @@ from filterdsl.backends.sql import (
     to_sql,
     to_sqlglot,
 )
-from filterdsl.backends.sql_exec import execute_ids
+from filterdsl.backends.sql.runners import execute_ids
 from filterdsl.errors import FilterError
 from filterdsl.records import valid_day
 

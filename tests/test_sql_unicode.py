@@ -16,7 +16,7 @@ from sql_engines import require
 from filterdsl.ast import Compare, Field, FieldType, Op, Query
 from filterdsl.backends.memory import run
 from filterdsl.backends.sql import to_sql
-from filterdsl.backends.sql_exec import _postgres, execute_ids
+from filterdsl.backends.sql.runners import _postgres, execute_ids
 
 WORDS = {
     "g": "ΣΊΣΥΦΟΣ",

@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ..ast import (
+from filterdsl.ast import (
     And,
     Compare,
     Const,
@@ -35,8 +35,8 @@ from ..ast import (
     State,
     depth,
 )
-from ..errors import Diagnostic, FilterError, Location
-from ..records import valid_day
+from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.records import valid_day
 
 T = FieldType
 Doc = dict[str, Any]

@@ -7,8 +7,8 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
-from ..ast import Node, Query, node_pointer, to_json
-from ..errors import Diagnostic, FilterError, Location
+from filterdsl.ast import Node, Query, node_pointer, to_json
+from filterdsl.errors import Diagnostic, FilterError, Location
 
 FORMATS = ("pitchly", "text", "ast", "search", "pixiebrix")
 #: The query being emitted, so a refusal can point at its node (a JSON Pointer into the AST JSON form).
@@ -35,23 +35,23 @@ def to_format(query: Query | Node, fmt: str, catalog: Any = None, keys: str = "i
 
 def _emit(q: Query, fmt: str, catalog: Any, keys: str) -> Any:
     if fmt == "text":
-        from ..schema import load_catalog
-        from .text import to_text
+        from filterdsl.emitters.text import to_text
+        from filterdsl.schema import load_catalog
 
         return to_text(q, None if catalog is None else load_catalog(catalog), keys)
     if fmt == "ast":
         return to_json(q)
     if fmt == "pitchly":
-        from ..schema import load_catalog
-        from .pitchly import to_pitchly
+        from filterdsl.emitters.pitchly import to_pitchly
+        from filterdsl.schema import load_catalog
 
         return to_pitchly(q, None if catalog is None else load_catalog(catalog), keys)
     if fmt == "search":
-        from .search import to_search
+        from filterdsl.emitters.search import to_search
 
         return to_search(q)
     if fmt == "pixiebrix":
-        from .pixiebrix import to_pixiebrix
+        from filterdsl.emitters.pixiebrix import to_pixiebrix
 
         return to_pixiebrix(q)
     raise FilterError(

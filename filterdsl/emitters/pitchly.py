@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ast import (
+from filterdsl.ast import (
     And,
     Compare,
     Const,
@@ -33,8 +33,8 @@ from ..ast import (
     Search,
     State,
 )
-from ..schema import Catalog
-from . import not_expressible
+from filterdsl.emitters import not_expressible
+from filterdsl.schema import Catalog
 
 T = FieldType
 _REF = (T.REF, T.REF_MULTIPLE)
@@ -265,7 +265,7 @@ def to_pitchly(q: Query, catalog: Catalog | None = None, keys: str = "ids") -> d
         elif isinstance(p, ModifiedSince) and "modifiedSince" not in out:
             out["modifiedSince"] = p.since
         elif isinstance(p, Search) and "search" not in out and p.fields is not None:
-            from .search import to_search
+            from filterdsl.emitters.search import to_search
 
             out["search"] = to_search(Query(And((p, Not(InTrash())))))
         elif _field_of(p) is not None or isinstance(p, (Or, Not, Const)):

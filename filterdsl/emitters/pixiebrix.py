@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from ..ast import (
+from filterdsl.ast import (
     And,
     Compare,
     CreatedAt,
@@ -22,8 +22,8 @@ from ..ast import (
     RecordAttr,
     State,
 )
-from ..records import next_day
-from . import not_expressible
+from filterdsl.emitters import not_expressible
+from filterdsl.records import next_day
 
 
 def _name(segments: tuple[str, ...]) -> str:

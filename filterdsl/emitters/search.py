@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..ast import And, InTrash, Node, Not, Query, Search
-from . import not_expressible
+from filterdsl.ast import And, InTrash, Node, Not, Query, Search
+from filterdsl.emitters import not_expressible
 
 
 def to_search(q: Query) -> str:

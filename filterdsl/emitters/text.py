@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ..ast import (
+from filterdsl.ast import (
     And,
     Compare,
     Const,

@@ -11,7 +11,7 @@ import math
 import re
 from typing import Any
 
-from ..ast import (
+from filterdsl.ast import (
     FALSE,
     Compare,
     Field,
@@ -35,11 +35,11 @@ from ..ast import (
     size_and_depth,
     walk,
 )
-from ..errors import Collector, Diagnostic, FilterError, Location, did_you_mean, pointer
-from ..options import ParseOptions, ParseResult
-from ..records import canonical_ts, parse_ts, valid_day
-from ..schema import REF_TYPES, Catalog, Database, FieldDef, Suggester
-from . import relaxed_json
+from filterdsl.errors import Collector, Diagnostic, FilterError, Location, did_you_mean, pointer
+from filterdsl.frontends import ParseResult, relaxed_json
+from filterdsl.options import ParseOptions
+from filterdsl.records import canonical_ts, parse_ts, valid_day
+from filterdsl.schema import REF_TYPES, Catalog, Database, FieldDef, Suggester
 
 T = FieldType
 EMPTINESS = {"is-empty": State.EMPTY, "is-not-set": State.NOT_SET, "has-any-value": State.HAS_VALUE}
@@ -505,7 +505,7 @@ class _Parser:
         if not isinstance(text, str):
             self.c.error("wrong-type", f"search is a string, not {_kind(text)}", self.loc(["search"]))
             return FALSE
-        from .search import parse_search  # the search-string frontend owns that grammar
+        from filterdsl.frontends.search import parse_search  # the search-string frontend owns that grammar
 
         res = parse_search(text, catalog=self.catalog, database=db.id if db else None, options=self.opt)
         for d in res.diagnostics:

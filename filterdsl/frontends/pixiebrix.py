@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..ast import (
+from filterdsl.ast import (
     Compare,
     CreatedAt,
     Field,
@@ -30,10 +30,11 @@ from ..ast import (
     State,
     and_,
 )
-from ..errors import Collector, Location
-from ..options import MAX_INDEX_PATH_COST, ParseOptions, ParseResult, path_cost
-from ..records import canonical_ts, next_day, valid_day
-from ..schema import Catalog
+from filterdsl.errors import Collector, Location
+from filterdsl.frontends import ParseResult
+from filterdsl.options import MAX_INDEX_PATH_COST, ParseOptions, path_cost
+from filterdsl.records import canonical_ts, next_day, valid_day
+from filterdsl.schema import Catalog
 
 #: Django's key-transform lookup names: a final path segment with one of these names is a lookup.
 DJANGO_LOOKUPS = frozenset(

@@ -11,21 +11,11 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from pathlib import Path
 from typing import Any
 
-from ..errors import Diagnostic, FilterError, Location
+from filterdsl.errors import Diagnostic, FilterError, Location
 
 Position = tuple[int, int, int]  # line, column (1-based), offset
-
-
-def grammar_path(name: str) -> Path:
-    """``filterdsl/grammar/<name>`` in a wheel, ``<repo>/grammar/<name>`` in a checkout."""
-    here = Path(__file__).resolve().parent.parent
-    for candidate in (here / "grammar" / name, here.parent / "grammar" / name):
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(f"grammar {name} not found")
 
 
 _TOKEN = re.compile(

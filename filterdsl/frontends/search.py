@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..ast import Field, InTrash, Not, Query, Search, and_
-from ..errors import Collector, Location
-from ..options import ParseOptions, ParseResult
-from ..schema import Catalog
+from filterdsl.ast import Field, InTrash, Not, Query, Search, and_
+from filterdsl.errors import Collector, Location
+from filterdsl.frontends import ParseResult
+from filterdsl.options import ParseOptions
+from filterdsl.schema import Catalog
 
 
 def text_location(text: str, offset: int) -> Location:

@@ -18,7 +18,7 @@ from typing import Any
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
-from ..ast import (
+from filterdsl.ast import (
     FALSE,
     TRUE,
     And,
@@ -42,10 +42,11 @@ from ..ast import (
     SortKey,
     State,
 )
-from ..errors import Collector, Location
-from ..options import ParseOptions, ParseResult, check_limits, max_ast_depth
-from ..schema import Catalog, Database
-from .relaxed_json import grammar_path, parse_int
+from filterdsl.errors import Collector, Location
+from filterdsl.frontends import ParseResult, grammar_path
+from filterdsl.frontends.relaxed_json import parse_int
+from filterdsl.options import ParseOptions, check_limits, max_ast_depth
+from filterdsl.schema import Catalog, Database
 
 _CMP = {">": Op.GT, ">=": Op.GTE, "<": Op.LT, "<=": Op.LTE}
 

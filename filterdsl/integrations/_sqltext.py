@@ -32,10 +32,10 @@ from typing import Any
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.tokens import Token, TokenType
 
-from ..api import to_sql
-from ..ast import FALSE as FALSE_NODE
-from ..ast import And, CreatedAt, InTrash, ModifiedSince, Node, Not, Or, Query, not_
-from ..errors import Diagnostic, FilterError, Location
+from filterdsl.api import to_sql
+from filterdsl.ast import FALSE as FALSE_NODE
+from filterdsl.ast import And, CreatedAt, InTrash, ModifiedSince, Node, Not, Or, Query, not_
+from filterdsl.errors import Diagnostic, FilterError, Location
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,12 @@ from django.db import connections
 from django.db.models import BooleanField, Expression, F, FloatField, QuerySet
 from django.db.models.expressions import OrderBy
 
-from ..api import parse
-from ..ast import Query
-from ..backends.sql import ColumnsLayout, JsonLayout
-from ..errors import Diagnostic, FilterError, Location
-from ..schema import load_catalog
-from . import _sqltext as st
+from filterdsl.api import parse
+from filterdsl.ast import Query
+from filterdsl.backends.sql import ColumnsLayout, JsonLayout
+from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.integrations import _sqltext as st
+from filterdsl.schema import load_catalog
 
 __all__ = [
     "filter_queryset",
@@ -69,7 +69,7 @@ def install_sqlite_lower() -> None:
     """
     from django.db.backends.signals import connection_created
 
-    from ..backends.sql_exec import py_lower
+    from filterdsl.backends.sql.runners import py_lower
 
     def _created(sender: Any, connection: Any, **kw: Any) -> None:
         if connection.vendor == "sqlite":

@@ -32,10 +32,10 @@ from sqlalchemy.sql import ColumnElement, Select, bindparam
 from sqlalchemy.sql.selectable import Alias, FromClause
 from sqlalchemy.sql.sqltypes import NullType
 
-from ..ast import Query
-from ..backends.sql import ColumnsLayout, JsonLayout
-from ..errors import Diagnostic, FilterError, Location
-from . import _sqltext as st
+from filterdsl.ast import Query
+from filterdsl.backends.sql import ColumnsLayout, JsonLayout
+from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.integrations import _sqltext as st
 
 __all__ = ["where", "apply", "FilterCondition", "FilterOrder", "install_sqlite_lower", "resolve_layout"]
 
@@ -267,7 +267,7 @@ def install_sqlite_lower(engine: Any) -> None:
 
     SQLite's own ``lower`` folds ASCII only, so ``contains 'école'`` would miss ``ÉCOLE`` (docs/sql.md).
     """
-    from ..backends.sql_exec import py_lower
+    from filterdsl.backends.sql.runners import py_lower
 
     target = getattr(engine, "sync_engine", engine)
 

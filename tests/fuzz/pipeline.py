@@ -25,8 +25,8 @@ from typing import Any
 
 from filterdsl import FilterError, load_catalog
 from filterdsl.api import apply, parse_result, to_format, to_mongo, to_sql
-from filterdsl.backends import sql_exec
 from filterdsl.backends.mongo import relations
+from filterdsl.backends.sql import runners as sql_exec
 from filterdsl.records import normalize_dataset
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"

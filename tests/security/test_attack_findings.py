@@ -259,7 +259,7 @@ def test_secret_key_is_masked_in_snippets_whatever_its_spelling(text: str, tmp_p
 
 
 def test_mask_has_a_fixed_width_and_keeps_carets_and_lines_in_place() -> None:
-    from filterdsl.report import MASK, Redacted
+    from filterdsl.cli.report import MASK, Redacted
 
     short, long = (
         Redacted('{"secretKey": "a", "limit": }'),
@@ -276,19 +276,20 @@ def test_mask_has_a_fixed_width_and_keeps_carets_and_lines_in_place() -> None:
 
 # ---------------------------------------------------------------- M2: validate reports every file
 def test_validate_reports_every_file_even_after_an_internal_error(tmp_path, capsys, monkeypatch) -> None:
-    import filterdsl.cli as cli
+    import filterdsl.cli.entry as cli
+    import filterdsl.cli.validate as cli_validate
 
     (tmp_path / "a.json").write_text('{"limit": 1000}')
     (tmp_path / "b.json").write_text('{"limit": 5}')
     (tmp_path / "c.json").write_text('{"limit": 2000}')
-    real = cli.parse_result
+    real = cli_validate.parse_result
 
     def flaky(text, *a, **kw):  # stands in for any bug reached by one file
         if "5" in str(text):
             raise RuntimeError("boom")
         return real(text, *a, **kw)
 
-    monkeypatch.setattr(cli, "parse_result", flaky)
+    monkeypatch.setattr(cli_validate, "parse_result", flaky)
     with pytest.raises(SystemExit) as e:
         cli.main(["validate", "--output", "sarif", str(tmp_path)])
     out = json.loads(capsys.readouterr().out)

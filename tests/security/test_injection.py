@@ -141,7 +141,7 @@ def test_sql_values_and_keys_never_change_the_query(engine: str) -> None:
         need(postgres_available(), "PostgreSQL is not reachable")
     if engine == "mysql":
         need(mysql_available(), "MariaDB/MySQL is not reachable")
-    from filterdsl.backends import sql_exec
+    from filterdsl.backends.sql import runners as sql_exec
     from filterdsl.backends.sql import to_sql
 
     dialect = {"sqlite": "sqlite", "duckdb": "duckdb", "postgres": "postgres", "mysql": "mysql"}[engine]
@@ -161,7 +161,7 @@ def test_sql_values_and_keys_never_change_the_query(engine: str) -> None:
 def test_sql_inline_literals_are_escaped() -> None:
     """``--inline`` renders values as literals: executing that text gives the same rows."""
     from filterdsl.backends.sql import to_sqlglot
-    from filterdsl.backends.sql_exec import sqlite_connect
+    from filterdsl.backends.sql.runners import sqlite_connect
 
     con = sqlite_connect()
     con.execute(

@@ -16,7 +16,7 @@ from filterdsl import FilterError, apply, load_catalog, parse, to_predicate
 from filterdsl.api import parse_result
 from filterdsl.ast import to_json
 from filterdsl.cli import main
-from filterdsl.explain import explain
+from filterdsl.emitters.explain import explain
 
 from conftest import CASES, CORPUS
 
@@ -128,7 +128,7 @@ DETERMINISM_SCRIPT = r"""
 import json, sys
 from filterdsl import load_catalog, parse
 from filterdsl.ast import to_json
-from filterdsl.explain import explain
+from filterdsl.emitters.explain import explain
 cases = json.loads(sys.stdin.read())
 cat = load_catalog(sys.argv[1])
 out = []

@@ -3,7 +3,7 @@
 ``to_sql`` returns ``(sql, params)`` with every value a bound parameter in the driver's paramstyle;
 ``to_sqlglot`` returns the tree (placeholders named ``p0``, ``p1``... or literals with ``inline=True``).
 The SELECT returns ``id, created_at, updated_at, removed_at, data`` in result order; projection
-(``Query.fields``) is applied in Python after fetching (see ``filterdsl.backends.sql_exec``).
+(``Query.fields``) is applied in Python after fetching (see ``filterdsl.backends.sql.runners``).
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
-from ...ast import Query
-from ...errors import Diagnostic, FilterError, Location
-from .compiler import Compiled, compile_query, compile_shape
-from .families import DIALECT_FAMILY
-from .layout import ColumnsLayout, ColumnSpec, JsonLayout, SqlLayoutWarning
-from .shape import Slot, bind, binder, extract, shape_key
-from .status import UnverifiedDialectWarning, warn_unverified
+from filterdsl.ast import Query
+from filterdsl.backends.sql.compiler import Compiled, compile_query, compile_shape
+from filterdsl.backends.sql.dialects import DIALECT_FAMILY
+from filterdsl.backends.sql.layout import ColumnsLayout, ColumnSpec, JsonLayout, SqlLayoutWarning
+from filterdsl.backends.sql.shape import Slot, bind, binder, extract, shape_key
+from filterdsl.backends.sql.status import UnverifiedDialectWarning, warn_unverified
+from filterdsl.errors import Diagnostic, FilterError, Location
 
 __all__ = [
     "ColumnSpec",
@@ -178,6 +178,18 @@ def to_sqlglot(
     _warn(comp.warnings)
     warn_unverified(dialect, _layout_name(layout))
     return tree
+
+
+def to_sql_inline(
+    query: Query,
+    dialect: str = "sqlite",
+    layout: JsonLayout | ColumnsLayout | None = None,
+    catalog: Any = None,
+    pretty: bool = False,
+) -> str:
+    """One statement with the values as SQL literals escaped by sqlglot: for reading and for psql,
+    never for running user input (bound parameters are what ``to_sql`` is for)."""
+    return _generate(to_sqlglot(query, dialect, layout, catalog, inline=True), dialect.lower(), pretty=pretty)
 
 
 def _layout_name(layout: JsonLayout | ColumnsLayout | None) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
-from ...ast import (
+from filterdsl.ast import (
     And,
     Compare,
     Const,
@@ -38,11 +38,14 @@ from ...ast import (
     SortKey,
     State,
 )
-from ...errors import Diagnostic, FilterError, Location
-from . import columnar  # noqa: F401  (registers the DataFusion dialect and the columnar families)
-from .families import AND, OR, J, _n, alias_table, col, family_for
-from .layout import ColumnsLayout, JsonLayout
-from .shape import Slot, extract, is_number, resolve
+from filterdsl.backends.sql.dialects import (
+    columnar,  # noqa: F401  (registers the DataFusion dialect and the columnar families)
+    family_for,
+)
+from filterdsl.backends.sql.dialects.base import AND, OR, J, _n, alias_table, col
+from filterdsl.backends.sql.layout import ColumnsLayout, JsonLayout
+from filterdsl.backends.sql.shape import Slot, extract, is_number, resolve
+from filterdsl.errors import Diagnostic, FilterError, Location
 
 T = FieldType
 _STRINGISH = (T.STRING, T.TEXT_BLOCK, T.ENUM, T.JSON, T.REF)

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from ...ast import (
+from filterdsl.ast import (
     And,
     Compare,
     Const,
@@ -36,9 +36,9 @@ from ...ast import (
     Relation,
     Search,
 )
-from ...errors import FilterError
-from .compiler import Compiler, _Ctx
-from .layout import ColumnsLayout, JsonLayout
+from filterdsl.backends.sql.compiler import Compiler, _Ctx
+from filterdsl.backends.sql.layout import ColumnsLayout, JsonLayout
+from filterdsl.errors import FilterError
 
 T = FieldType
 _RANGE = (Op.GT, Op.GTE, Op.LT, Op.LTE)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ...ast import (
+from filterdsl.ast import (
     And,
     Compare,
     Const,
@@ -24,6 +24,7 @@ from ...ast import (
     FieldState,
     FieldType,
     IdIn,
+    InTrash,
     ModifiedSince,
     Money,
     Node,
@@ -32,9 +33,10 @@ from ...ast import (
     Query,
     Relation,
     Search,
+    Visitor,
 )
-from ...records import next_day as records_next_day
-from ...records import valid_day
+from filterdsl.records import next_day as records_next_day
+from filterdsl.records import valid_day
 
 _KINDS = {str: "str", int: "int", float: "float"}
 
@@ -115,7 +117,9 @@ def _literal_date(n: Compare) -> bool:
     return n.field.type is FieldType.DATE and type(n.value) is str and not valid_day(n.value)
 
 
-class _Extractor:
+class _Extractor(Visitor[Node]):
+    """The shape walk: values out into slots, everything else kept."""
+
     def __init__(self) -> None:
         self.values: list[Any] = []
 
@@ -136,38 +140,51 @@ class _Extractor:
             return tuple(self.slot(x) for x in dict.fromkeys(v))
         return self.slot(v)
 
-    def node(self, n: Node) -> Node:
-        t = type(n)
-        if t is Compare:
-            if _literal_date(n):  # type: ignore[arg-type]
-                return n
-            return Compare(n.field, n.op, self.value(n.value))  # type: ignore[attr-defined]
-        if t is And or t is Or:
-            return t(tuple(self.node(i) for i in n.items))  # type: ignore[attr-defined]
-        if t is Not:
-            return Not(self.node(n.item))  # type: ignore[attr-defined]
-        if t is Relation:
-            return Relation(n.field, n.database, self.node(n.predicate))  # type: ignore[attr-defined]
-        if t is Search:
-            return Search(
-                tuple(tuple(self.slot(w) for w in c) for c in n.clauses),  # type: ignore[attr-defined]
-                n.fields,
-            )  # type: ignore[attr-defined]
-        if t is IdIn:
-            return IdIn(tuple(self.slot(i) for i in dict.fromkeys(n.ids)))  # type: ignore[attr-defined]
-        if t is CreatedAt:
-            s, e = n.start, n.end  # type: ignore[attr-defined]
-            return CreatedAt(None if s is None else self.slot(s), None if e is None else self.slot(e))
-        if t is ModifiedSince:
-            return ModifiedSince(self.slot(n.since))  # type: ignore[attr-defined]
-        return n  # Const, FieldState, InTrash: no values
+    def visit_compare(self, n: Compare) -> Node:
+        if _literal_date(n):
+            return n
+        return Compare(n.field, n.op, self.value(n.value))
+
+    def visit_and(self, n: And) -> Node:
+        return And(tuple(self.visit(i) for i in n.items))
+
+    def visit_or(self, n: Or) -> Node:
+        return Or(tuple(self.visit(i) for i in n.items))
+
+    def visit_not(self, n: Not) -> Node:
+        return Not(self.visit(n.item))
+
+    def visit_relation(self, n: Relation) -> Node:
+        return Relation(n.field, n.database, self.visit(n.predicate))
+
+    def visit_search(self, n: Search) -> Node:
+        return Search(tuple(tuple(self.slot(w) for w in c) for c in n.clauses), n.fields)
+
+    def visit_id_in(self, n: IdIn) -> Node:
+        return IdIn(tuple(self.slot(i) for i in dict.fromkeys(n.ids)))
+
+    def visit_created_at(self, n: CreatedAt) -> Node:
+        s, e = n.start, n.end
+        return CreatedAt(None if s is None else self.slot(s), None if e is None else self.slot(e))
+
+    def visit_modified_since(self, n: ModifiedSince) -> Node:
+        return ModifiedSince(self.slot(n.since))
+
+    def visit_const(self, n: Const) -> Node:  # no values
+        return n
+
+    def visit_field_state(self, n: FieldState) -> Node:
+        return n
+
+    def visit_in_trash(self, n: InTrash) -> Node:
+        return n
 
 
 def extract(query: Query) -> tuple[Query, list[Any]]:
     """(shape, values): the query with slots for values, and the values in slot order."""
     ex = _Extractor()
     shape = Query(
-        predicate=ex.node(query.predicate),
+        predicate=ex.visit(query.predicate),
         sort=query.sort,
         skip=query.skip,
         limit=query.limit,

@@ -56,7 +56,7 @@ def warn_unverified(dialect: str, layout: str, stacklevel: int = 3) -> None:
 
 def status_table() -> list[tuple[str, str, str]]:
     """(dialect, JSON layout, columns layout) for every dialect: where executed, or parse-checked."""
-    from . import dialect_names
+    from filterdsl.backends.sql import dialect_names
 
     names = sorted(set(dialect_names()) | set(EXECUTED))
     return [

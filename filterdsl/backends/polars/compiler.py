@@ -34,7 +34,7 @@ import operator
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..ast import (
+from filterdsl.ast import (
     And,
     Compare,
     Const,
@@ -57,9 +57,9 @@ from ..ast import (
     State,
     walk,
 )
-from ..errors import Diagnostic, FilterError, Location
-from ..records import normalize_record, valid_day
-from .memory import MISSING, Doc, get_path, project, rows_for
+from filterdsl.backends.memory import MISSING, Doc, get_path, project, rows_for
+from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.records import normalize_record, valid_day
 
 if TYPE_CHECKING:
     import polars as pl
@@ -287,7 +287,7 @@ def _search_texts(d: Mapping[str, Any]) -> list[str]:
 def _canonical(docs: Iterable[Any], catalog: Any, database: str | None) -> list[Doc]:
     db = None
     if catalog is not None and database is not None:
-        from ..schema import load_catalog
+        from filterdsl.schema import load_catalog
 
         db = load_catalog(catalog).get(database)
     return [d if type(d) is dict and "removed_at" in d else normalize_record(d, db) for d in docs]
@@ -296,7 +296,7 @@ def _canonical(docs: Iterable[Any], catalog: Any, database: str | None) -> list[
 def default_slots(docs: list[Doc], catalog: Any = None, database: str | None = None) -> list[Field]:
     """The catalog's fields of ``database``; without one, every top-level key seen (schemaless JSON)."""
     if catalog is not None and database is not None:
-        from ..schema import load_catalog
+        from filterdsl.schema import load_catalog
 
         db = load_catalog(catalog).get(database)
         if db is not None:

@@ -15,10 +15,10 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from ..ast import Query
-from ..errors import Diagnostic, FilterError, Location
-from .memory import project
-from .sql import JsonLayout, to_sql
+from filterdsl.ast import Query
+from filterdsl.backends.memory import project
+from filterdsl.backends.sql import JsonLayout, to_sql
+from filterdsl.errors import Diagnostic, FilterError, Location
 
 Doc = dict[str, Any]
 ENGINES = ("sqlite", "duckdb", "postgres", "mysql", "datafusion", "clickhouse")
@@ -200,7 +200,7 @@ def fetch(
         )
     main = _resolve(query, dataset)
     if engine in COLUMNAR:
-        from .sql_columnar_exec import fetch_ids
+        from filterdsl.backends.sql.columnar_runners import fetch_ids
 
         ids = fetch_ids(query, dataset, engine, catalog, main)
         docs = {d["id"]: d for d in dataset[main]}

@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from .errors import Diagnostic, FilterError
+from filterdsl.errors import Diagnostic, FilterError
 
 SECRET_KEY = "secretKey"
 MASK = "********"  # fixed width: a masked value never tells its length
@@ -32,7 +32,7 @@ def secret_spans(text: str) -> list[tuple[int, int]]:
     """
     if SECRET_KEY not in text and "\\u" not in text:
         return []
-    from .frontends.relaxed_json import scan
+    from filterdsl.frontends.relaxed_json import scan
 
     try:
         _, _, spans = scan(text, spans=True)
@@ -42,7 +42,7 @@ def secret_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _token_spans(text: str) -> list[tuple[int, int]]:
-    from .frontends.relaxed_json import _TOKEN, _string
+    from filterdsl.frontends.relaxed_json import _TOKEN, _string
 
     out: list[tuple[int, int]] = []
     pos, n = 0, len(text)

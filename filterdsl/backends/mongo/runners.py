@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..ast import Query
-from .memory import project
-from .mongo import to_mongo
+from filterdsl.ast import Query
+from filterdsl.backends.memory import project
+from filterdsl.backends.mongo import to_mongo
 
 Doc = dict[str, Any]
 ENGINES = ("mongomock", "mingo")

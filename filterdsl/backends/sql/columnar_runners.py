@@ -22,9 +22,9 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..ast import Compare, Field, FieldState, FieldType, Query, Relation, Search, walk
-from ..errors import Diagnostic, FilterError, Location
-from .sql import ColumnsLayout, JsonLayout, to_sql
+from filterdsl.ast import Compare, Field, FieldState, FieldType, Query, Relation, Search, walk
+from filterdsl.backends.sql import ColumnsLayout, JsonLayout, to_sql
+from filterdsl.errors import Diagnostic, FilterError, Location
 
 Doc = dict[str, Any]
 T = FieldType

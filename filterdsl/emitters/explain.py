@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .ast import (
+from filterdsl.ast import (
     And,
     Compare,
     Const,
@@ -26,7 +26,7 @@ from .ast import (
     Relation,
     Search,
 )
-from .emitters.text import Namer, _s, field_text, key_text, node_text, schema_namer
+from filterdsl.emitters.text import Namer, _s, field_text, key_text, node_text, schema_namer
 
 
 def _db(catalog: Any, database: str | None) -> str:

@@ -23,12 +23,9 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.dialects.trino import Trino
 
-from ...errors import Diagnostic, FilterError, Location
-from .families import (
+from filterdsl.backends.sql.dialects.base import (
     AND,
     DAY_PREFIX,
-    DIALECT_FAMILY,
-    FAMILIES,
     OR,
     Family,
     J,
@@ -38,7 +35,8 @@ from .families import (
     fn,
     not_expressible,
 )
-from .shape import STEPS, derive
+from filterdsl.backends.sql.shape import STEPS, derive
+from filterdsl.errors import Diagnostic, FilterError, Location
 
 #: DAY_PREFIX without its ``(?!0000)`` look-ahead (Rust regex and re2 have none): year 0000 is refused
 #: by ``text >= '0001'`` instead
@@ -332,7 +330,5 @@ class ClickHouseJsonFamily(ClickHouseFamily):
 
 ClickHouseFamily.json_family = ClickHouseJsonFamily
 
-FAMILIES.update({"datafusion": DataFusionFamily, "clickhouse": ClickHouseFamily})
-DIALECT_FAMILY.update({"datafusion": "datafusion", "clickhouse": "clickhouse"})
 
 __all__ = ["DataFusion", "DataFusionFamily", "ClickHouseFamily", "derive"]

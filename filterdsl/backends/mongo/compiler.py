@@ -15,7 +15,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from ..ast import (
+from filterdsl.ast import (
     And,
     Compare,
     Const,
@@ -38,7 +38,7 @@ from ..ast import (
     State,
     walk,
 )
-from ..errors import Diagnostic, FilterError, Location
+from filterdsl.errors import Diagnostic, FilterError, Location
 
 T = FieldType
 Filter = dict[str, Any]

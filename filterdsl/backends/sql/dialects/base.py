@@ -1,0 +1,460 @@
+"""Per-engine JSON access for the JSON document layout.
+
+A *family* knows one engine's JSON functions: how to reach a value below the ``data`` column, test its
+JSON type, read it as text or number, expand an array into rows, and compare strings by code point.
+Everything is built as sqlglot trees; user text (field keys, path segments, values) only ever enters
+as a bound parameter through ``param``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+
+from filterdsl.backends.sql.shape import derive, length
+from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.records import valid_day
+
+ParamFn = Callable[[object], exp.Expr]
+_CMP: dict[str, type[exp.Expr]] = {"eq": exp.EQ, "gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}
+
+#: canonical JSON kinds; a missing key has no kind (SQL NULL)
+KINDS = ("null", "string", "number", "true", "false", "array", "object")
+
+
+#: text that starts with a real day YYYY-MM-DD (ASCII digits, year >= 1, Gregorian leap years), the same
+#: test as ``records.valid_day`` on the first 10 characters (checked on every day of 15 years and on
+#: 200,000 random strings); one regex instead of arithmetic keeps the SQL short
+DAY_PREFIX = (
+    "^(?!0000)([0-9]{4}-(0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|[0-9]{4}-(0[469]|11)-(0[1-9]|[12][0-9]|30)"
+    "|[0-9]{4}-02-(0[1-9]|1[0-9]|2[0-8])|([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)"
+    "-02-29)"
+)
+
+
+def canonical_index(seg: str) -> bool:
+    """SPEC 4: a path segment indexes an array only when it is a canonical non-negative integer."""
+    return seg.isdigit() and seg.isascii() and (seg == "0" or seg[0] != "0")
+
+
+#: chains longer than this are written as parenthesised halves: an engine parses ``a AND b AND c ...``
+#: into one tree level per term, and SQLite stops at 1,000 levels ("Expression tree is too large")
+BALANCE_OVER = 64
+
+
+def _chain(join: type[exp.Connector], items: tuple[exp.Expr, ...]) -> exp.Expr:
+    if not items:  # the identities: an empty AND holds, an empty OR does not
+        return exp.true() if join is exp.And else exp.false()
+    if len(items) <= BALANCE_OVER:
+        return exp.and_(*items, copy=False) if join is exp.And else exp.or_(*items, copy=False)
+    half = len(items) // 2
+    return join(
+        this=exp.Paren(this=_chain(join, items[:half])), expression=exp.Paren(this=_chain(join, items[half:]))
+    )
+
+
+def AND(*items: exp.Expr) -> exp.Expr:  # noqa: N802 - reads like SQL
+    """n-ary AND without sqlglot's defensive deep copies (trees here are built once); long chains
+    nest as balanced halves, so the parse depth grows with log n, not n."""
+    return _chain(exp.And, items)
+
+
+def OR(*items: exp.Expr) -> exp.Expr:  # noqa: N802
+    return _chain(exp.Or, items)
+
+
+def _s(v: str) -> exp.Literal:
+    return exp.Literal.string(v)
+
+
+def _n(v: int) -> exp.Expr:
+    return exp.Literal.number(v)
+
+
+def fn(name: str, *args: exp.Expr) -> exp.Expr:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _in(e: exp.Expr, values: tuple[str, ...]) -> exp.Expr:
+    if len(values) == 1:
+        return exp.EQ(this=e, expression=_s(values[0]))
+    return exp.In(this=e, expressions=[_s(v) for v in values])
+
+
+@functools.lru_cache(maxsize=256)
+def _dtype(name: str, dialect: str | None) -> exp.DataType:
+    return exp.DataType.build(name, dialect=dialect)
+
+
+def dtype(name: str, dialect: str | None = None) -> exp.DataType:
+    """``exp.DataType.build`` parses its text on every call (most of a compile's time): built once here."""
+    return _dtype(name, dialect).copy()
+
+
+def col(name: str, table: str | None = None) -> exp.Column:
+    """A quoted column reference, built directly (``exp.column`` copies its arguments)."""
+    if table:
+        return exp.Column(
+            this=exp.Identifier(this=name, quoted=True), table=exp.Identifier(this=table, quoted=True)
+        )
+    return exp.Column(this=exp.Identifier(this=name, quoted=True))
+
+
+def alias_table(this: exp.Expr, alias: str, columns: tuple[str, ...] = ()) -> exp.Expr:
+    ta = exp.TableAlias(
+        this=exp.to_identifier(alias, quoted=True),
+        columns=[exp.to_identifier(c, quoted=True) for c in columns] or None,
+    )
+    if isinstance(this, exp.Table):
+        this.set("alias", ta)
+        return this
+    return exp.Table(this=this, alias=ta)
+
+
+@dataclass(frozen=True)
+class J:
+    """A JSON value reachable in SQL: ``root`` (a JSON expression) and a path below it.
+
+    ``path`` is family-specific (a path expression or None for the root itself). ``elem`` marks a
+    SQLite ``json_each`` row (alias name): its ``type``/``value`` columns describe the value.
+    """
+
+    root: exp.Expr | None
+    path: exp.Expr | None = None
+    elem: str | None = None
+    #: a top-level key of a table's document (PostgreSQL: containment ``data @> {...}`` applies)
+    top: bool = False
+
+
+#: families written for the columns layout only (no JSON document layout there)
+COLUMNS_ONLY = ("datafusion",)
+
+
+def not_expressible(dialect: str, what: str, layout: str = "json") -> FilterError:
+    """The refusal names the layout in use and the dialects that can say ``what`` in it."""
+    from filterdsl.backends.sql.dialects import DIALECT_FAMILY
+
+    if layout == "columns":
+        return FilterError(
+            [
+                Diagnostic(
+                    "not-expressible",
+                    f"the SQL dialect {dialect!r} cannot express {what} in the columns layout (filterdsl writes "
+                    f"dates, tags and relations of the columns layout for: {', '.join(sorted(DIALECT_FAMILY))}); "
+                    f"use one of those dialects or the JSON document layout",
+                    Location(param="dialect"),
+                )
+            ]
+        )
+    json_ones = sorted(d for d, f in DIALECT_FAMILY.items() if f not in COLUMNS_ONLY)
+    return FilterError(
+        [
+            Diagnostic(
+                "not-expressible",
+                f"the SQL dialect {dialect!r} cannot express {what} in the JSON document layout (filterdsl "
+                f"knows the JSON functions of: {', '.join(json_ones)}); use one of those dialects "
+                f"or a columns layout",
+                Location(param="dialect"),
+            )
+        ]
+    )
+
+
+class Family:
+    """Interface and shared helpers; subclasses implement one engine's JSON functions."""
+
+    name = "generic"
+    kinds: dict[str, tuple[str, ...]] = {}
+    #: the layout being compiled ("json" or "columns"), named in refusals
+    layout = "json"
+
+    def __init__(self, param: ParamFn, dialect: str):
+        self.param = param
+        self.dialect = dialect
+
+    # ---- navigation / inspection (engine specific)
+    def root(self, doc: exp.Expr, top: bool = False) -> J:
+        """``top``: ``doc`` is a table's document column (not a column of the columns layout)."""
+        raise not_expressible(self.dialect, "access to JSON field values", self.layout)
+
+    def child(self, parent: J, seg: str, depth: int) -> J:
+        raise not_expressible(self.dialect, "access to JSON field values", self.layout)
+
+    def typ(self, j: J) -> exp.Expr:
+        raise not_expressible(self.dialect, "JSON type checks", self.layout)
+
+    def value(self, j: J) -> exp.Expr:
+        """The JSON value itself as one expression (what an expression index names)."""
+        return self.text(j)
+
+    def text(self, j: J) -> exp.Expr:
+        """The value as SQL text; meaningful only where the kind is string."""
+        raise not_expressible(self.dialect, "JSON string values", self.layout)
+
+    def num(self, j: J) -> exp.Expr:
+        raise not_expressible(self.dialect, "JSON number values", self.layout)
+
+    def json_text(self, j: J) -> exp.Expr:
+        raise not_expressible(self.dialect, "JSON text", self.layout)
+
+    def array_len(self, j: J) -> exp.Expr:
+        raise not_expressible(self.dialect, "JSON array length", self.layout)
+
+    def elements(self, j: J, alias: str) -> tuple[exp.Expr, J]:
+        """A FROM item expanding the array ``j`` into rows, and the element value of a row."""
+        raise not_expressible(self.dialect, "JSON array expansion", self.layout)
+
+    def members(self, j: J, alias: str) -> tuple[exp.Expr, J]:
+        """A FROM item expanding the values of the object ``j`` into rows."""
+        raise not_expressible(self.dialect, "JSON object expansion", self.layout)
+
+    def valid_day(self, head: exp.Expr) -> exp.Expr:
+        raise not_expressible(self.dialect, "date validation", self.layout)
+
+    def valid_prefix(self, text: exp.Expr) -> exp.Expr:
+        """The first 10 characters of ``text`` are a real day (SPEC 1.4)."""
+        return self.valid_day(self.head10(text))
+
+    def any_element(self, j: J, alias: str, cond: Callable[[J], exp.Expr]) -> exp.Expr:
+        """TRUE when some element of the array ``j`` satisfies ``cond`` (EXISTS over the expansion)."""
+        frm, e = self.elements(j, alias)
+        return exp.Exists(
+            this=exp.select(_n(1), copy=False).from_(frm, copy=False).where(cond(e), copy=False)
+        )
+
+    def any_member(self, j: J, alias: str, cond: Callable[[J], exp.Expr]) -> exp.Expr:
+        """TRUE when some member value of the object ``j`` satisfies ``cond``."""
+        frm, e = self.members(j, alias)
+        return exp.Exists(
+            this=exp.select(_n(1), copy=False).from_(frm, copy=False).where(cond(e), copy=False)
+        )
+
+    def string_elements(self, j: J, alias: str) -> exp.Expr:
+        """The string elements of the array ``j`` as an SQL array (Spark relations)."""
+        raise not_expressible(self.dialect, "arrays of strings", self.layout)
+
+    def is_bool(self, j: J, value: bool) -> exp.Expr:
+        return self.kind_is(j, ("true" if value else "false",))
+
+    def collect(self, e: exp.Expr) -> exp.Expr:
+        """An aggregate collecting ``e`` into an array (uncorrelated refMultiple relations; Spark)."""
+        return fn("collect_list", e)
+
+    def overlap(self, listed: exp.Expr, ids: exp.Expr) -> exp.Expr:
+        """The two arrays share an element (uncorrelated refMultiple relations; Spark)."""
+        return fn("arrays_overlap", listed, ids)
+
+    def key_text(self, text: str) -> exp.Expr:
+        """A key or path piece as SQL: a literal (so an expression index can match it), bound only when
+        it holds NUL, which no engine accepts in SQL text."""
+        return self.param(text) if "\x00" in text else _s(text)
+
+    #: PostgreSQL options set by the compiler (other families ignore them)
+    icu_lower = False
+    cast_root = False
+
+    #: no expression this family emits in a WHERE can raise, so conditions are plain ANDs (no CASE
+    #: guard deciding evaluation order), which keeps them open to the planner's index matching
+    safe = True
+
+    # ---- typed tests on a JSON value (exact; each family writes them in the form its indexes serve)
+    def str_eq(self, j: J, value: object) -> exp.Expr:
+        """``j`` is the JSON string ``value`` (compared by code point)."""
+        return AND(self.kind_is(j, ("string",)), self.text_eq(self.text(j), value, indexable=False))
+
+    def str_in(self, j: J, values: tuple[object, ...]) -> exp.Expr:
+        return AND(self.kind_is(j, ("string",)), self.text_in(self.text(j), values, indexable=False))
+
+    def num_cmp(self, j: J, op: str, value: object) -> exp.Expr:
+        """``j`` is a JSON number and ``j <op> value``."""
+        return AND(self.kind_is(j, ("number",)), _CMP[op](this=self.num(j), expression=self.param(value)))
+
+    def bool_eq(self, j: J, value: bool) -> exp.Expr:
+        return self.is_bool(j, value)
+
+    def date_cmp(self, text: exp.Expr, op: str, day: object, indexable: bool = False) -> exp.Expr:
+        """``text`` (SQL text) starts with a real day that is ``<op> day`` (SPEC 1.4: days compare).
+
+        By code point, the first 10 characters compare with a day exactly as the whole text compares
+        with that day (``>=``, ``<``) or with the next day (``>``, ``<=``), so the range is on the value
+        itself, which an index on the value (PostgreSQL: ``COLLATE "C"``) serves.
+        """
+        t = self.binary(text)
+        if type(day) is str and not valid_day(day):  # not a day (a hand-built AST): compare the first 10
+            head = self.binary(self.head10(text.copy()))
+            return AND(_CMP[op](this=head, expression=self.param(day)), self.valid_prefix(text.copy()))
+        nxt = derive(day, "next_day")
+        if op == "eq":
+            rng: exp.Expr = AND(
+                exp.GTE(this=t, expression=self.param(day)), exp.LT(this=t.copy(), expression=self.param(nxt))
+            )
+        elif op in ("gt", "lte"):
+            rng = (exp.GTE if op == "gt" else exp.LT)(this=t, expression=self.param(nxt))
+        else:
+            rng = (exp.GTE if op == "gte" else exp.LT)(this=t, expression=self.param(day))
+        return AND(rng, self.valid_prefix(text.copy()))
+
+    def is_empty(self, j: J) -> exp.Expr:
+        return OR(
+            self.kind_is(j, ("null",)),
+            AND(self.kind_is(j, ("string",)), self.eq_empty(self.text(j))),
+            AND(self.kind_is(j, ("array",)), exp.EQ(this=self.array_len(j), expression=_n(0))),
+        )
+
+    def has_value(self, j: J) -> exp.Expr:
+        return OR(
+            self.kind_is(j, ("number", "true", "false", "object")),
+            AND(self.kind_is(j, ("string",)), self.ne_empty(self.text(j))),
+            AND(self.kind_is(j, ("array",)), exp.GT(this=self.array_len(j), expression=_n(0))),
+        )
+
+    def tags_all(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
+        """``j`` is an array holding every one of ``values`` as a string element."""
+
+        def has(v: object) -> Callable[[J], exp.Expr]:
+            return lambda e: AND(self.kind_is(e, ("string",)), self.text_eq(self.text(e), v, indexable=False))
+
+        return AND(self.kind_is(j, ("array",)), *[self.any_element(j, alias(), has(v)) for v in values])
+
+    def tags_any(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
+        return AND(
+            self.kind_is(j, ("array",)),
+            self.any_element(
+                j,
+                alias(),
+                lambda e: AND(
+                    self.kind_is(e, ("string",)), self.text_in(self.text(e), values, indexable=False)
+                ),
+            ),
+        )
+
+    def tags_exactly(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
+        """Every value present and no element outside ``values`` (set semantics)."""
+
+        def bad(e: J) -> exp.Expr:
+            ok = exp.Coalesce(
+                this=AND(self.kind_is(e, ("string",)), self.text_in(self.text(e), values, indexable=False)),
+                expressions=[exp.false()],
+            )
+            return exp.Not(this=exp.Paren(this=ok))
+
+        return AND(self.tags_all(j, values, alias), exp.Not(this=self.any_element(j, alias(), bad)))
+
+    # ---- SQL text values (columns, record attributes, extracted JSON strings)
+    def same_text(self, a: exp.Expr, b: exp.Expr) -> exp.Expr:
+        """Two SQL texts are equal by code point, in a form an index on ``a`` serves where one can."""
+        return exp.EQ(this=self.binary(a), expression=self.binary(b))
+
+    def text_eq(self, e: exp.Expr, value: object, indexable: bool = True) -> exp.Expr:
+        """``e = value`` by code point; ``indexable`` asks for a form a plain index on ``e`` serves."""
+        return exp.EQ(this=self.binary(e), expression=self.binary(self.param(value)))
+
+    def text_in(self, e: exp.Expr, values: tuple[object, ...], indexable: bool = True) -> exp.Expr:
+        vals = tuple(dict.fromkeys(values))
+        if len(vals) == 1:
+            return self.text_eq(e, vals[0], indexable)
+        return exp.In(this=self.binary(e), expressions=[self.binary(self.param(v)) for v in vals])
+
+    def ci(self, hay: exp.Expr, op: str, needle: object) -> exp.Expr:
+        """Case-insensitive ``contains``/``starts``/``ends``/``ieq`` of the lowered ``needle`` in ``hay``."""
+        low = self.lower(hay)
+        if op == "contains":
+            return self.contains(low, needle)
+        if op == "starts":
+            return self.starts(low, needle)
+        if op == "ends":
+            return self.ends(low, needle)
+        return self.text_eq(low, needle, indexable=False)
+
+    def sort_num(self, j: J) -> exp.Expr:
+        """A number value that orders numerically (inside a CASE that checked the kind)."""
+        return self.num(j)
+
+    def sort_bool(self, j: J) -> exp.Expr:
+        """A boolean value ordering false before true (inside a CASE that checked the kind)."""
+        return exp.Case(ifs=[exp.If(this=self.is_bool(j, True), true=_n(1))], default=_n(0))
+
+    # ---- derived
+    def kind_is(self, j: J, kinds: tuple[str, ...]) -> exp.Expr:
+        raw = tuple(dict.fromkeys(t for k in kinds for t in self.kinds[k]))
+        return _in(self.typ(j), raw)
+
+    def missing(self, j: J) -> exp.Expr:
+        return exp.Is(this=self.typ(j), expression=exp.Null())
+
+    # ---- strings (portable defaults)
+    def lower(self, e: exp.Expr) -> exp.Expr:
+        return exp.Lower(this=e)
+
+    def binary(self, e: exp.Expr) -> exp.Expr:
+        """A string expression that compares and sorts by code point."""
+        return e
+
+    def length(self, e: exp.Expr) -> exp.Expr:
+        return exp.Length(this=e)
+
+    def eq_empty(self, e: exp.Expr) -> exp.Expr:
+        """``e`` is the empty string (PAD SPACE collations would also say so of ``' '``)."""
+        return exp.EQ(this=e, expression=_s(""))
+
+    def ne_empty(self, e: exp.Expr) -> exp.Expr:
+        return exp.NEQ(this=e, expression=_s(""))
+
+    def contains(self, hay: exp.Expr, needle: Any) -> exp.Expr:
+        return exp.GT(this=exp.StrPosition(this=hay, substr=self.param(needle)), expression=_n(0))
+
+    def starts(self, hay: exp.Expr, needle: Any) -> exp.Expr:
+        n = length(needle)
+        return exp.EQ(
+            this=self.binary(exp.Substring(this=hay, start=_n(1), length=self.param(n))),
+            expression=self.binary(self.param(needle)),
+        )
+
+    def ends(self, hay: exp.Expr, needle: Any) -> exp.Expr:
+        n = length(needle)
+        start = exp.Add(this=exp.Sub(this=self.length(hay), expression=self.param(n)), expression=_n(1))
+        return AND(
+            exp.GTE(this=self.length(hay), expression=self.param(n)),
+            exp.EQ(
+                this=self.binary(exp.Substring(this=hay, start=start)),
+                expression=self.binary(self.param(needle)),
+            ),
+        )
+
+    def head10(self, e: exp.Expr) -> exp.Expr:
+        return exp.Substring(this=e, start=_n(1), length=_n(10))
+
+
+class _PathFamily(Family):
+    """Families whose JSON functions take (document, path text): SQLite and MySQL/MariaDB."""
+
+    def root(self, doc: exp.Expr, top: bool = False) -> J:
+        return J(doc, None)
+
+    @staticmethod
+    def _key_piece(seg: str) -> str:
+        return '."' + json.dumps(seg, ensure_ascii=False)[1:-1] + '"'
+
+    def _cat(self, a: exp.Expr | None, piece: str) -> exp.Expr:
+        # keys are literals (escaped by sqlglot), so an expression index on the same path matches
+        if a is None:
+            return _s("$" + piece)
+        if isinstance(a, exp.Literal):
+            return _s(a.this + piece)
+        return exp.DPipe(this=a, expression=_s(piece), safe=True)
+
+    def child(self, parent: J, seg: str, depth: int) -> J:
+        if depth > 0 and canonical_index(seg):
+            arr = self._cat(parent.path, f"[{seg}]")
+            obj = self._cat(parent.path, self._key_piece(seg))
+            path: exp.Expr = exp.Case(
+                ifs=[exp.If(this=self.kind_is(parent, ("array",)), true=arr)], default=obj
+            )
+        else:
+            path = self._cat(parent.path, self._key_piece(seg))
+        return J(parent.root, path)

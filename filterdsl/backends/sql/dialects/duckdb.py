@@ -1,0 +1,95 @@
+"""DuckDB's JSON extension: the JSON document layout on DuckDB."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlglot import exp
+
+from filterdsl.backends.sql.dialects.base import AND, Family, J, _n, _s, alias_table, col, dtype, fn
+
+
+class DuckDBFamily(Family):
+    """DuckDB's JSON extension; paths are RFC 6901 JSON Pointers (any key, arrays by canonical index)."""
+
+    name = "duckdb"
+    kinds = {
+        "null": ("NULL",),
+        "string": ("VARCHAR",),
+        "number": ("BIGINT", "UBIGINT", "DOUBLE", "HUGEINT"),
+        "true": ("BOOLEAN",),
+        "false": ("BOOLEAN",),
+        "array": ("ARRAY",),
+        "object": ("OBJECT",),
+    }
+
+    def root(self, doc: exp.Expr, top: bool = False) -> J:
+        return J(doc, None)
+
+    def child(self, parent: J, seg: str, depth: int) -> J:
+        piece = "/" + seg.replace("~", "~0").replace("/", "~1")
+        if "\x00" in piece:  # no NUL in SQL text: such a piece is bound
+            return J(
+                parent.root,
+                self.key_text(piece)
+                if parent.path is None
+                else exp.DPipe(this=parent.path, expression=self.key_text(piece), safe=True),
+            )
+        if parent.path is None:
+            return J(parent.root, _s(piece))
+        if isinstance(parent.path, exp.Literal):
+            return J(parent.root, _s(parent.path.this + piece))
+        return J(parent.root, exp.DPipe(this=parent.path, expression=_s(piece), safe=True))
+
+    def _args(self, j: J) -> list[exp.Expr]:
+        assert j.root is not None
+        return [j.root, _s("$")] if j.path is None else [j.root, j.path]
+
+    def typ(self, j: J) -> exp.Expr:
+        return fn("json_type", *self._args(j))
+
+    def kind_is(self, j: J, kinds: tuple[str, ...]) -> exp.Expr:
+        cond = super().kind_is(j, kinds)
+        if ("true" in kinds) != ("false" in kinds):
+            want = "true" if "true" in kinds else "false"
+            cond = AND(cond, exp.EQ(this=self.text(j), expression=_s(want)))
+        return cond
+
+    def text(self, j: J) -> exp.Expr:
+        return fn("json_extract_string", *self._args(j))
+
+    def num(self, j: J) -> exp.Expr:
+        # TRY_CAST: DuckDB may evaluate both sides of an AND, and a kind test must not be needed first
+        return exp.TryCast(this=self.text(j), to=dtype("DOUBLE"))
+
+    def json_text(self, j: J) -> exp.Expr:
+        return exp.Cast(this=fn("json_extract", *self._args(j)), to=dtype("VARCHAR"))
+
+    def array_len(self, j: J) -> exp.Expr:
+        return fn("json_array_length", *self._args(j))
+
+    def elements(self, j: J, alias: str) -> tuple[exp.Expr, J]:
+        assert j.root is not None
+        doc = j.root if j.path is None else fn("json_extract", j.root, j.path)  # json_each wants a '$' path
+        return alias_table(fn("json_each", doc), alias), J(col("value", alias))
+
+    members = elements
+
+    def contains(self, hay: exp.Expr, needle: Any) -> exp.Expr:
+        return exp.GT(this=fn("strpos", hay, self.param(needle)), expression=_n(0))
+
+    def starts(self, hay: exp.Expr, needle: Any) -> exp.Expr:
+        return fn("starts_with", hay, self.param(needle))
+
+    def ends(self, hay: exp.Expr, needle: Any) -> exp.Expr:
+        return fn("suffix", hay, self.param(needle))
+
+    def head10(self, e: exp.Expr) -> exp.Expr:
+        return fn("substr", e, _n(1), _n(10))
+
+    def valid_day(self, head: exp.Expr) -> exp.Expr:
+        shape = fn("regexp_full_match", head, _s("[0-9]{4}-[0-9]{2}-[0-9]{2}"))
+        real = exp.Not(
+            this=exp.Is(this=fn("try_strptime", head.copy(), _s("%Y-%m-%d")), expression=exp.Null())
+        )
+        return AND(shape, real, exp.GTE(this=head.copy(), expression=_s("0001")))

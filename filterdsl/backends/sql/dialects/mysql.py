@@ -1,0 +1,218 @@
+"""MySQL and MariaDB: JSON_EXTRACT/JSON_VALUE access, and the collation rules an index on a column or a generated column still serves."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from filterdsl.backends.sql.dialects.base import (
+    _CMP,
+    AND,
+    DAY_PREFIX,
+    J,
+    _n,
+    _PathFamily,
+    _s,
+    alias_table,
+    col,
+    dtype,
+    fn,
+)
+from filterdsl.backends.sql.shape import derive
+from filterdsl.records import valid_day
+
+
+class MySQLFamily(_PathFamily):
+    """MySQL 8 and MariaDB >= 10.6 (JSON_TABLE); strings compare as utf8mb4 bytes (code point order)."""
+
+    name = "mysql"
+    kinds = {
+        "null": ("NULL",),
+        "string": ("STRING",),
+        "number": ("INTEGER", "UNSIGNED INTEGER", "DOUBLE", "DECIMAL"),
+        "true": ("BOOLEAN",),
+        "false": ("BOOLEAN",),
+        "array": ("ARRAY",),
+        "object": ("OBJECT",),
+    }
+
+    def _cat(self, a: exp.Expr | None, piece: str) -> exp.Expr:
+        if a is None:
+            return _s("$" + piece)
+        if isinstance(a, exp.Literal):
+            return _s(a.this + piece)
+        return exp.Concat(expressions=[a, _s(piece)])
+
+    def _extract(self, j: J) -> exp.Expr:
+        assert j.root is not None
+        if j.path is None:
+            return j.root
+        return fn("JSON_EXTRACT", j.root, j.path)
+
+    def child(self, parent: J, seg: str, depth: int) -> J:
+        if not seg.startswith("-"):
+            return super().child(parent, seg, depth)
+        # MariaDB cannot name a key that starts with '-' in a path ($."-x" finds nothing): find it
+        # by position among JSON_KEYS and take the same position of the values array ($.*)
+        a = f"k{depth}"
+        tree = _mysql_key_lookup().copy()
+
+        def fill(node: exp.Expr) -> exp.Expr:
+            if isinstance(node, exp.Column) and node.name == "__p":
+                return self._extract(parent).copy()
+            if isinstance(node, exp.Column) and node.name == "__k":
+                return self.key_text(seg)
+            if isinstance(node, exp.Identifier) and node.this == "k":
+                return exp.to_identifier(a, quoted=True)
+            return node
+
+        return J(exp.Subquery(this=tree.transform(fill, copy=False)), None)
+
+    def typ(self, j: J) -> exp.Expr:
+        return fn("JSON_TYPE", self._extract(j))
+
+    def kind_is(self, j: J, kinds: tuple[str, ...]) -> exp.Expr:
+        cond = super().kind_is(j, kinds)
+        if ("true" in kinds) != ("false" in kinds):
+            want = "true" if "true" in kinds else "false"
+            cond = AND(cond, exp.EQ(this=self.json_text(j), expression=_s(want)))
+        return cond
+
+    def text(self, j: J) -> exp.Expr:
+        return fn("JSON_UNQUOTE", self._extract(j))
+
+    def num(self, j: J) -> exp.Expr:
+        return exp.Cast(this=self.text(j), to=dtype("DOUBLE"))
+
+    def json_text(self, j: J) -> exp.Expr:
+        return exp.Cast(this=self._extract(j), to=dtype("CHAR"))
+
+    def array_len(self, j: J) -> exp.Expr:
+        return fn("JSON_LENGTH", self._extract(j))
+
+    def elements(self, j: J, alias: str) -> tuple[exp.Expr, J]:
+        doc = self._extract(j)
+        cols = [
+            exp.ColumnDef(
+                this=exp.to_identifier("i", quoted=True),
+                kind=exp.ColumnConstraint(kind=exp.Var(this="FOR ORDINALITY")),
+            )
+        ]
+        tbl = exp.JSONTable(this=doc.copy(), path=_s("$[*]"), schema=exp.JSONSchema(expressions=cols))
+        frm = alias_table(tbl, alias)
+        idx = exp.Concat(expressions=[_s("$["), exp.Sub(this=col("i", alias), expression=_n(1)), _s("]")])
+        return frm, J(doc.copy(), idx)
+
+    def members(self, j: J, alias: str) -> tuple[exp.Expr, J]:
+        values = J(fn("JSON_EXTRACT", self._extract(j), _s("$.*")), None)
+        return self.elements(values, alias)
+
+    def lower(self, e: exp.Expr) -> exp.Expr:
+        # utf8mb4_general_ci (MariaDB's default) leaves letters above U+FFFF unchanged (LOWER('𐐀') = '𐐀');
+        # the UCA 5.2 collation lowers them as Python does (MariaDB >= 10.0, MySQL >= 5.6)
+        return exp.Lower(this=exp.Collate(this=e, expression=exp.to_identifier("utf8mb4_unicode_520_ci")))
+
+    def binary(self, e: exp.Expr) -> exp.Expr:
+        return exp.Cast(this=e, to=dtype("BINARY", dialect="mysql"))
+
+    # A full scan (MariaDB has no index on a JSON value) evaluates AND left to right: the value test
+    # (one parse of the document) first, the kind test (a second parse) only on the rows it let through.
+    # JSON_UNQUOTE(JSON_EXTRACT(...)), not JSON_VALUE: MySQL 8's JSON_VALUE stops at 512 characters.
+    def str_eq(self, j: J, value: object) -> exp.Expr:
+        return AND(
+            exp.EQ(this=self.binary(self.text(j)), expression=self.binary(self.param(value))),
+            self.kind_is(j, ("string",)),
+        )
+
+    def str_in(self, j: J, values: tuple[object, ...]) -> exp.Expr:
+        vals = tuple(dict.fromkeys(values))
+        if len(vals) == 1:
+            return self.str_eq(j, vals[0])
+        return AND(
+            exp.In(this=self.binary(self.text(j)), expressions=[self.binary(self.param(x)) for x in vals]),
+            self.kind_is(j, ("string",)),
+        )
+
+    def num_cmp(self, j: J, op: str, value: object) -> exp.Expr:
+        return AND(_CMP[op](this=self.num(j), expression=self.param(value)), self.kind_is(j, ("number",)))
+
+    def bool_eq(self, j: J, value: bool) -> exp.Expr:
+        # the JSON text of a boolean is exactly true/false (a string "true" reads '"true"'): one parse
+        return exp.EQ(this=self.json_text(j), expression=_s("true" if value else "false"))
+
+    def date_cmp(self, text: exp.Expr, op: str, day: object, indexable: bool = False) -> exp.Expr:
+        exact = super().date_cmp(text, op, day)
+        if not indexable or (type(day) is str and not valid_day(day)):
+            return exact
+        # a range in the column's collation that holds every exact match (an index serves it): below
+        # the bound by code point is below it in any collation here (the texts differ within their
+        # first 10 ASCII characters); at or above needs the bound's first 9 characters, because a PAD
+        # SPACE collation ranks "2020-01-01\t" below "2020-01-01"
+        nxt = derive(day, "next_day")
+        low = {"gte": day, "gt": nxt, "eq": day}.get(op)
+        high = {"lt": day, "lte": nxt, "eq": nxt}.get(op)
+        parts: list[exp.Expr] = []
+        if low is not None:
+            parts.append(exp.GTE(this=text.copy(), expression=self.param(derive(low, "head9"))))
+        if high is not None:
+            parts.append(exp.LT(this=text.copy(), expression=self.param(high)))
+        return AND(*parts, exact)
+
+    def same_text(self, a: exp.Expr, b: exp.Expr) -> exp.Expr:
+        # the index on ``a`` finds a collation-equal superset, the bytes decide (as text_eq below)
+        return AND(
+            exp.EQ(this=a, expression=b), exp.EQ(this=self.binary(a.copy()), expression=self.binary(b.copy()))
+        )
+
+    def text_eq(self, e: exp.Expr, value: object, indexable: bool = True) -> exp.Expr:
+        # ``e = v`` in the column's own collation (case- and PAD-SPACE-insensitive by default) finds a
+        # superset through the column's index; the byte comparison keeps exactly the equal strings
+        exact = exp.EQ(this=self.binary(e), expression=self.binary(self.param(value)))
+        if not indexable:
+            return exact
+        return AND(exp.EQ(this=e.copy(), expression=self.param(value)), exact)
+
+    def text_in(self, e: exp.Expr, values: tuple[object, ...], indexable: bool = True) -> exp.Expr:
+        vals = tuple(dict.fromkeys(values))
+        if len(vals) == 1:
+            return self.text_eq(e, vals[0], indexable)
+        exact = exp.In(this=self.binary(e), expressions=[self.binary(self.param(v)) for v in vals])
+        if not indexable:
+            return exact
+        return AND(exp.In(this=e.copy(), expressions=[self.param(v) for v in vals]), exact)
+
+    def length(self, e: exp.Expr) -> exp.Expr:
+        return fn("CHAR_LENGTH", e)
+
+    # MariaDB's utf8mb4_bin is PAD SPACE: ' ' = '' is true there, so emptiness is a length test
+    def eq_empty(self, e: exp.Expr) -> exp.Expr:
+        return exp.EQ(this=fn("CHAR_LENGTH", e), expression=_n(0))
+
+    def ne_empty(self, e: exp.Expr) -> exp.Expr:
+        return exp.GT(this=fn("CHAR_LENGTH", e), expression=_n(0))
+
+    def contains(self, hay: exp.Expr, needle: Any) -> exp.Expr:
+        return exp.GT(this=fn("LOCATE", self.binary(self.param(needle)), self.binary(hay)), expression=_n(0))
+
+    def head10(self, e: exp.Expr) -> exp.Expr:
+        return fn("SUBSTRING", e, _n(1), _n(10))
+
+    def valid_day(self, head: exp.Expr) -> exp.Expr:
+        # REGEXP_INSTR exists in MySQL 8 and MariaDB (REGEXP_LIKE is MySQL only)
+        return exp.GT(this=fn("REGEXP_INSTR", self.binary(head), _s(DAY_PREFIX)), expression=_n(0))
+
+    def valid_prefix(self, text: exp.Expr) -> exp.Expr:
+        return self.valid_day(text)  # the regex is anchored at the start only: no substring needed
+
+
+@functools.cache
+def _mysql_key_lookup() -> exp.Expr:
+    return sqlglot.parse_one(
+        "SELECT JSON_EXTRACT(JSON_EXTRACT(__p, '$.*'), CONCAT('$[', k.i - 1, ']')) FROM JSON_TABLE(JSON_KEYS(__p), "
+        "'$[*]' COLUMNS(i FOR ORDINALITY, name LONGTEXT PATH '$')) AS k "
+        "WHERE CAST(k.name AS BINARY) = CAST(__k AS BINARY)",
+        read="mysql",
+    )

@@ -1,0 +1,238 @@
+"""PostgreSQL jsonb: operators an expression index or a GIN index serves, and COLLATE "C" for code-point order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlglot import exp
+
+from filterdsl.backends.sql.dialects.base import (
+    _CMP,
+    AND,
+    DAY_PREFIX,
+    OR,
+    Family,
+    J,
+    _n,
+    _s,
+    alias_table,
+    canonical_index,
+    col,
+    dtype,
+    fn,
+)
+from filterdsl.backends.sql.shape import derive
+
+
+class PostgresFamily(Family):
+    """jsonb in the forms PostgreSQL's indexes serve; ``icu_lower`` folds with the ICU root collation.
+
+    Values are jsonb (``data -> 'k'``), compared as jsonb: jsonb equality and ordering are type-strict
+    (a string never equals a number) and need no cast, so no CASE guard is needed and an expression
+    index on ``(data -> 'k')`` serves them (a GIN index on ``data`` serves enumTags containment ``@>``). Keys are
+    literals, so the expression is the one a ``CREATE INDEX`` names.
+    """
+
+    name = "postgres"
+    kinds = {
+        "null": ("null",),
+        "string": ("string",),
+        "number": ("number",),
+        "true": ("boolean",),
+        "false": ("boolean",),
+        "array": ("array",),
+        "object": ("object",),
+    }
+
+    def root(self, doc: exp.Expr, top: bool = False) -> J:
+        return J(exp.Cast(this=doc, to=dtype("JSONB")) if self.cast_root else doc, top=top)
+
+    @staticmethod
+    def _v(j: J) -> exp.Expr:
+        """The jsonb value: ``root -> 'key'`` or the root itself."""
+        assert j.root is not None
+        if j.path is None:
+            return j.root
+        return exp.JSONExtract(this=j.root.copy(), expression=j.path.copy(), only_json_types=True)
+
+    def value(self, j: J) -> exp.Expr:
+        return self._v(j)
+
+    def child(self, parent: J, seg: str, depth: int) -> J:
+        base = self._v(parent)
+        if depth > 0 and canonical_index(seg):
+            by_idx = exp.JSONExtract(this=base.copy(), expression=_n(int(seg)), only_json_types=True)
+            by_key = exp.JSONExtract(this=base.copy(), expression=_s(seg), only_json_types=True)
+            return J(
+                exp.Case(ifs=[exp.If(this=self.kind_is(parent, ("array",)), true=by_idx)], default=by_key)
+            )
+        return J(base, _s(seg), top=parent.top and parent.path is None)
+
+    def typ(self, j: J) -> exp.Expr:
+        return fn("jsonb_typeof", self._v(j))
+
+    def missing(self, j: J) -> exp.Expr:
+        return exp.Is(this=self._v(j), expression=exp.Null())
+
+    @staticmethod
+    def _jsonb(text: str) -> exp.Expr:
+        return exp.Cast(this=_s(text), to=dtype("JSONB"))
+
+    def kind_is(self, j: J, kinds: tuple[str, ...]) -> exp.Expr:
+        if ("true" in kinds) != ("false" in kinds) and len(kinds) == 1:
+            return exp.EQ(this=self._v(j), expression=self._jsonb(kinds[0]))
+        cond = super().kind_is(j, kinds)
+        if ("true" in kinds) != ("false" in kinds):
+            want = "true" if "true" in kinds else "false"
+            cond = AND(cond, exp.EQ(this=self.json_text(j), expression=_s(want)))
+        return cond
+
+    def text(self, j: J) -> exp.Expr:
+        assert j.root is not None
+        if j.path is None:
+            return exp.JSONBExtractScalar(this=j.root.copy(), expression=_s("{}"))
+        return exp.JSONExtractScalar(this=j.root.copy(), expression=j.path.copy(), only_json_types=True)
+
+    def num(self, j: J) -> exp.Expr:
+        return exp.Cast(this=self.text(j), to=dtype("DOUBLE PRECISION", dialect="postgres"))
+
+    def sort_num(self, j: J) -> exp.Expr:
+        return self._v(j)  # jsonb numbers order numerically, no cast
+
+    def sort_bool(self, j: J) -> exp.Expr:
+        return self._v(j)  # jsonb false < true
+
+    def json_text(self, j: J) -> exp.Expr:
+        return exp.Cast(this=self._v(j), to=dtype("TEXT"))
+
+    def array_len(self, j: J) -> exp.Expr:
+        return fn("jsonb_array_length", self._v(j))
+
+    # ---- typed tests as jsonb comparisons
+    def _num_param(self, value: object) -> exp.Expr:
+        # float8 -> jsonb keeps the shortest exact decimal (0.30000000000000004 stays itself)
+        return exp.Cast(this=self.param(value), to=dtype("DOUBLE PRECISION", dialect="postgres"))
+
+    def _str_param(self, value: object) -> exp.Expr:
+        return exp.Cast(this=self.param(value), to=dtype("TEXT"))
+
+    def _eq(self, j: J, value: exp.Expr) -> exp.Expr:
+        """jsonb equality, which a btree on ``(data -> 'k')`` serves. One form only: a containment twin
+        (``data @> ...``) would also let a GIN index serve it, but the planner multiplies the two
+        conditions' selectivities and, underestimating the rows, sorts 10% of a table instead of walking
+        the order index (measured 38 ms against 2 ms at 100,000 rows)."""
+        return exp.EQ(this=self._v(j), expression=fn("to_jsonb", value))
+
+    def str_eq(self, j: J, value: object) -> exp.Expr:
+        return self._eq(j, self._str_param(value))
+
+    def str_in(self, j: J, values: tuple[object, ...]) -> exp.Expr:
+        vals = tuple(dict.fromkeys(values))
+        if len(vals) == 1:
+            return self.str_eq(j, vals[0])
+        return exp.In(this=self._v(j), expressions=[fn("to_jsonb", self._str_param(v)) for v in vals])
+
+    def num_cmp(self, j: J, op: str, value: object) -> exp.Expr:
+        if op == "eq":
+            return self._eq(j, self._num_param(value))
+        # jsonb orders null < strings < numbers < booleans < arrays < objects: the kind test keeps
+        # the range to numbers; the comparison is the index condition
+        return AND(
+            _CMP[op](this=self._v(j), expression=fn("to_jsonb", self._num_param(value))),
+            exp.EQ(this=self.typ(j), expression=_s("number")),
+        )
+
+    def bool_eq(self, j: J, value: bool) -> exp.Expr:
+        return exp.EQ(this=self._v(j), expression=self._jsonb("true" if value else "false"))
+
+    def _empties(self) -> list[exp.Expr]:
+        return [self._jsonb("null"), self._jsonb('""'), self._jsonb("[]")]
+
+    def is_empty(self, j: J) -> exp.Expr:
+        return exp.In(this=self._v(j), expressions=self._empties())
+
+    def has_value(self, j: J) -> exp.Expr:
+        return exp.Not(this=exp.In(this=self._v(j), expressions=self._empties()))
+
+    def _arr(self, values: tuple[object, ...]) -> exp.Expr:
+        return fn("jsonb_build_array", *[self._str_param(v) for v in dict.fromkeys(values)])
+
+    def _has(self, j: J, arr: exp.Expr) -> exp.Expr:
+        """The array ``j`` contains every element of ``arr`` (a scalar never contains an array)."""
+        if j.top:
+            assert j.root is not None and j.path is not None
+            return exp.ArrayContainsAll(
+                this=j.root.copy(), expression=fn("jsonb_build_object", j.path.copy(), arr)
+            )
+        return exp.ArrayContainsAll(this=self._v(j), expression=arr)
+
+    def tags_all(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
+        return self._has(j, self._arr(values))
+
+    def tags_any(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
+        return OR(*[exp.Paren(this=self._has(j, self._arr((v,)))) for v in dict.fromkeys(values)])
+
+    def tags_exactly(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
+        # contained in the value list: every element is one of the strings (``<@`` alone would also
+        # accept a bare string, which an array is not)
+        inside = exp.ArrayContainedBy(this=self._v(j), expression=self._arr(values))
+        return AND(self._has(j, self._arr(values)), inside, exp.EQ(this=self.typ(j), expression=_s("array")))
+
+    def same_text(self, a: exp.Expr, b: exp.Expr) -> exp.Expr:
+        return exp.EQ(this=a, expression=b)  # deterministic collations compare bytes for '='
+
+    def text_eq(self, e: exp.Expr, value: object, indexable: bool = True) -> exp.Expr:
+        # deterministic collations compare bytes for '=': no COLLATE, so a plain index serves it
+        return exp.EQ(this=e, expression=self.param(value))
+
+    def text_in(self, e: exp.Expr, values: tuple[object, ...], indexable: bool = True) -> exp.Expr:
+        vals = tuple(dict.fromkeys(values))
+        if len(vals) == 1:
+            return self.text_eq(e, vals[0])
+        return exp.In(this=e, expressions=[self.param(v) for v in vals])
+
+    def ci(self, hay: exp.Expr, op: str, needle: object) -> exp.Expr:
+        """``lower(x) LIKE pattern ESCAPE '\\'``: the needle is escaped when bound; a pg_trgm GIN index
+        on ``lower(x)`` serves every form, a ``text_pattern_ops`` btree the prefix."""
+        if op == "ieq":
+            return exp.EQ(this=self.lower(hay), expression=self.param(needle))
+        pattern = derive(
+            needle, {"contains": "like_contains", "starts": "like_starts", "ends": "like_ends"}[op]
+        )
+        return exp.Escape(
+            this=exp.Like(this=self.lower(hay), expression=self.param(pattern)), expression=_s("\\")
+        )
+
+    def _expand(self, func: str, j: J, kind: str, empty: str, alias: str, cols: tuple[str, ...]) -> exp.Expr:
+        v = self._v(j)
+        guarded = exp.Case(
+            ifs=[exp.If(this=exp.EQ(this=fn("jsonb_typeof", v), expression=_s(kind)), true=v.copy())],
+            default=exp.Cast(this=_s(empty), to=dtype("JSONB")),
+        )
+        return alias_table(fn(func, guarded), alias, cols)
+
+    def elements(self, j: J, alias: str) -> tuple[exp.Expr, J]:
+        return self._expand("jsonb_array_elements", j, "array", "[]", alias, ("v",)), J(col("v", alias))
+
+    def members(self, j: J, alias: str) -> tuple[exp.Expr, J]:
+        return self._expand("jsonb_each", j, "object", "{}", alias, ("k", "v")), J(col("v", alias))
+
+    def lower(self, e: exp.Expr) -> exp.Expr:
+        if self.icu_lower:
+            return exp.Lower(this=exp.Collate(this=e, expression=exp.to_identifier("und-x-icu", quoted=True)))
+        return exp.Lower(this=e)
+
+    def binary(self, e: exp.Expr) -> exp.Expr:
+        return exp.Collate(this=e, expression=exp.to_identifier("C", quoted=True))
+
+    def contains(self, hay: exp.Expr, needle: object) -> exp.Expr:
+        return exp.GT(this=fn("strpos", hay, self.param(needle)), expression=_n(0))
+
+    def head10(self, e: exp.Expr) -> exp.Expr:
+        return fn("substr", e, _n(1), _n(10))
+
+    def valid_day(self, head: exp.Expr) -> exp.Expr:
+        return exp.RegexpLike(this=head, expression=_s(DAY_PREFIX))
+
+    def valid_prefix(self, text: exp.Expr) -> exp.Expr:
+        return self.valid_day(text)  # the regex is anchored at the start only: no substring needed

@@ -1,0 +1,143 @@
+"""Spark SQL: get_json_object/from_json access for the JSON document layout (local Spark 4 in CI)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlglot import exp
+
+from filterdsl.backends.sql.dialects.base import (
+    AND,
+    DAY_PREFIX,
+    OR,
+    Family,
+    J,
+    _n,
+    _s,
+    canonical_index,
+    dtype,
+    fn,
+)
+
+_SPARK_NUM = ("BIGINT", "INT", "SMALLINT", "TINYINT", "DOUBLE", "FLOAT")
+
+
+class SparkFamily(Family):
+    """Spark >= 4.0 (and Databricks) VARIANT: ``parse_json(data)``, ``schema_of_variant`` for the JSON
+    type, ``try_element_at`` on MAP/ARRAY casts for keys and indices (keys need no path escaping), and
+    higher-order ``exists`` instead of correlated subqueries."""
+
+    name = "spark"
+
+    def root(self, doc: exp.Expr, top: bool = False) -> J:
+        return J(fn("parse_json", doc))
+
+    def _cast(self, v: exp.Expr, to: str) -> exp.Expr:
+        return exp.TryCast(this=v, to=dtype(to, dialect="spark"), safe=True)
+
+    def child(self, parent: J, seg: str, depth: int) -> J:
+        assert parent.root is not None
+        by_key = fn("try_element_at", self._cast(parent.root, "MAP<STRING, VARIANT>"), _s(seg))
+        if depth > 0 and canonical_index(seg):
+            by_idx = fn("try_element_at", self._cast(parent.root.copy(), "ARRAY<VARIANT>"), _n(int(seg) + 1))
+            return J(
+                exp.Case(ifs=[exp.If(this=self.kind_is(parent, ("array",)), true=by_idx)], default=by_key)
+            )
+        return J(by_key)
+
+    def typ(self, j: J) -> exp.Expr:
+        assert j.root is not None
+        return fn("schema_of_variant", j.root)
+
+    def kind_is(self, j: J, kinds: tuple[str, ...]) -> exp.Expr:
+        t = self.typ(j)
+        conds: list[exp.Expr] = []
+        for k in dict.fromkeys(kinds):
+            if k == "string":
+                conds.append(exp.EQ(this=t.copy(), expression=_s("STRING")))
+            elif k == "null":
+                conds.append(exp.EQ(this=t.copy(), expression=_s("VOID")))
+            elif k == "number":
+                conds.append(
+                    OR(
+                        exp.In(this=t.copy(), expressions=[_s(x) for x in _SPARK_NUM]),
+                        fn("startswith", t.copy(), _s("DECIMAL")),
+                    )
+                )
+            elif k in ("array", "object"):
+                conds.append(fn("startswith", t.copy(), _s(k.upper())))
+            elif k in ("true", "false") and not ("true" in kinds and "false" in kinds and k == "false"):
+                both = "true" in kinds and "false" in kinds
+                is_bool = exp.EQ(this=t.copy(), expression=_s("BOOLEAN"))
+                conds.append(
+                    is_bool
+                    if both
+                    else AND(
+                        is_bool,
+                        exp.EQ(
+                            this=self._get(j, "BOOLEAN"),
+                            expression=exp.true() if k == "true" else exp.false(),
+                        ),
+                    )
+                )
+        return conds[0] if len(conds) == 1 else OR(*[exp.Paren(this=c) for c in conds])
+
+    def _get(self, j: J, typ: str) -> exp.Expr:
+        assert j.root is not None
+        return fn("try_variant_get", j.root, _s("$"), _s(typ.lower()))
+
+    def text(self, j: J) -> exp.Expr:
+        return self._get(j, "STRING")
+
+    def num(self, j: J) -> exp.Expr:
+        return self._get(j, "DOUBLE")
+
+    def json_text(self, j: J) -> exp.Expr:
+        assert j.root is not None
+        return fn("to_json", j.root)
+
+    def array_len(self, j: J) -> exp.Expr:
+        assert j.root is not None
+        return fn("array_size", self._cast(j.root, "ARRAY<VARIANT>"))
+
+    def _lambda(self, arr: exp.Expr, alias: str, cond: Callable[[J], exp.Expr]) -> exp.Expr:
+        var = exp.to_identifier(alias)
+        body = cond(J(exp.column(var.copy())))
+        # size(filter(...)) > 0: the `exists` HOF would read back as an EXISTS subquery
+        kept = exp.ArrayFilter(this=arr, expression=exp.Lambda(this=body, expressions=[var]))
+        return exp.GT(this=exp.ArraySize(this=kept), expression=_n(0))
+
+    def any_element(self, j: J, alias: str, cond: Callable[[J], exp.Expr]) -> exp.Expr:
+        assert j.root is not None
+        return self._lambda(self._cast(j.root, "ARRAY<VARIANT>"), alias, cond)
+
+    def any_member(self, j: J, alias: str, cond: Callable[[J], exp.Expr]) -> exp.Expr:
+        assert j.root is not None
+        return self._lambda(fn("map_values", self._cast(j.root, "MAP<STRING, VARIANT>")), alias, cond)
+
+    def string_elements(self, j: J, alias: str) -> exp.Expr:
+        assert j.root is not None
+        arr = self._cast(j.root, "ARRAY<VARIANT>")
+        var = exp.to_identifier(alias)
+        keep = exp.Lambda(this=self.kind_is(J(exp.column(var.copy())), ("string",)), expressions=[var.copy()])
+        get = exp.Lambda(this=self.text(J(exp.column(var.copy()))), expressions=[var.copy()])
+        return fn("transform", exp.ArrayFilter(this=arr, expression=keep), get)
+
+    def contains(self, hay: exp.Expr, needle: Any) -> exp.Expr:
+        return exp.GT(this=fn("instr", hay, self.param(needle)), expression=_n(0))
+
+    def starts(self, hay: exp.Expr, needle: Any) -> exp.Expr:
+        return fn("startswith", hay, self.param(needle))
+
+    def ends(self, hay: exp.Expr, needle: Any) -> exp.Expr:
+        return fn("endswith", hay, self.param(needle))
+
+    def head10(self, e: exp.Expr) -> exp.Expr:
+        return fn("substr", e, _n(1), _n(10))
+
+    def valid_day(self, head: exp.Expr) -> exp.Expr:
+        return exp.RegexpLike(this=head, expression=_s(DAY_PREFIX))
+
+    def valid_prefix(self, text: exp.Expr) -> exp.Expr:
+        return self.valid_day(text)  # the regex is anchored at the start only: no substring needed

@@ -1,0 +1,52 @@
+"""A reference records API over a real database (``filterdsl serve``): an ASGI app on Starlette.
+
+The endpoints are in ``routes``, the tables in ``store``; see filterdsl/server/__init__.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from filterdsl.embed import QueryCache
+from filterdsl.schema import Catalog, load_catalog
+from filterdsl.server.routes import MAX_IMPORT_BYTES, Api
+from filterdsl.server.store import Store
+
+
+def create_app(
+    url: str = "sqlite:///:memory:",
+    catalog: Any = None,
+    cache: QueryCache | None = None,
+    use_cache: bool = True,
+    options: dict[str, Any] | None = None,
+    max_import: int = MAX_IMPORT_BYTES,
+) -> Any:
+    """The Starlette app; ``app.state.store`` and ``app.state.cache`` are exposed for embedding/tests.
+
+    ``options`` are parse options for every request (``lookups="extended"``, ``django_compat=True``,
+    ``strict=False``, ...), as ``filterdsl serve --lookups/--django-compat/--lenient`` pass them."""
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    cat: Catalog | None = load_catalog(catalog) if catalog is not None else None
+    store = Store(url)
+    api = Api(store, cat, (cache or QueryCache()) if use_cache else None, options or {}, max_import)
+    app = Starlette(
+        routes=[
+            Route("/api/databases/{database}/records/", api.guarded(api.records), methods=["GET"]),
+            Route("/api/databases/{database}/data", api.guarded(api.data, body=True), methods=["POST"]),
+            Route(
+                "/api/databases/{database}/data/count", api.guarded(api.count, body=True), methods=["POST"]
+            ),
+            Route("/api/records/import", api.guarded(api.import_records, body=True), methods=["POST"]),
+            Route("/api/stats", api.stats, methods=["GET"]),
+        ]
+    )
+    app.state.store = store
+    app.state.cache = api.cache
+    return app
+
+
+def serve(url: str, catalog: Any, host: str, port: int, use_cache: bool = True) -> None:  # pragma: no cover
+    import uvicorn
+
+    uvicorn.run(create_app(url, catalog, use_cache=use_cache), host=host, port=port, log_level="info")

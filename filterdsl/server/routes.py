@@ -1,0 +1,286 @@
+"""The HTTP endpoints of the records API: one ``Api`` object holds what every request needs (catalog,
+store, query cache, parse options) and has one method per route."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from filterdsl.ast import Query
+from filterdsl.embed import CompiledQuery, QueryCache, from_pitchly_variables, from_request_params
+from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.frontends.pitchly import _no_constants
+from filterdsl.frontends.relaxed_json import parse_int
+from filterdsl.options import ParseOptions
+from filterdsl.records import normalize_record
+from filterdsl.schema import Catalog
+from filterdsl.server.store import SAFE_ID, Doc, Store, excerpt
+
+MAX_IMPORT_BYTES = 64 << 20  # an import body; filter bodies are bounded by Limits.max_input_bytes
+
+
+def pixiebrix_record(doc: Doc) -> Doc:
+    return {
+        "id": doc["id"],
+        "data": doc["data"],
+        "created_at": doc["created_at"],
+        "updated_at": doc["updated_at"],
+    }
+
+
+def pitchly_row(doc: Doc, fields: tuple[str, ...] | None) -> Doc:
+    cols = []
+    for key, value in doc["data"].items():
+        if fields is not None and key not in fields:
+            continue
+        val = value if isinstance(value, dict) and "val" in value else {"val": value}
+        cols.append({"fieldId": key, "value": val})
+    return {
+        "_id": doc["id"],
+        "createdAt": doc["created_at"],
+        "updatedAt": doc["updated_at"],
+        "removedAt": doc["removed_at"],
+        "cols": cols,
+    }
+
+
+def to_csv(records: list[Doc]) -> str:
+    keys = sorted({k for r in records for k in r["data"]})
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(["id", "created_at", "updated_at", *(f"data__{k}" for k in keys)])
+    for r in records:
+        cells = []
+        for k in keys:
+            v = r["data"].get(k)
+            cells.append(
+                "" if k not in r["data"] else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+            )
+        w.writerow([r["id"], r["created_at"], r["updated_at"] or "", *cells])
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------- the app
+
+
+def _pairs(query: str) -> list[tuple[str, str]]:
+    from urllib.parse import parse_qsl
+
+    return parse_qsl(query, keep_blank_values=True)
+
+
+class Api:
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog | None,
+        cache: QueryCache | None,
+        options: dict[str, Any],
+        max_import: int = MAX_IMPORT_BYTES,
+    ):
+        self.store, self.catalog, self.cache, self.opts = store, catalog, cache, dict(options)
+        self.max_body = ParseOptions.from_kwargs(**self.opts).limits.max_input_bytes
+        self.max_import = max_import
+
+    def bad(self, diags: list[Diagnostic], status: int = 400) -> Any:
+        return JSONResponse({"errors": [d.to_json() for d in diags]}, status_code=status)
+
+    def check_db(self, database: str) -> Any:
+        where = Location(param="database")  # the path parameter
+        if self.catalog is not None:
+            if self.catalog.get(database) is None:
+                return self.bad(
+                    [Diagnostic("unknown-database", f"no database {excerpt(database)}", where)], 404
+                )
+        elif not SAFE_ID.fullmatch(database):
+            return self.bad(
+                [Diagnostic("unknown-database", "database ids are 1-64 letters, digits, _ or -", where)], 404
+            )
+        return None
+
+    def body_json(self, raw: bytes, limit: int) -> Any:
+        """Strict JSON, read with the same guards as the Pitchly frontend (runs in the threadpool)."""
+        if len(raw) > limit:
+            raise FilterError(
+                [Diagnostic("too-large", f"request body exceeds {limit} bytes", Location(pointer=""))]
+            )
+        try:
+            return json.loads(raw, parse_constant=_no_constants, parse_int=parse_int)
+        except (ValueError, RecursionError) as e:
+            raise FilterError(
+                [
+                    Diagnostic(
+                        "invalid-json",
+                        f"request body is not valid JSON: {type(e).__name__}",
+                        Location(pointer=""),
+                    )
+                ]
+            ) from None
+
+    def guarded(
+        self, handler: Callable[[Request, bytes], Any], body: bool = False
+    ) -> Callable[[Request], Any]:
+        """Checks and reading on the event loop; parsing, compiling and the database in the threadpool,
+        so one expensive request never stalls the others."""
+
+        async def endpoint(request: Request) -> Any:
+            database = request.path_params.get("database")
+            if database is not None:
+                missing = self.check_db(database)
+                if missing is not None:
+                    return missing
+            raw = await request.body() if body else b""
+            try:
+                return await run_in_threadpool(handler, request, raw)
+            except FilterError as e:
+                return self.bad(e.diagnostics)
+
+        return endpoint
+
+    def records(self, request: Request, _: bytes) -> Any:
+        database = request.path_params["database"]
+        compiled = from_request_params(
+            request.url.query,
+            database=database,
+            catalog=self.catalog,
+            dialect=self.store.dialect,
+            paramstyle=self.store.paramstyle,
+            cache=self.cache,
+            **self.opts,
+        )
+        nul = [i for i, (k, v) in enumerate(_pairs(request.url.query)) if "\x00" in k + v]
+        self.store.check(
+            compiled,
+            Location(param=_pairs(request.url.query)[nul[0]][0].replace("\x00", "\\0"), index=nul[0])
+            if nul
+            else Location(pointer=""),
+        )
+        self.store.ensure_table(database)
+        docs = self.store.fetch(compiled)
+        q = compiled.query
+        unpaged = Query(q.predicate, q.sort, 0, None, q.fields, q.database)
+        from filterdsl.embed import compile_query
+
+        total = self.store.count(
+            compile_query(
+                unpaged,
+                dialect=self.store.dialect,
+                catalog=self.catalog,
+                paramstyle=self.store.paramstyle,
+                cache=self.cache,
+            )
+        )
+        page_size = q.limit or 1
+        page = q.skip // page_size + 1
+        last = max(1, -(-total // page_size))
+        links = []
+        params = [(k, v) for k, v in _pairs(request.url.query) if k != "page"]
+
+        def link(n: int, rel: str) -> None:
+            links.append(
+                f'<{request.url.replace(query=urlencode([*params, ("page", str(n))]))}>; rel="{rel}"'
+            )
+
+        link(1, "first")
+        if page > 1:
+            link(min(page - 1, last), "prev")
+        if page < last:
+            link(page + 1, "next")
+        link(last, "last")
+        headers = {"Link": ", ".join(links), "X-Total-Count": str(total)}
+        out = [pixiebrix_record(d) for d in docs]
+        if "text/csv" in request.headers.get("accept", ""):
+            return Response(to_csv(out), media_type="text/csv; charset=utf-8", headers=headers)
+        return JSONResponse(out, headers=headers)
+
+    def variables_query(self, database: str, body: Any) -> CompiledQuery:
+        if not isinstance(body, dict):
+            raise FilterError(
+                [
+                    Diagnostic(
+                        "wrong-type", "the body is the Pitchly data variables object", Location(pointer="")
+                    )
+                ]
+            )
+        return from_pitchly_variables(
+            body,
+            catalog=self.catalog,
+            database=database,
+            dialect=self.store.dialect,
+            paramstyle=self.store.paramstyle,
+            cache=self.cache,
+            **self.opts,
+        )
+
+    def data(self, request: Request, raw: bytes) -> Any:
+        database = request.path_params["database"]
+        compiled = self.variables_query(database, self.body_json(raw, self.max_body))
+        self.store.check(compiled, Location(pointer=""))
+        self.store.ensure_table(database)
+        rows = [pitchly_row(d, compiled.query.fields) for d in self.store.fetch(compiled)]
+        return JSONResponse({"data": rows})
+
+    def count(self, request: Request, raw: bytes) -> Any:
+        database = request.path_params["database"]
+        compiled = self.variables_query(database, self.body_json(raw, self.max_body))
+        q = compiled.query
+        from filterdsl.embed import compile_query
+
+        self.store.ensure_table(database)
+        unpaged = compile_query(
+            Query(q.predicate, (), 0, None, None, q.database),
+            dialect=self.store.dialect,
+            catalog=self.catalog,
+            paramstyle=self.store.paramstyle,
+            cache=self.cache,
+        )
+        self.store.check(unpaged, Location(pointer=""))
+        return JSONResponse({"count": self.store.count(unpaged)})
+
+    def import_records(self, request: Request, raw: bytes) -> Any:
+        body = self.body_json(raw, self.max_import)
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("databaseId"), str)
+            or not isinstance(body.get("records"), list)
+        ):
+            raise FilterError(
+                [
+                    Diagnostic(
+                        "wrong-type",
+                        'expected {"databaseId": string, "records": [records]}',
+                        Location(pointer=""),
+                    )
+                ]
+            )
+        database = body["databaseId"]
+        missing = self.check_db(database)
+        if missing is not None:
+            return missing
+        db = self.catalog.get(database) if self.catalog is not None else None
+        docs = [normalize_record(r, db, f"/records/{i}") for i, r in enumerate(body["records"])]
+        return JSONResponse({"imported": self.store.import_docs(database, docs)})
+
+    async def stats(self, request: Request) -> Any:
+        s = self.cache.stats() if self.cache is not None else None
+        return JSONResponse(
+            {
+                "cache": None
+                if s is None
+                else {
+                    "hits": s.hits,
+                    "misses": s.misses,
+                    "size": s.size,
+                    "maxsize": s.maxsize,
+                    "hit_rate": s.hit_rate,
+                }
+            }
+        )
