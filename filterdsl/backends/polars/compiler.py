@@ -35,6 +35,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from filterdsl.ast import (
+    METHODS,
     And,
     Compare,
     Const,
@@ -55,6 +56,7 @@ from filterdsl.ast import (
     Relation,
     Search,
     State,
+    Visitor,
     walk,
 )
 from filterdsl.backends.memory import MISSING, Doc, get_path, project, rows_for
@@ -86,6 +88,7 @@ _GROUPS: dict[FieldType, frozenset[str]] = {
 _CMP = {Op.EQ: operator.eq, Op.GT: operator.gt, Op.GTE: operator.ge, Op.LT: operator.lt, Op.LTE: operator.le}
 TEXTS = "__texts__"
 _POS = "__pos__"
+_NODE_TYPES = tuple(METHODS)
 
 
 def _pl() -> Any:
@@ -454,48 +457,63 @@ def _strs_lit(values: Iterable[str]) -> Any:
     return pl.lit(pl.Series(list(values), dtype=pl.Utf8)).implode()
 
 
-class _Compiler:
+class _Compiler(Visitor[Any]):
+    """A non-null Boolean expression per node: every leaf is ``fill_null(False)``-ed, so NOT is the exact
+    complement."""
+
     def __init__(self, dataset: Mapping[Any, list[Doc]] | None, catalog: Any):
         self.dataset = dataset
         self.catalog = catalog
 
-    def expr(self, node: Node) -> Any:
-        """A non-null Boolean expression (every leaf is null-free, so NOT is the exact complement)."""
-        pl = _pl()
-        if isinstance(node, Const):
-            return pl.lit(node.value)
-        if isinstance(node, And):
-            return pl.all_horizontal([self.expr(i) for i in node.items]) if node.items else pl.lit(True)
-        if isinstance(node, Or):
-            return pl.any_horizontal([self.expr(i) for i in node.items]) if node.items else pl.lit(False)
-        if isinstance(node, Not):
-            return ~self.expr(node.item)
-        return self.leaf(node).fill_null(False)
+    def visit(self, node: Node) -> Any:
+        if not isinstance(node, _NODE_TYPES):  # not-expressible, as before the visitor (not TypeError)
+            raise _not_expressible(f"the node {type(node).__name__}")
+        return super().visit(node)
 
-    def leaf(self, node: Node) -> Any:
+    def visit_const(self, node: Const) -> Any:
+        return _pl().lit(node.value)
+
+    def visit_and(self, node: And) -> Any:
         pl = _pl()
-        if isinstance(node, Compare):
-            return self.compare(node)
-        if isinstance(node, FieldState):
-            return pl.col(col_name(node.field, "state")) == _STATE[node.state]
-        if isinstance(node, Search):
-            return self.search(node)
-        if isinstance(node, IdIn):
-            return pl.col("id").is_in(_strs_lit(node.ids))
-        if isinstance(node, CreatedAt):
-            parts = []
-            if node.start is not None:
-                parts.append(pl.col("created_at") >= node.start)
-            if node.end is not None:
-                parts.append(pl.col("created_at") < node.end)
-            return pl.all_horizontal(parts) if parts else pl.lit(True)
-        if isinstance(node, ModifiedSince):
-            return pl.coalesce(pl.col("updated_at"), pl.col("created_at")) >= node.since
-        if isinstance(node, InTrash):
-            return pl.col("removed_at").is_not_null()
-        if isinstance(node, Relation):
-            return self.relation(node)
-        raise _not_expressible(f"the node {type(node).__name__}")
+        return pl.all_horizontal([self.visit(i) for i in node.items]) if node.items else pl.lit(True)
+
+    def visit_or(self, node: Or) -> Any:
+        pl = _pl()
+        return pl.any_horizontal([self.visit(i) for i in node.items]) if node.items else pl.lit(False)
+
+    def visit_not(self, node: Not) -> Any:
+        return ~self.visit(node.item)
+
+    def visit_compare(self, node: Compare) -> Any:
+        return self.compare(node).fill_null(False)
+
+    def visit_field_state(self, node: FieldState) -> Any:
+        return (_pl().col(col_name(node.field, "state")) == _STATE[node.state]).fill_null(False)
+
+    def visit_search(self, node: Search) -> Any:
+        return self.search(node).fill_null(False)
+
+    def visit_id_in(self, node: IdIn) -> Any:
+        return _pl().col("id").is_in(_strs_lit(node.ids)).fill_null(False)
+
+    def visit_created_at(self, node: CreatedAt) -> Any:
+        pl = _pl()
+        parts = []
+        if node.start is not None:
+            parts.append(pl.col("created_at") >= node.start)
+        if node.end is not None:
+            parts.append(pl.col("created_at") < node.end)
+        return (pl.all_horizontal(parts) if parts else pl.lit(True)).fill_null(False)
+
+    def visit_modified_since(self, node: ModifiedSince) -> Any:
+        pl = _pl()
+        return (pl.coalesce(pl.col("updated_at"), pl.col("created_at")) >= node.since).fill_null(False)
+
+    def visit_in_trash(self, node: InTrash) -> Any:
+        return _pl().col("removed_at").is_not_null().fill_null(False)
+
+    def visit_relation(self, node: Relation) -> Any:
+        return self.relation(node).fill_null(False)
 
     def compare(self, node: Compare) -> Any:
         pl = _pl()
@@ -593,7 +611,7 @@ class _Compiler:
         rows = self.dataset[node.database]
         inner = Query(node.predicate)
         frame = to_frame(rows, slots=slots_for(inner), sort=False, texts=_needs_texts(node.predicate))
-        hit = frame.filter(pl.col("removed_at").is_null() & self.expr(node.predicate))
+        hit = frame.filter(pl.col("removed_at").is_null() & self.visit(node.predicate))
         ids = _strs_lit(hit.get_column("id").to_list())
         if node.field.type is T.REF_MULTIPLE:
             return pl.col(col_name(node.field, "strs")).list.eval(pl.element().is_in(ids)).list.any()
@@ -602,10 +620,23 @@ class _Compiler:
         raise _not_expressible(f"a relation through a {node.field.type.value} field")
 
 
-def _strings(node: Node) -> Iterable[str]:
-    if isinstance(node, (Compare, FieldState, Relation)):
+class _Strings(Visitor[Iterable[str]]):
+    """The strings one node (not its children) hands Polars as literals or column names."""
+
+    def visit_const(self, node: Const) -> Iterable[str]:
+        return ()
+
+    def visit_and(self, node: And) -> Iterable[str]:
+        return ()
+
+    def visit_or(self, node: Or) -> Iterable[str]:
+        return ()
+
+    def visit_not(self, node: Not) -> Iterable[str]:
+        return ()
+
+    def visit_compare(self, node: Compare) -> Iterable[str]:
         yield from node.field.segments
-    if isinstance(node, Compare):
         v = node.value
         if isinstance(v, str):
             yield v
@@ -613,23 +644,39 @@ def _strings(node: Node) -> Iterable[str]:
             yield from (x for x in v if isinstance(x, str))
         elif isinstance(v, Money) and v.currency is not None:
             yield v.currency
-    elif isinstance(node, Search):
+
+    def visit_field_state(self, node: FieldState) -> Iterable[str]:
+        return node.field.segments
+
+    def visit_relation(self, node: Relation) -> Iterable[str]:  # its predicate is a child
+        return node.field.segments
+
+    def visit_search(self, node: Search) -> Iterable[str]:
         for clause in node.clauses:
             yield from clause
         for f in node.fields or ():
             yield from f.segments
-    elif isinstance(node, IdIn):
-        yield from node.ids
-    elif isinstance(node, CreatedAt):
-        yield from (x for x in (node.start, node.end) if x is not None)
-    elif isinstance(node, ModifiedSince):
-        yield node.since
+
+    def visit_id_in(self, node: IdIn) -> Iterable[str]:
+        return node.ids
+
+    def visit_created_at(self, node: CreatedAt) -> Iterable[str]:
+        return [x for x in (node.start, node.end) if x is not None]
+
+    def visit_modified_since(self, node: ModifiedSince) -> Iterable[str]:
+        return (node.since,)
+
+    def visit_in_trash(self, node: InTrash) -> Iterable[str]:
+        return ()
 
 
 def _check_utf8(node: Node) -> None:
     """Polars would silently replace a lone surrogate in a literal with U+FFFD: refuse instead."""
+    strings = _Strings()
     for n in walk(node):
-        for text in _strings(n):
+        if not isinstance(n, _NODE_TYPES):  # the compiler refuses it
+            continue
+        for text in strings.visit(n):
             if not text.isascii():
                 text.encode("utf-8")  # UnicodeEncodeError on a lone surrogate
 
@@ -646,7 +693,7 @@ def to_polars(
     data = None if dataset is None else {k: _canonical(v, catalog, k) for k, v in dataset.items()}
     try:
         _check_utf8(q.predicate)
-        return _Compiler(data, catalog).expr(q.predicate)
+        return _Compiler(data, catalog).visit(q.predicate)
     except UnicodeEncodeError:
         raise _not_expressible("a string with a lone surrogate (Polars strings are UTF-8)") from None
 
