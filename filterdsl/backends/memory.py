@@ -33,6 +33,7 @@ from filterdsl.ast import (
     Search,
     SortKey,
     State,
+    Visitor,
     depth,
 )
 from filterdsl.errors import Diagnostic, FilterError, Location
@@ -94,7 +95,7 @@ def _search_texts_schemaless(d: dict[str, Any]) -> list[str]:
     return out
 
 
-class _Codegen:
+class _Codegen(Visitor[str]):
     """Turns a predicate into the source of one expression over ``r`` (record) and ``d`` (its data)."""
 
     def __init__(self, dataset: Dataset | None):
@@ -130,45 +131,45 @@ class _Codegen:
             return f"_get_path(d, {self.const(f.segments)})"
         return f"d.get({self.const(f.key)}, _M)"
 
-    def expr(self, node: Node) -> str:
-        if isinstance(node, Const):
-            return "True" if node.value else "False"
-        if isinstance(node, And):  # an empty AND is TRUE and an empty OR FALSE ("()" would be a falsy tuple)
-            return "(" + (" and ".join(self.and_items(node.items)) or "True") + ")"
-        if isinstance(node, Or):
-            return "(" + (" or ".join(self.expr(i) for i in node.items) or "False") + ")"
-        if isinstance(node, Not):
-            if isinstance(node.item, InTrash):
-                return "(r['removed_at'] is None)"
-            return f"(not {self.expr(node.item)})"
-        if isinstance(node, Compare):
-            return self.compare(node)
-        if isinstance(node, FieldState):
-            v = self.var()
-            get = f"({v} := {self.access(node.field)})"
-            if node.state is State.NOT_SET:
-                return f"({get} is _M)"
-            if node.state is State.EMPTY:
-                return f"({get} is None or {v} == '' or {v} == [])"
-            return f"({get} is not _M and {v} is not None and {v} != '' and {v} != [])"
-        if isinstance(node, Relation):
-            return self.relation(node)
-        if isinstance(node, Search):
-            return self.search(node)
-        if isinstance(node, IdIn):
-            return f"(r['id'] in {self.const(frozenset(node.ids))})"
-        if isinstance(node, CreatedAt):
-            parts = []
-            if node.start is not None:
-                parts.append(f"r['created_at'] >= {self.const(node.start)}")
-            if node.end is not None:
-                parts.append(f"r['created_at'] < {self.const(node.end)}")
-            return "(" + (" and ".join(parts) or "True") + ")"
-        if isinstance(node, ModifiedSince):
-            return f"((r.get('updated_at') or r['created_at']) >= {self.const(node.since)})"
-        if isinstance(node, InTrash):
-            return "(r.get('removed_at') is not None)"
-        raise TypeError(f"unknown node {node!r}")
+    def visit_const(self, node: Const) -> str:
+        return "True" if node.value else "False"
+
+    def visit_and(self, node: And) -> str:  # an empty AND is TRUE and an empty OR FALSE
+        return "(" + (" and ".join(self.and_items(node.items)) or "True") + ")"
+
+    def visit_or(self, node: Or) -> str:
+        return "(" + (" or ".join(self.visit(i) for i in node.items) or "False") + ")"
+
+    def visit_not(self, node: Not) -> str:
+        if isinstance(node.item, InTrash):
+            return "(r['removed_at'] is None)"
+        return f"(not {self.visit(node.item)})"
+
+    def visit_field_state(self, node: FieldState) -> str:
+        v = self.var()
+        get = f"({v} := {self.access(node.field)})"
+        if node.state is State.NOT_SET:
+            return f"({get} is _M)"
+        if node.state is State.EMPTY:
+            return f"({get} is None or {v} == '' or {v} == [])"
+        return f"({get} is not _M and {v} is not None and {v} != '' and {v} != [])"
+
+    def visit_id_in(self, node: IdIn) -> str:
+        return f"(r['id'] in {self.const(frozenset(node.ids))})"
+
+    def visit_created_at(self, node: CreatedAt) -> str:
+        parts = []
+        if node.start is not None:
+            parts.append(f"r['created_at'] >= {self.const(node.start)}")
+        if node.end is not None:
+            parts.append(f"r['created_at'] < {self.const(node.end)}")
+        return "(" + (" and ".join(parts) or "True") + ")"
+
+    def visit_modified_since(self, node: ModifiedSince) -> str:
+        return f"((r.get('updated_at') or r['created_at']) >= {self.const(node.since)})"
+
+    def visit_in_trash(self, node: InTrash) -> str:
+        return "(r.get('removed_at') is not None)"
 
     def and_items(self, items: tuple[Node, ...]) -> list[str]:
         """Compares on one field under one guard share a single lookup (e.g. ranges)."""
@@ -187,11 +188,11 @@ class _Codegen:
         out = []
         for o in order:
             if isinstance(o, Node):
-                out.append(self.expr(o))
+                out.append(self.visit(o))
                 continue
             nodes = groups[o]
             if len(nodes) == 1:
-                out.append(self.compare(nodes[0]))
+                out.append(self.visit_compare(nodes[0]))
                 continue
             v = self.var()
             x = f"({v} := {self.access(o[0])})"
@@ -218,7 +219,7 @@ class _Codegen:
             return "str"
         return None
 
-    def compare(self, node: Compare) -> str:
+    def visit_compare(self, node: Compare) -> str:
         f, op, val = node.field, node.op, node.value
         v = self.var()
         x = f"({v} := {self.access(f)})"
@@ -275,7 +276,7 @@ class _Codegen:
             [Diagnostic("unsupported", f"operator {op.value} on strings", Location(pointer=""))]
         )
 
-    def relation(self, node: Relation) -> str:
+    def visit_relation(self, node: Relation) -> str:
         rows = _rows_of(self.dataset, node.database)
         inner = compile_predicate(node.predicate, self.dataset)
         ids = frozenset(r["id"] for r in rows if r.get("removed_at") is None and inner(r))
@@ -286,7 +287,7 @@ class _Codegen:
             return f"(type({x}) is list and any(type(e) is str and e in {s} for e in {v}))"
         return f"(type({x}) is str and {v} in {s})"
 
-    def search(self, node: Search) -> str:
+    def visit_search(self, node: Search) -> str:
         clauses = tuple(tuple(t.lower() for t in c) for c in node.clauses if c)
         if not clauses:
             return "True"
@@ -346,7 +347,7 @@ def compile_predicate(
     gen = _Codegen(dataset)
     if normalize is not None:
         gen.ns["_norm"] = normalize
-    body = gen.expr(node)  # every leaf is a bool, so the and/or chain is one too
+    body = gen.visit(node)  # every leaf is a bool, so the and/or chain is one too
     # Constants become closure cells of a factory: as fast to read as locals, and (unlike keyword-only
     # defaults, which CPython fills on every call) free per call. CPython's compile() grows
     # quadratically with the number of cells, so huge filters read them as globals of the function.

@@ -25,6 +25,7 @@ from filterdsl.ast import (
     RecordAttr,
     Relation,
     Search,
+    Visitor,
 )
 from filterdsl.emitters.text import Namer, _s, field_text, key_text, node_text, schema_namer
 
@@ -35,42 +36,74 @@ def _db(catalog: Any, database: str | None) -> str:
 
 
 def _lines(node: Node, indent: int, out: list[str], namer: Namer, database: str | None, catalog: Any) -> None:
-    pad = "  " * indent
-    if isinstance(node, (And, Or)):
-        out.append(pad + type(node).__name__.upper())
+    _Lines(indent, out, namer, database, catalog).visit(node)
+
+
+class _Lines(Visitor[None]):
+    """Appends one node (and, indented below it, its children) to ``out``."""
+
+    def __init__(self, indent: int, out: list[str], namer: Namer, database: str | None, catalog: Any):
+        self.indent, self.out, self.namer, self.database, self.catalog = indent, out, namer, database, catalog
+
+    def line(self, text: str) -> None:
+        self.out.append("  " * self.indent + text)
+
+    def child(self, node: Node, database: str | None = None) -> None:
+        db = self.database if database is None else database
+        _lines(node, self.indent + 1, self.out, self.namer, db, self.catalog)
+
+    def _group(self, node: And | Or) -> None:
+        self.line(type(node).__name__.upper())
         for item in node.items:
-            _lines(item, indent + 1, out, namer, database, catalog)
-    elif isinstance(node, Not):
-        out.append(pad + "NOT")
-        _lines(node.item, indent + 1, out, namer, database, catalog)
-    elif isinstance(node, Relation):
-        out.append(
-            pad + f"SOME ROW OF {_db(catalog, node.database)} REFERENCED BY {namer(node.field, database)} "
-            "MATCHES"
+            self.child(item)
+
+    def visit_and(self, node: And) -> None:
+        self._group(node)
+
+    def visit_or(self, node: Or) -> None:
+        self._group(node)
+
+    def visit_not(self, node: Not) -> None:
+        self.line("NOT")
+        self.child(node.item)
+
+    def visit_relation(self, node: Relation) -> None:
+        self.line(
+            f"SOME ROW OF {_db(self.catalog, node.database)} REFERENCED BY "
+            f"{self.namer(node.field, self.database)} MATCHES"
         )
-        _lines(node.predicate, indent + 1, out, namer, node.database, catalog)
-    elif isinstance(node, (Compare, FieldState)):
-        out.append(pad + node_text(node, None, namer, database))
-    elif isinstance(node, Search):
+        self.child(node.predicate, node.database)
+
+    def visit_compare(self, node: Compare) -> None:
+        self.line(node_text(node, None, self.namer, self.database))
+
+    def visit_field_state(self, node: FieldState) -> None:
+        self.line(node_text(node, None, self.namer, self.database))
+
+    def visit_search(self, node: Search) -> None:
+        fields = node.fields
         where = (
             "any searchable field"
-            if node.fields is None
-            else ", ".join(namer(f, database) for f in node.fields)
+            if fields is None
+            else ", ".join(self.namer(f, self.database) for f in fields)
         )
         clauses = " AND ".join("(" + " OR ".join(_s(t) for t in c) + ")" for c in node.clauses)
-        out.append(pad + f"SEARCH {clauses or '(nothing)'} IN {where}")
-    elif isinstance(node, IdIn):
-        out.append(pad + f"@id IN [{', '.join(_s(i) for i in node.ids)}]")
-    elif isinstance(node, CreatedAt):
-        out.append(pad + f"@created_at IN [{node.start or '-inf'}, {node.end or '+inf'})")
-    elif isinstance(node, ModifiedSince):
-        out.append(pad + f"MODIFIED SINCE {node.since}")
-    elif isinstance(node, InTrash):
-        out.append(pad + "IN TRASH")
-    elif isinstance(node, Const):
-        out.append(pad + ("TRUE" if node.value else "FALSE"))
-    else:
-        out.append(pad + repr(node))
+        self.line(f"SEARCH {clauses or '(nothing)'} IN {where}")
+
+    def visit_id_in(self, node: IdIn) -> None:
+        self.line(f"@id IN [{', '.join(_s(i) for i in node.ids)}]")
+
+    def visit_created_at(self, node: CreatedAt) -> None:
+        self.line(f"@created_at IN [{node.start or '-inf'}, {node.end or '+inf'})")
+
+    def visit_modified_since(self, node: ModifiedSince) -> None:
+        self.line(f"MODIFIED SINCE {node.since}")
+
+    def visit_in_trash(self, node: InTrash) -> None:
+        self.line("IN TRASH")
+
+    def visit_const(self, node: Const) -> None:
+        self.line("TRUE" if node.value else "FALSE")
 
 
 def explain(query: Query, catalog: Any = None) -> str:

@@ -39,6 +39,7 @@ from filterdsl.ast import (
     Search,
     SortKey,
     State,
+    Visitor,
 )
 
 _OPS = {
@@ -118,52 +119,70 @@ def schema_namer(catalog: Any) -> Namer:
 def node_text(
     node: Node, parent: type | None = None, namer: Namer = field_text, database: str | None = None
 ) -> str:
-    def sub(n: Node, p: type | None = None, db: str | None = database) -> str:
-        return node_text(n, p, namer, db)
+    return _Text(namer, database, parent).visit(node)
 
-    if isinstance(node, Const):
+
+class _Text(Visitor[str]):
+    """One node's text; ``parent`` decides parentheses, ``database`` is where field names are looked up."""
+
+    def __init__(self, namer: Namer, database: str | None, parent: type | None):
+        self.namer, self.database, self.parent = namer, database, parent
+
+    def sub(self, n: Node, parent: type | None = None, database: str | None = None) -> str:
+        return _Text(self.namer, self.database if database is None else database, parent).visit(n)
+
+    def field(self, f: Field) -> str:
+        return self.namer(f, self.database)
+
+    def visit_const(self, node: Const) -> str:
         return "true" if node.value else "false"
-    if isinstance(node, (And, Or)):
-        word = "and" if isinstance(node, And) else "or"
+
+    def _group(self, node: And | Or, word: str, call: str) -> str:
         if len(node.items) < 2:
-            return (
-                ("all" if isinstance(node, And) else "any")
-                + "("
-                + ", ".join(sub(i) for i in node.items)
-                + ")"
-            )
-        body = f" {word} ".join(sub(i, type(node)) for i in node.items)
+            return call + "(" + ", ".join(self.sub(i) for i in node.items) + ")"
+        body = f" {word} ".join(self.sub(i, type(node)) for i in node.items)
         # and binds tighter than or; a group of its own kind (or an or inside an and) needs parentheses
-        return f"({body})" if parent is not None else body
-    if isinstance(node, Not):
-        inner = sub(node.item, Not)
-        return f"not {inner}"
-    if isinstance(node, Compare):
-        return f"{namer(node.field, database)} {_OPS[node.op]} {_value(node.value)}"
-    if isinstance(node, FieldState):
-        return f"{namer(node.field, database)} {_STATES[node.state]}"
-    if isinstance(node, Relation):
+        return f"({body})" if self.parent is not None else body
+
+    def visit_and(self, node: And) -> str:
+        return self._group(node, "and", "all")
+
+    def visit_or(self, node: Or) -> str:
+        return self._group(node, "or", "any")
+
+    def visit_not(self, node: Not) -> str:
+        return f"not {self.sub(node.item, Not)}"
+
+    def visit_compare(self, node: Compare) -> str:
+        return f"{self.field(node.field)} {_OPS[node.op]} {_value(node.value)}"
+
+    def visit_field_state(self, node: FieldState) -> str:
+        return f"{self.field(node.field)} {_STATES[node.state]}"
+
+    def visit_relation(self, node: Relation) -> str:
         return (
-            f"{namer(node.field, database)} references {_s(node.database)} "
-            f"where ({sub(node.predicate, None, node.database)})"
+            f"{self.field(node.field)} references {_s(node.database)} "
+            f"where ({self.sub(node.predicate, None, node.database)})"
         )
-    if isinstance(node, Search):
+
+    def visit_search(self, node: Search) -> str:
         clauses = ", ".join("[" + ", ".join(_s(t) for t in c) + "]" for c in node.clauses)
-        fields = (
-            "" if node.fields is None else " in (" + ", ".join(namer(f, database) for f in node.fields) + ")"
-        )
+        fields = "" if node.fields is None else " in (" + ", ".join(self.field(f) for f in node.fields) + ")"
         return f"search({clauses}){fields}"
-    if isinstance(node, IdIn):
+
+    def visit_id_in(self, node: IdIn) -> str:
         return "id in [" + ", ".join(_s(i) for i in node.ids) + "]"
-    if isinstance(node, CreatedAt):
+
+    def visit_created_at(self, node: CreatedAt) -> str:
         a = "null" if node.start is None else _s(node.start)
         b = "null" if node.end is None else _s(node.end)
         return f"created between {a} and {b}"
-    if isinstance(node, ModifiedSince):
+
+    def visit_modified_since(self, node: ModifiedSince) -> str:
         return f"modified since {_s(node.since)}"
-    if isinstance(node, InTrash):
+
+    def visit_in_trash(self, node: InTrash) -> str:
         return "in trash"
-    raise TypeError(f"not an AST node: {node!r}")
 
 
 def _sort_key(sk: SortKey, namer: Namer = field_text, database: str | None = None) -> str:

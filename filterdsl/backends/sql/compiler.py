@@ -9,6 +9,7 @@ complement (no row is lost to three-valued logic). Values are ``exp.Placeholder`
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,7 @@ from filterdsl.ast import (
     Search,
     SortKey,
     State,
+    Visitor,
 )
 from filterdsl.backends.sql.dialects import (
     columnar,  # noqa: F401  (registers the DataFusion dialect and the columnar families)
@@ -180,51 +182,7 @@ class Compiler:
     # ---------------------------------------------------------------- predicates
     def pred(self, node: Node, ctx: _Ctx) -> tuple[exp.Expr, bool]:
         """(expression, may_be_null)."""
-        if isinstance(node, Const):
-            return (exp.true() if node.value else exp.false()), False
-        if isinstance(node, (And, Or)):
-            items = (
-                self._merge_null_states(node.items) if self.columns and isinstance(node, Or) else node.items
-            )
-            parts = [self.pred(i, ctx) for i in items]
-            fn = AND if isinstance(node, And) else OR
-            return fn(*[exp.Paren(this=p) for p, _ in parts]), any(n for _, n in parts)
-        if isinstance(node, Not):
-            if isinstance(node.item, InTrash):  # the usual "not in trash": what an index on removed_at serves
-                return exp.Is(this=self.rcol(ctx, "removed_at"), expression=exp.Null()), False
-            inner, nullable = self.pred(node.item, ctx)
-            if nullable and not self.bool_values:
-                # no boolean values (T-SQL, Oracle...): a CASE on 1/0 keeps NULL rows
-                flag = exp.Case(ifs=[exp.If(this=inner, true=_n(1))], default=_n(0))
-                return exp.EQ(this=flag, expression=_n(0)), False
-            if nullable:
-                inner = exp.Coalesce(this=inner, expressions=[exp.false()])
-            return exp.Not(this=exp.Paren(this=inner)), False
-        if isinstance(node, Compare):
-            return self.compare(node, ctx), True
-        if isinstance(node, FieldState):
-            return self.state(node, ctx), True
-        if isinstance(node, Relation):
-            return self.relation(node, ctx), True
-        if isinstance(node, Search):
-            return self.search(node, ctx), True
-        if isinstance(node, IdIn):
-            if not node.ids:
-                return exp.false(), False
-            return self.bin_in(self.rcol(ctx, "id"), node.ids), False
-        if isinstance(node, CreatedAt):
-            bounds: list[exp.Expr] = []
-            if node.start is not None:
-                bounds.append(exp.GTE(this=self.rcol(ctx, "created_at"), expression=self.param(node.start)))
-            if node.end is not None:
-                bounds.append(exp.LT(this=self.rcol(ctx, "created_at"), expression=self.param(node.end)))
-            return (AND(*bounds) if bounds else exp.true()), False
-        if isinstance(node, ModifiedSince):
-            ts = exp.Coalesce(this=self.rcol(ctx, "updated_at"), expressions=[self.rcol(ctx, "created_at")])
-            return exp.GTE(this=ts, expression=self.param(node.since)), False
-        if isinstance(node, InTrash):
-            return exp.Not(this=exp.Is(this=self.rcol(ctx, "removed_at"), expression=exp.Null())), False
-        raise _bad("unsupported", f"the SQL backend cannot compile {type(node).__name__}")
+        return _Pred(self, ctx).visit(node)
 
     # ---- strings
     def str_op(self, s: exp.Expr, op: Op, val: Any, indexable: bool = True) -> exp.Expr:
@@ -647,6 +605,75 @@ class Compiler:
         if isinstance(tbl, exp.Table):
             tbl.set("alias", None)
         return sel
+
+
+class _Pred(Visitor[tuple[exp.Expr, bool]]):
+    """One predicate in one row context (a relation's subquery gets its own): (expression, may_be_null)."""
+
+    def __init__(self, c: Compiler, ctx: _Ctx):
+        self.c, self.ctx = c, ctx
+
+    def visit_const(self, node: Const) -> tuple[exp.Expr, bool]:
+        return (exp.true() if node.value else exp.false()), False
+
+    def _connect(self, node: And | Or, fn: Callable[..., exp.Expr]) -> tuple[exp.Expr, bool]:
+        parts = [self.visit(i) for i in node.items]
+        return fn(*[exp.Paren(this=p) for p, _ in parts]), any(n for _, n in parts)
+
+    def visit_and(self, node: And) -> tuple[exp.Expr, bool]:
+        return self._connect(node, AND)
+
+    def visit_or(self, node: Or) -> tuple[exp.Expr, bool]:
+        if self.c.columns:
+            node = Or(self.c._merge_null_states(node.items))
+        return self._connect(node, OR)
+
+    def visit_not(self, node: Not) -> tuple[exp.Expr, bool]:
+        c, ctx = self.c, self.ctx
+        if isinstance(node.item, InTrash):  # the usual "not in trash": what an index on removed_at serves
+            return exp.Is(this=c.rcol(ctx, "removed_at"), expression=exp.Null()), False
+        inner, nullable = self.visit(node.item)
+        if nullable and not c.bool_values:
+            # no boolean values (T-SQL, Oracle...): a CASE on 1/0 keeps NULL rows
+            flag = exp.Case(ifs=[exp.If(this=inner, true=_n(1))], default=_n(0))
+            return exp.EQ(this=flag, expression=_n(0)), False
+        if nullable:
+            inner = exp.Coalesce(this=inner, expressions=[exp.false()])
+        return exp.Not(this=exp.Paren(this=inner)), False
+
+    def visit_compare(self, node: Compare) -> tuple[exp.Expr, bool]:
+        return self.c.compare(node, self.ctx), True
+
+    def visit_field_state(self, node: FieldState) -> tuple[exp.Expr, bool]:
+        return self.c.state(node, self.ctx), True
+
+    def visit_relation(self, node: Relation) -> tuple[exp.Expr, bool]:
+        return self.c.relation(node, self.ctx), True
+
+    def visit_search(self, node: Search) -> tuple[exp.Expr, bool]:
+        return self.c.search(node, self.ctx), True
+
+    def visit_id_in(self, node: IdIn) -> tuple[exp.Expr, bool]:
+        if not node.ids:
+            return exp.false(), False
+        return self.c.bin_in(self.c.rcol(self.ctx, "id"), node.ids), False
+
+    def visit_created_at(self, node: CreatedAt) -> tuple[exp.Expr, bool]:
+        c, ctx = self.c, self.ctx
+        bounds: list[exp.Expr] = []
+        if node.start is not None:
+            bounds.append(exp.GTE(this=c.rcol(ctx, "created_at"), expression=c.param(node.start)))
+        if node.end is not None:
+            bounds.append(exp.LT(this=c.rcol(ctx, "created_at"), expression=c.param(node.end)))
+        return (AND(*bounds) if bounds else exp.true()), False
+
+    def visit_modified_since(self, node: ModifiedSince) -> tuple[exp.Expr, bool]:
+        c, ctx = self.c, self.ctx
+        ts = exp.Coalesce(this=c.rcol(ctx, "updated_at"), expressions=[c.rcol(ctx, "created_at")])
+        return exp.GTE(this=ts, expression=c.param(node.since)), False
+
+    def visit_in_trash(self, node: InTrash) -> tuple[exp.Expr, bool]:
+        return exp.Not(this=exp.Is(this=self.c.rcol(self.ctx, "removed_at"), expression=exp.Null())), False
 
 
 def compile_shape(
