@@ -19,10 +19,10 @@ import string
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from filterdsl import FilterError, load_catalog, parse
-from filterdsl.api import apply, parse_result, to_sql
+from filterdsl.api import Format, apply, parse_result, to_sql
 
 ROOT = Path(__file__).resolve().parent.parent
 CAT = load_catalog(ROOT / "tests" / "corpus" / "catalog.json")
@@ -67,7 +67,7 @@ def cases() -> list[tuple[str, int, Callable[[], Any]]]:
         out.append((name, size, fn))
 
     def pq(src: Any, fmt: str = "pitchly", **kw: Any) -> Callable[[], Any]:
-        return lambda: parse(src, fmt, **kw)
+        return lambda: parse(src, cast(Format, fmt), **kw)
 
     s = "end_date=9999-12-31"
     add("H1 end_date=9999-12-31 (apply)", s, lambda: apply(parse("end_date=9999-12-31", "pixiebrix"), []))

@@ -23,13 +23,14 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from workload import CATALOG, DB, FILTERS, make_docs  # noqa: E402
 
 import filterdsl  # noqa: E402
+from filterdsl.api import Dialect
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -116,7 +117,7 @@ def run_engine(
             for name, q in qs:
 
                 def raw(q: Any = q) -> list[Any]:
-                    sql, params = filterdsl.to_sql(q, dialect, layout, CATALOG)
+                    sql, params = filterdsl.to_sql(q, cast(Dialect, dialect), layout, CATALOG)
                     cur = dbapi.cursor()
                     cur.execute(sql, params)
                     return [r[0] for r in cur.fetchall()]
@@ -150,7 +151,7 @@ def run_engine(
             build = median_of(
                 lambda: str(apply(select(t.c.id), q, t, catalog=CATALOG).compile(dialect=d)), min_time
             )
-            tosql = median_of(lambda: filterdsl.to_sql(q, dialect, layout, CATALOG), min_time)
+            tosql = median_of(lambda: filterdsl.to_sql(q, cast(Dialect, dialect), layout, CATALOG), min_time)
             print(
                 f"build + compile the SQLAlchemy statement of '{name}': {build * 1e6:.0f} us "
                 f"(to_sql alone, cached shape: {tosql * 1e6:.0f} us)"

@@ -35,7 +35,7 @@ import tracemalloc
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -43,6 +43,7 @@ sys.path.insert(0, str(HERE))
 from workload import CATALOG, DB, FILTERS, Doc, make_docs, sized_filter, sized_pixiebrix, sized_search  # noqa: E402
 
 from filterdsl import load_catalog, parse  # noqa: E402
+from filterdsl.api import Format, ParseKwargs  # noqa: E402
 from filterdsl.ast import Query, Relation, count_nodes, to_json, walk  # noqa: E402
 from filterdsl.backends.memory import compile_predicate  # noqa: E402
 from filterdsl.options import Limits  # noqa: E402
@@ -408,11 +409,13 @@ def _stage_times(
     backs: Callable[[Any], dict[str, Callable[[Query], Any]]],
 ) -> dict[str, float | None]:
     """Median us of parse+validate, and of each backend alone on the parsed query (None: refused)."""
-    kw = {"limits": BIG}
-    q = parse(src, fmt, catalog, db, **kw)
+    kw: ParseKwargs = {"limits": BIG}
+    q = parse(src, cast(Format, fmt), catalog, db, **kw)
     each = min_time == 0  # the largest filters: a few calls, each one's garbage collected before the next
     out: dict[str, float | None] = {
-        "parse": median_of(lambda: parse(src, fmt, catalog, db, **kw), min_time, runs, collect_each=each)
+        "parse": median_of(
+            lambda: parse(src, cast(Format, fmt), catalog, db, **kw), min_time, runs, collect_each=each
+        )
         * 1e6
     }
     for name, fn in backs(catalog).items():
@@ -484,7 +487,7 @@ def section_compile(quick: bool) -> tuple[float | None, list[str]]:
             runs = 5 if n <= 1000 else (1 if quick else 3)
             cat, db = (None, None) if fmt == "pixiebrix" else (bench_cat, DB)
             t = _stage_times(fmt, src, db, cat, min_time if n <= 1000 else 0, runs, backends)
-            nodes = count_nodes(parse(src, fmt, cat, db, limits=BIG).predicate)
+            nodes = count_nodes(parse(src, cast(Format, fmt), cat, db, limits=BIG).predicate)
             if "sql hit" in t and t["sql hit"] is None and t.get("sql:sqlite") is not None:
                 not_kept.append(f"{fmt} {n:,}")
             print(

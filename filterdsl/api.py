@@ -2,17 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Union, overload
 
-from filterdsl.ast import Query
+from filterdsl.ast import Node, Query
 from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.frontends import FRONTENDS, ParseResult, frontend
 from filterdsl.options import ParseOptions
 from filterdsl.records import normalize_dataset, normalize_record
 from filterdsl.schema import Catalog, load_catalog
 
-FORMATS = tuple(FRONTENDS)
+if TYPE_CHECKING:  # typing.Unpack is Python 3.11+; annotations are never evaluated at run time
+    from typing_extensions import Unpack
+
+    from filterdsl.backends.sql import ColumnsLayout, JsonLayout
+    from filterdsl.options import Limits
+
+#: the input formats ``parse`` reads (kept equal to the frontends registry by tests/test_public_api.py)
+Format = Literal["pitchly", "search", "pixiebrix", "text", "ast"]
+#: the formats ``to_format`` writes
+OutputFormat = Literal["pitchly", "text", "ast", "search", "pixiebrix"]
+#: every sqlglot dialect, and datafusion (kept equal to ``backends.sql.dialect_names()`` by the tests)
+Dialect = Literal[
+    "athena", "bigquery", "clickhouse", "databricks", "datafusion", "dax", "doris", "dremio", "drill",
+    "druid", "duckdb", "dune", "exasol", "fabric", "hive", "materialize", "mysql", "oracle", "postgres",
+    "presto", "prql", "redshift", "risingwave", "snowflake", "solr", "spark", "spark2", "sqlite",
+    "starrocks", "tableau", "teradata", "trino", "tsql",
+]  # fmt: skip
+Paramstyle = Literal["qmark", "numeric", "named", "format", "pyformat", "dollar", "native"]
+#: what ``catalog=`` takes: a Catalog, a path, JSON text, or the parsed Pitchly ``databases`` JSON
+CatalogSource = Union[Catalog, str, "os.PathLike[str]", Mapping[str, Any], Sequence[Any]]
+
+
+class ParseKwargs(TypedDict, total=False):
+    """The parse options as keyword arguments (``filterdsl.options.ParseOptions``)."""
+
+    strict: bool
+    resolve_names: bool
+    quoted: bool
+    django_compat: bool
+    lookups: Literal["strict", "extended"]
+    limits: Limits
+    max_limit: int
+    max_page_size: int
+
+
+FORMATS: tuple[str, ...] = tuple(FRONTENDS)
 
 
 def _catalog(catalog: Any) -> Catalog | None:
@@ -38,7 +74,11 @@ def _database(database: Any) -> None:
 
 
 def parse_result(
-    source: Any, format: str = "pitchly", catalog: Any = None, database: str | None = None, **options: Any
+    source: Any,
+    format: Format = "pitchly",
+    catalog: CatalogSource | None = None,
+    database: str | None = None,
+    **options: Unpack[ParseKwargs],
 ) -> ParseResult:
     """Parse without raising: the query (None on errors) and every diagnostic."""
     _database(database)
@@ -59,7 +99,11 @@ def parse_result(
 
 
 def parse(
-    source: Any, format: str = "pitchly", catalog: Any = None, database: str | None = None, **options: Any
+    source: Any,
+    format: Format = "pitchly",
+    catalog: CatalogSource | None = None,
+    database: str | None = None,
+    **options: Unpack[ParseKwargs],
 ) -> Query:
     """Parse any supported input into a Query; raises FilterError listing every problem."""
     res = parse_result(source, format, catalog, database, **options)
@@ -69,7 +113,11 @@ def parse(
 
 
 def validate(
-    source: Any, format: str = "pitchly", catalog: Any = None, database: str | None = None, **options: Any
+    source: Any,
+    format: Format = "pitchly",
+    catalog: CatalogSource | None = None,
+    database: str | None = None,
+    **options: Unpack[ParseKwargs],
 ) -> list[Diagnostic]:
     """Every error and warning for the input; an empty list means valid and clean."""
     return list(parse_result(source, format, catalog, database, **options).diagnostics)
@@ -94,14 +142,15 @@ def _dataset(
 
 
 def to_predicate(
-    query: Query | Any, catalog: Any = None, related: Mapping[str, Iterable[Any]] | None = None
+    query: Query | Node,
+    catalog: CatalogSource | None = None,
+    related: Mapping[str, Iterable[Any]] | None = None,
 ) -> Callable[[Any], bool]:
     """A callable over Pitchly rows, PixieBrix records or canonical documents.
 
     Relational filters need ``related``: ``{database_id: records}`` of each referenced database.
     Canonical documents (as produced by filterdsl) are used as they are; other shapes are normalised.
     """
-    from filterdsl.ast import Node
     from filterdsl.backends.memory import compile_predicate
 
     if not isinstance(query, (Query, Node)):
@@ -117,7 +166,10 @@ def to_predicate(
 
 
 def apply(
-    query: Query, records: Any, catalog: Any = None, related: Mapping[str, Any] | None = None
+    query: Query,
+    records: Iterable[Any] | Mapping[str, list[Any]],
+    catalog: CatalogSource | None = None,
+    related: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Run the whole query (filter, search, sort, skip, limit, projection) over records.
 
@@ -135,44 +187,80 @@ def apply(
     return run(query, _dataset(query, records, cat, related), cat)
 
 
-def to_sql(query: Query, *args: Any, **kwargs: Any) -> Any:
-    """Compile to SQL: see filterdsl.backends.sql.to_sql."""
+def to_sql(
+    query: Query,
+    dialect: Dialect = "sqlite",
+    layout: JsonLayout | ColumnsLayout | None = None,
+    catalog: CatalogSource | None = None,
+    paramstyle: Paramstyle | None = None,
+    icu_lower: bool = False,
+    pretty: bool = False,
+) -> tuple[str, Any]:
+    """Compile to ``(sql, params)``: see filterdsl.backends.sql.to_sql."""
     from filterdsl.backends.sql import ColumnsLayout, JsonLayout
     from filterdsl.backends.sql import to_sql as impl
 
     _query(query)
-    named = dict(zip(("dialect", "layout", "catalog", "paramstyle"), args))
-    named.update(kwargs)
-    if not isinstance(named.get("dialect", "sqlite"), str):
-        raise _wrong("dialect", 'a dialect name such as "postgres"', named["dialect"])
-    if named.get("layout") is not None and not isinstance(named["layout"], (JsonLayout, ColumnsLayout)):
-        raise _wrong("layout", "a JsonLayout or ColumnsLayout (filterdsl.backends.sql)", named["layout"])
-    if named.get("paramstyle") is not None and not isinstance(named["paramstyle"], str):
-        raise _wrong("paramstyle", 'a paramstyle name such as "qmark"', named["paramstyle"])
-    return impl(query, *args, **kwargs)
+    if not isinstance(dialect, str):
+        raise _wrong("dialect", 'a dialect name such as "postgres"', dialect)
+    if layout is not None and not isinstance(layout, (JsonLayout, ColumnsLayout)):
+        raise _wrong("layout", "a JsonLayout or ColumnsLayout (filterdsl.backends.sql)", layout)
+    if paramstyle is not None and not isinstance(paramstyle, str):
+        raise _wrong("paramstyle", 'a paramstyle name such as "qmark"', paramstyle)
+    return impl(query, dialect, layout, catalog, paramstyle, icu_lower=icu_lower, pretty=pretty)
 
 
-def to_mongo(query: Query, *args: Any, **kwargs: Any) -> Any:
+def to_mongo(
+    query: Query, catalog: CatalogSource | None = None, collections: Mapping[Any, str] | None = None
+) -> dict[str, Any]:
     """Compile to a MongoDB find/aggregate spec: see filterdsl.backends.mongo.to_mongo."""
     from filterdsl.backends.mongo import to_mongo as impl
 
     _query(query)
-    named = dict(zip(("catalog", "collections"), args))
-    named.update(kwargs)
-    if named.get("collections") is not None and not isinstance(named["collections"], Mapping):
-        raise _wrong("collections", "a mapping {database_id: collection name}", named["collections"])
-    return impl(query, *args, **kwargs)
+    if collections is not None and not isinstance(collections, Mapping):
+        raise _wrong("collections", "a mapping {database_id: collection name}", collections)
+    return impl(query, catalog, collections)
 
 
-def to_format(query: Query, fmt: str, **kwargs: Any) -> Any:
+@overload
+def to_format(
+    query: Query | Node,
+    fmt: Literal["pitchly", "ast"],
+    catalog: CatalogSource | None = None,
+    keys: Literal["ids", "names"] = "ids",
+) -> dict[str, Any]: ...
+
+
+@overload
+def to_format(
+    query: Query | Node,
+    fmt: Literal["text", "search", "pixiebrix"],
+    catalog: CatalogSource | None = None,
+    keys: Literal["ids", "names"] = "ids",
+) -> str: ...
+
+
+def to_format(
+    query: Query | Node,
+    fmt: OutputFormat,
+    catalog: CatalogSource | None = None,
+    keys: Literal["ids", "names"] = "ids",
+) -> str | dict[str, Any]:
     """Emit the query in another input format: see filterdsl.emitters.to_format."""
     from filterdsl.emitters import to_format as impl
 
-    return impl(query, fmt, **kwargs)
+    out: str | dict[str, Any] = impl(query, fmt, catalog=catalog, keys=keys)
+    return out
 
 
 __all__ = [
     "FORMATS",
+    "CatalogSource",
+    "Dialect",
+    "Format",
+    "OutputFormat",
+    "ParseKwargs",
+    "Paramstyle",
     "load_catalog",
     "parse",
     "parse_result",

@@ -15,8 +15,9 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from filterdsl.api import parse, to_sql
+from filterdsl.api import parse
 from filterdsl.ast import Query
+from filterdsl.backends.sql import to_sql
 from filterdsl.schema import Catalog, load_catalog
 
 

@@ -7,9 +7,9 @@ import glob
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
-from filterdsl.api import parse_result
+from filterdsl.api import Format, parse_result
 from filterdsl.ast import Query
 from filterdsl.errors import Diagnostic, FilterError
 from filterdsl.schema import Catalog, load_catalog
@@ -89,10 +89,10 @@ def _source(args: argparse.Namespace) -> tuple[str, str]:
     return _read(args.input), ("<stdin>" if args.input == "-" else args.input)
 
 
-def _format(args: argparse.Namespace, label: str) -> str:
-    if args.fmt:
-        return str(args.fmt)
-    return EXT_FORMATS.get(os.path.splitext(label)[1].lower(), "pitchly")
+def _format(args: argparse.Namespace, label: str) -> Format:
+    """``--from``, else the file extension's format (argparse's choices and EXT_FORMATS hold only formats)."""
+    fmt = args.fmt or EXT_FORMATS.get(os.path.splitext(label)[1].lower(), "pitchly")
+    return cast(Format, fmt)
 
 
 def _prepare(text: str, fmt: str) -> Any:

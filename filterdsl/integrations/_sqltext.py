@@ -32,9 +32,9 @@ from typing import Any
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.tokens import Token, TokenType
 
-from filterdsl.api import to_sql
 from filterdsl.ast import FALSE as FALSE_NODE
 from filterdsl.ast import And, CreatedAt, InTrash, ModifiedSince, Node, Not, Or, Query, not_
+from filterdsl.backends.sql import to_sql
 from filterdsl.errors import Diagnostic, FilterError, Location
 
 
