@@ -36,6 +36,7 @@ from filterdsl.ast import (
     Relation,
     Search,
     State,
+    Visitor,
     walk,
 )
 from filterdsl.errors import Diagnostic, FilterError, Location
@@ -276,7 +277,9 @@ class _Scope:
         self.copies: dict[tuple[str, ...], str] = {}
 
 
-class _Compiler:
+class _Compiler(Visitor[Filter]):
+    """Node -> ``$match`` filter. A visitor, so a new node type is a mypy error here, not a runtime one."""
+
     def __init__(self, collections: Mapping[Any, str]):
         self.collections = collections
         self.scope = _Scope()
@@ -333,7 +336,7 @@ class _Compiler:
             ]
         }
 
-    def state(self, node: FieldState) -> Filter:
+    def visit_field_state(self, node: FieldState) -> Filter:
         p, guards = self.path(node.field)
         present = self.all_of([*guards, {p: {"$exists": True}}])
         if node.state is State.NOT_SET:
@@ -343,7 +346,7 @@ class _Compiler:
         return self.all_of([present, {"$nor": [self.empty(p)]}])
 
     # -------------------------------------------------------------- compares
-    def compare(self, node: Compare) -> Filter:
+    def visit_compare(self, node: Compare) -> Filter:
         f, op, val = node.field, node.op, node.value
         p, guards = self.path(f)
         t = f.type
@@ -421,7 +424,7 @@ class _Compiler:
         return {p: cond}
 
     # -------------------------------------------------------------- search, relations
-    def search(self, node: Search) -> Filter:
+    def visit_search(self, node: Search) -> Filter:
         clauses = [c for c in node.clauses if c]
         if not clauses:
             return {}
@@ -471,7 +474,7 @@ class _Compiler:
 
         return {"$expr": {"$and": [{"$or": [term(t) for t in clause]} for clause in clauses]}}
 
-    def relation(self, node: Relation) -> Filter:
+    def visit_relation(self, node: Relation) -> Filter:
         """Some live, real row of the referenced collection satisfies the nested predicate (SPEC 2.2).
 
         The nested predicate is compiled in its own scope. When it needs no stages of its own, a
@@ -484,7 +487,7 @@ class _Compiler:
         outer, inner_scope = self.scope, _Scope()
         self.scope = inner_scope
         try:
-            inner = self.node(node.predicate)
+            inner = self.visit(node.predicate)
         finally:
             self.scope = outer
         live: Filter = {"removed_at": None, "id": {"$type": "string"}}
@@ -527,52 +530,49 @@ class _Compiler:
         typed: Filter = {p: {"$type": "array"}} if multi else {p: {"$type": "string", **NOT_ARRAY}}
         return self.all_of([*guards, typed, joined])
 
-    # -------------------------------------------------------------- logic
-    def node(self, node: Node) -> Filter:
-        if isinstance(node, Const):
-            return {} if node.value else FALSE
-        if isinstance(node, And):
-            return self.all_of([self.node(i) for i in node.items])
-        if isinstance(node, Or):
-            items = [self.node(i) for i in node.items]
-            if any(i == {} for i in items):
-                return {}
-            items = [i for i in items if i != FALSE]
-            return FALSE if not items else items[0] if len(items) == 1 else {"$or": items}
-        if isinstance(node, Not):
-            inner = self.node(node.item)
-            if inner == {}:
-                return FALSE
-            if inner == FALSE:
-                return {}
-            return {"$nor": [inner]}
-        if isinstance(node, Compare):
-            return self.compare(node)
-        if isinstance(node, FieldState):
-            return self.state(node)
-        if isinstance(node, Search):
-            return self.search(node)
-        if isinstance(node, Relation):
-            return self.relation(node)
-        if isinstance(node, IdIn):
-            return {"id": {"$in": list(node.ids)}} if node.ids else FALSE
-        if isinstance(node, CreatedAt):
-            rng: dict[str, Any] = {}
-            if node.start is not None:
-                rng["$gte"] = node.start
-            if node.end is not None:
-                rng["$lt"] = node.end
-            return {"created_at": {"$type": "string", **rng}} if rng else {}
-        if isinstance(node, ModifiedSince):
-            return {
-                "$or": [
-                    {"updated_at": {"$type": "string", "$gte": node.since}},
-                    {"updated_at": None, "created_at": {"$gte": node.since}},
-                ]
-            }
-        if isinstance(node, InTrash):
-            return {"removed_at": {"$ne": None}}
-        raise _bad("unsupported", f"the Mongo backend cannot compile {type(node).__name__}")
+    # -------------------------------------------------------------- logic, record attributes
+    def visit_const(self, node: Const) -> Filter:
+        return {} if node.value else FALSE
+
+    def visit_and(self, node: And) -> Filter:
+        return self.all_of([self.visit(i) for i in node.items])
+
+    def visit_or(self, node: Or) -> Filter:
+        items = [self.visit(i) for i in node.items]
+        if any(i == {} for i in items):
+            return {}
+        items = [i for i in items if i != FALSE]
+        return FALSE if not items else items[0] if len(items) == 1 else {"$or": items}
+
+    def visit_not(self, node: Not) -> Filter:
+        inner = self.visit(node.item)
+        if inner == {}:
+            return FALSE
+        if inner == FALSE:
+            return {}
+        return {"$nor": [inner]}
+
+    def visit_id_in(self, node: IdIn) -> Filter:
+        return {"id": {"$in": list(node.ids)}} if node.ids else FALSE
+
+    def visit_created_at(self, node: CreatedAt) -> Filter:
+        rng: dict[str, Any] = {}
+        if node.start is not None:
+            rng["$gte"] = node.start
+        if node.end is not None:
+            rng["$lt"] = node.end
+        return {"created_at": {"$type": "string", **rng}} if rng else {}
+
+    def visit_modified_since(self, node: ModifiedSince) -> Filter:
+        return {
+            "$or": [
+                {"updated_at": {"$type": "string", "$gte": node.since}},
+                {"updated_at": None, "created_at": {"$gte": node.since}},
+            ]
+        }
+
+    def visit_in_trash(self, node: InTrash) -> Filter:
+        return {"removed_at": {"$ne": None}}
 
 
 # ---------------------------------------------------------------- sorting
@@ -660,7 +660,7 @@ def to_mongo(
     """
     q = query if isinstance(query, Query) else Query(query)
     comp = _Compiler(collections or {})
-    flt = comp.node(q.predicate)
+    flt = comp.visit(q.predicate)
     if q.limit == 0:
         flt = FALSE
     projection: dict[str, Any] | None = None
