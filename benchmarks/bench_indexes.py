@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from filterdsl.ast import And, Compare, Field, FieldType, Op, Query  # noqa: E402
 from filterdsl.backends.sql import ColumnsLayout, JsonLayout, clear_sql_cache, to_sql  # noqa: E402
 from filterdsl.backends.sql.indexes import advise  # noqa: E402
-from filterdsl.records import next_day  # noqa: E402
+from filterdsl.semantics.days import next_day  # noqa: E402
 
 T = FieldType
 DB = "db"

@@ -9,7 +9,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from filterdsl.records import valid_day
+from filterdsl.semantics.days import valid_day
 
 DB = "db"
 CATALOG = [

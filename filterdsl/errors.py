@@ -90,6 +90,11 @@ class FilterError(ValueError):
     def warnings(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if not d.is_error]
 
+    @classmethod
+    def one(cls, code: str, message: str, where: Location | None = None) -> FilterError:
+        """One error; by default about the whole query (the root of its AST JSON form)."""
+        return cls([Diagnostic(code, message, where if where is not None else Location(pointer=""))])
+
 
 #: Diagnostics reported for one input; past it, one ``too-large`` says the rest were left out (an input
 #: with 40,000 unknown keys is not helped by 40,000 messages, and building them costs seconds).

@@ -21,7 +21,6 @@ _TS = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
     r"(?:T([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]+))?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?\Z"
 )
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 
 def parse_ts(text: str) -> _dt.datetime:
@@ -58,31 +57,6 @@ def format_ts(value: _dt.datetime) -> str:
 def canonical_ts(text: str) -> str:
     """The canonical fixed-width UTC form of a timestamp; ValueError when it is not one."""
     return format_ts(parse_ts(text))
-
-
-def valid_day(text: str) -> bool:
-    """True when ``text`` is exactly a real calendar day ``YYYY-MM-DD``."""
-    if not (isinstance(text, str) and _DAY.match(text)):
-        return False
-    try:
-        _dt.date(int(text[:4]), int(text[5:7]), int(text[8:10]))
-        return True
-    except ValueError:
-        return False
-
-
-def day_of(value: Any) -> str | None:
-    """The day of a stored date value: its first 10 characters when they are a valid day, else None."""
-    if type(value) is str and len(value) >= 10:
-        head = value[:10]
-        if valid_day(head):
-            return head
-    return None
-
-
-def next_day(day: str) -> str:
-    d = _dt.date.fromisoformat(day) + _dt.timedelta(days=1)
-    return d.isoformat()
 
 
 # ---------------------------------------------------------------- records

@@ -237,7 +237,7 @@ def test_string_sort_is_code_point():
 
 def test_days_are_ascii_digits_only():
     """SPEC 1.4 YYYY-MM-DD means ASCII digits (every SQL engine and Mongo regex agree)."""
-    from filterdsl.records import valid_day
+    from filterdsl.semantics.days import valid_day
 
     assert valid_day("2020-01-23") and not valid_day("２０２０-01-23") and not valid_day("٢٠٢٠-01-23")
 

@@ -51,7 +51,7 @@ from filterdsl.backends.sql import (
 )
 from filterdsl.backends.sql.runners import execute_ids
 from filterdsl.errors import FilterError
-from filterdsl.records import valid_day
+from filterdsl.semantics.days import valid_day
 
 from strategies import Scenario, scenarios
 

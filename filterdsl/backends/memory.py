@@ -8,6 +8,7 @@ spliced into the source text, so no input can change the generated code's shape.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -37,62 +38,26 @@ from filterdsl.ast import (
     depth,
 )
 from filterdsl.errors import Diagnostic, FilterError, Location
-from filterdsl.records import valid_day
+from filterdsl.semantics.paths import MISSING, get_path
+from filterdsl.semantics.sorting import (
+    DEFAULT_ORDER,
+    EMPTY,
+    KIND_RANK,
+    WELL_TYPED,
+    WRONG_TYPED,
+    is_empty,
+    kind_of,
+    orders_by_value,
+    valid_head,
+    well_typed,
+)
+from filterdsl.semantics.text import search_texts, search_texts_of
 
 T = FieldType
 Doc = dict[str, Any]
 Dataset = Mapping[Any, list[Doc]]
-MISSING = object()
 _NUM = (int, float)
 _STRINGISH = (T.STRING, T.TEXT_BLOCK, T.ENUM, T.JSON, T.REF)
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _valid_head(head: str) -> bool:
-    return valid_day(head)
-
-
-def get_path(data: Any, segments: tuple[str, ...]) -> Any:
-    """Walk object keys (and canonical array indices) below ``data``; MISSING when absent."""
-    cur = data
-    for seg in segments:
-        if type(cur) is dict:
-            if seg not in cur:
-                return MISSING
-            cur = cur[seg]
-        elif type(cur) is list and seg.isdigit() and seg.isascii() and (seg == "0" or seg[0] != "0"):
-            i = int(seg)
-            if i >= len(cur):
-                return MISSING
-            cur = cur[i]
-        else:
-            return MISSING
-    return cur
-
-
-def _search_texts_schema(keys: tuple[tuple[str, bool], ...]) -> Callable[[dict[str, Any]], list[str]]:
-    def texts(d: dict[str, Any]) -> list[str]:
-        out = []
-        for k, is_tags in keys:
-            v = d.get(k)
-            if type(v) is str:
-                if not is_tags:
-                    out.append(v.lower())
-            elif type(v) is list and is_tags:
-                out.extend(e.lower() for e in v if type(e) is str)
-        return out
-
-    return texts
-
-
-def _search_texts_schemaless(d: dict[str, Any]) -> list[str]:
-    out = []
-    for v in d.values():
-        if type(v) is str:
-            out.append(v.lower())
-        elif type(v) is list:
-            out.extend(e.lower() for e in v if type(e) is str)
-    return out
 
 
 class _Codegen(Visitor[str]):
@@ -104,7 +69,7 @@ class _Codegen(Visitor[str]):
             "_NUM": _NUM,
             "_M": MISSING,
             "_get_path": get_path,
-            "_vh": _valid_head,
+            "_vh": valid_head,
             "type": type,
             "str": str,
             "list": list,
@@ -292,9 +257,11 @@ class _Codegen(Visitor[str]):
         if not clauses:
             return "True"
         if node.fields is None:
-            texts: Callable[[dict[str, Any]], list[str]] = _search_texts_schemaless
+            texts: Callable[[dict[str, Any]], list[str]] = search_texts
         else:
-            texts = _search_texts_schema(tuple((f.key, f.type is T.ENUM_TAGS) for f in node.fields))
+            texts = functools.partial(
+                search_texts_of, tuple((f.key, f.type is T.ENUM_TAGS) for f in node.fields)
+            )
         # Unrolled (terms stay bound constants): nested generators cost ~40% more per record.
         tf, v = self.const(texts), self.var()
         parts = [f"any({' or '.join(f'{self.const(t)} in _s' for t in c)} for _s in {v})" for c in clauses]
@@ -377,37 +344,18 @@ MAX_DEPTH = 120
 
 
 # ---------------------------------------------------------------- sorting
-_EMPTY_KEY = (0,)
-_ARRAY_KEY = (2, 3)
-_OBJECT_KEY = (2, 4)
-
-
-def _other_rank(v: Any) -> tuple[Any, ...]:
-    if type(v) in _NUM:
-        return (2, 0, v)
-    if type(v) is str:
-        return (2, 1, v)
-    if type(v) is bool:
-        return (2, 2, v)
-    # SPEC 8: arrays tie with arrays and objects with objects (no JSON-text order is portable).
-    return _ARRAY_KEY if type(v) is list else _OBJECT_KEY
+_EMPTY_KEY = (EMPTY,)
 
 
 def sort_value(ftype: FieldType, v: Any) -> tuple[Any, ...]:
-    """Total-order key for one value: empties, then well-typed values, then wrong types (SPEC 8)."""
-    if v is MISSING or v is None or v == "" or v == []:
+    """Total-order key for one value (semantics.sorting): empties, well-typed values, wrong types."""
+    if v is MISSING or is_empty(v):
         return _EMPTY_KEY
-    if ftype in (T.STRING, T.TEXT_BLOCK, T.ENUM, T.REF) and type(v) is str:
-        return (1, v)
-    if ftype is T.NUMBER and type(v) in _NUM:
-        return (1, v)
-    if ftype is T.BOOLEAN and type(v) is bool:
-        return (1, v)
-    if ftype is T.DATE and type(v) is str and _valid_head(v[:10]):
-        return (1, v[:10])
-    if ftype is T.CURRENCY and type(v) is dict and type(v.get("val")) in _NUM:
-        return (1, v["val"])
-    return _other_rank(v)
+    ok, value = well_typed(ftype, v)
+    if ok:
+        return (WELL_TYPED, value)
+    kind = kind_of(v)
+    return (WRONG_TYPED, KIND_RANK[kind], v) if orders_by_value(kind) else (WRONG_TYPED, KIND_RANK[kind])
 
 
 def _key_func(key: Field | RecordAttr) -> Callable[[Doc], tuple[Any, ...]]:
@@ -423,8 +371,9 @@ def _key_func(key: Field | RecordAttr) -> Callable[[Doc], tuple[Any, ...]]:
 
 def sort_docs(docs: list[Doc], sort: Iterable[SortKey]) -> list[Doc]:
     """Default order first, then each key from last to first (stable sorts compose)."""
-    out = sorted(docs, key=lambda r: r["id"])
-    out.sort(key=lambda r: r["created_at"], reverse=True)
+    out = list(docs)
+    for attr, descending in reversed(DEFAULT_ORDER):
+        out.sort(key=operator.itemgetter(attr), reverse=descending)
     for sk in reversed(tuple(sort)):
         out.sort(key=_key_func(sk.key), reverse=sk.descending)
     return out

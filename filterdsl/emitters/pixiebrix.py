@@ -23,7 +23,7 @@ from filterdsl.ast import (
     State,
 )
 from filterdsl.emitters import not_expressible
-from filterdsl.records import next_day
+from filterdsl.semantics.days import next_day
 
 
 def _name(segments: tuple[str, ...]) -> str:

@@ -38,8 +38,9 @@ from filterdsl.ast import (
 from filterdsl.errors import Collector, Diagnostic, FilterError, Location, did_you_mean, pointer
 from filterdsl.frontends import ParseResult, relaxed_json
 from filterdsl.options import ParseOptions
-from filterdsl.records import canonical_ts, parse_ts, valid_day
+from filterdsl.records import canonical_ts, parse_ts
 from filterdsl.schema import REF_TYPES, Catalog, Database, FieldDef, Suggester
+from filterdsl.semantics.days import valid_day
 
 T = FieldType
 EMPTINESS = {"is-empty": State.EMPTY, "is-not-set": State.NOT_SET, "has-any-value": State.HAS_VALUE}

@@ -33,8 +33,9 @@ from filterdsl.ast import (
 from filterdsl.errors import Collector, Location
 from filterdsl.frontends import ParseResult
 from filterdsl.options import MAX_INDEX_PATH_COST, ParseOptions, path_cost
-from filterdsl.records import canonical_ts, next_day, valid_day
+from filterdsl.records import canonical_ts
 from filterdsl.schema import Catalog
+from filterdsl.semantics.days import next_day, valid_day
 
 #: Django's key-transform lookup names: a final path segment with one of these names is a lookup.
 DJANGO_LOOKUPS = frozenset(

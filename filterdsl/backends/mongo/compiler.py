@@ -39,7 +39,9 @@ from filterdsl.ast import (
     Visitor,
     walk,
 )
-from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.errors import FilterError
+from filterdsl.semantics.paths import canonical_index
+from filterdsl.semantics.sorting import DEFAULT_ORDER, EMPTY, KIND_RANK, WELL_TYPED, WRONG_TYPED
 
 T = FieldType
 Filter = dict[str, Any]
@@ -56,10 +58,6 @@ _VALID_DAY = (
     f"|02-(?:0[1-9]|1{_D}|2[0-8]))|(?:{_D}{_D}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)"
     "-02-29)"
 )
-
-
-def _bad(code: str, message: str) -> FilterError:
-    return FilterError([Diagnostic(code, message, Location(pointer=""))])  # the query (its AST JSON form)
 
 
 # ---------------------------------------------------------------- case-insensitive regexes
@@ -137,13 +135,9 @@ def _day_range(op: Op, val: str) -> dict[str, str] | None:
 
 
 # ---------------------------------------------------------------- paths
-def _canonical_index(seg: str) -> bool:
-    return seg.isascii() and seg.isdigit() and (seg == "0" or seg[0] != "0")
-
-
 def _check_seg(seg: str) -> None:
     if "\x00" in seg:
-        raise _bad(
+        raise FilterError.one(
             "not-expressible",
             f"MongoDB cannot store the key {seg!r}: BSON field names cannot hold NUL; "
             "use the SQL or in-memory backends for such keys",
@@ -173,7 +167,7 @@ def _exact_value(segs: tuple[str, ...]) -> Any:
         branches: list[dict[str, Any]] = [
             {"case": {"$eq": [{"$type": "$$p"}, "object"]}, "then": _get_field(seg, "$$p")}
         ]
-        if _canonical_index(seg):
+        if canonical_index(seg):
             i = int(seg)
             branches.append(
                 {
@@ -253,7 +247,7 @@ def _portable_value(segs: tuple[str, ...]) -> Any:
     expr: Any = {"$ifNull": [first, None]}
     for seg in segs[1:]:
         child = {"$ifNull": [f"$$p.{seg}" if _dotted(seg) else _get_field(seg, "$$p"), None]}
-        if _canonical_index(seg):
+        if canonical_index(seg):
             i = int(seg)
             on_array: Any = {"$cond": [{"$gt": [{"$size": "$$p"}, i]}, {"$arrayElemAt": ["$$p", i]}, None]}
         else:
@@ -311,7 +305,7 @@ class _Compiler(Visitor[Filter]):
         guards: list[Filter] = []
         p = f"data.{segs[0]}"
         for seg in segs[1:]:
-            if not _canonical_index(seg):
+            if not canonical_index(seg):
                 guards.append({p: NOT_ARRAY})
             p = f"{p}.{seg}"
         return p, guards
@@ -402,7 +396,7 @@ class _Compiler(Visitor[Filter]):
         if t in _STRINGISH and isinstance(val, str):
             exact = t is T.JSON and op in (Op.EQ, Op.IEQ)
             return self.all_of([*guards, self.string_op(p, op, val, exact)])
-        raise _bad("unsupported", f"operator {op.value} on a {t.value} field")
+        raise FilterError.one("unsupported", f"operator {op.value} on a {t.value} field")
 
     def string_op(self, p: str, op: Op, val: Any, exact: bool) -> Filter:
         """A string operator on the string at ``p``; "" is EMPTY and matches nothing unless ``exact``."""
@@ -420,7 +414,7 @@ class _Compiler(Visitor[Filter]):
         elif op in (Op.GT, Op.GTE, Op.LT, Op.LTE):
             cond[_CMP[op]] = val
         else:
-            raise _bad("unsupported", f"operator {op.value} on strings")
+            raise FilterError.one("unsupported", f"operator {op.value} on strings")
         return {p: cond}
 
     # -------------------------------------------------------------- search, relations
@@ -599,16 +593,16 @@ def _sort_key(t: FieldType, segs: tuple[str, ...]) -> list[Any]:
     }.get(t)
     # $substr is $substrBytes: byte 10 of a string starting with an ASCII day is a character boundary.
     well_value: Any = {T.DATE: {"$substr": [v, 0, 10]}, T.CURRENCY: "$$v.val"}.get(t, v)
-    cases: list[tuple[Any, tuple[Any, Any, Any]]] = [(_is_empty(v), (0, None, None))]
+    cases: list[tuple[Any, tuple[Any, Any, Any]]] = [(_is_empty(v), (EMPTY, None, None))]
     if well is not None:
-        cases.append((well, (1, well_value, None)))
+        cases.append((well, (WELL_TYPED, well_value, None)))
     cases += [
-        (_is_num(v), (2, 0, v)),
-        ({"$isArray": v}, (2, 3, None)),
-        (_is_bool(v), (2, 2, v)),
-        (_is_obj(v), (2, 4, None)),
+        (_is_num(v), (WRONG_TYPED, KIND_RANK["number"], v)),
+        ({"$isArray": v}, (WRONG_TYPED, KIND_RANK["array"], None)),
+        (_is_bool(v), (WRONG_TYPED, KIND_RANK["boolean"], v)),
+        (_is_obj(v), (WRONG_TYPED, KIND_RANK["object"], None)),
     ]
-    default = (2, 1, v)
+    default = (WRONG_TYPED, KIND_RANK["string"], v)
     return [
         {
             "$let": {
@@ -639,7 +633,7 @@ def _sort_stage(query: Query) -> tuple[list[dict[str, Any]], list[str]]:
         for j, part in enumerate(_sort_key(sk.key.type, sk.key.segments)):
             add[f"_s{i}_{j}"] = part
             order.append((f"_s{i}_{j}", d))
-    order += [("created_at", -1), ("id", 1)]
+    order += [(attr, -1 if descending else 1) for attr, descending in DEFAULT_ORDER]
     sort: dict[str, int] = {}
     for k, d in order:
         sort.setdefault(k, d)

@@ -59,9 +59,13 @@ from filterdsl.ast import (
     Visitor,
     walk,
 )
-from filterdsl.backends.memory import MISSING, Doc, get_path, project, rows_for
-from filterdsl.errors import Diagnostic, FilterError, Location
-from filterdsl.records import normalize_record, valid_day
+from filterdsl.backends.memory import Doc, project, rows_for
+from filterdsl.errors import FilterError
+from filterdsl.records import normalize_record
+from filterdsl.semantics.days import valid_day
+from filterdsl.semantics.paths import MISSING, get_path
+from filterdsl.semantics.sorting import KIND_RANK, is_empty, kind_of, well_typed
+from filterdsl.semantics.text import search_texts
 
 if TYPE_CHECKING:
     import polars as pl
@@ -99,12 +103,8 @@ def _pl() -> Any:
     return polars
 
 
-def _bad(code: str, msg: str) -> FilterError:
-    return FilterError([Diagnostic(code, msg, Location(pointer=""))])  # the query (its AST JSON form)
-
-
 def _not_expressible(what: str) -> FilterError:
-    return _bad("not-expressible", f"the Polars backend cannot express {what} exactly")
+    return FilterError.one("not-expressible", f"the Polars backend cannot express {what} exactly")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -147,31 +147,26 @@ def _exact_sort_num(v: Any) -> tuple[float, float]:
 
 
 def _other(v: Any) -> tuple[int, Any, Any, Any, Any, Any]:
-    """SPEC 8 rank of a wrong-typed value: number < string < boolean < array < object (arrays tie with
-    arrays and objects with objects)."""
-    if type(v) in _NUM:
+    """A wrong-typed value (semantics.sorting): its kind's rank, then the value in the column of its
+    kind (numbers exactly, as float and residual); arrays and objects carry nothing, so they tie."""
+    kind = kind_of(v)
+    rank = KIND_RANK[kind]
+    if kind == "number":
         f, r = _exact_sort_num(v)
-        return 0, f, r, None, None, None
-    if type(v) is str:
-        return 1, None, None, v, None, None
-    if type(v) is bool:
-        return 2, None, None, None, v, None
-    return (3 if type(v) is list else 4), None, None, None, None, None
+        return rank, f, r, None, None, None
+    if kind == "string":
+        return rank, None, None, v, None, None
+    if kind == "boolean":
+        return rank, None, None, None, v, None
+    return rank, None, None, None, None, None
 
 
 def _typed_sort(t: FieldType, v: Any) -> tuple[Any, float] | None:
-    """The typed sort value when ``v`` is well typed for ``t`` (memory.sort_value's group 1)."""
-    if t in (T.STRING, T.TEXT_BLOCK, T.ENUM, T.REF) and type(v) is str:
-        return v, 0.0
-    if t is T.NUMBER and type(v) in _NUM:
-        return _exact_sort_num(v)
-    if t is T.BOOLEAN and type(v) is bool:
-        return v, 0.0
-    if t is T.DATE and type(v) is str and valid_day(v[:10]):
-        return v[:10], 0.0
-    if t is T.CURRENCY and type(v) is dict and type(v.get("val")) in _NUM:
-        return _exact_sort_num(v["val"])
-    return None
+    """The typed sort value when ``v`` is well typed for ``t`` (numbers exactly: float and residual)."""
+    ok, value = well_typed(t, v)
+    if not ok:
+        return None
+    return _exact_sort_num(value) if t in (T.NUMBER, T.CURRENCY) else (value, 0.0)
 
 
 _SORT_DTYPE = {
@@ -243,7 +238,7 @@ def _sort_columns(values: list[Any], t: FieldType, field: Field) -> dict[str, An
     none6: tuple[Any, ...] = (None,) * 6
     for v in values:
         typed = None if t is T.JSON else _typed_sort(t, v)
-        if v is MISSING or v is None or v == "" or v == []:
+        if v is MISSING or is_empty(v):
             g, typed, other = 0, None, none6
         elif typed is not None:
             g, other = 1, none6
@@ -274,17 +269,6 @@ def _str_lists(lists: list[list[str] | None]) -> Any:
     pl = _pl()
     text = [json.dumps(x, ensure_ascii=False) for x in lists]
     return pl.Series(text, dtype=pl.Utf8).str.json_decode(pl.List(pl.Utf8))
-
-
-def _search_texts(d: Mapping[str, Any]) -> list[str]:
-    """Schemaless search texts, as memory._search_texts_schemaless."""
-    out = []
-    for v in d.values():
-        if type(v) is str:
-            out.append(v.lower())
-        elif type(v) is list:
-            out.extend(e.lower() for e in v if type(e) is str)
-    return out
 
 
 def _canonical(docs: Iterable[Any], catalog: Any, database: str | None) -> list[Doc]:
@@ -368,7 +352,7 @@ def _to_frame(
             values = [get_path(r["data"], segs) for r in rows]
         cols.update(_slot_columns(values, frozenset(groups[segs]), frozenset(sorts.get(segs, ())), f))
     if texts if texts is not None else catalog is None:
-        cols[TEXTS] = _str_lists([_search_texts(r["data"]) for r in rows])
+        cols[TEXTS] = _str_lists([search_texts(r["data"]) for r in rows])
     return pl.DataFrame(cols)
 
 
@@ -603,7 +587,7 @@ class _Compiler(Visitor[Any]):
         if self.dataset is None:
             raise _not_expressible("a relational filter without the referenced records (pass dataset=)")
         if node.database not in self.dataset:
-            raise _bad(
+            raise FilterError.one(
                 "missing-data",
                 f"a relational filter needs the records of database {node.database!r} "
                 "(pass them with the dataset)",

@@ -47,7 +47,8 @@ from filterdsl.backends.sql.dialects import (
 from filterdsl.backends.sql.dialects.base import AND, OR, J, _n, alias_table, col
 from filterdsl.backends.sql.layout import ColumnsLayout, JsonLayout
 from filterdsl.backends.sql.shape import Slot, extract, is_number, resolve
-from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.errors import FilterError, Location
+from filterdsl.semantics.sorting import DEFAULT_ORDER, EMPTY, KIND_RANK, STRING_TYPES, WELL_TYPED, WRONG_TYPED
 
 T = FieldType
 _STRINGISH = (T.STRING, T.TEXT_BLOCK, T.ENUM, T.JSON, T.REF)
@@ -89,8 +90,8 @@ def _null_ordering(dialect: str) -> str:
     return str(Dialect.get_or_raise(dialect).NULL_ORDERING)
 
 
-def _bad(code: str, msg: str) -> FilterError:
-    return FilterError([Diagnostic(code, msg, Location(param="query"))])
+def _bad_query(code: str, msg: str) -> FilterError:
+    return FilterError.one(code, msg, Location(param="query"))
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,7 @@ class Compiler:
             return fam.ci(s, _CI[op], val.lower())
         if op in _CMP:
             return _CMP[op](this=fam.binary(s), expression=fam.binary(self.param(val)))
-        raise _bad("unsupported", f"operator {op.value} on strings")
+        raise _bad_query("unsupported", f"operator {op.value} on strings")
 
     def text_test(self, s: exp.Expr, op: Op, val: Any, indexable: bool = True) -> exp.Expr:
         """A typed string operator on SQL text: ``""`` is EMPTY, so it never matches (SPEC 1.3); only an
@@ -264,7 +265,7 @@ class Compiler:
             return self.fam.tags_all(j, vals, lambda: self.alias("e"))
         if op is Op.HAS_EXACTLY:
             return self.fam.tags_exactly(j, vals, lambda: self.alias("e"))
-        raise _bad("unsupported", f"operator {op.value} on enumTags")
+        raise _bad_query("unsupported", f"operator {op.value} on enumTags")
 
     def state(self, node: FieldState, ctx: _Ctx) -> exp.Expr:
         if self.columns:
@@ -358,7 +359,7 @@ class Compiler:
         fam = self.fam
         if self.columns:
             if fields is None:
-                raise _bad("not-expressible", "a schemaless search needs the JSON document layout")
+                raise _bad_query("not-expressible", "a schemaless search needs the JSON document layout")
             hits = []
             for f in fields:
                 c = self.col_expr(ctx, f)
@@ -383,16 +384,16 @@ class Compiler:
     def col_expr(self, ctx: _Ctx, f: Field, part: str = "column") -> exp.Expr:
         assert isinstance(self.layout, ColumnsLayout)
         if f.path:
-            raise _bad("not-expressible", f"the columns layout has no nested paths (field {f.key!r})")
+            raise _bad_query("not-expressible", f"the columns layout has no nested paths (field {f.key!r})")
         spec = self.layout.column(ctx.database, f.key)
         if spec is None:
-            raise _bad(
+            raise _bad_query(
                 "not-expressible",
                 f"the columns layout maps no column for field {f.key!r} of database {ctx.database!r}",
             )
         name = spec.column if part == "column" else spec.currency
         if name is None:
-            raise _bad(
+            raise _bad_query(
                 "not-expressible", f"the columns layout maps no currency-code column for field {f.key!r}"
             )
         return col(name, ctx.alias)
@@ -440,7 +441,7 @@ class Compiler:
             f"{node.field.key!r} cannot be answered exactly"
         )
         if not self.layout.collapse_empty:
-            raise _bad(
+            raise _bad_query(
                 "layout-ambiguous",
                 msg + " (use include is-empty + is-not-set together, or pass "
                 "ColumnsLayout(collapse_empty=True) to accept NULL for both)",
@@ -475,25 +476,30 @@ class Compiler:
         key = sk.key
         if isinstance(key, RecordAttr):
             if key.name not in ("id", "created_at", "updated_at"):
-                raise _bad("bad-sort", f"cannot sort on record attribute {key.name!r}")
+                raise _bad_query("bad-sort", f"cannot sort on record attribute {key.name!r}")
             return [(fam.binary(self.rcol(ctx, key.name)), True)]
-        t = key.type
-        if self.columns:
-            c = self.col_expr(ctx, key)
-            if t is T.DATE:
-                # a text that is not a real day ranks after the days, by its full text (SPEC 8)
-                valid = fam.valid_prefix(c.copy())
-                null = exp.Is(this=c.copy(), expression=exp.Null())
-                grp = exp.Case(
-                    ifs=[exp.If(this=null, true=_n(0)), exp.If(this=valid, true=_n(1))], default=_n(2)
-                )
-                day = exp.Case(
-                    ifs=[exp.If(this=valid.copy(), true=fam.binary(fam.head10(c.copy())))],
-                    default=fam.binary(c.copy()),
-                )
-                return [(grp, False), (day, False)]
-            # NULL (NOT SET or EMPTY) first ascending, last descending: the column itself, as an index has it
-            return [(c if t in (T.CURRENCY, T.NUMBER, T.BOOLEAN) else fam.binary(c), True)]
+        return self._column_sort(key, ctx) if self.columns else self._json_sort(key, ctx)
+
+    def _column_sort(self, key: Field, ctx: _Ctx) -> list[tuple[exp.Expr, bool]]:
+        """A column holds one type: NULL (NOT SET or EMPTY), then its values; dates rank bad text last."""
+        fam, t = self.fam, key.type
+        c = self.col_expr(ctx, key)
+        if t is T.DATE:
+            # a text that is not a real day ranks after the days, by its full text (SPEC 8)
+            valid = fam.valid_prefix(c.copy())
+            null = exp.Is(this=c.copy(), expression=exp.Null())
+            grp = exp.Case(ifs=[exp.If(this=null, true=_n(0)), exp.If(this=valid, true=_n(1))], default=_n(2))
+            day = exp.Case(
+                ifs=[exp.If(this=valid.copy(), true=fam.binary(fam.head10(c.copy())))],
+                default=fam.binary(c.copy()),
+            )
+            return [(grp, False), (day, False)]
+        # NULL (NOT SET or EMPTY) first ascending, last descending: the column itself, as an index has it
+        return [(c if t in (T.CURRENCY, T.NUMBER, T.BOOLEAN) else fam.binary(c), True)]
+
+    def _json_sort(self, key: Field, ctx: _Ctx) -> list[tuple[exp.Expr, bool]]:
+        """A JSON value may hold any kind: the rank of semantics.sorting, then one column per kind."""
+        fam, t = self.fam, key.type
         j = self.access(ctx, key)
         is_num, is_str = fam.kind_is(j, ("number",)), fam.kind_is(j, ("string",))
         is_bool, is_arr = fam.kind_is(j, ("true", "false")), fam.kind_is(j, ("array",))
@@ -502,7 +508,7 @@ class Compiler:
         good: exp.Expr | None = None
         good_num: exp.Expr | None = None
         good_txt: exp.Expr | None = None
-        if t in (T.STRING, T.TEXT_BLOCK, T.ENUM, T.REF):
+        if t in STRING_TYPES:
             good = str_val.copy()
         elif t is T.NUMBER:
             good = is_num.copy()
@@ -517,20 +523,28 @@ class Compiler:
             good = fam.kind_is(amt, ("number",))
             good_num = fam.sort_num(amt)
         elif t is not T.JSON:  # schemaless: no type is "right", every value ranks by kind (SPEC 8)
-            raise _bad("bad-sort", f"cannot sort on a field of type {t.value}")
-        # rank: empty 0, well-typed 1, then number < string < boolean < array < object
+            raise _bad_query("bad-sort", f"cannot sort on a field of type {t.value}")
+        # rank: EMPTY, WELL_TYPED, then WRONG_TYPED + the kind's rank (number < string < ... < object)
         empty = OR(fam.missing(j), fam.is_empty(j))
-        ranks = [exp.If(this=empty, true=_n(0))]
+        ranks = [exp.If(this=empty, true=_n(EMPTY))]
         if good is not None:
-            ranks.append(exp.If(this=good.copy(), true=_n(1)))
+            ranks.append(exp.If(this=good.copy(), true=_n(WELL_TYPED)))
         # a kind the well-typed branch (or the empty one, for strings) already took has no branch of its own
-        taken = {T.NUMBER: 2, T.BOOLEAN: 4, T.STRING: 3, T.TEXT_BLOCK: 3, T.ENUM: 3, T.REF: 3}.get(t)
+        taken = (
+            "number"
+            if t is T.NUMBER
+            else "boolean"
+            if t is T.BOOLEAN
+            else "string"
+            if t in STRING_TYPES
+            else ""
+        )
         ranks += [
-            exp.If(this=c, true=_n(r))
-            for r, c in ((2, is_num), (3, is_str), (4, is_bool), (5, is_arr))
-            if r != taken
+            exp.If(this=c, true=_n(WRONG_TYPED + KIND_RANK[kind]))
+            for kind, c in (("number", is_num), ("string", is_str), ("boolean", is_bool), ("array", is_arr))
+            if kind != taken
         ]
-        rank = exp.Case(ifs=ranks, default=_n(6))
+        rank = exp.Case(ifs=ranks, default=_n(WRONG_TYPED + KIND_RANK["object"]))
         # within a rank one of these holds the value; the others (and arrays, objects: they tie) are NULL
         nums = [exp.If(this=good.copy(), true=good_num)] if good is not None and good_num is not None else []
         num = exp.Case(ifs=[*nums, exp.If(this=is_num.copy(), true=fam.sort_num(j))])
@@ -552,8 +566,9 @@ class Compiler:
             for e, nulls in self.sort_exprs(sk, ctx):
                 out.append(self._ordered(e, sk.descending, (not sk.descending) if nulls else None))
         # created_at is required and id is unique and never NULL: the plain order an index serves
-        out.append(self._ordered(self.rcol(ctx, "created_at"), True, None))
-        out.append(self._ordered(self.fam.binary(self.rcol(ctx, "id")), False, None))
+        for attr, descending in DEFAULT_ORDER:
+            col = self.rcol(ctx, attr)
+            out.append(self._ordered(self.fam.binary(col) if attr == "id" else col, descending, None))
         return out
 
     # ---------------------------------------------------------------- whole query

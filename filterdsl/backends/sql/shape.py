@@ -35,8 +35,8 @@ from filterdsl.ast import (
     Search,
     Visitor,
 )
-from filterdsl.records import next_day as records_next_day
-from filterdsl.records import valid_day
+from filterdsl.semantics.days import next_day as records_next_day
+from filterdsl.semantics.days import valid_day
 
 _KINDS = {str: "str", int: "int", float: "float"}
 

@@ -18,7 +18,8 @@ from sqlglot import exp
 
 from filterdsl.backends.sql.shape import derive, length
 from filterdsl.errors import Diagnostic, FilterError, Location
-from filterdsl.records import valid_day
+from filterdsl.semantics.days import valid_day
+from filterdsl.semantics.paths import canonical_index  # noqa: F401  (the dialect modules use it)
 
 ParamFn = Callable[[object], exp.Expr]
 _CMP: dict[str, type[exp.Expr]] = {"eq": exp.EQ, "gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}
@@ -35,11 +36,6 @@ DAY_PREFIX = (
     "|[0-9]{4}-02-(0[1-9]|1[0-9]|2[0-8])|([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)"
     "-02-29)"
 )
-
-
-def canonical_index(seg: str) -> bool:
-    """SPEC 4: a path segment indexes an array only when it is a canonical non-negative integer."""
-    return seg.isdigit() and seg.isascii() and (seg == "0" or seg[0] != "0")
 
 
 #: chains longer than this are written as parenthesised halves: an engine parses ``a AND b AND c ...``

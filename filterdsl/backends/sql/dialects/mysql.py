@@ -22,7 +22,7 @@ from filterdsl.backends.sql.dialects.base import (
     fn,
 )
 from filterdsl.backends.sql.shape import derive
-from filterdsl.records import valid_day
+from filterdsl.semantics.days import valid_day
 
 
 class MySQLFamily(_PathFamily):

@@ -1,0 +1,35 @@
+"""Search text and case folding (SPEC 3, SPEC 5): what a search term is matched against."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def fold(text: str) -> str:
+    """Case folding for contains/starts/ends/iexact and search: Python's ``str.lower`` (SPEC 5)."""
+    return text.lower()
+
+
+def search_texts(d: Mapping[str, Any]) -> list[str]:
+    """Schemaless search: every top-level string, and every string inside a top-level list, folded."""
+    out = []
+    for v in d.values():
+        if type(v) is str:
+            out.append(v.lower())
+        elif type(v) is list:
+            out.extend(e.lower() for e in v if type(e) is str)
+    return out
+
+
+def search_texts_of(keys: tuple[tuple[str, bool], ...], d: Mapping[str, Any]) -> list[str]:
+    """Search over schema fields ``(key, is_tags)``: a string field's value, a tags field's strings."""
+    out = []
+    for k, is_tags in keys:
+        v = d.get(k)
+        if type(v) is str:
+            if not is_tags:
+                out.append(v.lower())
+        elif type(v) is list and is_tags:
+            out.extend(e.lower() for e in v if type(e) is str)
+    return out
