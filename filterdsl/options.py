@@ -6,20 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from filterdsl.ast import (
-    Compare,
-    Field,
-    FieldState,
-    FieldType,
-    IdIn,
-    Money,
-    Op,
-    Query,
-    Relation,
-    depth,
-    node_pointer,
-    walk,
-)
+from filterdsl import ast as A
 from filterdsl.errors import Diagnostic, FilterError, Location
 
 
@@ -98,7 +85,7 @@ def _describe(value: Any) -> str:
     return type(value).__name__ + (f" {text}" if len(text) <= 30 else "")
 
 
-def check_limits(query: Query, limits: Limits, where: Location | None = None) -> list[Diagnostic]:
+def check_limits(query: A.Query, limits: Limits, where: Location | None = None) -> list[Diagnostic]:
     """Limits on an AST that did not come through a frontend's own checks (e.g. the AST JSON form).
 
     Counting is iterative and stops early, so a huge or deep AST costs at most ``max_nodes`` steps.
@@ -110,7 +97,7 @@ def check_limits(query: Query, limits: Limits, where: Location | None = None) ->
         if value is not None and not 0 <= value <= limits.max_skip:
             return [Diagnostic("bad-value", f"{name} is between 0 and {limits.max_skip}", loc)]
     n = 0
-    for _ in walk(query.predicate):
+    for _ in A.walk(query.predicate):
         n += 1
         if n > limits.max_nodes:
             return [Diagnostic("too-large", f"filter has more than {limits.max_nodes} nodes", loc)]
@@ -124,29 +111,29 @@ def check_limits(query: Query, limits: Limits, where: Location | None = None) ->
                 loc,
             )
         ]
-    for node in walk(query.predicate):
-        if isinstance(node, IdIn) and len(node.ids) > limits.max_list:
+    for node in A.walk(query.predicate):
+        if isinstance(node, A.IdIn) and len(node.ids) > limits.max_list:
             return [Diagnostic("too-large", f"id lists hold at most {limits.max_list} ids", loc)]
-        if isinstance(node, Compare):
+        if isinstance(node, A.Compare):
             problem = compare_problem(node)
             if problem is not None:
-                at = where or Location(pointer=node_pointer(query, node))
+                at = where or Location(pointer=A.node_pointer(query, node))
                 return [Diagnostic(problem[0], problem[1], at)]
-    if depth(query.predicate) > max_ast_depth(limits):
+    if A.depth(query.predicate) > max_ast_depth(limits):
         return [Diagnostic("too-deep", f"filter nested deeper than {max_ast_depth(limits)} AST levels", loc)]
     return []
 
 
-_TEXT_OPS = (Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH, Op.IEQ)
-_ORDER_OPS = (Op.GT, Op.GTE, Op.LT, Op.LTE)
-_LIST_OPS = (Op.IN, Op.HAS_ANY, Op.HAS_ALL, Op.HAS_EXACTLY)
+_TEXT_OPS = (A.Op.CONTAINS, A.Op.STARTS_WITH, A.Op.ENDS_WITH, A.Op.IEQ)
+_ORDER_OPS = (A.Op.GT, A.Op.GTE, A.Op.LT, A.Op.LTE)
+_LIST_OPS = (A.Op.IN, A.Op.HAS_ANY, A.Op.HAS_ALL, A.Op.HAS_EXACTLY)
 
 
 def _number(v: Any) -> bool:
     return type(v) in (int, float)
 
 
-def compare_problem(node: Compare) -> tuple[str, str] | None:
+def compare_problem(node: A.Compare) -> tuple[str, str] | None:
     """(code, why) when a comparison's operator or value cannot go with its field type, else None.
 
     The Pitchly and PixieBrix frontends only build well-typed comparisons; the text form and the AST
@@ -154,32 +141,32 @@ def compare_problem(node: Compare) -> tuple[str, str] | None:
     e.g., ``starts with 0``).
     """
     v, op, t = node.value, node.op, node.field.type
-    if (op in _TEXT_OPS + (Op.IN,) and t in (FieldType.NUMBER, FieldType.DATE, FieldType.CURRENCY)) or (
-        (t is FieldType.ENUM_TAGS) != (op in _LIST_OPS[1:])
-    ):  # has-any/all/exactly: enumTags only
+    if (
+        op in _TEXT_OPS + (A.Op.IN,) and t in (A.FieldType.NUMBER, A.FieldType.DATE, A.FieldType.CURRENCY)
+    ) or ((t is A.FieldType.ENUM_TAGS) != (op in _LIST_OPS[1:])):  # has-any/all/exactly: enumTags only
         return "operator-not-allowed", f"{op.value} is not an operator for a {t.value} field"
     why = _value_problem(v, op, t)
     return None if why is None else ("wrong-type", why)
 
 
-def _value_problem(v: Any, op: Op, t: FieldType) -> str | None:
+def _value_problem(v: Any, op: A.Op, t: A.FieldType) -> str | None:
     if op in _TEXT_OPS and not isinstance(v, str):
         return f"{op.value} takes a string, not {type(v).__name__}"
     if op in _LIST_OPS:
         if not isinstance(v, tuple) or not v:
             return f"{op.value} takes a non-empty list"
-        if op is not Op.IN and not all(isinstance(x, str) for x in v):
+        if op is not A.Op.IN and not all(isinstance(x, str) for x in v):
             return f"{op.value} takes a list of strings"
         if not all(isinstance(x, (str, int, float, bool)) for x in v):
             return f"{op.value} takes a list of strings, numbers or booleans"
     if op in _ORDER_OPS:
-        if t is FieldType.DATE and not isinstance(v, str):
+        if t is A.FieldType.DATE and not isinstance(v, str):
             return f"{op.value} on a date takes a day string, not {type(v).__name__}"
-        if t is FieldType.NUMBER and not _number(v):
+        if t is A.FieldType.NUMBER and not _number(v):
             return f"{op.value} on a number takes a number, not {type(v).__name__}"
-        if t is FieldType.CURRENCY and not (_number(v) or isinstance(v, Money)):
+        if t is A.FieldType.CURRENCY and not (_number(v) or isinstance(v, A.Money)):
             return f"{op.value} on a currency takes an amount, not {type(v).__name__}"
-        if not (_number(v) or isinstance(v, (str, Money))):
+        if not (_number(v) or isinstance(v, (str, A.Money))):
             return f"{op.value} takes a number or a string, not {type(v).__name__}"
     return None
 
@@ -208,10 +195,10 @@ def path_cost(field: Any) -> int:
     return cost - 1
 
 
-def query_path_cost(query: Query) -> int:
-    total = sum(path_cost(k.key) for k in query.sort if isinstance(k.key, Field))
-    for node in walk(query.predicate):
-        if isinstance(node, (Compare, FieldState, Relation)):
+def query_path_cost(query: A.Query) -> int:
+    total = sum(path_cost(k.key) for k in query.sort if isinstance(k.key, A.Field))
+    for node in A.walk(query.predicate):
+        if isinstance(node, (A.Compare, A.FieldState, A.Relation)):
             total += path_cost(node.field)
     return total
 

@@ -4,37 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from filterdsl.ast.nodes import (
-    AST_JSON_VERSION,
-    And,
-    Compare,
-    Const,
-    CreatedAt,
-    Field,
-    FieldState,
-    FieldType,
-    IdIn,
-    InTrash,
-    ModifiedSince,
-    Money,
-    Node,
-    Not,
-    Op,
-    Or,
-    Query,
-    RecordAttr,
-    Relation,
-    Search,
-    SortKey,
-    State,
-    Value,
-)
+from filterdsl.ast import nodes as N
 from filterdsl.errors import Diagnostic, FilterError, Location
 
 
 # ---------------------------------------------------------------- JSON form
-def _value_to_json(v: Value) -> Any:
-    if isinstance(v, Money):
+def _value_to_json(v: N.Value) -> Any:
+    if isinstance(v, N.Money):
         return {"money": v.amount, "currency": v.currency}
     if isinstance(v, tuple):
         return list(v)
@@ -49,7 +25,7 @@ def _scalar(v: Any) -> Any:
     return v
 
 
-def _value_from_json(v: Any) -> Value:
+def _value_from_json(v: Any) -> N.Value:
     if isinstance(v, dict):
         amount, cur = v["money"], v.get("currency")
         if (
@@ -58,20 +34,20 @@ def _value_from_json(v: Any) -> Value:
             or not (cur is None or isinstance(cur, str))
         ):
             raise TypeError('money is {"money": number, "currency": string or null}')
-        return Money(_scalar(amount), cur)
+        return N.Money(_scalar(amount), cur)
     if isinstance(v, list):
         return tuple(_scalar(e) for e in v)
     return _scalar(v)
 
 
-def _field_to_json(f: Field) -> dict[str, Any]:
+def _field_to_json(f: N.Field) -> dict[str, Any]:
     out: dict[str, Any] = {"key": f.key, "type": f.type.value}
     if f.path:
         out["path"] = list(f.path)
     return out
 
 
-def _field_from_json(o: dict[str, Any]) -> Field:
+def _field_from_json(o: dict[str, Any]) -> N.Field:
     key, path = o["key"], o.get("path", ())
     if (
         not isinstance(key, str)
@@ -79,42 +55,42 @@ def _field_from_json(o: dict[str, Any]) -> Field:
         or not all(isinstance(p, str) for p in path)
     ):
         raise TypeError('a field is {"key": string, "type": type, "path"?: [strings]}')
-    return Field(key, FieldType(o["type"]), tuple(path))
+    return N.Field(key, N.FieldType(o["type"]), tuple(path))
 
 
-def _leaf_to_json(node: Node) -> dict[str, Any]:
-    if isinstance(node, Const):
+def _leaf_to_json(node: N.Node) -> dict[str, Any]:
+    if isinstance(node, N.Const):
         return {"node": "const", "value": node.value}
-    if isinstance(node, Compare):
+    if isinstance(node, N.Compare):
         return {
             "node": "compare",
             "field": _field_to_json(node.field),
             "op": node.op.value,
             "value": _value_to_json(node.value),
         }
-    if isinstance(node, FieldState):
+    if isinstance(node, N.FieldState):
         return {"node": "state", "field": _field_to_json(node.field), "state": node.state.value}
-    if isinstance(node, Search):
+    if isinstance(node, N.Search):
         return {
             "node": "search",
             "clauses": [list(c) for c in node.clauses],
             "fields": None if node.fields is None else [_field_to_json(f) for f in node.fields],
         }
-    if isinstance(node, IdIn):
+    if isinstance(node, N.IdIn):
         return {"node": "id_in", "ids": list(node.ids)}
-    if isinstance(node, CreatedAt):
+    if isinstance(node, N.CreatedAt):
         return {"node": "created_at", "start": node.start, "end": node.end}
-    if isinstance(node, ModifiedSince):
+    if isinstance(node, N.ModifiedSince):
         return {"node": "modified_since", "since": node.since}
-    if isinstance(node, InTrash):
+    if isinstance(node, N.InTrash):
         return {"node": "in_trash"}
     raise TypeError(f"not an AST node: {node!r}")
 
 
-def node_to_json(node: Node) -> dict[str, Any]:
+def node_to_json(node: N.Node) -> dict[str, Any]:
     """JSON form of a predicate; iterative, so any depth serialises."""
     done: dict[int, dict[str, Any]] = {}
-    stack: list[tuple[Node, bool]] = [(node, False)]
+    stack: list[tuple[N.Node, bool]] = [(node, False)]
     while stack:
         n, expanded = stack.pop()
         kids = n.children()
@@ -123,11 +99,11 @@ def node_to_json(node: Node) -> dict[str, Any]:
             stack.extend((c, False) for c in kids)
             continue
         parts = [done[id(c)] for c in kids]
-        if isinstance(n, (And, Or)):
+        if isinstance(n, (N.And, N.Or)):
             done[id(n)] = {"node": type(n).__name__.lower(), "items": parts}
-        elif isinstance(n, Not):
+        elif isinstance(n, N.Not):
             done[id(n)] = {"node": "not", "item": parts[0]}
-        elif isinstance(n, Relation):
+        elif isinstance(n, N.Relation):
             done[id(n)] = {
                 "node": "relation",
                 "field": _field_to_json(n.field),
@@ -155,36 +131,36 @@ def _json_children(o: Any) -> list[Any]:
     return []
 
 
-def _leaf_from_json(o: dict[str, Any]) -> Node:
+def _leaf_from_json(o: dict[str, Any]) -> N.Node:
     kind = o["node"]
     if kind == "const":
         if not isinstance(o["value"], bool):
             raise TypeError("const value is true or false")
-        return Const(o["value"])
+        return N.Const(o["value"])
     if kind == "compare":
-        return Compare(_field_from_json(o["field"]), Op(o["op"]), _value_from_json(o["value"]))
+        return N.Compare(_field_from_json(o["field"]), N.Op(o["op"]), _value_from_json(o["value"]))
     if kind == "state":
-        return FieldState(_field_from_json(o["field"]), State(o["state"]))
+        return N.FieldState(_field_from_json(o["field"]), N.State(o["state"]))
     if kind == "search":
         fs = o.get("fields")
-        return Search(
+        return N.Search(
             tuple(tuple(str(t) for t in c) for c in o["clauses"]),
             None if fs is None else tuple(_field_from_json(f) for f in fs),
         )
     if kind == "id_in":
-        return IdIn(tuple(str(i) for i in o["ids"]))
+        return N.IdIn(tuple(str(i) for i in o["ids"]))
     if kind == "created_at":
-        return CreatedAt(o.get("start"), o.get("end"))
+        return N.CreatedAt(o.get("start"), o.get("end"))
     if kind == "modified_since":
-        return ModifiedSince(str(o["since"]))
+        return N.ModifiedSince(str(o["since"]))
     if kind == "in_trash":
-        return InTrash()
+        return N.InTrash()
     raise ValueError(f"unknown node kind {kind!r}")
 
 
-def node_from_json(o: Any, max_nodes: int = 1_000_000) -> Node:
+def node_from_json(o: Any, max_nodes: int = 1_000_000) -> N.Node:
     """Inverse of :func:`node_to_json`; iterative like it, and bounded (a cyclic object cannot hang it)."""
-    done: dict[int, Node] = {}
+    done: dict[int, N.Node] = {}
     stack: list[tuple[Any, bool]] = [(o, False)]
     seen = 0
     while stack:
@@ -200,37 +176,37 @@ def node_from_json(o: Any, max_nodes: int = 1_000_000) -> Node:
         parts = [done[id(c)] for c in kids]
         kind = j["node"]
         if kind in ("and", "or"):
-            done[id(j)] = (And if kind == "and" else Or)(tuple(parts))
+            done[id(j)] = (N.And if kind == "and" else N.Or)(tuple(parts))
         elif kind == "not":
-            done[id(j)] = Not(parts[0])
+            done[id(j)] = N.Not(parts[0])
         elif kind == "relation":
-            done[id(j)] = Relation(_field_from_json(j["field"]), str(j["database"]), parts[0])
+            done[id(j)] = N.Relation(_field_from_json(j["field"]), str(j["database"]), parts[0])
         else:
             done[id(j)] = _leaf_from_json(j)
     return done[id(o)]
 
 
-def _sortkey_to_json(s: SortKey) -> dict[str, Any]:
-    key: dict[str, Any] = {"attr": s.key.name} if isinstance(s.key, RecordAttr) else _field_to_json(s.key)
+def _sortkey_to_json(s: N.SortKey) -> dict[str, Any]:
+    key: dict[str, Any] = {"attr": s.key.name} if isinstance(s.key, N.RecordAttr) else _field_to_json(s.key)
     return {"key": key, "descending": s.descending}
 
 
-def _sortkey_from_json(o: dict[str, Any]) -> SortKey:
+def _sortkey_from_json(o: dict[str, Any]) -> N.SortKey:
     k = o["key"]
     if "attr" in k and k["attr"] not in ("id", "created_at", "updated_at"):
         raise ValueError(f"sort attribute {k['attr']!r} is not id, created_at or updated_at")
-    key: Field | RecordAttr = RecordAttr(k["attr"]) if "attr" in k else _field_from_json(k)
+    key: N.Field | N.RecordAttr = N.RecordAttr(k["attr"]) if "attr" in k else _field_from_json(k)
     if not isinstance(o["descending"], bool):
         raise TypeError("descending is true or false")
-    return SortKey(key, o["descending"])
+    return N.SortKey(key, o["descending"])
 
 
-def to_json(query: Query | Node) -> dict[str, Any]:
+def to_json(query: N.Query | N.Node) -> dict[str, Any]:
     """Stable, versioned JSON form of a query (or a bare predicate, wrapped in a default query)."""
-    if isinstance(query, Node):
-        query = Query(query)
+    if isinstance(query, N.Node):
+        query = N.Query(query)
     return {
-        "filterdsl_ast": AST_JSON_VERSION,
+        "filterdsl_ast": N.AST_JSON_VERSION,
         "database": query.database,
         "predicate": node_to_json(query.predicate),
         "sort": [_sortkey_to_json(s) for s in query.sort],
@@ -240,11 +216,11 @@ def to_json(query: Query | Node) -> dict[str, Any]:
     }
 
 
-def from_json(o: dict[str, Any]) -> Query:
+def from_json(o: dict[str, Any]) -> N.Query:
     """Inverse of :func:`to_json`; raises FilterError on anything malformed."""
 
     try:
-        if o.get("filterdsl_ast") != AST_JSON_VERSION:
+        if o.get("filterdsl_ast") != N.AST_JSON_VERSION:
             raise ValueError(f"unsupported AST JSON version {o.get('filterdsl_ast')!r}")
         fs, skip, limit, db = o.get("fields"), o.get("skip", 0), o.get("limit"), o.get("database")
         if isinstance(skip, bool) or not isinstance(skip, int) or skip < 0:
@@ -255,7 +231,7 @@ def from_json(o: dict[str, Any]) -> Query:
             raise ValueError("fields is null or a list of strings")
         if db is not None and not isinstance(db, str):
             raise ValueError("database is null or a string")
-        return Query(
+        return N.Query(
             predicate=node_from_json(o["predicate"]),
             sort=tuple(_sortkey_from_json(s) for s in o.get("sort", ())),
             skip=skip,
@@ -270,27 +246,27 @@ def from_json(o: dict[str, Any]) -> Query:
         ) from None
 
 
-def node_pointer(root: Query | Node, target: Any) -> str:
+def node_pointer(root: N.Query | N.Node, target: Any) -> str:
     """JSON Pointer of ``target`` (a node or sort key, found by identity) in ``to_json(root)``: where
     a diagnostic about an AST points. The whole query (``""``) when it is not part of ``root``."""
-    if isinstance(root, Query):
+    if isinstance(root, N.Query):
         for i, key in enumerate(root.sort):
             if key is target:
                 return f"/sort/{i}"
-        start: Node = root.predicate
+        start: N.Node = root.predicate
     else:
         start = root
     if target is root:
         return ""
-    stack: list[tuple[Node, str]] = [(start, "/predicate")]
+    stack: list[tuple[N.Node, str]] = [(start, "/predicate")]
     while stack:
         n, p = stack.pop()
         if n is target:
             return p
-        if isinstance(n, (And, Or)):
+        if isinstance(n, (N.And, N.Or)):
             stack.extend((c, f"{p}/items/{i}") for i, c in enumerate(n.items))
-        elif isinstance(n, Not):
+        elif isinstance(n, N.Not):
             stack.append((n.item, p + "/item"))
-        elif isinstance(n, Relation):
+        elif isinstance(n, N.Relation):
             stack.append((n.predicate, p + "/predicate"))
     return ""

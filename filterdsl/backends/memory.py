@@ -12,31 +12,7 @@ import operator
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from filterdsl.ast import (
-    And,
-    Compare,
-    Const,
-    CreatedAt,
-    Field,
-    FieldState,
-    FieldType,
-    IdIn,
-    InTrash,
-    ModifiedSince,
-    Money,
-    Node,
-    Not,
-    Op,
-    Or,
-    Query,
-    RecordAttr,
-    Relation,
-    Search,
-    SortKey,
-    State,
-    Visitor,
-    depth,
-)
+from filterdsl import ast as A
 from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.semantics.paths import MISSING, get_path
 from filterdsl.semantics.sorting import (
@@ -53,14 +29,14 @@ from filterdsl.semantics.sorting import (
 )
 from filterdsl.semantics.text import search_texts, search_texts_of
 
-T = FieldType
+T = A.FieldType
 Doc = dict[str, Any]
 Dataset = Mapping[Any, list[Doc]]
 _NUM = (int, float)
 _STRINGISH = (T.STRING, T.TEXT_BLOCK, T.ENUM, T.JSON, T.REF)
 
 
-class _Codegen(Visitor[str]):
+class _Codegen(A.Visitor[str]):
     """Turns a predicate into the source of one expression over ``r`` (record) and ``d`` (its data)."""
 
     def __init__(self, dataset: Dataset | None):
@@ -91,38 +67,38 @@ class _Codegen(Visitor[str]):
         self.n += 1
         return f"_v{self.n & 1}"
 
-    def access(self, f: Field) -> str:
+    def access(self, f: A.Field) -> str:
         if f.path:
             return f"_get_path(d, {self.const(f.segments)})"
         return f"d.get({self.const(f.key)}, _M)"
 
-    def visit_const(self, node: Const) -> str:
+    def visit_const(self, node: A.Const) -> str:
         return "True" if node.value else "False"
 
-    def visit_and(self, node: And) -> str:  # an empty AND is TRUE and an empty OR FALSE
+    def visit_and(self, node: A.And) -> str:  # an empty AND is TRUE and an empty OR FALSE
         return "(" + (" and ".join(self.and_items(node.items)) or "True") + ")"
 
-    def visit_or(self, node: Or) -> str:
+    def visit_or(self, node: A.Or) -> str:
         return "(" + (" or ".join(self.visit(i) for i in node.items) or "False") + ")"
 
-    def visit_not(self, node: Not) -> str:
-        if isinstance(node.item, InTrash):
+    def visit_not(self, node: A.Not) -> str:
+        if isinstance(node.item, A.InTrash):
             return "(r['removed_at'] is None)"
         return f"(not {self.visit(node.item)})"
 
-    def visit_field_state(self, node: FieldState) -> str:
+    def visit_field_state(self, node: A.FieldState) -> str:
         v = self.var()
         get = f"({v} := {self.access(node.field)})"
-        if node.state is State.NOT_SET:
+        if node.state is A.State.NOT_SET:
             return f"({get} is _M)"
-        if node.state is State.EMPTY:
+        if node.state is A.State.EMPTY:
             return f"({get} is None or {v} == '' or {v} == [])"
         return f"({get} is not _M and {v} is not None and {v} != '' and {v} != [])"
 
-    def visit_id_in(self, node: IdIn) -> str:
+    def visit_id_in(self, node: A.IdIn) -> str:
         return f"(r['id'] in {self.const(frozenset(node.ids))})"
 
-    def visit_created_at(self, node: CreatedAt) -> str:
+    def visit_created_at(self, node: A.CreatedAt) -> str:
         parts = []
         if node.start is not None:
             parts.append(f"r['created_at'] >= {self.const(node.start)}")
@@ -130,19 +106,19 @@ class _Codegen(Visitor[str]):
             parts.append(f"r['created_at'] < {self.const(node.end)}")
         return "(" + (" and ".join(parts) or "True") + ")"
 
-    def visit_modified_since(self, node: ModifiedSince) -> str:
+    def visit_modified_since(self, node: A.ModifiedSince) -> str:
         return f"((r.get('updated_at') or r['created_at']) >= {self.const(node.since)})"
 
-    def visit_in_trash(self, node: InTrash) -> str:
+    def visit_in_trash(self, node: A.InTrash) -> str:
         return "(r.get('removed_at') is not None)"
 
-    def and_items(self, items: tuple[Node, ...]) -> list[str]:
+    def and_items(self, items: tuple[A.Node, ...]) -> list[str]:
         """Compares on one field under one guard share a single lookup (e.g. ranges)."""
-        groups: dict[tuple[Any, ...], list[Compare]] = {}
-        order: list[Node | tuple[Any, ...]] = []
+        groups: dict[tuple[Any, ...], list[A.Compare]] = {}
+        order: list[A.Node | tuple[Any, ...]] = []
         for it in items:
-            kind = self.guard_kind(it) if isinstance(it, Compare) else None
-            if kind is None or not isinstance(it, Compare):
+            kind = self.guard_kind(it) if isinstance(it, A.Compare) else None
+            if kind is None or not isinstance(it, A.Compare):
                 order.append(it)
                 continue
             gk = (it.field, kind)
@@ -152,7 +128,7 @@ class _Codegen(Visitor[str]):
             groups[gk].append(it)
         out = []
         for o in order:
-            if isinstance(o, Node):
+            if isinstance(o, A.Node):
                 out.append(self.visit(o))
                 continue
             nodes = groups[o]
@@ -174,7 +150,7 @@ class _Codegen(Visitor[str]):
         return out
 
     @staticmethod
-    def guard_kind(node: Compare) -> str | None:
+    def guard_kind(node: A.Compare) -> str | None:
         t, val = node.field.type, node.value
         if t is T.NUMBER or (t is T.JSON and type(val) in _NUM):
             return "num"
@@ -184,13 +160,13 @@ class _Codegen(Visitor[str]):
             return "str"
         return None
 
-    def visit_compare(self, node: Compare) -> str:
+    def visit_compare(self, node: A.Compare) -> str:
         f, op, val = node.field, node.op, node.value
         v = self.var()
         x = f"({v} := {self.access(f)})"
         t = f.type
         if t is T.CURRENCY:
-            money = val if isinstance(val, Money) else Money(val)  # type: ignore[arg-type]
+            money = val if isinstance(val, A.Money) else A.Money(val)  # type: ignore[arg-type]
             a = self.var()
             cond = f"type({x}) is dict and type({a} := {v}.get('val')) in _NUM and {a} {_PYOP[op]} {self.const(money.amount)}"
             if money.currency is not None:
@@ -207,33 +183,33 @@ class _Codegen(Visitor[str]):
             return f"(type({x}) is str and _vh({h} := {v}[:10]) and {h} {_PYOP[op]} {self.const(val)})"
         if t is T.ENUM_TAGS:
             s = self.const(frozenset(val))  # type: ignore[arg-type]
-            if op is Op.HAS_ANY:
+            if op is A.Op.HAS_ANY:
                 return f"(type({x}) is list and any(type(e) is str and e in {s} for e in {v}))"
-            if op is Op.HAS_ALL:
+            if op is A.Op.HAS_ALL:
                 return f"(type({x}) is list and {s} <= {{e for e in {v} if type(e) is str}})"
-            if op is Op.HAS_EXACTLY:
+            if op is A.Op.HAS_EXACTLY:
                 return f"(type({x}) is list and all(type(e) is str for e in {v}) and set({v}) == {s})"
         if t is T.BOOLEAN or type(val) is bool:
-            return f"({x} is {self.const(val)})" if op is Op.EQ else "False"
+            return f"({x} is {self.const(val)})" if op is A.Op.EQ else "False"
         if t is T.NUMBER or (t is T.JSON and type(val) in _NUM):
             return f"(type({x}) in _NUM and {v} {_PYOP[op]} {self.const(val)})"
-        if op is Op.IN:
+        if op is A.Op.IN:
             return f"(type({x}) is str and {v} in {self.const(frozenset(val))})"  # type: ignore[arg-type]
         if _exact_json(node):  # PixieBrix data__k= is JSON-string equality: "" matches "" (SPEC 4)
             return f"(type({x}) is str and {self._str_op(v, op, val)})"
         # "" is EMPTY, so no string operator (not even contains "") matches it.
         return f"(type({x}) is str and {v} != '' and {self._str_op(v, op, val)})"
 
-    def _str_op(self, v: str, op: Op, val: Any) -> str:
-        if op is Op.EQ:
+    def _str_op(self, v: str, op: A.Op, val: Any) -> str:
+        if op is A.Op.EQ:
             return f"{v} == {self.const(val)}"
-        if op is Op.IEQ:
+        if op is A.Op.IEQ:
             return f"{v}.lower() == {self.const(val.lower())}"
-        if op is Op.CONTAINS:
+        if op is A.Op.CONTAINS:
             return f"{self.const(val.lower())} in {v}.lower()"
-        if op is Op.STARTS_WITH:
+        if op is A.Op.STARTS_WITH:
             return f"{v}.lower().startswith({self.const(val.lower())})"
-        if op is Op.ENDS_WITH:
+        if op is A.Op.ENDS_WITH:
             return f"{v}.lower().endswith({self.const(val.lower())})"
         if op in _PYOP:
             return f"{v} {_PYOP[op]} {self.const(val)}"
@@ -241,7 +217,7 @@ class _Codegen(Visitor[str]):
             [Diagnostic("unsupported", f"operator {op.value} on strings", Location(pointer=""))]
         )
 
-    def visit_relation(self, node: Relation) -> str:
+    def visit_relation(self, node: A.Relation) -> str:
         rows = _rows_of(self.dataset, node.database)
         inner = compile_predicate(node.predicate, self.dataset)
         ids = frozenset(r["id"] for r in rows if r.get("removed_at") is None and inner(r))
@@ -252,7 +228,7 @@ class _Codegen(Visitor[str]):
             return f"(type({x}) is list and any(type(e) is str and e in {s} for e in {v}))"
         return f"(type({x}) is str and {v} in {s})"
 
-    def visit_search(self, node: Search) -> str:
+    def visit_search(self, node: A.Search) -> str:
         clauses = tuple(tuple(t.lower() for t in c) for c in node.clauses if c)
         if not clauses:
             return "True"
@@ -268,13 +244,23 @@ class _Codegen(Visitor[str]):
         return f"(({' and '.join(parts)}) if ({v} := {tf}(d)) is not None else False)"
 
 
-def _exact_json(node: Compare) -> bool:
+def _exact_json(node: A.Compare) -> bool:
     """Equality on a schemaless JSON value compares the string exactly, the empty string included."""
-    return node.field.type is T.JSON and node.op in (Op.EQ, Op.IEQ) and type(node.value) is str
+    return node.field.type is T.JSON and node.op in (A.Op.EQ, A.Op.IEQ) and type(node.value) is str
 
 
-_PYOP = {Op.EQ: "==", Op.GT: ">", Op.GTE: ">=", Op.LT: "<", Op.LTE: "<="}
-_STR_OPS = (Op.EQ, Op.IEQ, Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH, Op.GT, Op.GTE, Op.LT, Op.LTE)
+_PYOP = {A.Op.EQ: "==", A.Op.GT: ">", A.Op.GTE: ">=", A.Op.LT: "<", A.Op.LTE: "<="}
+_STR_OPS = (
+    A.Op.EQ,
+    A.Op.IEQ,
+    A.Op.CONTAINS,
+    A.Op.STARTS_WITH,
+    A.Op.ENDS_WITH,
+    A.Op.GT,
+    A.Op.GTE,
+    A.Op.LT,
+    A.Op.LTE,
+)
 
 
 def _rows_of(dataset: Dataset | None, database: str) -> list[Doc]:
@@ -293,14 +279,14 @@ def _rows_of(dataset: Dataset | None, database: str) -> list[Doc]:
 
 
 def compile_predicate(
-    node: Node, dataset: Dataset | None = None, normalize: Callable[[Any], Doc] | None = None
+    node: A.Node, dataset: Dataset | None = None, normalize: Callable[[Any], Doc] | None = None
 ) -> Callable[[Doc], bool]:
     """Compile a predicate into a function over canonical documents.
 
     With ``normalize``, records that are not canonical documents (no ``removed_at`` key) are passed
     through it first, inside the same generated function (no extra call on the fast path).
     """
-    if depth(node) > MAX_DEPTH:
+    if A.depth(node) > MAX_DEPTH:
         raise FilterError(
             [
                 Diagnostic(
@@ -347,7 +333,7 @@ MAX_DEPTH = 120
 _EMPTY_KEY = (EMPTY,)
 
 
-def sort_value(ftype: FieldType, v: Any) -> tuple[Any, ...]:
+def sort_value(ftype: A.FieldType, v: Any) -> tuple[Any, ...]:
     """Total-order key for one value (semantics.sorting): empties, well-typed values, wrong types."""
     if v is MISSING or is_empty(v):
         return _EMPTY_KEY
@@ -358,8 +344,8 @@ def sort_value(ftype: FieldType, v: Any) -> tuple[Any, ...]:
     return (WRONG_TYPED, KIND_RANK[kind], v) if orders_by_value(kind) else (WRONG_TYPED, KIND_RANK[kind])
 
 
-def _key_func(key: Field | RecordAttr) -> Callable[[Doc], tuple[Any, ...]]:
-    if isinstance(key, RecordAttr):
+def _key_func(key: A.Field | A.RecordAttr) -> Callable[[Doc], tuple[Any, ...]]:
+    if isinstance(key, A.RecordAttr):
         name = key.name
         return lambda r: _EMPTY_KEY if r.get(name) is None else (1, r[name])
     if key.path:
@@ -369,7 +355,7 @@ def _key_func(key: Field | RecordAttr) -> Callable[[Doc], tuple[Any, ...]]:
     return lambda r: sort_value(t, r["data"].get(k, MISSING))
 
 
-def sort_docs(docs: list[Doc], sort: Iterable[SortKey]) -> list[Doc]:
+def sort_docs(docs: list[Doc], sort: Iterable[A.SortKey]) -> list[Doc]:
     """Default order first, then each key from last to first (stable sorts compose)."""
     out = list(docs)
     for attr, descending in reversed(DEFAULT_ORDER):
@@ -380,7 +366,7 @@ def sort_docs(docs: list[Doc], sort: Iterable[SortKey]) -> list[Doc]:
 
 
 # ---------------------------------------------------------------- whole query
-def rows_for(query: Query, dataset: Dataset) -> list[Doc]:
+def rows_for(query: A.Query, dataset: Dataset) -> list[Doc]:
     if query.database in dataset:
         return dataset[query.database]
     if None in dataset:
@@ -399,7 +385,7 @@ def project(doc: Doc, fields: tuple[str, ...] | None) -> Doc:
     return {**doc, "data": {k: data[k] for k in fields if k in data}}
 
 
-def run(query: Query, dataset: Dataset, catalog: Any = None) -> list[Doc]:
+def run(query: A.Query, dataset: Dataset, catalog: Any = None) -> list[Doc]:
     """Filter, sort, skip, limit and project; returns canonical documents in result order."""
     docs = rows_for(query, dataset)
     pred = compile_predicate(query.predicate, dataset)

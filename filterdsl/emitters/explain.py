@@ -8,25 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from filterdsl.ast import (
-    And,
-    Compare,
-    Const,
-    CreatedAt,
-    Field,
-    FieldState,
-    IdIn,
-    InTrash,
-    ModifiedSince,
-    Node,
-    Not,
-    Or,
-    Query,
-    RecordAttr,
-    Relation,
-    Search,
-    Visitor,
-)
+from filterdsl import ast as A
 from filterdsl.emitters.text import Namer, _s, field_text, key_text, node_text, schema_namer
 
 
@@ -35,11 +17,13 @@ def _db(catalog: Any, database: str | None) -> str:
     return _s(database) + (f" ({db.name})" if db is not None else "") if database is not None else "(any)"
 
 
-def _lines(node: Node, indent: int, out: list[str], namer: Namer, database: str | None, catalog: Any) -> None:
+def _lines(
+    node: A.Node, indent: int, out: list[str], namer: Namer, database: str | None, catalog: Any
+) -> None:
     _Lines(indent, out, namer, database, catalog).visit(node)
 
 
-class _Lines(Visitor[None]):
+class _Lines(A.Visitor[None]):
     """Appends one node (and, indented below it, its children) to ``out``."""
 
     def __init__(self, indent: int, out: list[str], namer: Namer, database: str | None, catalog: Any):
@@ -48,39 +32,39 @@ class _Lines(Visitor[None]):
     def line(self, text: str) -> None:
         self.out.append("  " * self.indent + text)
 
-    def child(self, node: Node, database: str | None = None) -> None:
+    def child(self, node: A.Node, database: str | None = None) -> None:
         db = self.database if database is None else database
         _lines(node, self.indent + 1, self.out, self.namer, db, self.catalog)
 
-    def _group(self, node: And | Or) -> None:
+    def _group(self, node: A.And | A.Or) -> None:
         self.line(type(node).__name__.upper())
         for item in node.items:
             self.child(item)
 
-    def visit_and(self, node: And) -> None:
+    def visit_and(self, node: A.And) -> None:
         self._group(node)
 
-    def visit_or(self, node: Or) -> None:
+    def visit_or(self, node: A.Or) -> None:
         self._group(node)
 
-    def visit_not(self, node: Not) -> None:
+    def visit_not(self, node: A.Not) -> None:
         self.line("NOT")
         self.child(node.item)
 
-    def visit_relation(self, node: Relation) -> None:
+    def visit_relation(self, node: A.Relation) -> None:
         self.line(
             f"SOME ROW OF {_db(self.catalog, node.database)} REFERENCED BY "
             f"{self.namer(node.field, self.database)} MATCHES"
         )
         self.child(node.predicate, node.database)
 
-    def visit_compare(self, node: Compare) -> None:
+    def visit_compare(self, node: A.Compare) -> None:
         self.line(node_text(node, None, self.namer, self.database))
 
-    def visit_field_state(self, node: FieldState) -> None:
+    def visit_field_state(self, node: A.FieldState) -> None:
         self.line(node_text(node, None, self.namer, self.database))
 
-    def visit_search(self, node: Search) -> None:
+    def visit_search(self, node: A.Search) -> None:
         fields = node.fields
         where = (
             "any searchable field"
@@ -90,31 +74,31 @@ class _Lines(Visitor[None]):
         clauses = " AND ".join("(" + " OR ".join(_s(t) for t in c) + ")" for c in node.clauses)
         self.line(f"SEARCH {clauses or '(nothing)'} IN {where}")
 
-    def visit_id_in(self, node: IdIn) -> None:
+    def visit_id_in(self, node: A.IdIn) -> None:
         self.line(f"@id IN [{', '.join(_s(i) for i in node.ids)}]")
 
-    def visit_created_at(self, node: CreatedAt) -> None:
+    def visit_created_at(self, node: A.CreatedAt) -> None:
         self.line(f"@created_at IN [{node.start or '-inf'}, {node.end or '+inf'})")
 
-    def visit_modified_since(self, node: ModifiedSince) -> None:
+    def visit_modified_since(self, node: A.ModifiedSince) -> None:
         self.line(f"MODIFIED SINCE {node.since}")
 
-    def visit_in_trash(self, node: InTrash) -> None:
+    def visit_in_trash(self, node: A.InTrash) -> None:
         self.line("IN TRASH")
 
-    def visit_const(self, node: Const) -> None:
+    def visit_const(self, node: A.Const) -> None:
         self.line("TRUE" if node.value else "FALSE")
 
 
-def explain(query: Query, catalog: Any = None) -> str:
+def explain(query: A.Query, catalog: Any = None) -> str:
     """The query as an indented tree; ``catalog`` (a Catalog) lets fields read as their schema names."""
     namer: Namer = schema_namer(catalog) if catalog is not None else field_text
     out = [f"QUERY database {_db(catalog, query.database)}"]
     out.append("  WHERE")
     _lines(query.predicate, 2, out, namer, query.database, catalog)
 
-    def key(k: Field | RecordAttr) -> str:
-        return f"@{k.name}" if isinstance(k, RecordAttr) else namer(k, query.database)
+    def key(k: A.Field | A.RecordAttr) -> str:
+        return f"@{k.name}" if isinstance(k, A.RecordAttr) else namer(k, query.database)
 
     order = [f"{key(s.key)} {'desc' if s.descending else 'asc'}" for s in query.sort]
     out.append("  ORDER BY " + ", ".join(order + ["@created_at desc", "@id asc"]))

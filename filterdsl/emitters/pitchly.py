@@ -12,45 +12,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from filterdsl.ast import (
-    And,
-    Compare,
-    Const,
-    Field,
-    FieldState,
-    FieldType,
-    IdIn,
-    InTrash,
-    ModifiedSince,
-    Money,
-    Node,
-    Not,
-    Op,
-    Or,
-    Query,
-    RecordAttr,
-    Relation,
-    Search,
-    State,
-)
+from filterdsl import ast as A
 from filterdsl.emitters import not_expressible
 from filterdsl.schema import Catalog
 
-T = FieldType
+T = A.FieldType
 _REF = (T.REF, T.REF_MULTIPLE)
-_STATE_BY = {State.EMPTY: "is-empty", State.NOT_SET: "is-not-set", State.HAS_VALUE: "has-any-value"}
+_STATE_BY = {A.State.EMPTY: "is-empty", A.State.NOT_SET: "is-not-set", A.State.HAS_VALUE: "has-any-value"}
 _POS = {
-    Op.EQ: "is",
-    Op.CONTAINS: "contains",
-    Op.STARTS_WITH: "starts-with",
-    Op.ENDS_WITH: "ends-with",
-    Op.IN: "is-any-of",
-    Op.HAS_ANY: "has-any-of",
-    Op.HAS_ALL: "has-all-of",
-    Op.HAS_EXACTLY: "is-exactly",
+    A.Op.EQ: "is",
+    A.Op.CONTAINS: "contains",
+    A.Op.STARTS_WITH: "starts-with",
+    A.Op.ENDS_WITH: "ends-with",
+    A.Op.IN: "is-any-of",
+    A.Op.HAS_ANY: "has-any-of",
+    A.Op.HAS_ALL: "has-all-of",
+    A.Op.HAS_EXACTLY: "is-exactly",
 }
-_NUM_BY = {Op.GT: "is-more-than", Op.LT: "is-less-than", Op.GTE: "is-at-least", Op.LTE: "is-at-most"}
-_DATE_BY = {Op.GT: "is-after", Op.LT: "is-before", Op.GTE: "is-on-or-after", Op.LTE: "is-on-or-before"}
+_NUM_BY = {A.Op.GT: "is-more-than", A.Op.LT: "is-less-than", A.Op.GTE: "is-at-least", A.Op.LTE: "is-at-most"}
+_DATE_BY = {
+    A.Op.GT: "is-after",
+    A.Op.LT: "is-before",
+    A.Op.GTE: "is-on-or-after",
+    A.Op.LTE: "is-on-or-before",
+}
 _NEG = {
     "is": "is-not",
     "contains": "does-not-contain",
@@ -59,54 +44,54 @@ _NEG = {
 }
 
 
-def _flat(kind: type[And] | type[Or], items: Any) -> Node:
+def _flat(kind: type[A.And] | type[A.Or], items: Any) -> A.Node:
     """``kind(items)`` with nested nodes of the same kind spliced in (one level for Pitchly to group)."""
-    out: list[Node] = []
+    out: list[A.Node] = []
     for i in items:
         out.extend(i.items if isinstance(i, kind) else (i,))
     return kind(tuple(out))
 
 
-def _push_not(node: Node) -> Node:
+def _push_not(node: A.Node) -> A.Node:
     """Negation normal form as far as Pitchly can spell it (negative twins stay as Not(Compare)).
 
     ``not <state>`` becomes the OR of the two other states: NOT SET, EMPTY and HAS VALUE partition
     every field (SPEC 1), and Pitchly spells each state as an operator (or an include flag on refs).
     """
-    if isinstance(node, Not):
+    if isinstance(node, A.Not):
         inner = node.item
-        if isinstance(inner, Not):
+        if isinstance(inner, A.Not):
             return _push_not(inner.item)
-        if isinstance(inner, And):
-            return _flat(Or, (_push_not(Not(i)) for i in inner.items))
-        if isinstance(inner, Or):
-            return _flat(And, (_push_not(Not(i)) for i in inner.items))
-        if isinstance(inner, Const):
-            return Const(not inner.value)
-        if isinstance(inner, FieldState):
-            return Or(tuple(FieldState(inner.field, s) for s in State if s is not inner.state))
+        if isinstance(inner, A.And):
+            return _flat(A.Or, (_push_not(A.Not(i)) for i in inner.items))
+        if isinstance(inner, A.Or):
+            return _flat(A.And, (_push_not(A.Not(i)) for i in inner.items))
+        if isinstance(inner, A.Const):
+            return A.Const(not inner.value)
+        if isinstance(inner, A.FieldState):
+            return A.Or(tuple(A.FieldState(inner.field, s) for s in A.State if s is not inner.state))
         return node
-    if isinstance(node, (And, Or)):
+    if isinstance(node, (A.And, A.Or)):
         return _flat(type(node), (_push_not(i) for i in node.items))
-    if isinstance(node, Relation):
-        return Relation(node.field, node.database, _push_not(node.predicate))
+    if isinstance(node, A.Relation):
+        return A.Relation(node.field, node.database, _push_not(node.predicate))
     return node
 
 
-def _leaf_field(node: Node) -> Field | None:
-    if isinstance(node, (Compare, FieldState, Relation)):
+def _leaf_field(node: A.Node) -> A.Field | None:
+    if isinstance(node, (A.Compare, A.FieldState, A.Relation)):
         return node.field
-    if isinstance(node, Not) and isinstance(node.item, (Compare, FieldState)):
+    if isinstance(node, A.Not) and isinstance(node.item, (A.Compare, A.FieldState)):
         return node.item.field
     return None
 
 
-def _field_of(node: Node) -> Field | None:
+def _field_of(node: A.Node) -> A.Field | None:
     """The one field a node is about (leaves, or a combination of leaves of one field)."""
     f = _leaf_field(node)
     if f is not None:
         return f
-    if isinstance(node, (And, Or)) and node.items:
+    if isinstance(node, (A.And, A.Or)) and node.items:
         fields = {_leaf_field(i) for i in node.items}
         if len(fields) == 1 and None not in fields:
             return fields.pop()
@@ -118,7 +103,7 @@ class _Emitter:
         self.catalog = catalog
         self.keys = keys
 
-    def key(self, f: Field, database: str | None) -> str:
+    def key(self, f: A.Field, database: str | None) -> str:
         if f.path or f.type is T.JSON:
             raise not_expressible(
                 "pitchly", f, "Pitchly filters name typed schema fields, not schemaless data paths"
@@ -130,21 +115,21 @@ class _Emitter:
                 return fd.name
         return f.key
 
-    def value(self, f: Field, v: Any) -> Any:
-        if isinstance(v, Money):
+    def value(self, f: A.Field, v: Any) -> Any:
+        if isinstance(v, A.Money):
             return {"val": v.amount, "currency": v.currency} if v.currency is not None else v.amount
         if isinstance(v, tuple):
             return list(v)
         return v
 
-    def filter_of(self, node: Node) -> dict[str, Any]:
-        neg = isinstance(node, Not)
-        leaf = node.item if isinstance(node, Not) else node
-        if isinstance(leaf, FieldState):
+    def filter_of(self, node: A.Node) -> dict[str, Any]:
+        neg = isinstance(node, A.Not)
+        leaf = node.item if isinstance(node, A.Not) else node
+        if isinstance(leaf, A.FieldState):
             if neg:
                 raise not_expressible("pitchly", node, "a negated emptiness test has no operator")
             return {"by": _STATE_BY[leaf.state]}
-        assert isinstance(leaf, Compare)
+        assert isinstance(leaf, A.Compare)
         t, op = leaf.field.type, leaf.op
         if op in _NUM_BY:
             if t is T.DATE:
@@ -163,19 +148,19 @@ class _Emitter:
             by = _NEG[by]
         return {"by": by, "value": self.value(leaf.field, leaf.value)}
 
-    def entry(self, items: list[Node], conj: str, database: str | None) -> dict[str, Any]:
+    def entry(self, items: list[A.Node], conj: str, database: str | None) -> dict[str, Any]:
         """One field's entry: filters (and nested fields for refs) combined by ``conj``, plus include flags."""
         filters: list[dict[str, Any]] = []
         nested: dict[str, Any] | None = None
         flags: dict[str, bool] = {}
         for it in items:
-            if isinstance(it, Relation):
+            if isinstance(it, A.Relation):
                 if nested is not None:
                     raise not_expressible("pitchly", it, "one entry holds one relational sub-filter")
                 nested = self.fields_of(it.predicate, it.database)
-            elif isinstance(it, FieldState) and it.field.type in _REF:
+            elif isinstance(it, A.FieldState) and it.field.type in _REF:
                 flags[_STATE_BY[it.state]] = True
-            elif isinstance(it, (Compare, FieldState, Not)):
+            elif isinstance(it, (A.Compare, A.FieldState, A.Not)):
                 filters.append(self.filter_of(it))
             else:
                 raise not_expressible("pitchly", it, "a field entry combines its filters at one level only")
@@ -202,15 +187,15 @@ class _Emitter:
             out["include"] = flags
         return out
 
-    def fields_of(self, pred: Node, database: str | None) -> dict[str, Any]:
+    def fields_of(self, pred: A.Node, database: str | None) -> dict[str, Any]:
         """A filter object {fields, conjunction} for a predicate about fields only."""
         pred = _push_not(pred)
-        if isinstance(pred, Const) and pred.value:
+        if isinstance(pred, A.Const) and pred.value:
             return {"fields": {}}
-        conj = "or" if isinstance(pred, Or) else "and"
-        items = list(pred.items) if isinstance(pred, (And, Or)) else [pred]
-        groups: dict[Field, list[Node]] = {}
-        single_combo: dict[Field, Node] = {}
+        conj = "or" if isinstance(pred, A.Or) else "and"
+        items = list(pred.items) if isinstance(pred, (A.And, A.Or)) else [pred]
+        groups: dict[A.Field, list[A.Node]] = {}
+        single_combo: dict[A.Field, A.Node] = {}
         for it in items:
             f = _field_of(it)
             if f is None:
@@ -220,7 +205,7 @@ class _Emitter:
                     "a Pitchly filter combines fields at the top and one field's "
                     "filters below it: (A and B) or (C and D) across fields does not fit",
                 )
-            if isinstance(it, (And, Or)):
+            if isinstance(it, (A.And, A.Or)):
                 if f in groups or f in single_combo:
                     raise not_expressible("pitchly", it, f"field {f.key!r} needs two levels of combination")
                 single_combo[f] = it
@@ -238,7 +223,7 @@ class _Emitter:
             fields[key] = self.entry(its, conj, database)
         for f, combo in single_combo.items():
             key = self.key(f, database)
-            inner = "or" if isinstance(combo, Or) else "and"
+            inner = "or" if isinstance(combo, A.Or) else "and"
             fields[key] = self.entry(list(combo.items), inner, database)  # type: ignore[attr-defined]
         out: dict[str, Any] = {"fields": fields}
         if conj == "or" and len(fields) > 1:
@@ -246,29 +231,29 @@ class _Emitter:
         return out
 
 
-def to_pitchly(q: Query, catalog: Catalog | None = None, keys: str = "ids") -> dict[str, Any]:
+def to_pitchly(q: A.Query, catalog: Catalog | None = None, keys: str = "ids") -> dict[str, Any]:
     em = _Emitter(catalog, keys)
-    parts = list(q.predicate.items) if isinstance(q.predicate, And) else [q.predicate]
+    parts = list(q.predicate.items) if isinstance(q.predicate, A.And) else [q.predicate]
     out: dict[str, Any] = {}
     if q.database is not None:
         out["databaseId"] = q.database
-    rest: list[Node] = []
+    rest: list[A.Node] = []
     trash: bool | None = None
     for p in parts:
-        if p == Not(InTrash()) or isinstance(p, InTrash):
-            want = isinstance(p, InTrash)
+        if p == A.Not(A.InTrash()) or isinstance(p, A.InTrash):
+            want = isinstance(p, A.InTrash)
             if trash is not None and trash != want:  # one removedAt cannot ask for both
                 raise not_expressible("pitchly", p, "the query asks for rows both in and out of the trash")
             trash = want
-        elif isinstance(p, IdIn) and "in" not in out:
+        elif isinstance(p, A.IdIn) and "in" not in out:
             out["in"] = list(p.ids)
-        elif isinstance(p, ModifiedSince) and "modifiedSince" not in out:
+        elif isinstance(p, A.ModifiedSince) and "modifiedSince" not in out:
             out["modifiedSince"] = p.since
-        elif isinstance(p, Search) and "search" not in out and p.fields is not None:
+        elif isinstance(p, A.Search) and "search" not in out and p.fields is not None:
             from filterdsl.emitters.search import to_search
 
-            out["search"] = to_search(Query(And((p, Not(InTrash())))))
-        elif _field_of(p) is not None or isinstance(p, (Or, Not, Const)):
+            out["search"] = to_search(A.Query(A.And((p, A.Not(A.InTrash())))))
+        elif _field_of(p) is not None or isinstance(p, (A.Or, A.Not, A.Const)):
             rest.append(p)
         else:
             raise not_expressible("pitchly", p, "no Pitchly query variable expresses it here")
@@ -282,14 +267,14 @@ def to_pitchly(q: Query, catalog: Catalog | None = None, keys: str = "ids") -> d
     if trash:
         out["removedAt"] = True
     if rest:
-        pred = rest[0] if len(rest) == 1 else And(tuple(rest))
+        pred = rest[0] if len(rest) == 1 else A.And(tuple(rest))
         flt = em.fields_of(pred, q.database)
         if flt["fields"]:
             out["filter"] = flt
     if q.sort:
         sort: dict[str, int] = {}
         for sk in q.sort:
-            if isinstance(sk.key, RecordAttr):
+            if isinstance(sk.key, A.RecordAttr):
                 raise not_expressible("pitchly", sk, "Pitchly sorts on fields only")
             sort[em.key(sk.key, q.database)] = -1 if sk.descending else 1
         out["sort"] = sort

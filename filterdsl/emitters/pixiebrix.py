@@ -8,20 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from filterdsl.ast import (
-    And,
-    Compare,
-    CreatedAt,
-    FieldState,
-    FieldType,
-    InTrash,
-    Node,
-    Not,
-    Op,
-    Query,
-    RecordAttr,
-    State,
-)
+from filterdsl import ast as A
 from filterdsl.emitters import not_expressible
 from filterdsl.semantics.days import next_day
 
@@ -37,24 +24,24 @@ def _q(text: str) -> str:
     return quote(text, safe="")
 
 
-def to_pixiebrix(q: Query) -> str:
-    parts = list(q.predicate.items) if isinstance(q.predicate, And) else [q.predicate]
+def to_pixiebrix(q: A.Query) -> str:
+    parts = list(q.predicate.items) if isinstance(q.predicate, A.And) else [q.predicate]
     out: list[str] = []
     for p in parts:
-        if p == Not(InTrash()):
+        if p == A.Not(A.InTrash()):
             continue
         if (
-            isinstance(p, Compare)
-            and p.op is Op.EQ
-            and p.field.type is FieldType.JSON
+            isinstance(p, A.Compare)
+            and p.op is A.Op.EQ
+            and p.field.type is A.FieldType.JSON
             and isinstance(p.value, str)
         ):
             out.append(f"{_q(_name(p.field.segments))}={_q(p.value)}")
-        elif isinstance(p, FieldState) and p.state is State.NOT_SET:
+        elif isinstance(p, A.FieldState) and p.state is A.State.NOT_SET:
             out.append(f"{_q(_name(p.field.segments))}__isnull=true")
-        elif isinstance(p, Not) and isinstance(p.item, FieldState) and p.item.state is State.NOT_SET:
+        elif isinstance(p, A.Not) and isinstance(p.item, A.FieldState) and p.item.state is A.State.NOT_SET:
             out.append(f"{_q(_name(p.item.field.segments))}__isnull=false")
-        elif isinstance(p, CreatedAt) and _day_bound(p.start) and _day_bound(p.end):
+        elif isinstance(p, A.CreatedAt) and _day_bound(p.start) and _day_bound(p.end):
             if p.start:
                 out.append("start_date=" + p.start[:10])
             if p.end:
@@ -63,7 +50,7 @@ def to_pixiebrix(q: Query) -> str:
                 out.append("end_date=" + prev[0])
         else:
             raise not_expressible("pixiebrix", p, _why(p))
-    if Not(InTrash()) not in parts:
+    if A.Not(A.InTrash()) not in parts:
         raise not_expressible(
             "pixiebrix",
             q.predicate,
@@ -71,9 +58,9 @@ def to_pixiebrix(q: Query) -> str:
         )
     terms = []
     for sk in q.sort:
-        if isinstance(sk.key, RecordAttr) and sk.key.name in ("created_at", "id"):
+        if isinstance(sk.key, A.RecordAttr) and sk.key.name in ("created_at", "id"):
             key = sk.key.name
-        elif not isinstance(sk.key, RecordAttr) and sk.key.type is FieldType.JSON:
+        elif not isinstance(sk.key, A.RecordAttr) and sk.key.type is A.FieldType.JSON:
             key = _name(sk.key.segments)
         else:
             raise not_expressible("pixiebrix", sk, "ordering takes created_at, id or data__ paths")
@@ -104,7 +91,7 @@ def _prev_day(day: str) -> str:
     return (dt.date.fromisoformat(day) - dt.timedelta(days=1)).isoformat()
 
 
-def _why(node: Node) -> str:
-    if isinstance(node, Compare):
+def _why(node: A.Node) -> str:
+    if isinstance(node, A.Compare):
         return f"only exact JSON-string equality (data__key=value) exists, not {node.op.value} on {node.field.type.value}"
     return "PixieBrix params are an AND of data__ equalities, __isnull tests and a created_at day range (no OR/NOT)"

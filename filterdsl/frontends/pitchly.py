@@ -11,30 +11,7 @@ import math
 import re
 from typing import Any
 
-from filterdsl.ast import (
-    FALSE,
-    Compare,
-    Field,
-    FieldState,
-    FieldType,
-    IdIn,
-    InTrash,
-    ModifiedSince,
-    Money,
-    Node,
-    Not,
-    Op,
-    Query,
-    Relation,
-    Search,
-    SortKey,
-    State,
-    and_,
-    not_,
-    or_,
-    size_and_depth,
-    walk,
-)
+from filterdsl import ast as A
 from filterdsl.errors import Collector, Diagnostic, FilterError, Location, did_you_mean, pointer
 from filterdsl.frontends import ParseResult, relaxed_json
 from filterdsl.options import ParseOptions
@@ -42,36 +19,36 @@ from filterdsl.records import canonical_ts, parse_ts
 from filterdsl.schema import REF_TYPES, Catalog, Database, FieldDef, Suggester
 from filterdsl.semantics.days import valid_day
 
-T = FieldType
-EMPTINESS = {"is-empty": State.EMPTY, "is-not-set": State.NOT_SET, "has-any-value": State.HAS_VALUE}
-_CMP = {"is-more-than": Op.GT, "is-less-than": Op.LT, "is-at-least": Op.GTE, "is-at-most": Op.LTE}
-_DATE = {"is-before": Op.LT, "is-after": Op.GT, "is-on-or-before": Op.LTE, "is-on-or-after": Op.GTE}
-_STR = {"contains": Op.CONTAINS, "starts-with": Op.STARTS_WITH, "ends-with": Op.ENDS_WITH}
+T = A.FieldType
+EMPTINESS = {"is-empty": A.State.EMPTY, "is-not-set": A.State.NOT_SET, "has-any-value": A.State.HAS_VALUE}
+_CMP = {"is-more-than": A.Op.GT, "is-less-than": A.Op.LT, "is-at-least": A.Op.GTE, "is-at-most": A.Op.LTE}
+_DATE = {"is-before": A.Op.LT, "is-after": A.Op.GT, "is-on-or-before": A.Op.LTE, "is-on-or-after": A.Op.GTE}
+_STR = {"contains": A.Op.CONTAINS, "starts-with": A.Op.STARTS_WITH, "ends-with": A.Op.ENDS_WITH}
 
 #: by -> (Op, negated) for each field type: the whole operator table of SPEC 2.
-OPERATORS: dict[FieldType, dict[str, tuple[Op, bool]]] = {
+OPERATORS: dict[A.FieldType, dict[str, tuple[A.Op, bool]]] = {
     T.STRING: {
-        "is": (Op.EQ, False),
-        "is-not": (Op.EQ, True),
+        "is": (A.Op.EQ, False),
+        "is-not": (A.Op.EQ, True),
         **{k: (v, False) for k, v in _STR.items()},
-        "does-not-contain": (Op.CONTAINS, True),
+        "does-not-contain": (A.Op.CONTAINS, True),
     },
-    T.NUMBER: {"is": (Op.EQ, False), "is-not": (Op.EQ, True), **{k: (v, False) for k, v in _CMP.items()}},
-    T.BOOLEAN: {"is": (Op.EQ, False), "is-not": (Op.EQ, True)},
-    T.DATE: {"is": (Op.EQ, False), "is-not": (Op.EQ, True), **{k: (v, False) for k, v in _DATE.items()}},
+    T.NUMBER: {"is": (A.Op.EQ, False), "is-not": (A.Op.EQ, True), **{k: (v, False) for k, v in _CMP.items()}},
+    T.BOOLEAN: {"is": (A.Op.EQ, False), "is-not": (A.Op.EQ, True)},
+    T.DATE: {"is": (A.Op.EQ, False), "is-not": (A.Op.EQ, True), **{k: (v, False) for k, v in _DATE.items()}},
     T.ENUM: {
-        "is": (Op.EQ, False),
-        "is-not": (Op.EQ, True),
-        "is-any-of": (Op.IN, False),
-        "is-none-of": (Op.IN, True),
+        "is": (A.Op.EQ, False),
+        "is-not": (A.Op.EQ, True),
+        "is-any-of": (A.Op.IN, False),
+        "is-none-of": (A.Op.IN, True),
     },
     T.ENUM_TAGS: {
-        "has-any-of": (Op.HAS_ANY, False),
-        "has-all-of": (Op.HAS_ALL, False),
-        "has-none-of": (Op.HAS_ANY, True),
-        "is-exactly": (Op.HAS_EXACTLY, False),
+        "has-any-of": (A.Op.HAS_ANY, False),
+        "has-all-of": (A.Op.HAS_ALL, False),
+        "has-none-of": (A.Op.HAS_ANY, True),
+        "is-exactly": (A.Op.HAS_EXACTLY, False),
     },
-    T.ATTACHMENT: {"contains": (Op.CONTAINS, False), "does-not-contain": (Op.CONTAINS, True)},
+    T.ATTACHMENT: {"contains": (A.Op.CONTAINS, False), "does-not-contain": (A.Op.CONTAINS, True)},
     T.REF: {},
     T.REF_MULTIPLE: {},
 }
@@ -95,7 +72,7 @@ VARIABLES = (
 MAX_SAFE_INT = 2**53
 
 
-def allowed_operators(ftype: FieldType) -> list[str]:
+def allowed_operators(ftype: A.FieldType) -> list[str]:
     ops = list(OPERATORS[ftype])
     return ops + list(EMPTINESS) if ftype not in REF_TYPES else ops
 
@@ -152,39 +129,39 @@ class _Parser:
         return conj
 
     # -------------------------------------------------------------- filter object
-    def filter_object(self, obj: Any, db: Database | None, path: list[str | int]) -> Node:
+    def filter_object(self, obj: Any, db: Database | None, path: list[str | int]) -> A.Node:
         if not isinstance(obj, dict):
             self.c.error("wrong-type", f"a filter is an object, not {_kind(obj)}", self.loc(path))
-            return FALSE
+            return A.FALSE
         self.check_keys(obj, ("fields", "conjunction"), path)
         conj = self.conjunction(obj, path)
         fields = obj.get("fields")
         if fields is None:
-            return and_()
+            return A.and_()
         if not isinstance(fields, dict):
             self.c.error(
                 "wrong-type",
                 f"filter fields is an object keyed by field id, not {_kind(fields)}",
                 self.loc([*path, "fields"]),
             )
-            return FALSE
+            return A.FALSE
         if fields and db is None:
             self.c.error(
                 "missing-schema",
                 "a filter on fields needs a schema (--schema/catalog) and a database",
                 self.loc([*path, "fields"]),
             )
-            return FALSE
+            return A.FALSE
         assert db is not None or not fields
         items = [self.entry(db, k, v, [*path, "fields", k], 1) for k, v in fields.items()]  # type: ignore[arg-type]
         return self.combine([i for i in items if i is not None], conj)
 
-    def combine(self, items: list[Node], conj: str) -> Node:
+    def combine(self, items: list[A.Node], conj: str) -> A.Node:
         if not items:
-            return and_()
-        return and_(*items) if conj == "and" else or_(*items)
+            return A.and_()
+        return A.and_(*items) if conj == "and" else A.or_(*items)
 
-    def entry(self, db: Database, key: str, obj: Any, path: list[str | int], level: int) -> Node | None:
+    def entry(self, db: Database, key: str, obj: Any, path: list[str | int], level: int) -> A.Node | None:
         fd = self.lookup(db, key, path)
         if not isinstance(obj, dict):
             self.c.error("wrong-type", f"a field entry is an object, not {_kind(obj)}", self.loc(path))
@@ -199,8 +176,8 @@ class _Parser:
         if fd is None:
             return None
         errors_before = len(self.c.items)
-        field = Field(fd.id, fd.type)
-        items: list[Node] = []
+        field = A.Field(fd.id, fd.type)
+        items: list[A.Node] = []
         filters = obj.get("filters")
         if filters is not None:
             if not isinstance(filters, list):
@@ -245,7 +222,7 @@ class _Parser:
                     subs = [self.entry(target, k, v, [*npath, k], level + 1) for k, v in nested.items()]
                     kept = [s for s in subs if s is not None]
                     if kept:
-                        items.append(Relation(field, target.id, self.combine(kept, conj)))
+                        items.append(A.Relation(field, target.id, self.combine(kept, conj)))
         flags = self.include(obj.get("include"), field, [*path, "include"])
         if not items and not flags:
             if not any(d.is_error for d in self.c.items[errors_before:]):  # not noise after a real error
@@ -257,16 +234,16 @@ class _Parser:
                 )
             return None
         pred = self.combine(items, conj) if items else None
-        return or_(pred, *flags) if pred is not None else or_(*flags)
+        return A.or_(pred, *flags) if pred is not None else A.or_(*flags)
 
-    def include(self, inc: Any, field: Field, path: list[str | int]) -> list[Node]:
+    def include(self, inc: Any, field: A.Field, path: list[str | int]) -> list[A.Node]:
         if inc is None:
             return []
         if not isinstance(inc, dict):
             self.c.error("wrong-type", f"include is an object of booleans, not {_kind(inc)}", self.loc(path))
             return []
         self.check_keys(inc, tuple(EMPTINESS), path)
-        out: list[Node] = []
+        out: list[A.Node] = []
         for name, state in EMPTINESS.items():
             flag = inc.get(name)
             if flag is None:
@@ -278,10 +255,10 @@ class _Parser:
                     self.loc([*path, name]),
                 )
             elif flag:
-                out.append(FieldState(field, state))
+                out.append(A.FieldState(field, state))
         return out
 
-    def one_filter(self, fd: FieldDef, field: Field, flt: Any, path: list[str | int]) -> Node | None:
+    def one_filter(self, fd: FieldDef, field: A.Field, flt: Any, path: list[str | int]) -> A.Node | None:
         if not isinstance(flt, dict):
             self.c.error(
                 "wrong-type", f"a filter is an object {{by, value}}, not {_kind(flt)}", self.loc(path)
@@ -308,7 +285,7 @@ class _Parser:
             if "value" in flt:
                 self.c.error("unexpected-value", f"{by!r} takes no value", self.loc([*path, "value"]))
                 return None
-            return FieldState(field, EMPTINESS[by])
+            return A.FieldState(field, EMPTINESS[by])
         ops = OPERATORS[fd.type]
         if by not in ops:
             if by in ALL_OPERATORS:
@@ -337,12 +314,12 @@ class _Parser:
         value = self.value(fd, op, flt["value"], [*path, "value"])
         if value is None:
             return None
-        node = Compare(field, op, value)
-        return not_(node) if negated else node
+        node = A.Compare(field, op, value)
+        return A.not_(node) if negated else node
 
-    def value(self, fd: FieldDef, op: Op, v: Any, path: list[str | int]) -> Any:
+    def value(self, fd: FieldDef, op: A.Op, v: Any, path: list[str | int]) -> Any:
         t = fd.type
-        if t in (T.STRING, T.TEXT_BLOCK, T.ATTACHMENT) or (t is T.ENUM and op is Op.EQ):
+        if t in (T.STRING, T.TEXT_BLOCK, T.ATTACHMENT) or (t is T.ENUM and op is A.Op.EQ):
             if not isinstance(v, str):
                 self.c.error(
                     "wrong-type", f"{fd.name!r} takes a string value, not {_kind(v)}", self.loc(path)
@@ -367,9 +344,9 @@ class _Parser:
                     )
                     return None
                 num = self.number(amount, [*path, "val"])
-                return None if num is None else Money(num, code)
+                return None if num is None else A.Money(num, code)
             num = self.number(v, path)
-            return None if num is None else (Money(num) if t is T.CURRENCY else num)
+            return None if num is None else (A.Money(num) if t is T.CURRENCY else num)
         if t is T.BOOLEAN:
             if type(v) is not bool:
                 self.c.error(
@@ -439,7 +416,7 @@ class _Parser:
         return None
 
     # -------------------------------------------------------------- variables object
-    def variables(self, obj: dict[str, Any], db: Database | None, db_id: str | None) -> Query:
+    def variables(self, obj: dict[str, Any], db: Database | None, db_id: str | None) -> A.Query:
         self.check_keys(obj, VARIABLES, [])
         given_db = obj.get("databaseId")
         if given_db is not None:
@@ -462,7 +439,7 @@ class _Parser:
                             + did_you_mean(given_db, [d.id for d in self.catalog]),
                             self.loc(["databaseId"]),
                         )
-        parts: list[Node] = []
+        parts: list[A.Node] = []
         if obj.get("filter") is not None:
             parts.append(self.filter_object(obj["filter"], db, ["filter"]))
         if obj.get("search") is not None:
@@ -476,13 +453,13 @@ class _Parser:
                     "too-large", f"in lists at most {self.opt.limits.max_list} ids", self.loc(["in"])
                 )
             else:
-                parts.append(IdIn(tuple(ids)))
+                parts.append(A.IdIn(tuple(ids)))
         if obj.get("modifiedSince") is not None:
             ms = obj["modifiedSince"]
             try:
                 if not isinstance(ms, str):
                     raise ValueError
-                parts.append(ModifiedSince(canonical_ts(ms)))
+                parts.append(A.ModifiedSince(canonical_ts(ms)))
             except ValueError:
                 self.c.error(
                     "bad-value",
@@ -492,9 +469,9 @@ class _Parser:
         removed = obj.get("removedAt")
         if removed is not None and type(removed) is not bool:
             self.c.error("wrong-type", "removedAt is true or false", self.loc(["removedAt"]))
-        parts.append(InTrash() if removed is True else Not(InTrash()))
-        return Query(
-            predicate=and_(*parts),
+        parts.append(A.InTrash() if removed is True else A.Not(A.InTrash()))
+        return A.Query(
+            predicate=A.and_(*parts),
             sort=self.sort(obj.get("sort"), db),
             skip=self.nonneg(obj.get("skip"), "skip", 0, self.opt.limits.max_skip),
             limit=self.limit(obj.get("limit")),
@@ -502,10 +479,10 @@ class _Parser:
             database=db_id,
         )
 
-    def search(self, text: Any, db: Database | None) -> Node:
+    def search(self, text: Any, db: Database | None) -> A.Node:
         if not isinstance(text, str):
             self.c.error("wrong-type", f"search is a string, not {_kind(text)}", self.loc(["search"]))
-            return FALSE
+            return A.FALSE
         from filterdsl.frontends.search import parse_search  # the search-string frontend owns that grammar
 
         res = parse_search(text, catalog=self.catalog, database=db.id if db else None, options=self.opt)
@@ -524,9 +501,9 @@ class _Parser:
                 )
             )
         if res.query is None:
-            return FALSE
-        found = [n for n in walk(res.query.predicate) if isinstance(n, Search)]
-        return found[0] if found else and_()
+            return A.FALSE
+        found = [n for n in A.walk(res.query.predicate) if isinstance(n, A.Search)]
+        return found[0] if found else A.and_()
 
     def nonneg(self, v: Any, name: str, default: int, maximum: int | None = None) -> int:
         if v is None:
@@ -546,7 +523,7 @@ class _Parser:
             self.c.error("limit-too-large", f"limit {n} exceeds the maximum {mx}", self.loc(["limit"]))
         return n
 
-    def sort(self, v: Any, db: Database | None) -> tuple[SortKey, ...]:
+    def sort(self, v: Any, db: Database | None) -> tuple[A.SortKey, ...]:
         if v is None:
             return ()
         if not isinstance(v, dict):
@@ -580,7 +557,7 @@ class _Parser:
                     self.loc(["sort", k]),
                 )
                 continue
-            keys.append(SortKey(Field(fd.id, fd.type), d == -1))
+            keys.append(A.SortKey(A.Field(fd.id, fd.type), d == -1))
         return tuple(keys)
 
     def projection(self, v: Any, db: Database | None) -> tuple[str, ...] | None:
@@ -811,15 +788,15 @@ def _parse_object(
             )
             return ParseResult(None, tuple(p.c.items))
     if is_bare_filter(source):
-        query = Query(
-            and_(p.filter_object(source, db, []), Not(InTrash())),
+        query = A.Query(
+            A.and_(p.filter_object(source, db, []), A.Not(A.InTrash())),
             limit=min(100, lim.max_limit),
             database=database,
         )
     else:
         query = p.variables(source, db, database)
     if not p.c.has_errors:
-        n, deep = size_and_depth(query.predicate)
+        n, deep = A.size_and_depth(query.predicate)
         if n > lim.max_nodes:
             p.c.error(
                 "too-large", f"filter has {n} nodes; the limit is {lim.max_nodes}", Location(pointer="")

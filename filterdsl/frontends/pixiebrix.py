@@ -14,22 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from filterdsl.ast import (
-    Compare,
-    CreatedAt,
-    Field,
-    FieldState,
-    FieldType,
-    InTrash,
-    Node,
-    Not,
-    Op,
-    Query,
-    RecordAttr,
-    SortKey,
-    State,
-    and_,
-)
+from filterdsl import ast as A
 from filterdsl.errors import Collector, Location
 from filterdsl.frontends import ParseResult
 from filterdsl.options import MAX_INDEX_PATH_COST, ParseOptions, path_cost
@@ -43,15 +28,15 @@ DJANGO_LOOKUPS = frozenset(
     "iregex in range lt lte gt gte contained_by has_key has_keys has_any_keys".split()
 )
 EXTENDED = {
-    "iexact": Op.IEQ,
-    "icontains": Op.CONTAINS,
-    "istartswith": Op.STARTS_WITH,
-    "iendswith": Op.ENDS_WITH,
-    "gt": Op.GT,
-    "gte": Op.GTE,
-    "lt": Op.LT,
-    "lte": Op.LTE,
-    "in": Op.IN,
+    "iexact": A.Op.IEQ,
+    "icontains": A.Op.CONTAINS,
+    "istartswith": A.Op.STARTS_WITH,
+    "iendswith": A.Op.ENDS_WITH,
+    "gt": A.Op.GT,
+    "gte": A.Op.GTE,
+    "lt": A.Op.LT,
+    "lte": A.Op.LTE,
+    "in": A.Op.IN,
 }
 KNOWN = ("data__<path>", "data__<path>__isnull", "start_date", "end_date", "page", "page_size", "ordering")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -203,21 +188,21 @@ class _Parser:
             return None
         return tuple(segs), lookup
 
-    def data(self, p: Param) -> Node | None:
+    def data(self, p: Param) -> A.Node | None:
         got = self.path(p, p.name[len("data__") :], True)
         if got is None:
             return None
         segs, lookup = got
-        field = Field(segs[0], FieldType.JSON, segs[1:])
+        field = A.Field(segs[0], A.FieldType.JSON, segs[1:])
         if lookup in (None, "exact"):
-            return Compare(field, Op.EQ, p.value)
+            return A.Compare(field, A.Op.EQ, p.value)
         if lookup == "isnull":
             v = p.value.lower()
             if v not in ("true", "false"):
                 self.c.error("bad-value", f"{p.name} takes true or false, not {p.value!r}", p.loc())
                 return None
-            state = FieldState(field, State.NOT_SET)
-            return state if v == "true" else Not(state)
+            state = A.FieldState(field, A.State.NOT_SET)
+            return state if v == "true" else A.Not(state)
         assert lookup is not None
         if self.opt.lookups != "extended" or lookup not in EXTENDED:
             hint = " (enable lookups='extended' / --lookups extended)" if lookup in EXTENDED else ""
@@ -230,19 +215,19 @@ class _Parser:
             )
             return None
         op = EXTENDED[lookup]
-        if op is Op.IN:
+        if op is A.Op.IN:
             values = tuple(v.strip() for v in p.value.split(","))
             if len(values) > self.opt.limits.max_list:
                 self.c.error("too-large", f"__in takes at most {self.opt.limits.max_list} values", p.loc())
                 return None
-            return Compare(field, op, values)
+            return A.Compare(field, op, values)
         value: Any = p.value
-        if op in (Op.GT, Op.GTE, Op.LT, Op.LTE) and _NUMBER.fullmatch(p.value):
+        if op in (A.Op.GT, A.Op.GTE, A.Op.LT, A.Op.LTE) and _NUMBER.fullmatch(p.value):
             value = float(p.value) if any(ch in p.value for ch in ".eE") else int(p.value)
             if (isinstance(value, float) and not math.isfinite(value)) or abs(value) > 2**53:
                 self.c.error("number-out-of-range", f"{p.value} is outside ±2^53 or not finite", p.loc())
                 return None
-        return Compare(field, op, value)
+        return A.Compare(field, op, value)
 
     def day(self, p: Param) -> str | None:
         if not (_DAY.fullmatch(p.value) and valid_day(p.value)):
@@ -276,8 +261,8 @@ class _Parser:
             return None
         return n
 
-    def ordering(self, p: Param) -> tuple[SortKey, ...]:
-        keys: list[SortKey] = []
+    def ordering(self, p: Param) -> tuple[A.SortKey, ...]:
+        keys: list[A.SortKey] = []
         limit = self.opt.limits.max_sort_keys
         if p.value.count(",") >= limit:  # before any key is read: each key costs a sort term in every engine
             self.c.error("too-large", f"ordering takes at most {limit} keys", p.loc())
@@ -285,14 +270,14 @@ class _Parser:
         for term in (t.strip() for t in p.value.split(",")):
             desc = term.startswith("-")
             name = term[1:] if desc else term
-            key: Field | RecordAttr | None = None
+            key: A.Field | A.RecordAttr | None = None
             if name in ("created_at", "id"):
-                key = RecordAttr(name)
+                key = A.RecordAttr(name)
             elif name.startswith("data__"):
                 got = self.path(p, name[len("data__") :], False)
                 if got is None:
                     continue
-                key = Field(got[0][0], FieldType.JSON, got[0][1:])
+                key = A.Field(got[0][0], A.FieldType.JSON, got[0][1:])
             if key is None or not name:
                 self.ignore(
                     "bad-ordering",
@@ -301,10 +286,10 @@ class _Parser:
                     p,
                 )
                 continue
-            keys.append(SortKey(key, desc))
+            keys.append(A.SortKey(key, desc))
         return tuple(keys)
 
-    def run(self, params: list[Param], database: str | None) -> Query | None:
+    def run(self, params: list[Param], database: str | None) -> A.Query | None:
         seen: dict[str, Param] = {}
         for p in params:
             if p.name in seen:
@@ -330,10 +315,10 @@ class _Parser:
                     f"{k[len('data__') :]!r} for {v!r}, do not encode the '=': {k}={v}",
                     p.loc(),
                 )
-        preds: list[Node] = []
+        preds: list[A.Node] = []
         start = end = None
         page, page_size = 1, self.opt.limits.max_page_size
-        sort: tuple[SortKey, ...] = ()
+        sort: tuple[A.SortKey, ...] = ()
         for name, p in seen.items():
             if name.startswith("data__"):
                 node = self.data(p)
@@ -362,7 +347,7 @@ class _Parser:
             # day bounds nothing, and its next day does not exist.
             upper = end if end and end < LAST_DAY else None
             preds.append(
-                CreatedAt(
+                A.CreatedAt(
                     canonical_ts(start + "T00:00:00Z") if start else None,
                     canonical_ts(next_day(upper) + "T00:00:00Z") if upper else None,
                 )
@@ -381,7 +366,9 @@ class _Parser:
         ) in seen.items():  # JSON paths with index-like segments: bounded (options.MAX_INDEX_PATH_COST)
             if name.startswith("data__") or name == "ordering":
                 cost += sum(
-                    path_cost(Field(segs[0], FieldType.JSON, tuple(segs[1:]))) for segs in _paths(p) if segs
+                    path_cost(A.Field(segs[0], A.FieldType.JSON, tuple(segs[1:])))
+                    for segs in _paths(p)
+                    if segs
                 )
                 if cost > MAX_INDEX_PATH_COST:
                     self.c.error(
@@ -394,8 +381,8 @@ class _Parser:
                     break
         if self.c.has_errors:
             return None
-        return Query(
-            and_(*preds, Not(InTrash())),
+        return A.Query(
+            A.and_(*preds, A.Not(A.InTrash())),
             sort=sort,
             skip=(page - 1) * page_size,
             limit=page_size,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from filterdsl.ast import Field, InTrash, Not, Query, Search, and_
+from filterdsl import ast as A
 from filterdsl.errors import Collector, Location
 from filterdsl.frontends import ParseResult
 from filterdsl.options import ParseOptions
@@ -175,7 +175,7 @@ def parse_search(
             text_location(source, bad.start()),
         )
         return ParseResult(None, tuple(c.items))
-    fields: tuple[Field, ...] | None = None
+    fields: tuple[A.Field, ...] | None = None
     if catalog is not None and database is not None:
         db = catalog.get(database)
         if db is None:
@@ -190,6 +190,8 @@ def parse_search(
         return ParseResult(None, tuple(c.items))
     if c.has_errors:
         return ParseResult(None, tuple(c.items))
-    search = Search(tuple(tuple(cl) for cl in clauses), fields) if clauses else and_()
+    search = A.Search(tuple(tuple(cl) for cl in clauses), fields) if clauses else A.and_()
     limit = min(100, opt.limits.max_limit)
-    return ParseResult(Query(and_(search, Not(InTrash())), limit=limit, database=database), tuple(c.items))
+    return ParseResult(
+        A.Query(A.and_(search, A.Not(A.InTrash())), limit=limit, database=database), tuple(c.items)
+    )

@@ -18,37 +18,14 @@ from typing import Any
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
-from filterdsl.ast import (
-    FALSE,
-    TRUE,
-    And,
-    Compare,
-    CreatedAt,
-    Field,
-    FieldState,
-    FieldType,
-    IdIn,
-    InTrash,
-    ModifiedSince,
-    Money,
-    Node,
-    Not,
-    Op,
-    Or,
-    Query,
-    RecordAttr,
-    Relation,
-    Search,
-    SortKey,
-    State,
-)
+from filterdsl import ast as A
 from filterdsl.errors import Collector, Location
 from filterdsl.frontends import ParseResult, grammar_path
 from filterdsl.frontends.relaxed_json import parse_int
 from filterdsl.options import ParseOptions, check_limits, max_ast_depth
 from filterdsl.schema import Catalog, Database
 
-_CMP = {">": Op.GT, ">=": Op.GTE, "<": Op.LT, "<=": Op.LTE}
+_CMP = {">": A.Op.GT, ">=": A.Op.GTE, "<": A.Op.LT, "<=": A.Op.LTE}
 
 
 @functools.cache
@@ -185,8 +162,8 @@ class _Build(Transformer):
     def vlist(self, items: list[Any]) -> tuple[Any, ...]:
         return tuple(items)
 
-    def money(self, items: list[Any]) -> Money:
-        return Money(items[0], items[1] if len(items) > 1 else None)
+    def money(self, items: list[Any]) -> A.Money:
+        return A.Money(items[0], items[1] if len(items) > 1 else None)
 
     # ---- fields
     def key(self, items: list[Token]) -> Token:
@@ -197,12 +174,12 @@ class _Build(Transformer):
         )
 
     @v_args(meta=True)
-    def field(self, meta: Any, items: list[Any]) -> Field:
+    def field(self, meta: Any, items: list[Any]) -> A.Field:
         tok, rest = items[0], items[1:]
         key = str(tok)
-        ftype: FieldType | None = None
+        ftype: A.FieldType | None = None
         if rest and isinstance(rest[0], Token) and rest[0].type == "TYPE":
-            ftype = FieldType(str(rest[0]))
+            ftype = A.FieldType(str(rest[0]))
             rest = rest[1:]
         if ftype is None:
             db_id = getattr(meta, "filterdsl_db", self.default_db)
@@ -230,110 +207,110 @@ class _Build(Transformer):
                     tok,
                 )
             else:
-                ftype = FieldType.JSON
-        return Field(key, ftype, tuple(str(r) for r in rest))
+                ftype = A.FieldType.JSON
+        return A.Field(key, ftype, tuple(str(r) for r in rest))
 
     # ---- logic
-    def start(self, items: list[Any]) -> Query:
+    def start(self, items: list[Any]) -> A.Query:
         pred, opts = items
-        return Query(pred, **opts)
+        return A.Query(pred, **opts)
 
-    def or_(self, items: list[Node]) -> Node:
-        return items[0] if len(items) == 1 else Or(tuple(items))
+    def or_(self, items: list[A.Node]) -> A.Node:
+        return items[0] if len(items) == 1 else A.Or(tuple(items))
 
-    def and_(self, items: list[Node]) -> Node:
-        return items[0] if len(items) == 1 else And(tuple(items))
+    def and_(self, items: list[A.Node]) -> A.Node:
+        return items[0] if len(items) == 1 else A.And(tuple(items))
 
-    def all_(self, items: list[Node]) -> Node:
-        return And(tuple(items))
+    def all_(self, items: list[A.Node]) -> A.Node:
+        return A.And(tuple(items))
 
-    def any_(self, items: list[Node]) -> Node:
-        return Or(tuple(items))
+    def any_(self, items: list[A.Node]) -> A.Node:
+        return A.Or(tuple(items))
 
-    def not_(self, items: list[Node]) -> Node:
-        return Not(items[0])
+    def not_(self, items: list[A.Node]) -> A.Node:
+        return A.Not(items[0])
 
-    def true(self, _: list[Any]) -> Node:
-        return TRUE
+    def true(self, _: list[Any]) -> A.Node:
+        return A.TRUE
 
-    def false(self, _: list[Any]) -> Node:
-        return FALSE
+    def false(self, _: list[Any]) -> A.Node:
+        return A.FALSE
 
     # ---- predicates
-    def eq(self, items: list[Any]) -> Node:
-        return Compare(items[0], Op.EQ, items[1])
+    def eq(self, items: list[Any]) -> A.Node:
+        return A.Compare(items[0], A.Op.EQ, items[1])
 
-    def ieq(self, items: list[Any]) -> Node:
-        return Compare(items[0], Op.IEQ, items[1])
+    def ieq(self, items: list[Any]) -> A.Node:
+        return A.Compare(items[0], A.Op.IEQ, items[1])
 
-    def contains(self, items: list[Any]) -> Node:
-        return Compare(items[0], Op.CONTAINS, items[1])
+    def contains(self, items: list[Any]) -> A.Node:
+        return A.Compare(items[0], A.Op.CONTAINS, items[1])
 
-    def starts(self, items: list[Any]) -> Node:
-        return Compare(items[0], Op.STARTS_WITH, items[1])
+    def starts(self, items: list[Any]) -> A.Node:
+        return A.Compare(items[0], A.Op.STARTS_WITH, items[1])
 
-    def ends(self, items: list[Any]) -> Node:
-        return Compare(items[0], Op.ENDS_WITH, items[1])
+    def ends(self, items: list[Any]) -> A.Node:
+        return A.Compare(items[0], A.Op.ENDS_WITH, items[1])
 
-    def cmp(self, items: list[Any]) -> Node:
-        return Compare(items[0], _CMP[str(items[1])], items[2])
+    def cmp(self, items: list[Any]) -> A.Node:
+        return A.Compare(items[0], _CMP[str(items[1])], items[2])
 
-    def in_(self, items: list[Any]) -> Node:
-        return Compare(items[0], Op.IN, items[1])
+    def in_(self, items: list[Any]) -> A.Node:
+        return A.Compare(items[0], A.Op.IN, items[1])
 
-    def has_any(self, items: list[Any]) -> Node:
-        return Compare(items[0], Op.HAS_ANY, items[1])
+    def has_any(self, items: list[Any]) -> A.Node:
+        return A.Compare(items[0], A.Op.HAS_ANY, items[1])
 
-    def has_all(self, items: list[Any]) -> Node:
-        return Compare(items[0], Op.HAS_ALL, items[1])
+    def has_all(self, items: list[Any]) -> A.Node:
+        return A.Compare(items[0], A.Op.HAS_ALL, items[1])
 
-    def has_exactly(self, items: list[Any]) -> Node:
-        return Compare(items[0], Op.HAS_EXACTLY, items[1])
+    def has_exactly(self, items: list[Any]) -> A.Node:
+        return A.Compare(items[0], A.Op.HAS_EXACTLY, items[1])
 
-    def not_set(self, items: list[Any]) -> Node:
-        return FieldState(items[0], State.NOT_SET)
+    def not_set(self, items: list[Any]) -> A.Node:
+        return A.FieldState(items[0], A.State.NOT_SET)
 
-    def empty(self, items: list[Any]) -> Node:
-        return FieldState(items[0], State.EMPTY)
+    def empty(self, items: list[Any]) -> A.Node:
+        return A.FieldState(items[0], A.State.EMPTY)
 
-    def has_value(self, items: list[Any]) -> Node:
-        return FieldState(items[0], State.HAS_VALUE)
+    def has_value(self, items: list[Any]) -> A.Node:
+        return A.FieldState(items[0], A.State.HAS_VALUE)
 
-    def relation(self, items: list[Any]) -> Node:
-        return Relation(items[0], items[1], items[2])
+    def relation(self, items: list[Any]) -> A.Node:
+        return A.Relation(items[0], items[1], items[2])
 
     def clause(self, items: list[str]) -> tuple[str, ...]:
         return tuple(items)
 
-    def search_fields(self, items: list[Field]) -> _Fields:
+    def search_fields(self, items: list[A.Field]) -> _Fields:
         return _Fields(items)
 
-    def search(self, items: list[Any]) -> Node:
+    def search(self, items: list[Any]) -> A.Node:
         fields = tuple(items[-1]) if items and isinstance(items[-1], _Fields) else None
         clauses = tuple(items[:-1] if fields is not None else items)
-        return Search(clauses, fields)
+        return A.Search(clauses, fields)
 
-    def id_in(self, items: list[Any]) -> Node:
-        return IdIn(tuple(str(i) for i in items[0]))
+    def id_in(self, items: list[Any]) -> A.Node:
+        return A.IdIn(tuple(str(i) for i in items[0]))
 
-    def created(self, items: list[Any]) -> Node:
-        return CreatedAt(items[0], items[1])
+    def created(self, items: list[Any]) -> A.Node:
+        return A.CreatedAt(items[0], items[1])
 
-    def modified(self, items: list[Any]) -> Node:
-        return ModifiedSince(items[0])
+    def modified(self, items: list[Any]) -> A.Node:
+        return A.ModifiedSince(items[0])
 
-    def in_trash(self, _: list[Any]) -> Node:
-        return InTrash()
+    def in_trash(self, _: list[Any]) -> A.Node:
+        return A.InTrash()
 
     # ---- options
-    def sort_key(self, items: list[Any]) -> SortKey:
+    def sort_key(self, items: list[Any]) -> A.SortKey:
         key = items[0]
         if isinstance(key, Token) and key.type == "ATTR":
-            key = RecordAttr(str(key)[1:])
+            key = A.RecordAttr(str(key)[1:])
         desc = len(items) > 1 and str(items[1]) == "desc"
-        return SortKey(key, desc)
+        return A.SortKey(key, desc)
 
-    def sort(self, items: list[SortKey]) -> tuple[str, Any]:
+    def sort(self, items: list[A.SortKey]) -> tuple[str, Any]:
         return ("sort", tuple(items))
 
     def skip(self, items: list[int]) -> tuple[str, Any]:
@@ -465,7 +442,7 @@ def parse_text(
     build = _Build(catalog, database, opt.resolve_names)
     try:
         _mark_databases(tree, database)
-        query: Query = build.transform(tree)
+        query: A.Query = build.transform(tree)
     except (VisitError, _Bad) as e:
         err = e.orig_exc if isinstance(e, VisitError) else e
         if isinstance(err, _Bad):
@@ -480,7 +457,7 @@ def parse_text(
             c.error("bad-value", f"text cannot be built: {err}", Location(line=1, column=1, offset=0))
         return ParseResult(None, tuple(c.items))
     if query.database is None and database is not None:
-        query = Query(query.predicate, query.sort, query.skip, query.limit, query.fields, database)
+        query = A.Query(query.predicate, query.sort, query.skip, query.limit, query.fields, database)
     problems = check_limits(query, opt.limits, Location(line=1, column=1, offset=0))
     if problems:
         return ParseResult(None, tuple(problems))

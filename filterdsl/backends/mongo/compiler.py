@@ -15,42 +15,19 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from filterdsl.ast import (
-    And,
-    Compare,
-    Const,
-    CreatedAt,
-    Field,
-    FieldState,
-    FieldType,
-    IdIn,
-    InTrash,
-    ModifiedSince,
-    Money,
-    Node,
-    Not,
-    Op,
-    Or,
-    Query,
-    RecordAttr,
-    Relation,
-    Search,
-    State,
-    Visitor,
-    walk,
-)
+from filterdsl import ast as A
 from filterdsl.errors import FilterError
 from filterdsl.semantics.paths import canonical_index
 from filterdsl.semantics.sorting import DEFAULT_ORDER, EMPTY, KIND_RANK, WELL_TYPED, WRONG_TYPED
 
-T = FieldType
+T = A.FieldType
 Filter = dict[str, Any]
 FALSE: Filter = {"_id": {"$in": []}}
 NOT_ARRAY = {"$not": {"$type": "array"}}
 _STRINGISH = (T.STRING, T.TEXT_BLOCK, T.ENUM, T.REF, T.JSON)
 _NUM = (int, float)
 _META = set("\\^$.|?*+()[]{}/")
-_CMP = {Op.GT: "$gt", Op.GTE: "$gte", Op.LT: "$lt", Op.LTE: "$lte", Op.EQ: "$eq"}
+_CMP = {A.Op.GT: "$gt", A.Op.GTE: "$gte", A.Op.LT: "$lt", A.Op.LTE: "$lte", A.Op.EQ: "$eq"}
 #: A valid calendar day at the start of a string (SPEC 1.4), as a regex both Python and JS accept.
 _D = "[0-9]"
 _VALID_DAY = (
@@ -105,13 +82,13 @@ def _lit_seq(seq: str) -> str:
     return "".join(_lit(c) for c in seq)
 
 
-def _str_regex(op: Op, value: str) -> str:
+def _str_regex(op: A.Op, value: str) -> str:
     body = lower_regex(value)
-    if op is Op.STARTS_WITH:
+    if op is A.Op.STARTS_WITH:
         return "^" + body
-    if op is Op.ENDS_WITH:
+    if op is A.Op.ENDS_WITH:
         return body + "(?![\\s\\S])"  # JS has no \\Z; Python's $ also matches before a final newline
-    if op is Op.IEQ:
+    if op is A.Op.IEQ:
         return "^" + body + "(?![\\s\\S])"
     return body
 
@@ -121,7 +98,7 @@ def _succ(text: str) -> str:
     return text[:-1] + chr(ord(text[-1]) + 1) if text else text
 
 
-def _day_range(op: Op, val: str) -> dict[str, str] | None:
+def _day_range(op: A.Op, val: str) -> dict[str, str] | None:
     """Bounds on the whole stored string equivalent to ``stored[:10] <op> val`` (SPEC 1.4 day compare).
 
     The stored head is a valid 10-character day, so comparing it with ``val`` reduces to comparing the
@@ -129,9 +106,9 @@ def _day_range(op: Op, val: str) -> dict[str, str] | None:
     """
     lt = _succ(val[:10]) if len(val) > 10 else val  # head < val  <=> stored < lt
     lte = _succ(val[:10]) if len(val) >= 10 else val  # head <= val <=> stored < lte
-    if op is Op.EQ:
+    if op is A.Op.EQ:
         return {"$gte": val, "$lt": _succ(val)} if len(val) == 10 else None
-    return {Op.LT: {"$lt": lt}, Op.LTE: {"$lt": lte}, Op.GT: {"$gte": lte}, Op.GTE: {"$gte": lt}}[op]
+    return {A.Op.LT: {"$lt": lt}, A.Op.LTE: {"$lt": lte}, A.Op.GT: {"$gte": lte}, A.Op.GTE: {"$gte": lt}}[op]
 
 
 # ---------------------------------------------------------------- paths
@@ -271,7 +248,7 @@ class _Scope:
         self.copies: dict[tuple[str, ...], str] = {}
 
 
-class _Compiler(Visitor[Filter]):
+class _Compiler(A.Visitor[Filter]):
     """Node -> ``$match`` filter. A visitor, so a new node type is a mypy error here, not a runtime one."""
 
     def __init__(self, collections: Mapping[Any, str]):
@@ -290,7 +267,7 @@ class _Compiler(Visitor[Filter]):
         return name
 
     # -------------------------------------------------------------- paths and states
-    def path(self, f: Field) -> tuple[str, list[Filter]]:
+    def path(self, f: A.Field) -> tuple[str, list[Filter]]:
         """The dotted path of a field and the guards that stop implicit array traversal.
 
         A key a dotted path cannot name is first copied by ``$getField`` into a temporary top-level
@@ -330,22 +307,22 @@ class _Compiler(Visitor[Filter]):
             ]
         }
 
-    def visit_field_state(self, node: FieldState) -> Filter:
+    def visit_field_state(self, node: A.FieldState) -> Filter:
         p, guards = self.path(node.field)
         present = self.all_of([*guards, {p: {"$exists": True}}])
-        if node.state is State.NOT_SET:
+        if node.state is A.State.NOT_SET:
             return {"$nor": [present]}
-        if node.state is State.EMPTY:
+        if node.state is A.State.EMPTY:
             return self.all_of([*guards, self.empty(p)])
         return self.all_of([present, {"$nor": [self.empty(p)]}])
 
     # -------------------------------------------------------------- compares
-    def visit_compare(self, node: Compare) -> Filter:
+    def visit_compare(self, node: A.Compare) -> Filter:
         f, op, val = node.field, node.op, node.value
         p, guards = self.path(f)
         t = f.type
         if t is T.CURRENCY:
-            money = val if isinstance(val, Money) else Money(val)  # type: ignore[arg-type]
+            money = val if isinstance(val, A.Money) else A.Money(val)  # type: ignore[arg-type]
             cond: list[Filter] = [
                 {p: {"$type": "object", **NOT_ARRAY}},
                 {p + ".val": {"$type": "number", **NOT_ARRAY, _CMP[op]: money.amount}},
@@ -368,20 +345,20 @@ class _Compiler(Visitor[Filter]):
             return self.all_of([*guards, {p: {"$regex": _VALID_DAY, **NOT_ARRAY, **rng}}])
         if t is T.ENUM_TAGS:
             vals = list(val)  # type: ignore[arg-type]
-            if op is Op.HAS_ANY:
+            if op is A.Op.HAS_ANY:
                 cond1: Filter = {p: {"$elemMatch": {"$in": vals}}}
-            elif op is Op.HAS_ALL:
+            elif op is A.Op.HAS_ALL:
                 cond1 = {p: {"$type": "array", "$all": vals}}
             else:  # HAS_EXACTLY: every element a listed string, every listed string present
                 cond1 = {p: {"$type": "array", "$all": vals, "$not": {"$elemMatch": {"$nin": vals}}}}
             return self.all_of([*guards, cond1])
         if t is T.BOOLEAN or type(val) is bool:
-            if op is not Op.EQ:
+            if op is not A.Op.EQ:
                 return FALSE
             return self.all_of([*guards, {p: {"$eq": val, "$type": "bool"}}])
         if t is T.NUMBER or (t is T.JSON and type(val) in _NUM):
             return self.all_of([*guards, {p: {"$type": "number", **NOT_ARRAY, _CMP[op]: val}}])
-        if op is Op.IN:
+        if op is A.Op.IN:
             return self.all_of(
                 [
                     *guards,
@@ -394,31 +371,31 @@ class _Compiler(Visitor[Filter]):
                 ]
             )
         if t in _STRINGISH and isinstance(val, str):
-            exact = t is T.JSON and op in (Op.EQ, Op.IEQ)
+            exact = t is T.JSON and op in (A.Op.EQ, A.Op.IEQ)
             return self.all_of([*guards, self.string_op(p, op, val, exact)])
         raise FilterError.one("unsupported", f"operator {op.value} on a {t.value} field")
 
-    def string_op(self, p: str, op: Op, val: Any, exact: bool) -> Filter:
+    def string_op(self, p: str, op: A.Op, val: Any, exact: bool) -> Filter:
         """A string operator on the string at ``p``; "" is EMPTY and matches nothing unless ``exact``."""
         if not isinstance(val, str):
             return FALSE
         cond: dict[str, Any] = {"$type": "string", **NOT_ARRAY}
         if not exact:
             cond["$ne"] = ""
-        if op is Op.EQ:
+        if op is A.Op.EQ:
             if val == "" and not exact:
                 return FALSE
             cond["$eq"] = val
-        elif op in (Op.IEQ, Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH):
+        elif op in (A.Op.IEQ, A.Op.CONTAINS, A.Op.STARTS_WITH, A.Op.ENDS_WITH):
             cond["$regex"] = _str_regex(op, val)
-        elif op in (Op.GT, Op.GTE, Op.LT, Op.LTE):
+        elif op in (A.Op.GT, A.Op.GTE, A.Op.LT, A.Op.LTE):
             cond[_CMP[op]] = val
         else:
             raise FilterError.one("unsupported", f"operator {op.value} on strings")
         return {p: cond}
 
     # -------------------------------------------------------------- search, relations
-    def visit_search(self, node: Search) -> Filter:
+    def visit_search(self, node: A.Search) -> Filter:
         clauses = [c for c in node.clauses if c]
         if not clauses:
             return {}
@@ -430,7 +407,7 @@ class _Compiler(Visitor[Filter]):
             for term in clause:
                 rx = lower_regex(term)
                 for f in node.fields:
-                    p, guards = self.path(Field(f.key, f.type))
+                    p, guards = self.path(A.Field(f.key, f.type))
                     if f.type is T.ENUM_TAGS:
                         alts.append({p: {"$type": "array", "$elemMatch": {"$regex": rx}}})
                     else:
@@ -468,7 +445,7 @@ class _Compiler(Visitor[Filter]):
 
         return {"$expr": {"$and": [{"$or": [term(t) for t in clause]} for clause in clauses]}}
 
-    def visit_relation(self, node: Relation) -> Filter:
+    def visit_relation(self, node: A.Relation) -> Filter:
         """Some live, real row of the referenced collection satisfies the nested predicate (SPEC 2.2).
 
         The nested predicate is compiled in its own scope. When it needs no stages of its own, a
@@ -525,20 +502,20 @@ class _Compiler(Visitor[Filter]):
         return self.all_of([*guards, typed, joined])
 
     # -------------------------------------------------------------- logic, record attributes
-    def visit_const(self, node: Const) -> Filter:
+    def visit_const(self, node: A.Const) -> Filter:
         return {} if node.value else FALSE
 
-    def visit_and(self, node: And) -> Filter:
+    def visit_and(self, node: A.And) -> Filter:
         return self.all_of([self.visit(i) for i in node.items])
 
-    def visit_or(self, node: Or) -> Filter:
+    def visit_or(self, node: A.Or) -> Filter:
         items = [self.visit(i) for i in node.items]
         if any(i == {} for i in items):
             return {}
         items = [i for i in items if i != FALSE]
         return FALSE if not items else items[0] if len(items) == 1 else {"$or": items}
 
-    def visit_not(self, node: Not) -> Filter:
+    def visit_not(self, node: A.Not) -> Filter:
         inner = self.visit(node.item)
         if inner == {}:
             return FALSE
@@ -546,10 +523,10 @@ class _Compiler(Visitor[Filter]):
             return {}
         return {"$nor": [inner]}
 
-    def visit_id_in(self, node: IdIn) -> Filter:
+    def visit_id_in(self, node: A.IdIn) -> Filter:
         return {"id": {"$in": list(node.ids)}} if node.ids else FALSE
 
-    def visit_created_at(self, node: CreatedAt) -> Filter:
+    def visit_created_at(self, node: A.CreatedAt) -> Filter:
         rng: dict[str, Any] = {}
         if node.start is not None:
             rng["$gte"] = node.start
@@ -557,7 +534,7 @@ class _Compiler(Visitor[Filter]):
             rng["$lt"] = node.end
         return {"created_at": {"$type": "string", **rng}} if rng else {}
 
-    def visit_modified_since(self, node: ModifiedSince) -> Filter:
+    def visit_modified_since(self, node: A.ModifiedSince) -> Filter:
         return {
             "$or": [
                 {"updated_at": {"$type": "string", "$gte": node.since}},
@@ -565,12 +542,12 @@ class _Compiler(Visitor[Filter]):
             ]
         }
 
-    def visit_in_trash(self, node: InTrash) -> Filter:
+    def visit_in_trash(self, node: A.InTrash) -> Filter:
         return {"removed_at": {"$ne": None}}
 
 
 # ---------------------------------------------------------------- sorting
-def _sort_key(t: FieldType, segs: tuple[str, ...]) -> list[Any]:
+def _sort_key(t: A.FieldType, segs: tuple[str, ...]) -> list[Any]:
     """SPEC 8 sort key ``[group, value, other]`` of one field, without ``$type`` (mongomock runs it).
 
     Groups: 0 NOT SET/EMPTY, 1 well typed (value), 2 wrong typed with ``value`` = number 0 < string 1 <
@@ -619,13 +596,13 @@ def _sort_key(t: FieldType, segs: tuple[str, ...]) -> list[Any]:
     ]
 
 
-def _sort_stage(query: Query) -> tuple[list[dict[str, Any]], list[str]]:
+def _sort_stage(query: A.Query) -> tuple[list[dict[str, Any]], list[str]]:
     """``$addFields`` computing SPEC 8 sort keys for field keys, then ``$sort`` on their parts."""
     add: dict[str, Any] = {}
     order: list[tuple[str, int]] = []
     for i, sk in enumerate(query.sort):
         d = -1 if sk.descending else 1
-        if isinstance(sk.key, RecordAttr):
+        if isinstance(sk.key, A.RecordAttr):
             g = f"_s{i}g"
             add[g] = {"$cond": [{"$eq": [{"$ifNull": [f"${sk.key.name}", None]}, None]}, 0, 1]}
             order += [(g, d), (sk.key.name, d)]
@@ -644,7 +621,7 @@ def _sort_stage(query: Query) -> tuple[list[dict[str, Any]], list[str]]:
 
 # ---------------------------------------------------------------- entry point
 def to_mongo(
-    query: Query | Node, catalog: Any = None, collections: Mapping[Any, str] | None = None
+    query: A.Query | A.Node, catalog: Any = None, collections: Mapping[Any, str] | None = None
 ) -> dict[str, Any]:
     """``{"collection", "filter", "sort", "skip", "limit", "projection"}`` for ``find``, or
     ``{"collection", "pipeline"}`` for ``aggregate`` (relational filters, keys a dotted path cannot name,
@@ -652,7 +629,7 @@ def to_mongo(
 
     ``sort`` is a list of ``[key, direction]`` pairs (order matters); ``limit`` None means none.
     """
-    q = query if isinstance(query, Query) else Query(query)
+    q = query if isinstance(query, A.Query) else A.Query(query)
     comp = _Compiler(collections or {})
     flt = comp.visit(q.predicate)
     if q.limit == 0:
@@ -674,11 +651,11 @@ def to_mongo(
                     }
                 }
             }
-    field_sort = any(not isinstance(s.key, RecordAttr) for s in q.sort)
+    field_sort = any(not isinstance(s.key, A.RecordAttr) for s in q.sort)
     coll = comp.coll(q.database)
     scope = comp.scope
     if not scope.stages and not field_sort and not computed_projection:
-        sort = [[s.key.name, -1 if s.descending else 1] for s in q.sort if isinstance(s.key, RecordAttr)]
+        sort = [[s.key.name, -1 if s.descending else 1] for s in q.sort if isinstance(s.key, A.RecordAttr)]
         seen = {k for k, _ in sort}
         sort += [[k, d] for k, d in (("created_at", -1), ("id", 1)) if k not in seen]
         return {
@@ -704,6 +681,6 @@ def to_mongo(
     return {"collection": coll, "pipeline": stages}
 
 
-def relations(query: Query) -> set[str]:
+def relations(query: A.Query) -> set[str]:
     """Databases a query's relational filters read (the collections a runner must load)."""
-    return {n.database for n in walk(query.predicate) if isinstance(n, Relation)}
+    return {n.database for n in A.walk(query.predicate) if isinstance(n, A.Relation)}

@@ -34,31 +34,7 @@ import operator
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from filterdsl.ast import (
-    METHODS,
-    And,
-    Compare,
-    Const,
-    CreatedAt,
-    Field,
-    FieldState,
-    FieldType,
-    IdIn,
-    InTrash,
-    ModifiedSince,
-    Money,
-    Node,
-    Not,
-    Op,
-    Or,
-    Query,
-    RecordAttr,
-    Relation,
-    Search,
-    State,
-    Visitor,
-    walk,
-)
+from filterdsl import ast as A
 from filterdsl.backends.memory import Doc, project, rows_for
 from filterdsl.errors import FilterError
 from filterdsl.records import normalize_record
@@ -70,12 +46,12 @@ from filterdsl.semantics.text import search_texts
 if TYPE_CHECKING:
     import polars as pl
 
-T = FieldType
+T = A.FieldType
 _NUM = (int, float)
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
-_STATE = {State.NOT_SET: 0, State.EMPTY: 1, State.HAS_VALUE: 2}
+_STATE = {A.State.NOT_SET: 0, A.State.EMPTY: 1, A.State.HAS_VALUE: 2}
 #: Column groups each field type needs (see the module docstring).
-_GROUPS: dict[FieldType, frozenset[str]] = {
+_GROUPS: dict[A.FieldType, frozenset[str]] = {
     T.STRING: frozenset("s"),
     T.TEXT_BLOCK: frozenset("s"),
     T.ENUM: frozenset("s"),
@@ -89,10 +65,16 @@ _GROUPS: dict[FieldType, frozenset[str]] = {
     T.REF_MULTIPLE: frozenset("l"),
     T.JSON: frozenset("snb"),
 }
-_CMP = {Op.EQ: operator.eq, Op.GT: operator.gt, Op.GTE: operator.ge, Op.LT: operator.lt, Op.LTE: operator.le}
+_CMP = {
+    A.Op.EQ: operator.eq,
+    A.Op.GT: operator.gt,
+    A.Op.GTE: operator.ge,
+    A.Op.LT: operator.lt,
+    A.Op.LTE: operator.le,
+}
 TEXTS = "__texts__"
 _POS = "__pos__"
-_NODE_TYPES = tuple(METHODS)
+_NODE_TYPES = tuple(A.METHODS)
 
 
 def _pl() -> Any:
@@ -108,12 +90,12 @@ def _not_expressible(what: str) -> FilterError:
 
 
 @functools.lru_cache(maxsize=4096)
-def slot_name(field: Field) -> str:
+def slot_name(field: A.Field) -> str:
     """Column-name prefix of a field (key plus schemaless path)."""
     return json.dumps(list(field.segments), ensure_ascii=False)
 
 
-def col_name(field: Field, suffix: str) -> str:
+def col_name(field: A.Field, suffix: str) -> str:
     return f"{slot_name(field)}#{suffix}"
 
 
@@ -161,7 +143,7 @@ def _other(v: Any) -> tuple[int, Any, Any, Any, Any, Any]:
     return rank, None, None, None, None, None
 
 
-def _typed_sort(t: FieldType, v: Any) -> tuple[Any, float] | None:
+def _typed_sort(t: A.FieldType, v: Any) -> tuple[Any, float] | None:
     """The typed sort value when ``v`` is well typed for ``t`` (numbers exactly: float and residual)."""
     ok, value = well_typed(t, v)
     if not ok:
@@ -183,7 +165,7 @@ _SORT_DTYPE = {
 
 
 def _slot_columns(
-    values: list[Any], groups: frozenset[str], sorts: frozenset[FieldType], field: Field
+    values: list[Any], groups: frozenset[str], sorts: frozenset[A.FieldType], field: A.Field
 ) -> dict[str, Any]:
     """All columns of one slot, as Polars Series."""
     pl = _pl()
@@ -227,7 +209,7 @@ def _slot_columns(
     return out
 
 
-def _sort_columns(values: list[Any], t: FieldType, field: Field) -> dict[str, Any]:
+def _sort_columns(values: list[Any], t: A.FieldType, field: A.Field) -> dict[str, Any]:
     pl = _pl()
     n = f"{slot_name(field)}#sort:{t.value}"
     group: list[int] = []
@@ -280,7 +262,7 @@ def _canonical(docs: Iterable[Any], catalog: Any, database: str | None) -> list[
     return [d if type(d) is dict and "removed_at" in d else normalize_record(d, db) for d in docs]
 
 
-def default_slots(docs: list[Doc], catalog: Any = None, database: str | None = None) -> list[Field]:
+def default_slots(docs: list[Doc], catalog: Any = None, database: str | None = None) -> list[A.Field]:
     """The catalog's fields of ``database``; without one, every top-level key seen (schemaless JSON)."""
     if catalog is not None and database is not None:
         from filterdsl.schema import load_catalog
@@ -291,7 +273,7 @@ def default_slots(docs: list[Doc], catalog: Any = None, database: str | None = N
     keys: dict[str, None] = {}
     for d in docs:
         keys.update(dict.fromkeys(d["data"]))
-    return [Field(k, T.JSON) for k in keys]
+    return [A.Field(k, T.JSON) for k in keys]
 
 
 def to_frame(
@@ -299,8 +281,8 @@ def to_frame(
     catalog: Any = None,
     database: str | None = None,
     *,
-    slots: Iterable[Field] | None = None,
-    sort: bool | Iterable[Field] = True,
+    slots: Iterable[A.Field] | None = None,
+    sort: bool | Iterable[A.Field] = True,
     texts: bool | None = None,
 ) -> pl.DataFrame:
     """Canonical documents as a DataFrame that ``to_polars`` expressions filter.
@@ -320,8 +302,8 @@ def _to_frame(
     docs: Iterable[Any],
     catalog: Any,
     database: str | None,
-    slots: Iterable[Field] | None,
-    sort: bool | Iterable[Field],
+    slots: Iterable[A.Field] | None,
+    sort: bool | Iterable[A.Field],
     texts: bool | None,
 ) -> pl.DataFrame:
     pl = _pl()
@@ -331,8 +313,8 @@ def _to_frame(
     if sort_only is not None:
         fields += [f for f in sort_only if f not in fields]
     groups: dict[tuple[str, ...], set[str]] = {}
-    sorts: dict[tuple[str, ...], set[FieldType]] = {}
-    first: dict[tuple[str, ...], Field] = {}
+    sorts: dict[tuple[str, ...], set[A.FieldType]] = {}
+    first: dict[tuple[str, ...], A.Field] = {}
     for f in fields:
         first.setdefault(f.segments, f)
         groups.setdefault(f.segments, set()).update(_GROUPS[f.type])
@@ -356,82 +338,82 @@ def _to_frame(
     return pl.DataFrame(cols)
 
 
-def slots_for(query: Query | Node) -> list[Field]:
+def slots_for(query: A.Query | A.Node) -> list[A.Field]:
     """Every field a query reads (predicate, search, sort), relational sub-predicates excluded."""
-    q = query if isinstance(query, Query) else Query(query)
-    out: dict[Field, None] = {}
-    stack: list[Node] = [q.predicate]
+    q = query if isinstance(query, A.Query) else A.Query(query)
+    out: dict[A.Field, None] = {}
+    stack: list[A.Node] = [q.predicate]
     while stack:
         n = stack.pop()
-        if isinstance(n, (Compare, FieldState, Relation)):
+        if isinstance(n, (A.Compare, A.FieldState, A.Relation)):
             out[n.field] = None
-        if isinstance(n, Search) and n.fields is not None:
+        if isinstance(n, A.Search) and n.fields is not None:
             out.update(dict.fromkeys(n.fields))
-        if not isinstance(n, Relation):
+        if not isinstance(n, A.Relation):
             stack.extend(n.children())
     for sk in q.sort:
-        if isinstance(sk.key, Field):
+        if isinstance(sk.key, A.Field):
             out[sk.key] = None
     return list(out)
 
 
-def _needs_texts(node: Node) -> bool:
+def _needs_texts(node: A.Node) -> bool:
     stack = [node]
     while stack:
         n = stack.pop()
-        if isinstance(n, Search) and n.fields is None:
+        if isinstance(n, A.Search) and n.fields is None:
             return True
-        if not isinstance(n, Relation):
+        if not isinstance(n, A.Relation):
             stack.extend(n.children())
     return False
 
 
 # ---------------------------------------------------------------- expressions
-def _int_cmp(c: Any, op: Op, v: int | float) -> Any:
+def _int_cmp(c: Any, op: A.Op, v: int | float) -> Any:
     """Exact ``int_column <op> v`` for any finite number ``v`` (floor/ceil instead of a lossy cast)."""
     pl = _pl()
-    if op is Op.EQ:
+    if op is A.Op.EQ:
         if type(v) is float and not v.is_integer():
             return pl.lit(False)
         b = int(v)
         return c == b if _I64_MIN <= b <= _I64_MAX else pl.lit(False)
-    b = math.floor(v) if op in (Op.GT, Op.LTE) else math.ceil(v)
+    b = math.floor(v) if op in (A.Op.GT, A.Op.LTE) else math.ceil(v)
     if b > _I64_MAX:  # every stored int64 is below the bound (only non-null values count)
-        return c.is_not_null() if op in (Op.LT, Op.LTE) else pl.lit(False)
+        return c.is_not_null() if op in (A.Op.LT, A.Op.LTE) else pl.lit(False)
     if b < _I64_MIN:
-        return c.is_not_null() if op in (Op.GT, Op.GTE) else pl.lit(False)
+        return c.is_not_null() if op in (A.Op.GT, A.Op.GTE) else pl.lit(False)
     return _CMP[op](c, b)
 
 
-def _flt_cmp(c: Any, op: Op, v: int | float) -> Any:
+def _flt_cmp(c: Any, op: A.Op, v: int | float) -> Any:
     if type(v) is int and abs(v) > 2**53:
         raise _not_expressible(f"the integer filter value {v} against floats (beyond 2**53)")
     return _CMP[op](c, float(v))
 
 
-def _num(f: Field, ints: str, flts: str, op: Op, v: Any) -> Any:
+def _num(f: A.Field, ints: str, flts: str, op: A.Op, v: Any) -> Any:
     pl = _pl()
     if type(v) not in _NUM or not math.isfinite(v):
         raise _not_expressible(f"the number filter value {v!r}")
-    if op not in (Op.EQ, Op.GT, Op.GTE, Op.LT, Op.LTE):
+    if op not in (A.Op.EQ, A.Op.GT, A.Op.GTE, A.Op.LT, A.Op.LTE):
         raise _not_expressible(f"operator {op.value} on numbers")
     return _int_cmp(pl.col(col_name(f, ints)), op, v) | _flt_cmp(pl.col(col_name(f, flts)), op, v)
 
 
-def _str_op(exact: Any, lower: Any, op: Op, val: Any) -> Any:
+def _str_op(exact: Any, lower: Any, op: A.Op, val: Any) -> Any:
     if type(val) is not str:
         raise _not_expressible(f"operator {op.value} with the value {val!r} on strings")
-    if op is Op.EQ:
+    if op is A.Op.EQ:
         return exact == val
-    if op is Op.IEQ:
+    if op is A.Op.IEQ:
         return lower == val.lower()
-    if op is Op.CONTAINS:
+    if op is A.Op.CONTAINS:
         return lower.str.contains(val.lower(), literal=True)
-    if op is Op.STARTS_WITH:
+    if op is A.Op.STARTS_WITH:
         return lower.str.starts_with(val.lower())
-    if op is Op.ENDS_WITH:
+    if op is A.Op.ENDS_WITH:
         return lower.str.ends_with(val.lower())
-    if op in (Op.GT, Op.GTE, Op.LT, Op.LTE):
+    if op in (A.Op.GT, A.Op.GTE, A.Op.LT, A.Op.LTE):
         return _CMP[op](exact, val)
     raise _not_expressible(f"operator {op.value} on strings")
 
@@ -441,7 +423,7 @@ def _strs_lit(values: Iterable[str]) -> Any:
     return pl.lit(pl.Series(list(values), dtype=pl.Utf8)).implode()
 
 
-class _Compiler(Visitor[Any]):
+class _Compiler(A.Visitor[Any]):
     """A non-null Boolean expression per node: every leaf is ``fill_null(False)``-ed, so NOT is the exact
     complement."""
 
@@ -449,38 +431,38 @@ class _Compiler(Visitor[Any]):
         self.dataset = dataset
         self.catalog = catalog
 
-    def visit(self, node: Node) -> Any:
+    def visit(self, node: A.Node) -> Any:
         if not isinstance(node, _NODE_TYPES):  # not-expressible, as before the visitor (not TypeError)
             raise _not_expressible(f"the node {type(node).__name__}")
         return super().visit(node)
 
-    def visit_const(self, node: Const) -> Any:
+    def visit_const(self, node: A.Const) -> Any:
         return _pl().lit(node.value)
 
-    def visit_and(self, node: And) -> Any:
+    def visit_and(self, node: A.And) -> Any:
         pl = _pl()
         return pl.all_horizontal([self.visit(i) for i in node.items]) if node.items else pl.lit(True)
 
-    def visit_or(self, node: Or) -> Any:
+    def visit_or(self, node: A.Or) -> Any:
         pl = _pl()
         return pl.any_horizontal([self.visit(i) for i in node.items]) if node.items else pl.lit(False)
 
-    def visit_not(self, node: Not) -> Any:
+    def visit_not(self, node: A.Not) -> Any:
         return ~self.visit(node.item)
 
-    def visit_compare(self, node: Compare) -> Any:
+    def visit_compare(self, node: A.Compare) -> Any:
         return self.compare(node).fill_null(False)
 
-    def visit_field_state(self, node: FieldState) -> Any:
+    def visit_field_state(self, node: A.FieldState) -> Any:
         return (_pl().col(col_name(node.field, "state")) == _STATE[node.state]).fill_null(False)
 
-    def visit_search(self, node: Search) -> Any:
+    def visit_search(self, node: A.Search) -> Any:
         return self.search(node).fill_null(False)
 
-    def visit_id_in(self, node: IdIn) -> Any:
+    def visit_id_in(self, node: A.IdIn) -> Any:
         return _pl().col("id").is_in(_strs_lit(node.ids)).fill_null(False)
 
-    def visit_created_at(self, node: CreatedAt) -> Any:
+    def visit_created_at(self, node: A.CreatedAt) -> Any:
         pl = _pl()
         parts = []
         if node.start is not None:
@@ -489,21 +471,21 @@ class _Compiler(Visitor[Any]):
             parts.append(pl.col("created_at") < node.end)
         return (pl.all_horizontal(parts) if parts else pl.lit(True)).fill_null(False)
 
-    def visit_modified_since(self, node: ModifiedSince) -> Any:
+    def visit_modified_since(self, node: A.ModifiedSince) -> Any:
         pl = _pl()
         return (pl.coalesce(pl.col("updated_at"), pl.col("created_at")) >= node.since).fill_null(False)
 
-    def visit_in_trash(self, node: InTrash) -> Any:
+    def visit_in_trash(self, node: A.InTrash) -> Any:
         return _pl().col("removed_at").is_not_null().fill_null(False)
 
-    def visit_relation(self, node: Relation) -> Any:
+    def visit_relation(self, node: A.Relation) -> Any:
         return self.relation(node).fill_null(False)
 
-    def compare(self, node: Compare) -> Any:
+    def compare(self, node: A.Compare) -> Any:
         pl = _pl()
         f, op, val, t = node.field, node.op, node.value, node.field.type
         if t is T.CURRENCY:
-            money = val if isinstance(val, Money) else Money(val)  # type: ignore[arg-type]
+            money = val if isinstance(val, A.Money) else A.Money(val)  # type: ignore[arg-type]
             e = _num(f, "dint", "dflt", op, money.amount)
             if money.currency is not None:
                 e = e & (pl.col(col_name(f, "dcur")) == money.currency)
@@ -513,7 +495,7 @@ class _Compiler(Visitor[Any]):
                 pl.col(col_name(f, "dstr")) != ""
             )
         if t is T.DATE:
-            if type(val) is not str or op not in (Op.EQ, Op.GT, Op.GTE, Op.LT, Op.LTE):
+            if type(val) is not str or op not in (A.Op.EQ, A.Op.GT, A.Op.GTE, A.Op.LT, A.Op.LTE):
                 raise _not_expressible(f"operator {op.value} with {val!r} on dates")
             return _str_op(pl.col(col_name(f, "day")), None, op, val)
         if t is T.ENUM_TAGS:
@@ -521,32 +503,32 @@ class _Compiler(Visitor[Any]):
         if t is T.BOOLEAN or type(val) is bool:
             if "b" not in _GROUPS[t]:
                 raise _not_expressible(f"a boolean value on a {t.value} field")
-            return pl.col(col_name(f, "bool")) == val if op is Op.EQ else pl.lit(False)
+            return pl.col(col_name(f, "bool")) == val if op is A.Op.EQ else pl.lit(False)
         if t is T.NUMBER or (t is T.JSON and type(val) in _NUM):
             return _num(f, "int", "flt", op, val)
         if "s" not in _GROUPS[t]:
             raise _not_expressible(f"operator {op.value} on a {t.value} field")
         exact = pl.col(col_name(f, "str"))
-        if op is Op.IN:
+        if op is A.Op.IN:
             if not isinstance(val, tuple) or not all(type(x) is str for x in val):
                 raise _not_expressible(f"is-any-of with {val!r}")
             return exact.is_in(_strs_lit(val))
-        if t is T.JSON and op in (Op.EQ, Op.IEQ) and type(val) is str:
+        if t is T.JSON and op in (A.Op.EQ, A.Op.IEQ) and type(val) is str:
             # PixieBrix data__k= is JSON-string equality: "" matches "" (SPEC 4), as in memory.py
             return _str_op(exact, pl.col(col_name(f, "lower")), op, val)
         # "" is EMPTY, so no string operator (not even contains "") matches it.
         return (exact != "") & _str_op(exact, pl.col(col_name(f, "lower")), op, val)
 
-    def tags(self, f: Field, op: Op, val: Any) -> Any:
+    def tags(self, f: A.Field, op: A.Op, val: Any) -> Any:
         pl = _pl()
         if not isinstance(val, tuple) or not all(type(x) is str for x in val) or not val:
             raise _not_expressible(f"{op.value} with {val!r}")
         strs = pl.col(col_name(f, "strs"))
-        if op is Op.HAS_ANY:
+        if op is A.Op.HAS_ANY:
             return strs.list.eval(pl.element().is_in(_strs_lit(val))).list.any()
-        if op is Op.HAS_ALL:
+        if op is A.Op.HAS_ALL:
             return pl.all_horizontal([strs.list.contains(x) for x in dict.fromkeys(val)])
-        if op is Op.HAS_EXACTLY:
+        if op is A.Op.HAS_EXACTLY:
             return (
                 pl.col(col_name(f, "alls"))
                 & strs.list.eval(pl.element().is_in(_strs_lit(val))).list.all()
@@ -554,7 +536,7 @@ class _Compiler(Visitor[Any]):
             )
         raise _not_expressible(f"operator {op.value} on enumTags")
 
-    def search(self, node: Search) -> Any:
+    def search(self, node: A.Search) -> Any:
         pl = _pl()
         clauses = [tuple(t.lower() for t in c) for c in node.clauses if c]
         if not clauses:
@@ -582,7 +564,7 @@ class _Compiler(Visitor[Any]):
             out.append(pl.any_horizontal([e.fill_null(False) for e in terms]) if terms else pl.lit(False))
         return pl.all_horizontal(out)
 
-    def relation(self, node: Relation) -> Any:
+    def relation(self, node: A.Relation) -> Any:
         pl = _pl()
         if self.dataset is None:
             raise _not_expressible("a relational filter without the referenced records (pass dataset=)")
@@ -593,7 +575,7 @@ class _Compiler(Visitor[Any]):
                 "(pass them with the dataset)",
             )
         rows = self.dataset[node.database]
-        inner = Query(node.predicate)
+        inner = A.Query(node.predicate)
         frame = to_frame(rows, slots=slots_for(inner), sort=False, texts=_needs_texts(node.predicate))
         hit = frame.filter(pl.col("removed_at").is_null() & self.visit(node.predicate))
         ids = _strs_lit(hit.get_column("id").to_list())
@@ -604,60 +586,60 @@ class _Compiler(Visitor[Any]):
         raise _not_expressible(f"a relation through a {node.field.type.value} field")
 
 
-class _Strings(Visitor[Iterable[str]]):
+class _Strings(A.Visitor[Iterable[str]]):
     """The strings one node (not its children) hands Polars as literals or column names."""
 
-    def visit_const(self, node: Const) -> Iterable[str]:
+    def visit_const(self, node: A.Const) -> Iterable[str]:
         return ()
 
-    def visit_and(self, node: And) -> Iterable[str]:
+    def visit_and(self, node: A.And) -> Iterable[str]:
         return ()
 
-    def visit_or(self, node: Or) -> Iterable[str]:
+    def visit_or(self, node: A.Or) -> Iterable[str]:
         return ()
 
-    def visit_not(self, node: Not) -> Iterable[str]:
+    def visit_not(self, node: A.Not) -> Iterable[str]:
         return ()
 
-    def visit_compare(self, node: Compare) -> Iterable[str]:
+    def visit_compare(self, node: A.Compare) -> Iterable[str]:
         yield from node.field.segments
         v = node.value
         if isinstance(v, str):
             yield v
         elif isinstance(v, tuple):
             yield from (x for x in v if isinstance(x, str))
-        elif isinstance(v, Money) and v.currency is not None:
+        elif isinstance(v, A.Money) and v.currency is not None:
             yield v.currency
 
-    def visit_field_state(self, node: FieldState) -> Iterable[str]:
+    def visit_field_state(self, node: A.FieldState) -> Iterable[str]:
         return node.field.segments
 
-    def visit_relation(self, node: Relation) -> Iterable[str]:  # its predicate is a child
+    def visit_relation(self, node: A.Relation) -> Iterable[str]:  # its predicate is a child
         return node.field.segments
 
-    def visit_search(self, node: Search) -> Iterable[str]:
+    def visit_search(self, node: A.Search) -> Iterable[str]:
         for clause in node.clauses:
             yield from clause
         for f in node.fields or ():
             yield from f.segments
 
-    def visit_id_in(self, node: IdIn) -> Iterable[str]:
+    def visit_id_in(self, node: A.IdIn) -> Iterable[str]:
         return node.ids
 
-    def visit_created_at(self, node: CreatedAt) -> Iterable[str]:
+    def visit_created_at(self, node: A.CreatedAt) -> Iterable[str]:
         return [x for x in (node.start, node.end) if x is not None]
 
-    def visit_modified_since(self, node: ModifiedSince) -> Iterable[str]:
+    def visit_modified_since(self, node: A.ModifiedSince) -> Iterable[str]:
         return (node.since,)
 
-    def visit_in_trash(self, node: InTrash) -> Iterable[str]:
+    def visit_in_trash(self, node: A.InTrash) -> Iterable[str]:
         return ()
 
 
-def _check_utf8(node: Node) -> None:
+def _check_utf8(node: A.Node) -> None:
     """Polars would silently replace a lone surrogate in a literal with U+FFFD: refuse instead."""
     strings = _Strings()
-    for n in walk(node):
+    for n in A.walk(node):
         if not isinstance(n, _NODE_TYPES):  # the compiler refuses it
             continue
         for text in strings.visit(n):
@@ -666,14 +648,14 @@ def _check_utf8(node: Node) -> None:
 
 
 def to_polars(
-    query: Query | Node, catalog: Any = None, dataset: Mapping[Any, list[Any]] | None = None
+    query: A.Query | A.Node, catalog: Any = None, dataset: Mapping[Any, list[Any]] | None = None
 ) -> pl.Expr:
     """The query's predicate as a Boolean Polars expression over a :func:`to_frame` frame.
 
     Relational filters are resolved to id sets here, which needs the referenced records
     (``dataset={database_id: records}``); without them they are ``not-expressible``.
     """
-    q = query if isinstance(query, Query) else Query(query)
+    q = query if isinstance(query, A.Query) else A.Query(query)
     data = None if dataset is None else {k: _canonical(v, catalog, k) for k, v in dataset.items()}
     try:
         _check_utf8(q.predicate)
@@ -682,13 +664,13 @@ def to_polars(
         raise _not_expressible("a string with a lone surrogate (Polars strings are UTF-8)") from None
 
 
-def sort_exprs(query: Query) -> tuple[list[Any], list[bool]]:
+def sort_exprs(query: A.Query) -> tuple[list[Any], list[bool]]:
     """Sort keys (SPEC 8, then created_at descending, id ascending) as expressions and directions."""
     pl = _pl()
     by: list[Any] = []
     desc: list[bool] = []
     for sk in query.sort:
-        if isinstance(sk.key, RecordAttr):
+        if isinstance(sk.key, A.RecordAttr):
             c = pl.col(sk.key.name)
             parts = [c.is_not_null(), c]
         else:
@@ -702,7 +684,7 @@ def sort_exprs(query: Query) -> tuple[list[Any], list[bool]]:
 
 
 def query_frame(
-    query: Query, frame: pl.DataFrame, catalog: Any = None, dataset: Mapping[Any, list[Any]] | None = None
+    query: A.Query, frame: pl.DataFrame, catalog: Any = None, dataset: Mapping[Any, list[Any]] | None = None
 ) -> pl.DataFrame:
     """Filter, sort (SPEC 8), skip and limit a frame built once with :func:`to_frame`.
 
@@ -718,11 +700,11 @@ def query_frame(
     return hits.slice(query.skip) if query.skip else hits
 
 
-def run(query: Query, dataset: Mapping[Any, list[Any]], catalog: Any = None) -> list[Doc]:
+def run(query: A.Query, dataset: Mapping[Any, list[Any]], catalog: Any = None) -> list[Doc]:
     """The whole query (filter, sort, skip, limit, projection) on Polars; same result as memory.run."""
     pl = _pl()
     docs = _canonical(rows_for(query, dataset), catalog, query.database)
-    sort_fields = [sk.key for sk in query.sort if isinstance(sk.key, Field)]
+    sort_fields = [sk.key for sk in query.sort if isinstance(sk.key, A.Field)]
     frame = to_frame(docs, slots=slots_for(query), sort=sort_fields, texts=_needs_texts(query.predicate))
     frame = frame.with_columns(pl.Series(_POS, range(len(docs)), dtype=pl.Int64))
     hits = query_frame(query, frame, catalog, dataset)

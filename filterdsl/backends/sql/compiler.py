@@ -16,30 +16,7 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
-from filterdsl.ast import (
-    And,
-    Compare,
-    Const,
-    CreatedAt,
-    Field,
-    FieldState,
-    FieldType,
-    IdIn,
-    InTrash,
-    ModifiedSince,
-    Money,
-    Node,
-    Not,
-    Op,
-    Or,
-    Query,
-    RecordAttr,
-    Relation,
-    Search,
-    SortKey,
-    State,
-    Visitor,
-)
+from filterdsl import ast as A
 from filterdsl.backends.sql.dialects import (
     columnar,  # noqa: F401  (registers the DataFusion dialect and the columnar families)
     family_for,
@@ -50,11 +27,11 @@ from filterdsl.backends.sql.shape import Slot, extract, is_number, resolve
 from filterdsl.errors import FilterError, Location
 from filterdsl.semantics.sorting import DEFAULT_ORDER, EMPTY, KIND_RANK, STRING_TYPES, WELL_TYPED, WRONG_TYPED
 
-T = FieldType
+T = A.FieldType
 _STRINGISH = (T.STRING, T.TEXT_BLOCK, T.ENUM, T.JSON, T.REF)
-_CMP = {Op.EQ: exp.EQ, Op.GT: exp.GT, Op.GTE: exp.GTE, Op.LT: exp.LT, Op.LTE: exp.LTE}
-_OPN = {Op.EQ: "eq", Op.GT: "gt", Op.GTE: "gte", Op.LT: "lt", Op.LTE: "lte"}
-_CI = {Op.CONTAINS: "contains", Op.STARTS_WITH: "starts", Op.ENDS_WITH: "ends", Op.IEQ: "ieq"}
+_CMP = {A.Op.EQ: exp.EQ, A.Op.GT: exp.GT, A.Op.GTE: exp.GTE, A.Op.LT: exp.LT, A.Op.LTE: exp.LTE}
+_OPN = {A.Op.EQ: "eq", A.Op.GT: "gt", A.Op.GTE: "gte", A.Op.LT: "lt", A.Op.LTE: "lte"}
+_CI = {A.Op.CONTAINS: "contains", A.Op.STARTS_WITH: "starts", A.Op.ENDS_WITH: "ends", A.Op.IEQ: "ieq"}
 BOOL_DIALECTS = (
     "sqlite",
     "duckdb",
@@ -95,7 +72,7 @@ def _bad_query(code: str, msg: str) -> FilterError:
 
 
 @dataclass(frozen=True)
-class _NullState(FieldState):
+class _NullState(A.FieldState):
     """Internal: NOT SET or EMPTY, which the columns layout stores identically (NULL)."""
 
 
@@ -161,7 +138,7 @@ class Compiler:
     def rcol(self, ctx: _Ctx, attr: str) -> exp.Column:
         return col(getattr(self.layout, attr), ctx.alias)
 
-    def access(self, ctx: _Ctx, f: Field) -> J:
+    def access(self, ctx: _Ctx, f: A.Field) -> J:
         j = self.fam.root(self.rcol(ctx, "data"), top=True)
         for depth, seg in enumerate(f.segments):
             j = self.fam.child(j, seg, depth)
@@ -181,15 +158,15 @@ class Compiler:
         return exp.Exists(this=sel.where(where, copy=False))
 
     # ---------------------------------------------------------------- predicates
-    def pred(self, node: Node, ctx: _Ctx) -> tuple[exp.Expr, bool]:
+    def pred(self, node: A.Node, ctx: _Ctx) -> tuple[exp.Expr, bool]:
         """(expression, may_be_null)."""
         return _Pred(self, ctx).visit(node)
 
     # ---- strings
-    def str_op(self, s: exp.Expr, op: Op, val: Any, indexable: bool = True) -> exp.Expr:
+    def str_op(self, s: exp.Expr, op: A.Op, val: Any, indexable: bool = True) -> exp.Expr:
         """``s`` (SQL text) against ``val``: exact equality, case-insensitive matching or code-point ranges."""
         fam = self.fam
-        if op is Op.EQ:
+        if op is A.Op.EQ:
             return fam.text_eq(s, val, indexable)
         if op in _CI:
             return fam.ci(s, _CI[op], val.lower())
@@ -197,17 +174,17 @@ class Compiler:
             return _CMP[op](this=fam.binary(s), expression=fam.binary(self.param(val)))
         raise _bad_query("unsupported", f"operator {op.value} on strings")
 
-    def text_test(self, s: exp.Expr, op: Op, val: Any, indexable: bool = True) -> exp.Expr:
+    def text_test(self, s: exp.Expr, op: A.Op, val: Any, indexable: bool = True) -> exp.Expr:
         """A typed string operator on SQL text: ``""`` is EMPTY, so it never matches (SPEC 1.3); only an
         empty needle (a literal in the shape) could reach it, so only then is the guard written."""
-        if op is Op.EQ and val == "":
+        if op is A.Op.EQ and val == "":
             return exp.false()
         test = self.str_op(s, op, val, indexable)
-        if val == "" or op in (Op.GT, Op.GTE, Op.LT, Op.LTE):  # "" sorts below every needle
+        if val == "" or op in (A.Op.GT, A.Op.GTE, A.Op.LT, A.Op.LTE):  # "" sorts below every needle
             return AND(self.nonempty(s.copy()), test)
         return test
 
-    def compare(self, node: Compare, ctx: _Ctx) -> exp.Expr:
+    def compare(self, node: A.Compare, ctx: _Ctx) -> exp.Expr:
         if self.columns:
             return self.col_compare(node, ctx)
         f, op, val = node.field, node.op, node.value
@@ -215,7 +192,7 @@ class Compiler:
         j = self.access(ctx, f)
         t = f.type
         if t is T.CURRENCY:
-            money = val if isinstance(val, Money) else Money(val)  # type: ignore[arg-type]
+            money = val if isinstance(val, A.Money) else A.Money(val)  # type: ignore[arg-type]
             # a number at "val" implies an object: no separate kind test
             test = fam.num_cmp(fam.child(j, "val", 1), _OPN[op], money.amount)
             if money.currency is not None:
@@ -229,15 +206,15 @@ class Compiler:
         if t is T.ENUM_TAGS:
             return self.tags(j, op, tuple(val))  # type: ignore[arg-type]
         if t is T.BOOLEAN or type(val) is bool:
-            return fam.bool_eq(j, bool(val)) if op is Op.EQ else exp.false()
+            return fam.bool_eq(j, bool(val)) if op is A.Op.EQ else exp.false()
         if t is T.NUMBER or (t is T.JSON and is_number(val)):
             return fam.num_cmp(j, _OPN[op], val)
-        if op is Op.IN:
+        if op is A.Op.IN:
             vals = tuple(dict.fromkeys(val))  # type: ignore[arg-type]
             return fam.str_in(j, vals) if vals else exp.false()
-        if op is Op.EQ and (t is T.JSON or val != ""):  # PixieBrix equality: "" matches "" (SPEC 4)
+        if op is A.Op.EQ and (t is T.JSON or val != ""):  # PixieBrix equality: "" matches "" (SPEC 4)
             return fam.str_eq(j, val)
-        if t is T.JSON and op is Op.IEQ:
+        if t is T.JSON and op is A.Op.IEQ:
             return AND(fam.kind_is(j, ("string",)), self.str_op(fam.text(j), op, val, indexable=False))
         return AND(fam.kind_is(j, ("string",)), self.text_test(fam.text(j), op, val, indexable=False))
 
@@ -257,30 +234,30 @@ class Compiler:
             )
         return exp.Case(ifs=[exp.If(this=guard, true=body)], default=exp.false())
 
-    def tags(self, j: J, op: Op, values: tuple[str, ...]) -> exp.Expr:
+    def tags(self, j: J, op: A.Op, values: tuple[str, ...]) -> exp.Expr:
         vals = tuple(dict.fromkeys(values))
-        if op is Op.HAS_ANY:
+        if op is A.Op.HAS_ANY:
             return self.fam.tags_any(j, vals, lambda: self.alias("e"))
-        if op is Op.HAS_ALL:
+        if op is A.Op.HAS_ALL:
             return self.fam.tags_all(j, vals, lambda: self.alias("e"))
-        if op is Op.HAS_EXACTLY:
+        if op is A.Op.HAS_EXACTLY:
             return self.fam.tags_exactly(j, vals, lambda: self.alias("e"))
         raise _bad_query("unsupported", f"operator {op.value} on enumTags")
 
-    def state(self, node: FieldState, ctx: _Ctx) -> exp.Expr:
+    def state(self, node: A.FieldState, ctx: _Ctx) -> exp.Expr:
         if self.columns:
             return self.col_state(node, ctx)
         fam = self.fam
         j = self.access(ctx, node.field)
-        if node.state is State.NOT_SET:
+        if node.state is A.State.NOT_SET:
             return fam.missing(j)
-        return fam.is_empty(j) if node.state is State.EMPTY else fam.has_value(j)
+        return fam.is_empty(j) if node.state is A.State.EMPTY else fam.has_value(j)
 
     def id_eq(self, ictx: _Ctx, ref: exp.Expr) -> exp.Expr:
         """The referenced row's id equals ``ref``, in a form the id's (primary key) index serves."""
         return self.fam.same_text(self.rcol(ictx, "id"), ref)
 
-    def relation(self, node: Relation, ctx: _Ctx) -> exp.Expr:
+    def relation(self, node: A.Relation, ctx: _Ctx) -> exp.Expr:
         fam = self.fam
         inner_alias = self.alias("r")
         ictx = _Ctx(inner_alias, node.database)
@@ -315,7 +292,7 @@ class Compiler:
             [fam.kind_is(j, ("string",)), self.exists(self.table(node.database, inner_alias), cond)]
         )
 
-    def relation_uncorrelated(self, node: Relation, ctx: _Ctx, ictx: _Ctx, where: exp.Expr) -> exp.Expr:
+    def relation_uncorrelated(self, node: A.Relation, ctx: _Ctx, ictx: _Ctx, where: exp.Expr) -> exp.Expr:
         """Spark: correlated subqueries are restricted, so the live matching ids are an uncorrelated
         subquery (``IN`` for ref, ``arrays_overlap`` with ``collect_list`` for refMultiple)."""
         fam = self.fam
@@ -336,7 +313,7 @@ class Compiler:
             [fam.kind_is(j, ("string",)), exp.In(this=fam.text(j), query=exp.Subquery(this=ids))]
         )
 
-    def search(self, node: Search, ctx: _Ctx) -> exp.Expr:
+    def search(self, node: A.Search, ctx: _Ctx) -> exp.Expr:
         clauses = tuple(tuple(t.lower() for t in c) for c in node.clauses if c)
         if not clauses:
             return exp.true()
@@ -355,7 +332,7 @@ class Compiler:
         hit = self.fam.any_element(j, self.alias("e"), lambda e: self._str_hit(e, term))
         return self._guarded([self.fam.kind_is(j, ("array",)), hit])
 
-    def search_term(self, term: str, fields: tuple[Field, ...] | None, ctx: _Ctx) -> exp.Expr:
+    def search_term(self, term: str, fields: tuple[A.Field, ...] | None, ctx: _Ctx) -> exp.Expr:
         fam = self.fam
         if self.columns:
             if fields is None:
@@ -381,7 +358,7 @@ class Compiler:
         return OR(*[exp.Paren(this=h) for h in hits]) if hits else exp.false()
 
     # ---------------------------------------------------------------- columns layout
-    def col_expr(self, ctx: _Ctx, f: Field, part: str = "column") -> exp.Expr:
+    def col_expr(self, ctx: _Ctx, f: A.Field, part: str = "column") -> exp.Expr:
         assert isinstance(self.layout, ColumnsLayout)
         if f.path:
             raise _bad_query("not-expressible", f"the columns layout has no nested paths (field {f.key!r})")
@@ -398,13 +375,13 @@ class Compiler:
             )
         return col(name, ctx.alias)
 
-    def col_compare(self, node: Compare, ctx: _Ctx) -> exp.Expr:
+    def col_compare(self, node: A.Compare, ctx: _Ctx) -> exp.Expr:
         f, op, val = node.field, node.op, node.value
         fam = self.fam
         c = self.col_expr(ctx, f)
         t = f.type
         if t is T.CURRENCY:
-            money = val if isinstance(val, Money) else Money(val)  # type: ignore[arg-type]
+            money = val if isinstance(val, A.Money) else A.Money(val)  # type: ignore[arg-type]
             parts: list[exp.Expr] = [_CMP[op](this=c, expression=self.param(money.amount))]
             if money.currency is not None:
                 parts.append(fam.text_eq(self.col_expr(ctx, f, "currency"), money.currency))
@@ -414,12 +391,12 @@ class Compiler:
         if t is T.ENUM_TAGS:
             return self.tags(fam.root(c), op, tuple(val))  # type: ignore[arg-type]
         if t is T.BOOLEAN:
-            if op is not Op.EQ:
+            if op is not A.Op.EQ:
                 return exp.false()
             return exp.EQ(this=c, expression=exp.true() if val else exp.false())
         if t is T.NUMBER:
             return _CMP[op](this=c, expression=self.param(val))
-        if op is Op.IN:
+        if op is A.Op.IN:
             return self.bin_in(c, tuple(val))  # type: ignore[arg-type]
         return self.text_test(c, op, val)
 
@@ -429,9 +406,9 @@ class Compiler:
             return exp.Not(this=exp.Is(this=c, expression=exp.Null()))
         return self.fam.ne_empty(c)
 
-    def col_state(self, node: FieldState, ctx: _Ctx) -> exp.Expr:
+    def col_state(self, node: A.FieldState, ctx: _Ctx) -> exp.Expr:
         c = self.col_expr(ctx, node.field)
-        if node.state is State.HAS_VALUE or isinstance(node, _NullState):
+        if node.state is A.State.HAS_VALUE or isinstance(node, _NullState):
             if isinstance(node, _NullState):
                 return exp.Is(this=c, expression=exp.Null())
             return exp.Not(this=exp.Is(this=c, expression=exp.Null()))
@@ -450,37 +427,41 @@ class Compiler:
         return exp.Is(this=c, expression=exp.Null())
 
     @staticmethod
-    def _merge_null_states(items: tuple[Node, ...]) -> tuple[Node, ...]:
+    def _merge_null_states(items: tuple[A.Node, ...]) -> tuple[A.Node, ...]:
         """``is-empty OR is-not-set`` on one field is exactly ``IS NULL`` in the columns layout."""
-        states: dict[Field, set[State]] = {}
+        states: dict[A.Field, set[A.State]] = {}
         for it in items:
-            if isinstance(it, FieldState) and it.state in (State.EMPTY, State.NOT_SET):
+            if isinstance(it, A.FieldState) and it.state in (A.State.EMPTY, A.State.NOT_SET):
                 states.setdefault(it.field, set()).add(it.state)
         both = {f for f, st in states.items() if len(st) == 2}
         if not both:
             return items
-        out: list[Node] = []
+        out: list[A.Node] = []
         for it in items:
-            if isinstance(it, FieldState) and it.field in both and it.state in (State.EMPTY, State.NOT_SET):
-                if it.state is State.EMPTY:
-                    out.append(_NullState(it.field, State.EMPTY))
+            if (
+                isinstance(it, A.FieldState)
+                and it.field in both
+                and it.state in (A.State.EMPTY, A.State.NOT_SET)
+            ):
+                if it.state is A.State.EMPTY:
+                    out.append(_NullState(it.field, A.State.EMPTY))
                 continue
             out.append(it)
         return tuple(out)
 
     # ---------------------------------------------------------------- sorting
-    def sort_exprs(self, sk: SortKey, ctx: _Ctx) -> list[tuple[exp.Expr, bool]]:
+    def sort_exprs(self, sk: A.SortKey, ctx: _Ctx) -> list[tuple[exp.Expr, bool]]:
         """ORDER BY items for one sort key (SPEC 8), each with whether its NULLs must sort first
         ascending (False: NULL only where an earlier item already decided the order)."""
         fam = self.fam
         key = sk.key
-        if isinstance(key, RecordAttr):
+        if isinstance(key, A.RecordAttr):
             if key.name not in ("id", "created_at", "updated_at"):
                 raise _bad_query("bad-sort", f"cannot sort on record attribute {key.name!r}")
             return [(fam.binary(self.rcol(ctx, key.name)), True)]
         return self._column_sort(key, ctx) if self.columns else self._json_sort(key, ctx)
 
-    def _column_sort(self, key: Field, ctx: _Ctx) -> list[tuple[exp.Expr, bool]]:
+    def _column_sort(self, key: A.Field, ctx: _Ctx) -> list[tuple[exp.Expr, bool]]:
         """A column holds one type: NULL (NOT SET or EMPTY), then its values; dates rank bad text last."""
         fam, t = self.fam, key.type
         c = self.col_expr(ctx, key)
@@ -497,7 +478,7 @@ class Compiler:
         # NULL (NOT SET or EMPTY) first ascending, last descending: the column itself, as an index has it
         return [(c if t in (T.CURRENCY, T.NUMBER, T.BOOLEAN) else fam.binary(c), True)]
 
-    def _json_sort(self, key: Field, ctx: _Ctx) -> list[tuple[exp.Expr, bool]]:
+    def _json_sort(self, key: A.Field, ctx: _Ctx) -> list[tuple[exp.Expr, bool]]:
         """A JSON value may hold any kind: the rank of semantics.sorting, then one column per kind."""
         fam, t = self.fam, key.type
         j = self.access(ctx, key)
@@ -560,7 +541,7 @@ class Compiler:
             nulls_first = (ordering == "nulls_are_small") != desc if ordering != "nulls_are_last" else False
         return exp.Ordered(this=e, desc=desc or None, nulls_first=nulls_first)
 
-    def order(self, query: Query, ctx: _Ctx) -> list[exp.Ordered]:
+    def order(self, query: A.Query, ctx: _Ctx) -> list[exp.Ordered]:
         out: list[exp.Ordered] = []
         for sk in query.sort:
             for e, nulls in self.sort_exprs(sk, ctx):
@@ -572,7 +553,7 @@ class Compiler:
         return out
 
     # ---------------------------------------------------------------- whole query
-    def select(self, query: Query, database: str | None) -> exp.Select:
+    def select(self, query: A.Query, database: str | None) -> exp.Select:
         a = "r0"
         ctx = _Ctx(a, database)
         where, _ = self.pred(query.predicate, ctx)
@@ -622,30 +603,30 @@ class Compiler:
         return sel
 
 
-class _Pred(Visitor[tuple[exp.Expr, bool]]):
+class _Pred(A.Visitor[tuple[exp.Expr, bool]]):
     """One predicate in one row context (a relation's subquery gets its own): (expression, may_be_null)."""
 
     def __init__(self, c: Compiler, ctx: _Ctx):
         self.c, self.ctx = c, ctx
 
-    def visit_const(self, node: Const) -> tuple[exp.Expr, bool]:
+    def visit_const(self, node: A.Const) -> tuple[exp.Expr, bool]:
         return (exp.true() if node.value else exp.false()), False
 
-    def _connect(self, node: And | Or, fn: Callable[..., exp.Expr]) -> tuple[exp.Expr, bool]:
+    def _connect(self, node: A.And | A.Or, fn: Callable[..., exp.Expr]) -> tuple[exp.Expr, bool]:
         parts = [self.visit(i) for i in node.items]
         return fn(*[exp.Paren(this=p) for p, _ in parts]), any(n for _, n in parts)
 
-    def visit_and(self, node: And) -> tuple[exp.Expr, bool]:
+    def visit_and(self, node: A.And) -> tuple[exp.Expr, bool]:
         return self._connect(node, AND)
 
-    def visit_or(self, node: Or) -> tuple[exp.Expr, bool]:
+    def visit_or(self, node: A.Or) -> tuple[exp.Expr, bool]:
         if self.c.columns:
-            node = Or(self.c._merge_null_states(node.items))
+            node = A.Or(self.c._merge_null_states(node.items))
         return self._connect(node, OR)
 
-    def visit_not(self, node: Not) -> tuple[exp.Expr, bool]:
+    def visit_not(self, node: A.Not) -> tuple[exp.Expr, bool]:
         c, ctx = self.c, self.ctx
-        if isinstance(node.item, InTrash):  # the usual "not in trash": what an index on removed_at serves
+        if isinstance(node.item, A.InTrash):  # the usual "not in trash": what an index on removed_at serves
             return exp.Is(this=c.rcol(ctx, "removed_at"), expression=exp.Null()), False
         inner, nullable = self.visit(node.item)
         if nullable and not c.bool_values:
@@ -656,24 +637,24 @@ class _Pred(Visitor[tuple[exp.Expr, bool]]):
             inner = exp.Coalesce(this=inner, expressions=[exp.false()])
         return exp.Not(this=exp.Paren(this=inner)), False
 
-    def visit_compare(self, node: Compare) -> tuple[exp.Expr, bool]:
+    def visit_compare(self, node: A.Compare) -> tuple[exp.Expr, bool]:
         return self.c.compare(node, self.ctx), True
 
-    def visit_field_state(self, node: FieldState) -> tuple[exp.Expr, bool]:
+    def visit_field_state(self, node: A.FieldState) -> tuple[exp.Expr, bool]:
         return self.c.state(node, self.ctx), True
 
-    def visit_relation(self, node: Relation) -> tuple[exp.Expr, bool]:
+    def visit_relation(self, node: A.Relation) -> tuple[exp.Expr, bool]:
         return self.c.relation(node, self.ctx), True
 
-    def visit_search(self, node: Search) -> tuple[exp.Expr, bool]:
+    def visit_search(self, node: A.Search) -> tuple[exp.Expr, bool]:
         return self.c.search(node, self.ctx), True
 
-    def visit_id_in(self, node: IdIn) -> tuple[exp.Expr, bool]:
+    def visit_id_in(self, node: A.IdIn) -> tuple[exp.Expr, bool]:
         if not node.ids:
             return exp.false(), False
         return self.c.bin_in(self.c.rcol(self.ctx, "id"), node.ids), False
 
-    def visit_created_at(self, node: CreatedAt) -> tuple[exp.Expr, bool]:
+    def visit_created_at(self, node: A.CreatedAt) -> tuple[exp.Expr, bool]:
         c, ctx = self.c, self.ctx
         bounds: list[exp.Expr] = []
         if node.start is not None:
@@ -682,17 +663,17 @@ class _Pred(Visitor[tuple[exp.Expr, bool]]):
             bounds.append(exp.LT(this=c.rcol(ctx, "created_at"), expression=c.param(node.end)))
         return (AND(*bounds) if bounds else exp.true()), False
 
-    def visit_modified_since(self, node: ModifiedSince) -> tuple[exp.Expr, bool]:
+    def visit_modified_since(self, node: A.ModifiedSince) -> tuple[exp.Expr, bool]:
         c, ctx = self.c, self.ctx
         ts = exp.Coalesce(this=c.rcol(ctx, "updated_at"), expressions=[c.rcol(ctx, "created_at")])
         return exp.GTE(this=ts, expression=c.param(node.since)), False
 
-    def visit_in_trash(self, node: InTrash) -> tuple[exp.Expr, bool]:
+    def visit_in_trash(self, node: A.InTrash) -> tuple[exp.Expr, bool]:
         return exp.Not(this=exp.Is(this=self.c.rcol(self.ctx, "removed_at"), expression=exp.Null())), False
 
 
 def compile_shape(
-    shape: Query,
+    shape: A.Query,
     dialect: str,
     layout: JsonLayout | ColumnsLayout | None = None,
     database: str | None = None,
@@ -706,7 +687,7 @@ def compile_shape(
 
 
 def compile_query(
-    query: Query,
+    query: A.Query,
     dialect: str = "sqlite",
     layout: JsonLayout | ColumnsLayout | None = None,
     catalog: Any = None,

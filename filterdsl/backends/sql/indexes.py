@@ -16,33 +16,14 @@ from typing import Any
 
 from sqlglot import exp
 
-from filterdsl.ast import (
-    And,
-    Compare,
-    Const,
-    CreatedAt,
-    Field,
-    FieldState,
-    FieldType,
-    IdIn,
-    InTrash,
-    ModifiedSince,
-    Money,
-    Node,
-    Not,
-    Op,
-    Or,
-    Query,
-    Relation,
-    Search,
-)
+from filterdsl import ast as A
 from filterdsl.backends.sql.compiler import Compiler, _Ctx
 from filterdsl.backends.sql.layout import ColumnsLayout, JsonLayout
 from filterdsl.errors import FilterError
 
-T = FieldType
-_RANGE = (Op.GT, Op.GTE, Op.LT, Op.LTE)
-_CI = (Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH, Op.IEQ)
+T = A.FieldType
+_RANGE = (A.Op.GT, A.Op.GTE, A.Op.LT, A.Op.LTE)
+_CI = (A.Op.CONTAINS, A.Op.STARTS_WITH, A.Op.ENDS_WITH, A.Op.IEQ)
 
 
 @dataclass
@@ -61,20 +42,20 @@ class Advice:
 @dataclass(frozen=True)
 class _Use:
     database: str | None
-    field: Field | None  # None: a record attribute
+    field: A.Field | None  # None: a record attribute
     kind: str  # eq, in, range, date, ci, tags, state, search, sort, id, created, modified, order
     negated: bool = False
 
 
-def _uses(node: Node, database: str | None, negated: bool, out: list[_Use]) -> None:
-    if isinstance(node, (And, Or)):
+def _uses(node: A.Node, database: str | None, negated: bool, out: list[_Use]) -> None:
+    if isinstance(node, (A.And, A.Or)):
         for i in node.items:
             _uses(i, database, negated, out)
-    elif isinstance(node, Not):
-        if isinstance(node.item, InTrash):
+    elif isinstance(node, A.Not):
+        if isinstance(node.item, A.InTrash):
             return
         _uses(node.item, database, not negated, out)
-    elif isinstance(node, Compare):
+    elif isinstance(node, A.Compare):
         f, op, t = node.field, node.op, node.field.type
         if t is T.ENUM_TAGS:
             kind = "tags"
@@ -82,7 +63,7 @@ def _uses(node: Node, database: str | None, negated: bool, out: list[_Use]) -> N
             kind = "date"
         elif op in _CI:
             kind = "ci"
-        elif op is Op.IN:
+        elif op is A.Op.IN:
             kind = "in"
         elif op in _RANGE:
             kind = (
@@ -90,27 +71,27 @@ def _uses(node: Node, database: str | None, negated: bool, out: list[_Use]) -> N
                 if t is T.CURRENCY
                 else ("text-range" if isinstance(node.value, str) else "range")
             )
-        elif t is T.CURRENCY or isinstance(node.value, Money):
+        elif t is T.CURRENCY or isinstance(node.value, A.Money):
             kind = "money-eq"
         elif t is T.ATTACHMENT:
             kind = "ci"
         else:
             kind = "eq"
         out.append(_Use(database, f, kind, negated))
-    elif isinstance(node, FieldState):
+    elif isinstance(node, A.FieldState):
         out.append(_Use(database, node.field, "state", negated))
-    elif isinstance(node, Relation):
+    elif isinstance(node, A.Relation):
         out.append(_Use(node.database, None, "ref", negated))
         _uses(node.predicate, node.database, negated, out)
-    elif isinstance(node, Search):
+    elif isinstance(node, A.Search):
         out.append(_Use(database, None, "search", negated))
-    elif isinstance(node, IdIn):
+    elif isinstance(node, A.IdIn):
         out.append(_Use(database, None, "id", negated))
-    elif isinstance(node, CreatedAt):
+    elif isinstance(node, A.CreatedAt):
         out.append(_Use(database, None, "created", negated))
-    elif isinstance(node, ModifiedSince):
+    elif isinstance(node, A.ModifiedSince):
         out.append(_Use(database, None, "modified", negated))
-    elif isinstance(node, (Const, InTrash)):
+    elif isinstance(node, (A.Const, A.InTrash)):
         return
 
 
@@ -174,10 +155,10 @@ class _Advisor:
     def ctx(self, database: str | None) -> _Ctx:
         return _Ctx("r0", database)
 
-    def json(self, database: str | None, f: Field) -> Any:
+    def json(self, database: str | None, f: A.Field) -> Any:
         return self.comp.access(self.ctx(database), f)
 
-    def column(self, database: str | None, f: Field, part: str = "column") -> exp.Expr | None:
+    def column(self, database: str | None, f: A.Field, part: str = "column") -> exp.Expr | None:
         try:
             return self.comp.col_expr(self.ctx(database), f, part)
         except FilterError:  # unmapped field: compiling the query refuses it, with its own message
@@ -310,7 +291,7 @@ class _Advisor:
         }
         self.note(f"{k} on {name}: " + why.get(fam, "no index serves a case-insensitive or list test here"))
 
-    def order(self, database: str | None, query: Query | None) -> None:
+    def order(self, database: str | None, query: A.Query | None) -> None:
         lay = self.layout
         if query is not None and query.sort:
             self.note(
@@ -328,10 +309,10 @@ class _Advisor:
 
 
 def advise(
-    queries: Iterable[Query],
+    queries: Iterable[A.Query],
     dialect: str,
     layout: JsonLayout | ColumnsLayout | None = None,
-    all_fields: Iterable[tuple[str | None, Field]] = (),
+    all_fields: Iterable[tuple[str | None, A.Field]] = (),
 ) -> Advice:
     """The indexes (and extensions) that serve ``queries`` on ``dialect``; ``all_fields`` adds every
     ``(database, field)`` given, as if each were filtered by equality and range (and sorted)."""

@@ -16,25 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from filterdsl.ast import (
-    And,
-    Compare,
-    Const,
-    CreatedAt,
-    FieldState,
-    FieldType,
-    IdIn,
-    InTrash,
-    ModifiedSince,
-    Money,
-    Node,
-    Not,
-    Or,
-    Query,
-    Relation,
-    Search,
-    Visitor,
-)
+from filterdsl import ast as A
 from filterdsl.semantics.days import next_day as records_next_day
 from filterdsl.semantics.days import valid_day
 
@@ -111,13 +93,13 @@ def resolve(p: Any, values: list[Any]) -> Any:
     return v
 
 
-def _literal_date(n: Compare) -> bool:
+def _literal_date(n: A.Compare) -> bool:
     """A date compared with a text that is not a day (only an AST built by hand holds one): it stays in
     the shape, so the compiler can use the fast day-range form for every slot, which is always a day."""
-    return n.field.type is FieldType.DATE and type(n.value) is str and not valid_day(n.value)
+    return n.field.type is A.FieldType.DATE and type(n.value) is str and not valid_day(n.value)
 
 
-class _Extractor(Visitor[Node]):
+class _Extractor(A.Visitor[A.Node]):
     """The shape walk: values out into slots, everything else kept."""
 
     def __init__(self) -> None:
@@ -134,56 +116,56 @@ class _Extractor(Visitor[Node]):
 
     def value(self, v: Any) -> Any:
         t = type(v)
-        if t is Money:
-            return Money(self.slot(v.amount), None if v.currency is None else self.slot(v.currency))
+        if t is A.Money:
+            return A.Money(self.slot(v.amount), None if v.currency is None else self.slot(v.currency))
         if t is tuple:
             return tuple(self.slot(x) for x in dict.fromkeys(v))
         return self.slot(v)
 
-    def visit_compare(self, n: Compare) -> Node:
+    def visit_compare(self, n: A.Compare) -> A.Node:
         if _literal_date(n):
             return n
-        return Compare(n.field, n.op, self.value(n.value))
+        return A.Compare(n.field, n.op, self.value(n.value))
 
-    def visit_and(self, n: And) -> Node:
-        return And(tuple(self.visit(i) for i in n.items))
+    def visit_and(self, n: A.And) -> A.Node:
+        return A.And(tuple(self.visit(i) for i in n.items))
 
-    def visit_or(self, n: Or) -> Node:
-        return Or(tuple(self.visit(i) for i in n.items))
+    def visit_or(self, n: A.Or) -> A.Node:
+        return A.Or(tuple(self.visit(i) for i in n.items))
 
-    def visit_not(self, n: Not) -> Node:
-        return Not(self.visit(n.item))
+    def visit_not(self, n: A.Not) -> A.Node:
+        return A.Not(self.visit(n.item))
 
-    def visit_relation(self, n: Relation) -> Node:
-        return Relation(n.field, n.database, self.visit(n.predicate))
+    def visit_relation(self, n: A.Relation) -> A.Node:
+        return A.Relation(n.field, n.database, self.visit(n.predicate))
 
-    def visit_search(self, n: Search) -> Node:
-        return Search(tuple(tuple(self.slot(w) for w in c) for c in n.clauses), n.fields)
+    def visit_search(self, n: A.Search) -> A.Node:
+        return A.Search(tuple(tuple(self.slot(w) for w in c) for c in n.clauses), n.fields)
 
-    def visit_id_in(self, n: IdIn) -> Node:
-        return IdIn(tuple(self.slot(i) for i in dict.fromkeys(n.ids)))
+    def visit_id_in(self, n: A.IdIn) -> A.Node:
+        return A.IdIn(tuple(self.slot(i) for i in dict.fromkeys(n.ids)))
 
-    def visit_created_at(self, n: CreatedAt) -> Node:
+    def visit_created_at(self, n: A.CreatedAt) -> A.Node:
         s, e = n.start, n.end
-        return CreatedAt(None if s is None else self.slot(s), None if e is None else self.slot(e))
+        return A.CreatedAt(None if s is None else self.slot(s), None if e is None else self.slot(e))
 
-    def visit_modified_since(self, n: ModifiedSince) -> Node:
-        return ModifiedSince(self.slot(n.since))
+    def visit_modified_since(self, n: A.ModifiedSince) -> A.Node:
+        return A.ModifiedSince(self.slot(n.since))
 
-    def visit_const(self, n: Const) -> Node:  # no values
+    def visit_const(self, n: A.Const) -> A.Node:  # no values
         return n
 
-    def visit_field_state(self, n: FieldState) -> Node:
+    def visit_field_state(self, n: A.FieldState) -> A.Node:
         return n
 
-    def visit_in_trash(self, n: InTrash) -> Node:
+    def visit_in_trash(self, n: A.InTrash) -> A.Node:
         return n
 
 
-def extract(query: Query) -> tuple[Query, list[Any]]:
+def extract(query: A.Query) -> tuple[A.Query, list[Any]]:
     """(shape, values): the query with slots for values, and the values in slot order."""
     ex = _Extractor()
-    shape = Query(
+    shape = A.Query(
         predicate=ex.visit(query.predicate),
         sort=query.sort,
         skip=query.skip,
@@ -197,7 +179,7 @@ def extract(query: Query) -> tuple[Query, list[Any]]:
 _SLOT_TYPE = {"str": str, "int": int, "float": float}
 
 
-def shape_key(query: Query) -> tuple[tuple[Any, ...], list[Any]]:
+def shape_key(query: A.Query) -> tuple[tuple[Any, ...], list[Any]]:
     """(key, values): the shape as a flat tuple of hashable tokens, without building it.
 
     The tokens are a prefix walk with arities, so two queries share a key exactly when their shapes
@@ -219,8 +201,8 @@ def shape_key(query: Query) -> tuple[tuple[Any, ...], list[Any]]:
         elif t is Slot:
             vals.append(v)
             add(_SLOT_TYPE[v.kind])
-        elif t is Money:
-            add(Money)
+        elif t is A.Money:
+            add(A.Money)
             val(v.amount)
             if v.currency is None:
                 add(None)
@@ -235,10 +217,10 @@ def shape_key(query: Query) -> tuple[tuple[Any, ...], list[Any]]:
             add(t)
             add(v)
 
-    def node(n: Node) -> None:
+    def node(n: A.Node) -> None:
         t = type(n)
         add(t)
-        if t is Compare:
+        if t is A.Compare:
             f = n.field  # type: ignore[attr-defined]
             add(f.key)
             add(f.type)
@@ -248,35 +230,35 @@ def shape_key(query: Query) -> tuple[tuple[Any, ...], list[Any]]:
                 add(("date", n.value))  # type: ignore[attr-defined]
             else:
                 val(n.value)  # type: ignore[attr-defined]
-        elif t is And or t is Or:
+        elif t is A.And or t is A.Or:
             items = n.items  # type: ignore[attr-defined]
             add(len(items))
             for i in items:
                 node(i)
-        elif t is Not:
+        elif t is A.Not:
             node(n.item)  # type: ignore[attr-defined]
-        elif t is FieldState:
+        elif t is A.FieldState:
             add(n.field)  # type: ignore[attr-defined]
             add(n.state)  # type: ignore[attr-defined]
-        elif t is Const:
+        elif t is A.Const:
             add(n.value)  # type: ignore[attr-defined]
-        elif t is Relation:
+        elif t is A.Relation:
             add(n.field)  # type: ignore[attr-defined]
             add(n.database)  # type: ignore[attr-defined]
             node(n.predicate)  # type: ignore[attr-defined]
-        elif t is Search:
+        elif t is A.Search:
             add(n.fields)  # type: ignore[attr-defined]
             add(len(n.clauses))  # type: ignore[attr-defined]
             for c in n.clauses:  # type: ignore[attr-defined]
                 add(len(c))
                 for w in c:
                     val(w)
-        elif t is IdIn:
+        elif t is A.IdIn:
             val(n.ids)  # type: ignore[attr-defined]
-        elif t is CreatedAt:
+        elif t is A.CreatedAt:
             val(n.start)  # type: ignore[attr-defined]
             val(n.end)  # type: ignore[attr-defined]
-        elif t is ModifiedSince:
+        elif t is A.ModifiedSince:
             val(n.since)  # type: ignore[attr-defined]
         else:  # InTrash and anything else: the node itself (frozen, hashable)
             add(n)
