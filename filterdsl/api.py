@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict, Union, overload
 
 from filterdsl.ast import Node, Query
 from filterdsl.errors import Diagnostic, FilterError, Location
-from filterdsl.frontends import FRONTENDS, ParseResult, frontend
+from filterdsl.frontends import FRONTENDS, Context, ParseResult, frontend
 from filterdsl.options import ParseOptions
 from filterdsl.records import normalize_dataset, normalize_record
 from filterdsl.schema import Catalog, load_catalog
@@ -86,7 +86,7 @@ def parse_result(
     opt = ParseOptions.from_kwargs(**options)
     parse_fn = frontend(format)
     if parse_fn is not None:
-        return parse_fn(source, catalog=cat, database=database, options=opt)
+        return parse_fn(source, Context(cat, database, opt))
     raise FilterError(
         [
             Diagnostic(

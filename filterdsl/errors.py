@@ -8,7 +8,7 @@ docs/errors.md), a message and a location. Parsers collect all of them and raise
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,15 +72,10 @@ class Diagnostic:
         }
 
 
-class FilterError(ValueError):
-    """Raised for any invalid input; ``diagnostics`` lists every error and warning found."""
+class HasDiagnostics:
+    """``errors`` and ``warnings`` of a ``diagnostics`` sequence (FilterError, ParseResult)."""
 
-    def __init__(self, diagnostics: Iterable[Diagnostic]):
-        self.diagnostics: list[Diagnostic] = list(diagnostics)
-        errors = [d for d in self.diagnostics if d.is_error] or self.diagnostics
-        head = str(errors[0]) if errors else "invalid filter"
-        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(head + more)
+    diagnostics: Sequence[Diagnostic]
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -89,6 +84,17 @@ class FilterError(ValueError):
     @property
     def warnings(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if not d.is_error]
+
+
+class FilterError(HasDiagnostics, ValueError):
+    """Raised for any invalid input; ``diagnostics`` lists every error and warning found."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]):
+        self.diagnostics: list[Diagnostic] = list(diagnostics)
+        errors = [d for d in self.diagnostics if d.is_error] or self.diagnostics
+        head = str(errors[0]) if errors else "invalid filter"
+        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(head + more)
 
     @classmethod
     def one(cls, code: str, message: str, where: Location | None = None) -> FilterError:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from filterdsl.ast import Query
-from filterdsl.errors import Diagnostic
+from filterdsl.errors import Diagnostic, HasDiagnostics
+from filterdsl.options import ParseOptions
+from filterdsl.schema import Catalog
 
 #: format -> (module, function); imported on first use, so parsing one format loads only its frontend
 FRONTENDS: dict[str, tuple[str, str]] = {
@@ -26,27 +29,32 @@ FRONTENDS: dict[str, tuple[str, str]] = {
 
 
 @dataclass(frozen=True)
-class ParseResult:
+class ParseResult(HasDiagnostics):
     """What a frontend returns: the query (None when there are errors) and every diagnostic."""
 
     query: Query | None
     diagnostics: tuple[Diagnostic, ...] = ()
 
-    @property
-    def errors(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.is_error]
 
-    @property
-    def warnings(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if not d.is_error]
+@dataclass(frozen=True)
+class Context:
+    """What every frontend gets besides the source: the schema, the queried database, the options."""
+
+    catalog: Catalog | None = None
+    database: str | None = None
+    options: ParseOptions = field(default_factory=ParseOptions)
 
 
-def frontend(fmt: str) -> Callable[..., ParseResult] | None:
+#: the signature every frontend has
+Frontend = Callable[[Any, Context], ParseResult]
+
+
+def frontend(fmt: str) -> Frontend | None:
     """The parse function of a format, or None for an unknown one."""
     spec = FRONTENDS.get(fmt)
     if spec is None:
         return None
-    fn: Callable[..., ParseResult] = getattr(importlib.import_module(spec[0]), spec[1])
+    fn: Frontend = getattr(importlib.import_module(spec[0]), spec[1])
     return fn
 
 

@@ -7,15 +7,13 @@ from typing import Any
 
 from filterdsl.ast import from_json
 from filterdsl.errors import Diagnostic, FilterError, Location
-from filterdsl.frontends import ParseResult
-from filterdsl.options import ParseOptions, check_limits
+from filterdsl.frontends import Context, ParseResult
+from filterdsl.options import check_limits
 
 
-def parse_ast(
-    source: Any, catalog: Any = None, database: str | None = None, options: ParseOptions | None = None
-) -> ParseResult:
+def parse_ast(source: Any, ctx: Context) -> ParseResult:
     """JSON text or an already-loaded object; the catalog does not apply (the AST carries field types)."""
-    opt = options or ParseOptions()
+    opt = ctx.options
     try:
         if isinstance(source, (str, bytes)) and len(source) > opt.limits.max_input_bytes:
             return ParseResult(

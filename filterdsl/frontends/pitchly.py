@@ -13,7 +13,7 @@ from typing import Any
 
 from filterdsl import ast as A
 from filterdsl.errors import Collector, Diagnostic, FilterError, Location, did_you_mean, pointer
-from filterdsl.frontends import ParseResult, relaxed_json
+from filterdsl.frontends import Context, ParseResult, relaxed_json
 from filterdsl.options import ParseOptions
 from filterdsl.records import canonical_ts, parse_ts
 from filterdsl.schema import REF_TYPES, Catalog, Database, FieldDef, Suggester
@@ -485,7 +485,7 @@ class _Parser:
             return A.FALSE
         from filterdsl.frontends.search import parse_search  # the search-string frontend owns that grammar
 
-        res = parse_search(text, catalog=self.catalog, database=db.id if db else None, options=self.opt)
+        res = parse_search(text, Context(self.catalog, db.id if db else None, self.opt))
         for d in res.diagnostics:
             self.c.items.append(
                 Diagnostic(
@@ -685,15 +685,9 @@ def is_bare_filter(obj: Any) -> bool:
     )
 
 
-def parse_pitchly(
-    source: Any,
-    *,
-    catalog: Catalog | None = None,
-    database: str | None = None,
-    options: ParseOptions | None = None,
-) -> ParseResult:
+def parse_pitchly(source: Any, ctx: Context) -> ParseResult:
     """A bare filter object or a whole variables object (dict or JSON text) -> Query + diagnostics."""
-    opt = options or ParseOptions()
+    catalog, database, opt = ctx.catalog, ctx.database, ctx.options
     p = _Parser(catalog, opt)
     try:
         return _parse(p, source, catalog, database, opt)

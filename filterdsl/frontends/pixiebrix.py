@@ -16,10 +16,9 @@ from typing import Any
 
 from filterdsl import ast as A
 from filterdsl.errors import Collector, Location
-from filterdsl.frontends import ParseResult
+from filterdsl.frontends import Context, ParseResult
 from filterdsl.options import MAX_INDEX_PATH_COST, ParseOptions, path_cost
 from filterdsl.records import canonical_ts
-from filterdsl.schema import Catalog
 from filterdsl.semantics.days import next_day, valid_day
 
 #: Django's key-transform lookup names: a final path segment with one of these names is a lookup.
@@ -390,15 +389,9 @@ class _Parser:
         )
 
 
-def parse_pixiebrix(
-    source: Any,
-    *,
-    catalog: Catalog | None = None,
-    database: str | None = None,
-    options: ParseOptions | None = None,
-) -> ParseResult:
+def parse_pixiebrix(source: Any, ctx: Context) -> ParseResult:
     """A raw query string (leading ``?`` allowed), bytes, a mapping or (name, value) pairs -> Query."""
-    opt = options or ParseOptions()
+    catalog, database, opt = ctx.catalog, ctx.database, ctx.options
     p = _Parser(opt)
     c = p.c
     if catalog is not None and database is not None and catalog.get(database) is None:

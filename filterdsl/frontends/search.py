@@ -12,9 +12,7 @@ from typing import Any
 
 from filterdsl import ast as A
 from filterdsl.errors import Collector, Location
-from filterdsl.frontends import ParseResult
-from filterdsl.options import ParseOptions
-from filterdsl.schema import Catalog
+from filterdsl.frontends import Context, ParseResult
 
 
 def text_location(text: str, offset: int) -> Location:
@@ -144,15 +142,9 @@ def split_terms(text: str, quoted: bool, c: Collector, max_pieces: int = 2000) -
     return clauses
 
 
-def parse_search(
-    source: Any,
-    *,
-    catalog: Catalog | None = None,
-    database: str | None = None,
-    options: ParseOptions | None = None,
-) -> ParseResult:
+def parse_search(source: Any, ctx: Context) -> ParseResult:
     """A search string run with the default query options (trash excluded, default limit)."""
-    opt = options or ParseOptions()
+    catalog, database, opt = ctx.catalog, ctx.database, ctx.options
     c = Collector(opt.strict)
     start = Location(line=1, column=1, offset=0)
     if isinstance(source, bytes):

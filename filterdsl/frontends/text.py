@@ -20,9 +20,9 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, Unex
 
 from filterdsl import ast as A
 from filterdsl.errors import Collector, Location
-from filterdsl.frontends import ParseResult, grammar_path
+from filterdsl.frontends import Context, ParseResult, grammar_path
 from filterdsl.frontends.relaxed_json import parse_int
-from filterdsl.options import ParseOptions, check_limits, max_ast_depth
+from filterdsl.options import check_limits, max_ast_depth
 from filterdsl.schema import Catalog, Database
 
 _CMP = {">": A.Op.GT, ">=": A.Op.GTE, "<": A.Op.LT, "<=": A.Op.LTE}
@@ -374,15 +374,9 @@ def _loc(text: str, line: int | None, column: int | None, offset: int | None) ->
     return Location(line=line, column=column or 1, offset=offset)
 
 
-def parse_text(
-    source: Any,
-    *,
-    catalog: Catalog | None = None,
-    database: str | None = None,
-    options: ParseOptions | None = None,
-) -> ParseResult:
+def parse_text(source: Any, ctx: Context) -> ParseResult:
     """The text form -> Query (``database`` from the text, else the argument)."""
-    opt = options or ParseOptions()
+    catalog, database, opt = ctx.catalog, ctx.database, ctx.options
     c = Collector(opt.strict)
     if isinstance(source, (bytes, bytearray)):
         try:

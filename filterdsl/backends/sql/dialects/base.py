@@ -169,6 +169,15 @@ class Family:
     #: the layout being compiled ("json" or "columns"), named in refusals
     layout = "json"
 
+    #: the engine's string functions where it has them (else the portable sqlglot forms below are used):
+    #: position of a needle (1-based, 0 when absent), starts-with, ends-with, substring
+    POSITION_FN: str | None = None
+    STARTS_FN: str | None = None
+    ENDS_FN: str | None = None
+    SUBSTR_FN: str | None = None
+    #: valid_day is one anchored DAY_PREFIX regex (the engine's regex has look-ahead)
+    DAY_REGEX = False
+
     def __init__(self, param: ParamFn, dialect: str):
         self.param = param
         self.dialect = dialect
@@ -210,10 +219,14 @@ class Family:
         raise not_expressible(self.dialect, "JSON object expansion", self.layout)
 
     def valid_day(self, head: exp.Expr) -> exp.Expr:
+        if self.DAY_REGEX:
+            return exp.RegexpLike(this=head, expression=_s(DAY_PREFIX))
         raise not_expressible(self.dialect, "date validation", self.layout)
 
     def valid_prefix(self, text: exp.Expr) -> exp.Expr:
         """The first 10 characters of ``text`` are a real day (SPEC 1.4)."""
+        if self.DAY_REGEX:  # DAY_PREFIX is anchored at the start only: no substring needed
+            return self.valid_day(text)
         return self.valid_day(self.head10(text))
 
     def any_element(self, j: J, alias: str, cond: Callable[[J], exp.Expr]) -> exp.Expr:
@@ -402,9 +415,13 @@ class Family:
         return exp.NEQ(this=e, expression=_s(""))
 
     def contains(self, hay: exp.Expr, needle: Any) -> exp.Expr:
+        if self.POSITION_FN:
+            return exp.GT(this=fn(self.POSITION_FN, hay, self.param(needle)), expression=_n(0))
         return exp.GT(this=exp.StrPosition(this=hay, substr=self.param(needle)), expression=_n(0))
 
     def starts(self, hay: exp.Expr, needle: Any) -> exp.Expr:
+        if self.STARTS_FN:
+            return fn(self.STARTS_FN, hay, self.param(needle))
         n = length(needle)
         return exp.EQ(
             this=self.binary(exp.Substring(this=hay, start=_n(1), length=self.param(n))),
@@ -412,6 +429,8 @@ class Family:
         )
 
     def ends(self, hay: exp.Expr, needle: Any) -> exp.Expr:
+        if self.ENDS_FN:
+            return fn(self.ENDS_FN, hay, self.param(needle))
         n = length(needle)
         start = exp.Add(this=exp.Sub(this=self.length(hay), expression=self.param(n)), expression=_n(1))
         return AND(
@@ -423,6 +442,8 @@ class Family:
         )
 
     def head10(self, e: exp.Expr) -> exp.Expr:
+        if self.SUBSTR_FN:
+            return fn(self.SUBSTR_FN, e, _n(1), _n(10))
         return exp.Substring(this=e, start=_n(1), length=_n(10))
 
 

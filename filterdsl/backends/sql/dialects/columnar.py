@@ -59,6 +59,8 @@ class DataFusion(Trino):
 class _ColumnarFamily(Family):
     """Shared: typed columns only; a field's column is the ``J`` root, list columns hold strings."""
 
+    SUBSTR_FN = "substr"
+
     #: relations as uncorrelated subqueries (``id IN (SELECT ...)``, overlap with an aggregated list)
     uncorrelated = False
 
@@ -85,9 +87,6 @@ class _ColumnarFamily(Family):
     def _list(self, j: J) -> exp.Expr:
         assert j.root is not None
         return j.root
-
-    def head10(self, e: exp.Expr) -> exp.Expr:
-        return fn("substr", e, _n(1), _n(10))
 
     def valid_prefix(self, text: exp.Expr) -> exp.Expr:
         # anchored at the start only: no substring needed
@@ -144,6 +143,9 @@ STEPS["separator"] = separator
 
 
 class DataFusionFamily(_ColumnarFamily):
+    POSITION_FN = "strpos"
+    STARTS_FN = "starts_with"
+    ENDS_FN = "ends_with"
     name = "datafusion"
 
     def any_element(self, j: J, alias: str, cond: Callable[[J], exp.Expr]) -> exp.Expr:
@@ -156,15 +158,6 @@ class DataFusionFamily(_ColumnarFamily):
         joined = fn("array_to_string", self._list(j), self.param(derive(term, "separator")))
         return self.contains(self.lower(joined), term)
 
-    def contains(self, hay: exp.Expr, needle: Any) -> exp.Expr:
-        return exp.GT(this=fn("strpos", hay, self.param(needle)), expression=_n(0))
-
-    def starts(self, hay: exp.Expr, needle: Any) -> exp.Expr:
-        return fn("starts_with", hay, self.param(needle))
-
-    def ends(self, hay: exp.Expr, needle: Any) -> exp.Expr:
-        return fn("ends_with", hay, self.param(needle))
-
     def length(self, e: exp.Expr) -> exp.Expr:
         return fn("character_length", e)
 
@@ -174,6 +167,10 @@ class DataFusionFamily(_ColumnarFamily):
 
 
 class ClickHouseFamily(_ColumnarFamily):
+    POSITION_FN = "positionUTF8"
+    STARTS_FN = "startsWith"
+    ENDS_FN = "endsWith"
+    SUBSTR_FN = "substringUTF8"
     name = "clickhouse"
     #: the family used for the JSON document layout (set below)
     json_family: type[Family] | None = None
@@ -212,18 +209,6 @@ class ClickHouseFamily(_ColumnarFamily):
 
     def length(self, e: exp.Expr) -> exp.Expr:
         return fn("lengthUTF8", e)
-
-    def contains(self, hay: exp.Expr, needle: Any) -> exp.Expr:
-        return exp.GT(this=fn("positionUTF8", hay, self.param(needle)), expression=_n(0))
-
-    def starts(self, hay: exp.Expr, needle: Any) -> exp.Expr:
-        return fn("startsWith", hay, self.param(needle))
-
-    def ends(self, hay: exp.Expr, needle: Any) -> exp.Expr:
-        return fn("endsWith", hay, self.param(needle))
-
-    def head10(self, e: exp.Expr) -> exp.Expr:
-        return fn("substringUTF8", e, _n(1), _n(10))
 
 
 class ClickHouseJsonFamily(ClickHouseFamily):

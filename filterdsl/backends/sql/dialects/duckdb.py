@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlglot import exp
 
-from filterdsl.backends.sql.dialects.base import AND, Family, J, _n, _s, alias_table, col, dtype, fn
+from filterdsl.backends.sql.dialects.base import AND, Family, J, _s, alias_table, col, dtype, fn
 
 
 class DuckDBFamily(Family):
     """DuckDB's JSON extension; paths are RFC 6901 JSON Pointers (any key, arrays by canonical index)."""
+
+    POSITION_FN = "strpos"
+    STARTS_FN = "starts_with"
+    ENDS_FN = "suffix"
+    SUBSTR_FN = "substr"
 
     name = "duckdb"
     kinds = {
@@ -74,18 +77,6 @@ class DuckDBFamily(Family):
         return alias_table(fn("json_each", doc), alias), J(col("value", alias))
 
     members = elements
-
-    def contains(self, hay: exp.Expr, needle: Any) -> exp.Expr:
-        return exp.GT(this=fn("strpos", hay, self.param(needle)), expression=_n(0))
-
-    def starts(self, hay: exp.Expr, needle: Any) -> exp.Expr:
-        return fn("starts_with", hay, self.param(needle))
-
-    def ends(self, hay: exp.Expr, needle: Any) -> exp.Expr:
-        return fn("suffix", hay, self.param(needle))
-
-    def head10(self, e: exp.Expr) -> exp.Expr:
-        return fn("substr", e, _n(1), _n(10))
 
     def valid_day(self, head: exp.Expr) -> exp.Expr:
         shape = fn("regexp_full_match", head, _s("[0-9]{4}-[0-9]{2}-[0-9]{2}"))

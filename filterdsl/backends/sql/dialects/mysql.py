@@ -28,6 +28,8 @@ from filterdsl.semantics.days import valid_day
 class MySQLFamily(_PathFamily):
     """MySQL 8 and MariaDB >= 10.6 (JSON_TABLE); strings compare as utf8mb4 bytes (code point order)."""
 
+    SUBSTR_FN = "SUBSTRING"
+
     name = "mysql"
     kinds = {
         "null": ("NULL",),
@@ -196,9 +198,6 @@ class MySQLFamily(_PathFamily):
 
     def contains(self, hay: exp.Expr, needle: Any) -> exp.Expr:
         return exp.GT(this=fn("LOCATE", self.binary(self.param(needle)), self.binary(hay)), expression=_n(0))
-
-    def head10(self, e: exp.Expr) -> exp.Expr:
-        return fn("SUBSTRING", e, _n(1), _n(10))
 
     def valid_day(self, head: exp.Expr) -> exp.Expr:
         # REGEXP_INSTR exists in MySQL 8 and MariaDB (REGEXP_LIKE is MySQL only)

@@ -9,7 +9,6 @@ from sqlglot import exp
 from filterdsl.backends.sql.dialects.base import (
     _CMP,
     AND,
-    DAY_PREFIX,
     OR,
     Family,
     J,
@@ -32,6 +31,10 @@ class PostgresFamily(Family):
     index on ``(data -> 'k')`` serves them (a GIN index on ``data`` serves enumTags containment ``@>``). Keys are
     literals, so the expression is the one a ``CREATE INDEX`` names.
     """
+
+    POSITION_FN = "strpos"
+    SUBSTR_FN = "substr"
+    DAY_REGEX = True
 
     name = "postgres"
     kinds = {
@@ -224,15 +227,3 @@ class PostgresFamily(Family):
 
     def binary(self, e: exp.Expr) -> exp.Expr:
         return exp.Collate(this=e, expression=exp.to_identifier("C", quoted=True))
-
-    def contains(self, hay: exp.Expr, needle: object) -> exp.Expr:
-        return exp.GT(this=fn("strpos", hay, self.param(needle)), expression=_n(0))
-
-    def head10(self, e: exp.Expr) -> exp.Expr:
-        return fn("substr", e, _n(1), _n(10))
-
-    def valid_day(self, head: exp.Expr) -> exp.Expr:
-        return exp.RegexpLike(this=head, expression=_s(DAY_PREFIX))
-
-    def valid_prefix(self, text: exp.Expr) -> exp.Expr:
-        return self.valid_day(text)  # the regex is anchored at the start only: no substring needed

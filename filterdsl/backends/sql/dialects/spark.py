@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from sqlglot import exp
 
 from filterdsl.backends.sql.dialects.base import (
     AND,
-    DAY_PREFIX,
     OR,
     Family,
     J,
@@ -27,6 +25,12 @@ class SparkFamily(Family):
     """Spark >= 4.0 (and Databricks) VARIANT: ``parse_json(data)``, ``schema_of_variant`` for the JSON
     type, ``try_element_at`` on MAP/ARRAY casts for keys and indices (keys need no path escaping), and
     higher-order ``exists`` instead of correlated subqueries."""
+
+    POSITION_FN = "instr"
+    STARTS_FN = "startswith"
+    ENDS_FN = "endswith"
+    SUBSTR_FN = "substr"
+    DAY_REGEX = True
 
     name = "spark"
 
@@ -123,21 +127,3 @@ class SparkFamily(Family):
         keep = exp.Lambda(this=self.kind_is(J(exp.column(var.copy())), ("string",)), expressions=[var.copy()])
         get = exp.Lambda(this=self.text(J(exp.column(var.copy()))), expressions=[var.copy()])
         return fn("transform", exp.ArrayFilter(this=arr, expression=keep), get)
-
-    def contains(self, hay: exp.Expr, needle: Any) -> exp.Expr:
-        return exp.GT(this=fn("instr", hay, self.param(needle)), expression=_n(0))
-
-    def starts(self, hay: exp.Expr, needle: Any) -> exp.Expr:
-        return fn("startswith", hay, self.param(needle))
-
-    def ends(self, hay: exp.Expr, needle: Any) -> exp.Expr:
-        return fn("endswith", hay, self.param(needle))
-
-    def head10(self, e: exp.Expr) -> exp.Expr:
-        return fn("substr", e, _n(1), _n(10))
-
-    def valid_day(self, head: exp.Expr) -> exp.Expr:
-        return exp.RegexpLike(this=head, expression=_s(DAY_PREFIX))
-
-    def valid_prefix(self, text: exp.Expr) -> exp.Expr:
-        return self.valid_day(text)  # the regex is anchored at the start only: no substring needed

@@ -12,6 +12,8 @@ from filterdsl.errors import Diagnostic, FilterError, Location
 
 
 class SQLiteFamily(_PathFamily):
+    POSITION_FN = "instr"
+    SUBSTR_FN = "substr"
     name = "sqlite"
     kinds = {
         "null": ("null",),
@@ -108,9 +110,6 @@ class SQLiteFamily(_PathFamily):
 
     members = elements
 
-    def contains(self, hay: exp.Expr, needle: Any) -> exp.Expr:
-        return exp.GT(this=fn("instr", hay, self.param(needle)), expression=_n(0))
-
     def starts(self, hay: exp.Expr, needle: Any) -> exp.Expr:
         return exp.EQ(
             this=fn("substr", hay, _n(1), self.param(length(needle))), expression=self.param(needle)
@@ -123,9 +122,6 @@ class SQLiteFamily(_PathFamily):
             exp.GTE(this=fn("length", hay.copy()), expression=self.param(n)),
             exp.EQ(this=fn("substr", hay.copy(), start), expression=self.param(needle)),
         )
-
-    def head10(self, e: exp.Expr) -> exp.Expr:
-        return fn("substr", e, _n(1), _n(10))
 
     def valid_day(self, head: exp.Expr) -> exp.Expr:
         # date(h, '+0 days') normalises (2020-04-31 -> 2020-05-01) and rejects other shapes: only a
