@@ -130,10 +130,10 @@ def test_default_engine_is_sqlite_and_agrees_with_memory(capsys, monkeypatch):
 
     assert engines.DEFAULT_ENGINE == "sqlite"
     calls = []
-    real = engines.execute
+    real = engines.engine_ids
     monkeypatch.setattr(
         run_cmd,
-        "execute",
+        "engine_ids",
         lambda q, d, engine, url, cat: calls.append(engine) or real(q, d, engine, url, cat),
     )
     args = [*BASE, "--data", str(CORPUS / "records.json"), "--ids", "--expr", '{"search": "deal|money"}']

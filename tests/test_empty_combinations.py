@@ -10,7 +10,7 @@ from sql_engines import ENGINES, require
 from filterdsl.ast import And, Compare, Field, FieldType, Not, Op, Or, Query
 from filterdsl.backends.memory import run
 from filterdsl.backends.mongo import runners as mongo_exec
-from filterdsl.backends.sql.runners import execute_ids
+from filterdsl.backends.sql.runners import run_ids
 
 DB = "db"
 DOCS = [
@@ -45,11 +45,11 @@ def test_memory(pred: object, want: list[str]) -> None:
 @pytest.mark.parametrize(("pred", "want"), CASES)
 def test_sql(engine: str, pred: object, want: list[str]) -> None:
     url = require(engine)
-    assert execute_ids(Query(pred, database=DB), {DB: DOCS}, engine, url) == want  # type: ignore[arg-type]
+    assert run_ids(Query(pred, database=DB), {DB: DOCS}, engine, url) == want  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("pred", "want"), CASES)
 def test_mongomock(pred: object, want: list[str]) -> None:
     pytest.importorskip("mongomock")
-    docs = mongo_exec.execute(Query(pred, database=DB), {DB: DOCS}, "mongomock")  # type: ignore[arg-type]
+    docs = mongo_exec.run(Query(pred, database=DB), {DB: DOCS}, "mongomock")  # type: ignore[arg-type]
     assert [d["id"] for d in docs] == want

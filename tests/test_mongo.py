@@ -54,7 +54,7 @@ def case_query(c: dict) -> tuple[Query, dict]:
 def test_corpus_on_mongomock(case: dict) -> None:
     q, data = case_query(case)
     try:
-        got = [d["id"] for d in mongo_exec.execute(q, data, engine="mongomock")]
+        got = [d["id"] for d in mongo_exec.run(q, data, engine="mongomock")]
     except mongo_exec.EngineUnsupported:
         assert mongomock_lacks(q)
         return
@@ -93,7 +93,7 @@ def nested_relation(q: Query) -> bool:
 @given(scenarios())
 def test_differential_mongomock(sc) -> None:  # type: ignore[no-untyped-def]
     try:
-        got = [d["id"] for d in mongo_exec.execute(sc.query, sc.dataset, engine="mongomock")]
+        got = [d["id"] for d in mongo_exec.run(sc.query, sc.dataset, engine="mongomock")]
     except mongo_exec.EngineUnsupported:
         assert mongomock_lacks(sc.query)  # the only things mongomock may refuse (they run on mingo)
         return
@@ -171,7 +171,7 @@ def test_operator_injection_values_stay_operands() -> None:
             assert '{"$getField": {"field": {"$literal": "$where"}' in text
         want = [r["id"] for r in run(q, docs)]
         try:
-            got = [d["id"] for d in mongo_exec.execute(q, docs, engine="mongomock")]
+            got = [d["id"] for d in mongo_exec.run(q, docs, engine="mongomock")]
         except mongo_exec.EngineUnsupported as e:
             assert qs.startswith("data__%24") and "$getField" in str(e)
             continue
@@ -204,7 +204,7 @@ def test_regex_metacharacters_are_literal_and_linear() -> None:
         ]
     }
     assert "(?:a|A)" in json.dumps(spec)
-    assert mongo_exec.execute(Query(Compare(Field("k", FieldType.STRING), Op.CONTAINS, evil)), docs) == []
+    assert mongo_exec.run(Query(Compare(Field("k", FieldType.STRING), Op.CONTAINS, evil)), docs) == []
 
 
 def test_day_ranges_agree_with_head_comparison() -> None:

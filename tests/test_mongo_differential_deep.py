@@ -71,7 +71,7 @@ def mingo() -> None:
 def ids(q: Query, data: Any, engine: str) -> list[str]:
     if engine == "memory":
         return [r["id"] for r in run(q, data)]
-    return [d["id"] for d in mongo_exec.execute(q, data, engine=engine)]
+    return [d["id"] for d in mongo_exec.run(q, data, engine=engine)]
 
 
 # ---------------------------------------------------------------- the repros on the corpus

@@ -268,4 +268,4 @@ def test_empty_value_equality_on_sql_engines(engine: str) -> None:
     for qs in ("data__k=", "data__k__iexact=", "data__k=%20"):
         q = parse(qs, "pixiebrix", lookups="extended")
         want = [r["id"] for r in apply(q, recs)]
-        assert [d["id"] for d in sql_exec.execute(q, normalize_dataset(recs), engine=engine)] == want, qs
+        assert [d["id"] for d in sql_exec.run(q, normalize_dataset(recs), engine=engine)] == want, qs

@@ -82,7 +82,7 @@ def test_mypy_accepts_correct_use_and_knows_the_result_types(tmp_path: Path) -> 
 
 def test_the_literal_types_match_the_registries() -> None:
     from filterdsl.backends.sql import dialect_names
-    from filterdsl.emitters import FORMATS as OUT
+    from filterdsl.emitters import OUTPUT_FORMATS as OUT
     from filterdsl.frontends import FRONTENDS
 
     assert set(typing.get_args(api.Format)) == set(FRONTENDS) == set(api.FORMATS)

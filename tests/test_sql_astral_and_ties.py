@@ -13,7 +13,7 @@ from sql_engines import ENGINES, require
 
 from filterdsl.ast import Compare, Const, Field, FieldType, Op, Or, Query, SortKey
 from filterdsl.backends.memory import run
-from filterdsl.backends.sql.runners import execute_ids
+from filterdsl.backends.sql.runners import run_ids
 
 T = FieldType
 DB = "db"
@@ -47,7 +47,7 @@ def test_astral_letters_fold_like_python(engine: str, op: Op, needle: str) -> No
     q = Query(Compare(Field("name", T.STRING), op, needle), database=DB)
     want = [d["id"] for d in run(q, {DB: ASTRAL})]
     assert want, "the case must select something"
-    assert execute_ids(q, {DB: ASTRAL}, engine, url) == want
+    assert run_ids(q, {DB: ASTRAL}, engine, url) == want
 
 
 # created_at descending is the tie-breaker: t1 newest
@@ -76,7 +76,7 @@ def test_arrays_and_objects_tie_in_sorts(engine: str, ftype: FieldType, descendi
     arrays, objects = ["t1", "t3", "t5"], ["t2", "t4", "t6"]
     block = arrays + objects if not descending else objects + arrays
     assert "".join(want).find("".join(block)) >= 0, want
-    assert execute_ids(q, {DB: TIES}, engine, url) == want
+    assert run_ids(q, {DB: TIES}, engine, url) == want
 
 
 def test_postgres_json_column_with_cast_jsonb() -> None:
@@ -124,7 +124,7 @@ def test_thousands_of_conditions_run(engine: str) -> None:
     q = Query(Or(tuple(Compare(Field("k", T.NUMBER), Op.EQ, 2 * i) for i in range(3000))), database=DB)
     want = [d["id"] for d in run(q, {DB: docs})]
     assert len(want) == 20
-    assert execute_ids(q, {DB: docs}, engine, url) == want
+    assert run_ids(q, {DB: docs}, engine, url) == want
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "duckdb", "mysql"])
@@ -144,7 +144,7 @@ def test_keys_holding_nul(engine: str) -> None:
     ):
         if engine == "sqlite":
             with pytest.raises(FilterError) as e:
-                execute_ids(q, {DB: docs}, engine, url)
+                run_ids(q, {DB: docs}, engine, url)
             assert e.value.diagnostics[0].code == "not-expressible"
         else:
-            assert execute_ids(q, {DB: docs}, engine, url) == ["z1"]
+            assert run_ids(q, {DB: docs}, engine, url) == ["z1"]

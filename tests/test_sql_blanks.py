@@ -8,7 +8,7 @@ from sql_engines import ENGINES, require
 
 from filterdsl.ast import Compare, Field, FieldState, FieldType, Not, Op, Query, SortKey, State
 from filterdsl.backends.memory import run
-from filterdsl.backends.sql.runners import execute_ids
+from filterdsl.backends.sql.runners import run_ids
 
 VALUES = ["", " ", "  ", "a", "a ", " a", "\t", "\u00a0", "A "]
 DATASET = {
@@ -44,4 +44,4 @@ QUERIES = {
 def test_blanks(engine, name):
     url = require(engine)
     query = Query(QUERIES[name], sort=(SortKey(S),), database="main")
-    assert execute_ids(query, DATASET, engine, url) == [r["id"] for r in run(query, DATASET)]
+    assert run_ids(query, DATASET, engine, url) == [r["id"] for r in run(query, DATASET)]

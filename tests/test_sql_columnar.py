@@ -17,7 +17,7 @@ from filterdsl import FilterError, load_catalog, parse
 from filterdsl.ast import FieldState, FieldType, Query, Search, State, walk
 from filterdsl.backends.memory import run
 from filterdsl.backends.sql.columnar_runners import _cell, fetch_ids
-from filterdsl.backends.sql.runners import _resolve, execute_ids
+from filterdsl.backends.sql.runners import _resolve, run_ids
 from filterdsl.records import normalize_dataset
 
 from conftest import CASES, CORPUS, need
@@ -296,7 +296,7 @@ def test_clickhouse_parameters_round_trip() -> None:
     ]
     for i, v in enumerate(values):
         q = Query(Compare(Field("n", T.STRING), Op.EQ, v), database="db")
-        assert execute_ids(q, {"db": rows}, "clickhouse", None, catalog) == [f"r{i}"], v
+        assert run_ids(q, {"db": rows}, "clickhouse", None, catalog) == [f"r{i}"], v
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -10,7 +10,8 @@ from sql_engines import ENGINES, require
 
 from filterdsl import FilterError, load_catalog, parse
 from filterdsl.backends.memory import run
-from filterdsl.backends.sql.runners import execute, execute_ids
+from filterdsl.backends.sql.runners import run as sql_run
+from filterdsl.backends.sql.runners import run_ids
 from filterdsl.records import normalize_dataset
 
 from conftest import CASES, CORPUS
@@ -42,7 +43,7 @@ def test_corpus_case(case, engine):
     dataset, catalog = _dataset(case)
     expected = [r["id"] for r in run(query, dataset, catalog)]
     assert expected == case["expect"]  # the corpus and the reference agree
-    assert execute_ids(query, dataset, engine, url, catalog) == expected
+    assert run_ids(query, dataset, engine, url, catalog) == expected
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -55,7 +56,7 @@ def test_projection_applied_after_fetch(engine):
 
     first = next(iter(dataset[case["database"]][0]["data"]), "x")
     q = replace(query, fields=(first,))
-    assert execute(q, dataset, engine, url, catalog) == run(q, dataset, catalog)
+    assert sql_run(q, dataset, engine, url, catalog) == run(q, dataset, catalog)
 
 
 def test_error_cases_still_errors():

@@ -8,7 +8,7 @@ from sql_engines import ENGINES, require
 
 from filterdsl.ast import Compare, Field, FieldType, Not, Op, Query, SortKey
 from filterdsl.backends.memory import run
-from filterdsl.backends.sql.runners import execute_ids
+from filterdsl.backends.sql.runners import run_ids
 
 YEARS = ["0000", "0001", "1900", "2000", "2019", "2020", "9999", "-020", "+020", " 202", "2O20"]
 MONTHS = ["00", "01", "02", "04", "09", "12", "13", "1-"]
@@ -44,4 +44,4 @@ D = Field("d", FieldType.DATE)
 def test_day_validation_matches_memory(engine, query):
     url = require(engine)
     expected = [r["id"] for r in run(query, DATASET)]
-    assert execute_ids(query, DATASET, engine, url) == expected
+    assert run_ids(query, DATASET, engine, url) == expected

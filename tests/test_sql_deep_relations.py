@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 
 from filterdsl.ast import Compare, Field, FieldType, Op, Query
 from filterdsl.backends.memory import run
-from filterdsl.backends.sql.runners import execute_ids
+from filterdsl.backends.sql.runners import run_ids
 from filterdsl.schema import load_catalog
 
 from strategies import DeepBatch, deep_batches
@@ -26,7 +26,7 @@ from strategies import DeepBatch, deep_batches
 def test_sqlite_deep_relations(b: DeepBatch) -> None:
     for q in b.queries:
         want = [r["id"] for r in run(q, b.dataset)]
-        assert execute_ids(q, b.dataset, "sqlite", None, b.catalog) == want, q
+        assert run_ids(q, b.dataset, "sqlite", None, b.catalog) == want, q
 
 
 @pytest.mark.parametrize("op", [Op.LTE, Op.EQ, Op.GT])
@@ -49,7 +49,7 @@ def test_sqlite_date_compare_with_a_timestamp_value(op: Op) -> None:
     q = Query(Compare(Field("u", FieldType.DATE), op, "2020-01-23T23:59:59.999Z"), database="d0")
     want = {Op.LTE: [], Op.EQ: [], Op.GT: ["a"]}[op]  # by hand: "2021-01-01" vs "2020-01-23T23:59:59.999Z"
     assert [r["id"] for r in run(q, docs)] == want
-    assert execute_ids(q, docs, "sqlite", None, cat) == want
+    assert run_ids(q, docs, "sqlite", None, cat) == want
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "postgres", "mysql"])
@@ -74,7 +74,7 @@ def test_server_engines_deep_relations(engine: str) -> None:
         ran.append(1)
         for q in b.queries:
             want = [r["id"] for r in run(q, b.dataset)]
-            assert execute_ids(q, b.dataset, engine, url, b.catalog) == want, q
+            assert run_ids(q, b.dataset, engine, url, b.catalog) == want, q
 
     prop()
     assert len(ran) >= 3, "the lower() excuse skipped almost every batch: the test compared nothing"

@@ -9,7 +9,7 @@ from sql_engines import ENGINES, lower_diverges, require
 
 from filterdsl.ast import Compare, Op, Search, walk
 from filterdsl.backends.memory import run
-from filterdsl.backends.sql.runners import execute_ids
+from filterdsl.backends.sql.runners import run_ids
 
 from strategies import Scenario, scenarios
 
@@ -25,7 +25,7 @@ def _folds(sc: Scenario) -> bool:
 
 def _check(engine: str, url: str | None, sc: Scenario) -> None:
     expected = [r["id"] for r in run(sc.query, sc.dataset, sc.catalog)]
-    got = execute_ids(sc.query, sc.dataset, engine, url, sc.catalog)
+    got = run_ids(sc.query, sc.dataset, engine, url, sc.catalog)
     if got != expected and _folds(sc) and lower_diverges(engine, sc.dataset):
         return  # documented: this engine's lower() differs from str.lower() on a stored string (docs/sql.md)
     assert got == expected

@@ -10,7 +10,7 @@ from sql_engines import ENGINES, require
 
 from filterdsl.ast import And, Compare, Field, FieldState, FieldType, Node, Not, Op, Or, Query, SortKey, State
 from filterdsl.backends.memory import run
-from filterdsl.backends.sql.runners import execute_ids
+from filterdsl.backends.sql.runners import run_ids
 
 SEGS = ["a", "b", "0", "1", "01", "-1", "a.b", 'q"', "ü"]
 SCALARS = st.sampled_from([None, "", "x", "X", "5", 5, 5.0, 0, True, False, "true", "a%b", "ü", "1e3", 1000])
@@ -81,7 +81,7 @@ def test_paths_differential(engine):
     @given(_case())
     def prop(case):
         query, dataset = case
-        assert execute_ids(query, dataset, engine, url) == [r["id"] for r in run(query, dataset)]
+        assert run_ids(query, dataset, engine, url) == [r["id"] for r in run(query, dataset)]
 
     prop()
 
@@ -118,4 +118,4 @@ def test_canonical_index_only(engine):
         q = Query(Compare(Field(segs[0], FieldType.JSON, segs[1:]), Op.EQ, "y"))
         mem = [r["id"] for r in run(q, ds)]
         assert sorted(mem) == sorted(expected)
-        assert execute_ids(q, ds, engine, url) == mem
+        assert run_ids(q, ds, engine, url) == mem

@@ -8,7 +8,7 @@ from sql_engines import ENGINES, require
 
 from filterdsl import FilterError, parse
 from filterdsl.backends.memory import run
-from filterdsl.backends.sql.runners import execute_ids
+from filterdsl.backends.sql.runners import run_ids
 
 from strategies import pixiebrix_cases
 
@@ -75,6 +75,6 @@ def test_pixiebrix_differential(engine):
             query = parse(text, "pixiebrix", lookups="extended")
         except FilterError:
             return  # e.g. a repeated parameter name: the frontend's business
-        assert execute_ids(query, dataset, engine, url) == [r["id"] for r in run(query, dataset)]
+        assert run_ids(query, dataset, engine, url) == [r["id"] for r in run(query, dataset)]
 
     prop()

@@ -49,7 +49,7 @@ from filterdsl.backends.sql import (
     to_sql,
     to_sqlglot,
 )
-from filterdsl.backends.sql.runners import execute_ids
+from filterdsl.backends.sql.runners import run_ids
 from filterdsl.errors import FilterError
 from filterdsl.semantics.days import valid_day
 
@@ -213,9 +213,9 @@ def test_cached_sql_returns_the_memory_engines_records(engine: str) -> None:
     @given(scenarios())
     def prop(sc: Scenario) -> None:
         clear_sql_cache()
-        execute_ids(twin(sc.query), sc.dataset, engine, url, sc.catalog)  # warms the cache with other values
+        run_ids(twin(sc.query), sc.dataset, engine, url, sc.catalog)  # warms the cache with other values
         hits = sql_cache_info().hits
-        got = execute_ids(sc.query, sc.dataset, engine, url, sc.catalog)
+        got = run_ids(sc.query, sc.dataset, engine, url, sc.catalog)
         assert sql_cache_info().hits == hits + 1
         expected = [r["id"] for r in run(sc.query, sc.dataset, sc.catalog)]
         folds = any(
@@ -256,7 +256,7 @@ def test_length_is_derived_from_the_lowered_value() -> None:
             for i, name in (("a", "İxyz"), ("b", "ixyz"), ("c", "abc"))
         ]
     }
-    assert execute_ids(_starts("İx"), docs) == [r["id"] for r in run(_starts("İx"), docs)] == ["a"]
+    assert run_ids(_starts("İx"), docs) == [r["id"] for r in run(_starts("İx"), docs)] == ["a"]
 
 
 def test_same_shape_hits_and_other_shapes_miss() -> None:
@@ -404,6 +404,6 @@ def test_collector_paused_while_compiling_and_restored(monkeypatch: pytest.Monke
     finally:
         gc.enable()
     seen.clear()
-    monkeypatch.setattr(sqlmod, "compile_query", spy(sqlmod.compile_query))
+    monkeypatch.setattr(sqlmod, "compile_tree", spy(sqlmod.compile_tree))
     sqlmod.to_sqlglot(q, "sqlite")  # the tree API pauses it too
     assert seen == [False] and gc.isenabled()

@@ -16,7 +16,7 @@ from sql_engines import require
 from filterdsl.ast import Compare, Field, FieldType, Op, Query
 from filterdsl.backends.memory import run
 from filterdsl.backends.sql import to_sql
-from filterdsl.backends.sql.runners import _postgres, execute_ids
+from filterdsl.backends.sql.runners import _postgres, run_ids
 
 WORDS = {
     "g": "ΣΊΣΥΦΟΣ",
@@ -56,7 +56,7 @@ def _mem(needle: str) -> list[str]:
 def test_engines_agree_on_plain_letters(engine):
     url = require(engine)
     for needle in AGREE:
-        assert execute_ids(_q(needle), DATASET, engine, url) == _mem(needle), needle
+        assert run_ids(_q(needle), DATASET, engine, url) == _mem(needle), needle
 
 
 def test_reference_behaviour():
@@ -67,17 +67,17 @@ def test_reference_behaviour():
 
 def test_sqlite_override_agrees_on_everything():
     for needle in (FINAL_SIGMA, *DOTTED_I, "strasse"):
-        assert execute_ids(_q(needle), DATASET, "sqlite") == _mem(needle)
+        assert run_ids(_q(needle), DATASET, "sqlite") == _mem(needle)
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "postgres", "mysql"])
 def test_divergence_final_sigma_and_dotted_i(engine):
     """Pinned divergence (docs/sql.md): no final-sigma rule, İ lowers to plain i."""
     url = require(engine)
-    assert execute_ids(_q(FINAL_SIGMA), DATASET, engine, url) == []
-    assert execute_ids(_q("σίσυφοσ"), DATASET, engine, url) == ["g"]
-    assert execute_ids(_q(DOTTED_I[0]), DATASET, engine, url) == ["t"]
-    assert execute_ids(_q(DOTTED_I[1]), DATASET, engine, url) == []
+    assert run_ids(_q(FINAL_SIGMA), DATASET, engine, url) == []
+    assert run_ids(_q("σίσυφοσ"), DATASET, engine, url) == ["g"]
+    assert run_ids(_q(DOTTED_I[0]), DATASET, engine, url) == ["t"]
+    assert run_ids(_q(DOTTED_I[1]), DATASET, engine, url) == []
 
 
 def test_postgres_icu_lower_agrees_with_python():

@@ -148,11 +148,19 @@ def _print_diags(diags: Sequence[Diagnostic], label: str, out: TextIO, text: str
 
 def _parse_one(args: argparse.Namespace, catalog: Catalog | None) -> Query:
     text, label = _source(args)
+    return parse_source(args, catalog, text, label)
+
+
+def parse_source(
+    args: argparse.Namespace, catalog: Catalog | None, text: str, label: str, warn: bool = True
+) -> Query:
+    """One input's query; its errors raise SourceError (shown with the input's label and line)."""
     fmt = _format(args, label)
     res = parse_result(_prepare(text, fmt), fmt, catalog, args.database, **_options(args))
     if res.query is None or res.errors:
         raise SourceError(FilterError(res.diagnostics), label, text)
-    _print_diags(res.warnings, label, sys.stderr, text)
+    if warn:
+        _print_diags(res.warnings, label, sys.stderr, text)
     return res.query
 
 

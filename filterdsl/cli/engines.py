@@ -29,7 +29,7 @@ ENGINES = tuple(BACKEND_OF)
 DEFAULT_ENGINE = "sqlite"
 
 
-def execute(
+def engine_ids(
     query: Query,
     dataset: dict[Any, list[dict[str, Any]]],
     engine: str,
@@ -46,11 +46,11 @@ def execute(
         if backend == "sql":
             from filterdsl.backends.sql import runners as sql_runners
 
-            docs = sql_runners.execute(query, dataset, engine=engine, url=url, catalog=catalog)
+            docs = sql_runners.run(query, dataset, engine=engine, url=url, catalog=catalog)
         else:
             from filterdsl.backends.mongo import runners as mongo_runners
 
-            docs = mongo_runners.execute(query, dataset, engine=engine, catalog=catalog)
+            docs = mongo_runners.run(query, dataset, engine=engine, catalog=catalog)
         return [d["id"] for d in docs]
     except FilterError:
         raise

@@ -5,24 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from filterdsl.api import parse_result
 from filterdsl.ast import Field, Query
-from filterdsl.cli.common import (
-    SourceError,
-    UsageError,
-    _catalog,
-    _format,
-    _options,
-    _prepare,
-    _read,
-    expand_inputs,
-)
+from filterdsl.cli.common import UsageError, _catalog, _read, expand_inputs, parse_source
 from filterdsl.cli.convert import load_layout
-from filterdsl.errors import FilterError
 
 
 def cmd_indexes(args: argparse.Namespace) -> int:
-
     catalog = _catalog(args)
     if not args.inputs and not args.all_fields:
         raise UsageError("give filter files, or --all-fields (with --schema and --database)")
@@ -32,14 +20,7 @@ def cmd_indexes(args: argparse.Namespace) -> int:
         if db is None:
             raise UsageError("--all-fields needs --schema and the --database whose fields to index")
         fields = [(db.id, f) for f in filterable_fields(db)]
-    queries = []
-    for path in expand_inputs(args.inputs):
-        text = _read(path)
-        fmt = _format(args, path)
-        res = parse_result(_prepare(text, fmt), fmt, catalog, args.database, **_options(args))
-        if res.query is None or res.errors:
-            raise SourceError(FilterError(res.diagnostics), path, text)
-        queries.append(res.query)
+    queries = [parse_source(args, catalog, _read(p), p, warn=False) for p in expand_inputs(args.inputs)]
     print(indexes(queries, args.dialect, args.layout, args.mapping, fields))
     return 0
 

@@ -13,7 +13,7 @@ from filterdsl.cli.common import (
     _parse_one,
     _read,
 )
-from filterdsl.cli.engines import execute
+from filterdsl.cli.engines import engine_ids
 from filterdsl.errors import FilterError
 from filterdsl.records import load_data, normalize_dataset
 
@@ -28,7 +28,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         dataset = normalize_dataset(load_data(data), catalog)
     except FilterError as e:
         raise SourceError(e, args.data, None) from None
-    ids = execute(query, dataset, args.engine, args.url, catalog)
+    ids = engine_ids(query, dataset, args.engine, args.url, catalog)
     if args.ids:
         sys.stdout.write("".join(i + "\n" for i in ids))
         return 0

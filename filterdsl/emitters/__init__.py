@@ -10,7 +10,7 @@ from typing import Any
 from filterdsl.ast import Node, Query, node_pointer, to_json
 from filterdsl.errors import Diagnostic, FilterError, Location
 
-FORMATS = ("pitchly", "text", "ast", "search", "pixiebrix")
+OUTPUT_FORMATS = ("pitchly", "text", "ast", "search", "pixiebrix")
 #: The query being emitted, so a refusal can point at its node (a JSON Pointer into the AST JSON form).
 _ROOT: ContextVar[Query | None] = ContextVar("filterdsl_emit_root", default=None)
 
@@ -57,7 +57,9 @@ def _emit(q: Query, fmt: str, catalog: Any, keys: str) -> Any:
     raise FilterError(
         [
             Diagnostic(
-                "unknown-format", f"cannot emit {fmt!r}; one of {', '.join(FORMATS)}", Location(param="fmt")
+                "unknown-format",
+                f"cannot emit {fmt!r}; one of {', '.join(OUTPUT_FORMATS)}",
+                Location(param="fmt"),
             )
         ]
     )

@@ -152,7 +152,7 @@ def test_sql_values_and_keys_never_change_the_query(engine: str) -> None:
         for v in VALUES:
             if len(v) > 3 and any(c in v for c in "';\"-"):
                 assert v not in sql, (name, v)
-        got = [d["id"] for d in sql_exec.execute(q, DATASET, engine=engine)]
+        got = [d["id"] for d in sql_exec.run(q, DATASET, engine=engine)]
         if got != memory_ids(node):
             mismatches.append(name)
     assert not mismatches, f"{engine}: results differ from memory for {mismatches}"

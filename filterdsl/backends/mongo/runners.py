@@ -138,7 +138,7 @@ def mingo_ids(spec: dict[str, Any], collections: Mapping[str, list[Doc]]) -> lis
 
 
 # ---------------------------------------------------------------- entry point
-def execute(
+def run(
     query: Query, dataset: Mapping[Any, list[Doc]], engine: str = "mongomock", catalog: Any = None
 ) -> list[Doc]:
     """Run ``query`` on ``engine`` over ``{database id: canonical docs}``; projected documents in order."""

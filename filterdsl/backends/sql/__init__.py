@@ -24,7 +24,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from filterdsl.ast import Query
-from filterdsl.backends.sql.compiler import Compiled, compile_query, compile_shape
+from filterdsl.backends.sql.compiler import Compiled, compile_shape, compile_tree
 from filterdsl.backends.sql.dialects import DIALECT_FAMILY
 from filterdsl.backends.sql.layout import ColumnsLayout, ColumnSpec, JsonLayout, SqlLayoutWarning
 from filterdsl.backends.sql.shape import Slot, bind, binder, extract, shape_key
@@ -38,7 +38,7 @@ __all__ = [
     "SqlLayoutWarning",
     "to_sql",
     "to_sqlglot",
-    "compile_query",
+    "compile_tree",
     "DIALECT_FAMILY",
     "UnverifiedDialectWarning",
     "PARAMSTYLES",
@@ -168,7 +168,7 @@ def to_sqlglot(
     """The SELECT as a sqlglot tree. Placeholders are named ``p0``...; ``inline=True`` puts literals there."""
     dialect = _dialect(dialect)
     with _collector_paused():
-        comp = compile_query(query, dialect, layout, catalog, icu_lower=icu_lower)
+        comp = compile_tree(query, dialect, layout, catalog, icu_lower=icu_lower)
         tree = comp.tree if not inline else inline_params(comp)
         if dialect not in VERIFIED:
             _parses_back(

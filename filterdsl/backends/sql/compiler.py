@@ -686,7 +686,7 @@ def compile_shape(
     return Compiled(tree, comp.params, db, tuple(comp.warnings))
 
 
-def compile_query(
+def compile_tree(
     query: A.Query,
     dialect: str = "sqlite",
     layout: JsonLayout | ColumnsLayout | None = None,

@@ -24,6 +24,7 @@ Doc = dict[str, Any]
 ENGINES = ("sqlite", "duckdb", "postgres", "mysql", "datafusion", "clickhouse")
 #: in-process engines loaded in the columns layout (see sql_columnar_exec)
 COLUMNAR = ("datafusion", "clickhouse")
+Dataset = Mapping[Any, list[Doc]]
 DEFAULT_URLS = {
     "postgres": "postgresql://postgres@127.0.0.1:5432/test",
     "mysql": "mysql://root@127.0.0.1:3306/test",
@@ -180,13 +181,7 @@ def _mysql(dataset: Mapping[Any, list[Doc]], tables: dict[Any, str], url: str) -
             con.close()
 
 
-def fetch(
-    query: Query,
-    dataset: Mapping[Any, list[Doc]],
-    engine: str = "sqlite",
-    url: str | None = None,
-    catalog: Any = None,
-) -> list[Doc]:
+def _fetch(query: Query, dataset: Dataset, engine: str, url: str | None, catalog: Any) -> list[Doc]:
     """Canonical documents in result order, unprojected."""
     if engine not in ENGINES:
         raise FilterError(
@@ -233,7 +228,7 @@ def fetch(
     return [_doc(tuple(r)) for r in rows]
 
 
-def execute(
+def run(
     query: Query,
     dataset: Mapping[Any, list[Doc]],
     engine: str = "sqlite",
@@ -241,10 +236,10 @@ def execute(
     catalog: Any = None,
 ) -> list[Doc]:
     """Run ``query`` on ``engine`` over ``dataset`` ({database id: canonical docs}); projected documents."""
-    return [project(d, query.fields) for d in fetch(query, dataset, engine, url, catalog)]
+    return [project(d, query.fields) for d in _fetch(query, dataset, engine, url, catalog)]
 
 
-def execute_ids(
+def run_ids(
     query: Query,
     dataset: Mapping[Any, list[Doc]],
     engine: str = "sqlite",
@@ -252,4 +247,4 @@ def execute_ids(
     catalog: Any = None,
 ) -> list[str]:
     """Ids in result order (what ``filterdsl run --ids`` prints)."""
-    return [d["id"] for d in fetch(query, dataset, engine, url, catalog)]
+    return [d["id"] for d in _fetch(query, dataset, engine, url, catalog)]

@@ -177,6 +177,8 @@ class Family:
     SUBSTR_FN: str | None = None
     #: valid_day is one anchored DAY_PREFIX regex (the engine's regex has look-ahead)
     DAY_REGEX = False
+    #: the engine's JSON type says "boolean" for both: true and false are told apart by their text
+    ONE_BOOLEAN_TYPE = False
 
     def __init__(self, param: ParamFn, dialect: str):
         self.param = param
@@ -391,7 +393,15 @@ class Family:
     # ---- derived
     def kind_is(self, j: J, kinds: tuple[str, ...]) -> exp.Expr:
         raw = tuple(dict.fromkeys(t for k in kinds for t in self.kinds[k]))
-        return _in(self.typ(j), raw)
+        cond = _in(self.typ(j), raw)
+        if self.ONE_BOOLEAN_TYPE and ("true" in kinds) != ("false" in kinds):
+            want = "true" if "true" in kinds else "false"
+            cond = AND(cond, exp.EQ(this=self.bool_text(j), expression=_s(want)))
+        return cond
+
+    def bool_text(self, j: J) -> exp.Expr:
+        """The text of a JSON boolean (``true``/``false``), where ONE_BOOLEAN_TYPE needs it."""
+        return self.json_text(j)
 
     def missing(self, j: J) -> exp.Expr:
         return exp.Is(this=self.typ(j), expression=exp.Null())

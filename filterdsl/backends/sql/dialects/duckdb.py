@@ -10,6 +10,8 @@ from filterdsl.backends.sql.dialects.base import AND, Family, J, _s, alias_table
 class DuckDBFamily(Family):
     """DuckDB's JSON extension; paths are RFC 6901 JSON Pointers (any key, arrays by canonical index)."""
 
+    ONE_BOOLEAN_TYPE = True
+
     POSITION_FN = "strpos"
     STARTS_FN = "starts_with"
     ENDS_FN = "suffix"
@@ -51,12 +53,8 @@ class DuckDBFamily(Family):
     def typ(self, j: J) -> exp.Expr:
         return fn("json_type", *self._args(j))
 
-    def kind_is(self, j: J, kinds: tuple[str, ...]) -> exp.Expr:
-        cond = super().kind_is(j, kinds)
-        if ("true" in kinds) != ("false" in kinds):
-            want = "true" if "true" in kinds else "false"
-            cond = AND(cond, exp.EQ(this=self.text(j), expression=_s(want)))
-        return cond
+    def bool_text(self, j: J) -> exp.Expr:
+        return self.text(j)
 
     def text(self, j: J) -> exp.Expr:
         return fn("json_extract_string", *self._args(j))

@@ -28,6 +28,8 @@ from filterdsl.semantics.days import valid_day
 class MySQLFamily(_PathFamily):
     """MySQL 8 and MariaDB >= 10.6 (JSON_TABLE); strings compare as utf8mb4 bytes (code point order)."""
 
+    ONE_BOOLEAN_TYPE = True
+
     SUBSTR_FN = "SUBSTRING"
 
     name = "mysql"
@@ -75,13 +77,6 @@ class MySQLFamily(_PathFamily):
 
     def typ(self, j: J) -> exp.Expr:
         return fn("JSON_TYPE", self._extract(j))
-
-    def kind_is(self, j: J, kinds: tuple[str, ...]) -> exp.Expr:
-        cond = super().kind_is(j, kinds)
-        if ("true" in kinds) != ("false" in kinds):
-            want = "true" if "true" in kinds else "false"
-            cond = AND(cond, exp.EQ(this=self.json_text(j), expression=_s(want)))
-        return cond
 
     def text(self, j: J) -> exp.Expr:
         return fn("JSON_UNQUOTE", self._extract(j))

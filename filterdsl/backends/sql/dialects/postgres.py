@@ -32,6 +32,8 @@ class PostgresFamily(Family):
     literals, so the expression is the one a ``CREATE INDEX`` names.
     """
 
+    ONE_BOOLEAN_TYPE = True
+
     POSITION_FN = "strpos"
     SUBSTR_FN = "substr"
     DAY_REGEX = True
@@ -84,11 +86,7 @@ class PostgresFamily(Family):
     def kind_is(self, j: J, kinds: tuple[str, ...]) -> exp.Expr:
         if ("true" in kinds) != ("false" in kinds) and len(kinds) == 1:
             return exp.EQ(this=self._v(j), expression=self._jsonb(kinds[0]))
-        cond = super().kind_is(j, kinds)
-        if ("true" in kinds) != ("false" in kinds):
-            want = "true" if "true" in kinds else "false"
-            cond = AND(cond, exp.EQ(this=self.json_text(j), expression=_s(want)))
-        return cond
+        return super().kind_is(j, kinds)
 
     def text(self, j: J) -> exp.Expr:
         assert j.root is not None
