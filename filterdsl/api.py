@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, Union, overload
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 
 from filterdsl.ast import Node, Query
 from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.frontends import FRONTENDS, Context, ParseResult, frontend
 from filterdsl.options import ParseOptions
 from filterdsl.records import normalize_dataset, normalize_record
-from filterdsl.schema import Catalog, load_catalog
+from filterdsl.schema import Catalog, CatalogSource, load_catalog
 
 if TYPE_CHECKING:  # typing.Unpack is Python 3.11+; annotations are never evaluated at run time
     from typing_extensions import Unpack
@@ -31,8 +30,6 @@ Dialect = Literal[
     "starrocks", "tableau", "teradata", "trino", "tsql",
 ]  # fmt: skip
 Paramstyle = Literal["qmark", "numeric", "named", "format", "pyformat", "dollar", "native"]
-#: what ``catalog=`` takes: a Catalog, a path, JSON text, or the parsed Pitchly ``databases`` JSON
-CatalogSource = Union[Catalog, str, "os.PathLike[str]", Mapping[str, Any], Sequence[Any]]
 
 
 class ParseKwargs(TypedDict, total=False):
@@ -51,7 +48,7 @@ class ParseKwargs(TypedDict, total=False):
 FORMATS: tuple[str, ...] = tuple(FRONTENDS)
 
 
-def _catalog(catalog: Any) -> Catalog | None:
+def _catalog(catalog: CatalogSource | None) -> Catalog | None:
     return None if catalog is None else load_catalog(catalog)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from filterdsl.api import parse
 from filterdsl.ast import Query
 from filterdsl.backends.sql import to_sql
-from filterdsl.schema import Catalog, load_catalog
+from filterdsl.schema import Catalog, CatalogSource, load_catalog
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def _hashable(x: Any) -> Hashable:
         return repr(x)
 
 
-def _cat(catalog: Any) -> Catalog | None:
+def _cat(catalog: CatalogSource | None) -> Catalog | None:
     return None if catalog is None else load_catalog(catalog)  # a Catalog passes through as it is
 
 
@@ -124,7 +124,7 @@ def from_request_params(
     params: str | bytes | Mapping[str, Any] | Any,
     *,
     database: str | None = None,
-    catalog: Any = None,
+    catalog: CatalogSource | None = None,
     dialect: str = "sqlite",
     layout: Any = None,
     paramstyle: str | None = None,
@@ -145,7 +145,7 @@ def from_request_params(
 def from_pitchly_variables(
     variables: Mapping[str, Any] | str | bytes,
     *,
-    catalog: Any,
+    catalog: CatalogSource | None,
     database: str | None = None,
     dialect: str = "sqlite",
     layout: Any = None,

@@ -6,10 +6,10 @@ import functools
 import json
 import os
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any
+from typing import Any, Union
 
 from filterdsl.ast import Field, FieldType
 from filterdsl.errors import Collector, FilterError, Location, did_you_mean, pointer
@@ -163,7 +163,11 @@ def _unwrap(obj: Any) -> Any:
     return obj
 
 
-def load_catalog(source: Any) -> Catalog:
+#: what ``catalog=`` takes: a Catalog, a path, JSON text, or the parsed Pitchly ``databases`` JSON
+CatalogSource = Union[Catalog, str, "os.PathLike[str]", Mapping[str, Any], Sequence[Any]]
+
+
+def load_catalog(source: CatalogSource) -> Catalog:
     """Build a Catalog from a path, JSON text, or already-parsed JSON; FilterError if malformed."""
     if isinstance(source, Catalog):
         return source

@@ -14,6 +14,7 @@ from typing import Any
 
 from filterdsl import ast as A
 from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.schema import CatalogSource
 from filterdsl.semantics.paths import MISSING, get_path
 from filterdsl.semantics.sorting import (
     DEFAULT_ORDER,
@@ -385,7 +386,7 @@ def project(doc: Doc, fields: tuple[str, ...] | None) -> Doc:
     return {**doc, "data": {k: data[k] for k in fields if k in data}}
 
 
-def run(query: A.Query, dataset: Dataset, catalog: Any = None) -> list[Doc]:
+def run(query: A.Query, dataset: Dataset, catalog: CatalogSource | None = None) -> list[Doc]:
     """Filter, sort, skip, limit and project; returns canonical documents in result order."""
     docs = rows_for(query, dataset)
     pred = compile_predicate(query.predicate, dataset)

@@ -18,6 +18,7 @@ from filterdsl.cli.common import (
     _read,
 )
 from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.schema import CatalogSource
 
 
 def _check_convert_flags(args: argparse.Namespace) -> None:
@@ -142,7 +143,7 @@ def convert(
     layout: str = "json",
     mapping: str | None = None,
     inline: bool = False,
-    catalog: Any = None,
+    catalog: CatalogSource | None = None,
     pretty: bool = False,
 ) -> str:
     """SQL then the params as JSON on the next line; with ``inline`` the values are SQL literals
@@ -155,7 +156,7 @@ def convert(
     return sql + ";\n" + json.dumps(params, ensure_ascii=False)
 
 
-def mongo_convert(query: Query, catalog: Any = None) -> str:
+def mongo_convert(query: Query, catalog: CatalogSource | None = None) -> str:
     """``filterdsl convert --to mongo``: the find spec or pipeline as JSON (timestamps stay ISO strings)."""
     from filterdsl.backends.mongo import to_mongo
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from filterdsl.ast import Node, Query, node_pointer, to_json
 from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.schema import CatalogSource
 
 OUTPUT_FORMATS = ("pitchly", "text", "ast", "search", "pixiebrix")
 #: The query being emitted, so a refusal can point at its node (a JSON Pointer into the AST JSON form).
@@ -22,7 +23,7 @@ def not_expressible(fmt: str, node: Any, why: str) -> FilterError:
     return FilterError([Diagnostic("not-expressible", f"cannot express {name} in {fmt}: {why}", where)])
 
 
-def to_format(query: Query | Node, fmt: str, catalog: Any = None, keys: str = "ids") -> Any:
+def to_format(query: Query | Node, fmt: str, catalog: CatalogSource | None = None, keys: str = "ids") -> Any:
     """``text``, ``search`` and ``pixiebrix`` give strings; ``pitchly`` the variables object and ``ast`` the
     versioned JSON object. ``keys="names"`` writes Pitchly field names instead of ids (needs the catalog)."""
     q = query if isinstance(query, Query) else Query(query)
@@ -33,7 +34,7 @@ def to_format(query: Query | Node, fmt: str, catalog: Any = None, keys: str = "i
         _ROOT.reset(token)
 
 
-def _emit(q: Query, fmt: str, catalog: Any, keys: str) -> Any:
+def _emit(q: Query, fmt: str, catalog: CatalogSource | None, keys: str) -> Any:
     if fmt == "text":
         from filterdsl.emitters.text import to_text
         from filterdsl.schema import load_catalog

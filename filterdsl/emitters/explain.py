@@ -6,19 +6,23 @@ schema shows them (``Notes contains "rush"``), and relations name the database t
 
 from __future__ import annotations
 
-from typing import Any
-
 from filterdsl import ast as A
 from filterdsl.emitters.text import Namer, _s, field_text, key_text, node_text, schema_namer
+from filterdsl.schema import Catalog
 
 
-def _db(catalog: Any, database: str | None) -> str:
+def _db(catalog: Catalog | None, database: str | None) -> str:
     db = catalog.get(database) if catalog is not None and database is not None else None
     return _s(database) + (f" ({db.name})" if db is not None else "") if database is not None else "(any)"
 
 
 def _lines(
-    node: A.Node, indent: int, out: list[str], namer: Namer, database: str | None, catalog: Any
+    node: A.Node,
+    indent: int,
+    out: list[str],
+    namer: Namer,
+    database: str | None,
+    catalog: Catalog | None,
 ) -> None:
     _Lines(indent, out, namer, database, catalog).visit(node)
 
@@ -26,7 +30,9 @@ def _lines(
 class _Lines(A.Visitor[None]):
     """Appends one node (and, indented below it, its children) to ``out``."""
 
-    def __init__(self, indent: int, out: list[str], namer: Namer, database: str | None, catalog: Any):
+    def __init__(
+        self, indent: int, out: list[str], namer: Namer, database: str | None, catalog: Catalog | None
+    ):
         self.indent, self.out, self.namer, self.database, self.catalog = indent, out, namer, database, catalog
 
     def line(self, text: str) -> None:
@@ -90,7 +96,7 @@ class _Lines(A.Visitor[None]):
         self.line("TRUE" if node.value else "FALSE")
 
 
-def explain(query: A.Query, catalog: Any = None) -> str:
+def explain(query: A.Query, catalog: Catalog | None = None) -> str:
     """The query as an indented tree; ``catalog`` (a Catalog) lets fields read as their schema names."""
     namer: Namer = schema_namer(catalog) if catalog is not None else field_text
     out = [f"QUERY database {_db(catalog, query.database)}"]

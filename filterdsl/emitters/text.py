@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from filterdsl import ast as A
+from filterdsl.schema import Catalog
 
 _OPS = {
     A.Op.EQ: "is",
@@ -81,7 +82,7 @@ def field_text(f: A.Field, database: str | None = None) -> str:
     return key + "".join(f" -> {_s(seg)}" for seg in f.path)
 
 
-def schema_namer(catalog: Any) -> Namer:
+def schema_namer(catalog: Catalog | None) -> Namer:
     """Field names of the schema where they lead back to the same field; canonical spelling otherwise."""
 
     def name(f: A.Field, database: str | None) -> str:
@@ -168,7 +169,7 @@ def _sort_key(sk: A.SortKey, namer: Namer = field_text, database: str | None = N
     return key + (" desc" if sk.descending else " asc")
 
 
-def to_text(query: A.Query | A.Node, catalog: Any = None, keys: str = "ids") -> str:
+def to_text(query: A.Query | A.Node, catalog: Catalog | None = None, keys: str = "ids") -> str:
     """The canonical text of a query (or a bare predicate); ``keys="names"`` with a catalog: the readable
     form, parsed back with that catalog and ``resolve_names=True``."""
     q = query if isinstance(query, A.Query) else A.Query(query)

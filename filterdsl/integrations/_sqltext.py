@@ -36,6 +36,7 @@ from filterdsl.ast import FALSE as FALSE_NODE
 from filterdsl.ast import And, CreatedAt, InTrash, ModifiedSince, Node, Not, Or, Query, not_
 from filterdsl.backends.sql import to_sql
 from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.schema import CatalogSource
 
 
 @dataclass(frozen=True)
@@ -411,7 +412,7 @@ def main_columns(layout: Any, database: str | None) -> frozenset[str]:
     return frozenset(names)
 
 
-def compile_cut(query: Query, dialect: str, layout: Any, catalog: Any) -> Cut:
+def compile_cut(query: Query, dialect: str, layout: Any, catalog: CatalogSource | None) -> Cut:
     """``to_sql`` (named placeholders) and its (cached) analysis."""
     sql, params = to_sql(query, dialect, layout, catalog, paramstyle="named")
     if not isinstance(params, dict):

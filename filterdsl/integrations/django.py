@@ -36,7 +36,7 @@ from filterdsl.ast import Query
 from filterdsl.backends.sql import ColumnsLayout, JsonLayout
 from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.integrations import _sqltext as st
-from filterdsl.schema import load_catalog
+from filterdsl.schema import CatalogSource, load_catalog
 
 __all__ = [
     "filter_queryset",
@@ -109,7 +109,12 @@ class _Shared:
     """The query adapted to the model's columns, and its cut SQL per dialect (compiled lazily)."""
 
     def __init__(
-        self, query: Query, model: Any, layout: Any, catalog: Any, related: Mapping[str, Any] | None
+        self,
+        query: Query,
+        model: Any,
+        layout: Any,
+        catalog: CatalogSource | None,
+        related: Mapping[str, Any] | None,
     ):
         if not isinstance(query, Query):
             raise FilterError(
@@ -235,7 +240,7 @@ def filter_queryset(
     query: Query,
     *,
     layout: Any = None,
-    catalog: Any = None,
+    catalog: CatalogSource | None = None,
     related: Mapping[str, Any] | None = None,
     paginate: bool = True,
 ) -> QuerySet[Any]:

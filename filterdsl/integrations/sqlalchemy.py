@@ -36,6 +36,7 @@ from filterdsl.ast import Query
 from filterdsl.backends.sql import ColumnsLayout, JsonLayout
 from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.integrations import _sqltext as st
+from filterdsl.schema import CatalogSource
 
 __all__ = ["where", "apply", "FilterCondition", "FilterOrder", "install_sqlite_lower", "resolve_layout"]
 
@@ -98,7 +99,7 @@ class _Compiled:
         query: Query,
         table: Any,
         layout: Any,
-        catalog: Any,
+        catalog: CatalogSource | None,
         related: Mapping[str, Any] | None,
         sorted_: bool,
     ):
@@ -223,7 +224,7 @@ def where(
     query: Query,
     table: Any,
     *,
-    catalog: Any = None,
+    catalog: CatalogSource | None = None,
     layout: Any = None,
     related: Mapping[str, Any] | None = None,
 ) -> ColumnElement[bool]:
@@ -242,7 +243,7 @@ def apply(
     query: Query,
     table: Any,
     *,
-    catalog: Any = None,
+    catalog: CatalogSource | None = None,
     layout: Any = None,
     related: Mapping[str, Any] | None = None,
 ) -> Select[Any]:

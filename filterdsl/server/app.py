@@ -7,14 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from filterdsl.embed import QueryCache
-from filterdsl.schema import Catalog, load_catalog
+from filterdsl.schema import Catalog, CatalogSource, load_catalog
 from filterdsl.server.routes import MAX_IMPORT_BYTES, Api
 from filterdsl.server.store import Store
 
 
 def create_app(
     url: str = "sqlite:///:memory:",
-    catalog: Any = None,
+    catalog: CatalogSource | None = None,
     cache: QueryCache | None = None,
     use_cache: bool = True,
     options: dict[str, Any] | None = None,
@@ -46,7 +46,9 @@ def create_app(
     return app
 
 
-def serve(url: str, catalog: Any, host: str, port: int, use_cache: bool = True) -> None:  # pragma: no cover
+def serve(
+    url: str, catalog: CatalogSource | None, host: str, port: int, use_cache: bool = True
+) -> None:  # pragma: no cover
     import uvicorn
 
     uvicorn.run(create_app(url, catalog, use_cache=use_cache), host=host, port=port, log_level="info")

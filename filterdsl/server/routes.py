@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -90,10 +90,10 @@ class Api:
         self.max_body = ParseOptions.from_kwargs(**self.opts).limits.max_input_bytes
         self.max_import = max_import
 
-    def bad(self, diags: list[Diagnostic], status: int = 400) -> Any:
+    def bad(self, diags: list[Diagnostic], status: int = 400) -> Response:
         return JSONResponse({"errors": [d.to_json() for d in diags]}, status_code=status)
 
-    def check_db(self, database: str) -> Any:
+    def check_db(self, database: str) -> Response | None:
         where = Location(param="database")  # the path parameter
         if self.catalog is not None:
             if self.catalog.get(database) is None:
@@ -126,12 +126,12 @@ class Api:
             ) from None
 
     def guarded(
-        self, handler: Callable[[Request, bytes], Any], body: bool = False
-    ) -> Callable[[Request], Any]:
+        self, handler: Callable[[Request, bytes], Response], body: bool = False
+    ) -> Callable[[Request], Awaitable[Response]]:
         """Checks and reading on the event loop; parsing, compiling and the database in the threadpool,
         so one expensive request never stalls the others."""
 
-        async def endpoint(request: Request) -> Any:
+        async def endpoint(request: Request) -> Response:
             database = request.path_params.get("database")
             if database is not None:
                 missing = self.check_db(database)
@@ -145,7 +145,7 @@ class Api:
 
         return endpoint
 
-    def records(self, request: Request, _: bytes) -> Any:
+    def records(self, request: Request, _: bytes) -> Response:
         database = request.path_params["database"]
         compiled = from_request_params(
             request.url.query,
@@ -220,7 +220,7 @@ class Api:
             **self.opts,
         )
 
-    def data(self, request: Request, raw: bytes) -> Any:
+    def data(self, request: Request, raw: bytes) -> Response:
         database = request.path_params["database"]
         compiled = self.variables_query(database, self.body_json(raw, self.max_body))
         self.store.check(compiled, Location(pointer=""))
@@ -228,7 +228,7 @@ class Api:
         rows = [pitchly_row(d, compiled.query.fields) for d in self.store.fetch(compiled)]
         return JSONResponse({"data": rows})
 
-    def count(self, request: Request, raw: bytes) -> Any:
+    def count(self, request: Request, raw: bytes) -> Response:
         database = request.path_params["database"]
         compiled = self.variables_query(database, self.body_json(raw, self.max_body))
         q = compiled.query
@@ -245,7 +245,7 @@ class Api:
         self.store.check(unpaged, Location(pointer=""))
         return JSONResponse({"count": self.store.count(unpaged)})
 
-    def import_records(self, request: Request, raw: bytes) -> Any:
+    def import_records(self, request: Request, raw: bytes) -> Response:
         body = self.body_json(raw, self.max_import)
         if (
             not isinstance(body, dict)
@@ -269,7 +269,7 @@ class Api:
         docs = [normalize_record(r, db, f"/records/{i}") for i, r in enumerate(body["records"])]
         return JSONResponse({"imported": self.store.import_docs(database, docs)})
 
-    async def stats(self, request: Request) -> Any:
+    async def stats(self, request: Request) -> Response:
         s = self.cache.stats() if self.cache is not None else None
         return JSONResponse(
             {

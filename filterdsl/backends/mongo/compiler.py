@@ -17,6 +17,7 @@ from typing import Any
 
 from filterdsl import ast as A
 from filterdsl.errors import FilterError
+from filterdsl.schema import CatalogSource
 from filterdsl.semantics.paths import canonical_index
 from filterdsl.semantics.sorting import DEFAULT_ORDER, EMPTY, KIND_RANK, WELL_TYPED, WRONG_TYPED
 
@@ -621,7 +622,9 @@ def _sort_stage(query: A.Query) -> tuple[list[dict[str, Any]], list[str]]:
 
 # ---------------------------------------------------------------- entry point
 def to_mongo(
-    query: A.Query | A.Node, catalog: Any = None, collections: Mapping[Any, str] | None = None
+    query: A.Query | A.Node,
+    catalog: CatalogSource | None = None,
+    collections: Mapping[Any, str] | None = None,
 ) -> dict[str, Any]:
     """``{"collection", "filter", "sort", "skip", "limit", "projection"}`` for ``find``, or
     ``{"collection", "pipeline"}`` for ``aggregate`` (relational filters, keys a dotted path cannot name,

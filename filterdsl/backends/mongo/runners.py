@@ -19,6 +19,7 @@ from typing import Any
 from filterdsl.ast import Query
 from filterdsl.backends.memory import project
 from filterdsl.backends.mongo import to_mongo
+from filterdsl.schema import CatalogSource
 
 Doc = dict[str, Any]
 ENGINES = ("mongomock", "mingo")
@@ -139,7 +140,10 @@ def mingo_ids(spec: dict[str, Any], collections: Mapping[str, list[Doc]]) -> lis
 
 # ---------------------------------------------------------------- entry point
 def run(
-    query: Query, dataset: Mapping[Any, list[Doc]], engine: str = "mongomock", catalog: Any = None
+    query: Query,
+    dataset: Mapping[Any, list[Doc]],
+    engine: str = "mongomock",
+    catalog: CatalogSource | None = None,
 ) -> list[Doc]:
     """Run ``query`` on ``engine`` over ``{database id: canonical docs}``; projected documents in order."""
     if engine not in ENGINES:

@@ -38,6 +38,7 @@ from filterdsl import ast as A
 from filterdsl.backends.memory import Doc, project, rows_for
 from filterdsl.errors import FilterError
 from filterdsl.records import normalize_record
+from filterdsl.schema import CatalogSource
 from filterdsl.semantics.days import valid_day
 from filterdsl.semantics.paths import MISSING, get_path
 from filterdsl.semantics.sorting import KIND_RANK, is_empty, kind_of, well_typed
@@ -253,7 +254,7 @@ def _str_lists(lists: list[list[str] | None]) -> Any:
     return pl.Series(text, dtype=pl.Utf8).str.json_decode(pl.List(pl.Utf8))
 
 
-def _canonical(docs: Iterable[Any], catalog: Any, database: str | None) -> list[Doc]:
+def _canonical(docs: Iterable[Any], catalog: CatalogSource | None, database: str | None) -> list[Doc]:
     db = None
     if catalog is not None and database is not None:
         from filterdsl.schema import load_catalog
@@ -262,7 +263,9 @@ def _canonical(docs: Iterable[Any], catalog: Any, database: str | None) -> list[
     return [d if type(d) is dict and "removed_at" in d else normalize_record(d, db) for d in docs]
 
 
-def default_slots(docs: list[Doc], catalog: Any = None, database: str | None = None) -> list[A.Field]:
+def default_slots(
+    docs: list[Doc], catalog: CatalogSource | None = None, database: str | None = None
+) -> list[A.Field]:
     """The catalog's fields of ``database``; without one, every top-level key seen (schemaless JSON)."""
     if catalog is not None and database is not None:
         from filterdsl.schema import load_catalog
@@ -278,7 +281,7 @@ def default_slots(docs: list[Doc], catalog: Any = None, database: str | None = N
 
 def to_frame(
     docs: Iterable[Any],
-    catalog: Any = None,
+    catalog: CatalogSource | None = None,
     database: str | None = None,
     *,
     slots: Iterable[A.Field] | None = None,
@@ -300,7 +303,7 @@ def to_frame(
 
 def _to_frame(
     docs: Iterable[Any],
-    catalog: Any,
+    catalog: CatalogSource | None,
     database: str | None,
     slots: Iterable[A.Field] | None,
     sort: bool | Iterable[A.Field],
@@ -427,7 +430,7 @@ class _Compiler(A.Visitor[Any]):
     """A non-null Boolean expression per node: every leaf is ``fill_null(False)``-ed, so NOT is the exact
     complement."""
 
-    def __init__(self, dataset: Mapping[Any, list[Doc]] | None, catalog: Any):
+    def __init__(self, dataset: Mapping[Any, list[Doc]] | None, catalog: CatalogSource | None):
         self.dataset = dataset
         self.catalog = catalog
 
@@ -648,7 +651,9 @@ def _check_utf8(node: A.Node) -> None:
 
 
 def to_polars(
-    query: A.Query | A.Node, catalog: Any = None, dataset: Mapping[Any, list[Any]] | None = None
+    query: A.Query | A.Node,
+    catalog: CatalogSource | None = None,
+    dataset: Mapping[Any, list[Any]] | None = None,
 ) -> pl.Expr:
     """The query's predicate as a Boolean Polars expression over a :func:`to_frame` frame.
 
@@ -684,7 +689,10 @@ def sort_exprs(query: A.Query) -> tuple[list[Any], list[bool]]:
 
 
 def query_frame(
-    query: A.Query, frame: pl.DataFrame, catalog: Any = None, dataset: Mapping[Any, list[Any]] | None = None
+    query: A.Query,
+    frame: pl.DataFrame,
+    catalog: CatalogSource | None = None,
+    dataset: Mapping[Any, list[Any]] | None = None,
 ) -> pl.DataFrame:
     """Filter, sort (SPEC 8), skip and limit a frame built once with :func:`to_frame`.
 
@@ -700,7 +708,7 @@ def query_frame(
     return hits.slice(query.skip) if query.skip else hits
 
 
-def run(query: A.Query, dataset: Mapping[Any, list[Any]], catalog: Any = None) -> list[Doc]:
+def run(query: A.Query, dataset: Mapping[Any, list[Any]], catalog: CatalogSource | None = None) -> list[Doc]:
     """The whole query (filter, sort, skip, limit, projection) on Polars; same result as memory.run."""
     pl = _pl()
     docs = _canonical(rows_for(query, dataset), catalog, query.database)

@@ -30,6 +30,7 @@ from filterdsl.backends.sql.layout import ColumnsLayout, ColumnSpec, JsonLayout,
 from filterdsl.backends.sql.shape import Slot, bind, binder, extract, shape_key
 from filterdsl.backends.sql.status import UnverifiedDialectWarning, warn_unverified
 from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.schema import CatalogSource
 
 __all__ = [
     "ColumnSpec",
@@ -161,7 +162,7 @@ def to_sqlglot(
     query: Query,
     dialect: str = "sqlite",
     layout: JsonLayout | ColumnsLayout | None = None,
-    catalog: Any = None,
+    catalog: CatalogSource | None = None,
     inline: bool = False,
     icu_lower: bool = False,
 ) -> exp.Select:
@@ -184,7 +185,7 @@ def to_sql_inline(
     query: Query,
     dialect: str = "sqlite",
     layout: JsonLayout | ColumnsLayout | None = None,
-    catalog: Any = None,
+    catalog: CatalogSource | None = None,
     pretty: bool = False,
 ) -> str:
     """One statement with the values as SQL literals escaped by sqlglot: for reading and for psql,
@@ -349,7 +350,7 @@ def to_sql(
     query: Query,
     dialect: str = "sqlite",
     layout: JsonLayout | ColumnsLayout | None = None,
-    catalog: Any = None,
+    catalog: CatalogSource | None = None,
     paramstyle: str | None = None,
     icu_lower: bool = False,
     pretty: bool = False,

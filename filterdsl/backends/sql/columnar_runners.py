@@ -25,6 +25,7 @@ from typing import Any
 from filterdsl.ast import Compare, Field, FieldState, FieldType, Query, Relation, Search, walk
 from filterdsl.backends.sql import ColumnsLayout, JsonLayout, to_sql
 from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.schema import Catalog, CatalogSource, load_catalog
 
 Doc = dict[str, Any]
 T = FieldType
@@ -88,7 +89,7 @@ def _touched(query: Query) -> set[str]:
 class _Tables:
     """The dataset as typed columns: per database a table name, its fields and rows, and the layout."""
 
-    def __init__(self, engine: str, query: Query, dataset: Mapping[Any, list[Doc]], catalog: Any):
+    def __init__(self, engine: str, query: Query, dataset: Mapping[Any, list[Doc]], catalog: Catalog | None):
         if catalog is None:
             raise _refuse(engine, "needs a schema (--schema) to know the columns")
         self.names: dict[Any, str] = {}
@@ -261,7 +262,7 @@ def fetch_ids(
     query: Query,
     dataset: Mapping[Any, list[Doc]],
     engine: str,
-    catalog: Any = None,
+    catalog: CatalogSource | None = None,
     main: Any = None,
     layout: str | None = None,
 ) -> list[str]:
@@ -272,7 +273,7 @@ def fetch_ids(
     """
     if engine == "clickhouse" and (layout or "json") == "json":
         return _clickhouse_json(query, dataset, main)
-    tables = _Tables(engine, query, dataset, catalog)
+    tables = _Tables(engine, query, dataset, None if catalog is None else load_catalog(catalog))
     q = Query(query.predicate, query.sort, query.skip, query.limit, None, main)
     sql, params = to_sql(q, engine, tables.layout, catalog, paramstyle="native")
     if engine == "datafusion":

@@ -25,6 +25,7 @@ from filterdsl.backends.sql.dialects.base import AND, OR, J, _n, alias_table, co
 from filterdsl.backends.sql.layout import ColumnsLayout, JsonLayout
 from filterdsl.backends.sql.shape import Slot, extract, is_number, resolve
 from filterdsl.errors import FilterError, Location
+from filterdsl.schema import CatalogSource
 from filterdsl.semantics.sorting import DEFAULT_ORDER, EMPTY, KIND_RANK, STRING_TYPES, WELL_TYPED, WRONG_TYPED
 
 T = A.FieldType
@@ -95,7 +96,11 @@ class _Ctx:
 
 class Compiler:
     def __init__(
-        self, dialect: str, layout: JsonLayout | ColumnsLayout, catalog: Any = None, icu_lower: bool = False
+        self,
+        dialect: str,
+        layout: JsonLayout | ColumnsLayout,
+        catalog: CatalogSource | None = None,
+        icu_lower: bool = False,
     ):
         self.dialect = dialect
         self.layout = layout
@@ -690,7 +695,7 @@ def compile_tree(
     query: A.Query,
     dialect: str = "sqlite",
     layout: JsonLayout | ColumnsLayout | None = None,
-    catalog: Any = None,
+    catalog: CatalogSource | None = None,
     database: str | None = None,
     icu_lower: bool = False,
 ) -> Compiled:

@@ -19,6 +19,7 @@ from filterdsl.ast import Query
 from filterdsl.backends.memory import project
 from filterdsl.backends.sql import JsonLayout, to_sql
 from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.schema import CatalogSource
 
 Doc = dict[str, Any]
 ENGINES = ("sqlite", "duckdb", "postgres", "mysql", "datafusion", "clickhouse")
@@ -181,7 +182,9 @@ def _mysql(dataset: Mapping[Any, list[Doc]], tables: dict[Any, str], url: str) -
             con.close()
 
 
-def _fetch(query: Query, dataset: Dataset, engine: str, url: str | None, catalog: Any) -> list[Doc]:
+def _fetch(
+    query: Query, dataset: Dataset, engine: str, url: str | None, catalog: CatalogSource | None
+) -> list[Doc]:
     """Canonical documents in result order, unprojected."""
     if engine not in ENGINES:
         raise FilterError(
@@ -233,7 +236,7 @@ def run(
     dataset: Mapping[Any, list[Doc]],
     engine: str = "sqlite",
     url: str | None = None,
-    catalog: Any = None,
+    catalog: CatalogSource | None = None,
 ) -> list[Doc]:
     """Run ``query`` on ``engine`` over ``dataset`` ({database id: canonical docs}); projected documents."""
     return [project(d, query.fields) for d in _fetch(query, dataset, engine, url, catalog)]
@@ -244,7 +247,7 @@ def run_ids(
     dataset: Mapping[Any, list[Doc]],
     engine: str = "sqlite",
     url: str | None = None,
-    catalog: Any = None,
+    catalog: CatalogSource | None = None,
 ) -> list[str]:
     """Ids in result order (what ``filterdsl run --ids`` prints)."""
     return [d["id"] for d in _fetch(query, dataset, engine, url, catalog)]
