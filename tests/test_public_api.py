@@ -135,6 +135,7 @@ def test_every_backend_and_emitter_implements_every_node_type() -> None:
         "filterdsl.backends.memory",
         "filterdsl.backends.sql.compiler",
         "filterdsl.backends.sql.shape",
+        "filterdsl.backends.sql.indexes",
         "filterdsl.backends.mongo.compiler",
         "filterdsl.backends.polars.compiler",
         "filterdsl.emitters.text",

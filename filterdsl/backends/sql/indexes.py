@@ -48,15 +48,32 @@ class _Use:
 
 
 def _uses(node: A.Node, database: str | None, negated: bool, out: list[_Use]) -> None:
-    if isinstance(node, (A.And, A.Or)):
+    _Uses(database, negated, out).visit(node)
+
+
+class _Uses(A.Visitor[None]):
+    """Collects what each leaf asks of an index, in its database and under its negation."""
+
+    def __init__(self, database: str | None, negated: bool, out: list[_Use]):
+        self.database, self.negated, self.out = database, negated, out
+
+    def use(self, field: A.Field | None, kind: str, database: str | None = None) -> None:
+        self.out.append(_Use(self.database if database is None else database, field, kind, self.negated))
+
+    def visit_and(self, node: A.And) -> None:
         for i in node.items:
-            _uses(i, database, negated, out)
-    elif isinstance(node, A.Not):
-        if isinstance(node.item, A.InTrash):
-            return
-        _uses(node.item, database, not negated, out)
-    elif isinstance(node, A.Compare):
-        f, op, t = node.field, node.op, node.field.type
+            self.visit(i)
+
+    def visit_or(self, node: A.Or) -> None:
+        for i in node.items:
+            self.visit(i)
+
+    def visit_not(self, node: A.Not) -> None:
+        if not isinstance(node.item, A.InTrash):
+            _uses(node.item, self.database, not self.negated, self.out)
+
+    def visit_compare(self, node: A.Compare) -> None:
+        op, t = node.op, node.field.type
         if t is T.ENUM_TAGS:
             kind = "tags"
         elif t is T.DATE:
@@ -77,22 +94,32 @@ def _uses(node: A.Node, database: str | None, negated: bool, out: list[_Use]) ->
             kind = "ci"
         else:
             kind = "eq"
-        out.append(_Use(database, f, kind, negated))
-    elif isinstance(node, A.FieldState):
-        out.append(_Use(database, node.field, "state", negated))
-    elif isinstance(node, A.Relation):
-        out.append(_Use(node.database, None, "ref", negated))
-        _uses(node.predicate, node.database, negated, out)
-    elif isinstance(node, A.Search):
-        out.append(_Use(database, None, "search", negated))
-    elif isinstance(node, A.IdIn):
-        out.append(_Use(database, None, "id", negated))
-    elif isinstance(node, A.CreatedAt):
-        out.append(_Use(database, None, "created", negated))
-    elif isinstance(node, A.ModifiedSince):
-        out.append(_Use(database, None, "modified", negated))
-    elif isinstance(node, (A.Const, A.InTrash)):
-        return
+        self.use(node.field, kind)
+
+    def visit_field_state(self, node: A.FieldState) -> None:
+        self.use(node.field, "state")
+
+    def visit_relation(self, node: A.Relation) -> None:
+        self.use(None, "ref", node.database)
+        _uses(node.predicate, node.database, self.negated, self.out)
+
+    def visit_search(self, node: A.Search) -> None:
+        self.use(None, "search")
+
+    def visit_id_in(self, node: A.IdIn) -> None:
+        self.use(None, "id")
+
+    def visit_created_at(self, node: A.CreatedAt) -> None:
+        self.use(None, "created")
+
+    def visit_modified_since(self, node: A.ModifiedSince) -> None:
+        self.use(None, "modified")
+
+    def visit_const(self, node: A.Const) -> None:
+        pass
+
+    def visit_in_trash(self, node: A.InTrash) -> None:
+        pass
 
 
 def _strip(e: exp.Expr) -> exp.Expr:
