@@ -18,7 +18,7 @@ from sqlglot import exp
 
 from filterdsl import ast as A
 from filterdsl.backends.sql.compiler import Compiler, _Ctx
-from filterdsl.backends.sql.layout import ColumnsLayout, JsonLayout
+from filterdsl.backends.sql.layout import CI_COLLATIONS, ColumnsLayout, JsonLayout
 from filterdsl.errors import FilterError
 
 T = A.FieldType
@@ -78,6 +78,8 @@ class _Uses(A.Visitor[None]):
             kind = "tags"
         elif t is T.DATE:
             kind = "date"
+        elif op in (A.Op.STARTS_WITH, A.Op.IEQ):
+            kind = "ci-prefix"
         elif op in _CI:
             kind = "ci"
         elif op is A.Op.IN:
@@ -238,7 +240,8 @@ class _Advisor:
 
     def json_use(self, u: _Use) -> None:
         assert u.field is not None
-        f, k, db, fam = u.field, u.kind, u.database, self.fam
+        f, db, fam = u.field, u.database, self.fam
+        k = "ci" if u.kind == "ci-prefix" else u.kind
         name = ".".join(f.segments)
         j = self.json(db, f)
         F = self.comp.fam
@@ -284,6 +287,18 @@ class _Advisor:
             return
         name = ".".join(f.segments)
         F = self.comp.fam
+        if k == "ci-prefix":
+            lay = self.layout
+            if fam == "mysql" and isinstance(lay, ColumnsLayout) and lay.ci_collation:
+                self.index(db, name, self.sql(c))  # serves the LIKE prefilter on the column itself
+                return
+            if fam == "mysql":
+                self.note(
+                    f"ci-prefix on {name}: declare the text columns' case-insensitive collation in the layout "
+                    f"(ci_collation, one of {', '.join(CI_COLLATIONS)}) and the column's index serves it"
+                )
+                return
+            k = "ci"
         if k in ("money-eq", "money-range"):
             self.index(db, name, self.sql(c))
             return

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from filterdsl.errors import FilterError, Location
+
 
 class SqlLayoutWarning(UserWarning):
     """A filter asks something the chosen layout cannot store (e.g. NOT SET vs EMPTY in columns)."""
@@ -19,6 +21,21 @@ class SqlLayoutWarning(UserWarning):
 def default_table(database: str | None) -> str:
     """The database id itself (quoted as an identifier), or ``records`` for schemaless data."""
     return "records" if database is None else database
+
+
+#: MySQL/MariaDB collations whose ``LIKE 'p%'`` matches every text whose ``str.lower()`` starts with a
+#: printable-ASCII ``p``, and the shape derivation that cuts the needle to such a ``p``: the only
+#: non-ASCII letters Python lowers to ASCII are the Kelvin sign (to ``k``) and ``İ`` (to ``i`` and a
+#: combining dot); the general collations do not fold the Kelvin sign, so their prefix stops before a
+#: ``k`` (checked on MariaDB for every entry: tests/test_sql_ci_prefix.py)
+CI_COLLATIONS: dict[str, str] = {
+    "utf8mb4_general_ci": "like_prefix_no_k",
+    "utf8mb4_general_nopad_ci": "like_prefix_no_k",
+    "utf8mb4_unicode_ci": "like_prefix",
+    "utf8mb4_unicode_nopad_ci": "like_prefix",
+    "utf8mb4_unicode_520_ci": "like_prefix",
+    "utf8mb4_unicode_520_nopad_ci": "like_prefix",
+}
 
 
 @dataclass(frozen=True)
@@ -64,6 +81,14 @@ class ColumnsLayout:
     A filter that tells NOT SET from EMPTY (``is-empty`` or ``is-not-set`` alone) is an error
     (``layout-ambiguous``); ``collapse_empty=True`` turns it into a ``SqlLayoutWarning`` and compiles
     it as ``IS NULL`` (NOT SET or EMPTY).
+
+    ``ci_collation`` (MySQL/MariaDB; other dialects do not need it): the case-insensitive collation the
+    text columns were declared with, one of ``CI_COLLATIONS`` (``utf8mb4_general_ci`` is MariaDB's
+    default). A case-insensitive prefix (``starts-with``, ``__istartswith``, ``__iexact``) then also
+    tests ``column LIKE 'prefix%'``, which the column's own index serves: for the printable-ASCII head of
+    the needle that test holds on every row Python's ``str.lower`` matches (checked on MariaDB for each
+    collation listed), and the exact test still decides. Declared wrongly (a ``_bin`` column), the LIKE
+    would drop rows: declare only what ``SHOW FULL COLUMNS`` says.
     """
 
     table: str | None = None
@@ -77,6 +102,16 @@ class ColumnsLayout:
     data: str = "data"
     schema: str | None = None
     collapse_empty: bool = False
+    ci_collation: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.ci_collation is not None and self.ci_collation not in CI_COLLATIONS:
+            raise FilterError.one(
+                "bad-layout",
+                f"ci_collation {self.ci_collation!r} is not one whose LIKE is known to be a superset of "
+                f"Python's case folding; one of {', '.join(CI_COLLATIONS)}",
+                Location(param="layout"),
+            )
 
     def table_name(self, database: str | None) -> str:
         if database in self.tables:
@@ -111,4 +146,10 @@ class ColumnsLayout:
         }
         cols = {(None if k in ("", "null") else k): v for k, v in obj["columns"].items()}
         tables = {(None if k in ("", "null") else k): v for k, v in obj.get("tables", {}).items()}
-        return cls(tables=tables, columns=cols, collapse_empty=bool(obj.get("collapse_empty", False)), **opts)
+        return cls(
+            tables=tables,
+            columns=cols,
+            collapse_empty=bool(obj.get("collapse_empty", False)),
+            ci_collation=obj.get("ci_collation"),
+            **opts,
+        )

@@ -64,7 +64,22 @@ STEPS: dict[str, Any] = {
     "like_ends": lambda v: "%" + like_escape(v),
     "next_day": next_day,
     "head9": lambda v: v[:9],
+    "like_prefix": lambda v: ascii_like_prefix(v),
+    "like_prefix_no_k": lambda v: ascii_like_prefix(v, "k"),
 }
+
+
+_LIKE_SAFE = frozenset(map(chr, range(0x20, 0x7F))) - {"%", "_", "\\"}
+
+
+def ascii_like_prefix(v: str, unsafe: str = "") -> str:
+    """The printable-ASCII head of ``v`` without LIKE's wildcards, its escape and ``unsafe``, then ``%``:
+    a pattern a case-insensitive collation matches on every text whose ``str.lower()`` starts with ``v``
+    (layout.CI_COLLATIONS)."""
+    n = 0
+    while n < len(v) and v[n] in _LIKE_SAFE and v[n] not in unsafe:
+        n += 1
+    return v[:n] + "%"
 
 
 def derive(v: Any, step: str) -> Any:
