@@ -28,6 +28,8 @@ TRICKY = [
     "ı", "ıx", "ß", "SS", "ss", "ſ", "ſx", "Σ", "ς", "σ", "ǅ", "ǆ", "ﬀ", "ff", "ÀB", "àb", "é", "É",
     "name-0001", "NAME-0001x", "Name-0002", "a%b", "a_b", "a\\b", "A%B", "", " x", "x ", "x", "X",
     "\U00010400", "\U00010428", "\U00010400x", "ＡＢ", "ａｂ", "ab", "AB", "-._~", "0", "09", "k-İ", "K-İ",
+    "0\U00010400", "a\U0001f600", "ab\U00020000", "k\U0010ffff", "İ\U00010400", "\u212a\U00010400",
+    "a\ue000", "a\uffff", "a\ufffd", "a\u0301",
 ]  # fmt: skip
 ALPHABET = sorted(set("".join(TRICKY)) | set("kKiIsSxX-%_\\"))
 
@@ -68,7 +70,8 @@ def _fill(table: str, strings: list[str]) -> None:
 
 def _like(table: str, pattern: str) -> set[int]:
     with _conn("mysql").cursor() as cur:
-        cur.execute(f"SELECT id FROM `{table}` WHERE name LIKE %s", (pattern,))
+        # through the index, as a server runs it (a scan and an index range can disagree: see below)
+        cur.execute(f"SELECT id FROM `{table}` FORCE INDEX (name) WHERE name LIKE %s", (pattern,))
         return {int(r[0]) for r in cur.fetchall()}
 
 
@@ -105,7 +108,7 @@ def test_results_are_the_same_with_and_without_the_prefilter(tables: dict[str, s
             assert _filterdsl(table, needle, op, collation) == _filterdsl(table, needle, op, None), needle
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     strings=st.lists(st.text(ALPHABET, max_size=6), min_size=1, max_size=30),
     needle=st.text(ALPHABET, min_size=1, max_size=4),
@@ -170,7 +173,33 @@ def test_only_verified_collations_are_accepted_and_other_dialects_are_unchanged(
     assert "LIKE" not in to_sql(q, "mysql", plain)[0]
     assert (
         ColumnsLayout.from_mapping(
-            {"columns": {"": {"name": "name"}}, "ci_collation": "utf8mb4_unicode_ci"}
+            {"columns": {"": {"name": "name"}}, "ci_collation": "utf8mb4_unicode_520_ci"}
         ).ci_collation
-        == "utf8mb4_unicode_ci"
+        == "utf8mb4_unicode_520_ci"
     )
+
+
+def test_utf8mb4_unicode_ci_is_not_offered_because_its_index_range_misses_rows(
+    tables: dict[str, str],
+) -> None:
+    """Why CI_COLLATIONS leaves utf8mb4_unicode_ci out: through its index, LIKE '0%' misses '0𐐀' (MariaDB
+    10.11); a scan finds it. If a server version fixes this, the collation can be added back."""
+    assert "utf8mb4_unicode_ci" not in CI_COLLATIONS
+    con = _conn("mysql")
+    t = f"fdsl_ci_{secrets.token_hex(4)}_unicode"
+    with con.cursor() as cur:
+        cur.execute(
+            f"CREATE TABLE `{t}` (id INT PRIMARY KEY, name VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci, KEY (name))"
+        )
+        try:
+            cur.executemany(f"INSERT INTO `{t}` VALUES (%s, %s)", [(1, "0\U00010400"), (2, "0a"), (3, "1")])
+            cur.execute(f"SELECT id FROM `{t}` IGNORE INDEX (name) WHERE name LIKE '0%%'")
+            scanned = sorted(r[0] for r in cur.fetchall())
+            cur.execute(f"SELECT id FROM `{t}` FORCE INDEX (name) WHERE name LIKE '0%%'")
+            ranged = sorted(r[0] for r in cur.fetchall())
+        finally:
+            cur.execute(f"DROP TABLE `{t}`")
+    assert scanned == [1, 2]
+    if ranged == scanned:
+        pytest.fail("utf8mb4_unicode_ci's index range now finds '0𐐀': it can join CI_COLLATIONS")
+    assert ranged == [2]

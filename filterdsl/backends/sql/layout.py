@@ -27,12 +27,12 @@ def default_table(database: str | None) -> str:
 #: printable-ASCII ``p``, and the shape derivation that cuts the needle to such a ``p``: the only
 #: non-ASCII letters Python lowers to ASCII are the Kelvin sign (to ``k``) and ``İ`` (to ``i`` and a
 #: combining dot); the general collations do not fold the Kelvin sign, so their prefix stops before a
-#: ``k`` (checked on MariaDB for every entry: tests/test_sql_ci_prefix.py)
+#: ``k`` (checked on MariaDB through the index for every entry: tests/test_sql_ci_prefix.py).
+#: ``utf8mb4_unicode_ci`` is left out: MariaDB 10.11's index range for ``LIKE '0%'`` on it misses
+#: ``'0𐐀'`` (a letter above U+FFFF after the prefix), while a scan finds it.
 CI_COLLATIONS: dict[str, str] = {
     "utf8mb4_general_ci": "like_prefix_no_k",
     "utf8mb4_general_nopad_ci": "like_prefix_no_k",
-    "utf8mb4_unicode_ci": "like_prefix",
-    "utf8mb4_unicode_nopad_ci": "like_prefix",
     "utf8mb4_unicode_520_ci": "like_prefix",
     "utf8mb4_unicode_520_nopad_ci": "like_prefix",
 }
