@@ -205,3 +205,18 @@ def test_layers_import_only_downwards() -> None:
             assert not any(
                 m.startswith(("filterdsl.backends", "filterdsl.emitters", "filterdsl.api")) for m in imports
             ), rel
+
+
+def test_the_cli_engine_registry_matches_the_runners() -> None:
+    """cli/engines.BACKEND_OF is the one list the CLI offers; each runner accepts exactly its engines."""
+    from filterdsl.backends.mongo import runners as mongo_runners
+    from filterdsl.backends.sql import runners as sql_runners
+    from filterdsl.cli.engines import BACKEND_OF, ENGINES
+
+    by_backend = {b: {e for e, x in BACKEND_OF.items() if x == b} for b in set(BACKEND_OF.values())}
+    assert by_backend == {
+        "memory": {"memory"},
+        "sql": set(sql_runners.ENGINES),
+        "mongo": set(mongo_runners.ENGINES),
+    }
+    assert ENGINES == tuple(BACKEND_OF)

@@ -13,7 +13,7 @@ from filterdsl.schema import Catalog
 
 #: engine -> the backend that runs it (``memory``, ``sql`` runners or ``mongo`` runners); the runners'
 #: own tables (``filterdsl.backends.sql.runners.ENGINES``, ``...mongo.runners.ENGINES``) are checked
-#: against this one by tests/test_cli.py
+#: against this one by tests/test_public_api.py
 BACKEND_OF: dict[str, str] = {
     "memory": "memory",
     "sqlite": "sql",

@@ -22,8 +22,8 @@ from filterdsl.backends.sql.dialects import (
     family_for,
 )
 from filterdsl.backends.sql.dialects.base import AND, OR, J, _n, alias_table, col
-from filterdsl.backends.sql.layout import CI_COLLATIONS, ColumnsLayout, JsonLayout
-from filterdsl.backends.sql.shape import Slot, derive, extract, is_number, resolve
+from filterdsl.backends.sql.layout import ColumnsLayout, JsonLayout
+from filterdsl.backends.sql.shape import Slot, extract, is_number, resolve
 from filterdsl.errors import FilterError, Location
 from filterdsl.schema import CatalogSource
 from filterdsl.semantics.sorting import DEFAULT_ORDER, EMPTY, KIND_RANK, STRING_TYPES, WELL_TYPED, WRONG_TYPED
@@ -406,13 +406,10 @@ class Compiler:
         test = self.text_test(c, op, val)
         lay = self.layout
         if op in (A.Op.STARTS_WITH, A.Op.IEQ) and isinstance(lay, ColumnsLayout) and lay.ci_collation:
-            if fam.name == "mysql":  # a superset the column's index serves, then the exact test
-                needle: Any = val  # a text, or its slot
-                like = exp.Like(
-                    this=c.copy(),
-                    expression=self.param(derive(needle.lower(), CI_COLLATIONS[lay.ci_collation])),
-                )
-                return AND(like, test)
+            needle: Any = val  # a text, or its slot
+            pre = fam.ci_prefix_prefilter(c, needle.lower(), lay.ci_collation)
+            if pre is not None:  # a superset the column's index serves, then the exact test
+                return AND(pre, test)
         return test
 
     def nonempty(self, c: exp.Expr) -> exp.Expr:

@@ -371,6 +371,11 @@ class Family:
             return self.text_eq(e, vals[0], indexable)
         return exp.In(this=self.binary(e), expressions=[self.binary(self.param(v)) for v in vals])
 
+    def ci_prefix_prefilter(self, column: exp.Expr, lowered: Any, collation: str) -> exp.Expr | None:
+        """A test on the column itself that its index serves and that holds on every row a
+        case-insensitive prefix of ``lowered`` matches (layout.ci_collation); None where there is none."""
+        return None
+
     def ci(self, hay: exp.Expr, op: str, needle: object) -> exp.Expr:
         """Case-insensitive ``contains``/``starts``/``ends``/``ieq`` of the lowered ``needle`` in ``hay``."""
         low = self.lower(hay)

@@ -21,6 +21,7 @@ from filterdsl.backends.sql.dialects.base import (
     dtype,
     fn,
 )
+from filterdsl.backends.sql.layout import CI_COLLATIONS
 from filterdsl.backends.sql.shape import derive
 from filterdsl.semantics.days import valid_day
 
@@ -42,6 +43,10 @@ class MySQLFamily(_PathFamily):
         "array": ("ARRAY",),
         "object": ("OBJECT",),
     }
+
+    def ci_prefix_prefilter(self, column: exp.Expr, lowered: Any, collation: str) -> exp.Expr | None:
+        # LIKE in the column's own collation (layout.CI_COLLATIONS says which are supersets)
+        return exp.Like(this=column.copy(), expression=self.param(derive(lowered, CI_COLLATIONS[collation])))
 
     def _cat(self, a: exp.Expr | None, piece: str) -> exp.Expr:
         if a is None:
