@@ -1,2 +1,2 @@
 """The SPEC rules that several backends need, written once: paths (SPEC 4), sort order (SPEC 8),
-search text and case folding, calendar days. Backends build their own expressions from these."""
+search text, calendar days. Backends build their own expressions from these."""

@@ -1,14 +1,9 @@
-"""Search text and case folding (SPEC 3, SPEC 5): what a search term is matched against."""
+"""Search text (SPEC 3): what a search term is matched against, folded with ``str.lower`` (SPEC 5)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-
-
-def fold(text: str) -> str:
-    """Case folding for contains/starts/ends/iexact and search: Python's ``str.lower`` (SPEC 5)."""
-    return text.lower()
 
 
 def search_texts(d: Mapping[str, Any]) -> list[str]:
