@@ -8,7 +8,7 @@ default order and ``LIMIT 100``; printed: median ms of both, their ratio, the pl
 SQL text sizes. Then the first-compile latency of a 10-condition filter (``sqlglotc`` is used when
 installed: same API, compiled with mypyc).
 
-    python benchmarks/bench_indexes.py [--rows N] [--repeat R] [--engines postgres,mysql] [--layouts json,columns]
+    python benchmarks/bench_indexes.py [--rows N] [--repeat R] [--engines postgres,mysql] [--layouts json,columns] [--keep]
 """
 
 from __future__ import annotations
@@ -270,6 +270,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--engines", default="postgres,mysql")
     ap.add_argument("--layouts", default="json,columns", help="which layouts to measure")
+    ap.add_argument("--keep", action="store_true", help="keep the tables (to read plans by hand)")
     args = ap.parse_args()
     n = args.rows
     data = rows(n)
@@ -342,7 +343,7 @@ def main() -> None:
                 hsql, _ = hand(engine, lay_name, pred, tables[lay_name])
                 print(f"| {lay_name} | {kind} | {len(sql)} | {len(hsql)} | {len(sql) / len(hsql):.2f} |")
         print()
-        for t in tables.values():
+        for t in () if args.keep else tables.values():
             execute(
                 con,
                 f'DROP TABLE IF EXISTS "{t}"' if engine == "postgres" else f"DROP TABLE IF EXISTS `{t}`",

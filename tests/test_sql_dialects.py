@@ -267,13 +267,13 @@ def test_values_never_in_sql_text():
 # columns layout, NOT contains "50%" with limit 10: portable NOT, no LIKE, dialect placeholders
 GOLDEN_COLUMNS_Q = Query(Not(Compare(Field("name", T.STRING), Op.CONTAINS, "50%")), limit=10, database="main")
 GOLDEN_COLUMNS = {
-    "tsql": "SELECT TOP 10 [id], [created_at], [updated_at], [removed_at], [name] AS [f:name] FROM [main] WHERE CASE WHEN CHARINDEX(:p0, LOWER([name])) > 0 THEN 1 ELSE 0 END = 0 ORDER BY [created_at] DESC, [id]",
-    "oracle": 'SELECT "id", "created_at", "updated_at", "removed_at", "name" AS "f:name" FROM "main" WHERE CASE WHEN INSTR(LOWER("name"), :p0) > 0 THEN 1 ELSE 0 END = 0 ORDER BY "created_at" DESC, "id" FETCH FIRST 10 ROWS ONLY',
-    "bigquery": "SELECT `id`, `created_at`, `updated_at`, `removed_at`, `name` AS `f:name` FROM `main` WHERE NOT (COALESCE(INSTR(LOWER(`name`), @p0) > 0, FALSE)) ORDER BY `created_at` DESC, `id` LIMIT 10",
-    "snowflake": 'SELECT "id", "created_at", "updated_at", "removed_at", "name" AS "f:name" FROM "main" WHERE NOT (COALESCE(CHARINDEX(:p0, LOWER("name")) > 0, FALSE)) ORDER BY "created_at" DESC, "id" LIMIT 10',
-    "trino": 'SELECT "id", "created_at", "updated_at", "removed_at", "name" AS "f:name" FROM "main" WHERE NOT (COALESCE(STRPOS(LOWER("name"), :p0) > 0, FALSE)) ORDER BY "created_at" DESC, "id" LIMIT 10',
+    "tsql": "SELECT TOP 10 [id], [created_at], [updated_at], [removed_at], [name] FROM [main] WHERE CASE WHEN CHARINDEX(:p0, LOWER([name])) > 0 THEN 1 ELSE 0 END = 0 ORDER BY [created_at] DESC, [id]",
+    "oracle": 'SELECT "id", "created_at", "updated_at", "removed_at", "name" FROM "main" WHERE CASE WHEN INSTR(LOWER("name"), :p0) > 0 THEN 1 ELSE 0 END = 0 ORDER BY "created_at" DESC, "id" FETCH FIRST 10 ROWS ONLY',
+    "bigquery": "SELECT `id`, `created_at`, `updated_at`, `removed_at`, `name` FROM `main` WHERE NOT (COALESCE(INSTR(LOWER(`name`), @p0) > 0, FALSE)) ORDER BY `created_at` DESC, `id` LIMIT 10",
+    "snowflake": 'SELECT "id", "created_at", "updated_at", "removed_at", "name" FROM "main" WHERE NOT (COALESCE(CHARINDEX(:p0, LOWER("name")) > 0, FALSE)) ORDER BY "created_at" DESC, "id" LIMIT 10',
+    "trino": 'SELECT "id", "created_at", "updated_at", "removed_at", "name" FROM "main" WHERE NOT (COALESCE(STRPOS(LOWER("name"), :p0) > 0, FALSE)) ORDER BY "created_at" DESC, "id" LIMIT 10',
     # ClickHouse's LOWER folds ASCII only: lowerUTF8 (executed on chDB in test_sql_columnar.py)
-    "clickhouse": 'SELECT "id", "created_at", "updated_at", "removed_at", "name" AS "f:name" FROM "main" WHERE NOT (COALESCE(positionUTF8(lowerUTF8("name"), {p0: String}) > 0, FALSE)) ORDER BY "created_at" DESC, "id" LIMIT 10',
+    "clickhouse": 'SELECT "id", "created_at", "updated_at", "removed_at", "name" FROM "main" WHERE NOT (COALESCE(positionUTF8(lowerUTF8("name"), {p0: String}) > 0, FALSE)) ORDER BY "created_at" DESC, "id" LIMIT 10',
 }
 
 

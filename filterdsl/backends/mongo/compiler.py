@@ -18,6 +18,7 @@ from typing import Any
 from filterdsl import ast as A
 from filterdsl.errors import FilterError
 from filterdsl.schema import CatalogSource
+from filterdsl.semantics.days import DAY_PREFIX
 from filterdsl.semantics.paths import canonical_index
 from filterdsl.semantics.sorting import DEFAULT_ORDER, EMPTY, KIND_RANK, WELL_TYPED, WRONG_TYPED
 
@@ -29,13 +30,6 @@ _STRINGISH = (T.STRING, T.TEXT_BLOCK, T.ENUM, T.REF, T.JSON)
 _NUM = (int, float)
 _META = set("\\^$.|?*+()[]{}/")
 _CMP = {A.Op.GT: "$gt", A.Op.GTE: "$gte", A.Op.LT: "$lt", A.Op.LTE: "$lte", A.Op.EQ: "$eq"}
-#: A valid calendar day at the start of a string (SPEC 1.4), as a regex both Python and JS accept.
-_D = "[0-9]"
-_VALID_DAY = (
-    f"^(?:(?!0000){_D}{{4}}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]{_D}|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]{_D}|30)"
-    f"|02-(?:0[1-9]|1{_D}|2[0-8]))|(?:{_D}{_D}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)"
-    "-02-29)"
-)
 
 
 # ---------------------------------------------------------------- case-insensitive regexes
@@ -343,7 +337,7 @@ class _Compiler(A.Visitor[Filter]):
             rng = _day_range(op, str(val))
             if rng is None:
                 return FALSE
-            return self.all_of([*guards, {p: {"$regex": _VALID_DAY, **NOT_ARRAY, **rng}}])
+            return self.all_of([*guards, {p: {"$regex": DAY_PREFIX, **NOT_ARRAY, **rng}}])
         if t is T.ENUM_TAGS:
             vals = list(val)  # type: ignore[arg-type]
             if op is A.Op.HAS_ANY:
@@ -565,7 +559,7 @@ def _sort_key(t: A.FieldType, segs: tuple[str, ...]) -> list[Any]:
         T.NUMBER: _is_num(v),
         T.BOOLEAN: _is_bool(v),
         T.DATE: {
-            "$and": [is_str, {"$regexMatch": {"input": {"$cond": [is_str, v, ""]}, "regex": _VALID_DAY}}]
+            "$and": [is_str, {"$regexMatch": {"input": {"$cond": [is_str, v, ""]}, "regex": DAY_PREFIX}}]
         },
         T.CURRENCY: {"$and": [_is_obj(v), _is_num("$$v.val")]},
     }.get(t)

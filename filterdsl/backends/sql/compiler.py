@@ -205,9 +205,12 @@ class Compiler:
             return test
         if t is T.ATTACHMENT:
             url = fam.child(j, "val", 1)
-            return AND(fam.kind_is(url, ("string",)), self.text_test(fam.text(url), op, val, indexable=False))
+            return fam.typed(
+                fam.kind_is(url, ("string",)), self.text_test(fam.text(url), op, val, indexable=False)
+            )
         if t is T.DATE:
-            return AND(fam.date_cmp(fam.text(j), _OPN[op], val), fam.kind_is(j, ("string",)))
+            day = fam.date_cmp(fam.text(j), _OPN[op], val)
+            return day if fam.TEXT_OF_NONSTRING_IS_JSON else AND(day, fam.kind_is(j, ("string",)))
         if t is T.ENUM_TAGS:
             return self.tags(j, op, tuple(val))  # type: ignore[arg-type]
         if t is T.BOOLEAN or type(val) is bool:
@@ -220,8 +223,8 @@ class Compiler:
         if op is A.Op.EQ and (t is T.JSON or val != ""):  # PixieBrix equality: "" matches "" (SPEC 4)
             return fam.str_eq(j, val)
         if t is T.JSON and op is A.Op.IEQ:
-            return AND(fam.kind_is(j, ("string",)), self.str_op(fam.text(j), op, val, indexable=False))
-        return AND(fam.kind_is(j, ("string",)), self.text_test(fam.text(j), op, val, indexable=False))
+            return fam.typed(fam.kind_is(j, ("string",)), self.str_op(fam.text(j), op, val, indexable=False))
+        return fam.typed(fam.kind_is(j, ("string",)), self.text_test(fam.text(j), op, val, indexable=False))
 
     def _guarded(self, parts: list[exp.Expr]) -> exp.Expr:
         """AND in a CASE so engines that evaluate eagerly never cast a value of the wrong type; a plain
@@ -329,7 +332,8 @@ class Compiler:
         return AND(*[exp.Paren(this=o) for o in out])
 
     def _str_hit(self, j: J, term: str) -> exp.Expr:
-        return AND(self.fam.kind_is(j, ("string",)), self.fam.ci(self.fam.text(j), "contains", term))
+        fam = self.fam
+        return fam.typed(fam.kind_is(j, ("string",)), fam.ci(fam.text(j), "contains", term))
 
     def _list_hit(self, j: J, term: str) -> exp.Expr:
         if self.columns and hasattr(self.fam, "list_search"):  # DataFusion: no per-element test
@@ -572,12 +576,13 @@ class Compiler:
         cols: list[exp.Expr] = [self.rcol(ctx, c) for c in ("id", "created_at", "updated_at", "removed_at")]
         if self.columns:
             assert isinstance(self.layout, ColumnsLayout)
+            # every field's column (and currency column) under its own name, as a person lists them
             for k in self.layout.field_columns(database):
                 s = self.layout.column(database, k)
                 assert s is not None
-                cols.append(exp.alias_(col(s.column, a), f"f:{k}", quoted=True))
+                cols.append(col(s.column, a))
                 if s.currency:
-                    cols.append(exp.alias_(col(s.currency, a), f"c:{k}", quoted=True))
+                    cols.append(col(s.currency, a))
         else:
             cols.append(self.rcol(ctx, "data"))
         sel = (

@@ -25,7 +25,6 @@ from sqlglot.dialects.trino import Trino
 
 from filterdsl.backends.sql.dialects.base import (
     AND,
-    DAY_PREFIX,
     OR,
     Family,
     J,
@@ -37,6 +36,7 @@ from filterdsl.backends.sql.dialects.base import (
 )
 from filterdsl.backends.sql.shape import STEPS, derive
 from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.semantics.days import DAY_PREFIX
 
 #: DAY_PREFIX without its ``(?!0000)`` look-ahead (Rust regex and re2 have none): year 0000 is refused
 #: by ``text >= '0001'`` instead

@@ -11,7 +11,6 @@ from sqlglot import exp
 from filterdsl.backends.sql.dialects.base import (
     _CMP,
     AND,
-    DAY_PREFIX,
     J,
     _n,
     _PathFamily,
@@ -23,7 +22,7 @@ from filterdsl.backends.sql.dialects.base import (
 )
 from filterdsl.backends.sql.layout import CI_COLLATIONS
 from filterdsl.backends.sql.shape import derive
-from filterdsl.semantics.days import valid_day
+from filterdsl.semantics.days import DAY_PREFIX, valid_day
 
 
 class MySQLFamily(_PathFamily):
@@ -32,6 +31,7 @@ class MySQLFamily(_PathFamily):
     ONE_BOOLEAN_TYPE = True
 
     SUBSTR_FN = "SUBSTRING"
+    TEXT_OF_NONSTRING_IS_JSON = True
 
     name = "mysql"
     kinds = {
@@ -123,6 +123,9 @@ class MySQLFamily(_PathFamily):
     # A full scan (MariaDB has no index on a JSON value) evaluates AND left to right: the value test
     # (one parse of the document) first, the kind test (a second parse) only on the rows it let through.
     # JSON_UNQUOTE(JSON_EXTRACT(...)), not JSON_VALUE: MySQL 8's JSON_VALUE stops at 512 characters.
+    def typed(self, kind: exp.Expr, test: exp.Expr) -> exp.Expr:
+        return AND(test, kind)
+
     def str_eq(self, j: J, value: object) -> exp.Expr:
         return AND(
             exp.EQ(this=self.binary(self.text(j)), expression=self.binary(self.param(value))),
@@ -200,8 +203,9 @@ class MySQLFamily(_PathFamily):
         return exp.GT(this=fn("LOCATE", self.binary(self.param(needle)), self.binary(hay)), expression=_n(0))
 
     def valid_day(self, head: exp.Expr) -> exp.Expr:
-        # REGEXP_INSTR exists in MySQL 8 and MariaDB (REGEXP_LIKE is MySQL only)
-        return exp.GT(this=fn("REGEXP_INSTR", self.binary(head), _s(DAY_PREFIX)), expression=_n(0))
+        # REGEXP_INSTR exists in MySQL 8 and MariaDB (REGEXP_LIKE is MySQL only). No byte cast: the
+        # pattern has no letters, so a case-insensitive collation matches exactly what bytes match
+        return exp.GT(this=fn("REGEXP_INSTR", head, _s(DAY_PREFIX)), expression=_n(0))
 
     def valid_prefix(self, text: exp.Expr) -> exp.Expr:
         return self.valid_day(text)  # the regex is anchored at the start only: no substring needed
