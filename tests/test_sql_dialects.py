@@ -166,7 +166,7 @@ GOLDEN = {
         ["O'Brien"],
     ),
     "mysql": (
-        "SELECT `id`, `created_at`, `updated_at`, `removed_at`, `data` FROM `main` WHERE CAST(JSON_UNQUOTE(JSON_EXTRACT(`data`, '$.\"k''1\"')) AS BINARY) = CAST(%s AS BINARY) AND JSON_TYPE(JSON_EXTRACT(`data`, '$.\"k''1\"')) = 'STRING' ORDER BY `created_at` DESC, CAST(`id` AS BINARY)",
+        "SELECT `id`, `created_at`, `updated_at`, `removed_at`, `data` FROM `main` WHERE CAST(COALESCE(JSON_VALUE(`data`, '$.\"k''1\"'), JSON_UNQUOTE(JSON_EXTRACT(`data`, '$.\"k''1\"'))) AS BINARY) = %s AND JSON_TYPE(JSON_EXTRACT(`data`, '$.\"k''1\"')) = 'STRING' ORDER BY `created_at` DESC, CAST(`id` AS BINARY)",
         ["O'Brien"],
     ),
 }

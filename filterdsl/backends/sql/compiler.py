@@ -176,7 +176,7 @@ class Compiler:
         if op in _CI:
             return fam.ci(s, _CI[op], val.lower())
         if op in _CMP:
-            return _CMP[op](this=fam.binary(s), expression=fam.binary(self.param(val)))
+            return _CMP[op](this=fam.binary(s), expression=fam.bound(self.param(val)))
         raise _bad_query("unsupported", f"operator {op.value} on strings")
 
     def text_test(self, s: exp.Expr, op: A.Op, val: Any, indexable: bool = True) -> exp.Expr:

@@ -361,13 +361,13 @@ class Family:
 
     def text_eq(self, e: exp.Expr, value: object, indexable: bool = True) -> exp.Expr:
         """``e = value`` by code point; ``indexable`` asks for a form a plain index on ``e`` serves."""
-        return exp.EQ(this=self.binary(e), expression=self.binary(self.param(value)))
+        return exp.EQ(this=self.binary(e), expression=self.bound(self.param(value)))
 
     def text_in(self, e: exp.Expr, values: tuple[object, ...], indexable: bool = True) -> exp.Expr:
         vals = tuple(dict.fromkeys(values))
         if len(vals) == 1:
             return self.text_eq(e, vals[0], indexable)
-        return exp.In(this=self.binary(e), expressions=[self.binary(self.param(v)) for v in vals])
+        return exp.In(this=self.binary(e), expressions=[self.bound(self.param(v)) for v in vals])
 
     def ci_prefix_prefilter(self, column: exp.Expr, lowered: Any, collation: str) -> exp.Expr | None:
         """A test on the column itself that its index serves and that holds on every row a
@@ -417,6 +417,10 @@ class Family:
         """A string expression that compares and sorts by code point."""
         return e
 
+    def bound(self, e: exp.Expr) -> exp.Expr:
+        """The value side of a comparison with a ``binary`` expression."""
+        return self.binary(e)
+
     def length(self, e: exp.Expr) -> exp.Expr:
         return exp.Length(this=e)
 
@@ -438,7 +442,7 @@ class Family:
         n = length(needle)
         return exp.EQ(
             this=self.binary(exp.Substring(this=hay, start=_n(1), length=self.param(n))),
-            expression=self.binary(self.param(needle)),
+            expression=self.bound(self.param(needle)),
         )
 
     def ends(self, hay: exp.Expr, needle: Any) -> exp.Expr:
@@ -450,7 +454,7 @@ class Family:
             exp.GTE(this=self.length(hay), expression=self.param(n)),
             exp.EQ(
                 this=self.binary(exp.Substring(this=hay, start=start)),
-                expression=self.binary(self.param(needle)),
+                expression=self.bound(self.param(needle)),
             ),
         )
 
