@@ -13,6 +13,8 @@ first, exactly as the compiler's IN lists and tag tests de-duplicate them).
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +58,19 @@ def next_day(day: str) -> str:
 
 
 #: derivations a parameter may record (applied in order to the bound value)
+def json_number(v: Any) -> str:
+    """The JSON text PostgreSQL's ``to_jsonb(v::float8)`` makes: the shortest exact decimal of the double
+    (Python's repr is the same shortest round-trip), non-finite doubles as strings as PostgreSQL writes
+    them; an integer too large for a double stays exact (only a hand-built AST holds one)."""
+    try:
+        f = float(v)
+    except OverflowError:
+        return str(int(v))
+    if math.isfinite(f):
+        return repr(f)
+    return json.dumps("NaN" if math.isnan(f) else ("Infinity" if f > 0 else "-Infinity"))
+
+
 STEPS: dict[str, Any] = {
     "lower": str.lower,
     "len": len,
@@ -63,6 +78,8 @@ STEPS: dict[str, Any] = {
     "like_starts": lambda v: like_escape(v) + "%",
     "like_ends": lambda v: "%" + like_escape(v),
     "next_day": next_day,
+    "json_str": lambda v: json.dumps(v, ensure_ascii=False),
+    "json_num": json_number,
     "head9": lambda v: v[:9],
     "like_prefix": lambda v: ascii_like_prefix(v),
     "like_prefix_no_k": lambda v: ascii_like_prefix(v, "k"),

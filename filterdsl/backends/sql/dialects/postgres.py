@@ -111,9 +111,12 @@ class PostgresFamily(Family):
         return fn("jsonb_array_length", self._v(j))
 
     # ---- typed tests as jsonb comparisons
-    def _num_param(self, value: object) -> exp.Expr:
-        # float8 -> jsonb keeps the shortest exact decimal (0.30000000000000004 stays itself)
-        return exp.Cast(this=self.param(value), to=dtype("DOUBLE PRECISION", dialect="postgres"))
+    def _bound_jsonb(self, value: object, step: str) -> exp.Expr:
+        """``value`` as a bound jsonb constant, ``CAST($1 AS JSONB)`` of its JSON text. ``to_jsonb($1)`` is
+        STABLE, so PostgreSQL ran it on every row a filter reads (1.3-1.6x the hand-written time when a
+        10% filter walks the order index); the cast of a constant is folded once. Numbers are written as
+        ``to_jsonb($1::float8)`` wrote them (shape.json_number)."""
+        return exp.Cast(this=self.param(derive(value, step)), to=dtype("JSONB"))
 
     def _str_param(self, value: object) -> exp.Expr:
         return exp.Cast(this=self.param(value), to=dtype("TEXT"))
@@ -123,24 +126,24 @@ class PostgresFamily(Family):
         (``data @> ...``) would also let a GIN index serve it, but the planner multiplies the two
         conditions' selectivities and, underestimating the rows, sorts 10% of a table instead of walking
         the order index (measured 38 ms against 2 ms at 100,000 rows)."""
-        return exp.EQ(this=self._v(j), expression=fn("to_jsonb", value))
+        return exp.EQ(this=self._v(j), expression=value)
 
     def str_eq(self, j: J, value: object) -> exp.Expr:
-        return self._eq(j, self._str_param(value))
+        return self._eq(j, self._bound_jsonb(value, "json_str"))
 
     def str_in(self, j: J, values: tuple[object, ...]) -> exp.Expr:
         vals = tuple(dict.fromkeys(values))
         if len(vals) == 1:
             return self.str_eq(j, vals[0])
-        return exp.In(this=self._v(j), expressions=[fn("to_jsonb", self._str_param(v)) for v in vals])
+        return exp.In(this=self._v(j), expressions=[self._bound_jsonb(v, "json_str") for v in vals])
 
     def num_cmp(self, j: J, op: str, value: object) -> exp.Expr:
         if op == "eq":
-            return self._eq(j, self._num_param(value))
+            return self._eq(j, self._bound_jsonb(value, "json_num"))
         # jsonb orders null < strings < numbers < booleans < arrays < objects: the kind test keeps
         # the range to numbers; the comparison is the index condition
         return AND(
-            _CMP[op](this=self._v(j), expression=fn("to_jsonb", self._num_param(value))),
+            _CMP[op](this=self._v(j), expression=self._bound_jsonb(value, "json_num")),
             exp.EQ(this=self.typ(j), expression=_s("number")),
         )
 
