@@ -15,6 +15,8 @@ MONTHS = ["00", "01", "02", "04", "09", "12", "13", "1-"]
 DAYS = ["00", "01", "28", "29", "30", "31", "32", " 1", "3a"]
 VALUES: list[object] = [f"{y}-{m}-{d}" for y in YEARS for m in MONTHS for d in DAYS]
 VALUES += [str(v) + "T23:59:59.999Z" for v in VALUES[::7]] + ["2020-1-5", "garbage", "", "2020-01-23"]
+#: digits that are not ASCII (a regex \d matches them in some engines and locales): never a day
+VALUES += ["٢٠٢٠-01-23", "２０２０-01-23", "2020-٠1-23", "2020-01-2٣", "𝟐𝟎𝟐𝟎-01-23"]
 #: not strings: PostgreSQL and MariaDB test no JSON kind for dates (the text of any of these is JSON text,
 #: which never starts with a day), so these show that none of them passes
 VALUES += [20200123, 2020.5, -2020, True, False, None, ["2020-01-23"], {"d": "2020-01-23"}, [], {}]

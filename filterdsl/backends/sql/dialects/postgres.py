@@ -21,6 +21,10 @@ from filterdsl.backends.sql.dialects.base import (
     fn,
 )
 from filterdsl.backends.sql.shape import derive
+from filterdsl.semantics.days import DAY_PREFIX
+
+#: DAY_PREFIX for a regex that runs under COLLATE "C" (valid_day below): 9 characters shorter
+_DAY_PREFIX_C = DAY_PREFIX.replace("[0-9]", "\\d")
 
 
 class PostgresFamily(Family):
@@ -234,5 +238,6 @@ class PostgresFamily(Family):
         # on the expression the date index names (``COLLATE "C"``), so the planner estimates the regex
         # from that index's statistics; elsewhere it guesses from the pattern's length (about 1e-5 for
         # this one) and then sorts every row of a 10% range instead of walking the order index. The
-        # regex means the same under any collation: its classes are code-point ranges of ASCII digits
-        return super().valid_day(self.binary(head))
+        # regex means the same under any collation: its classes are code-point ranges of ASCII digits.
+        # Under "C", \d is the ASCII digits only (PostgreSQL's C regex locale), a shorter [0-9]
+        return exp.RegexpLike(this=self.binary(head), expression=_s(_DAY_PREFIX_C))
