@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 from filterdsl.ast import And, Node, Not, Or, Relation, Search
 from filterdsl.backends.sql.runners import py_lower
+from filterdsl.backends.sql.shape import extract
 from filterdsl.embed import CompiledQuery
 from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.records import check_storable
@@ -155,7 +156,9 @@ class Store:
                     )
                 ]
             )
-        values = compiled.params.values() if isinstance(compiled.params, dict) else compiled.params
+        values = list(compiled.params.values() if isinstance(compiled.params, dict) else compiled.params)
+        if self.dialect == "postgres":  # bound JSON values are JSON text ("\u0000"): read the query's own
+            values += extract(compiled.query)[1]
         if "\x00" in compiled.sql or (
             self.dialect == "postgres" and any(isinstance(v, str) and "\x00" in v for v in values)
         ):
