@@ -14,7 +14,8 @@ _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 #: digits a non-zero multiple of 4, or a century divisible by 400). Written for the regex dialects of
 #: PostgreSQL, PCRE (MariaDB/MySQL), Java (Spark), JavaScript and Python alike: ``[0-9]``, never ``\d``
 #: (Unicode digits in some of them); capturing groups, which are shorter SQL than ``(?:``. Checked
-#: against ``valid_day`` on every month/day pair 00-99 of 300 years and on random strings (tests).
+#: against ``valid_day`` on every month/day pair 00-99 of 22 rule years, February of every year and
+#: random strings (tests/test_day_regex.py); each engine runs it on a grid (tests/test_sql_dates.py).
 DAY_PREFIX = (
     "^(?!0000)([0-9]{4}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)"
     "|([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)-02-29)"

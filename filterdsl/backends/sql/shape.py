@@ -57,7 +57,6 @@ def next_day(day: str) -> str:
         return "9999-12-32"
 
 
-#: derivations a parameter may record (applied in order to the bound value)
 def json_number(v: Any) -> str:
     """The JSON text PostgreSQL's ``to_jsonb(v::float8)`` makes: the shortest exact decimal of the double
     (Python's repr is the same shortest round-trip), non-finite doubles as strings as PostgreSQL writes
@@ -71,6 +70,7 @@ def json_number(v: Any) -> str:
     return json.dumps("NaN" if math.isnan(f) else ("Infinity" if f > 0 else "-Infinity"))
 
 
+#: derivations a parameter may record (applied in order to the bound value)
 STEPS: dict[str, Any] = {
     "lower": str.lower,
     "len": len,

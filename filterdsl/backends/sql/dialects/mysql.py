@@ -155,13 +155,12 @@ class MySQLFamily(_PathFamily):
 
     # A full scan (MariaDB has no index on a JSON value) evaluates AND left to right: the value test
     # (one parse of the document) first, the kind test (a second parse) only on the rows it let through.
-    # JSON_UNQUOTE(JSON_EXTRACT(...)), not JSON_VALUE: MySQL 8's JSON_VALUE stops at 512 characters.
     def typed(self, kind: exp.Expr, test: exp.Expr) -> exp.Expr:
         return AND(test, kind)
 
     def str_eq(self, j: J, value: object) -> exp.Expr:
         return AND(
-            exp.EQ(this=self.binary(self.text(j)), expression=self.param(value)),
+            exp.EQ(this=self.binary(self.text(j)), expression=self.bound(self.param(value))),
             self.kind_is(j, ("string",)),
         )
 
@@ -170,7 +169,7 @@ class MySQLFamily(_PathFamily):
         if len(vals) == 1:
             return self.str_eq(j, vals[0])
         return AND(
-            exp.In(this=self.binary(self.text(j)), expressions=[self.param(x) for x in vals]),
+            exp.In(this=self.binary(self.text(j)), expressions=[self.bound(self.param(x)) for x in vals]),
             self.kind_is(j, ("string",)),
         )
 
