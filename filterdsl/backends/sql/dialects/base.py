@@ -274,14 +274,16 @@ class Family:
 
     def str_eq(self, j: J, value: object) -> exp.Expr:
         """``j`` is the JSON string ``value`` (compared by code point)."""
-        return AND(self.kind_is(j, ("string",)), self.text_eq(self.text(j), value, indexable=False))
+        return self.typed(self.kind_is(j, ("string",)), self.text_eq(self.text(j), value, indexable=False))
 
     def str_in(self, j: J, values: tuple[object, ...]) -> exp.Expr:
-        return AND(self.kind_is(j, ("string",)), self.text_in(self.text(j), values, indexable=False))
+        return self.typed(self.kind_is(j, ("string",)), self.text_in(self.text(j), values, indexable=False))
 
     def num_cmp(self, j: J, op: str, value: object) -> exp.Expr:
         """``j`` is a JSON number and ``j <op> value``."""
-        return AND(self.kind_is(j, ("number",)), _CMP[op](this=self.num(j), expression=self.param(value)))
+        return self.typed(
+            self.kind_is(j, ("number",)), _CMP[op](this=self.num(j), expression=self.param(value))
+        )
 
     def bool_eq(self, j: J, value: bool) -> exp.Expr:
         return self.is_bool(j, value)

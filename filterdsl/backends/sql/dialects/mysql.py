@@ -10,7 +10,6 @@ import sqlglot
 from sqlglot import exp
 
 from filterdsl.backends.sql.dialects.base import (
-    _CMP,
     AND,
     J,
     _n,
@@ -154,27 +153,10 @@ class MySQLFamily(_PathFamily):
         return e
 
     # A full scan (MariaDB has no index on a JSON value) evaluates AND left to right: the value test
-    # (one parse of the document) first, the kind test (a second parse) only on the rows it let through.
+    # (one parse of the document) first, the kind test (a second parse) only on the rows it let through;
+    # the base str_eq, str_in and num_cmp write their tests through this
     def typed(self, kind: exp.Expr, test: exp.Expr) -> exp.Expr:
         return AND(test, kind)
-
-    def str_eq(self, j: J, value: object) -> exp.Expr:
-        return AND(
-            exp.EQ(this=self.binary(self.text(j)), expression=self.bound(self.param(value))),
-            self.kind_is(j, ("string",)),
-        )
-
-    def str_in(self, j: J, values: tuple[object, ...]) -> exp.Expr:
-        vals = tuple(dict.fromkeys(values))
-        if len(vals) == 1:
-            return self.str_eq(j, vals[0])
-        return AND(
-            exp.In(this=self.binary(self.text(j)), expressions=[self.bound(self.param(x)) for x in vals]),
-            self.kind_is(j, ("string",)),
-        )
-
-    def num_cmp(self, j: J, op: str, value: object) -> exp.Expr:
-        return AND(_CMP[op](this=self.num(j), expression=self.param(value)), self.kind_is(j, ("number",)))
 
     def bool_eq(self, j: J, value: bool) -> exp.Expr:
         v = self._value(j)

@@ -237,7 +237,7 @@ class PostgresFamily(Family):
     def valid_day(self, head: exp.Expr) -> exp.Expr:
         # on the expression the date index names (``COLLATE "C"``), so the planner estimates the regex
         # from that index's statistics; elsewhere it guesses from the pattern's length (about 1e-5 for
-        # this one) and then sorts every row of a 10% range instead of walking the order index. The
-        # regex means the same under any collation: its classes are code-point ranges of ASCII digits.
-        # Under "C", \d is the ASCII digits only (PostgreSQL's C regex locale), a shorter [0-9]
+        # this one) and then sorts every row of a 10% range instead of walking the order index. Under
+        # "C", \d is the ASCII digits only (PostgreSQL's C regex locale), so it stands for [0-9]; under
+        # another collation it could match other scripts' digits
         return exp.RegexpLike(this=self.binary(head), expression=_s(_DAY_PREFIX_C))
