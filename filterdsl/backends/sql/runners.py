@@ -22,7 +22,7 @@ from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.schema import CatalogSource
 
 Doc = dict[str, Any]
-ENGINES = ("sqlite", "duckdb", "postgres", "mysql", "datafusion", "clickhouse")
+ENGINES = ("sqlite", "duckdb", "postgres", "mysql", "datafusion", "clickhouse", "spark")
 #: in-process engines loaded in the columns layout (see sql_columnar_exec)
 COLUMNAR = ("datafusion", "clickhouse")
 Dataset = Mapping[Any, list[Doc]]
@@ -197,6 +197,10 @@ def _fetch(
             ]
         )
     main = _resolve(query, dataset)
+    if engine == "spark":  # DataFrames on a local session or Spark Connect (url: sc://host:port)
+        from filterdsl.backends.sql.spark_runners import fetch
+
+        return fetch(query, dataset, url, catalog, main)
     if engine in COLUMNAR:
         from filterdsl.backends.sql.columnar_runners import fetch_ids
 
