@@ -524,7 +524,9 @@ class Compiler:
             )
             return [(grp, False), (day, False)]
         # NULL (NOT SET or EMPTY) first ascending, last descending: the column itself, as an index has it
-        return [(c if t in (T.CURRENCY, T.NUMBER, T.BOOLEAN) else fam.binary(c), True)]
+        if t in (T.CURRENCY, T.NUMBER):
+            return [(fam.sort_number_column(c), True)]
+        return [(c if t is T.BOOLEAN else fam.binary(c), True)]
 
     def _json_sort(self, key: A.Field, ctx: _Ctx) -> list[tuple[exp.Expr, bool]]:
         """A JSON value may hold any kind: the rank of semantics.sorting, then one column per kind."""
