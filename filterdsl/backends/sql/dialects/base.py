@@ -288,8 +288,12 @@ class Family:
     def bool_eq(self, j: J, value: bool) -> exp.Expr:
         return self.is_bool(j, value)
 
-    def date_cmp(self, text: exp.Expr, op: str, day: object, indexable: bool = False) -> exp.Expr:
+    def date_cmp(
+        self, text: exp.Expr, op: str, day: object, indexable: bool = False, check: bool = True
+    ) -> exp.Expr:
         """``text`` (SQL text) starts with a real day that is ``<op> day`` (SPEC 1.4: days compare).
+        ``check=False`` leaves out the day check where another conjunct of the same AND has it (the
+        second bound of a date range: the regex once per row, not twice).
 
         By code point, the first 10 characters compare with a day exactly as the whole text compares
         with that day (``>=``, ``<``) or with the next day (``>``, ``<=``), so the range is on the value
@@ -308,7 +312,7 @@ class Family:
             rng = (exp.GTE if op == "gt" else exp.LT)(this=t, expression=self.param(nxt))
         else:
             rng = (exp.GTE if op == "gte" else exp.LT)(this=t, expression=self.param(day))
-        return AND(rng, self.valid_prefix(text.copy()))
+        return AND(rng, self.valid_prefix(text.copy())) if check else rng
 
     def is_empty(self, j: J) -> exp.Expr:
         return OR(
