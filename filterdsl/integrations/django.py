@@ -509,6 +509,7 @@ class FilterdslFilter(BaseFilterBackend):
             )
         c = Collector()
         owned = owned_params(view, queryset)
+        vendor = connections[queryset.db].vendor if queryset is not None else None
         kept = []
         for p in decode(text, c):
             if p.name in owned:
@@ -525,6 +526,19 @@ class FilterdslFilter(BaseFilterBackend):
                     c.warn("unknown-param", message + " (ignored, as Django does)", p.loc())
                 else:
                     c.error("unknown-param", message, p.loc())
+                continue
+            if "\x00" in p.name or ("\x00" in p.value and (p.name == "ordering" or vendor == "postgresql")):
+                c.error(  # located at the parameter (the compile step would point into the AST)
+                    "bad-value",
+                    "this parameter holds a NUL character (U+0000), which "
+                    + (
+                        "no key in SQL text"
+                        if "\x00" in p.name or p.name == "ordering"
+                        else "no PostgreSQL text"
+                    )
+                    + " can hold (no stored record can hold one)",
+                    p.loc(),
+                )
                 continue
             kept.append(p)
         result = parse_params(kept, Context(cat, database, opts), tuple(c.items))
