@@ -284,7 +284,7 @@ CLIENT, TIER, REGION, RNAME = (
     Field("region", T.REF),
     Field("rname", T.STRING),
 )
-LCOLS = {
+LCOLS: dict[str, dict[str, Any]] = {
     "orders": {
         "code": "code",
         "amount": "amount",
