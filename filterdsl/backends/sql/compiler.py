@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlglot import exp
-from sqlglot.dialects.dialect import Dialect
 
 from filterdsl import ast as A
 from filterdsl.backends.sql.dialects import (
     columnar,  # noqa: F401  (registers the DataFusion dialect and the columnar families)
     family_for,
+    registry,
 )
 from filterdsl.backends.sql.dialects.base import AND, OR, J, _n, alias_table, col
 from filterdsl.backends.sql.layout import ColumnsLayout, JsonLayout
@@ -66,7 +66,7 @@ OFFSET_ALONE = ("spark", "databricks", "postgres", "duckdb")
 
 @functools.lru_cache(maxsize=64)
 def _null_ordering(dialect: str) -> str:
-    return str(Dialect.get_or_raise(dialect).NULL_ORDERING)
+    return str(registry.dialect(dialect).NULL_ORDERING)
 
 
 def _bad_query(code: str, msg: str) -> FilterError:
