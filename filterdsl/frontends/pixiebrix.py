@@ -521,10 +521,27 @@ def parse_pixiebrix(source: Any, ctx: Context) -> ParseResult:
             Location(pointer=""),
         )
         return ParseResult(None, tuple(c.items))
-    if len(params) > opt.limits.max_nodes:
-        c.error(
-            "too-large", f"more than {opt.limits.max_nodes} parameters", params[opt.limits.max_nodes].loc()
-        )
+    return _finish(p, params, database)
+
+
+def _finish(p: _Parser, params: list[Param], database: str | None) -> ParseResult:
+    c, limit = p.c, p.opt.limits.max_nodes
+    if len(params) > limit:
+        c.error("too-large", f"more than {limit} parameters", params[limit].loc())
         return ParseResult(None, tuple(c.items))
     query = p.run(params, database)
     return ParseResult(None if c.has_errors else query, tuple(c.items))
+
+
+def parse_params(params: list[Param], ctx: Context, diagnostics: tuple[Any, ...] = ()) -> ParseResult:
+    """Already decoded parameters (``decode``'s, keeping their positions) -> Query: for a caller that
+    leaves some parameters to others (a DRF view's search, paginator...) yet keeps every location."""
+    db = ctx.catalog.get(ctx.database) if ctx.catalog is not None and ctx.database is not None else None
+    p = _Parser(ctx.options, db)
+    p.c.items.extend(diagnostics)
+    if ctx.catalog is not None and ctx.database is not None and db is None:
+        p.c.error(
+            "unknown-database", f"no database {ctx.database!r} in the catalog", Location(param="database")
+        )
+        return ParseResult(None, tuple(p.c.items))
+    return _finish(p, params, ctx.database)
