@@ -426,7 +426,8 @@ class FilterdslFilter(BaseFilterBackend):
                              only when the view has no paginator);
       ``filterdsl_errors``   ``"filterdsl"`` (default: ``FilterInvalid``, ``{"errors": [...]}``) or
                              ``"drf"`` (a ``ValidationError``: ``{"<param>": ["message"]}``).
-    Invalid input is HTTP 400 with every located diagnostic.
+    Invalid input is HTTP 400 with every located diagnostic. The parsed query is left at
+    ``request.filterdsl_query`` (e.g. for its projection, ``fields``).
     """
 
     def _database(self, request: Any, view: Any) -> str | None:
@@ -527,23 +528,23 @@ class FilterdslFilter(BaseFilterBackend):
                 else:
                     c.error("unknown-param", message, p.loc())
                 continue
-            if "\x00" in p.name or ("\x00" in p.value and (p.name == "ordering" or vendor == "postgresql")):
-                c.error(  # located at the parameter (the compile step would point into the AST)
-                    "bad-value",
-                    "this parameter holds a NUL character (U+0000), which "
-                    + (
-                        "no key in SQL text"
-                        if "\x00" in p.name or p.name == "ordering"
-                        else "no PostgreSQL text"
-                    )
-                    + " can hold (no stored record can hold one)",
-                    p.loc(),
-                )
-                continue
             kept.append(p)
         result = parse_params(kept, Context(cat, database, opts), tuple(c.items))
         if result.query is None:
             raise FilterError(list(result.diagnostics))
+        nul = [
+            Diagnostic(  # located at the parameter (the compile step would point into the AST)
+                "bad-value",
+                "this parameter holds a NUL character (U+0000), which "
+                + ("no key in SQL text" if "\x00" in p.name or p.name == "ordering" else "no PostgreSQL text")
+                + " can hold (no stored record can hold one)",
+                p.loc(),
+            )
+            for p in kept
+            if "\x00" in p.name or ("\x00" in p.value and (p.name == "ordering" or vendor == "postgresql"))
+        ]
+        if nul:
+            raise FilterError(nul)
         return result.query
 
     def _raise(self, view: Any, e: FilterError) -> Exception:
@@ -554,6 +555,7 @@ class FilterdslFilter(BaseFilterBackend):
     def filter_queryset(self, request: Any, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
         try:
             query = self.parse_request(request, view, queryset)
+            request.filterdsl_query = query  # for the view (projection: query.fields)
             return filter_queryset(
                 queryset,
                 query,

@@ -596,9 +596,15 @@ class Compiler:
         # within a rank one of these holds the value; the others (and arrays, objects: they tie) are NULL
         nums = [exp.If(this=good.copy(), true=good_num)] if good is not None and good_num is not None else []
         num = exp.Case(ifs=[*nums, exp.If(this=is_num.copy(), true=fam.sort_num(j))])
+        exact = fam.exact_int(j)
+        if exact is not None:  # numbers with equal doubles: their exact values decide (DuckDB, ClickHouse)
+            ties = [exp.If(this=good.copy(), true=fam.exact_int(amt))] if t is T.CURRENCY and good else []
+            num_ties = exp.Case(ifs=[*ties, exp.If(this=is_num.copy(), true=exact)])
         txts = [exp.If(this=good.copy(), true=good_txt)] if good is not None and good_txt is not None else []
         txt = exp.Case(ifs=[*txts, exp.If(this=str_val.copy(), true=fam.binary(fam.text(j)))])
         boo = exp.Case(ifs=[exp.If(this=is_bool.copy(), true=fam.sort_bool(j))])
+        if exact is not None:
+            return [(rank, False), (num, False), (num_ties, False), (txt, False), (boo, False)]
         return [(rank, False), (num, False), (txt, False), (boo, False)]
 
     def _ordered(self, e: exp.Expr, desc: bool, nulls_first: bool | None) -> exp.Ordered:
