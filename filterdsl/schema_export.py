@@ -335,6 +335,17 @@ def json_schema(catalog: CatalogSource, database: str, max_limit: int | None = N
 # ---------------------------------------------------------------------- PixieBrix params (OpenAPI)
 
 
+#: what ``data__<field>=v`` means per field type with a catalog (SPEC 4), and the value's schema
+_PB_EQUALS: dict[FieldType, tuple[str, dict[str, Any]]] = {
+    T.NUMBER: ("equal to this number", {"type": "number"}),
+    T.CURRENCY: ("amount equal to this number (any currency)", {"type": "number"}),
+    T.BOOLEAN: ("true or false", {"type": "boolean"}),
+    T.DATE: ("on this day (YYYY-MM-DD)", {"type": "string", "pattern": DAY_PATTERN}),
+    T.ENUM_TAGS: ("the tags hold this value", {"type": "string"}),
+    T.REF_MULTIPLE: ("the list of referenced ids holds this id", {"type": "string"}),
+}
+
+
 def _param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
@@ -356,17 +367,13 @@ def pixiebrix_parameters(
         _, db = _database(catalog, database)
         for f in db.fields:
             label = f"{f.name} ({f.type.value})"
-            value: dict[str, Any] = {"type": "string"}
-            if f.restrict is not None and f.type is T.ENUM:
-                value["enum"] = list(f.restrict)
-            out.append(
-                _param(
-                    f"data__{f.id}",
-                    value,
-                    f"{label}: equals this text (JSON-string equality; data__{f.id}__<key> reaches "
-                    "into a nested value)",
-                )
+            how, value = _PB_EQUALS.get(
+                f.type, ("equal to this text (JSON-string equality)", {"type": "string"})
             )
+            value = dict(value)
+            if f.restrict is not None and f.type in (T.ENUM, T.ENUM_TAGS):
+                value["enum"] = list(f.restrict)
+            out.append(_param(f"data__{f.id}", value, f"{label}: {how}"))
             out.append(
                 _param(
                     f"data__{f.id}__isnull",
