@@ -314,6 +314,7 @@ def _render_shape(
     style: str,
     icu_lower: bool,
     pretty: bool = False,
+    count: bool = False,
 ) -> _Rendered:
     shape, shape_values = extract(query)
     again, slots = shape_key(shape)
@@ -322,7 +323,7 @@ def _render_shape(
         raise FilterError([Diagnostic("internal", "SQL shape key mismatch", Location(param="query"))])
     ident = registry.identity(dialect)
     with _collector_paused():
-        comp = compile_shape(shape, dialect, layout, icu_lower=icu_lower)
+        comp = compile_shape(shape, dialect, layout, icu_lower=icu_lower, count=count)
         text, params = render(comp, dialect, style, pretty)
     names = tuple(params) if isinstance(params, dict) else None
     return _Rendered(text, names, binder(params), comp.warnings, ident)
@@ -348,8 +349,13 @@ def to_sql(
     paramstyle: str | None = None,
     icu_lower: bool = False,
     pretty: bool = False,
+    *,
+    count: bool = False,
 ) -> tuple[str, Any]:
     """``(sql, params)`` for ``query`` in ``dialect`` (any sqlglot dialect).
+
+    ``count=True``: ``SELECT COUNT(*)`` of the rows the filter matches (no ORDER BY, no derived table;
+    the query's sort, skip and limit are ignored), which is what a listing's total needs.
 
     ``paramstyle`` defaults to what the usual driver takes (sqlite3/duckdb ``?``, psycopg/pymysql
     ``%s``; sqlglot's own placeholder syntax for other dialects). ``icu_lower`` (PostgreSQL) folds
@@ -364,10 +370,12 @@ def to_sql(
     # the dialect object's identity is part of the key: SQL is only ever served for the very object
     # it was generated with (issue 26, H7)
     ident = registry.identity(dialect)
-    ck = (key, dialect, ident, lay_key, style, bool(icu_lower), bool(pretty))
+    ck = (key, dialect, ident, lay_key, style, bool(icu_lower), bool(pretty)) + (("count",) if count else ())
     entry = _cache.get(ck)
     if entry is None:
-        out = _render_shape(query, key, values, dialect, layout, style, bool(icu_lower), bool(pretty))
+        out = _render_shape(
+            query, key, values, dialect, layout, style, bool(icu_lower), bool(pretty), bool(count)
+        )
         weight = len(out.text) + 8 * (len(key) + len(out.plan))
         if out.dialect != ident:  # self-check: never store SQL generated for another dialect object
             raise FilterError(

@@ -120,6 +120,8 @@ class Compiler:
         #: engines where a predicate is a value (CASE may return it, COALESCE may take it)
         self.bool_values = dialect in BOOL_DIALECTS
         self._aliases = 0
+        #: the Compare being compiled is a date bound whose field an earlier conjunct already day-checks
+        self._day_checked = False
 
     # ---------------------------------------------------------------- helpers
     def param(self, value: object) -> exp.Expr:
@@ -210,7 +212,7 @@ class Compiler:
                 fam.kind_is(url, ("string",)), self.text_test(fam.text(url), op, val, indexable=False)
             )
         if t is T.DATE:
-            day = fam.date_cmp(fam.text(j), _OPN[op], val)
+            day = fam.date_cmp(fam.text(j), _OPN[op], val, check=not self._day_checked)
             return day if fam.TEXT_OF_NONSTRING_IS_JSON else AND(day, fam.kind_is(j, ("string",)))
         if t is T.ENUM_TAGS:
             return self.tags(j, op, tuple(val))  # type: ignore[arg-type]
@@ -284,6 +286,8 @@ class Compiler:
                 frm, e = fam.elements(fam.root(ref), a)
                 cond = AND(fam.kind_is(e, ("string",)), self.id_eq(ictx, fam.text(e)), live, inner)
                 return self.exists(frm, cond, self.table(node.database, inner_alias))
+            if getattr(fam, "RELATION_IN", False):
+                return self.relation_in(node, ref, ictx, AND(live, inner))
             cond = AND(self.id_eq(ictx, ref), live, inner)
             return self.exists(self.table(node.database, inner_alias), cond)
         j = self.access(ctx, node.field)
@@ -300,6 +304,19 @@ class Compiler:
         return self._guarded(
             [fam.kind_is(j, ("string",)), self.exists(self.table(node.database, inner_alias), cond)]
         )
+
+    def relation_in(self, node: A.Relation, ref: exp.Expr, ictx: _Ctx, where: exp.Expr) -> exp.Expr:
+        """``ref IN (SELECT id FROM t WHERE live AND inner AND <id byte-equal to ref>)`` (a family's
+        ``RELATION_IN``): MariaDB runs it as a semi-join that can start from the matching referenced rows
+        and reach the referring ones through the ref column's index, where a correlated EXISTS is one
+        probe per referring row (a full scan of the referring table). The byte check keeps it exact
+        whatever the columns' collations (IN compares in theirs)."""
+        exact = self.fam.binary(self.rcol(ictx, "id"))
+        check = exp.EQ(this=exact, expression=self.fam.binary(ref.copy()))
+        ids = exp.select(self.rcol(ictx, "id"), copy=False).from_(
+            self.table(node.database, ictx.alias), copy=False
+        )
+        return exp.In(this=ref, query=exp.Subquery(this=ids.where(AND(where, check), copy=False)))
 
     def relation_uncorrelated(self, node: A.Relation, ctx: _Ctx, ictx: _Ctx, where: exp.Expr) -> exp.Expr:
         """Spark: correlated subqueries are restricted, so the live matching ids are an uncorrelated
@@ -399,7 +416,7 @@ class Compiler:
         if t is T.DATE:
             if self._days(ctx, f) and not (type(val) is str and not valid_day(val)):
                 return self.day_range(c, _OPN[op], val)
-            return fam.date_cmp(c, _OPN[op], val, indexable=True)
+            return fam.date_cmp(c, _OPN[op], val, indexable=True, check=not self._day_checked)
         if t is T.ENUM_TAGS:
             return self.tags(fam.root(c), op, tuple(val))  # type: ignore[arg-type]
         if t is T.BOOLEAN:
@@ -579,9 +596,15 @@ class Compiler:
         # within a rank one of these holds the value; the others (and arrays, objects: they tie) are NULL
         nums = [exp.If(this=good.copy(), true=good_num)] if good is not None and good_num is not None else []
         num = exp.Case(ifs=[*nums, exp.If(this=is_num.copy(), true=fam.sort_num(j))])
+        exact = fam.exact_int(j)
+        if exact is not None:  # numbers with equal doubles: their exact values decide (DuckDB, ClickHouse)
+            ties = [exp.If(this=good.copy(), true=fam.exact_int(amt))] if t is T.CURRENCY and good else []
+            num_ties = exp.Case(ifs=[*ties, exp.If(this=is_num.copy(), true=exact)])
         txts = [exp.If(this=good.copy(), true=good_txt)] if good is not None and good_txt is not None else []
         txt = exp.Case(ifs=[*txts, exp.If(this=str_val.copy(), true=fam.binary(fam.text(j)))])
         boo = exp.Case(ifs=[exp.If(this=is_bool.copy(), true=fam.sort_bool(j))])
+        if exact is not None:
+            return [(rank, False), (num, False), (num_ties, False), (txt, False), (boo, False)]
         return [(rank, False), (num, False), (txt, False), (boo, False)]
 
     def _ordered(self, e: exp.Expr, desc: bool, nulls_first: bool | None) -> exp.Ordered:
@@ -632,6 +655,14 @@ class Compiler:
             sel = sel.offset(_n(query.skip), copy=False)
         return self._unaliased(sel, a)
 
+    def count(self, query: A.Query, database: str | None) -> exp.Select:
+        """``SELECT COUNT(*)`` of the rows the query's filter matches: no ORDER BY (an order costs a
+        sort, or an index walk, of every row counted), no derived table, no skip or limit."""
+        a = "r0"
+        where, _ = self.pred(query.predicate, _Ctx(a, database))
+        sel = exp.select(exp.Count(this=exp.Star()), copy=False).from_(self.table(database, a), copy=False)
+        return self._unaliased(sel.where(where, copy=False), a)
+
     @staticmethod
     def _unaliased(sel: exp.Select, alias: str) -> exp.Select:
         """Without a subquery nothing needs the table alias: drop it (shorter SQL, as a person writes it)."""
@@ -654,6 +685,12 @@ class Compiler:
         return sel
 
 
+def _bad_day(value: object) -> bool:
+    """A date Compare's value that is not a day (only a hand-built AST holds one; it stays a literal
+    in the shape): its form compares the first 10 characters and always checks them."""
+    return type(value) is str and not valid_day(value)
+
+
 class _Pred(A.Visitor[tuple[exp.Expr, bool]]):
     """One predicate in one row context (a relation's subquery gets its own): (expression, may_be_null)."""
 
@@ -668,7 +705,20 @@ class _Pred(A.Visitor[tuple[exp.Expr, bool]]):
         return fn(*[exp.Paren(this=p) for p, _ in parts]), any(n for _, n in parts)
 
     def visit_and(self, node: A.And) -> tuple[exp.Expr, bool]:
-        return self._connect(node, AND)
+        c = self.c
+        checked: set[A.Field] = set()  # date fields whose day check an earlier bound of this AND has
+        parts = []
+        for it in node.items:
+            if type(it) is A.Compare and it.field.type is T.DATE and not _bad_day(it.value):
+                c._day_checked = it.field in checked
+                checked.add(it.field)
+                try:
+                    parts.append(self.visit(it))
+                finally:
+                    c._day_checked = False
+            else:
+                parts.append(self.visit(it))
+        return AND(*[exp.Paren(this=p) for p, _ in parts]), any(n for _, n in parts)
 
     def visit_or(self, node: A.Or) -> tuple[exp.Expr, bool]:
         if self.c.columns:
@@ -729,11 +779,13 @@ def compile_shape(
     layout: JsonLayout | ColumnsLayout | None = None,
     database: str | None = None,
     icu_lower: bool = False,
+    count: bool = False,
 ) -> Compiled:
-    """Compile a shape (see ``shape.extract``): the params are Slots, bound later by ``shape.resolve``."""
+    """Compile a shape (see ``shape.extract``): the params are Slots, bound later by ``shape.resolve``.
+    ``count``: the ``SELECT COUNT(*)`` of its matches (``Compiler.count``)."""
     comp = Compiler(dialect, layout if layout is not None else JsonLayout(), None, icu_lower)
     db = database if database is not None else shape.database
-    tree = comp.select(shape, db)
+    tree = comp.count(shape, db) if count else comp.select(shape, db)
     return Compiled(tree, comp.params, db, tuple(comp.warnings))
 
 
