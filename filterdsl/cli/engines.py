@@ -22,6 +22,7 @@ BACKEND_OF: dict[str, str] = {
     "mysql": "sql",
     "datafusion": "sql",
     "clickhouse": "sql",
+    "spark": "sql",
     "mongomock": "mongo",
     "mingo": "mongo",
 }

@@ -169,12 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_ENGINE,
         help="where the query runs: memory (the reference), sqlite/duckdb (in memory), postgres/"
         "mysql (--url), clickhouse (chDB, in process), datafusion (in process, columns layout: "
-        "needs --schema), "
+        "needs --schema), spark (a local session, or Spark Connect with --url sc://HOST:PORT), "
         "mongomock/mingo",
     )
     run.add_argument(
         "--url",
-        help="database URL for the postgres and mysql engines (default: the local server, database test)",
+        help="database URL for the postgres and mysql engines (default: the local server, database test); "
+        "for spark, a Spark Connect URL sc://HOST:PORT (default: a local session)",
     )
     run.add_argument(
         "--ids",
