@@ -253,6 +253,7 @@ def test_the_page_and_its_assets_are_local(client: Any) -> None:
 def test_the_configuration(client: Any) -> None:
     cfg = client.get("/api/playground").json()
     assert [d["id"] for d in cfg["databases"]] == [d.id for d in CAT]
+    assert cfg["default_database"] == ORDERS  # the most fields
     dialects = {d["name"]: d["executed"] for d in cfg["dialects"]}
     assert set(dialects["sqlite"]) == {"json", "columns"} and dialects["trino"] == {}
     assert cfg["samples"][ORDERS]["pitchly"] and cfg["store"] == "sqlite"
