@@ -247,27 +247,27 @@ def _secret_spans(text: str) -> list[tuple[int, int]]:
 
 # ---------------------------------------------------------------------- pieces and scrubbing
 
-_WORD = re.compile(r"[^\s\"',:{}\[\]=&]+")
+_WORDS = (re.compile(r"[^\W_]+"), re.compile(r"\w+"))  # letters and digits, with and without "_"
 
 
 def _pieces_of_text(text: str) -> set[str]:
+    """The secret values of a text in every form a message could show: raw, unquoted, decoded
+    (``\\u`` and ``%`` escapes), and each run of letters and digits in them (any token a parser
+    echoes is made of such runs)."""
     out: set[str] = set()
     for a, b in secret_spans(text):
-        raw = text[a:b]
-        out.add(raw.strip())
-        out.update(w for w in _WORD.findall(raw))
-        body = raw.strip()
-        if len(body) >= 2 and body[0] in "\"'" and body[-1] == body[0]:
-            body = body[1:-1]
-            out.add(body)
-            try:
-                from filterdsl.frontends.relaxed_json import _string
-
-                out.add(_string(raw.strip()))
-            except ValueError:
-                pass
+        raw = text[a:b].strip()
+        forms = [raw]
+        if len(raw) >= 2 and raw[0] in "\"'" and raw[-1] == raw[0]:
+            forms.append(raw[1:-1])
+        if "\\" in raw:
+            forms.append(re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), raw))
         if "%" in raw or "+" in raw:
-            out.add(unquote(raw.replace("+", " "), errors="replace"))
+            forms.append(unquote(raw.replace("+", " "), errors="replace"))
+        for form in forms:
+            out.add(form)
+            for w in _WORDS:
+                out.update(w.findall(form))
     return {p for p in out if len(p) >= MIN_PIECE}
 
 
