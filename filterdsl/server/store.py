@@ -191,8 +191,12 @@ class Store:
         return out
 
     def count(self, compiled: CompiledQuery) -> int:
-        # Our own SQL (the unpaged query) wrapped: values stay bound parameters.
-        rows = self._execute(f"SELECT COUNT(*) FROM ({compiled.sql}) AS filterdsl_count", compiled.params)
+        # COUNT(*) of the query's filter, compiled as such (no ORDER BY, no derived table); values stay
+        # bound parameters
+        from filterdsl.backends.sql import to_sql
+
+        sql, params = to_sql(compiled.query, self.dialect, paramstyle=self.paramstyle, count=True)
+        rows = self._execute(sql, params)
         return int(rows[0][0])
 
     def drop_all(self) -> None:

@@ -14,18 +14,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlglot import exp
-from sqlglot.dialects.dialect import Dialect
 
 from filterdsl import ast as A
 from filterdsl.backends.sql.dialects import (
     columnar,  # noqa: F401  (registers the DataFusion dialect and the columnar families)
     family_for,
+    registry,
 )
 from filterdsl.backends.sql.dialects.base import AND, OR, J, _n, alias_table, col
 from filterdsl.backends.sql.layout import ColumnsLayout, JsonLayout
-from filterdsl.backends.sql.shape import Slot, extract, is_number, resolve
+from filterdsl.backends.sql.shape import Slot, derive, extract, is_number, resolve
 from filterdsl.errors import FilterError, Location
 from filterdsl.schema import CatalogSource
+from filterdsl.semantics.days import valid_day
 from filterdsl.semantics.sorting import DEFAULT_ORDER, EMPTY, KIND_RANK, STRING_TYPES, WELL_TYPED, WRONG_TYPED
 
 T = A.FieldType
@@ -65,7 +66,7 @@ OFFSET_ALONE = ("spark", "databricks", "postgres", "duckdb")
 
 @functools.lru_cache(maxsize=64)
 def _null_ordering(dialect: str) -> str:
-    return str(Dialect.get_or_raise(dialect).NULL_ORDERING)
+    return str(registry.dialect(dialect).NULL_ORDERING)
 
 
 def _bad_query(code: str, msg: str) -> FilterError:
@@ -131,6 +132,8 @@ class Compiler:
         #: engines where a predicate is a value (CASE may return it, COALESCE may take it)
         self.bool_values = dialect in BOOL_DIALECTS
         self._aliases = 0
+        #: the Compare being compiled is a date bound whose field an earlier conjunct already day-checks
+        self._day_checked = False
 
     # ---------------------------------------------------------------- helpers
     def param(self, value: object) -> exp.Expr:
@@ -221,7 +224,7 @@ class Compiler:
                 fam.kind_is(url, ("string",)), self.text_test(fam.text(url), op, val, indexable=False)
             )
         if t is T.DATE:
-            day = fam.date_cmp(fam.text(j), _OPN[op], val)
+            day = fam.date_cmp(fam.text(j), _OPN[op], val, check=not self._day_checked)
             return day if fam.TEXT_OF_NONSTRING_IS_JSON else AND(day, fam.kind_is(j, ("string",)))
         if t is T.ENUM_TAGS:
             return self.tags(j, op, tuple(val))  # type: ignore[arg-type]
@@ -295,6 +298,8 @@ class Compiler:
                 frm, e = fam.elements(fam.root(ref), a)
                 cond = AND(fam.kind_is(e, ("string",)), self.id_eq(ictx, fam.text(e)), live, inner)
                 return self.exists(frm, cond, self.table(node.database, inner_alias))
+            if getattr(fam, "RELATION_IN", False):
+                return self.relation_in(node, ref, ictx, AND(live, inner))
             cond = AND(self.id_eq(ictx, ref), live, inner)
             return self.exists(self.table(node.database, inner_alias), cond)
         j = self.access(ctx, node.field)
@@ -311,6 +316,19 @@ class Compiler:
         return self._guarded(
             [fam.kind_is(j, ("string",)), self.exists(self.table(node.database, inner_alias), cond)]
         )
+
+    def relation_in(self, node: A.Relation, ref: exp.Expr, ictx: _Ctx, where: exp.Expr) -> exp.Expr:
+        """``ref IN (SELECT id FROM t WHERE live AND inner AND <id byte-equal to ref>)`` (a family's
+        ``RELATION_IN``): MariaDB runs it as a semi-join that can start from the matching referenced rows
+        and reach the referring ones through the ref column's index, where a correlated EXISTS is one
+        probe per referring row (a full scan of the referring table). The byte check keeps it exact
+        whatever the columns' collations (IN compares in theirs)."""
+        exact = self.fam.binary(self.rcol(ictx, "id"))
+        check = exp.EQ(this=exact, expression=self.fam.binary(ref.copy()))
+        ids = exp.select(self.rcol(ictx, "id"), copy=False).from_(
+            self.table(node.database, ictx.alias), copy=False
+        )
+        return exp.In(this=ref, query=exp.Subquery(this=ids.where(AND(where, check), copy=False)))
 
     def relation_uncorrelated(self, node: A.Relation, ctx: _Ctx, ictx: _Ctx, where: exp.Expr) -> exp.Expr:
         """Spark: correlated subqueries are restricted, so the live matching ids are an uncorrelated
@@ -408,7 +426,9 @@ class Compiler:
                 parts.append(fam.text_eq(self.col_expr(ctx, f, "currency"), money.currency))
             return AND(*parts)
         if t is T.DATE:
-            return fam.date_cmp(c, _OPN[op], val, indexable=True)
+            if self._days(ctx, f) and not (type(val) is str and not valid_day(val)):
+                return self.day_range(c, _OPN[op], val)
+            return fam.date_cmp(c, _OPN[op], val, indexable=True, check=not self._day_checked)
         if t is T.ENUM_TAGS:
             return self.tags(fam.root(c), op, tuple(val))  # type: ignore[arg-type]
         if t is T.BOOLEAN:
@@ -427,6 +447,31 @@ class Compiler:
             if pre is not None:  # a superset the column's index serves, then the exact test
                 return AND(pre, test)
         return test
+
+    def _days(self, ctx: _Ctx, f: A.Field) -> bool:
+        """The field's column is declared to hold only real days, ``YYYY-MM-DD`` (ColumnSpec.days)."""
+        assert isinstance(self.layout, ColumnsLayout)
+        spec = self.layout.column(ctx.database, f.key)
+        return spec is not None and spec.days
+
+    def day_range(self, c: exp.Expr, op: str, day: Any) -> exp.Expr:
+        """A column of real days: the range on the column itself, as a person writes it. Days are
+        digits and dashes in fixed places, so every collation (and a DATE column) orders them as code
+        points do; no day check is needed."""
+        nxt = derive(day, "next_day")
+        if op == "eq":
+            return AND(
+                exp.GTE(this=c, expression=self.param(day)), exp.LT(this=c.copy(), expression=self.param(nxt))
+            )
+        if op in ("gt", "lte"):
+            return (exp.GTE if op == "gt" else exp.LT)(this=c, expression=self.param(nxt))
+        return (exp.GTE if op == "gte" else exp.LT)(this=c, expression=self.param(day))
+
+    def tie_id(self, ctx: _Ctx) -> exp.Expr:
+        """The id as the order's tie-breaker: by code point, the plain column where the layout says the
+        column itself orders that way (``binary_id``), so the default-order index serves it."""
+        c = self.rcol(ctx, "id")
+        return c if getattr(self.layout, "binary_id", False) else self.fam.binary(c)
 
     def nonempty(self, c: exp.Expr) -> exp.Expr:
         """``c <> ''``; Oracle stores '' as NULL, where ``<> ''`` would be unknown for every row."""
@@ -486,6 +531,8 @@ class Compiler:
         if isinstance(key, A.RecordAttr):
             if key.name not in ("id", "created_at", "updated_at"):
                 raise _bad_query("bad-sort", f"cannot sort on record attribute {key.name!r}")
+            if key.name == "id":
+                return [(self.tie_id(ctx), True)]
             return [(fam.binary(self.rcol(ctx, key.name)), True)]
         return self._column_sort(key, ctx) if self.columns else self._json_sort(key, ctx)
 
@@ -493,6 +540,8 @@ class Compiler:
         """A column holds one type: NULL (NOT SET or EMPTY), then its values; dates rank bad text last."""
         fam, t = self.fam, key.type
         c = self.col_expr(ctx, key)
+        if t is T.DATE and self._days(ctx, key):
+            return [(c, True)]  # real days only: the column itself orders them (NULL first ascending)
         if t is T.DATE:
             # a text that is not a real day ranks after the days, by its full text (SPEC 8)
             valid = fam.valid_prefix(c.copy())
@@ -504,7 +553,9 @@ class Compiler:
             )
             return [(grp, False), (day, False)]
         # NULL (NOT SET or EMPTY) first ascending, last descending: the column itself, as an index has it
-        return [(c if t in (T.CURRENCY, T.NUMBER, T.BOOLEAN) else fam.binary(c), True)]
+        if t in (T.CURRENCY, T.NUMBER):
+            return [(fam.sort_number_column(c), True)]
+        return [(c if t is T.BOOLEAN else fam.binary(c), True)]
 
     def _json_sort(self, key: A.Field, ctx: _Ctx) -> list[tuple[exp.Expr, bool]]:
         """A JSON value may hold any kind: the rank of semantics.sorting, then one column per kind."""
@@ -557,9 +608,15 @@ class Compiler:
         # within a rank one of these holds the value; the others (and arrays, objects: they tie) are NULL
         nums = [exp.If(this=good.copy(), true=good_num)] if good is not None and good_num is not None else []
         num = exp.Case(ifs=[*nums, exp.If(this=is_num.copy(), true=fam.sort_num(j))])
+        exact = fam.exact_int(j)
+        if exact is not None:  # numbers with equal doubles: their exact values decide (DuckDB, ClickHouse)
+            ties = [exp.If(this=good.copy(), true=fam.exact_int(amt))] if t is T.CURRENCY and good else []
+            num_ties = exp.Case(ifs=[*ties, exp.If(this=is_num.copy(), true=exact)])
         txts = [exp.If(this=good.copy(), true=good_txt)] if good is not None and good_txt is not None else []
         txt = exp.Case(ifs=[*txts, exp.If(this=str_val.copy(), true=fam.binary(fam.text(j)))])
         boo = exp.Case(ifs=[exp.If(this=is_bool.copy(), true=fam.sort_bool(j))])
+        if exact is not None:
+            return [(rank, False), (num, False), (num_ties, False), (txt, False), (boo, False)]
         return [(rank, False), (num, False), (txt, False), (boo, False)]
 
     def _ordered(self, e: exp.Expr, desc: bool, nulls_first: bool | None) -> exp.Ordered:
@@ -577,7 +634,7 @@ class Compiler:
         # created_at is required and id is unique and never NULL: the plain order an index serves
         for attr, descending in DEFAULT_ORDER:
             col = self.rcol(ctx, attr)
-            out.append(self._ordered(self.fam.binary(col) if attr == "id" else col, descending, None))
+            out.append(self._ordered(self.tie_id(ctx) if attr == "id" else col, descending, None))
         return out
 
     # ---------------------------------------------------------------- whole query
@@ -610,6 +667,14 @@ class Compiler:
             sel = sel.offset(_n(query.skip), copy=False)
         return self._unaliased(sel, a)
 
+    def count(self, query: A.Query, database: str | None) -> exp.Select:
+        """``SELECT COUNT(*)`` of the rows the query's filter matches: no ORDER BY (an order costs a
+        sort, or an index walk, of every row counted), no derived table, no skip or limit."""
+        a = "r0"
+        where, _ = self.pred(query.predicate, _Ctx(a, database))
+        sel = exp.select(exp.Count(this=exp.Star()), copy=False).from_(self.table(database, a), copy=False)
+        return self._unaliased(sel.where(where, copy=False), a)
+
     @staticmethod
     def _unaliased(sel: exp.Select, alias: str) -> exp.Select:
         """Without a subquery nothing needs the table alias: drop it (shorter SQL, as a person writes it)."""
@@ -632,6 +697,12 @@ class Compiler:
         return sel
 
 
+def _bad_day(value: object) -> bool:
+    """A date Compare's value that is not a day (only a hand-built AST holds one; it stays a literal
+    in the shape): its form compares the first 10 characters and always checks them."""
+    return type(value) is str and not valid_day(value)
+
+
 class _Pred(A.Visitor[tuple[exp.Expr, bool]]):
     """One predicate in one row context (a relation's subquery gets its own): (expression, may_be_null)."""
 
@@ -646,7 +717,20 @@ class _Pred(A.Visitor[tuple[exp.Expr, bool]]):
         return fn(*[exp.Paren(this=p) for p, _ in parts]), any(n for _, n in parts)
 
     def visit_and(self, node: A.And) -> tuple[exp.Expr, bool]:
-        return self._connect(node, AND)
+        c = self.c
+        checked: set[A.Field] = set()  # date fields whose day check an earlier bound of this AND has
+        parts = []
+        for it in node.items:
+            if type(it) is A.Compare and it.field.type is T.DATE and not _bad_day(it.value):
+                c._day_checked = it.field in checked
+                checked.add(it.field)
+                try:
+                    parts.append(self.visit(it))
+                finally:
+                    c._day_checked = False
+            else:
+                parts.append(self.visit(it))
+        return AND(*[exp.Paren(this=p) for p, _ in parts]), any(n for _, n in parts)
 
     def visit_or(self, node: A.Or) -> tuple[exp.Expr, bool]:
         if self.c.columns:
@@ -707,11 +791,13 @@ def compile_shape(
     layout: JsonLayout | ColumnsLayout | None = None,
     database: str | None = None,
     icu_lower: bool = False,
+    count: bool = False,
 ) -> Compiled:
-    """Compile a shape (see ``shape.extract``): the params are Slots, bound later by ``shape.resolve``."""
+    """Compile a shape (see ``shape.extract``): the params are Slots, bound later by ``shape.resolve``.
+    ``count``: the ``SELECT COUNT(*)`` of its matches (``Compiler.count``)."""
     comp = Compiler(dialect, layout if layout is not None else JsonLayout(), None, icu_lower)
     db = database if database is not None else shape.database
-    tree = comp.select(shape, db)
+    tree = comp.count(shape, db) if count else comp.select(shape, db)
     return Compiled(tree, comp.params, db, tuple(comp.warnings))
 
 

@@ -103,6 +103,8 @@ class _Uses(A.Visitor[None]):
 
     def visit_relation(self, node: A.Relation) -> None:
         self.use(None, "ref", node.database)
+        if node.field.type is T.REF:  # the referring value: what the join from the referenced rows reads
+            self.use(node.field, "refcol")
         _uses(node.predicate, node.database, self.negated, self.out)
 
     def visit_search(self, node: A.Search) -> None:
@@ -219,7 +221,14 @@ class _Advisor:
         elif u.kind == "ref":
             self.note(
                 f"relations: the primary key on {self.q(lay.id)} of {self.table(u.database)} serves the "
-                "EXISTS lookup of each referenced row"
+                "lookup of each referenced row; the ref value's index, the join from the matching referenced "
+                "rows"
+                + (
+                    ' (printed COLLATE "C", for an id column declared COLLATE "C"; for an id column in the '
+                    "database's default collation index the plain value)"
+                    if self.fam == "postgres"
+                    else ""
+                )
             )
         elif u.kind == "created":
             self.index(u.database, "created_at", self.q(lay.created_at))
@@ -259,6 +268,19 @@ class _Advisor:
             elif k == "ci":
                 self.extension("pg_trgm")
                 self.index(db, f"{name}_trgm", f"{self.sql(F.lower(F.text(j)))} gin_trgm_ops", using="gin")
+                if u.kind == "ci-prefix":  # a btree serves a prefix (and ieq) as a range
+                    self.index(db, f"{name}_prefix", f"{self.sql(F.lower(F.text(j)))} text_pattern_ops")
+            elif k == "refcol":
+                self.index(db, f"{name}_ref", self.sql(exp.Paren(this=self._c_collated(F.text(j)))))
+            return
+        if fam in ("sqlite", "mysql") and k == "refcol":
+            if fam == "sqlite":
+                self.index(db, f"{name}_ref", self.sql(F.text(j)))
+            else:
+                self.note(
+                    f"relation on {name}: MariaDB and MySQL index no JSON value; map the ref field to a "
+                    "column (--layout columns) and its index serves the join"
+                )
             return
         if (
             fam == "sqlite"
@@ -299,8 +321,11 @@ class _Advisor:
                 )
                 return
             k = "ci"
-        if k in ("money-eq", "money-range"):
-            self.index(db, name, self.sql(c))
+        if k == "refcol" and fam == "postgres":
+            self.index(db, f"{name}_ref", f'{self.sql(c)} COLLATE "C"')
+            return
+        if k in ("money-eq", "money-range", "refcol") or (k == "date" and self.comp._days(self.ctx(db), f)):
+            self.index(db, name, self.sql(c))  # a range on the column itself (days: ColumnSpec.days)
             return
         if fam == "postgres":
             if k in ("eq", "in", "range", "state"):
@@ -310,6 +335,8 @@ class _Advisor:
             elif k == "ci":
                 self.extension("pg_trgm")
                 self.index(db, f"{name}_trgm", f"{self.sql(F.lower(c))} gin_trgm_ops", using="gin")
+                if u.kind == "ci-prefix":  # a btree serves a prefix (and ieq) as a range
+                    self.index(db, f"{name}_prefix", f"{self.sql(F.lower(c))} text_pattern_ops")
             elif k == "tags":
                 self.index(db, f"{name}_gin", self.sql(c), using="gin")
             return
@@ -334,20 +361,66 @@ class _Advisor:
         self.note(f"{k} on {name}: " + why.get(fam, "no index serves a case-insensitive or list test here"))
 
     def order(self, database: str | None, query: A.Query | None) -> None:
-        lay = self.layout
-        if query is not None and query.sort:
-            self.note(
-                "sorting on a field ranks empty and wrong-typed values first (SPEC 8): the selected rows are "
-                "sorted, no index serves that order"
-                if not self.columns
-                else "sorting on a column: an index on it serves the order where the collation is code-point"
+        """The index whose columns are exactly the query's ORDER BY items (its sort keys, then the default
+        order), each with the NULL placement the SQL asks: walked in order it returns a page without a
+        sort. Printed for the default order too (``query`` None or unsorted)."""
+        sort = query.sort if query is not None else ()
+        try:
+            items = self.comp.order(A.Query(sort=sort, database=database), self.ctx(database))
+        except FilterError:  # an unmapped or unsortable field: compiling the query refuses it
+            return
+        label = (
+            "order_"
+            + "_".join(
+                ".".join(sk.key.segments) if isinstance(sk.key, A.Field) else sk.key.name for sk in sort
             )
-        if self.fam == "postgres":
-            self.index(
-                database, "default_order", f'{self.q(lay.created_at)} DESC, {self.q(lay.id)} COLLATE "C"'
-            )
-        elif self.fam == "sqlite":
-            self.index(database, "default_order", f"{self.q(lay.created_at)} DESC, {self.q(lay.id)}")
+            if sort
+            else "default_order"
+        )
+        if self.fam == "mysql":
+            bad = [o for o in items if not isinstance(o.this, exp.Column)]
+            if bad:
+                what = ", ".join(_strip(o.this).sql(self.dialect) for o in bad)
+                tie = any(c.name == self.layout.id for o in bad for c in o.this.find_all(exp.Column))
+                self.note(
+                    f"{label.replace('_', ' ')}: MariaDB and MySQL index no expression ({what}), so every page "
+                    "is a scan and a sort"
+                    + (
+                        "; an id column that orders by code point (utf8mb4_nopad_bin or VARBINARY) declared "
+                        "with binary_id=True makes the tie-breaker the plain id"
+                        if tie and not getattr(self.layout, "binary_id", False)
+                        else ""
+                    )
+                    + (
+                        "; a date column declared to hold real days (days=True) sorts by itself"
+                        if self.columns and "REGEXP" in what
+                        else ""
+                    )
+                )
+                return
+        elif self.fam not in ("postgres", "sqlite"):
+            return
+        self.index(database, label, ", ".join(self.ordered(o) for o in items))
+
+    @staticmethod
+    def _c_collated(e: exp.Expr) -> exp.Expr:
+        """``(e) COLLATE "C"``: the ref value as the join with an id column declared ``COLLATE "C"``
+        (filterdsl's own tables) compares it; an index in another collation does not serve that join."""
+        return exp.Collate(this=exp.Paren(this=e), expression=exp.to_identifier("C", quoted=True))
+
+    def ordered(self, o: exp.Ordered) -> str:
+        """One ORDER BY item as an index element: the expression, then DESC and NULLS as the SQL has them."""
+        e = o.this
+        if isinstance(e, exp.Collate) and isinstance(
+            e.this, exp.Column
+        ):  # column COLLATE "C": an element form
+            elem = _strip(e).sql(self.dialect)
+        else:
+            elem = self.sql(e)
+        mark = exp.Ordered(
+            this=exp.column("x"), desc=o.args.get("desc"), nulls_first=o.args.get("nulls_first")
+        )
+        return elem + mark.sql(self.dialect)[1:]
 
 
 def advise(
@@ -366,6 +439,8 @@ def advise(
         for u in uses:
             adv.use(u)
         adv.order(q.database, q)
+        if q.sort:  # the default order serves every listing that does not sort
+            adv.order(q.database, None)
         dbs.append(q.database)
     for db, f in all_fields:
         kinds = {

@@ -161,6 +161,11 @@ class DataFusionFamily(_ColumnarFamily):
     def length(self, e: exp.Expr) -> exp.Expr:
         return fn("character_length", e)
 
+    def sort_number_column(self, c: exp.Expr) -> exp.Expr:
+        # DataFusion orders floats by IEEE total order (-0.0 before 0.0); adding 0.0 turns -0.0 into
+        # 0.0, so they tie as SPEC 8 says (the default order decides)
+        return exp.Add(this=c, expression=exp.Literal.number("0.0"))
+
     def ref_many(self, listed: J, ref_id: exp.Expr) -> exp.Expr:
         """The list column holds the referenced row's id (a correlated EXISTS condition)."""
         return fn("array_has", self._list(listed), ref_id)
@@ -278,6 +283,18 @@ class ClickHouseJsonFamily(ClickHouseFamily):
 
     def num(self, j: J) -> exp.Expr:
         return fn("JSONExtractFloat", self._raw(j))
+
+    def exact_int(self, j: J) -> exp.Expr:
+        # an Int64/UInt64 as Int128 (exact), a Double converted (toInt128 is exact for an integral double
+        # in range). Integers beyond 64 bits read as strings (JSONType 'String'): the runner refuses them
+        ints = exp.In(this=self.typ(j), expressions=[_s("Int64"), _s("UInt64")])
+        return exp.Case(
+            ifs=[exp.If(this=ints, true=fn("JSONExtract", self._raw(j).copy(), _s("Int128")))],
+            default=fn("toInt128", self.num(j)),
+        )
+
+    def exact_int_param(self, p: exp.Expr) -> exp.Expr:
+        return fn("toInt128", fn("toFloat64", p))
 
     def json_text(self, j: J) -> exp.Expr:
         return self._raw(j)

@@ -31,6 +31,8 @@ class MySQLFamily(_PathFamily):
     """MySQL 8 and MariaDB >= 10.6 (JSON_TABLE); strings compare as utf8mb4 bytes (code point order)."""
 
     ONE_BOOLEAN_TYPE = True
+    #: a relation on a column is ``ref IN (SELECT id ...)``, which MariaDB runs as a semi-join
+    RELATION_IN = True
 
     SUBSTR_FN = "SUBSTRING"
     TEXT_OF_NONSTRING_IS_JSON = True
@@ -167,8 +169,10 @@ class MySQLFamily(_PathFamily):
         # the JSON text of a boolean is exactly true/false (a string "true" reads '"true"'): one parse
         return exp.EQ(this=self.json_text(j), expression=_s("true" if value else "false"))
 
-    def date_cmp(self, text: exp.Expr, op: str, day: object, indexable: bool = False) -> exp.Expr:
-        exact = super().date_cmp(text, op, day)
+    def date_cmp(
+        self, text: exp.Expr, op: str, day: object, indexable: bool = False, check: bool = True
+    ) -> exp.Expr:
+        exact = super().date_cmp(text, op, day, check=check)
         if not indexable or (type(day) is str and not valid_day(day)):
             return exact
         # a range in the column's collation that holds every exact match (an index serves it): below
