@@ -23,6 +23,7 @@ BACKEND_OF: dict[str, str] = {
     "mysql": "sql",
     "datafusion": "sql",
     "clickhouse": "sql",
+    "spark": "sql",
     "mongomock": "mongo",
     "mingo": "mongo",
 }

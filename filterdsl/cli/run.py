@@ -19,8 +19,8 @@ from filterdsl.records import load_data, normalize_dataset
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if args.url is not None and args.engine not in ("postgres", "mysql"):
-        raise UsageError(f"--url is for the postgres and mysql engines, not {args.engine}")
+    if args.url is not None and args.engine not in ("postgres", "mysql", "spark"):
+        raise UsageError(f"--url is for the postgres, mysql and spark engines, not {args.engine}")
     catalog = _catalog(args)
     query = _parse_one(args, catalog)
     data = _read(args.data)

@@ -8,6 +8,7 @@ from typing import Any
 
 from filterdsl.embed import QueryCache
 from filterdsl.schema import Catalog, CatalogSource, load_catalog
+from filterdsl.server.playground import playground_routes
 from filterdsl.server.routes import MAX_IMPORT_BYTES, Api
 from filterdsl.server.store import Store
 
@@ -45,6 +46,7 @@ def create_app(
             ),
             Route("/api/records/import", api.guarded(api.import_records, body=True), methods=["POST"]),
             Route("/api/stats", api.stats, methods=["GET"]),
+            *playground_routes(api),  # the page, POST /api/compile, /openapi.json (docs/playground.md)
         ]
     )
     app.state.store = store

@@ -199,6 +199,10 @@ class Store:
         rows = self._execute(sql, params)
         return int(rows[0][0])
 
+    def databases(self) -> list[str]:
+        """The databases this store holds tables for (created by an import or a query)."""
+        return sorted(self._tables)
+
     def drop_all(self) -> None:
         for t in list(self._tables):
             self._execute(f"DROP TABLE IF EXISTS {self._q(t)}")

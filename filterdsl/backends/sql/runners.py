@@ -23,7 +23,7 @@ from filterdsl.schema import CatalogSource
 from filterdsl.semantics.numbers import INT53, INT64, int_within, refuse_inexact_numbers
 
 Doc = dict[str, Any]
-ENGINES = ("sqlite", "duckdb", "postgres", "mysql", "datafusion", "clickhouse")
+ENGINES = ("sqlite", "duckdb", "postgres", "mysql", "datafusion", "clickhouse", "spark")
 #: in-process engines loaded in the columns layout (see sql_columnar_exec)
 COLUMNAR = ("datafusion", "clickhouse")
 Dataset = Mapping[Any, list[Doc]]
@@ -40,6 +40,7 @@ INEXACT_INTS = {
         INT53,
         "reads JSON numbers as doubles (MariaDB/MySQL have no exact type for every JSON number)",
     ),
+    "spark": (INT53, "compares JSON numbers as doubles (try_variant_get(..., 'double'))"),
 }
 
 
@@ -210,6 +211,10 @@ def _fetch(
     if engine in INEXACT_INTS:
         bounds, why = INEXACT_INTS[engine]
         refuse_inexact_numbers(engine, dataset, int_within(bounds), why)
+    if engine == "spark":  # DataFrames on a local session or Spark Connect (url: sc://host:port)
+        from filterdsl.backends.sql.spark_runners import fetch
+
+        return fetch(query, dataset, url, catalog, main)
     if engine in COLUMNAR:
         from filterdsl.backends.sql.columnar_runners import fetch_ids
 
