@@ -167,6 +167,10 @@ class Family:
     SUBSTR_FN: str | None = None
     #: valid_day is one anchored DAY_PREFIX regex (the engine's regex has look-ahead)
     DAY_REGEX = False
+    #: sorts write the rank and text values as one code-point text item (the rank character first),
+    #: the JSON value of numbers and booleans as a second (compiler._json_sort_keyed): few, cheap items
+    #: that an expression index names; dates of the columns layout as one '1'+day / '2'+text item
+    SORT_KEY_TEXT = False
     #: the engine's JSON type says "boolean" for both: true and false are told apart by their text
     ONE_BOOLEAN_TYPE = False
     #: ``text(j)`` of a non-string JSON value is its JSON text (a number, true, false, null, ``[``...,

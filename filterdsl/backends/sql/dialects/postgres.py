@@ -42,6 +42,7 @@ class PostgresFamily(Family):
     SUBSTR_FN = "substr"
     DAY_REGEX = True
     TEXT_OF_NONSTRING_IS_JSON = True
+    SORT_KEY_TEXT = True
 
     name = "postgres"
     kinds = {
