@@ -110,8 +110,9 @@ class Store:
             check_storable(d, f"{base}/{i}")
         self.ensure_table(database)
         t = self._q(database)
-        rows = [
-            (
+        # one row per id: a batch naming an id twice stores its last record, counted once (an upsert)
+        by_id = {
+            d["id"]: (
                 d["id"],
                 d["created_at"],
                 d["updated_at"],
@@ -119,7 +120,8 @@ class Store:
                 json.dumps(d["data"], ensure_ascii=False, separators=(",", ":")),
             )
             for d in docs
-        ]
+        }
+        rows = list(by_id.values())
         if self.dialect == "sqlite":
             sql = (
                 f"INSERT INTO {t} VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "

@@ -95,6 +95,14 @@ class _Ctx:
     database: str | None
 
 
+def _uses_ci_collation(fam: object) -> bool:
+    """Whether the dialect family reads ``ColumnsLayout.ci_collation`` (it overrides the prefilter)."""
+    from filterdsl.backends.sql.dialects.base import Family
+
+    own = getattr(type(fam), "ci_prefix_prefilter", None)
+    return own is not None and own is not Family.ci_prefix_prefilter
+
+
 class Compiler:
     def __init__(
         self,
@@ -117,6 +125,10 @@ class Compiler:
         if not self.columns and getattr(self.fam, "json_family", None) is not None:  # ClickHouse
             self.fam = self.fam.json_family(self.param, dialect)  # type: ignore[attr-defined]
         self.fam.layout = "columns" if self.columns else "json"
+        if self.columns and layout.ci_collation and not _uses_ci_collation(self.fam):  # type: ignore[union-attr]
+            self.warnings.append(
+                f"ci_collation is for MySQL/MariaDB text columns; {dialect} does not use it (ignored)"
+            )
         #: engines where a predicate is a value (CASE may return it, COALESCE may take it)
         self.bool_values = dialect in BOOL_DIALECTS
         self._aliases = 0
