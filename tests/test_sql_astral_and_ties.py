@@ -145,6 +145,6 @@ def test_keys_holding_nul(engine: str) -> None:
         if engine == "sqlite":
             with pytest.raises(FilterError) as e:
                 run_ids(q, {DB: docs}, engine, url)
-            assert e.value.diagnostics[0].code == "not-expressible"
+            assert e.value.diagnostics[0].code == "nul-character"
         else:
             assert run_ids(q, {DB: docs}, engine, url) == ["z1"]

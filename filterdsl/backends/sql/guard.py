@@ -1,0 +1,179 @@
+"""Checks ``to_sql`` runs before any SQL reaches a driver: NUL characters an engine cannot hold, and
+the size of the statement.
+
+- **NUL** (U+0000) in a field key, a path segment or a string value: refused with ``nul-character``
+  for the dialects whose family says the engine cannot store and compare it exactly
+  (``Family.HOLDS_NUL``: PostgreSQL, whose text and jsonb cannot hold it; SQLite, whose ``json_each``
+  keys and ``length()`` stop at it), located by a JSON Pointer into the query's AST JSON form. Every
+  other engine gets it as a bound parameter, never SQL text, and answers exactly, as the in-memory
+  engine does.
+- **Size**: the statement (bytes of SQL text plus string parameters, which pymysql sends inside the
+  text) is at most ``Family.MAX_STATEMENT_BYTES`` (16 MiB, MariaDB's default ``max_allowed_packet``;
+  ClickHouse: 256 KiB of SQL text, its default ``max_query_size``); above it ``too-large``, instead of
+  a dropped connection or a driver error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from filterdsl import ast as A
+from filterdsl.backends.sql.dialects import DIALECT_FAMILY, FAMILIES
+from filterdsl.backends.sql.dialects.base import Family
+from filterdsl.errors import Diagnostic, FilterError, Location
+
+NUL = "\x00"
+
+
+def family_class(dialect: str, columns: bool = False) -> type[Family]:
+    name = DIALECT_FAMILY.get(dialect)
+    if name is None:
+        return Family
+    cls = FAMILIES[name]
+    json_family = getattr(cls, "json_family", None)
+    return cls if columns or json_family is None else json_family
+
+
+def _field(f: A.Field, at: str) -> str | None:
+    if NUL in f.key:
+        return at + "/key"
+    for i, seg in enumerate(f.path):
+        if NUL in seg:
+            return f"{at}/path/{i}"
+    return None
+
+
+def _value(v: Any, at: str) -> str | None:
+    t = type(v)
+    if t is str:
+        return at if NUL in v else None
+    if t is tuple:
+        for i, x in enumerate(v):
+            if type(x) is str and NUL in x:
+                return f"{at}/{i}"
+    if t is A.Money and type(v.currency) is str and NUL in v.currency:
+        return at + "/currency"
+    return None
+
+
+def find_nul(query: A.Query) -> tuple[str, str] | None:
+    """``(pointer, "key" or "value")`` of the first NUL in ``query``'s keys or string values (a JSON
+    Pointer into its AST JSON form), or None."""
+    for i, sk in enumerate(query.sort):
+        if isinstance(sk.key, A.Field):
+            at = _field(sk.key, f"/sort/{i}/key")
+            if at is not None:
+                return at, "key"
+    stack: list[tuple[A.Node, str]] = [(query.predicate, "/predicate")]
+    while stack:
+        n, p = stack.pop()
+        t = type(n)
+        if t is A.And or t is A.Or:
+            stack.extend((c, f"{p}/items/{i}") for i, c in enumerate(n.items))  # type: ignore[attr-defined]
+        elif t is A.Not:
+            stack.append((n.item, p + "/item"))  # type: ignore[attr-defined]
+        elif t is A.Relation:
+            at = _field(n.field, p + "/field")  # type: ignore[attr-defined]
+            if at is not None:
+                return at, "key"
+            stack.append((n.predicate, p + "/predicate"))  # type: ignore[attr-defined]
+        elif t is A.Compare or t is A.FieldState:
+            at = _field(n.field, p + "/field")  # type: ignore[attr-defined]
+            if at is not None:
+                return at, "key"
+            if t is A.Compare:
+                at = _value(n.value, p + "/value")  # type: ignore[attr-defined]
+                if at is not None:
+                    return at, "value"
+        elif t is A.Search:
+            for ci, clause in enumerate(n.clauses):  # type: ignore[attr-defined]
+                for ti, term in enumerate(clause):
+                    if NUL in term:
+                        return f"{p}/clauses/{ci}/{ti}", "value"
+            for fi, f in enumerate(n.fields or ()):  # type: ignore[attr-defined]
+                at = _field(f, f"{p}/fields/{fi}")
+                if at is not None:
+                    return at, "key"
+        elif t is A.IdIn:
+            at = _value(n.ids, p + "/ids")  # type: ignore[attr-defined]
+            if at is not None:
+                return at, "value"
+        elif t is A.CreatedAt:
+            for name in ("start", "end"):
+                if _value(getattr(n, name), "") is not None:
+                    return f"{p}/{name}", "value"
+        elif t is A.ModifiedSince:
+            if _value(n.since, "") is not None:  # type: ignore[attr-defined]
+                return p + "/since", "value"
+    return None
+
+
+def nul_error(dialect: str, at: tuple[str, str]) -> FilterError:
+    pointer, what = at
+    engine = {"postgres": "PostgreSQL", "sqlite": "SQLite"}.get(dialect, dialect)
+    why = {
+        "postgres": "no PostgreSQL text or jsonb value can hold it",
+        "sqlite": "SQLite's JSON keys and length() stop at it",
+    }.get(dialect, "the engine cannot hold it exactly")
+    return FilterError(
+        [
+            Diagnostic(
+                "nul-character",
+                f"a {what} holding a NUL character (U+0000) cannot be queried on {engine}: {why}; "
+                "remove it (the in-memory, Mongo, DuckDB, MariaDB and ClickHouse backends answer it exactly)",
+                Location(pointer=pointer),
+            )
+        ]
+    )
+
+
+def check_keys(query: A.Query, dialect: str, columns: bool = False) -> None:
+    """Refuse a NUL in a key or value where ``dialect``'s engine cannot hold one (compile time)."""
+    if family_class(dialect, columns).HOLDS_NUL:
+        return
+    at = find_nul(query)
+    if at is not None:
+        raise nul_error(dialect, at)
+
+
+def check_values(query: A.Query, values: list[Any], dialect: str, columns: bool = False) -> None:
+    """The per-call half of ``check_keys``: a cached statement was compiled for NUL-free keys, but
+    every call brings new values."""
+    if family_class(dialect, columns).HOLDS_NUL:
+        return
+    for v in values:
+        if type(v) is str and NUL in v:
+            at = find_nul(query)
+            raise nul_error(dialect, at if at is not None else ("", "value"))
+
+
+def statement_bytes(text: str, params: Any, with_params: bool = True) -> int:
+    """The bytes a driver sends: the SQL text and (``with_params``) every string parameter, UTF-8."""
+    values = (params.values() if isinstance(params, dict) else params) if with_params else ()
+    return len(text.encode("utf-8", "surrogatepass")) + sum(
+        len(v.encode("utf-8", "surrogatepass")) for v in values if type(v) is str
+    )
+
+
+def check_size(text: str, params: Any, dialect: str, columns: bool = False) -> None:
+    """``too-large`` when the statement exceeds ``Family.MAX_STATEMENT_BYTES`` (counted without
+    encoding while 4 bytes per character cannot reach it, the usual case)."""
+    fam = family_class(dialect, columns)
+    limit, with_params = fam.MAX_STATEMENT_BYTES, fam.PARAMS_IN_STATEMENT
+    values = (params.values() if isinstance(params, dict) else params) if with_params else ()
+    if 4 * (len(text) + sum(len(v) for v in values if type(v) is str)) <= limit:
+        return
+    size = statement_bytes(text, params, with_params)
+    if size > limit:
+        raise FilterError(
+            [
+                Diagnostic(
+                    "too-large",
+                    f"the {dialect} statement for this query would be {size:,} bytes (SQL text"
+                    + (" and parameters" if with_params else "")
+                    + f"), over the {limit:,} its engine takes; use shorter keys and values, or split "
+                    "the query",
+                    Location(param="query"),
+                )
+            ]
+        )
