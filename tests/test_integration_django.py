@@ -6,6 +6,7 @@ a SQLite in-memory database and PostgreSQL database ``filterdsl_django_test`` (c
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 from typing import Any
 from urllib.parse import urlparse
@@ -58,8 +59,11 @@ if not settings.configured:
             "django.contrib.contenttypes",
             "django.contrib.auth",
             "rest_framework",
+            *(["django_filters"] if importlib.util.find_spec("django_filters") else []),
             "fdsl_djangoapp",
         ],
+        TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}],
+        STATIC_URL="/static/",
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}, "pg": _pg()},
         REST_FRAMEWORK={
             "DEFAULT_AUTHENTICATION_CLASSES": [],

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from filterdsl import ast as A
-from filterdsl.errors import Collector, Location
+from filterdsl.errors import Collector, Location, did_you_mean
 from filterdsl.frontends import Context, ParseResult
 from filterdsl.options import MAX_INDEX_PATH_COST, ParseOptions, path_cost
 from filterdsl.records import canonical_ts
+from filterdsl.schema import Database, FieldDef, Suggester
 from filterdsl.semantics.days import next_day, valid_day
 
 #: Django's key-transform lookup names: a final path segment with one of these names is a lookup.
@@ -140,10 +141,94 @@ def _from_pairs(source: Any, c: Collector) -> list[Param]:
     return params
 
 
+#: With a catalog (SPEC 4), ``data__<field>=v`` on a field of one of these types is read as its type
+T = A.FieldType
+TYPED = (T.NUMBER, T.CURRENCY, T.BOOLEAN, T.DATE, T.ENUM_TAGS, T.REF_MULTIPLE)
+MAX_NUMBER_CHARS = 400  # a decimal past this is out of range anyway (and int() refuses 4,300 digits)
+
+
+def parse_number(text: str) -> int | float | str | None:
+    """A decimal (JSON number syntax) as int or float; ``"range"`` when it is past ±2^53 or not
+    finite; None when it is not a number. Never raises, whatever its length."""
+    if not _NUMBER.fullmatch(text):
+        return None
+    if len(text) > MAX_NUMBER_CHARS:
+        return "range"
+    value = float(text) if any(ch in text for ch in ".eE") else int(text)
+    return value if math.isfinite(value) and abs(value) <= 2**53 else "range"
+
+
 class _Parser:
-    def __init__(self, opt: ParseOptions):
+    def __init__(self, opt: ParseOptions, db: Database | None = None):
         self.opt = opt
         self.c = Collector(not opt.django_compat)
+        self.db = db  # with a catalog: the queried database, whose fields data__ paths name (SPEC 4)
+        self.suggestions = 0
+
+    def field(self, p: Param, key: str) -> tuple[str, FieldDef | None] | None:
+        """The key a data__ path or ordering key names first: with a catalog, a field of the database
+        (its id; its name with ``resolve_names``). An unknown field is ``unknown-field``: an error, or
+        with ``django_compat`` a warning, the key keeping its schemaless meaning (None: dropped)."""
+        if self.db is None:
+            return key, None
+        fd = self.db.field(key, self.opt.resolve_names)
+        if fd is not None:
+            return fd.id, fd
+        self.suggestions += 1  # bounded: each suggestion searches the whole catalog
+        hint = self.db.suggest(key) if self.suggestions <= Suggester.MAX_SUGGESTIONS else ""
+        self.c.lenient(
+            "unknown-field",
+            f"{p.name!r}: database {self.db.name!r} has no field {key!r}"
+            + hint
+            + (" (kept as a schemaless path, which matches nothing)" if not self.c.strict else ""),
+            p.loc(),
+        )
+        return None if self.c.strict else (key, None)
+
+    def typed(self, p: Param, fd: FieldDef) -> A.Node | None:
+        """``data__<field>=v`` on a typed field (SPEC 4 with a catalog): the ``is`` operator of the
+        field's type; ``has-any-of`` one value for enumTags and refMultiple. Unparseable: ``bad-value``."""
+        v, t = p.value, fd.type
+        what = {
+            T.NUMBER: "a decimal number",
+            T.CURRENCY: "a decimal number (the amount)",
+            T.BOOLEAN: "true or false",
+            T.DATE: "a date YYYY-MM-DD",
+        }
+        if t in (T.NUMBER, T.CURRENCY):
+            n = parse_number(v)
+            if n == "range":
+                self.c.error(
+                    "number-out-of-range",
+                    f"{p.name}: {_excerpt(v)} is outside ±2^53 or not finite",
+                    p.loc(),
+                )
+                return None
+            if n is not None and not isinstance(n, str):
+                return A.Compare(A.Field(fd.id, t), A.Op.EQ, A.Money(n) if t is T.CURRENCY else n)
+        elif t is T.BOOLEAN:
+            if v.lower() in ("true", "false"):
+                return A.Compare(A.Field(fd.id, t), A.Op.EQ, v.lower() == "true")
+        elif t is T.DATE:
+            if _DAY.fullmatch(v) and valid_day(v):
+                return A.Compare(A.Field(fd.id, t), A.Op.EQ, v)
+        else:  # enumTags, refMultiple: the stored list holds the value
+            if t is T.ENUM_TAGS and fd.restrict is not None and v not in fd.restrict:
+                self.c.error(
+                    "value-not-allowed",
+                    f"{p.name}: {_excerpt(v)} is not one of {fd.name!r}'s values: {', '.join(fd.restrict)}"
+                    + did_you_mean(v, fd.restrict),
+                    p.loc(),
+                )
+                return None
+            # a refMultiple value is a list of row ids: the same list test as enumTags' has-any-of
+            return A.Compare(A.Field(fd.id, T.ENUM_TAGS), A.Op.HAS_ANY, (v,))
+        self.c.error(
+            "bad-value",
+            f"{p.name}: field {fd.name!r} is a {t.value}, so the value is {what[t]}, not {_excerpt(v)}",
+            p.loc(),
+        )
+        return None
 
     def ignore(self, code: str, message: str, p: Param) -> None:
         """Strict mode: an error. django_compat: Django ignores it, so we do, with a warning.
@@ -192,8 +277,14 @@ class _Parser:
         if got is None:
             return None
         segs, lookup = got
-        field = A.Field(segs[0], A.FieldType.JSON, segs[1:])
+        named = self.field(p, segs[0])
+        if named is None:
+            return None
+        key, fd = named
+        field = A.Field(key, A.FieldType.JSON, segs[1:])
         if lookup in (None, "exact"):
+            if fd is not None and fd.type in TYPED and len(segs) == 1:
+                return self.typed(p, fd)
             return A.Compare(field, A.Op.EQ, p.value)
         if lookup == "isnull":
             v = p.value.lower()
@@ -222,9 +313,11 @@ class _Parser:
             return A.Compare(field, op, values)
         value: Any = p.value
         if op in (A.Op.GT, A.Op.GTE, A.Op.LT, A.Op.LTE) and _NUMBER.fullmatch(p.value):
-            value = float(p.value) if any(ch in p.value for ch in ".eE") else int(p.value)
-            if (isinstance(value, float) and not math.isfinite(value)) or abs(value) > 2**53:
-                self.c.error("number-out-of-range", f"{p.value} is outside ±2^53 or not finite", p.loc())
+            value = parse_number(p.value)
+            if value == "range":
+                self.c.error(
+                    "number-out-of-range", f"{_excerpt(p.value)} is outside ±2^53 or not finite", p.loc()
+                )
                 return None
         return A.Compare(field, op, value)
 
@@ -276,7 +369,10 @@ class _Parser:
                 got = self.path(p, name[len("data__") :], False)
                 if got is None:
                     continue
-                key = A.Field(got[0][0], A.FieldType.JSON, got[0][1:])
+                named = self.field(p, got[0][0])
+                if named is None:
+                    continue
+                key = A.Field(named[0], A.FieldType.JSON, got[0][1:])
             if key is None or not name:
                 self.ignore(
                     "bad-ordering",
@@ -392,9 +488,10 @@ class _Parser:
 def parse_pixiebrix(source: Any, ctx: Context) -> ParseResult:
     """A raw query string (leading ``?`` allowed), bytes, a mapping or (name, value) pairs -> Query."""
     catalog, database, opt = ctx.catalog, ctx.database, ctx.options
-    p = _Parser(opt)
+    db = catalog.get(database) if catalog is not None and database is not None else None
+    p = _Parser(opt, db)
     c = p.c
-    if catalog is not None and database is not None and catalog.get(database) is None:
+    if catalog is not None and database is not None and db is None:
         c.error("unknown-database", f"no database {database!r} in the catalog", Location(param="database"))
         return ParseResult(None, tuple(c.items))
     if isinstance(source, (bytes, bytearray)):
@@ -424,10 +521,27 @@ def parse_pixiebrix(source: Any, ctx: Context) -> ParseResult:
             Location(pointer=""),
         )
         return ParseResult(None, tuple(c.items))
-    if len(params) > opt.limits.max_nodes:
-        c.error(
-            "too-large", f"more than {opt.limits.max_nodes} parameters", params[opt.limits.max_nodes].loc()
-        )
+    return _finish(p, params, database)
+
+
+def _finish(p: _Parser, params: list[Param], database: str | None) -> ParseResult:
+    c, limit = p.c, p.opt.limits.max_nodes
+    if len(params) > limit:
+        c.error("too-large", f"more than {limit} parameters", params[limit].loc())
         return ParseResult(None, tuple(c.items))
     query = p.run(params, database)
     return ParseResult(None if c.has_errors else query, tuple(c.items))
+
+
+def parse_params(params: list[Param], ctx: Context, diagnostics: tuple[Any, ...] = ()) -> ParseResult:
+    """Already decoded parameters (``decode``'s, keeping their positions) -> Query: for a caller that
+    leaves some parameters to others (a DRF view's search, paginator...) yet keeps every location."""
+    db = ctx.catalog.get(ctx.database) if ctx.catalog is not None and ctx.database is not None else None
+    p = _Parser(ctx.options, db)
+    p.c.items.extend(diagnostics)
+    if ctx.catalog is not None and ctx.database is not None and db is None:
+        p.c.error(
+            "unknown-database", f"no database {ctx.database!r} in the catalog", Location(param="database")
+        )
+        return ParseResult(None, tuple(p.c.items))
+    return _finish(p, params, ctx.database)

@@ -33,7 +33,24 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.tokens import Token, TokenType
 
 from filterdsl.ast import FALSE as FALSE_NODE
-from filterdsl.ast import And, CreatedAt, InTrash, ModifiedSince, Node, Not, Or, Query, not_
+from filterdsl.ast import (
+    And,
+    Compare,
+    CreatedAt,
+    Field,
+    IdIn,
+    InTrash,
+    ModifiedSince,
+    Money,
+    Node,
+    Not,
+    Or,
+    Query,
+    Search,
+    node_pointer,
+    not_,
+    walk,
+)
 from filterdsl.backends.sql import to_sql
 from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.schema import CatalogSource
@@ -412,8 +429,63 @@ def main_columns(layout: Any, database: str | None) -> frozenset[str]:
     return frozenset(names)
 
 
+def _strings(node: Node) -> tuple[list[str], list[str]]:
+    """(keys, values): the field keys/path segments and the string values a node holds itself."""
+    keys: list[str] = []
+    values: list[str] = []
+    field = getattr(node, "field", None)
+    if field is not None:
+        keys += field.segments
+    if isinstance(node, Compare):
+        v = node.value
+        values += (
+            [v]
+            if isinstance(v, str)
+            else [e for e in v if isinstance(e, str)]
+            if isinstance(v, tuple)
+            else []
+        )
+        if isinstance(v, Money) and v.currency is not None:
+            values.append(v.currency)
+    elif isinstance(node, IdIn):
+        values += node.ids
+    elif isinstance(node, Search):
+        values += [t for clause in node.clauses for t in clause]
+        keys += [s for f in node.fields or () for s in f.segments]
+    return keys, values
+
+
+def refuse_nul(query: Query, dialect: str) -> None:
+    """A located FilterError (``bad-value``, pointing into the query's AST) for a NUL character no
+    engine can be asked about: in a field key or path anywhere (SQL text holds keys and cannot hold a
+    NUL), or, on PostgreSQL, in any value (its text cannot hold one: no stored value has one, and the
+    driver refuses to send it). Without this the driver fails when the statement runs (a 500)."""
+    where = None
+    for key in query.sort:
+        if isinstance(key.key, Field) and any("\x00" in s for s in key.key.segments):
+            where = f"/sort/{query.sort.index(key)}"
+    if where is None:
+        for node in walk(query.predicate):
+            keys, values = _strings(node)
+            if any("\x00" in k for k in keys) or (dialect == "postgres" and any("\x00" in v for v in values)):
+                where = node_pointer(query, node)
+                break
+    if where is not None:
+        raise FilterError(
+            [
+                Diagnostic(
+                    "bad-value",
+                    "the filter holds a NUL character (U+0000), which this database cannot be asked "
+                    "about (no stored record can hold one)",
+                    Location(pointer=where),
+                )
+            ]
+        )
+
+
 def compile_cut(query: Query, dialect: str, layout: Any, catalog: CatalogSource | None) -> Cut:
     """``to_sql`` (named placeholders) and its (cached) analysis."""
+    refuse_nul(query, dialect)
     sql, params = to_sql(query, dialect, layout, catalog, paramstyle="named")
     if not isinstance(params, dict):
         raise _internal("to_sql returned positional params for paramstyle='named'")

@@ -32,9 +32,9 @@ from django.db.models import BooleanField, Expression, F, FloatField, QuerySet
 from django.db.models.expressions import OrderBy
 
 from filterdsl.api import parse
-from filterdsl.ast import Query
+from filterdsl.ast import FieldType, Query
 from filterdsl.backends.sql import ColumnsLayout, JsonLayout
-from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.errors import Collector, Diagnostic, FilterError, Location
 from filterdsl.integrations import _sqltext as st
 from filterdsl.schema import CatalogSource, load_catalog
 
@@ -269,11 +269,14 @@ def filter_queryset(
 
 # ------------------------------------------------------------------ Django REST framework
 try:
-    from rest_framework.exceptions import APIException
+    from rest_framework.exceptions import APIException, ErrorDetail, ValidationError
     from rest_framework.filters import BaseFilterBackend
+    from rest_framework.settings import api_settings
 except ImportError:  # pragma: no cover - Django without DRF: filter_queryset alone
-    APIException = Exception
+    APIException = ValidationError = Exception
     BaseFilterBackend = object
+    ErrorDetail = str
+    api_settings = None
 
 
 class FilterInvalid(APIException):
@@ -291,9 +294,126 @@ def diagnostics_response(error: FilterError) -> dict[str, Any]:
     return {"errors": [d.to_json() for d in error.diagnostics]}
 
 
+def validation_error(error: FilterError) -> Exception:
+    """The diagnostics as DRF's ``ValidationError`` (HTTP 400): ``{"<param or /pointer>": [message]}``,
+    each message an ``ErrorDetail`` carrying the diagnostic's code; a diagnostic with neither a
+    parameter nor a pointer goes under ``non_field_errors`` (DRF's ``NON_FIELD_ERRORS_KEY``)."""
+    detail: dict[str, list[Any]] = {}
+    other = api_settings.NON_FIELD_ERRORS_KEY if api_settings is not None else "non_field_errors"
+    for d in error.errors:
+        loc = d.location
+        key = loc.param if loc.param is not None else (loc.pointer or other)
+        detail.setdefault(key, []).append(ErrorDetail(d.message, code=d.code))
+    return ValidationError(detail)
+
+
+#: where a paginator keeps the names of its query parameters (DRF's three paginators use these)
+PAGINATOR_PARAMS = (
+    "page_query_param",
+    "page_size_query_param",
+    "limit_query_param",
+    "offset_query_param",
+    "cursor_query_param",
+)
+#: and a filter backend (SearchFilter, OrderingFilter)
+BACKEND_PARAMS = ("search_param", "ordering_param")
+#: PixieBrix's paging parameters, which filterdsl leaves to the view's paginator when it has one
+PAGING = ("page", "page_size")
+
+
+def _filterset_names(backend: Any, view: Any, queryset: Any) -> set[str]:
+    """The query parameters of django-filter's ``DjangoFilterBackend`` for this view (a range filter's
+    widget suffixes included: ``price_min``, ``price_max``)."""
+    try:
+        fs = backend.get_filterset_class(view, queryset)
+    except Exception:  # its own misconfiguration is reported by its own filter_queryset
+        return set()
+    names: set[str] = set()
+    for name, flt in getattr(fs, "base_filters", {}).items():
+        try:
+            widget = flt.field.widget
+        except Exception:
+            names.add(name)
+            continue
+        suffixes = getattr(widget, "suffixes", None)
+        subs = getattr(widget, "widgets", None)
+        if suffixes:
+            names.update(f"{name}_{s}" if s else name for s in suffixes)
+        elif subs:
+            names.update(f"{name}_{i}" for i in range(len(subs)))
+        else:
+            names.add(name)
+    return names
+
+
+def owned_params(view: Any, queryset: Any = None) -> dict[str, str]:
+    """Query parameters that belong to someone else than filterdsl on this view, read from the view
+    itself: its other filter backends' (``search``; ``ordering`` when ``OrderingFilter`` is there;
+    django-filter's filterset fields), its paginator's (``page``/``page_size``, ``limit``/``offset``,
+    ``cursor``, as configured) and DRF's format override (``format``); plus ``filterdsl_ignore``.
+    name -> the owner's name (for messages)."""
+    owned: dict[str, str] = {}
+    fmt = api_settings.URL_FORMAT_OVERRIDE if api_settings is not None else "format"
+    if fmt:
+        owned[fmt] = "DRF's format override"
+    for cls in getattr(view, "filter_backends", None) or ():
+        if isinstance(cls, type) and issubclass(cls, FilterdslFilter):
+            continue
+        backend = cls() if isinstance(cls, type) else cls
+        name = type(backend).__name__
+        for attr in BACKEND_PARAMS:
+            value = getattr(backend, attr, None)
+            if isinstance(value, str) and value:
+                owned[value] = name
+        if hasattr(backend, "get_filterset_class"):
+            qs = queryset
+            if qs is None:
+                try:
+                    qs = view.get_queryset()
+                except Exception:
+                    qs = None
+            for n in _filterset_names(backend, view, qs):
+                owned[n] = name
+    paginator = getattr(view, "paginator", None)
+    if paginator is not None:
+        for attr in PAGINATOR_PARAMS:
+            value = getattr(paginator, attr, None)
+            if isinstance(value, str) and value:
+                owned[value] = type(paginator).__name__
+    for extra in getattr(view, "filterdsl_ignore", ()) or ():
+        owned[extra] = "filterdsl_ignore"
+    return owned
+
+
+def _field_schema(t: FieldType) -> dict[str, Any]:
+    if t in (FieldType.NUMBER, FieldType.CURRENCY):
+        return {"type": "number"}
+    if t is FieldType.BOOLEAN:
+        return {"type": "boolean"}
+    if t is FieldType.DATE:
+        return {"type": "string", "format": "date"}
+    return {"type": "string"}
+
+
+_HOW = {
+    FieldType.NUMBER: "equal to this number",
+    FieldType.CURRENCY: "amount equal to this number (any currency)",
+    FieldType.BOOLEAN: "true or false",
+    FieldType.DATE: "on this day (YYYY-MM-DD)",
+    FieldType.ENUM_TAGS: "the tags hold this value",
+    FieldType.REF_MULTIPLE: "the list of referenced ids holds this id",
+}
+
+
 class FilterdslFilter(BaseFilterBackend):
     """A DRF filter backend: PixieBrix record query params (GET) or a Pitchly ``data`` variables
     object (a JSON request body, e.g. POST), as PixieBrix's and Pitchly's list endpoints take them.
+
+    It composes with the view's other backends and its paginator: the parameters they own
+    (``owned_params``: ``search``, ``ordering`` when ``OrderingFilter`` is configured, django-filter's
+    fields, the paginator's ``page``/``page_size``/``limit``/``offset``/``cursor``, ``format``) are
+    theirs, read from the view; when the view has a paginator, filterdsl never slices (the paginator
+    pages and counts), and ``page``/``page_size`` that the paginator does not take are errors.
 
     View attributes (all optional):
       ``filterdsl_catalog``  a catalog (path, JSON, Catalog) for Pitchly filters and typed fields;
@@ -301,9 +421,12 @@ class FilterdslFilter(BaseFilterBackend):
                              ``database_id`` when that kwarg exists);
       ``filterdsl_layout``   as ``filter_queryset``'s ``layout``; ``filterdsl_related`` its ``related``;
       ``filterdsl_options``  parse options (``django_compat=True``, ``lookups="extended"``, ``max_limit=``);
-      ``filterdsl_ignore``   query params that are not filters (default ``("format",)``);
-      ``filterdsl_paginate`` False to leave skip/limit to a DRF paginator (default True).
-    Invalid input raises ``FilterInvalid``: HTTP 400 with every located diagnostic.
+      ``filterdsl_ignore``   more query params that are not filters (besides the owned ones);
+      ``filterdsl_paginate`` False/True to force leaving skip/limit to DRF or slicing (default: slice
+                             only when the view has no paginator);
+      ``filterdsl_errors``   ``"filterdsl"`` (default: ``FilterInvalid``, ``{"errors": [...]}``) or
+                             ``"drf"`` (a ``ValidationError``: ``{"<param>": ["message"]}``).
+    Invalid input is HTTP 400 with every located diagnostic.
     """
 
     def _database(self, request: Any, view: Any) -> str | None:
@@ -318,40 +441,224 @@ class FilterdslFilter(BaseFilterBackend):
         catalog = getattr(view, "filterdsl_catalog", None)
         return None if catalog is None else load_catalog(catalog)
 
-    def parse_request(self, request: Any, view: Any) -> Query:
+    @staticmethod
+    def _paged_by_view(view: Any) -> bool:
+        forced = getattr(view, "filterdsl_paginate", None)
+        if forced is not None:
+            return not forced
+        return getattr(view, "paginator", None) is not None
+
+    def parse_request(self, request: Any, view: Any, queryset: Any = None) -> Query:
         """The request's filter: a JSON body is Pitchly variables, otherwise the query params are PixieBrix's."""
         cat = self._catalog(view)
         database = self._database(request, view)
         options = dict(getattr(view, "filterdsl_options", {}) or {})
+        paged = self._paged_by_view(view)
         if request.method in ("POST", "PUT", "PATCH"):
             try:
                 body = request.data
             except Exception as e:  # DRF ParseError: not JSON
-                raise FilterInvalid(
-                    FilterError([Diagnostic("invalid-json", f"request body: {e}", Location(pointer=""))])
+                raise FilterError(
+                    [Diagnostic("invalid-json", f"request body: {e}", Location(pointer=""))]
                 ) from None
+            if paged and isinstance(body, Mapping):
+                clash = [k for k in ("limit", "skip") if k in body]
+                if clash:
+                    raise FilterError(
+                        [
+                            Diagnostic(
+                                "unknown-key",
+                                f"{k!r}: this view pages with its paginator "
+                                f"({type(getattr(view, 'paginator', None)).__name__}); use its query "
+                                "parameters",
+                                Location(pointer=f"/{k}"),
+                            )
+                            for k in clash
+                        ]
+                    )
             return parse(body, "pitchly", catalog=cat, database=database, **options)
-        ignore = set(getattr(view, "filterdsl_ignore", ("format",)))
+        from filterdsl.frontends import Context
+        from filterdsl.frontends.pixiebrix import decode, parse_params
+        from filterdsl.options import ParseOptions
+
         raw = request.META.get("QUERY_STRING", "")
-        if not ignore.intersection(request.query_params):  # the raw string: diagnostics get line:column
-            try:
-                raw_bytes = raw.encode("iso-8859-1")  # WSGI/ASGI hand over the bytes as latin-1 text
-            except UnicodeEncodeError:
-                raw_bytes = raw.encode("utf-8")
-            return parse(raw_bytes, "pixiebrix", catalog=cat, database=database, **options)
-        pairs = [(k, v) for k, vs in request.query_params.lists() for v in vs if k not in ignore]
-        return parse(pairs, "pixiebrix", catalog=cat, database=database, **options)
+        try:
+            raw_bytes = raw.encode("iso-8859-1")  # WSGI/ASGI hand over the bytes as latin-1 text
+        except UnicodeEncodeError:
+            raw_bytes = raw.encode("utf-8")
+        try:
+            text = raw_bytes.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise FilterError(
+                [
+                    Diagnostic(
+                        "invalid-encoding",
+                        f"query string is not UTF-8 (byte {e.start})",
+                        Location(offset=e.start),
+                    )
+                ]
+            ) from None
+        opts = ParseOptions.from_kwargs(**options)
+        if len(raw_bytes) > opts.limits.max_input_bytes:
+            raise FilterError(
+                [
+                    Diagnostic(
+                        "too-large", f"input exceeds {opts.limits.max_input_bytes} bytes", Location(offset=0)
+                    )
+                ]
+            )
+        c = Collector()
+        owned = owned_params(view, queryset)
+        vendor = connections[queryset.db].vendor if queryset is not None else None
+        kept = []
+        for p in decode(text, c):
+            if p.name in owned:
+                continue
+            if paged and p.name in PAGING:
+                pager = getattr(view, "paginator", None)
+                theirs = sorted(k for k, v in owned.items() if v == type(pager).__name__)
+                message = (
+                    f"{p.name!r}: this view pages with its paginator ({type(pager).__name__}"
+                    + (f": {', '.join(theirs)}" if theirs else "")
+                    + "), not with filterdsl's page/page_size"
+                )
+                if opts.django_compat:
+                    c.warn("unknown-param", message + " (ignored, as Django does)", p.loc())
+                else:
+                    c.error("unknown-param", message, p.loc())
+                continue
+            if "\x00" in p.name or ("\x00" in p.value and (p.name == "ordering" or vendor == "postgresql")):
+                c.error(  # located at the parameter (the compile step would point into the AST)
+                    "bad-value",
+                    "this parameter holds a NUL character (U+0000), which "
+                    + (
+                        "no key in SQL text"
+                        if "\x00" in p.name or p.name == "ordering"
+                        else "no PostgreSQL text"
+                    )
+                    + " can hold (no stored record can hold one)",
+                    p.loc(),
+                )
+                continue
+            kept.append(p)
+        result = parse_params(kept, Context(cat, database, opts), tuple(c.items))
+        if result.query is None:
+            raise FilterError(list(result.diagnostics))
+        return result.query
+
+    def _raise(self, view: Any, e: FilterError) -> Exception:
+        if getattr(view, "filterdsl_errors", "filterdsl") == "drf":
+            return validation_error(e)
+        return FilterInvalid(e)
 
     def filter_queryset(self, request: Any, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
         try:
-            query = self.parse_request(request, view)
+            query = self.parse_request(request, view, queryset)
             return filter_queryset(
                 queryset,
                 query,
                 layout=getattr(view, "filterdsl_layout", None),
                 catalog=self._catalog(view),
                 related=getattr(view, "filterdsl_related", None),
-                paginate=getattr(view, "filterdsl_paginate", True),
+                paginate=not self._paged_by_view(view),
             )
         except FilterError as e:
-            raise FilterInvalid(e) from None
+            raise self._raise(view, e) from None
+
+    # ------------------------------------------------------------ OpenAPI and the browsable API
+    def _schema_database(self, view: Any) -> Any:
+        cat = self._catalog(view)
+        if cat is None:
+            return None
+        name = getattr(view, "filterdsl_database", None)
+        kwargs = getattr(view, "kwargs", {}) or {}
+        db = kwargs.get(name or "database_id", name)
+        return cat.get(db) if isinstance(db, str) else None
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        """OpenAPI query parameters (DRF's schema generator and drf-spectacular read them): one
+        ``data__<field>`` per field of the catalog's database (when the view names it), the date range,
+        ``ordering`` (unless ``OrderingFilter`` owns it) and ``page``/``page_size`` (unless a paginator
+        pages)."""
+        out: list[dict[str, Any]] = []
+        db = self._schema_database(view)
+        for f in db.fields if db is not None else ():
+            how = _HOW.get(f.type, "a JSON string equal to this text (data__<key>__<sub> goes deeper)")
+            out.append(
+                {
+                    "name": f"data__{f.id}",
+                    "required": False,
+                    "in": "query",
+                    "description": f"{f.name} ({f.type.value}): {how}",
+                    "schema": _field_schema(f.type),
+                }
+            )
+        for name in ("start_date", "end_date"):
+            out.append(
+                {
+                    "name": name,
+                    "required": False,
+                    "in": "query",
+                    "description": f"created_at {'on or after' if name == 'start_date' else 'on or before'} "
+                    "this UTC day",
+                    "schema": {"type": "string", "format": "date"},
+                }
+            )
+        owned = owned_params(view)
+        if "ordering" not in owned:
+            out.append(
+                {
+                    "name": "ordering",
+                    "required": False,
+                    "in": "query",
+                    "description": "comma-separated created_at, id, data__<path>; '-' for descending",
+                    "schema": {"type": "string"},
+                }
+            )
+        if not self._paged_by_view(view):
+            out += [
+                {
+                    "name": "page",
+                    "required": False,
+                    "in": "query",
+                    "description": "page number, from 1",
+                    "schema": {"type": "integer", "minimum": 1},
+                },
+                {
+                    "name": "page_size",
+                    "required": False,
+                    "in": "query",
+                    "description": "records per page",
+                    "schema": {"type": "integer", "minimum": 1},
+                },
+            ]
+        return [p for p in out if p["name"] not in owned]
+
+    def to_html(self, request: Any, queryset: Any, view: Any) -> str:
+        """A filter form for DRF's browsable API: the parameters the schema lists, with the request's
+        current values; submitting it keeps the parameters other backends and the paginator own."""
+        from django.utils.html import format_html, format_html_join
+
+        params = self.get_schema_operation_parameters(view)
+        current = request.query_params
+        owned = owned_params(view, queryset)
+        hidden = format_html_join(
+            "",
+            '<input type="hidden" name="{}" value="{}">',
+            ((k, v) for k, vs in current.lists() if k in owned for v in vs),
+        )
+        rows = format_html_join(
+            "",
+            '<div class="form-group"><label for="fdsl-{0}">{0}</label>'
+            '<input class="form-control" type="text" id="fdsl-{0}" name="{0}" value="{1}" '
+            'placeholder="{2}"></div>',
+            ((p["name"], current.get(p["name"], ""), p["description"]) for p in params),
+        )
+        return str(
+            format_html(
+                '<h2>filterdsl</h2><form class="form" action="" method="get">{}{}'
+                '<button type="submit" class="btn btn-primary">Filter</button></form>',
+                hidden,
+                rows,
+            )
+        )

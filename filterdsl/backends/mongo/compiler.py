@@ -53,9 +53,37 @@ def _lit(ch: str) -> str:
     return "\\" + ch if ch in _META else ch
 
 
-def lower_regex(needle: str) -> str:
-    """A pattern matching any text whose ``str.lower()`` contains ``needle.lower()`` at that place."""
+def lower_regex(needle: str, open_start: bool = True, open_end: bool = True) -> str:
+    """A pattern matching any text whose ``str.lower()`` contains ``needle.lower()`` at that place.
+
+    ``open_end``: the match may end inside the lowering of a character that lowers to several
+    (``contains``, ``starts-with``): ``İ`` lowers to ``i`` + U+0307, so it holds a needle that ends in
+    ``i``; ``open_start`` likewise for a needle that starts with the rest of such a lowering (U+0307)
+    (``contains``, ``ends-with``).
+    """
     low = needle.lower()
+    head, tail = "", ""
+    for src, lowering in _multi_lowerings():
+        for k in range(1, len(lowering)):
+            prefix, suffix = lowering[:k], lowering[k:]
+            if open_end and not tail and low.endswith(prefix):
+                tail = "(?:" + _lower_body(prefix) + "|" + _lit(src) + ")"
+                low = low[: -len(prefix)]
+            if open_start and not head and low.startswith(suffix):
+                head = "(?:" + _lower_body(suffix) + "|" + _lit(src) + ")"
+                low = low[len(suffix) :]
+    return head + _lower_body(low) + tail
+
+
+@functools.cache
+def _multi_lowerings() -> tuple[tuple[str, str], ...]:
+    """(character, its lowering) for the characters whose ``str.lower()`` has several characters
+    (``İ``: ``i`` + U+0307, the only one in current Unicode)."""
+    return tuple((src, k) for k, srcs in _lower_sources().items() if len(k) > 1 for src in srcs)
+
+
+def _lower_body(low: str) -> str:
+    """The pattern for already lowered text: each piece, or any character lowering to it."""
     sources = _lower_sources()
     multi = sorted((k for k in sources if len(k) > 1), key=len, reverse=True)
     out, i = [], 0
@@ -78,7 +106,13 @@ def _lit_seq(seq: str) -> str:
 
 
 def _str_regex(op: A.Op, value: str) -> str:
-    body = lower_regex(value)
+    # a match anchored at the start cannot begin inside a character's lowering, nor one anchored at
+    # the end end inside one
+    body = lower_regex(
+        value,
+        open_start=op not in (A.Op.STARTS_WITH, A.Op.IEQ),
+        open_end=op not in (A.Op.ENDS_WITH, A.Op.IEQ),
+    )
     if op is A.Op.STARTS_WITH:
         return "^" + body
     if op is A.Op.ENDS_WITH:

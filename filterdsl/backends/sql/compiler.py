@@ -23,9 +23,10 @@ from filterdsl.backends.sql.dialects import (
 )
 from filterdsl.backends.sql.dialects.base import AND, OR, J, _n, alias_table, col
 from filterdsl.backends.sql.layout import ColumnsLayout, JsonLayout
-from filterdsl.backends.sql.shape import Slot, extract, is_number, resolve
+from filterdsl.backends.sql.shape import Slot, derive, extract, is_number, resolve
 from filterdsl.errors import FilterError, Location
 from filterdsl.schema import CatalogSource
+from filterdsl.semantics.days import valid_day
 from filterdsl.semantics.sorting import DEFAULT_ORDER, EMPTY, KIND_RANK, STRING_TYPES, WELL_TYPED, WRONG_TYPED
 
 T = A.FieldType
@@ -396,6 +397,8 @@ class Compiler:
                 parts.append(fam.text_eq(self.col_expr(ctx, f, "currency"), money.currency))
             return AND(*parts)
         if t is T.DATE:
+            if self._days(ctx, f) and not (type(val) is str and not valid_day(val)):
+                return self.day_range(c, _OPN[op], val)
             return fam.date_cmp(c, _OPN[op], val, indexable=True)
         if t is T.ENUM_TAGS:
             return self.tags(fam.root(c), op, tuple(val))  # type: ignore[arg-type]
@@ -415,6 +418,31 @@ class Compiler:
             if pre is not None:  # a superset the column's index serves, then the exact test
                 return AND(pre, test)
         return test
+
+    def _days(self, ctx: _Ctx, f: A.Field) -> bool:
+        """The field's column is declared to hold only real days, ``YYYY-MM-DD`` (ColumnSpec.days)."""
+        assert isinstance(self.layout, ColumnsLayout)
+        spec = self.layout.column(ctx.database, f.key)
+        return spec is not None and spec.days
+
+    def day_range(self, c: exp.Expr, op: str, day: Any) -> exp.Expr:
+        """A column of real days: the range on the column itself, as a person writes it. Days are
+        digits and dashes in fixed places, so every collation (and a DATE column) orders them as code
+        points do; no day check is needed."""
+        nxt = derive(day, "next_day")
+        if op == "eq":
+            return AND(
+                exp.GTE(this=c, expression=self.param(day)), exp.LT(this=c.copy(), expression=self.param(nxt))
+            )
+        if op in ("gt", "lte"):
+            return (exp.GTE if op == "gt" else exp.LT)(this=c, expression=self.param(nxt))
+        return (exp.GTE if op == "gte" else exp.LT)(this=c, expression=self.param(day))
+
+    def tie_id(self, ctx: _Ctx) -> exp.Expr:
+        """The id as the order's tie-breaker: by code point, the plain column where the layout says the
+        column itself orders that way (``binary_id``), so the default-order index serves it."""
+        c = self.rcol(ctx, "id")
+        return c if getattr(self.layout, "binary_id", False) else self.fam.binary(c)
 
     def nonempty(self, c: exp.Expr) -> exp.Expr:
         """``c <> ''``; Oracle stores '' as NULL, where ``<> ''`` would be unknown for every row."""
@@ -474,6 +502,8 @@ class Compiler:
         if isinstance(key, A.RecordAttr):
             if key.name not in ("id", "created_at", "updated_at"):
                 raise _bad_query("bad-sort", f"cannot sort on record attribute {key.name!r}")
+            if key.name == "id":
+                return [(self.tie_id(ctx), True)]
             return [(fam.binary(self.rcol(ctx, key.name)), True)]
         return self._column_sort(key, ctx) if self.columns else self._json_sort(key, ctx)
 
@@ -481,6 +511,8 @@ class Compiler:
         """A column holds one type: NULL (NOT SET or EMPTY), then its values; dates rank bad text last."""
         fam, t = self.fam, key.type
         c = self.col_expr(ctx, key)
+        if t is T.DATE and self._days(ctx, key):
+            return [(c, True)]  # real days only: the column itself orders them (NULL first ascending)
         if t is T.DATE:
             # a text that is not a real day ranks after the days, by its full text (SPEC 8)
             valid = fam.valid_prefix(c.copy())
@@ -492,7 +524,9 @@ class Compiler:
             )
             return [(grp, False), (day, False)]
         # NULL (NOT SET or EMPTY) first ascending, last descending: the column itself, as an index has it
-        return [(c if t in (T.CURRENCY, T.NUMBER, T.BOOLEAN) else fam.binary(c), True)]
+        if t in (T.CURRENCY, T.NUMBER):
+            return [(fam.sort_number_column(c), True)]
+        return [(c if t is T.BOOLEAN else fam.binary(c), True)]
 
     def _json_sort(self, key: A.Field, ctx: _Ctx) -> list[tuple[exp.Expr, bool]]:
         """A JSON value may hold any kind: the rank of semantics.sorting, then one column per kind."""
@@ -565,7 +599,7 @@ class Compiler:
         # created_at is required and id is unique and never NULL: the plain order an index serves
         for attr, descending in DEFAULT_ORDER:
             col = self.rcol(ctx, attr)
-            out.append(self._ordered(self.fam.binary(col) if attr == "id" else col, descending, None))
+            out.append(self._ordered(self.tie_id(ctx) if attr == "id" else col, descending, None))
         return out
 
     # ---------------------------------------------------------------- whole query

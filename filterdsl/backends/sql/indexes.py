@@ -299,8 +299,8 @@ class _Advisor:
                 )
                 return
             k = "ci"
-        if k in ("money-eq", "money-range"):
-            self.index(db, name, self.sql(c))
+        if k in ("money-eq", "money-range") or (k == "date" and self.comp._days(self.ctx(db), f)):
+            self.index(db, name, self.sql(c))  # a range on the column itself (days: ColumnSpec.days)
             return
         if fam == "postgres":
             if k in ("eq", "in", "range", "state"):
@@ -334,20 +334,60 @@ class _Advisor:
         self.note(f"{k} on {name}: " + why.get(fam, "no index serves a case-insensitive or list test here"))
 
     def order(self, database: str | None, query: A.Query | None) -> None:
-        lay = self.layout
-        if query is not None and query.sort:
-            self.note(
-                "sorting on a field ranks empty and wrong-typed values first (SPEC 8): the selected rows are "
-                "sorted, no index serves that order"
-                if not self.columns
-                else "sorting on a column: an index on it serves the order where the collation is code-point"
+        """The index whose columns are exactly the query's ORDER BY items (its sort keys, then the default
+        order), each with the NULL placement the SQL asks: walked in order it returns a page without a
+        sort. Printed for the default order too (``query`` None or unsorted)."""
+        sort = query.sort if query is not None else ()
+        try:
+            items = self.comp.order(A.Query(sort=sort, database=database), self.ctx(database))
+        except FilterError:  # an unmapped or unsortable field: compiling the query refuses it
+            return
+        label = (
+            "order_"
+            + "_".join(
+                ".".join(sk.key.segments) if isinstance(sk.key, A.Field) else sk.key.name for sk in sort
             )
-        if self.fam == "postgres":
-            self.index(
-                database, "default_order", f'{self.q(lay.created_at)} DESC, {self.q(lay.id)} COLLATE "C"'
-            )
-        elif self.fam == "sqlite":
-            self.index(database, "default_order", f"{self.q(lay.created_at)} DESC, {self.q(lay.id)}")
+            if sort
+            else "default_order"
+        )
+        if self.fam == "mysql":
+            bad = [o for o in items if not isinstance(o.this, exp.Column)]
+            if bad:
+                what = ", ".join(_strip(o.this).sql(self.dialect) for o in bad)
+                tie = any(c.name == self.layout.id for o in bad for c in o.this.find_all(exp.Column))
+                self.note(
+                    f"{label.replace('_', ' ')}: MariaDB and MySQL index no expression ({what}), so every page "
+                    "is a scan and a sort"
+                    + (
+                        "; an id column that orders by code point (utf8mb4_nopad_bin or VARBINARY) declared "
+                        "with binary_id=True makes the tie-breaker the plain id"
+                        if tie and not getattr(self.layout, "binary_id", False)
+                        else ""
+                    )
+                    + (
+                        "; a date column declared to hold real days (days=True) sorts by itself"
+                        if self.columns and "REGEXP" in what
+                        else ""
+                    )
+                )
+                return
+        elif self.fam not in ("postgres", "sqlite"):
+            return
+        self.index(database, label, ", ".join(self.ordered(o) for o in items))
+
+    def ordered(self, o: exp.Ordered) -> str:
+        """One ORDER BY item as an index element: the expression, then DESC and NULLS as the SQL has them."""
+        e = o.this
+        if isinstance(e, exp.Collate) and isinstance(
+            e.this, exp.Column
+        ):  # column COLLATE "C": an element form
+            elem = _strip(e).sql(self.dialect)
+        else:
+            elem = self.sql(e)
+        mark = exp.Ordered(
+            this=exp.column("x"), desc=o.args.get("desc"), nulls_first=o.args.get("nulls_first")
+        )
+        return elem + mark.sql(self.dialect)[1:]
 
 
 def advise(
@@ -366,6 +406,8 @@ def advise(
         for u in uses:
             adv.use(u)
         adv.order(q.database, q)
+        if q.sort:  # the default order serves every listing that does not sort
+            adv.order(q.database, None)
         dbs.append(q.database)
     for db, f in all_fields:
         kinds = {

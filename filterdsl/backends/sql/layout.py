@@ -56,6 +56,8 @@ class JsonLayout:
     #: PostgreSQL: the data column is ``json`` or text, not ``jsonb``: the SQL reads it as
     #: ``CAST(data AS JSONB)`` (and the advised indexes name that expression)
     cast_jsonb: bool = False
+    #: the id column itself orders by code point (see ``ColumnsLayout.binary_id``)
+    binary_id: bool = False
 
     def table_name(self, database: str | None) -> str:
         return self.tables.get(database) or default_table(database)
@@ -67,6 +69,10 @@ class ColumnSpec:
 
     column: str
     currency: str | None = None
+    #: a date field whose column holds only real days written ``YYYY-MM-DD`` (or NULL), such as a
+    #: ``DATE`` column or text checked on write: it sorts and ranges by the column itself (SPEC 8's
+    #: order of days), which a plain index serves; no day check is written
+    days: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,12 @@ class ColumnsLayout:
     the needle that test holds on every row Python's ``str.lower`` matches (checked on MariaDB for each
     collation listed), and the exact test still decides. Declared wrongly (a ``_bin`` column), the LIKE
     would drop rows: declare only what ``SHOW FULL COLUMNS`` says.
+
+    ``binary_id``: the id column orders by code point by itself (PostgreSQL ``COLLATE "C"``; MariaDB
+    ``utf8mb4_nopad_bin``, ``VARBINARY``, or ASCII ids in a ``_bin`` collation), so the default order's
+    tie-breaker is the plain ``id`` an index serves, not ``CAST(id AS BINARY)`` (MariaDB) or
+    ``id COLLATE "C"`` (PostgreSQL). Declared wrongly, ties on ``created_at`` would order by the
+    column's collation instead of by code point.
     """
 
     table: str | None = None
@@ -103,6 +115,7 @@ class ColumnsLayout:
     schema: str | None = None
     collapse_empty: bool = False
     ci_collation: str | None = None
+    binary_id: bool = False
 
     def __post_init__(self) -> None:
         if self.ci_collation is not None and self.ci_collation not in CI_COLLATIONS:
@@ -128,7 +141,7 @@ class ColumnsLayout:
             return spec
         if isinstance(spec, str):
             return ColumnSpec(spec)
-        return ColumnSpec(str(spec["column"]), spec.get("currency"))
+        return ColumnSpec(str(spec["column"]), spec.get("currency"), bool(spec.get("days", False)))
 
     def field_columns(self, database: str | None) -> Mapping[str, Any]:
         return self.columns[database] if database in self.columns else self.mapping
@@ -151,5 +164,6 @@ class ColumnsLayout:
             columns=cols,
             collapse_empty=bool(obj.get("collapse_empty", False)),
             ci_collation=obj.get("ci_collation"),
+            binary_id=bool(obj.get("binary_id", False)),
             **opts,
         )

@@ -456,6 +456,11 @@ class Family:
         """A number value that orders numerically (inside a CASE that checked the kind)."""
         return self.num(j)
 
+    def sort_number_column(self, c: exp.Expr) -> exp.Expr:
+        """A number column (columns layout) as it sorts: -0.0 and 0 tie (SPEC 8), as the column itself
+        where the engine's order already says so (an index on the column then serves the sort)."""
+        return c
+
     def sort_bool(self, j: J) -> exp.Expr:
         """A boolean value ordering false before true (inside a CASE that checked the kind)."""
         return exp.Case(ifs=[exp.If(this=self.is_bool(j, True), true=_n(1))], default=_n(0))

@@ -161,6 +161,11 @@ class DataFusionFamily(_ColumnarFamily):
     def length(self, e: exp.Expr) -> exp.Expr:
         return fn("character_length", e)
 
+    def sort_number_column(self, c: exp.Expr) -> exp.Expr:
+        # DataFusion orders floats by IEEE total order (-0.0 before 0.0); adding 0.0 turns -0.0 into
+        # 0.0, so they tie as SPEC 8 says (the default order decides)
+        return exp.Add(this=c, expression=exp.Literal.number("0.0"))
+
     def ref_many(self, listed: J, ref_id: exp.Expr) -> exp.Expr:
         """The list column holds the referenced row's id (a correlated EXISTS condition)."""
         return fn("array_has", self._list(listed), ref_id)
