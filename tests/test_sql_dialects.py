@@ -147,7 +147,9 @@ def test_tsql_never_gets_ilike_or_like():
         # PostgreSQL: LIKE only on a bound pattern (the needle is escaped with \, LIKE's default escape
         # character, when bound: pg_trgm serves it), never with an ESCAPE literal
         assert "LIKE" not in s.upper() or (
-            d == "postgres" and "ESCAPE" not in s.upper() and s.upper().count("LIKE %S") == s.upper().count("LIKE")
+            d == "postgres"
+            and "ESCAPE" not in s.upper()
+            and s.upper().count("LIKE %S") == s.upper().count("LIKE")
         )
 
 

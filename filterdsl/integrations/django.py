@@ -527,16 +527,18 @@ class FilterdslFilter(BaseFilterBackend):
                 else:
                     c.error("unknown-param", message, p.loc())
                 continue
-            if "\x00" in p.name or ("\x00" in p.value and (p.name == "ordering" or vendor == "postgresql")):
+            # NUL values: refused where the engine cannot hold one exactly (backends/sql/guard.py)
+            nul_vendor = vendor in ("postgresql", "sqlite")
+            if "\x00" in p.name or ("\x00" in p.value and (p.name == "ordering" or nul_vendor)):
                 c.error(  # located at the parameter (the compile step would point into the AST)
                     "bad-value",
                     "this parameter holds a NUL character (U+0000), which "
                     + (
                         "no key in SQL text"
                         if "\x00" in p.name or p.name == "ordering"
-                        else "no PostgreSQL text"
+                        else f"no {'PostgreSQL' if vendor == 'postgresql' else 'SQLite JSON'} text"
                     )
-                    + " can hold (no stored record can hold one)",
+                    + " can hold exactly",
                     p.loc(),
                 )
                 continue

@@ -1,12 +1,12 @@
-"""Checks ``to_sql`` runs before any SQL reaches a driver: NUL characters an engine cannot hold, and
-the size of the statement.
+"""Checks ``to_sql`` runs before any SQL reaches a driver: NUL characters, and the statement's size.
 
-- **NUL** (U+0000) in a field key, a path segment or a string value: refused with ``nul-character``
-  for the dialects whose family says the engine cannot store and compare it exactly
-  (``Family.HOLDS_NUL``: PostgreSQL, whose text and jsonb cannot hold it; SQLite, whose ``json_each``
-  keys and ``length()`` stop at it), located by a JSON Pointer into the query's AST JSON form. Every
-  other engine gets it as a bound parameter, never SQL text, and answers exactly, as the in-memory
-  engine does.
+- **NUL** (U+0000), one rule (docs/security.md, "NUL"): refused with ``bad-value``, located by a JSON
+  Pointer into the query's AST JSON form, when it is in a field key or path segment (on every dialect:
+  keys are SQL literals, so that an expression index on the same path matches, and no SQL text can
+  hold a NUL), or in a string value on a dialect whose engine cannot store and compare it exactly
+  (``Family.HOLDS_NUL``: PostgreSQL, whose text and jsonb cannot hold it; SQLite, whose JSON functions
+  cut a string at it and whose ``length()`` stops there). DuckDB, MariaDB/MySQL and ClickHouse get a
+  NUL value as a bound parameter and answer exactly, as the in-memory engine does.
 - **Size**: the statement (bytes of SQL text plus string parameters, which pymysql sends inside the
   text) is at most ``Family.MAX_STATEMENT_BYTES`` (16 MiB, MariaDB's default ``max_allowed_packet``;
   ClickHouse: 256 KiB of SQL text, its default ``max_query_size``); above it ``too-large``, instead of
@@ -56,9 +56,9 @@ def _value(v: Any, at: str) -> str | None:
     return None
 
 
-def find_nul(query: A.Query) -> tuple[str, str] | None:
-    """``(pointer, "key" or "value")`` of the first NUL in ``query``'s keys or string values (a JSON
-    Pointer into its AST JSON form), or None."""
+def find_nul(query: A.Query, values: bool = True) -> tuple[str, str] | None:
+    """``(pointer, "key" or "value")`` of the first NUL in ``query``'s keys (or, with ``values``, its
+    string values): a JSON Pointer into its AST JSON form; None when there is none."""
     for i, sk in enumerate(query.sort):
         if isinstance(sk.key, A.Field):
             at = _field(sk.key, f"/sort/{i}/key")
@@ -69,7 +69,8 @@ def find_nul(query: A.Query) -> tuple[str, str] | None:
         n, p = stack.pop()
         t = type(n)
         if t is A.And or t is A.Or:
-            stack.extend((c, f"{p}/items/{i}") for i, c in enumerate(n.items))  # type: ignore[attr-defined]
+            items = n.items  # type: ignore[attr-defined]
+            stack.extend((items[i], f"{p}/items/{i}") for i in range(len(items) - 1, -1, -1))
         elif t is A.Not:
             stack.append((n.item, p + "/item"))  # type: ignore[attr-defined]
         elif t is A.Relation:
@@ -81,19 +82,22 @@ def find_nul(query: A.Query) -> tuple[str, str] | None:
             at = _field(n.field, p + "/field")  # type: ignore[attr-defined]
             if at is not None:
                 return at, "key"
-            if t is A.Compare:
+            if t is A.Compare and values:
                 at = _value(n.value, p + "/value")  # type: ignore[attr-defined]
                 if at is not None:
                     return at, "value"
         elif t is A.Search:
-            for ci, clause in enumerate(n.clauses):  # type: ignore[attr-defined]
-                for ti, term in enumerate(clause):
-                    if NUL in term:
-                        return f"{p}/clauses/{ci}/{ti}", "value"
             for fi, f in enumerate(n.fields or ()):  # type: ignore[attr-defined]
                 at = _field(f, f"{p}/fields/{fi}")
                 if at is not None:
                     return at, "key"
+            if values:
+                for ci, clause in enumerate(n.clauses):  # type: ignore[attr-defined]
+                    for ti, term in enumerate(clause):
+                        if NUL in term:
+                            return f"{p}/clauses/{ci}/{ti}", "value"
+        elif not values:
+            continue
         elif t is A.IdIn:
             at = _value(n.ids, p + "/ids")  # type: ignore[attr-defined]
             if at is not None:
@@ -110,17 +114,19 @@ def find_nul(query: A.Query) -> tuple[str, str] | None:
 
 def nul_error(dialect: str, at: tuple[str, str]) -> FilterError:
     pointer, what = at
-    engine = {"postgres": "PostgreSQL", "sqlite": "SQLite"}.get(dialect, dialect)
-    why = {
-        "postgres": "no PostgreSQL text or jsonb value can hold it",
-        "sqlite": "SQLite's JSON keys and length() stop at it",
-    }.get(dialect, "the engine cannot hold it exactly")
+    if what == "key":
+        why = "a key is written into the SQL text, which cannot hold one"
+    else:
+        engine = {"postgres": "PostgreSQL", "sqlite": "SQLite"}.get(dialect, dialect)
+        why = (
+            f"{engine} cannot store and compare it exactly (DuckDB, MariaDB, ClickHouse and the "
+            "in-memory engine can)"
+        )
     return FilterError(
         [
             Diagnostic(
-                "nul-character",
-                f"a {what} holding a NUL character (U+0000) cannot be queried on {engine}: {why}; "
-                "remove it (the in-memory, Mongo, DuckDB, MariaDB and ClickHouse backends answer it exactly)",
+                "bad-value",
+                f"the filter holds a NUL character (U+0000) in a {what}: {why}",
                 Location(pointer=pointer),
             )
         ]
@@ -128,10 +134,9 @@ def nul_error(dialect: str, at: tuple[str, str]) -> FilterError:
 
 
 def check_keys(query: A.Query, dialect: str, columns: bool = False) -> None:
-    """Refuse a NUL in a key or value where ``dialect``'s engine cannot hold one (compile time)."""
-    if family_class(dialect, columns).HOLDS_NUL:
-        return
-    at = find_nul(query)
+    """Compile time: a NUL in a key (every dialect), or in a value where ``dialect``'s engine cannot
+    hold one."""
+    at = find_nul(query, values=not family_class(dialect, columns).HOLDS_NUL)
     if at is not None:
         raise nul_error(dialect, at)
 

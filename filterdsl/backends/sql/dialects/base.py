@@ -269,8 +269,9 @@ class Family:
     #: DuckDB, ClickHouse). Literals holding one are rewritten by ``safe_literals`` through ``literal``.
     LITERAL_HAZARD: re.Pattern[str] | None = None
 
-    #: NUL (U+0000) in a key or a string value: True where the engine stores, compares and searches it
-    #: exactly (it is bound, never SQL text), False where it cannot (refused: ``nul-character``)
+    #: NUL (U+0000) in a string value: True where the engine stores, compares and searches it exactly
+    #: (it is bound), False where it cannot (refused: ``bad-value``, guard.py; a NUL in a key is
+    #: refused on every dialect)
     HOLDS_NUL = True
 
     #: the largest statement (bytes of SQL text plus string parameters) ``to_sql`` hands to this
