@@ -410,7 +410,7 @@ class _Advisor:
         sort = query.sort if query is not None else ()
         nul = [sk.key for sk in sort if isinstance(sk.key, A.Field) and "\x00" in "".join(sk.key.segments)]
         if nul:  # no engine's SQL text holds a NUL (to_sql refuses such a key: bad-value)
-            self.unindexable("sort", nul[0], "a NUL character")  # type: ignore[arg-type]
+            self.unindexable("sort", nul[0], "a NUL character")
             return
         try:
             items = self.comp.order(A.Query(sort=sort, database=database), self.ctx(database))

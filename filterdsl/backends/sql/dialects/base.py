@@ -294,7 +294,7 @@ class Family:
             return tree
         if type(tree) is exp.Literal:
             return self.literal(tree.this) if tree.is_string and hazard.search(tree.this) else tree
-        found = {
+        found: dict[int, exp.Expr] = {
             id(n): n for n in tree.walk() if type(n) is exp.Literal and n.is_string and hazard.search(n.this)
         }
         if found:
