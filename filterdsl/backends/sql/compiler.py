@@ -636,7 +636,11 @@ class Compiler:
         """String literals a session setting could read as other text are rewritten by the family
         (``Family.literal``: keys, and constants such as PostgreSQL's ``\\d`` regex); without a
         subquery nothing needs the table alias: it is dropped (shorter SQL, as a person writes it)."""
-        hazard = self.fam.LITERAL_HAZARD
+        rewrites = (
+            self.fam.rewrites
+            if self.fam.LITERAL_HAZARD is not None or self.fam.LONG_LITERAL is not None
+            else None
+        )
         cols: list[exp.Column] = []
         lits: dict[int, exp.Expr] = {}
         nested = False
@@ -644,7 +648,7 @@ class Compiler:
             if isinstance(node, exp.Column):
                 cols.append(node)
             elif type(node) is exp.Literal:
-                if hazard is not None and node.is_string and hazard.search(node.this):
+                if rewrites is not None and node.is_string and rewrites(node.this):
                     lits[id(node)] = node
             elif isinstance(node, (exp.Exists, exp.Subquery)) or (
                 isinstance(node, exp.In) and node.args.get("query")

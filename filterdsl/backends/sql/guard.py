@@ -10,7 +10,10 @@
 - **Size**: the statement (bytes of SQL text plus string parameters, which pymysql sends inside the
   text) is at most ``Family.MAX_STATEMENT_BYTES`` (16 MiB, MariaDB's default ``max_allowed_packet``;
   ClickHouse: 256 KiB of SQL text, its default ``max_query_size``); above it ``too-large``, instead of
-  a dropped connection or a driver error.
+  a dropped connection or a driver error. Keys are SQL literals, written several times (a sort key up
+  to 29 times, a condition up to 12, tags once per value on some engines), and sqlglot escapes a long
+  literal slowly (about 3 us per character on MariaDB), so before compiling, ``check_key_budget``
+  refuses a query whose keys alone could exceed the limit (each key counted ``KEY_REPEATS`` times).
 """
 
 from __future__ import annotations
@@ -135,10 +138,11 @@ def nul_error(dialect: str, at: tuple[str, str]) -> FilterError:
 
 def check_keys(query: A.Query, dialect: str, columns: bool = False) -> None:
     """Compile time: a NUL in a key (every dialect), or in a value where ``dialect``'s engine cannot
-    hold one."""
+    hold one; keys too long for one statement (``check_key_budget``)."""
     at = find_nul(query, values=not family_class(dialect, columns).HOLDS_NUL)
     if at is not None:
         raise nul_error(dialect, at)
+    check_key_budget(query, dialect, columns)
 
 
 def check_values(query: A.Query, values: list[Any], dialect: str, columns: bool = False) -> None:
@@ -150,6 +154,78 @@ def check_values(query: A.Query, values: list[Any], dialect: str, columns: bool 
         if type(v) is str and NUL in v:
             at = find_nul(query)
             raise nul_error(dialect, at if at is not None else ("", "value"))
+
+
+#: how often a key may be written per use, as ``check_key_budget`` counts it (an upper bound of what
+#: the families write, measured in tests/security/test_exploits_sql.py): a sort key, a condition, and
+#: per value of an enumTags or ``in`` test (MariaDB writes the key three times per tag for has-all)
+KEY_REPEATS = {"sort": 32, "condition": 12, "per_value": 4}
+
+
+def _key_len(f: A.Field) -> int:
+    """Bytes of a key and its path as SQL literals: UTF-8, twice (MariaDB's hex form and escapes)."""
+    return (
+        2 * len(f.key.encode("utf-8", "surrogatepass"))
+        + sum(2 * len(p.encode("utf-8", "surrogatepass")) + 8 for p in f.path)
+        + 8
+    )
+
+
+def key_budget(query: A.Query) -> tuple[int, str]:
+    """``(bytes, pointer)``: an upper bound of the bytes the query's keys take in its SQL (each key
+    ``KEY_REPEATS`` times), and where the largest contribution is."""
+    total, worst, at = 0, -1, ""
+
+    def add(n: int, pointer: str) -> None:
+        nonlocal total, worst, at
+        total += n
+        if n > worst:
+            worst, at = n, pointer
+
+    for i, sk in enumerate(query.sort):
+        if isinstance(sk.key, A.Field):
+            add(KEY_REPEATS["sort"] * _key_len(sk.key), f"/sort/{i}/key")
+    stack: list[tuple[A.Node, str]] = [(query.predicate, "/predicate")]
+    while stack:
+        n, p = stack.pop()
+        t = type(n)
+        if t is A.And or t is A.Or:
+            stack.extend((c, f"{p}/items/{i}") for i, c in enumerate(n.items))  # type: ignore[attr-defined]
+        elif t is A.Not:
+            stack.append((n.item, p + "/item"))  # type: ignore[attr-defined]
+        elif t is A.Relation:
+            add(KEY_REPEATS["condition"] * _key_len(n.field), p + "/field")  # type: ignore[attr-defined]
+            stack.append((n.predicate, p + "/predicate"))  # type: ignore[attr-defined]
+        elif t is A.Compare or t is A.FieldState:
+            v = getattr(n, "value", None)
+            reps = KEY_REPEATS["condition"] + (KEY_REPEATS["per_value"] * len(v) if type(v) is tuple else 0)
+            add(reps * _key_len(n.field), p + "/field")  # type: ignore[attr-defined]
+        elif t is A.Search and n.fields:  # type: ignore[attr-defined]
+            terms = sum(len(c) for c in n.clauses)  # type: ignore[attr-defined]
+            for fi, f in enumerate(n.fields):  # type: ignore[attr-defined]
+                add(KEY_REPEATS["condition"] * max(terms, 1) * _key_len(f), f"{p}/fields/{fi}")
+    return total, at
+
+
+def check_key_budget(query: A.Query, dialect: str, columns: bool = False) -> None:
+    """Before compiling: ``too-large`` when the keys alone could make the statement exceed the
+    engine's limit (so a huge key is refused at once, not after seconds of escaping)."""
+    if columns:  # the columns layout writes column names, not keys
+        return
+    limit = family_class(dialect, columns).MAX_STATEMENT_BYTES
+    total, at = key_budget(query)
+    if total > limit:
+        raise FilterError(
+            [
+                Diagnostic(
+                    "too-large",
+                    f"this query's field keys are too long for one {dialect} statement: written as often "
+                    f"as the SQL needs them they could take {total:,} bytes, over the {limit:,} its engine "
+                    "takes; use shorter keys, fewer tags or fewer sort keys",
+                    Location(pointer=at),
+                )
+            ]
+        )
 
 
 def statement_bytes(text: str, params: Any, with_params: bool = True) -> int:

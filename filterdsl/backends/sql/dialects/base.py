@@ -268,6 +268,16 @@ class Family:
     #: ``NO_BACKSLASH_ESCAPES``, Spark ``escapedStringLiterals``); None: no setting changes it (SQLite,
     #: DuckDB, ClickHouse). Literals holding one are rewritten by ``safe_literals`` through ``literal``.
     LITERAL_HAZARD: re.Pattern[str] | None = None
+    #: literals longer than this are rewritten by ``literal`` too (MariaDB: sqlglot escapes a literal
+    #: character by character, about 3 us each, where the hex form is written at once)
+    LONG_LITERAL: int | None = None
+
+    def rewrites(self, text: str) -> bool:
+        """``safe_literals`` rewrites a string literal holding ``text``."""
+        hazard, long = self.LITERAL_HAZARD, self.LONG_LITERAL
+        return (hazard is not None and hazard.search(text) is not None) or (
+            long is not None and len(text) > long
+        )
 
     #: NUL (U+0000) in a string value: True where the engine stores, compares and searches it exactly
     #: (it is bound), False where it cannot (refused: ``bad-value``, guard.py; a NUL in a key is
@@ -289,13 +299,12 @@ class Family:
     def safe_literals(self, tree: exp.Expr) -> exp.Expr:
         """``tree`` with every string literal that holds a ``LITERAL_HAZARD`` character rewritten by
         ``literal`` (in place; a bare literal is returned rewritten)."""
-        hazard = self.LITERAL_HAZARD
-        if hazard is None:
+        if self.LITERAL_HAZARD is None and self.LONG_LITERAL is None:
             return tree
         if type(tree) is exp.Literal:
-            return self.literal(tree.this) if tree.is_string and hazard.search(tree.this) else tree
+            return self.literal(tree.this) if tree.is_string and self.rewrites(tree.this) else tree
         found: dict[int, exp.Expr] = {
-            id(n): n for n in tree.walk() if type(n) is exp.Literal and n.is_string and hazard.search(n.this)
+            id(n): n for n in tree.walk() if type(n) is exp.Literal and n.is_string and self.rewrites(n.this)
         }
         if found:
             self.rewrite_literals(tree, found)

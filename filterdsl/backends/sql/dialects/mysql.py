@@ -36,6 +36,7 @@ class MySQLFamily(_PathFamily):
     #: under ``NO_BACKSLASH_ESCAPES`` (keys holding ``\`` or ``"`` then matched nothing: issue 26 H3);
     #: ``_utf8mb4 X'...'`` (hex digits) means the same text in every sql_mode
     LITERAL_HAZARD = re.compile(r"[\\\x00-\x1f\x7f]")
+    LONG_LITERAL = 256
 
     SUBSTR_FN = "SUBSTRING"
     TEXT_OF_NONSTRING_IS_JSON = True
@@ -52,7 +53,7 @@ class MySQLFamily(_PathFamily):
     }
 
     def literal(self, text: str) -> exp.Expr:
-        if not self.LITERAL_HAZARD.search(text):
+        if not self.rewrites(text):
             return _s(text)
         return exp.Introducer(
             this=exp.Var(this="_utf8mb4"), expression=exp.HexString(this=text.encode().hex().upper())
@@ -110,7 +111,7 @@ class MySQLFamily(_PathFamily):
         null, arrays and objects, and in MySQL 8 also for a string over 512 characters (its default
         ``RETURNING VARCHAR(512)``, NULL ON ERROR), so it is only ever used with a fallback or a kind test.
         """
-        if j.root is None or not isinstance(j.path, exp.Literal) or self.LITERAL_HAZARD.search(j.path.this):
+        if j.root is None or not isinstance(j.path, exp.Literal) or self.rewrites(j.path.this):
             return None  # a path written as _utf8mb4 X'...' (literal) is not a string literal to MySQL 8
         return fn("JSON_VALUE", j.root.copy(), j.path.copy())
 
