@@ -18,6 +18,7 @@ from typing import Any
 from filterdsl.api import parse
 from filterdsl.ast import Query
 from filterdsl.backends.sql import to_sql
+from filterdsl.backends.sql.dialects import registry
 from filterdsl.schema import Catalog, CatalogSource, load_catalog
 
 
@@ -104,7 +105,9 @@ def compile_query(
 
     if cache is None:
         return build()
-    return cache.get_or_compile((query, dialect, _hashable(layout), paramstyle, catalog), build)
+    # the dialect object's identity, not only its name, keys the cache (see dialects.registry)
+    ident = registry.identity(dialect.lower()) if isinstance(dialect, str) else dialect
+    return cache.get_or_compile((query, dialect, ident, _hashable(layout), paramstyle, catalog), build)
 
 
 def _hashable(x: Any) -> Hashable:

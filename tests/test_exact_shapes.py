@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from filterdsl.ast import Compare, Const, Field, FieldType, Node, Op, Query, Search, SortKey
+from filterdsl.ast import Compare, Const, Field, FieldType, Money, Node, Op, Query, Search, SortKey
 from filterdsl.backends import memory
 from filterdsl.backends.mongo import lower_regex
 from filterdsl.backends.mongo import runners as mongo_exec
@@ -140,3 +140,180 @@ def test_datafusion_negative_zero_ties_with_zero() -> None:
             q = query(Const(True), (key, t, descending))
             assert memory_ids(q, ds) == want
             assert fetch_ids(q, ds, "datafusion", CAT, "main") == want, (key, descending)
+
+
+# ---------------------------------------------------------------- P1/P2: integers past 2^53 and 64 bits
+N = Field("n", T.NUMBER)
+C = Field("c", T.CURRENCY)
+#: numbers every exact engine holds (within 64 bits; floats below 2^53 or from 1e21, as ClickHouse reads
+#: them back), with pairs whose doubles are equal: 2^53 and 2^53 + 1, 2^63 and 2^63 + 1 (as doubles)
+WITHIN_64 = [
+    9007199254740993,
+    9007199254740992,
+    2**63 - 1,
+    -(2**63),
+    2**64 - 1,
+    2**64 - 1000,
+    9007199254740992.0,
+    -9007199254740993,
+    -(2**63) + 1,
+    1e308,
+    -0.0,
+    0,
+    0.5,
+    1e21,
+]
+WITHIN_64_DATA = [{"n": v, "c": {"val": v}} for v in WITHIN_64] + [{"n": "9007199254740992"}, {"n": None}]
+NUMBER_QUERIES: list[tuple[Node, tuple[tuple[str, T, bool], ...]]] = [
+    (Compare(N, Op.EQ, 9007199254740992), ()),
+    (Compare(N, Op.GT, 9007199254740992), ()),
+    (Compare(N, Op.GTE, 9007199254740992), ()),
+    (Compare(N, Op.LT, -9007199254740992), ()),
+    (Compare(N, Op.LTE, float(2**64)), ()),
+    (Compare(N, Op.GT, float(2**63)), ()),
+    (Compare(N, Op.EQ, 1e21), ()),
+    (Compare(C, Op.EQ, Money(9007199254740992)), ()),
+    (Compare(C, Op.GT, Money(9007199254740992)), ()),
+    (Const(True), (("n", T.NUMBER, False),)),
+    (Const(True), (("n", T.NUMBER, True),)),
+    (Const(True), (("c", T.CURRENCY, False),)),
+    (Const(True), (("c", T.CURRENCY, True),)),
+]
+
+
+def _sql_ids(engine: str, q: Query, ds: Any) -> list[str]:
+    from sql_engines import require
+
+    from filterdsl.backends.sql.runners import run_ids
+
+    return run_ids(q, ds, engine, require(engine), CAT)
+
+
+def test_issue_repro_by_hand() -> None:
+    """The issue's repro: ``is 9007199254740992`` matches only ...992; ...993 sorts after it."""
+    ds = dataset([{"n": 9007199254740993}, {"n": 9007199254740992}])
+    assert memory_ids(query(Compare(N, Op.EQ, 9007199254740992)), ds) == ["m01"]
+    assert memory_ids(query(Const(True), ("n", T.NUMBER, False)), ds) == ["m01", "m00"]
+    ds = dataset([{"n": 123000000000000000000000000000}, {"n": 5}])
+    assert memory_ids(query(Compare(N, Op.GT, 1000000)), ds) == ["m00"]
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb", "postgres", "clickhouse"])
+def test_integers_within_64_bits_are_exact(engine: str) -> None:
+    """Filters and sorts on integers past 2^53 (within 64 bits) give the in-memory answer."""
+    if engine == "clickhouse":
+        pytest.importorskip("chdb")
+    data = WITHIN_64_DATA
+    if engine == "sqlite":  # SQLite holds signed 64-bit integers (beyond: refused, test below)
+        data = [d for d in data if not (type(d.get("n")) is int and d["n"] > 2**63 - 1)]
+    ds = dataset(data)
+    for pred, sort in NUMBER_QUERIES:
+        q = query(pred, *sort)
+        assert _sql_ids(engine, q, ds) == memory_ids(q, ds), (pred, sort)
+    eq = memory_ids(query(Compare(N, Op.EQ, 9007199254740992)), ds)
+    # the integer and the float 2^53; not 2^53 + 1, not the string
+    assert eq == (["m01", "m04"] if engine == "sqlite" else ["m01", "m06"])
+
+
+BEYOND_64 = [
+    10**30,
+    10**30 + 1,
+    -(10**30),
+    123000000000000000000000000000,
+    2**64,
+    2**64 + 1,
+    2**127 + 1,
+    10**40,
+    1e308,
+    float(2**64),
+    1e20,
+    -1e20,
+]
+
+
+def test_duckdb_is_exact_beyond_64_bits() -> None:
+    """DuckDB compares through VARINT: exact at any size (the P1 repro included)."""
+    pytest.importorskip("duckdb")
+    ds = dataset([{"n": v, "c": {"val": v}} for v in WITHIN_64 + BEYOND_64])
+    queries = [
+        *NUMBER_QUERIES,
+        (Compare(N, Op.GT, 1000000), ()),
+        (Compare(N, Op.EQ, float(2**64)), ()),
+        (Compare(N, Op.GT, float(2**64)), ()),
+        (Compare(N, Op.LTE, 1e30), ()),
+    ]
+    for pred, sort in queries:
+        q = query(pred, *sort)
+        assert _sql_ids("duckdb", q, ds) == memory_ids(q, ds), (pred, sort)
+    p1 = query(Compare(N, Op.GT, 1000000))
+    assert "m14" in memory_ids(p1, ds)  # 10**30 (P1: ClickHouse answered [])
+
+
+@pytest.mark.parametrize(
+    "engine, value",
+    [
+        ("sqlite", 2**64),
+        ("sqlite", -(2**63) - 1),
+        ("mysql", 2**53 + 1),
+        ("mysql", -(2**53) - 1),
+        ("clickhouse", 2**64),
+        ("clickhouse", 123000000000000000000000000000),
+        ("clickhouse", 1e20),
+        ("clickhouse", float(2**63)),
+        ("mingo", 2**53 + 1),
+    ],
+)
+def test_engines_refuse_what_they_cannot_compare(engine: str, value: int | float) -> None:
+    """A dataset holding a number the engine reads inexactly is refused when loaded, located at it
+    (docs/semantics.md section 9), whatever the query; a dataset without one runs."""
+    from filterdsl.errors import FilterError
+
+    ds = dataset([{"s": "a"}, {"c": {"val": 1, "currency": "USD"}}, {"c": {"val": value}}])
+    q = query(Compare(Field("s", T.STRING), Op.EQ, "a"))
+
+    def run() -> list[str]:
+        if engine == "mingo":
+            need(node_available(), "node/npm are not installed (mingo runs through node)")
+            return [d["id"] for d in mongo_exec.run(q, ds, "mingo", CAT)]
+        if engine == "clickhouse":
+            pytest.importorskip("chdb")
+        return _sql_ids(engine, q, ds)
+
+    with pytest.raises(FilterError) as e:
+        run()
+    (d,) = e.value.errors
+    assert d.code == "not-expressible" and d.location.pointer == "/2/data/c/val", d
+    assert f"--engine {engine}" in d.message and "exactly" in d.message
+    ds["main"][2]["data"]["c"]["val"] = 2**53 if type(value) is int else 2.0**53
+    assert run() == ["m00"]
+
+
+def test_cli_exit_4_on_refused_numbers(tmp_path: Any, capsys: Any) -> None:
+    import json
+
+    from filterdsl.cli import main
+
+    records = tmp_path / "r.json"
+    records.write_text(
+        json.dumps([{"id": "a", "created_at": "2021-01-01", "data": {"n": 18446744073709551617}}])
+    )
+    with pytest.raises(SystemExit) as e:
+        main(
+            ["run", "--engine", "sqlite", "--data", str(records), "--ids", "--from", "search", "--expr", "x"]
+        )
+    assert e.value.code == 4
+    err = capsys.readouterr().err
+    assert "not-expressible" in err and "/0/data/n" in err
+
+
+def test_postgres_reads_floats_as_their_shortest_decimal() -> None:
+    """Pinned divergence (docs/semantics.md section 9): jsonb holds the float 2.0**63 as the decimal
+    9223372036854776000 (its shortest round-trip text), so an integer between the double's value
+    (9223372036854775808) and that decimal compares the other way round on PostgreSQL."""
+    ds = dataset([{"n": 2**63 + 1}, {"n": float(2**63)}])
+    q = query(Compare(N, Op.LTE, float(2**63)))
+    assert memory_ids(q, ds) == ["m01"]
+    assert _sql_ids("postgres", q, ds) == ["m00", "m01"]
+    s = query(Const(True), ("n", T.NUMBER, False))
+    assert memory_ids(s, ds) == ["m01", "m00"]
+    assert _sql_ids("postgres", s, ds) == ["m00", "m01"]

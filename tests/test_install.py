@@ -47,6 +47,10 @@ def test_built_wheel_installs_and_runs_the_main_job(tmp_path: Path) -> None:
     (wheel,) = dist.glob("filterdsl-*-py3-none-any.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "filterdsl/grammar/filter.lark" in names and "filterdsl/py.typed" in names
+    # the playground page and `filterdsl playground`'s example data ship in the wheel (issue 30)
+    for asset in ("playground.html", "playground.js", "playground.css"):
+        assert f"filterdsl/server/static/{asset}" in names
+    assert "filterdsl/examples/catalog.json" in names and "filterdsl/examples/records.json" in names
     installed = _pip("install", "--no-deps", "-q", "--target", str(target), str(wheel), cwd=elsewhere)
     assert installed.returncode == 0, installed.stderr
 

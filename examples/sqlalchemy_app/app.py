@@ -2,13 +2,19 @@
 
     pip install -e '.[sqlalchemy,server]' aiosqlite
     python examples/sqlalchemy_app/app.py            # http://127.0.0.1:8001, SQLite in memory
-    python examples/sqlalchemy_app/app.py --db postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+    pip install -e '.[sqlalchemy,server,postgres]'   # PostgreSQL: a database of its own (it drops and
+    createdb filterdsl_example                        # re-creates its example_* tables there)
+    python examples/sqlalchemy_app/app.py --db postgresql+psycopg://postgres@127.0.0.1:5432/filterdsl_example
 
     curl 'http://127.0.0.1:8001/api/databases/ixuPJwBRqtRP3GpoM/records/?data__Popw6SRW8pL2RqECF=paid&ordering=-id'
     curl -X POST http://127.0.0.1:8001/api/databases/ixuPJwBRqtRP3GpoM/data -d @examples/paid-orders.json
 
 On start it creates one table per database of examples/catalog.json (the JSON document layout) and
-loads examples/records.json. Bad filters answer 400 with every located diagnostic.
+loads examples/records.json. It answers as the reference server (``filterdsl serve``) does: the same
+parse options (strict lookups; the catalog's typed fields), ``GET .../records/`` a list of PixieBrix
+records, ``POST .../data`` ``{"data": [Pitchly rows]}``, and every error ``{"errors": [diagnostics]}``
+(400 for a bad filter, 404 for an unknown database).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 import filterdsl
+from filterdsl.errors import Diagnostic, Location
 from filterdsl.integrations.sqlalchemy import apply, install_sqlite_lower
 from filterdsl.records import normalize_dataset
 
@@ -81,41 +88,56 @@ def build(url: str = "sqlite+aiosqlite://") -> Starlette:
         yield
         await engine.dispose()
 
-    async def answer(request: Request, query: Any) -> JSONResponse:
-        table = tables[request.path_params["database_id"]]
+    async def rows(database: str, query: Any) -> list[dict[str, Any]] | JSONResponse:
+        table = tables[database]
         related = {db: t for db, t in tables.items() if db != query.database}
         stmt = apply(select(table), query, table, catalog=CATALOG, related=related)
-        try:
+        try:  # the SQL compiles when it runs: a filter no engine can be asked about raises here
             async with engine.connect() as con:
-                rows = (await con.execute(stmt)).mappings().all()
-        except filterdsl.FilterError as e:  # e.g. a filter the layout cannot express
-            return JSONResponse({"errors": [d.to_json() for d in e.diagnostics]}, status_code=400)
-        return JSONResponse([_project(dict(r), query.fields) for r in rows])
-
-    def _bad(e: filterdsl.FilterError) -> JSONResponse:
-        return JSONResponse({"errors": [d.to_json() for d in e.diagnostics]}, status_code=400)
-
-    async def records(request: Request) -> JSONResponse:
-        """PixieBrix record query params."""
-        db = request.path_params["database_id"]
-        if db not in tables:
-            return JSONResponse({"errors": [{"code": "unknown-database", "message": db}]}, status_code=404)
-        try:
-            query = filterdsl.parse(request.url.query, "pixiebrix", catalog=CATALOG, database=db)
+                return [_doc(dict(r)) for r in (await con.execute(stmt)).mappings().all()]
         except filterdsl.FilterError as e:
             return _bad(e)
-        return await answer(request, query)
+
+    def _bad(e: filterdsl.FilterError, status: int = 400) -> JSONResponse:
+        return JSONResponse({"errors": [d.to_json() for d in e.diagnostics]}, status_code=status)
+
+    def _unknown(db: str) -> JSONResponse | None:
+        if db in tables:
+            return None
+        where = Location(param="database")
+        return _bad(
+            filterdsl.FilterError([Diagnostic("unknown-database", f"no database {db[:40]!r}", where)]), 404
+        )
+
+    async def records(request: Request) -> JSONResponse:
+        """PixieBrix record query params: a list of PixieBrix records."""
+        db = request.path_params["database_id"]
+        missing = _unknown(db)
+        if missing is not None:
+            return missing
+        try:  # the raw bytes: %-escapes that are not UTF-8 are an error, not a guess
+            query = filterdsl.parse(request.scope["query_string"], "pixiebrix", catalog=CATALOG, database=db)
+        except filterdsl.FilterError as e:
+            return _bad(e)
+        got = await rows(db, query)
+        if isinstance(got, JSONResponse):
+            return got
+        return JSONResponse([{k: d[k] for k in ("id", "data", "created_at", "updated_at")} for d in got])
 
     async def data(request: Request) -> JSONResponse:
-        """A Pitchly ``data`` variables object."""
+        """A Pitchly ``data`` variables object: ``{"data": [Pitchly rows]}``."""
         db = request.path_params["database_id"]
-        if db not in tables:
-            return JSONResponse({"errors": [{"code": "unknown-database", "message": db}]}, status_code=404)
+        missing = _unknown(db)
+        if missing is not None:
+            return missing
         try:
             query = filterdsl.parse(await request.body(), "pitchly", catalog=CATALOG, database=db)
         except filterdsl.FilterError as e:
             return _bad(e)
-        return await answer(request, query)
+        got = await rows(db, query)
+        if isinstance(got, JSONResponse):
+            return got
+        return JSONResponse({"data": [pitchly_row(d, query.fields) for d in got]})
 
     return Starlette(
         routes=[
@@ -126,11 +148,25 @@ def build(url: str = "sqlite+aiosqlite://") -> Starlette:
     )
 
 
-def _project(row: dict[str, Any], fields: tuple[str, ...] | None) -> dict[str, Any]:
+def _doc(row: dict[str, Any]) -> dict[str, Any]:
     data = row["data"] if not isinstance(row["data"], str) else json.loads(row["data"])
-    if fields is not None:
-        data = {k: v for k, v in data.items() if k in fields}
-    return {"id": row["id"], "created_at": row["created_at"], "updated_at": row["updated_at"], "data": data}
+    return {**row, "data": data}
+
+
+def pitchly_row(doc: dict[str, Any], fields: tuple[str, ...] | None) -> dict[str, Any]:
+    """A row as Pitchly's ``data`` query returns it (and the reference server): ``cols`` of value objects."""
+    cols = [
+        {"fieldId": k, "value": v if isinstance(v, dict) and "val" in v else {"val": v}}
+        for k, v in doc["data"].items()
+        if fields is None or k in fields
+    ]
+    return {
+        "_id": doc["id"],
+        "createdAt": doc["created_at"],
+        "updatedAt": doc["updated_at"],
+        "removedAt": doc["removed_at"],
+        "cols": cols,
+    }
 
 
 def main() -> None:

@@ -52,6 +52,7 @@ from filterdsl.ast import (
     walk,
 )
 from filterdsl.backends.sql import to_sql
+from filterdsl.backends.sql.dialects import registry
 from filterdsl.backends.sql.guard import family_class
 from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.schema import CatalogSource
@@ -134,7 +135,7 @@ def adapt_to_columns(query: Query, has_removed_at: bool, has_updated_at: bool) -
 
 @functools.lru_cache(maxsize=16)
 def _dialect_obj(dialect: str) -> Dialect:
-    return Dialect.get_or_raise(dialect)
+    return registry.dialect(dialect)
 
 
 @dataclass(frozen=True)

@@ -426,7 +426,8 @@ class FilterdslFilter(BaseFilterBackend):
                              only when the view has no paginator);
       ``filterdsl_errors``   ``"filterdsl"`` (default: ``FilterInvalid``, ``{"errors": [...]}``) or
                              ``"drf"`` (a ``ValidationError``: ``{"<param>": ["message"]}``).
-    Invalid input is HTTP 400 with every located diagnostic.
+    Invalid input is HTTP 400 with every located diagnostic. The parsed query is left at
+    ``request.filterdsl_query`` (e.g. for its projection, ``fields``).
     """
 
     def _database(self, request: Any, view: Any) -> str | None:
@@ -527,25 +528,29 @@ class FilterdslFilter(BaseFilterBackend):
                 else:
                     c.error("unknown-param", message, p.loc())
                 continue
-            # NUL values: refused where the engine cannot hold one exactly (backends/sql/guard.py)
-            nul_vendor = vendor in ("postgresql", "sqlite")
-            if "\x00" in p.name or ("\x00" in p.value and (p.name == "ordering" or nul_vendor)):
-                c.error(  # located at the parameter (the compile step would point into the AST)
-                    "bad-value",
-                    "this parameter holds a NUL character (U+0000), which "
-                    + (
-                        "no key in SQL text"
-                        if "\x00" in p.name or p.name == "ordering"
-                        else f"no {'PostgreSQL' if vendor == 'postgresql' else 'SQLite JSON'} text"
-                    )
-                    + " can hold exactly",
-                    p.loc(),
-                )
-                continue
             kept.append(p)
         result = parse_params(kept, Context(cat, database, opts), tuple(c.items))
         if result.query is None:
             raise FilterError(list(result.diagnostics))
+        nul = [
+            Diagnostic(  # located at the parameter (the compile step would point into the AST)
+                "bad-value",
+                "this parameter holds a NUL character (U+0000), which "
+                + (
+                    "no key in SQL text"
+                    if "\x00" in p.name or p.name == "ordering"
+                    else f"no {'PostgreSQL' if vendor == 'postgresql' else 'SQLite JSON'} text"
+                )
+                + " can hold exactly",
+                p.loc(),
+            )
+            for p in kept
+            # NUL values: refused where the engine cannot hold one exactly (backends/sql/guard.py)
+            if "\x00" in p.name
+            or ("\x00" in p.value and (p.name == "ordering" or vendor in ("postgresql", "sqlite")))
+        ]
+        if nul:
+            raise FilterError(nul)
         return result.query
 
     def _raise(self, view: Any, e: FilterError) -> Exception:
@@ -556,6 +561,7 @@ class FilterdslFilter(BaseFilterBackend):
     def filter_queryset(self, request: Any, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
         try:
             query = self.parse_request(request, view, queryset)
+            request.filterdsl_query = query  # for the view (projection: query.fields)
             return filter_queryset(
                 queryset,
                 query,

@@ -110,8 +110,9 @@ class Store:
             check_storable(d, f"{base}/{i}")
         self.ensure_table(database)
         t = self._q(database)
-        rows = [
-            (
+        # one row per id: a batch naming an id twice stores its last record, counted once (an upsert)
+        by_id = {
+            d["id"]: (
                 d["id"],
                 d["created_at"],
                 d["updated_at"],
@@ -119,7 +120,8 @@ class Store:
                 json.dumps(d["data"], ensure_ascii=False, separators=(",", ":")),
             )
             for d in docs
-        ]
+        }
+        rows = list(by_id.values())
         if self.dialect == "sqlite":
             sql = (
                 f"INSERT INTO {t} VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
@@ -189,9 +191,17 @@ class Store:
         return out
 
     def count(self, compiled: CompiledQuery) -> int:
-        # Our own SQL (the unpaged query) wrapped: values stay bound parameters.
-        rows = self._execute(f"SELECT COUNT(*) FROM ({compiled.sql}) AS filterdsl_count", compiled.params)
+        # COUNT(*) of the query's filter, compiled as such (no ORDER BY, no derived table); values stay
+        # bound parameters
+        from filterdsl.backends.sql import to_sql
+
+        sql, params = to_sql(compiled.query, self.dialect, paramstyle=self.paramstyle, count=True)
+        rows = self._execute(sql, params)
         return int(rows[0][0])
+
+    def databases(self) -> list[str]:
+        """The databases this store holds tables for (created by an import or a query)."""
+        return sorted(self._tables)
 
     def drop_all(self) -> None:
         for t in list(self._tables):

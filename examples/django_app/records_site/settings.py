@@ -1,5 +1,6 @@
 """Settings of the example: SQLite by default (a file in a temporary directory), PostgreSQL with
-``FILTERDSL_DJANGO_DB=postgresql://user@host:port/name``."""
+``FILTERDSL_DJANGO_DB=postgresql://user@host:port/name`` (a database of its own: ``manage.py demo``
+empties its tables; ``pip install -e '.[django,postgres]'``)."""
 
 import os
 import tempfile
@@ -10,7 +11,15 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 SECRET_KEY = "filterdsl-example-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
-INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "rest_framework", "records"]
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.staticfiles",  # the browsable API's CSS (manage.py demo serves it)
+    "rest_framework",
+    "records",
+]
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
+STATIC_URL = "/static/"
 MIDDLEWARE: list[str] = []
 ROOT_URLCONF = "records_site.urls"
 USE_TZ = True
@@ -41,5 +50,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",  # ?format=api, or a browser's Accept header
+    ],
 }

@@ -20,6 +20,7 @@ from filterdsl.ast import Query
 from filterdsl.backends.memory import project
 from filterdsl.backends.mongo import to_mongo
 from filterdsl.schema import CatalogSource
+from filterdsl.semantics.numbers import INT53, int_within, refuse_inexact_numbers
 
 Doc = dict[str, Any]
 ENGINES = ("mongomock", "mingo")
@@ -148,6 +149,10 @@ def run(
     """Run ``query`` on ``engine`` over ``{database id: canonical docs}``; projected documents in order."""
     if engine not in ENGINES:
         raise ValueError(f"unknown Mongo engine {engine!r}; one of {', '.join(ENGINES)}")
+    if engine == "mingo":  # JavaScript: JSON.parse reads every number as a double
+        refuse_inexact_numbers(
+            "mingo", dataset, int_within(INT53), "runs on JavaScript, whose numbers are doubles"
+        )
     names = collections_for(query, dataset)
     spec = to_mongo(query, catalog=catalog, collections=names)
     collections = {names[db]: docs for db, docs in dataset.items()}

@@ -21,11 +21,10 @@ from typing import Any, NamedTuple
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.dialects.dialect import Dialect
 
 from filterdsl.ast import Query
 from filterdsl.backends.sql.compiler import Compiled, compile_shape, compile_tree
-from filterdsl.backends.sql.dialects import DIALECT_FAMILY, family_for
+from filterdsl.backends.sql.dialects import DIALECT_FAMILY, family_for, registry
 from filterdsl.backends.sql.guard import check_keys, check_size, check_values
 from filterdsl.backends.sql.layout import ColumnsLayout, ColumnSpec, JsonLayout, SqlLayoutWarning
 from filterdsl.backends.sql.shape import Slot, bind, binder, extract, shape_key
@@ -85,16 +84,8 @@ def _collector_paused() -> Iterator[None]:
 
 @functools.lru_cache(maxsize=64)
 def _dialect(dialect: str) -> str:
-    try:
-        Dialect.get_or_raise(dialect)
-    except (ValueError, KeyError) as e:
-        raise FilterError(
-            [
-                Diagnostic(
-                    "unknown-dialect", f"unknown SQL dialect {dialect!r}: {e}", Location(param="dialect")
-                )
-            ]
-        ) from None
+    """The dialect's name, once its sqlglot class is completely loaded (see dialects.registry)."""
+    registry.dialect(dialect.lower())
     return dialect.lower()
 
 
@@ -121,9 +112,10 @@ def _generate(
     ``placeholder`` overrides how placeholders are written (paramstyle rendering without a tree copy);
     ``pretty`` uses sqlglot's pretty printer (same statement, indented over lines).
     """
-    gen = Dialect.get_or_raise(dialect).generator(
+    gen = registry.dialect(dialect).generator(
         unsupported_level=sqlglot.ErrorLevel.RAISE, comments=False, pretty=pretty
     )
+    registry.check_generator(dialect, gen)
     if placeholder is not None:
         gen._dispatch = {**gen._dispatch, exp.Placeholder: lambda _g, e: placeholder(e)}
     try:
@@ -302,6 +294,7 @@ class _Rendered(NamedTuple):
     names: tuple[str, ...] | None  # parameter names (named paramstyles), None for a list
     plan: tuple[tuple[int, tuple[str, ...], Any], ...]  # see shape.binder
     warnings: tuple[str, ...]
+    dialect: int  # registry.identity of the dialect object the text was generated with
 
 
 class CacheInfo(NamedTuple):
@@ -334,6 +327,7 @@ def _render_shape(
     style: str,
     icu_lower: bool,
     pretty: bool = False,
+    count: bool = False,
 ) -> _Rendered:
     check_keys(query, dialect, isinstance(layout, ColumnsLayout))
     shape, shape_values = extract(query)
@@ -341,11 +335,12 @@ def _render_shape(
     if again != key or shape_values != values or [s.index for s in slots] != list(range(len(values))):
         # the flat key and the shape disagree: a bug here, never a reason to serve other SQL
         raise FilterError([Diagnostic("internal", "SQL shape key mismatch", Location(param="query"))])
+    ident = registry.identity(dialect)
     with _collector_paused():
-        comp = compile_shape(shape, dialect, layout, icu_lower=icu_lower)
+        comp = compile_shape(shape, dialect, layout, icu_lower=icu_lower, count=count)
         text, params = render(comp, dialect, style, pretty)
     names = tuple(params) if isinstance(params, dict) else None
-    return _Rendered(text, names, binder(params), comp.warnings)
+    return _Rendered(text, names, binder(params), comp.warnings, ident)
 
 
 def sql_cache_info() -> CacheInfo:
@@ -368,8 +363,13 @@ def to_sql(
     paramstyle: str | None = None,
     icu_lower: bool = False,
     pretty: bool = False,
+    *,
+    count: bool = False,
 ) -> tuple[str, Any]:
     """``(sql, params)`` for ``query`` in ``dialect`` (any sqlglot dialect).
+
+    ``count=True``: ``SELECT COUNT(*)`` of the rows the filter matches (no ORDER BY, no derived table;
+    the query's sort, skip and limit are ignored), which is what a listing's total needs.
 
     ``paramstyle`` defaults to what the usual driver takes (sqlite3/duckdb ``?``, psycopg/pymysql
     ``%s``; sqlglot's own placeholder syntax for other dialects). ``icu_lower`` (PostgreSQL) folds
@@ -383,11 +383,20 @@ def to_sql(
     columns = isinstance(layout, ColumnsLayout)
     check_values(query, values, dialect, columns)  # NUL: the cached SQL was checked for keys only
     lay_key = None if layout is None else (type(layout), repr(layout))  # by value: its dicts are mutable
-    ck = (key, dialect, lay_key, style, bool(icu_lower), bool(pretty))
+    # the dialect object's identity is part of the key: SQL is only ever served for the very object
+    # it was generated with (issue 26, H7)
+    ident = registry.identity(dialect)
+    ck = (key, dialect, ident, lay_key, style, bool(icu_lower), bool(pretty)) + (("count",) if count else ())
     entry = _cache.get(ck)
     if entry is None:
-        out = _render_shape(query, key, values, dialect, layout, style, bool(icu_lower), bool(pretty))
+        out = _render_shape(
+            query, key, values, dialect, layout, style, bool(icu_lower), bool(pretty), bool(count)
+        )
         weight = len(out.text) + 8 * (len(key) + len(out.plan))
+        if out.dialect != ident:  # self-check: never store SQL generated for another dialect object
+            raise FilterError(
+                [Diagnostic("internal", "SQL generated by another dialect", Location(param="dialect"))]
+            )
         with _lock:
             _stats[1] += 1
             if weight <= SQL_CACHE_MAX_WEIGHT // 8 and ck not in _cache:

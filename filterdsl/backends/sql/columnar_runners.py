@@ -26,6 +26,7 @@ from filterdsl.ast import Compare, Field, FieldState, FieldType, Query, Relation
 from filterdsl.backends.sql import ColumnsLayout, JsonLayout, to_sql
 from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.schema import Catalog, CatalogSource, load_catalog
+from filterdsl.semantics.numbers import clickhouse_json_exact, refuse_inexact_numbers
 
 Doc = dict[str, Any]
 T = FieldType
@@ -221,6 +222,15 @@ def _clickhouse_json(query: Query, dataset: Mapping[Any, list[Doc]], main: Any) 
     global _ch_session
     from chdb import session
 
+    # ClickHouse reads an integer past 64 bits, and a double between 2^53 and 1e21, as a string or as
+    # another integer (semantics.numbers.clickhouse_json_exact): number filters would skip it and string
+    # operators match its digits (issue 26, P1)
+    refuse_inexact_numbers(
+        "clickhouse",
+        dataset,
+        clickhouse_json_exact,
+        "reads some JSON numbers back as strings or other integers",
+    )
     tag = secrets.token_hex(4)
     names = {db: f"fdsl_{tag}_{i}" for i, db in enumerate(dataset)}
     q = Query(query.predicate, query.sort, query.skip, query.limit, None, main)

@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlglot import exp
-from sqlglot.dialects.dialect import Dialect
 
 from filterdsl import ast as A
 from filterdsl.backends.sql.dialects import (
     columnar,  # noqa: F401  (registers the DataFusion dialect and the columnar families)
     family_for,
+    registry,
 )
-from filterdsl.backends.sql.dialects.base import AND, OR, J, _n, alias_table, col
+from filterdsl.backends.sql.dialects.base import AND, OR, J, _n, _s, alias_table, col
 from filterdsl.backends.sql.layout import ColumnsLayout, JsonLayout
 from filterdsl.backends.sql.shape import Slot, derive, extract, is_number, resolve
 from filterdsl.errors import FilterError, Location
@@ -66,7 +66,7 @@ OFFSET_ALONE = ("spark", "databricks", "postgres", "duckdb")
 
 @functools.lru_cache(maxsize=64)
 def _null_ordering(dialect: str) -> str:
-    return str(Dialect.get_or_raise(dialect).NULL_ORDERING)
+    return str(registry.dialect(dialect).NULL_ORDERING)
 
 
 def _bad_query(code: str, msg: str) -> FilterError:
@@ -95,6 +95,14 @@ class _Ctx:
     database: str | None
 
 
+def _uses_ci_collation(fam: object) -> bool:
+    """Whether the dialect family reads ``ColumnsLayout.ci_collation`` (it overrides the prefilter)."""
+    from filterdsl.backends.sql.dialects.base import Family
+
+    own = getattr(type(fam), "ci_prefix_prefilter", None)
+    return own is not None and own is not Family.ci_prefix_prefilter
+
+
 class Compiler:
     def __init__(
         self,
@@ -117,9 +125,15 @@ class Compiler:
         if not self.columns and getattr(self.fam, "json_family", None) is not None:  # ClickHouse
             self.fam = self.fam.json_family(self.param, dialect)  # type: ignore[attr-defined]
         self.fam.layout = "columns" if self.columns else "json"
+        if self.columns and layout.ci_collation and not _uses_ci_collation(self.fam):  # type: ignore[union-attr]
+            self.warnings.append(
+                f"ci_collation is for MySQL/MariaDB text columns; {dialect} does not use it (ignored)"
+            )
         #: engines where a predicate is a value (CASE may return it, COALESCE may take it)
         self.bool_values = dialect in BOOL_DIALECTS
         self._aliases = 0
+        #: the Compare being compiled is a date bound whose field an earlier conjunct already day-checks
+        self._day_checked = False
 
     # ---------------------------------------------------------------- helpers
     def param(self, value: object) -> exp.Expr:
@@ -210,7 +224,7 @@ class Compiler:
                 fam.kind_is(url, ("string",)), self.text_test(fam.text(url), op, val, indexable=False)
             )
         if t is T.DATE:
-            day = fam.date_cmp(fam.text(j), _OPN[op], val)
+            day = fam.date_cmp(fam.text(j), _OPN[op], val, check=not self._day_checked)
             return day if fam.TEXT_OF_NONSTRING_IS_JSON else AND(day, fam.kind_is(j, ("string",)))
         if t is T.ENUM_TAGS:
             return self.tags(j, op, tuple(val))  # type: ignore[arg-type]
@@ -284,6 +298,8 @@ class Compiler:
                 frm, e = fam.elements(fam.root(ref), a)
                 cond = AND(fam.kind_is(e, ("string",)), self.id_eq(ictx, fam.text(e)), live, inner)
                 return self.exists(frm, cond, self.table(node.database, inner_alias))
+            if getattr(fam, "RELATION_IN", False):
+                return self.relation_in(node, ref, ictx, AND(live, inner))
             cond = AND(self.id_eq(ictx, ref), live, inner)
             return self.exists(self.table(node.database, inner_alias), cond)
         j = self.access(ctx, node.field)
@@ -300,6 +316,19 @@ class Compiler:
         return self._guarded(
             [fam.kind_is(j, ("string",)), self.exists(self.table(node.database, inner_alias), cond)]
         )
+
+    def relation_in(self, node: A.Relation, ref: exp.Expr, ictx: _Ctx, where: exp.Expr) -> exp.Expr:
+        """``ref IN (SELECT id FROM t WHERE live AND inner AND <id byte-equal to ref>)`` (a family's
+        ``RELATION_IN``): MariaDB runs it as a semi-join that can start from the matching referenced rows
+        and reach the referring ones through the ref column's index, where a correlated EXISTS is one
+        probe per referring row (a full scan of the referring table). The byte check keeps it exact
+        whatever the columns' collations (IN compares in theirs)."""
+        exact = self.fam.binary(self.rcol(ictx, "id"))
+        check = exp.EQ(this=exact, expression=self.fam.binary(ref.copy()))
+        ids = exp.select(self.rcol(ictx, "id"), copy=False).from_(
+            self.table(node.database, ictx.alias), copy=False
+        )
+        return exp.In(this=ref, query=exp.Subquery(this=ids.where(AND(where, check), copy=False)))
 
     def relation_uncorrelated(self, node: A.Relation, ctx: _Ctx, ictx: _Ctx, where: exp.Expr) -> exp.Expr:
         """Spark: correlated subqueries are restricted, so the live matching ids are an uncorrelated
@@ -399,7 +428,7 @@ class Compiler:
         if t is T.DATE:
             if self._days(ctx, f) and not (type(val) is str and not valid_day(val)):
                 return self.day_range(c, _OPN[op], val)
-            return fam.date_cmp(c, _OPN[op], val, indexable=True)
+            return fam.date_cmp(c, _OPN[op], val, indexable=True, check=not self._day_checked)
         if t is T.ENUM_TAGS:
             return self.tags(fam.root(c), op, tuple(val))  # type: ignore[arg-type]
         if t is T.BOOLEAN:
@@ -513,6 +542,17 @@ class Compiler:
         c = self.col_expr(ctx, key)
         if t is T.DATE and self._days(ctx, key):
             return [(c, True)]  # real days only: the column itself orders them (NULL first ascending)
+        if t is T.DATE and fam.SORT_KEY_TEXT:
+            # one item, one day check per row: '1' + the day, or '2' + the text that is not a day
+            # (ranked after the days, by its full text: SPEC 8); NULL first ascending
+            key_text = exp.Case(
+                ifs=[
+                    exp.If(this=exp.Is(this=c.copy(), expression=exp.Null()), true=exp.Null()),
+                    exp.If(this=fam.valid_prefix(c.copy()), true=_cat("1", fam.head10(c.copy()))),
+                ],
+                default=_cat("2", c.copy()),
+            )
+            return [(fam.binary(exp.Paren(this=key_text)), True)]
         if t is T.DATE:
             # a text that is not a real day ranks after the days, by its full text (SPEC 8)
             valid = fam.valid_prefix(c.copy())
@@ -528,9 +568,51 @@ class Compiler:
             return [(fam.sort_number_column(c), True)]
         return [(c if t is T.BOOLEAN else fam.binary(c), True)]
 
+    def _json_sort_keyed(self, key: A.Field, ctx: _Ctx) -> list[tuple[exp.Expr, bool]]:
+        """Two items (a family's ``SORT_KEY_TEXT``): a code-point text whose first character is the
+        rank of semantics.sorting followed, for strings and days, by the value; then the JSON value
+        itself for numbers and booleans (jsonb orders numbers numerically and false < true; the rank
+        keeps them apart). Cheap per row (one kind test chain, at most one day check), so a deep page
+        walking the expression index that names exactly these items stays close to page 1."""
+        fam, t = self.fam, key.type
+        j = self.access(ctx, key)
+        is_str = fam.kind_is(j, ("string",))
+        text = fam.text(j)
+        empty = OR(fam.missing(j), fam.is_empty(j))
+        ranks: list[exp.If] = [exp.If(this=empty, true=_s(str(EMPTY)))]
+        val: list[exp.If] = []
+        if t is T.CURRENCY:
+            amt = fam.child(j, "val", 1)
+            ranks.append(exp.If(this=fam.kind_is(amt, ("number",)), true=_s(str(WELL_TYPED))))
+            val.append(exp.If(this=fam.kind_is(amt, ("number",)), true=fam.sort_num(amt)))
+        elif t is T.DATE:
+            ranks.append(
+                exp.If(
+                    this=AND(is_str.copy(), fam.valid_prefix(text.copy())),
+                    true=_cat(str(WELL_TYPED), fam.head10(text.copy())),
+                )
+            )
+        elif t not in STRING_TYPES and t not in (T.NUMBER, T.BOOLEAN, T.JSON):
+            raise _bad_query("bad-sort", f"cannot sort on a field of type {t.value}")
+        good_kind = "string" if t in STRING_TYPES else "number" if t is T.NUMBER else ""
+        good_kind = "boolean" if t is T.BOOLEAN else good_kind
+        for kind, cond in (
+            ("number", fam.kind_is(j, ("number",))),
+            ("string", is_str.copy()),
+            ("boolean", fam.kind_is(j, ("true", "false"))),
+            ("array", fam.kind_is(j, ("array",))),
+        ):
+            rank = str(WELL_TYPED if kind == good_kind else WRONG_TYPED + KIND_RANK[kind])
+            ranks.append(exp.If(this=cond, true=_cat(rank, text.copy()) if kind == "string" else _s(rank)))
+        rank_key = exp.Case(ifs=ranks, default=_s(str(WRONG_TYPED + KIND_RANK["object"])))
+        val.append(exp.If(this=fam.kind_is(j, ("number", "true", "false")), true=fam.sort_num(j)))
+        return [(fam.binary(exp.Paren(this=rank_key)), False), (exp.Case(ifs=val), False)]
+
     def _json_sort(self, key: A.Field, ctx: _Ctx) -> list[tuple[exp.Expr, bool]]:
         """A JSON value may hold any kind: the rank of semantics.sorting, then one column per kind."""
         fam, t = self.fam, key.type
+        if fam.SORT_KEY_TEXT:
+            return self._json_sort_keyed(key, ctx)
         j = self.access(ctx, key)
         is_num, is_str = fam.kind_is(j, ("number",)), fam.kind_is(j, ("string",))
         is_bool, is_arr = fam.kind_is(j, ("true", "false")), fam.kind_is(j, ("array",))
@@ -579,9 +661,15 @@ class Compiler:
         # within a rank one of these holds the value; the others (and arrays, objects: they tie) are NULL
         nums = [exp.If(this=good.copy(), true=good_num)] if good is not None and good_num is not None else []
         num = exp.Case(ifs=[*nums, exp.If(this=is_num.copy(), true=fam.sort_num(j))])
+        exact = fam.exact_int(j)
+        if exact is not None:  # numbers with equal doubles: their exact values decide (DuckDB, ClickHouse)
+            ties = [exp.If(this=good.copy(), true=fam.exact_int(amt))] if t is T.CURRENCY and good else []
+            num_ties = exp.Case(ifs=[*ties, exp.If(this=is_num.copy(), true=exact)])
         txts = [exp.If(this=good.copy(), true=good_txt)] if good is not None and good_txt is not None else []
         txt = exp.Case(ifs=[*txts, exp.If(this=str_val.copy(), true=fam.binary(fam.text(j)))])
         boo = exp.Case(ifs=[exp.If(this=is_bool.copy(), true=fam.sort_bool(j))])
+        if exact is not None:
+            return [(rank, False), (num, False), (num_ties, False), (txt, False), (boo, False)]
         return [(rank, False), (num, False), (txt, False), (boo, False)]
 
     def _ordered(self, e: exp.Expr, desc: bool, nulls_first: bool | None) -> exp.Ordered:
@@ -632,6 +720,14 @@ class Compiler:
             sel = sel.offset(_n(query.skip), copy=False)
         return self._finished(sel, a)
 
+    def count(self, query: A.Query, database: str | None) -> exp.Select:
+        """``SELECT COUNT(*)`` of the rows the query's filter matches: no ORDER BY (an order costs a
+        sort, or an index walk, of every row counted), no derived table, no skip or limit."""
+        a = "r0"
+        where, _ = self.pred(query.predicate, _Ctx(a, database))
+        sel = exp.select(exp.Count(this=exp.Star()), copy=False).from_(self.table(database, a), copy=False)
+        return self._finished(sel.where(where, copy=False), a)
+
     def _finished(self, sel: exp.Select, alias: str) -> exp.Select:
         """String literals a session setting could read as other text are rewritten by the family
         (``Family.literal``: keys, and constants such as PostgreSQL's ``\\d`` regex); without a
@@ -669,6 +765,17 @@ class Compiler:
         return sel
 
 
+def _cat(prefix: str, e: exp.Expr) -> exp.Expr:
+    """``prefix || e`` (the rank character before a sort value)."""
+    return exp.DPipe(this=_s(prefix), expression=exp.Paren(this=e), safe=True)  # ``||`` binds as ``->>``
+
+
+def _bad_day(value: object) -> bool:
+    """A date Compare's value that is not a day (only a hand-built AST holds one; it stays a literal
+    in the shape): its form compares the first 10 characters and always checks them."""
+    return type(value) is str and not valid_day(value)
+
+
 class _Pred(A.Visitor[tuple[exp.Expr, bool]]):
     """One predicate in one row context (a relation's subquery gets its own): (expression, may_be_null)."""
 
@@ -683,7 +790,20 @@ class _Pred(A.Visitor[tuple[exp.Expr, bool]]):
         return fn(*[exp.Paren(this=p) for p, _ in parts]), any(n for _, n in parts)
 
     def visit_and(self, node: A.And) -> tuple[exp.Expr, bool]:
-        return self._connect(node, AND)
+        c = self.c
+        checked: set[A.Field] = set()  # date fields whose day check an earlier bound of this AND has
+        parts = []
+        for it in node.items:
+            if type(it) is A.Compare and it.field.type is T.DATE and not _bad_day(it.value):
+                c._day_checked = it.field in checked
+                checked.add(it.field)
+                try:
+                    parts.append(self.visit(it))
+                finally:
+                    c._day_checked = False
+            else:
+                parts.append(self.visit(it))
+        return AND(*[exp.Paren(this=p) for p, _ in parts]), any(n for _, n in parts)
 
     def visit_or(self, node: A.Or) -> tuple[exp.Expr, bool]:
         if self.c.columns:
@@ -744,11 +864,13 @@ def compile_shape(
     layout: JsonLayout | ColumnsLayout | None = None,
     database: str | None = None,
     icu_lower: bool = False,
+    count: bool = False,
 ) -> Compiled:
-    """Compile a shape (see ``shape.extract``): the params are Slots, bound later by ``shape.resolve``."""
+    """Compile a shape (see ``shape.extract``): the params are Slots, bound later by ``shape.resolve``.
+    ``count``: the ``SELECT COUNT(*)`` of its matches (``Compiler.count``)."""
     comp = Compiler(dialect, layout if layout is not None else JsonLayout(), None, icu_lower)
     db = database if database is not None else shape.database
-    tree = comp.select(shape, db)
+    tree = comp.count(shape, db) if count else comp.select(shape, db)
     return Compiled(tree, comp.params, db, tuple(comp.warnings))
 
 

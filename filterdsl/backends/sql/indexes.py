@@ -142,6 +142,8 @@ class _Uses(A.Visitor[None]):
 
     def visit_relation(self, node: A.Relation) -> None:
         self.use(None, "ref", node.database)
+        if node.field.type is T.REF:  # the referring value: what the join from the referenced rows reads
+            self.use(node.field, "refcol")
         _uses(node.predicate, node.database, self.negated, self.out)
 
     def visit_search(self, node: A.Search) -> None:
@@ -287,7 +289,14 @@ class _Advisor:
         elif u.kind == "ref":
             self.note(
                 f"relations: the primary key on {self.q(lay.id)} of {self.table(u.database)} serves the "
-                "EXISTS lookup of each referenced row"
+                "lookup of each referenced row; the ref value's index, the join from the matching referenced "
+                "rows"
+                + (
+                    ' (printed COLLATE "C", for an id column declared COLLATE "C"; for an id column in the '
+                    "database's default collation index the plain value)"
+                    if self.fam == "postgres"
+                    else ""
+                )
             )
         elif u.kind == "created":
             self.index(u.database, "created_at", self.q(lay.created_at))
@@ -327,6 +336,19 @@ class _Advisor:
             elif k == "ci":
                 self.extension("pg_trgm")
                 self.index(db, f"{name}_trgm", f"{self.sql(F.lower(F.text(j)))} gin_trgm_ops", using="gin")
+                if u.kind == "ci-prefix":  # a btree serves a prefix (and ieq) as a range
+                    self.index(db, f"{name}_prefix", f"{self.sql(F.lower(F.text(j)))} text_pattern_ops")
+            elif k == "refcol":
+                self.index(db, f"{name}_ref", self.sql(exp.Paren(this=self._c_collated(F.text(j)))))
+            return
+        if fam in ("sqlite", "mysql") and k == "refcol":
+            if fam == "sqlite":
+                self.index(db, f"{name}_ref", self.sql(F.text(j)))
+            else:
+                self.note(
+                    f"relation on {name}: MariaDB and MySQL index no JSON value; map the ref field to a "
+                    "column (--layout columns) and its index serves the join"
+                )
             return
         if (
             fam == "sqlite"
@@ -367,7 +389,10 @@ class _Advisor:
                 )
                 return
             k = "ci"
-        if k in ("money-eq", "money-range") or (k == "date" and self.comp._days(self.ctx(db), f)):
+        if k == "refcol" and fam == "postgres":
+            self.index(db, f"{name}_ref", f'{self.sql(c)} COLLATE "C"')
+            return
+        if k in ("money-eq", "money-range", "refcol") or (k == "date" and self.comp._days(self.ctx(db), f)):
             self.index(db, name, self.sql(c))  # a range on the column itself (days: ColumnSpec.days)
             return
         if fam == "postgres":
@@ -378,6 +403,8 @@ class _Advisor:
             elif k == "ci":
                 self.extension("pg_trgm")
                 self.index(db, f"{name}_trgm", f"{self.sql(F.lower(c))} gin_trgm_ops", using="gin")
+                if u.kind == "ci-prefix":  # a btree serves a prefix (and ieq) as a range
+                    self.index(db, f"{name}_prefix", f"{self.sql(F.lower(c))} text_pattern_ops")
             elif k == "tags":
                 self.index(db, f"{name}_gin", self.sql(c), using="gin")
             return
@@ -464,6 +491,12 @@ class _Advisor:
         elif self.fam not in ("postgres", "sqlite"):
             return
         self.index(database, label, ", ".join(self.ordered(o) for o in items))
+
+    @staticmethod
+    def _c_collated(e: exp.Expr) -> exp.Expr:
+        """``(e) COLLATE "C"``: the ref value as the join with an id column declared ``COLLATE "C"``
+        (filterdsl's own tables) compares it; an index in another collation does not serve that join."""
+        return exp.Collate(this=exp.Paren(this=e), expression=exp.to_identifier("C", quoted=True))
 
     def ordered(self, o: exp.Ordered) -> str:
         """One ORDER BY item as an index element: the expression, then DESC and NULLS as the SQL has them."""

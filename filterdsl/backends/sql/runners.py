@@ -20,9 +20,10 @@ from filterdsl.backends.memory import project
 from filterdsl.backends.sql import JsonLayout, to_sql
 from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.schema import CatalogSource
+from filterdsl.semantics.numbers import INT53, INT64, int_within, refuse_inexact_numbers
 
 Doc = dict[str, Any]
-ENGINES = ("sqlite", "duckdb", "postgres", "mysql", "datafusion", "clickhouse")
+ENGINES = ("sqlite", "duckdb", "postgres", "mysql", "datafusion", "clickhouse", "spark")
 #: in-process engines loaded in the columns layout (see sql_columnar_exec)
 COLUMNAR = ("datafusion", "clickhouse")
 Dataset = Mapping[Any, list[Doc]]
@@ -31,6 +32,16 @@ DEFAULT_URLS = {
     "mysql": "mysql://root@127.0.0.1:3306/test",
 }
 _COLS = ("id", "created_at", "updated_at", "removed_at")
+#: engines that read some stored integers inexactly: the integers they read exactly, and what they do
+#: beyond (a dataset holding one is refused when loaded; docs/semantics.md section 9)
+INEXACT_INTS = {
+    "sqlite": (INT64, "reads a JSON integer beyond 64 bits as a REAL (a double)"),
+    "mysql": (
+        INT53,
+        "reads JSON numbers as doubles (MariaDB/MySQL have no exact type for every JSON number)",
+    ),
+    "spark": (INT53, "compares JSON numbers as doubles (try_variant_get(..., 'double'))"),
+}
 
 
 def py_lower(value: Any) -> Any:
@@ -236,6 +247,13 @@ def _fetch(
             ]
         )
     main = _resolve(query, dataset)
+    if engine in INEXACT_INTS:
+        bounds, why = INEXACT_INTS[engine]
+        refuse_inexact_numbers(engine, dataset, int_within(bounds), why)
+    if engine == "spark":  # DataFrames on a local session or Spark Connect (url: sc://host:port)
+        from filterdsl.backends.sql.spark_runners import fetch
+
+        return fetch(query, dataset, url, catalog, main)
     if engine in COLUMNAR:
         from filterdsl.backends.sql.columnar_runners import fetch_ids
 

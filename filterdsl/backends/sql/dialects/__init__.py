@@ -11,6 +11,7 @@ from filterdsl.backends.sql.dialects.columnar import ClickHouseFamily, DataFusio
 from filterdsl.backends.sql.dialects.duckdb import DuckDBFamily
 from filterdsl.backends.sql.dialects.mysql import MySQLFamily
 from filterdsl.backends.sql.dialects.postgres import PostgresFamily
+from filterdsl.backends.sql.dialects.registry import preload
 from filterdsl.backends.sql.dialects.spark import SparkFamily
 from filterdsl.backends.sql.dialects.sqlite import SQLiteFamily
 
@@ -48,3 +49,7 @@ def family_for(dialect: str, param: ParamFn) -> Family:
     if name is None:
         return GenericFamily(param, dialect)
     return FAMILIES[name](param, dialect)
+
+
+# every dialect a family writes is complete before any thread can compile (issue 26, H7)
+preload()

@@ -170,6 +170,10 @@ class Family:
     SUBSTR_FN: str | None = None
     #: valid_day is one anchored DAY_PREFIX regex (the engine's regex has look-ahead)
     DAY_REGEX = False
+    #: sorts write the rank and text values as one code-point text item (the rank character first),
+    #: the JSON value of numbers and booleans as a second (compiler._json_sort_keyed): few, cheap items
+    #: that an expression index names; dates of the columns layout as one '1'+day / '2'+text item
+    SORT_KEY_TEXT = False
     #: the engine's JSON type says "boolean" for both: true and false are told apart by their text
     ONE_BOOLEAN_TYPE = False
     #: ``text(j)`` of a non-string JSON value is its JSON text (a number, true, false, null, ``[``...,
@@ -355,16 +359,43 @@ class Family:
         return self.typed(self.kind_is(j, ("string",)), self.text_in(self.text(j), values, indexable=False))
 
     def num_cmp(self, j: J, op: str, value: object) -> exp.Expr:
-        """``j`` is a JSON number and ``j <op> value``."""
-        return self.typed(
-            self.kind_is(j, ("number",)), _CMP[op](this=self.num(j), expression=self.param(value))
-        )
+        """``j`` is a JSON number and ``j <op> value``.
+
+        Where ``num`` is a double that may round a stored integer (``exact_int`` is not None), two
+        numbers with the same double are told apart by their exact integer values: a filter value is a
+        double (an integer within 2^53 is one), so ``x <op> v`` is ``(double(x), exact(x)) <op> (v,
+        exact(v))`` compared in that order (rounding is monotone, so the doubles decide unless equal).
+        """
+        kind = self.kind_is(j, ("number",))
+        k = self.exact_int(j)
+        if k is None:
+            return self.typed(kind, _CMP[op](this=self.num(j), expression=self.param(value)))
+        same = exp.EQ(this=self.num(j), expression=self.param(value))
+        tie = _CMP[op](this=k, expression=self.exact_int_param(self.param(value)))
+        if op == "eq":
+            return self.typed(kind, AND(same, tie))
+        strict = (exp.GT if op in ("gt", "gte") else exp.LT)(this=self.num(j), expression=self.param(value))
+        return self.typed(kind, exp.Paren(this=OR(strict, AND(same, tie))))
+
+    def exact_int(self, j: J) -> exp.Expr | None:
+        """The JSON number ``j`` in the engine's exact integer type, for numbers whose doubles are equal
+        (``num`` reads doubles: beyond 2^53 an integer rounds); None where ``num`` is exact already. Of a
+        float it is the float's value converted the same way as ``exact_int_param`` converts a double."""
+        return None
+
+    def exact_int_param(self, p: exp.Expr) -> exp.Expr:
+        """A filter value (a bound number) as ``exact_int`` reads a stored number."""
+        raise NotImplementedError
 
     def bool_eq(self, j: J, value: bool) -> exp.Expr:
         return self.is_bool(j, value)
 
-    def date_cmp(self, text: exp.Expr, op: str, day: object, indexable: bool = False) -> exp.Expr:
+    def date_cmp(
+        self, text: exp.Expr, op: str, day: object, indexable: bool = False, check: bool = True
+    ) -> exp.Expr:
         """``text`` (SQL text) starts with a real day that is ``<op> day`` (SPEC 1.4: days compare).
+        ``check=False`` leaves out the day check where another conjunct of the same AND has it (the
+        second bound of a date range: the regex once per row, not twice).
 
         By code point, the first 10 characters compare with a day exactly as the whole text compares
         with that day (``>=``, ``<``) or with the next day (``>``, ``<=``), so the range is on the value
@@ -383,7 +414,7 @@ class Family:
             rng = (exp.GTE if op == "gt" else exp.LT)(this=t, expression=self.param(nxt))
         else:
             rng = (exp.GTE if op == "gte" else exp.LT)(this=t, expression=self.param(day))
-        return AND(rng, self.valid_prefix(text.copy()))
+        return AND(rng, self.valid_prefix(text.copy())) if check else rng
 
     def is_empty(self, j: J) -> exp.Expr:
         return OR(

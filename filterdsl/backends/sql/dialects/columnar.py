@@ -287,6 +287,18 @@ class ClickHouseJsonFamily(ClickHouseFamily):
     def num(self, j: J) -> exp.Expr:
         return fn("JSONExtractFloat", self._raw(j))
 
+    def exact_int(self, j: J) -> exp.Expr:
+        # an Int64/UInt64 as Int128 (exact), a Double converted (toInt128 is exact for an integral double
+        # in range). Integers beyond 64 bits read as strings (JSONType 'String'): the runner refuses them
+        ints = exp.In(this=self.typ(j), expressions=[_s("Int64"), _s("UInt64")])
+        return exp.Case(
+            ifs=[exp.If(this=ints, true=fn("JSONExtract", self._raw(j).copy(), _s("Int128")))],
+            default=fn("toInt128", self.num(j)),
+        )
+
+    def exact_int_param(self, p: exp.Expr) -> exp.Expr:
+        return fn("toInt128", fn("toFloat64", p))
+
     def json_text(self, j: J) -> exp.Expr:
         return self._raw(j)
 

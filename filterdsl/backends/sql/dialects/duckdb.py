@@ -7,6 +7,11 @@ from sqlglot import exp
 from filterdsl.backends.sql.dialects.base import AND, Family, J, _s, alias_table, col, dtype, fn
 
 
+def _varint() -> exp.DataType:
+    """DuckDB's arbitrary-precision integer (``VARINT``, also named ``BIGNUM``; sqlglot has no name for it)."""
+    return exp.DataType(this=exp.DataType.Type.USERDEFINED, kind="VARINT")
+
+
 class DuckDBFamily(Family):
     """DuckDB's JSON extension; paths are RFC 6901 JSON Pointers (any key, arrays by canonical index)."""
 
@@ -62,6 +67,19 @@ class DuckDBFamily(Family):
     def num(self, j: J) -> exp.Expr:
         # TRY_CAST: DuckDB may evaluate both sides of an AND, and a kind test must not be needed first
         return exp.TryCast(this=self.text(j), to=dtype("DOUBLE"))
+
+    def exact_int(self, j: J) -> exp.Expr:
+        # an integer's own text as a VARINT (any size; TRY_CAST rounds a fraction, so only for integer
+        # text), else the double converted exactly (CAST(DOUBLE AS VARINT) is exact for an integral double)
+        text = self.text(j)
+        integer = fn("regexp_full_match", text.copy(), _s("-?[0-9]+"))
+        return exp.Case(
+            ifs=[exp.If(this=integer, true=exp.TryCast(this=text, to=_varint()))],
+            default=exp.TryCast(this=self.num(j), to=_varint()),
+        )
+
+    def exact_int_param(self, p: exp.Expr) -> exp.Expr:
+        return exp.TryCast(this=exp.Cast(this=p, to=dtype("DOUBLE")), to=_varint())
 
     def json_text(self, j: J) -> exp.Expr:
         return exp.Cast(this=fn("json_extract", *self._args(j)), to=dtype("VARCHAR"))

@@ -50,6 +50,7 @@ class PostgresFamily(Family):
     SUBSTR_FN = "substr"
     DAY_REGEX = True
     TEXT_OF_NONSTRING_IS_JSON = True
+    SORT_KEY_TEXT = True
 
     name = "postgres"
     kinds = {
@@ -173,7 +174,12 @@ class PostgresFamily(Family):
         return exp.In(this=self._v(j), expressions=self._empties())
 
     def has_value(self, j: J) -> exp.Expr:
-        return exp.Not(this=exp.In(this=self._v(j), expressions=self._empties()))
+        # ``IS NOT NULL`` first: the same rows (NOT IN is NULL on a missing key), but a condition a btree
+        # on ``(data -> 'k')`` serves, where NOT IN alone is a filter on every row
+        return AND(
+            exp.Not(this=exp.Is(this=self._v(j), expression=exp.Null())),
+            exp.Not(this=exp.In(this=self._v(j), expressions=self._empties())),
+        )
 
     def _arr(self, values: tuple[object, ...]) -> exp.Expr:
         return fn("jsonb_build_array", *[self._str_param(v) for v in dict.fromkeys(values)])

@@ -34,4 +34,4 @@ class Command(BaseCommand):
                 ]
             )
         self.stdout.write(f"loaded {sum(len(d) for d in data.values())} records")
-        call_command("runserver", f"127.0.0.1:{options['port']}", use_reloader=False)
+        call_command("runserver", f"127.0.0.1:{options['port']}", use_reloader=False, insecure=True)
