@@ -200,9 +200,10 @@ def key_budget(query: A.Query) -> tuple[int, str]:
             v = getattr(n, "value", None)
             reps = KEY_REPEATS["condition"] + (KEY_REPEATS["per_value"] * len(v) if type(v) is tuple else 0)
             add(reps * _key_len(n.field), p + "/field")  # type: ignore[attr-defined]
-        elif t is A.Search and n.fields:  # type: ignore[attr-defined]
-            terms = sum(len(c) for c in n.clauses)  # type: ignore[attr-defined]
-            for fi, f in enumerate(n.fields):  # type: ignore[attr-defined]
+        elif t is A.Search:
+            search: Any = n
+            terms = sum(len(c) for c in search.clauses)
+            for fi, f in enumerate(search.fields or ()):
                 add(KEY_REPEATS["condition"] * max(terms, 1) * _key_len(f), f"{p}/fields/{fi}")
     return total, at
 
