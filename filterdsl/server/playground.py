@@ -82,6 +82,8 @@ class Playground:
         return JSONResponse(
             {
                 "databases": dbs,
+                # the page opens on the richest database (the most fields: the most to try)
+                "default_database": max(dbs, key=lambda d: len(d["fields"]))["id"] if dbs else None,
                 "schemaless": self.api.catalog is None,
                 "formats": list(FORMAT_CHOICES),
                 "dialects": [

@@ -300,6 +300,7 @@
       dSel.append(el("option", { value: d.name, text: d.name + (ex.length ? " (executed: " + ex.join(", ") + ")" : " (parse-checked)") }));
     }
     dSel.value = "sqlite";
+    if (config.default_database) dbSel.value = config.default_database;
     for (const o of OPTIONS) {
       const v = config.options[o];
       $("opt-" + o).checked = o === "lookups" ? v === "extended" : Boolean(v);
