@@ -279,6 +279,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="advise for every filterable field of --database (needs --schema), as well as for "
         "the given filters (default: only the filters)",
     )
+    idx.add_argument(
+        "--check",
+        action="store_true",
+        help="read the indexes the database at --url already has and report, from EXPLAIN, which of "
+        "the given filters (and sorts) they serve; print the CREATE INDEX for those they do not",
+    )
+    idx.add_argument("--url", help="--check: the database, postgresql://... or mysql://...")
 
     srv = command("serve", "run the reference records API (needs the 'server' extra)")
     srv.add_argument(
