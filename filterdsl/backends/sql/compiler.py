@@ -719,7 +719,7 @@ class Compiler:
             sel = sel.limit(_n(no_limit), copy=False)
         if query.skip:
             sel = sel.offset(_n(query.skip), copy=False)
-        return self._unaliased(sel, a)
+        return self._finished(sel, a)
 
     def count(self, query: A.Query, database: str | None) -> exp.Select:
         """``SELECT COUNT(*)`` of the rows the query's filter matches: no ORDER BY (an order costs a
@@ -727,24 +727,35 @@ class Compiler:
         a = "r0"
         where, _ = self.pred(query.predicate, _Ctx(a, database))
         sel = exp.select(exp.Count(this=exp.Star()), copy=False).from_(self.table(database, a), copy=False)
-        return self._unaliased(sel.where(where, copy=False), a)
+        return self._finished(sel.where(where, copy=False), a)
 
-    @staticmethod
-    def _unaliased(sel: exp.Select, alias: str) -> exp.Select:
-        """Without a subquery nothing needs the table alias: drop it (shorter SQL, as a person writes it)."""
+    def _finished(self, sel: exp.Select, alias: str) -> exp.Select:
+        """String literals a session setting could read as other text are rewritten by the family
+        (``Family.literal``: keys, and constants such as PostgreSQL's ``\\d`` regex); without a
+        subquery nothing needs the table alias: it is dropped (shorter SQL, as a person writes it)."""
+        rewrites = (
+            self.fam.rewrites
+            if self.fam.LITERAL_HAZARD is not None or self.fam.LONG_LITERAL is not None
+            else None
+        )
         cols: list[exp.Column] = []
+        lits: dict[int, exp.Expr] = {}
+        nested = False
         # one pass over the args (sqlglot's walk() costs ~3x more per node, and a large filter's tree
         # has hundreds of thousands of nodes)
         stack: list[Any] = [sel]
         push, pop = stack.append, stack.pop
-        column, expr, subq = exp.Column, exp.Expr, (exp.Exists, exp.Subquery)
+        column, literal, expr, subq = exp.Column, exp.Literal, exp.Expr, (exp.Exists, exp.Subquery)
         while stack:
             node = pop()
             if isinstance(node, column):
                 cols.append(node)
-                continue
-            if isinstance(node, subq) or (isinstance(node, exp.In) and node.args.get("query")):
-                return sel
+                continue  # identifiers only below
+            if type(node) is literal:
+                if rewrites is not None and node.is_string and rewrites(node.this):
+                    lits[id(node)] = node
+            elif isinstance(node, subq) or (isinstance(node, exp.In) and node.args.get("query")):
+                nested = True
             for v in node.args.values():
                 if type(v) is list:
                     for x in v:
@@ -752,6 +763,10 @@ class Compiler:
                             push(x)
                 elif isinstance(v, expr):
                     push(v)
+        if lits:
+            self.fam.rewrite_literals(sel, lits)
+        if nested:
+            return sel
         for c in cols:
             t = c.args.get("table")
             if t is not None and t.name == alias:
