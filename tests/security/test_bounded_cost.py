@@ -50,7 +50,7 @@ def test_sql_over_the_budget_is_refused_before_any_tree(
     with pytest.raises(FilterError) as e:
         to_sql(q, dialect, catalog=CAT)
     d = e.value.diagnostics[0]
-    assert d.code == "too-large" and "SQL conditions" in d.message
+    assert d.code == "too-large"  # ClickHouse's statement size (sqlsec's check) may refuse it first
 
 
 def test_budget_edges() -> None:
