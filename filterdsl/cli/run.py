@@ -13,7 +13,7 @@ from filterdsl.cli.common import (
     _parse_one,
     _read,
 )
-from filterdsl.cli.engines import engine_ids
+from filterdsl.cli.engines import check_loadable, engine_ids
 from filterdsl.errors import FilterError
 from filterdsl.records import load_data, normalize_dataset
 
@@ -25,7 +25,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     query = _parse_one(args, catalog)
     data = _read(args.data)
     try:
-        dataset = normalize_dataset(load_data(data), catalog)
+        loaded = load_data(data)
+        dataset = normalize_dataset(loaded, catalog)
+        check_loadable(dataset, args.engine, isinstance(loaded, dict))
     except FilterError as e:
         raise SourceError(e, args.data, None) from None
     ids = engine_ids(query, dataset, args.engine, args.url, catalog)

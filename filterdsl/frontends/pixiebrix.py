@@ -118,6 +118,15 @@ def decode(text: str, c: Collector) -> list[Param]:
     return params
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _printable(name: str) -> str:
+    """A parameter name as a location shows it: lone surrogates written as ``\\udXXX`` (a location must
+    encode as UTF-8 wherever it is printed)."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", name)
+
+
 def _from_pairs(source: Any, c: Collector) -> list[Param]:
     items = list(source.items()) if isinstance(source, Mapping) else list(source)
     params: list[Param] = []
@@ -128,12 +137,26 @@ def _from_pairs(source: Any, c: Collector) -> list[Param]:
             )
             continue
         name, value = item
+        if _SURROGATE.search(name):  # as the query-string form refuses them (no engine can store them)
+            c.error(
+                "invalid-encoding",
+                "parameter name holds a lone surrogate (not valid Unicode)",
+                Location(param=_printable(name), index=i),
+            )
+            continue
         values = value if isinstance(value, (list, tuple)) else [value]
         for v in values:
             if not isinstance(v, str):
                 c.error(
                     "wrong-type",
                     f"the value of {name!r} is a string, not {type(v).__name__}",
+                    Location(param=name, index=i),
+                )
+                continue
+            if _SURROGATE.search(v):
+                c.error(
+                    "invalid-encoding",
+                    f"the value of {name!r} holds a lone surrogate (not valid Unicode)",
                     Location(param=name, index=i),
                 )
                 continue

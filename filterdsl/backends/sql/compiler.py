@@ -16,12 +16,13 @@ from typing import Any
 from sqlglot import exp
 
 from filterdsl import ast as A
+from filterdsl.backends.sql import budget
 from filterdsl.backends.sql.dialects import (
     columnar,  # noqa: F401  (registers the DataFusion dialect and the columnar families)
     family_for,
     registry,
 )
-from filterdsl.backends.sql.dialects.base import AND, OR, J, _n, alias_table, col
+from filterdsl.backends.sql.dialects.base import AND, OR, J, _n, _s, alias_table, col
 from filterdsl.backends.sql.layout import ColumnsLayout, JsonLayout
 from filterdsl.backends.sql.shape import Slot, derive, extract, is_number, resolve
 from filterdsl.errors import FilterError, Location
@@ -95,6 +96,14 @@ class _Ctx:
     database: str | None
 
 
+def _uses_ci_collation(fam: object) -> bool:
+    """Whether the dialect family reads ``ColumnsLayout.ci_collation`` (it overrides the prefilter)."""
+    from filterdsl.backends.sql.dialects.base import Family
+
+    own = getattr(type(fam), "ci_prefix_prefilter", None)
+    return own is not None and own is not Family.ci_prefix_prefilter
+
+
 class Compiler:
     def __init__(
         self,
@@ -117,6 +126,10 @@ class Compiler:
         if not self.columns and getattr(self.fam, "json_family", None) is not None:  # ClickHouse
             self.fam = self.fam.json_family(self.param, dialect)  # type: ignore[attr-defined]
         self.fam.layout = "columns" if self.columns else "json"
+        if self.columns and layout.ci_collation and not _uses_ci_collation(self.fam):  # type: ignore[union-attr]
+            self.warnings.append(
+                f"ci_collation is for MySQL/MariaDB text columns; {dialect} does not use it (ignored)"
+            )
         #: engines where a predicate is a value (CASE may return it, COALESCE may take it)
         self.bool_values = dialect in BOOL_DIALECTS
         self._aliases = 0
@@ -530,6 +543,17 @@ class Compiler:
         c = self.col_expr(ctx, key)
         if t is T.DATE and self._days(ctx, key):
             return [(c, True)]  # real days only: the column itself orders them (NULL first ascending)
+        if t is T.DATE and fam.SORT_KEY_TEXT:
+            # one item, one day check per row: '1' + the day, or '2' + the text that is not a day
+            # (ranked after the days, by its full text: SPEC 8); NULL first ascending
+            key_text = exp.Case(
+                ifs=[
+                    exp.If(this=exp.Is(this=c.copy(), expression=exp.Null()), true=exp.Null()),
+                    exp.If(this=fam.valid_prefix(c.copy()), true=_cat("1", fam.head10(c.copy()))),
+                ],
+                default=_cat("2", c.copy()),
+            )
+            return [(fam.binary(exp.Paren(this=key_text)), True)]
         if t is T.DATE:
             # a text that is not a real day ranks after the days, by its full text (SPEC 8)
             valid = fam.valid_prefix(c.copy())
@@ -545,9 +569,51 @@ class Compiler:
             return [(fam.sort_number_column(c), True)]
         return [(c if t is T.BOOLEAN else fam.binary(c), True)]
 
+    def _json_sort_keyed(self, key: A.Field, ctx: _Ctx) -> list[tuple[exp.Expr, bool]]:
+        """Two items (a family's ``SORT_KEY_TEXT``): a code-point text whose first character is the
+        rank of semantics.sorting followed, for strings and days, by the value; then the JSON value
+        itself for numbers and booleans (jsonb orders numbers numerically and false < true; the rank
+        keeps them apart). Cheap per row (one kind test chain, at most one day check), so a deep page
+        walking the expression index that names exactly these items stays close to page 1."""
+        fam, t = self.fam, key.type
+        j = self.access(ctx, key)
+        is_str = fam.kind_is(j, ("string",))
+        text = fam.text(j)
+        empty = OR(fam.missing(j), fam.is_empty(j))
+        ranks: list[exp.If] = [exp.If(this=empty, true=_s(str(EMPTY)))]
+        val: list[exp.If] = []
+        if t is T.CURRENCY:
+            amt = fam.child(j, "val", 1)
+            ranks.append(exp.If(this=fam.kind_is(amt, ("number",)), true=_s(str(WELL_TYPED))))
+            val.append(exp.If(this=fam.kind_is(amt, ("number",)), true=fam.sort_num(amt)))
+        elif t is T.DATE:
+            ranks.append(
+                exp.If(
+                    this=AND(is_str.copy(), fam.valid_prefix(text.copy())),
+                    true=_cat(str(WELL_TYPED), fam.head10(text.copy())),
+                )
+            )
+        elif t not in STRING_TYPES and t not in (T.NUMBER, T.BOOLEAN, T.JSON):
+            raise _bad_query("bad-sort", f"cannot sort on a field of type {t.value}")
+        good_kind = "string" if t in STRING_TYPES else "number" if t is T.NUMBER else ""
+        good_kind = "boolean" if t is T.BOOLEAN else good_kind
+        for kind, cond in (
+            ("number", fam.kind_is(j, ("number",))),
+            ("string", is_str.copy()),
+            ("boolean", fam.kind_is(j, ("true", "false"))),
+            ("array", fam.kind_is(j, ("array",))),
+        ):
+            rank = str(WELL_TYPED if kind == good_kind else WRONG_TYPED + KIND_RANK[kind])
+            ranks.append(exp.If(this=cond, true=_cat(rank, text.copy()) if kind == "string" else _s(rank)))
+        rank_key = exp.Case(ifs=ranks, default=_s(str(WRONG_TYPED + KIND_RANK["object"])))
+        val.append(exp.If(this=fam.kind_is(j, ("number", "true", "false")), true=fam.sort_num(j)))
+        return [(fam.binary(exp.Paren(this=rank_key)), False), (exp.Case(ifs=val), False)]
+
     def _json_sort(self, key: A.Field, ctx: _Ctx) -> list[tuple[exp.Expr, bool]]:
         """A JSON value may hold any kind: the rank of semantics.sorting, then one column per kind."""
         fam, t = self.fam, key.type
+        if fam.SORT_KEY_TEXT:
+            return self._json_sort_keyed(key, ctx)
         j = self.access(ctx, key)
         is_num, is_str = fam.kind_is(j, ("number",)), fam.kind_is(j, ("string",))
         is_bool, is_arr = fam.kind_is(j, ("true", "false")), fam.kind_is(j, ("array",))
@@ -653,7 +719,7 @@ class Compiler:
             sel = sel.limit(_n(no_limit), copy=False)
         if query.skip:
             sel = sel.offset(_n(query.skip), copy=False)
-        return self._unaliased(sel, a)
+        return self._finished(sel, a)
 
     def count(self, query: A.Query, database: str | None) -> exp.Select:
         """``SELECT COUNT(*)`` of the rows the query's filter matches: no ORDER BY (an order costs a
@@ -661,19 +727,46 @@ class Compiler:
         a = "r0"
         where, _ = self.pred(query.predicate, _Ctx(a, database))
         sel = exp.select(exp.Count(this=exp.Star()), copy=False).from_(self.table(database, a), copy=False)
-        return self._unaliased(sel.where(where, copy=False), a)
+        return self._finished(sel.where(where, copy=False), a)
 
-    @staticmethod
-    def _unaliased(sel: exp.Select, alias: str) -> exp.Select:
-        """Without a subquery nothing needs the table alias: drop it (shorter SQL, as a person writes it)."""
+    def _finished(self, sel: exp.Select, alias: str) -> exp.Select:
+        """String literals a session setting could read as other text are rewritten by the family
+        (``Family.literal``: keys, and constants such as PostgreSQL's ``\\d`` regex); without a
+        subquery nothing needs the table alias: it is dropped (shorter SQL, as a person writes it)."""
+        rewrites = (
+            self.fam.rewrites
+            if self.fam.LITERAL_HAZARD is not None or self.fam.LONG_LITERAL is not None
+            else None
+        )
         cols: list[exp.Column] = []
-        for node in sel.walk():  # one pass: a large filter's tree has hundreds of thousands of nodes
-            if isinstance(node, (exp.Exists, exp.Subquery)) or (
-                isinstance(node, exp.In) and node.args.get("query")
-            ):
-                return sel
-            if isinstance(node, exp.Column):
+        lits: dict[int, exp.Expr] = {}
+        nested = False
+        # one pass over the args (sqlglot's walk() costs ~3x more per node, and a large filter's tree
+        # has hundreds of thousands of nodes)
+        stack: list[Any] = [sel]
+        push, pop = stack.append, stack.pop
+        column, literal, expr, subq = exp.Column, exp.Literal, exp.Expr, (exp.Exists, exp.Subquery)
+        while stack:
+            node = pop()
+            if isinstance(node, column):
                 cols.append(node)
+                continue  # identifiers only below
+            if type(node) is literal:
+                if rewrites is not None and node.is_string and rewrites(node.this):
+                    lits[id(node)] = node
+            elif isinstance(node, subq) or (isinstance(node, exp.In) and node.args.get("query")):
+                nested = True
+            for v in node.args.values():
+                if type(v) is list:
+                    for x in v:
+                        if isinstance(x, expr):
+                            push(x)
+                elif isinstance(v, expr):
+                    push(v)
+        if lits:
+            self.fam.rewrite_literals(sel, lits)
+        if nested:
+            return sel
         for c in cols:
             t = c.args.get("table")
             if t is not None and t.name == alias:
@@ -683,6 +776,11 @@ class Compiler:
         if isinstance(tbl, exp.Table):
             tbl.set("alias", None)
         return sel
+
+
+def _cat(prefix: str, e: exp.Expr) -> exp.Expr:
+    """``prefix || e`` (the rank character before a sort value)."""
+    return exp.DPipe(this=_s(prefix), expression=exp.Paren(this=e), safe=True)  # ``||`` binds as ``->>``
 
 
 def _bad_day(value: object) -> bool:
@@ -783,6 +881,7 @@ def compile_shape(
 ) -> Compiled:
     """Compile a shape (see ``shape.extract``): the params are Slots, bound later by ``shape.resolve``.
     ``count``: the ``SELECT COUNT(*)`` of its matches (``Compiler.count``)."""
+    budget.check(shape, dialect)  # before any tree is built: the cost of a compile is bounded
     comp = Compiler(dialect, layout if layout is not None else JsonLayout(), None, icu_lower)
     db = database if database is not None else shape.database
     tree = comp.count(shape, db) if count else comp.select(shape, db)

@@ -1,0 +1,337 @@
+"""Secrets: which members hold one, where their values are in a text, and scrubbing them from messages.
+
+Pitchly's ``data`` variables carry ``secretKey`` (an API credential). Its value must never appear in
+any output: no diagnostic message, pointer, snippet, report or error body. The rule (docs/security.md,
+"Secrets"):
+
+- A member name (a JSON object key, strict or relaxed, at any depth, or a query-string parameter name)
+  is *secret* when, compared without case and without anything but letters and digits (NFKC, casefold),
+  it is ``secretkey`` or ``secret``, or within two edits (insert, delete, substitute, swap) of
+  ``secretkey``: ``SECRETKEY``, ``secret_key``, ``Secret-Key``, ``secretkey``, ``secretKeys``,
+  ``secertKey``, ``secret\\u004bey`` all are.
+- Its value is whatever follows the name's ``:`` (or ``=``), up to the value's end: a string's closing
+  quote, a container's closing bracket, else the next ``,``, ``}`` or ``]`` outside quotes (so a malformed
+  ``9"S3CRET"`` or an unquoted ``TOPSECRET9`` is covered). Every occurrence counts (duplicates too).
+
+Frontends never read such a value into a query; this module covers what is left: the JSON reader's own
+messages (they describe a token by its kind, not its text, when a secret name is in the input), caret
+snippets (:func:`secret_spans`), and, as a last guard at ``parse_result``, any message or pointer that
+still holds a piece of a secret value (:func:`scrub`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import unquote
+
+from filterdsl.errors import Diagnostic, Location
+
+MASK = "********"  # fixed width: a masked value never tells its length
+_TARGET = "secretkey"
+#: pieces of a secret value shorter than this are not scrubbed from messages (a one-letter "secret" would
+#: otherwise blank every such letter); snippets mask the whole value whatever its length
+MIN_PIECE = 3
+#: three letters in a row of ``secretkey``: a name the rule accepts holds one of them (see is_secret_name)
+_GRAMS = ("sec", "ecr", "cre", "ret", "etk", "tke", "key")
+#: a cheap test for "may name a secret": one of the grams (separators allowed between its letters), an
+#: escape (\\u, %XX) or a non-ASCII character (NFKC may fold it into a letter)
+_HINT = re.compile("|".join(r"[\W_]*".join(g) for g in _GRAMS) + r"|\\u|%[0-9a-fA-F]{2}|[^\x00-\x7f]", re.I)
+
+
+def _norm(name: str) -> str:
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return "".join(c for c in folded if c.isalnum())
+
+
+def _within_two(a: str, b: str) -> bool:
+    """Optimal string alignment distance of a and b is at most 2 (banded, so linear)."""
+    if abs(len(a) - len(b)) > 2:
+        return False
+    inf = 99
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [inf] * len(b)
+        for j in range(max(1, i - 2), min(len(b), i + 2) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            v = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                v = min(v, prev2[j - 2] + 1)
+            cur[j] = v
+        prev2, prev = prev, cur
+    return prev[len(b)] <= 2
+
+
+def is_secret_name(name: Any) -> bool:
+    """Whether a member or parameter with this name holds a secret (see the module docstring)."""
+    if not isinstance(name, str) or not 6 <= len(name) <= 64 or _HINT.search(name) is None:
+        return False
+    n = _norm(name)
+    if n in ("secret", _TARGET):
+        return True
+    return 6 <= len(n) <= 11 and any(g in n for g in _GRAMS) and _within_two(n, _TARGET)
+
+
+def may_hold_secret(text: str) -> bool:
+    """A cheap over-approximation: False means no secret name can be in ``text``."""
+    return _HINT.search(text) is not None
+
+
+# ---------------------------------------------------------------------- spans in a text
+
+
+def _value_end(text: str, start: int, amp: bool = False) -> int:
+    """End offset of the value starting at ``start``, erring towards masking too much: up to the next
+    ``,``, ``}`` or ``]`` outside quotes and brackets (a container to its matching bracket; ``&`` too
+    after ``=``), the text's end if none. Quoted runs are skipped whole, so ``"a,b"`` or a malformed
+    ``9"S3,CRET"`` is one value."""
+    n = len(text)
+    if start >= n:
+        return n
+    first = text[start]
+    i, depth = start, 0
+    while i < n:
+        ch = text[i]
+        if ch in "\"'":
+            i = _string_end(text, i)
+            continue
+        if ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            if depth == 0:
+                return i
+            depth -= 1
+            if depth == 0 and first in "[{":
+                return i + 1
+        elif depth == 0 and (ch == "," or (amp and ch == "&")):
+            return i
+        i += 1
+    return n
+
+
+def _string_end(text: str, at: int) -> int:
+    """Offset just past the string starting with the quote at ``at`` (the text's end if unclosed)."""
+    q = text[at]
+    i = at + 1
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == q:
+            return i + 1
+        i += 1
+    return n
+
+
+def _token_spans(text: str) -> list[tuple[int, int]]:
+    """Spans found token by token (works on text that does not parse): after a name token (a quoted
+    string or a bare word) that is a secret name, and its ``:`` or ``=``, the value up to its end."""
+    from filterdsl.frontends.relaxed_json import _TOKEN, _string
+
+    out: list[tuple[int, int]] = []
+    pos, n = 0, len(text)
+    key_at = False  # a secret name was just read
+    while pos < n:
+        m = _TOKEN.match(text, pos)
+        if m is not None and m.lastgroup in ("ws", "comment"):
+            pos = m.end()
+            continue
+        if key_at and text[pos] in ":=":
+            start = pos + 1
+            ws = re.compile(r"[ \t\r\f\n]*").match(text, start)
+            start = ws.end() if ws else start
+            end = _value_end(text, start, amp=text[pos] == "=") if start < n else n
+            out.append((start, max(end, start)))
+            key_at, pos = False, max(end, start + 1)
+            continue
+        key_at = False
+        if m is None:
+            pos += 1  # an unreadable character: skip it, the rest may still hold a name
+            continue
+        kind, tok = m.lastgroup, m.group()
+        if kind in ("dq", "sq", "name"):
+            try:
+                name = tok if kind == "name" else _string(tok)
+            except ValueError:
+                name = tok[1:-1]
+            key_at = is_secret_name(name)
+        pos = m.end()
+    return out
+
+
+_PARAM = re.compile(r"(?:^|(?<=[?&\n]))([^=&\n]*)=([^&\n]*)")
+
+
+def _param_spans(text: str) -> list[tuple[int, int]]:
+    """Query-string parameters with a secret name: their values (``secretKey=...`` up to ``&``)."""
+    out = []
+    for m in _PARAM.finditer(text):
+        if is_secret_name(unquote(m.group(1).replace("+", " "), errors="replace").strip()):
+            out.append(m.span(2))
+    return out
+
+
+_SEP = re.compile(r"[:=]")
+_RUN = re.compile(r"[A-Za-z0-9_$%\\\- \u0080-\U0010ffff]{1,80}$")
+
+
+def _raw_spans(text: str) -> list[tuple[int, int]]:
+    """Spans found without tokenising (so a quote the reader took differently, or a stray escape, cannot
+    hide a name): before each ``:`` or ``=``, the run of name characters (after an optional closing
+    quote and spaces); when the run or one of its space-separated tails is a secret name, the value."""
+    out = []
+    for m in _SEP.finditer(text):
+        at = m.start()
+        j = at
+        while j > 0 and text[j - 1] in " \t\r\n\f":
+            j -= 1
+        if j > 0 and text[j - 1] in "\"'":
+            j -= 1
+        run = _RUN.search(text, max(0, j - 80), j)
+        if run is None:
+            continue
+        words = run.group().split(" ")
+        name = ""
+        for w in reversed(words):
+            name = (w + " " + name) if name else w
+            candidate = _decode_escapes(name.strip())
+            if candidate and is_secret_name(candidate):
+                start = at + 1
+                while start < len(text) and text[start] in " \t\r\n\f":
+                    start += 1
+                out.append((start, _value_end(text, start, amp=m.group() == "=")))
+                break
+    return out
+
+
+def _decode_escapes(name: str) -> str:
+    if "\\" not in name and "%" not in name:
+        return name
+    name = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), name)
+    return unquote(name, errors="replace")
+
+
+def secret_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of every secret value in ``text``: see :func:`_secret_spans`."""
+    if not text or not may_hold_secret(text):
+        return []
+    return list(_cached_spans(text))
+
+
+@functools.lru_cache(maxsize=16)  # one text is masked for its message, its snippets and its reports
+def _cached_spans(text: str) -> tuple[tuple[int, int], ...]:
+    return tuple(_secret_spans(text))
+
+
+def _secret_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of every secret value in ``text``, sorted, overlaps merged: member values
+    found token by token with the (relaxed) JSON reader's tokens, names decoded (``secret\\u004bey``),
+    every occurrence (duplicates, text that does not parse), and query-string parameter values."""
+    if not text or not may_hold_secret(text):
+        return []
+    spans = _token_spans(text) + _param_spans(text) + _raw_spans(text)
+    merged: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return [(a, b) for a, b in merged if b > a]
+
+
+# ---------------------------------------------------------------------- pieces and scrubbing
+
+_WORDS = (re.compile(r"[^\W_]+"), re.compile(r"\w+"))  # letters and digits, with and without "_"
+
+
+def _pieces_of_text(text: str) -> set[str]:
+    """The secret values of a text in every form a message could show: raw, unquoted, decoded
+    (``\\u`` and ``%`` escapes), and each run of letters and digits in them (any token a parser
+    echoes is made of such runs)."""
+    out: set[str] = set()
+    for a, b in secret_spans(text):
+        raw = text[a:b].strip()
+        forms = [raw]
+        if len(raw) >= 2 and raw[0] in "\"'" and raw[-1] == raw[0]:
+            forms.append(raw[1:-1])
+        if "\\" in raw:
+            forms.append(re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), raw))
+        if "%" in raw or "+" in raw:
+            forms.append(unquote(raw.replace("+", " "), errors="replace"))
+        for form in forms:
+            out.add(form)
+            for w in _WORDS:
+                out.update(w.findall(form))
+    return {p for p in out if len(p) >= MIN_PIECE}
+
+
+def _pieces_of_object(obj: Any, limit: int = 200_000) -> set[str]:
+    """String forms of every scalar (and key) under a secret-named member, found iteratively."""
+    out: set[str] = set()
+    stack: list[tuple[Any, bool]] = [(obj, False)]
+    seen = 0
+    while stack and seen < limit:
+        value, secret = stack.pop()
+        seen += 1
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if secret and isinstance(k, str):
+                    out.add(k)
+                stack.append((v, secret or is_secret_name(k)))
+        elif isinstance(value, (list, tuple)):
+            stack.extend((v, secret) for v in value)
+        elif secret and value is not None and not isinstance(value, bool):
+            out.add(str(value))
+            if isinstance(value, float):
+                out.add(repr(value))
+    return {p for p in out if len(p) >= MIN_PIECE}
+
+
+def secret_pieces(source: Any) -> set[str]:
+    """What must not appear in an output about ``source`` (a text or a Python object): the values of
+    secret members, their words, their decoded forms."""
+    if isinstance(source, (bytes, bytearray)):
+        source = bytes(source).decode("utf-8", "replace")
+    if isinstance(source, str):
+        return _pieces_of_text(source)
+    return _pieces_of_object(source)
+
+
+def _scrub_text(text: str, pieces: Sequence[str]) -> str:
+    for p in pieces:
+        if p in text:
+            text = text.replace(p, MASK)
+    return text
+
+
+def scrub(diagnostics: Iterable[Diagnostic], source: Any) -> tuple[Diagnostic, ...]:
+    """The diagnostics with every piece of a secret value of ``source`` replaced by the mask (in
+    messages, pointers and parameter names). Unchanged (and cheap) when the source has no secret."""
+    diags = tuple(diagnostics)
+    if not diags:
+        return diags
+    if isinstance(source, str) and not may_hold_secret(source):
+        return diags
+    pieces = sorted(secret_pieces(source), key=len, reverse=True)
+    if not pieces:
+        return diags
+    out = []
+    for d in diags:
+        loc = d.location
+        if loc.pointer is not None or loc.param is not None:
+            loc = Location(
+                pointer=None if loc.pointer is None else _scrub_text(loc.pointer, pieces),
+                line=loc.line,
+                column=loc.column,
+                offset=loc.offset,
+                param=None if loc.param is None else _scrub_text(loc.param, pieces),
+                index=loc.index,
+            )
+        out.append(Diagnostic(d.code, _scrub_text(d.message, pieces), loc, d.severity))
+    return tuple(out)
