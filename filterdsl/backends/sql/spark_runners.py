@@ -187,6 +187,8 @@ def execute(session: Any, st: Statement, params: Mapping[str, Any], frames: Mapp
 
 # ---------------------------------------------------------------- the `spark` engine (CLI runner)
 _COLS = "id STRING, created_at STRING, updated_at STRING, removed_at STRING, data STRING"
+
+
 def session(url: str | None = None) -> Any:
     """The active session, else a new one: a local classic session (``url`` None), or Spark Connect:
     ``sc://host:port`` reaches a server, ``local`` / ``local[N]`` starts one in this process
