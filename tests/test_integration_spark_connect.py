@@ -40,4 +40,4 @@ def test_corpus_columns_layout(corpus: Corpus) -> None:
 
 
 def test_differential_deep_relations(spark: Any) -> None:
-    check_differential(spark, max_examples=8)
+    check_differential(spark, max_examples=6)
