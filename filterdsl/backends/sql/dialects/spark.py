@@ -33,6 +33,9 @@ class SparkFamily(Family):
     DAY_REGEX = True
 
     name = "spark"
+    BOOL_VALUES = True
+    OFFSET_ALONE = True
+    uncorrelated = True
 
     def root(self, doc: exp.Expr, top: bool = False) -> J:
         return J(fn("parse_json", doc))

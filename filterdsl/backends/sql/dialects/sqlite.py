@@ -15,6 +15,8 @@ class SQLiteFamily(_PathFamily):
     POSITION_FN = "instr"
     SUBSTR_FN = "substr"
     name = "sqlite"
+    BOOL_VALUES = True
+    VERIFIED = True
     kinds = {
         "null": ("null",),
         "string": ("text",),
