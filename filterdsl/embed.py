@@ -19,6 +19,7 @@ from filterdsl.api import parse
 from filterdsl.ast import Query
 from filterdsl.backends.sql import to_sql
 from filterdsl.backends.sql.dialects import registry
+from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.schema import Catalog, CatalogSource, load_catalog
 
 
@@ -49,8 +50,16 @@ class QueryCache:
     """A bounded LRU of compiled SQL keyed by (AST, dialect, layout, paramstyle); safe across threads."""
 
     def __init__(self, maxsize: int = 1024):
-        if maxsize < 0:
-            raise ValueError("maxsize is >= 0 (0 disables caching)")
+        if type(maxsize) is not int or maxsize < 0:  # a FilterError is a ValueError
+            raise FilterError(
+                [
+                    Diagnostic(
+                        "wrong-type",
+                        "maxsize is an integer >= 0 (0 disables caching)",
+                        Location(param="maxsize"),
+                    )
+                ]
+            )
         self.maxsize = maxsize
         self._items: OrderedDict[Hashable, CompiledQuery] = OrderedDict()
         self._lock = threading.Lock()
@@ -98,6 +107,7 @@ def compile_query(
     cache: QueryCache | None = DEFAULT_CACHE,
 ) -> CompiledQuery:
     """SQL for ``query``, from ``cache`` when the same AST was compiled before (``cache=None``: never)."""
+    _check_compile_args(query, dialect, layout, cache)
 
     def build() -> CompiledQuery:
         sql, params = to_sql(query, dialect=dialect, layout=layout, catalog=catalog, paramstyle=paramstyle)
@@ -108,6 +118,26 @@ def compile_query(
     # the dialect object's identity, not only its name, keys the cache (see dialects.registry)
     ident = registry.identity(dialect.lower()) if isinstance(dialect, str) else dialect
     return cache.get_or_compile((query, dialect, ident, _hashable(layout), paramstyle, catalog), build)
+
+
+def _check_compile_args(query: Any, dialect: Any, layout: Any, cache: Any) -> None:
+    """Wrong argument types as located ``wrong-type`` errors, before any cache key is built."""
+    from filterdsl.backends.sql import ColumnsLayout, JsonLayout
+
+    for name, value, ok, what in (
+        ("query", query, isinstance(query, Query), "a filterdsl Query (from parse)"),
+        ("dialect", dialect, isinstance(dialect, str), 'a dialect name such as "postgres"'),
+        ("layout", layout, layout is None or isinstance(layout, (JsonLayout, ColumnsLayout)), "a layout"),
+        ("cache", cache, cache is None or isinstance(cache, QueryCache), "a QueryCache or None"),
+    ):
+        if not ok:
+            raise FilterError(
+                [
+                    Diagnostic(
+                        "wrong-type", f"{name} is {what}, not {type(value).__name__}", Location(param=name)
+                    )
+                ]
+            )
 
 
 def _hashable(x: Any) -> Hashable:

@@ -15,7 +15,6 @@ import time
 from importlib import resources
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -82,6 +81,8 @@ class Playground:
         return JSONResponse(
             {
                 "databases": dbs,
+                # the page opens on the richest database (the most fields: the most to try)
+                "default_database": max(dbs, key=lambda d: len(d["fields"]))["id"] if dbs else None,
                 "schemaless": self.api.catalog is None,
                 "formats": list(FORMAT_CHOICES),
                 "dialects": [
@@ -116,21 +117,15 @@ class Playground:
             )
         return JSONResponse(self._openapi)
 
-    async def compile(self, request: Request) -> Response:
-        raw = await request.body()
-        try:
-            body = self.api.body_json(raw, self.api.max_body)  # size first, then JSON
-            req = parse_request(body)
-        except FilterError as e:
-            return self.api.bad(e.diagnostics)
+    def compile(self, request: Request, raw: bytes) -> Response:
+        """Through ``Api.guarded`` (the server's request checks; this runs in the threadpool): the
+        body's size first, then its JSON and shape, then the compile."""
+        req = parse_request(self.api.body_json(raw, self.api.max_body))
         if req["database"] is not None:
             missing = self.api.check_db(req["database"])
             if missing is not None:
                 return missing
-        try:
-            return await run_in_threadpool(self._compile, req)
-        except FilterError as e:
-            return self.api.bad(e.diagnostics)
+        return self._compile(req)
 
     def _compile(self, req: dict[str, Any]) -> Response:
         options = {**self.api.opts, **req["options"]}  # the page's switches over the server's defaults
@@ -213,7 +208,7 @@ def playground_routes(api: Api) -> list[BaseRoute]:
         Route("/playground.js", pg.page("playground.js"), methods=["GET"]),
         Route("/playground.css", pg.page("playground.css"), methods=["GET"]),
         Route("/api/playground", pg.config, methods=["GET"]),
-        Route("/api/compile", pg.compile, methods=["POST"]),
+        Route("/api/compile", api.guarded(pg.compile, body=True), methods=["POST"]),
         Route("/openapi.json", pg.openapi, methods=["GET"]),
     ]
 

@@ -24,7 +24,8 @@ from sqlglot import exp
 
 from filterdsl.ast import Query
 from filterdsl.backends.sql.compiler import Compiled, compile_shape, compile_tree
-from filterdsl.backends.sql.dialects import DIALECT_FAMILY, family_class, registry
+from filterdsl.backends.sql.dialects import DIALECT_FAMILY, family_class, family_for, registry
+from filterdsl.backends.sql.guard import check_keys, check_size, check_values
 from filterdsl.backends.sql.layout import ColumnsLayout, ColumnSpec, JsonLayout, SqlLayoutWarning
 from filterdsl.backends.sql.shape import bind, binder, extract, shape_key
 from filterdsl.backends.sql.status import UnverifiedDialectWarning, warn_unverified
@@ -167,9 +168,10 @@ def to_sqlglot(
 ) -> exp.Select:
     """The SELECT as a sqlglot tree. Placeholders are named ``p0``...; ``inline=True`` puts literals there."""
     dialect = _dialect(dialect)
+    check_keys(query, dialect, isinstance(layout, ColumnsLayout))
     with _collector_paused():
         comp = compile_tree(query, dialect, layout, catalog, icu_lower=icu_lower)
-        tree = comp.tree if not inline else inline_params(comp)
+        tree = comp.tree if not inline else inline_params(comp, dialect)
         if not _verified(dialect):
             _parses_back(_generate(_typed(tree, comp, dialect), dialect), dialect)
     _warn(comp.warnings)
@@ -186,20 +188,31 @@ def to_sql_inline(
 ) -> str:
     """One statement with the values as SQL literals escaped by sqlglot: for reading and for psql,
     never for running user input (bound parameters are what ``to_sql`` is for)."""
-    return _generate(to_sqlglot(query, dialect, layout, catalog, inline=True), dialect.lower(), pretty=pretty)
+    text = _generate(to_sqlglot(query, dialect, layout, catalog, inline=True), dialect.lower(), pretty=pretty)
+    check_size(text, (), dialect.lower(), isinstance(layout, ColumnsLayout))
+    return text
 
 
 def _layout_name(layout: JsonLayout | ColumnsLayout | None) -> str:
     return "columns" if isinstance(layout, ColumnsLayout) else "json"
 
 
-def inline_params(comp: Compiled) -> exp.Select:
+def inline_params(comp: Compiled, dialect: str | None = None) -> exp.Select:
+    """The tree with values as literals; given the dialect, in the form its family writes a literal that
+    no session setting reads as other text (``Family.literal``: PostgreSQL ``E'...'`` and so on)."""
+    fam = family_for(dialect, _no_param) if dialect is not None else None
+
     def sub(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Placeholder) and node.name in comp.params:
-            return _literal(comp.params[node.name])
+            lit = _literal(comp.params[node.name])
+            return fam.safe_literals(lit) if fam is not None else lit
         return node
 
     return comp.tree.transform(sub)  # type: ignore[return-value]
+
+
+def _no_param(value: object) -> exp.Expr:
+    raise TypeError("no parameters here")
 
 
 #: Placeholder marker while generating: random per process (no input can predict it to forge a
@@ -301,6 +314,7 @@ def _render_shape(
     pretty: bool = False,
     count: bool = False,
 ) -> _Rendered:
+    check_keys(query, dialect, isinstance(layout, ColumnsLayout))
     shape, shape_values = extract(query)
     again, slots = shape_key(shape)
     if again != key or shape_values != values or [s.index for s in slots] != list(range(len(values))):
@@ -351,6 +365,8 @@ def to_sql(
     dialect = _dialect(dialect)
     style = paramstyle or DEFAULT_PARAMSTYLE.get(dialect, "native")
     key, values = shape_key(query)
+    columns = isinstance(layout, ColumnsLayout)
+    check_values(query, values, dialect, columns)  # NUL: the cached SQL was checked for keys only
     lay_key = None if layout is None else (type(layout), repr(layout))  # by value: its dicts are mutable
     # the dialect object's identity is part of the key: SQL is only ever served for the very object
     # it was generated with (issue 26, H7)
@@ -382,4 +398,5 @@ def to_sql(
     _warn(out.warnings)
     warn_unverified(dialect, _layout_name(layout))
     params = bind(out.plan, values)
+    check_size(out.text, params, dialect, columns)
     return out.text, (params if out.names is None else dict(zip(out.names, params)))

@@ -693,7 +693,7 @@ class Compiler:
             sel = sel.limit(_n(no_limit), copy=False)
         if query.skip:
             sel = sel.offset(_n(query.skip), copy=False)
-        return self._unaliased(sel, a)
+        return self._finished(sel, a)
 
     def count(self, query: A.Query, database: str | None) -> exp.Select:
         """``SELECT COUNT(*)`` of the rows the query's filter matches: no ORDER BY (an order costs a
@@ -701,19 +701,34 @@ class Compiler:
         a = "r0"
         where, _ = self.pred(query.predicate, _Ctx(a, database))
         sel = exp.select(exp.Count(this=exp.Star()), copy=False).from_(self.table(database, a), copy=False)
-        return self._unaliased(sel.where(where, copy=False), a)
+        return self._finished(sel.where(where, copy=False), a)
 
-    @staticmethod
-    def _unaliased(sel: exp.Select, alias: str) -> exp.Select:
-        """Without a subquery nothing needs the table alias: drop it (shorter SQL, as a person writes it)."""
+    def _finished(self, sel: exp.Select, alias: str) -> exp.Select:
+        """String literals a session setting could read as other text are rewritten by the family
+        (``Family.literal``: keys, and constants such as PostgreSQL's ``\\d`` regex); without a
+        subquery nothing needs the table alias: it is dropped (shorter SQL, as a person writes it)."""
+        rewrites = (
+            self.fam.rewrites
+            if self.fam.LITERAL_HAZARD is not None or self.fam.LONG_LITERAL is not None
+            else None
+        )
         cols: list[exp.Column] = []
+        lits: dict[int, exp.Expr] = {}
+        nested = False
         for node in sel.walk():  # one pass: a large filter's tree has hundreds of thousands of nodes
-            if isinstance(node, (exp.Exists, exp.Subquery)) or (
-                isinstance(node, exp.In) and node.args.get("query")
-            ):
-                return sel
             if isinstance(node, exp.Column):
                 cols.append(node)
+            elif type(node) is exp.Literal:
+                if rewrites is not None and node.is_string and rewrites(node.this):
+                    lits[id(node)] = node
+            elif isinstance(node, (exp.Exists, exp.Subquery)) or (
+                isinstance(node, exp.In) and node.args.get("query")
+            ):
+                nested = True
+        if lits:
+            self.fam.rewrite_literals(sel, lits)
+        if nested:
+            return sel
         for c in cols:
             t = c.args.get("table")
             if t is not None and t.name == alias:

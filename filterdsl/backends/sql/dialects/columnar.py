@@ -178,6 +178,9 @@ class ClickHouseFamily(_ColumnarFamily):
     ENDS_FN = "endsWith"
     SUBSTR_FN = "substringUTF8"
     name = "clickhouse"
+    #: ClickHouse's default max_query_size (the SQL text; query parameters travel as settings)
+    MAX_STATEMENT_BYTES = 262_144
+    PARAMS_IN_STATEMENT = False
     BOOL_VALUES = True
 
     @staticmethod
