@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,6 +162,7 @@ def from_request_params(
     layout: Any = None,
     paramstyle: str | None = None,
     cache: QueryCache | None = DEFAULT_CACHE,
+    before_compile: Callable[[Query], None] | None = None,
     **options: Any,
 ) -> CompiledQuery:
     """PixieBrix-style params (``request.url.query``, ``request.GET``, a list of pairs) -> compiled query.
@@ -170,6 +171,8 @@ def from_request_params(
     """
     cat = _cat(catalog)
     query = parse(params, "pixiebrix", catalog=cat, database=database, **options)
+    if before_compile is not None:  # e.g. a store's own limits: refuse before any SQL is built
+        before_compile(query)
     return compile_query(
         query, dialect=dialect, catalog=cat, layout=layout, paramstyle=paramstyle, cache=cache
     )
@@ -184,11 +187,14 @@ def from_pitchly_variables(
     layout: Any = None,
     paramstyle: str | None = None,
     cache: QueryCache | None = DEFAULT_CACHE,
+    before_compile: Callable[[Query], None] | None = None,
     **options: Any,
 ) -> CompiledQuery:
     """The Pitchly ``data`` variables object of a request body -> compiled query (``secretKey`` dropped)."""
     cat = _cat(catalog)
     query = parse(variables, "pitchly", catalog=cat, database=database, **options)
+    if before_compile is not None:
+        before_compile(query)
     return compile_query(
         query, dialect=dialect, catalog=cat, layout=layout, paramstyle=paramstyle, cache=cache
     )

@@ -16,6 +16,7 @@ from typing import Any
 from sqlglot import exp
 
 from filterdsl import ast as A
+from filterdsl.backends.sql import budget
 from filterdsl.backends.sql.dialects import (
     columnar,  # noqa: F401  (registers the DataFusion dialect and the columnar families)
     family_for,
@@ -740,16 +741,28 @@ class Compiler:
         cols: list[exp.Column] = []
         lits: dict[int, exp.Expr] = {}
         nested = False
-        for node in sel.walk():  # one pass: a large filter's tree has hundreds of thousands of nodes
-            if isinstance(node, exp.Column):
+        # one pass over the args (sqlglot's walk() costs ~3x more per node, and a large filter's tree
+        # has hundreds of thousands of nodes)
+        stack: list[Any] = [sel]
+        push, pop = stack.append, stack.pop
+        column, literal, expr, subq = exp.Column, exp.Literal, exp.Expr, (exp.Exists, exp.Subquery)
+        while stack:
+            node = pop()
+            if isinstance(node, column):
                 cols.append(node)
-            elif type(node) is exp.Literal:
+                continue  # identifiers only below
+            if type(node) is literal:
                 if rewrites is not None and node.is_string and rewrites(node.this):
                     lits[id(node)] = node
-            elif isinstance(node, (exp.Exists, exp.Subquery)) or (
-                isinstance(node, exp.In) and node.args.get("query")
-            ):
+            elif isinstance(node, subq) or (isinstance(node, exp.In) and node.args.get("query")):
                 nested = True
+            for v in node.args.values():
+                if type(v) is list:
+                    for x in v:
+                        if isinstance(x, expr):
+                            push(x)
+                elif isinstance(v, expr):
+                    push(v)
         if lits:
             self.fam.rewrite_literals(sel, lits)
         if nested:
@@ -868,6 +881,7 @@ def compile_shape(
 ) -> Compiled:
     """Compile a shape (see ``shape.extract``): the params are Slots, bound later by ``shape.resolve``.
     ``count``: the ``SELECT COUNT(*)`` of its matches (``Compiler.count``)."""
+    budget.check(shape, dialect)  # before any tree is built: the cost of a compile is bounded
     comp = Compiler(dialect, layout if layout is not None else JsonLayout(), None, icu_lower)
     db = database if database is not None else shape.database
     tree = comp.count(shape, db) if count else comp.select(shape, db)
