@@ -222,7 +222,11 @@ def _secret_spans(text: str) -> list[tuple[int, int]]:
 
 # ---------------------------------------------------------------------- pieces and scrubbing
 
-_WORDS = (re.compile(r"[A-Za-z0-9]+"), re.compile(r"[^\W_]+"), re.compile(r"\w+"))  # ASCII, any script, with "_"
+_WORDS = (
+    re.compile(r"[A-Za-z0-9]+"),
+    re.compile(r"[^\W_]+"),
+    re.compile(r"\w+"),
+)  # ASCII, any script, with "_"
 
 
 def _pieces_of_text(text: str) -> set[str]:
