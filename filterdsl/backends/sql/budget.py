@@ -58,9 +58,9 @@ def conditions(query: A.Query, stop: int | None = None) -> int:
 
 def check(query: A.Query, dialect: str) -> None:
     """FilterError ``too-large`` when ``query`` would write more conditions than a statement may hold."""
-    from filterdsl.backends.sql import VERIFIED
+    from filterdsl.backends.sql.dialects import family_class
 
-    limit = MAX_SQL_CONDITIONS if dialect in VERIFIED else MAX_UNVERIFIED_CONDITIONS
+    limit = MAX_SQL_CONDITIONS if family_class(dialect).VERIFIED else MAX_UNVERIFIED_CONDITIONS
     n = conditions(query, stop=limit)
     if n > limit:
         raise FilterError(

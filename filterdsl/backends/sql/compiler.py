@@ -35,34 +35,9 @@ _STRINGISH = (T.STRING, T.TEXT_BLOCK, T.ENUM, T.JSON, T.REF)
 _CMP = {A.Op.EQ: exp.EQ, A.Op.GT: exp.GT, A.Op.GTE: exp.GTE, A.Op.LT: exp.LT, A.Op.LTE: exp.LTE}
 _OPN = {A.Op.EQ: "eq", A.Op.GT: "gt", A.Op.GTE: "gte", A.Op.LT: "lt", A.Op.LTE: "lte"}
 _CI = {A.Op.CONTAINS: "contains", A.Op.STARTS_WITH: "starts", A.Op.ENDS_WITH: "ends", A.Op.IEQ: "ieq"}
-BOOL_DIALECTS = (
-    "sqlite",
-    "duckdb",
-    "postgres",
-    "mysql",
-    "materialize",
-    "risingwave",
-    "redshift",
-    "bigquery",
-    "snowflake",
-    "spark",
-    "spark2",
-    "databricks",
-    "hive",
-    "trino",
-    "presto",
-    "athena",
-    "clickhouse",
-    "starrocks",
-    "doris",
-    "datafusion",
-)
-#: LIMIT used when only an OFFSET is wanted (SQLite and MySQL need a LIMIT before OFFSET)
+#: LIMIT used when only an OFFSET is wanted (a family without OFFSET_ALONE needs a LIMIT before OFFSET)
 NO_LIMIT = 2**62
-INT_LIMIT = 2**31 - 1  # Spark/Hive: LIMIT must be an INT
-INT_LIMIT_DIALECTS = ("spark2", "hive")
-#: dialects that accept OFFSET without LIMIT (SQLite and MySQL do not)
-OFFSET_ALONE = ("spark", "databricks", "postgres", "duckdb")
+INT_LIMIT = 2**31 - 1  # a family with INT_LIMIT (Spark 2, Hive): LIMIT must be an INT
 
 
 @functools.lru_cache(maxsize=64)
@@ -131,7 +106,7 @@ class Compiler:
                 f"ci_collation is for MySQL/MariaDB text columns; {dialect} does not use it (ignored)"
             )
         #: engines where a predicate is a value (CASE may return it, COALESCE may take it)
-        self.bool_values = dialect in BOOL_DIALECTS
+        self.bool_values = self.fam.BOOL_VALUES
         self._aliases = 0
         #: the Compare being compiled is a date bound whose field an earlier conjunct already day-checks
         self._day_checked = False
@@ -287,7 +262,7 @@ class Compiler:
         ictx = _Ctx(inner_alias, node.database)
         inner, _ = self.pred(node.predicate, ictx)
         live = exp.Is(this=self.rcol(ictx, "removed_at"), expression=exp.Null())
-        if fam.name == "spark" or getattr(fam, "uncorrelated", False):
+        if fam.uncorrelated:
             return self.relation_uncorrelated(node, ctx, ictx, AND(live, exp.Paren(this=inner)))
         if self.columns:
             ref = self.col_expr(ctx, node.field)
@@ -476,7 +451,7 @@ class Compiler:
 
     def nonempty(self, c: exp.Expr) -> exp.Expr:
         """``c <> ''``; Oracle stores '' as NULL, where ``<> ''`` would be unknown for every row."""
-        if self.dialect == "oracle":
+        if self.fam.EMPTY_IS_NULL:
             return exp.Not(this=exp.Is(this=c, expression=exp.Null()))
         return self.fam.ne_empty(c)
 
@@ -714,8 +689,8 @@ class Compiler:
         sel = sel.order_by(*self.order(query, ctx), copy=False)
         if query.limit is not None:
             sel = sel.limit(_n(query.limit), copy=False)
-        elif query.skip and self.dialect not in OFFSET_ALONE:
-            no_limit = INT_LIMIT - query.skip if self.dialect in INT_LIMIT_DIALECTS else NO_LIMIT
+        elif query.skip and not self.fam.OFFSET_ALONE:
+            no_limit = INT_LIMIT - query.skip if self.fam.INT_LIMIT else NO_LIMIT
             sel = sel.limit(_n(no_limit), copy=False)
         if query.skip:
             sel = sel.offset(_n(query.skip), copy=False)
