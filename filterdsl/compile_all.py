@@ -399,8 +399,6 @@ def compile_all(
     detected = fmt == "auto"
     if detected:
         fmt = detect_format(text, catalog, database)
-    if opts.get("quoted") and fmt != "search" and fmt != "pitchly":
-        opts.pop("quoted")  # only search strings read quotes
     source: Any = text.rstrip("\r\n") if fmt in ("search", "pixiebrix") else text
     res: ParseResult = parse_result(source, fmt, catalog, database, **opts)  # type: ignore[arg-type]
     diags = list(res.diagnostics)

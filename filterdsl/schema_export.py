@@ -48,7 +48,16 @@ def _database(catalog: CatalogSource, database: str) -> tuple[Catalog, Database]
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    """Pitchly reads a null variable or key as absent."""
+    """Pitchly reads a null variable or key as absent: ``null`` added to the schema's type (a ``$ref``
+    names a definition that takes null itself), so validators report the real error, not "none of
+    anyOf"."""
+    if "$ref" in schema:
+        return schema
+    t = schema.get("type")
+    if isinstance(t, str):
+        return {**schema, "type": [t, "null"]}
+    if isinstance(t, list):
+        return {**schema, "type": [*t, "null"]}
     return {"anyOf": [schema, {"type": "null"}]}
 
 
@@ -78,7 +87,7 @@ class _Builder:
         self.defs[name] = {
             "title": f"Pitchly filter on {db.name}",
             "description": f"A filter object on database {db.name} ({db.id}): field ids -> filters.",
-            "type": "object",
+            "type": ["object", "null"],
             "properties": {
                 "fields": _nullable(self.ref(self.fields(db))),
                 "conjunction": self.conjunction(),
@@ -109,7 +118,7 @@ class _Builder:
         self.defs[name] = {
             "title": f"fields of {db.name}",
             "description": f"Field ids of database {db.name} ({db.id}); the field name is each one's title.",
-            "type": "object",
+            "type": ["object", "null"],
             "properties": props,
             "additionalProperties": False,
         }

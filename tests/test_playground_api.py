@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from filterdsl import apply, load_catalog, parse, to_format, to_mongo, to_sql
-from filterdsl.compile_all import columns_layout
+from filterdsl.compile_all import FORMAT_CHOICES, columns_layout, compile_all
 from filterdsl.records import normalize_dataset
 from filterdsl.server import create_app
 from filterdsl.server.playground import CSP, asset
@@ -253,6 +257,7 @@ def test_the_page_and_its_assets_are_local(client: Any) -> None:
 def test_the_configuration(client: Any) -> None:
     cfg = client.get("/api/playground").json()
     assert [d["id"] for d in cfg["databases"]] == [d.id for d in CAT]
+    assert cfg["default_database"] == ORDERS  # the most fields
     dialects = {d["name"]: d["executed"] for d in cfg["dialects"]}
     assert set(dialects["sqlite"]) == {"json", "columns"} and dialects["trino"] == {}
     assert cfg["samples"][ORDERS]["pitchly"] and cfg["store"] == "sqlite"
@@ -292,3 +297,84 @@ def test_a_schemaless_server() -> None:
         assert r.status_code == 200 and ids(r.json()["outputs"]["records"]["value"]) == ["r1"]
         r = c.post("/api/compile", json={"input": "data__name=david"})
         assert r.json()["outputs"]["records"]["error"]["code"] == "missing-schema"
+
+
+# ---------------------------------------------------------------------- filterdsl playground
+
+
+def test_the_playground_command_serves_the_examples() -> None:
+    import subprocess
+    import sys
+
+    import httpx
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "filterdsl.cli", "playground", "--no-browser", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        m = re.search(r"on catalog\.json and records\.json: (http://127\.0\.0\.1:\d+/)", line)
+        assert m, line
+        url = m.group(1)
+        for _ in range(200):  # the URL is printed just before the server starts listening
+            try:
+                page = httpx.get(url, timeout=5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        assert page.status_code == 200 and "filterdsl playground" in page.text
+        cfg = httpx.get(url + "api/playground", timeout=10).json()
+        assert cfg["default_database"] == ORDERS
+        r = httpx.post(url + "api/compile", json={"input": PITCHLY, "database": ORDERS}, timeout=30)
+        q = parse(PITCHLY, "pitchly", CAT, ORDERS)
+        assert ids(r.json()["outputs"]["records"]["value"]) == ids(apply(q, RECORDS, CAT))
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def test_the_playground_port_falls_back_only_from_the_default() -> None:
+    from filterdsl.cli.common import UsageError
+    from filterdsl.cli.playground import _socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        other = _socket("127.0.0.1", port, fallback=True)
+        assert other.getsockname()[1] not in (port, 0)
+        other.close()
+        with pytest.raises(UsageError, match=f"cannot listen on 127.0.0.1:{port}"):
+            _socket("127.0.0.1", port, fallback=False)
+    finally:
+        taken.close()
+
+
+_PIECES = st.sampled_from(
+    ['{"fields": {', '"Popw6SRW8pL2RqECF"', ': ', '{"filters": [', '{"by": "is", "value": ', '"paid"', "}", "]",
+     "data__", "=", "&", "`", ":enum", " is ", '"', "|", ",", "\n", "😀", "filterdsl_ast", "\\", "null", "1e400"]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(st.one_of(_PIECES, st.text(max_size=4)), max_size=12).map("".join),
+    st.sampled_from(FORMAT_CHOICES),
+)
+def test_any_text_in_any_format_answers_with_spans_inside_the_input(text: str, fmt: str) -> None:
+    """compile_all never raises and never reports an internal error; every span lies in the input."""
+    done = compile_all(text, fmt, CAT, ORDERS, targets=["explain", "pitchly", "search", "text", "sql"])
+    units = len(text.encode("utf-16-le", "surrogatepass")) // 2
+    for d in done.body["diagnostics"]:
+        assert d["code"] != "internal", d
+        if "span" in d:
+            assert 0 <= d["span"]["start"] <= d["span"]["end"] <= units, d
+    assert done.ok == ("outputs" in done.body)
+    for out in done.body.get("outputs", {}).values():
+        assert "value" in out or out["error"]["code"] != "internal", out

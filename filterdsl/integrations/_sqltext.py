@@ -47,6 +47,7 @@ from filterdsl.ast import (
     not_,
     walk,
 )
+from filterdsl.backends.sql.guard import family_class
 from filterdsl.backends.sql.parts import SqlParts, compile_parts
 from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.schema import CatalogSource
@@ -243,8 +244,11 @@ def _strings(node: Node) -> tuple[list[str], list[str]]:
 def refuse_nul(query: Query, dialect: str) -> None:
     """A located FilterError (``bad-value``, pointing into the query's AST) for a NUL character no
     engine can be asked about: in a field key or path anywhere (SQL text holds keys and cannot hold a
-    NUL), or, on PostgreSQL, in any value (its text cannot hold one: no stored value has one, and the
-    driver refuses to send it). Without this the driver fails when the statement runs (a 500)."""
+    NUL), or, where the engine cannot store and compare one exactly (``Family.HOLDS_NUL``: PostgreSQL,
+    whose text cannot hold one, and SQLite, whose JSON functions cut a string at it), in any value:
+    the rule ``to_sql`` applies (backends/sql/guard.py). Without this the driver fails when the
+    statement runs (a 500)."""
+    values_too = not family_class(dialect).HOLDS_NUL
     where = None
     for key in query.sort:
         if isinstance(key.key, Field) and any("\x00" in s for s in key.key.segments):
@@ -252,7 +256,7 @@ def refuse_nul(query: Query, dialect: str) -> None:
     if where is None:
         for node in walk(query.predicate):
             keys, values = _strings(node)
-            if any("\x00" in k for k in keys) or (dialect == "postgres" and any("\x00" in v for v in values)):
+            if any("\x00" in k for k in keys) or (values_too and any("\x00" in v for v in values)):
                 where = node_pointer(query, node)
                 break
     if where is not None:

@@ -536,12 +536,18 @@ class FilterdslFilter(BaseFilterBackend):
             Diagnostic(  # located at the parameter (the compile step would point into the AST)
                 "bad-value",
                 "this parameter holds a NUL character (U+0000), which "
-                + ("no key in SQL text" if "\x00" in p.name or p.name == "ordering" else "no PostgreSQL text")
-                + " can hold (no stored record can hold one)",
+                + (
+                    "no key in SQL text"
+                    if "\x00" in p.name or p.name == "ordering"
+                    else f"no {'PostgreSQL' if vendor == 'postgresql' else 'SQLite JSON'} text"
+                )
+                + " can hold exactly",
                 p.loc(),
             )
             for p in kept
-            if "\x00" in p.name or ("\x00" in p.value and (p.name == "ordering" or vendor == "postgresql"))
+            # NUL values: refused where the engine cannot hold one exactly (backends/sql/guard.py)
+            if "\x00" in p.name
+            or ("\x00" in p.value and (p.name == "ordering" or vendor in ("postgresql", "sqlite")))
         ]
         if nul:
             raise FilterError(nul)

@@ -11,11 +11,11 @@ every filter body (``Limits.max_input_bytes``), checked before it is read as JSO
 
 from __future__ import annotations
 
+import functools
 import time
 from importlib import resources
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -23,7 +23,6 @@ from starlette.routing import BaseRoute, Route
 from filterdsl.ast import Query
 from filterdsl.compile_all import (
     FORMAT_CHOICES,
-    OPTION_NAMES,
     compile_all,
     field_list,
     parse_request,
@@ -48,6 +47,7 @@ DEFAULT_RECORDS = 20
 MAX_SAMPLED = 50  # databases the page gets example inputs for
 
 
+@functools.lru_cache(maxsize=len(ASSETS))
 def asset(name: str) -> bytes:
     """A file of the page, shipped in the package (filterdsl/server/static/)."""
     return resources.files("filterdsl.server").joinpath("static").joinpath(name).read_bytes()
@@ -82,6 +82,8 @@ class Playground:
         return JSONResponse(
             {
                 "databases": dbs,
+                # the page opens on the richest database (the most fields: the most to try)
+                "default_database": max(dbs, key=lambda d: len(d["fields"]))["id"] if dbs else None,
                 "schemaless": self.api.catalog is None,
                 "formats": list(FORMAT_CHOICES),
                 "dialects": [
@@ -116,21 +118,15 @@ class Playground:
             )
         return JSONResponse(self._openapi)
 
-    async def compile(self, request: Request) -> Response:
-        raw = await request.body()
-        try:
-            body = self.api.body_json(raw, self.api.max_body)  # size first, then JSON
-            req = parse_request(body)
-        except FilterError as e:
-            return self.api.bad(e.diagnostics)
+    def compile(self, request: Request, raw: bytes) -> Response:
+        """Through ``Api.guarded`` (the server's request checks; this runs in the threadpool): the
+        body's size first, then its JSON and shape, then the compile."""
+        req = parse_request(self.api.body_json(raw, self.api.max_body))
         if req["database"] is not None:
             missing = self.api.check_db(req["database"])
             if missing is not None:
                 return missing
-        try:
-            return await run_in_threadpool(self._compile, req)
-        except FilterError as e:
-            return self.api.bad(e.diagnostics)
+        return self._compile(req)
 
     def _compile(self, req: dict[str, Any]) -> Response:
         options = {**self.api.opts, **req["options"]}  # the page's switches over the server's defaults
@@ -213,9 +209,9 @@ def playground_routes(api: Api) -> list[BaseRoute]:
         Route("/playground.js", pg.page("playground.js"), methods=["GET"]),
         Route("/playground.css", pg.page("playground.css"), methods=["GET"]),
         Route("/api/playground", pg.config, methods=["GET"]),
-        Route("/api/compile", pg.compile, methods=["POST"]),
+        Route("/api/compile", api.guarded(pg.compile, body=True), methods=["POST"]),
         Route("/openapi.json", pg.openapi, methods=["GET"]),
     ]
 
 
-__all__ = ["CSP", "OPTION_NAMES", "Playground", "asset", "playground_routes"]
+__all__ = ["CSP", "Playground", "asset", "playground_routes"]

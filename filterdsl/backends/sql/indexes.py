@@ -4,13 +4,21 @@ The indexed expressions are built by the same compiler and family code that writ
 printed without table qualifiers, so an advised index names exactly the expression the SQL uses (an
 expression index only serves a query whose expression matches it). Where no index can serve a form,
 the advice says so instead of printing a useless index.
+
+The output is meant to be piped into ``psql``, ``mysql``, ``sqlite3`` or ``duckdb``, and keys come from
+untrusted filters, so nothing a key holds is printed raw: in statements keys are literals in the form the
+family writes for every session setting (PostgreSQL ``E'...'`` for a backslash or a control character),
+a statement holding any other control character or a subquery (SQLite cannot index a ``json_each``
+lookup) is left out with a note, a key holding NUL is never compiled, and in ``--`` notes every key is
+shown by ``shown`` (no line break, NUL, backslash or quote; long keys cut) and every note is one line
+(docs/security.md, "What is escaped").
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,11 +40,47 @@ class Advice:
 
     statements: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: statement -> the labels of the stored filters it serves (when ``advise`` was given labels)
+    serves: dict[str, list[str]] = field(default_factory=dict)
 
     def text(self) -> str:
-        out = list(self.statements)
-        out += [f"-- {n}" for n in self.notes]
+        out = [
+            f"{s} -- serves {comment(', '.join(self.serves[s]))}" if self.serves.get(s) else s
+            for s in self.statements
+        ]
+        out += [f"-- {comment(n)}" for n in self.notes]
         return "\n".join(out)
+
+
+def comment(text: str) -> str:
+    """``text`` as the body of one ``--`` line: every character that is not printable (line breaks, NUL,
+    at which psql cuts a line, the line and paragraph separators...) as ``<U+XXXX>``."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else f"<U+{ord(c):04X}>" for c in text)
+
+
+#: keys longer than this are cut in notes (a note names the key, it need not repeat 1 MB of it)
+SHOWN_MAX = 60
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_.$-]{1,60}")
+
+
+def shown(key: str) -> str:
+    """A key as a note shows it: as it is when it is plain (letters, digits, ``_.$-``), else in double
+    quotes with ``"``, ``\\`` and every character that is not printable as ``<U+XXXX>``, cut after
+    ``SHOWN_MAX`` characters (the count of the rest follows)."""
+    if _PLAIN.fullmatch(key):
+        return key
+    head = key[:SHOWN_MAX]
+    body = "".join(c if c.isprintable() and c not in '"\\' else f"<U+{ord(c):04X}>" for c in head)
+    more = f"...(+{len(key) - SHOWN_MAX} characters)" if len(key) > SHOWN_MAX else ""
+    return f'"{body}"{more}'
+
+
+class _Unindexable(Exception):
+    """An expression no ``CREATE INDEX`` can name (a subquery) or print safely (a raw control character)."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +190,8 @@ class _Advisor:
         self.columns = isinstance(layout, ColumnsLayout)
         self.advice = Advice()
         self._seen: set[str] = set()
+        #: the stored filter being advised (named after each statement it needs), when labelled
+        self.current: str | None = None
 
     # ---- output
     def q(self, name: str) -> str:
@@ -153,8 +199,20 @@ class _Advisor:
 
     def sql(self, e: exp.Expr) -> str:
         """An index element: a column as it is, any other expression in parentheses (PostgreSQL needs them)."""
-        text = _strip(e).sql(self.dialect)
+        text = self.expr(e)
         return text if isinstance(e, (exp.Column, exp.Paren)) else f"({text})"
+
+    def expr(self, e: exp.Expr) -> str:
+        """``e`` as SQL, its literals in the family's setting-proof form; ``_Unindexable`` for a subquery
+        (SQLite's ``json_each`` lookup of a key its paths cannot name) or text that would hold a control
+        character."""
+        stripped = self.comp.fam.safe_literals(_strip(e))
+        if stripped.find(exp.Subquery, exp.Select) is not None:
+            raise _Unindexable("a json_each lookup")
+        text = stripped.sql(self.dialect)
+        if not text.isprintable():
+            raise _Unindexable("a control character")
+        return text
 
     def table(self, database: str | None) -> str:
         name = self.q(self.layout.table_name(database))
@@ -171,6 +229,10 @@ class _Advisor:
         if stmt not in self._seen:
             self._seen.add(stmt)
             self.advice.statements.append(stmt)
+        if self.current is not None:
+            served = self.advice.serves.setdefault(stmt, [])
+            if self.current not in served:
+                served.append(self.current)
 
     def extension(self, name: str) -> None:
         stmt = f"CREATE EXTENSION IF NOT EXISTS {name};"
@@ -197,6 +259,23 @@ class _Advisor:
 
     # ---- advice per use
     def use(self, u: _Use) -> None:
+        try:
+            self._use(u)
+        except _Unindexable as e:
+            self.unindexable(u.kind, u.field, str(e))
+
+    def unindexable(self, kind: str, f: A.Field | None, why: str) -> None:
+        name = "the record" if f is None else shown(".".join(f.segments))
+        self.note(
+            f"{kind} on {name}: no index advised, its expression holds {why} (a key holding a quote, a "
+            "backslash or a control character on SQLite, or a NUL on any engine)"
+        )
+
+    def _use(self, u: _Use) -> None:
+        if u.field is not None and any("\x00" in seg for seg in u.field.segments):
+            # no engine's SQL text holds a NUL (to_sql refuses such a key: bad-value)
+            self.unindexable(u.kind, u.field, "a NUL character")
+            return
         if u.negated and u.kind not in ("ref",):
             self.note(
                 f"negative or excluding conditions ({u.kind} on {self.label(u)}) match most rows: an index "
@@ -212,7 +291,7 @@ class _Advisor:
 
     @staticmethod
     def label(u: _Use) -> str:
-        return "the record" if u.field is None else ".".join(u.field.segments)
+        return "the record" if u.field is None else shown(".".join(u.field.segments))
 
     def record(self, u: _Use) -> None:
         lay = self.layout
@@ -299,7 +378,7 @@ class _Advisor:
             "zonemaps skipping row groups",
             "sqlite": "SQLite's expression indexes serve equality and ranges on json_extract, not this form",
         }
-        self.note(f"{k} on {name}: " + why.get(fam, f"no index advice for the {self.dialect} dialect"))
+        self.note(f"{k} on {shown(name)}: " + why.get(fam, f"no index advice for the {self.dialect} dialect"))
 
     def column_use(self, u: _Use) -> None:
         assert u.field is not None
@@ -316,7 +395,7 @@ class _Advisor:
                 return
             if fam == "mysql":
                 self.note(
-                    f"ci-prefix on {name}: declare the text columns' case-insensitive collation in the layout "
+                    f"ci-prefix on {shown(name)}: declare the text columns' case-insensitive collation in the layout "
                     f"(ci_collation, one of {', '.join(CI_COLLATIONS)}) and the column's index serves it"
                 )
                 return
@@ -348,7 +427,7 @@ class _Advisor:
         ):
             if fam == "duckdb" and k not in ("eq", "in"):
                 self.note(
-                    f"{k} on {name}: DuckDB scans columns with zonemaps; its ART indexes serve point lookups"
+                    f"{k} on {shown(name)}: DuckDB scans columns with zonemaps; its ART indexes serve point lookups"
                 )
                 return
             self.index(db, name, self.sql(c))
@@ -358,17 +437,30 @@ class _Advisor:
             "case-insensitive or PAD SPACE collation serves",
             "duckdb": "DuckDB scans columns with zonemaps; its ART indexes serve point lookups",
         }
-        self.note(f"{k} on {name}: " + why.get(fam, "no index serves a case-insensitive or list test here"))
+        self.note(
+            f"{k} on {shown(name)}: " + why.get(fam, "no index serves a case-insensitive or list test here")
+        )
 
     def order(self, database: str | None, query: A.Query | None) -> None:
         """The index whose columns are exactly the query's ORDER BY items (its sort keys, then the default
         order), each with the NULL placement the SQL asks: walked in order it returns a page without a
         sort. Printed for the default order too (``query`` None or unsorted)."""
         sort = query.sort if query is not None else ()
+        nul = [sk.key for sk in sort if isinstance(sk.key, A.Field) and "\x00" in "".join(sk.key.segments)]
+        if nul:  # no engine's SQL text holds a NUL (to_sql refuses such a key: bad-value)
+            self.unindexable("sort", nul[0], "a NUL character")
+            return
         try:
             items = self.comp.order(A.Query(sort=sort, database=database), self.ctx(database))
         except FilterError:  # an unmapped or unsortable field: compiling the query refuses it
             return
+        try:
+            self._order(database, sort, items)
+        except _Unindexable as e:
+            keys = [sk.key for sk in sort if isinstance(sk.key, A.Field)]
+            self.unindexable("sort", keys[0] if len(keys) == 1 else None, str(e))
+
+    def _order(self, database: str | None, sort: tuple[A.SortKey, ...], items: list[exp.Ordered]) -> None:
         label = (
             "order_"
             + "_".join(
@@ -377,13 +469,22 @@ class _Advisor:
             if sort
             else "default_order"
         )
+        shown_label = (
+            "order "
+            + " ".join(
+                shown(".".join(sk.key.segments)) if isinstance(sk.key, A.Field) else sk.key.name
+                for sk in sort
+            )
+            if sort
+            else "default order"
+        )
         if self.fam == "mysql":
             bad = [o for o in items if not isinstance(o.this, exp.Column)]
             if bad:
-                what = ", ".join(_strip(o.this).sql(self.dialect) for o in bad)
+                what = ", ".join(self.expr(o.this) for o in bad)
                 tie = any(c.name == self.layout.id for o in bad for c in o.this.find_all(exp.Column))
                 self.note(
-                    f"{label.replace('_', ' ')}: MariaDB and MySQL index no expression ({what}), so every page "
+                    f"{shown_label}: MariaDB and MySQL index no expression ({what}), so every page "
                     "is a scan and a sort"
                     + (
                         "; an id column that orders by code point (utf8mb4_nopad_bin or VARBINARY) declared "
@@ -428,12 +529,16 @@ def advise(
     dialect: str,
     layout: JsonLayout | ColumnsLayout | None = None,
     all_fields: Iterable[tuple[str | None, A.Field]] = (),
+    labels: Sequence[str] | None = None,
 ) -> Advice:
     """The indexes (and extensions) that serve ``queries`` on ``dialect``; ``all_fields`` adds every
-    ``(database, field)`` given, as if each were filtered by equality and range (and sorted)."""
+    ``(database, field)`` given, as if each were filtered by equality and range (and sorted).
+    ``labels`` (one per query, e.g. its file): ``Advice.serves`` and the text name, after each
+    statement, the stored filters it serves."""
     adv = _Advisor(dialect.lower(), layout if layout is not None else JsonLayout())
     dbs: list[str | None] = []
-    for q in queries:
+    for i, q in enumerate(queries):
+        adv.current = labels[i] if labels is not None and i < len(labels) else None
         uses: list[_Use] = []
         _uses(q.predicate, q.database, False, uses)
         for u in uses:
@@ -443,6 +548,7 @@ def advise(
             adv.order(q.database, None)
         dbs.append(q.database)
     for db, f in all_fields:
+        adv.current = "--all-fields" if labels is not None else None
         kinds = {
             T.ENUM_TAGS: ("tags",),
             T.DATE: ("date",),

@@ -109,9 +109,14 @@
       start: d.span.start, end: d.span.end, severity: d.severity,
     })) : [];
     const b = $("backdrop");
+    const ta = $("input");
     b.replaceChildren(marked(text, spans, false));
-    b.scrollTop = $("input").scrollTop;
-    $("input").setAttribute("aria-invalid", spans.some((s) => s.severity === "error") ? "true" : "false");
+    // wrap at the same width as the textarea, whose vertical scrollbar (when shown) takes room
+    const cs = getComputedStyle(ta);
+    const bar = ta.offsetWidth - ta.clientWidth - parseFloat(cs.borderLeftWidth) - parseFloat(cs.borderRightWidth);
+    b.style.paddingRight = (parseFloat(cs.paddingRight) + Math.max(0, bar)) + "px";
+    b.scrollTop = ta.scrollTop;
+    ta.setAttribute("aria-invalid", spans.some((s) => s.severity === "error") ? "true" : "false");
   }
 
   function snippet(text, span, severity) {
@@ -300,6 +305,7 @@
       dSel.append(el("option", { value: d.name, text: d.name + (ex.length ? " (executed: " + ex.join(", ") + ")" : " (parse-checked)") }));
     }
     dSel.value = "sqlite";
+    if (config.default_database) dbSel.value = config.default_database;
     for (const o of OPTIONS) {
       const v = config.options[o];
       $("opt-" + o).checked = o === "lookups" ? v === "extended" : Boolean(v);

@@ -34,10 +34,18 @@ class MySQLFamily(_PathFamily):
     #: a relation on a column is ``ref IN (SELECT id ...)``, which MariaDB runs as a semi-join
     RELATION_IN = True
 
+    #: sqlglot writes a backslash as ``\\`` and control characters as ``\n``..., which mean other text
+    #: under ``NO_BACKSLASH_ESCAPES`` (keys holding ``\`` or ``"`` then matched nothing: issue 26 H3);
+    #: ``_utf8mb4 X'...'`` (hex digits) means the same text in every sql_mode
+    LITERAL_HAZARD = re.compile(r"[\\\x00-\x1f\x7f]")
+    LONG_LITERAL = 256
+
     SUBSTR_FN = "SUBSTRING"
     TEXT_OF_NONSTRING_IS_JSON = True
 
     name = "mysql"
+    BOOL_VALUES = True
+    VERIFIED = True
     kinds = {
         "null": ("NULL",),
         "string": ("STRING",),
@@ -47,6 +55,13 @@ class MySQLFamily(_PathFamily):
         "array": ("ARRAY",),
         "object": ("OBJECT",),
     }
+
+    def literal(self, text: str) -> exp.Expr:
+        if not self.rewrites(text):
+            return _s(text)
+        return exp.Introducer(
+            this=exp.Var(this="_utf8mb4"), expression=exp.HexString(this=text.encode().hex().upper())
+        )
 
     def ci_prefix_prefilter(self, column: exp.Expr, lowered: Any, collation: str) -> exp.Expr | None:
         # LIKE in the column's own collation (layout.CI_COLLATIONS says which are supersets)
@@ -100,8 +115,8 @@ class MySQLFamily(_PathFamily):
         null, arrays and objects, and in MySQL 8 also for a string over 512 characters (its default
         ``RETURNING VARCHAR(512)``, NULL ON ERROR), so it is only ever used with a fallback or a kind test.
         """
-        if j.root is None or not isinstance(j.path, exp.Literal):
-            return None
+        if j.root is None or not isinstance(j.path, exp.Literal) or self.rewrites(j.path.this):
+            return None  # a path written as _utf8mb4 X'...' (literal) is not a string literal to MySQL 8
         return fn("JSON_VALUE", j.root.copy(), j.path.copy())
 
     def text(self, j: J) -> exp.Expr:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from sqlglot import exp
@@ -38,6 +39,13 @@ class PostgresFamily(Family):
 
     ONE_BOOLEAN_TYPE = True
 
+    #: with ``standard_conforming_strings = off`` a backslash in ``'...'`` is an escape (a key ending in
+    #: one closed the literal: issue 26 H3); an ``E'...'`` string means the same under either setting,
+    #: with backslashes doubled and control characters as ``\n``, ``\x01``...
+    LITERAL_HAZARD = re.compile(r"[\\\x00-\x1f\x7f]")
+    #: no PostgreSQL text or jsonb holds NUL
+    HOLDS_NUL = False
+
     POSITION_FN = "strpos"
     SUBSTR_FN = "substr"
     DAY_REGEX = True
@@ -45,6 +53,9 @@ class PostgresFamily(Family):
     SORT_KEY_TEXT = True
 
     name = "postgres"
+    BOOL_VALUES = True
+    OFFSET_ALONE = True
+    VERIFIED = True
     kinds = {
         "null": ("null",),
         "string": ("string",),
@@ -57,6 +68,10 @@ class PostgresFamily(Family):
 
     def root(self, doc: exp.Expr, top: bool = False) -> J:
         return J(exp.Cast(this=doc, to=dtype("JSONB")) if self.cast_root else doc, top=top)
+
+    def literal(self, text: str) -> exp.Expr:
+        # sqlglot writes ByteString as PostgreSQL's escape string constant E'...'
+        return exp.ByteString(this=text) if self.LITERAL_HAZARD.search(text) else _s(text)
 
     @staticmethod
     def _v(j: J) -> exp.Expr:
@@ -207,16 +222,16 @@ class PostgresFamily(Family):
         return exp.In(this=e, expressions=[self.param(v) for v in vals])
 
     def ci(self, hay: exp.Expr, op: str, needle: object) -> exp.Expr:
-        """``lower(x) LIKE pattern ESCAPE '\\'``: the needle is escaped when bound; a pg_trgm GIN index
-        on ``lower(x)`` serves every form, a ``text_pattern_ops`` btree the prefix."""
+        """``lower(x) LIKE pattern``: the needle is escaped with ``\\`` when bound (LIKE's default escape
+        character in PostgreSQL; an ``ESCAPE '\\'`` clause would itself be read as an unterminated
+        literal with standard_conforming_strings off); a pg_trgm GIN index on ``lower(x)`` serves every
+        form, a ``text_pattern_ops`` btree the prefix."""
         if op == "ieq":
             return exp.EQ(this=self.lower(hay), expression=self.param(needle))
         pattern = derive(
             needle, {"contains": "like_contains", "starts": "like_starts", "ends": "like_ends"}[op]
         )
-        return exp.Escape(
-            this=exp.Like(this=self.lower(hay), expression=self.param(pattern)), expression=_s("\\")
-        )
+        return exp.Like(this=self.lower(hay), expression=self.param(pattern))
 
     def _expand(self, func: str, j: J, kind: str, empty: str, alias: str, cols: tuple[str, ...]) -> exp.Expr:
         v = self._v(j)

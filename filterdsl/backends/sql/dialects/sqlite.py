@@ -15,6 +15,10 @@ class SQLiteFamily(_PathFamily):
     POSITION_FN = "instr"
     SUBSTR_FN = "substr"
     name = "sqlite"
+    BOOL_VALUES = True
+    VERIFIED = True
+    #: json_each's key column and length() stop at NUL, text compares past it: refused (guard.py)
+    HOLDS_NUL = False
     kinds = {
         "null": ("null",),
         "string": ("text",),
