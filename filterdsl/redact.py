@@ -37,9 +37,8 @@ _TARGET = "secretkey"
 MIN_PIECE = 3
 #: three letters in a row of ``secretkey``: a name the rule accepts holds one of them (see is_secret_name)
 _GRAMS = ("sec", "ecr", "cre", "ret", "etk", "tke", "key")
-#: a cheap test for "may name a secret": one of the grams (separators allowed between its letters), an
-#: escape (\\u, %XX) or a non-ASCII character (NFKC may fold it into a letter)
-_HINT = re.compile("|".join(r"[\W_]*".join(g) for g in _GRAMS) + r"|\\u|%[0-9a-fA-F]{2}|[^\x00-\x7f]", re.I)
+#: separators dropped before looking for the grams ("s_e-c" still names a secret)
+_SEPARATORS = re.compile(r"[\W_]+")
 
 
 def _norm(name: str) -> str:
@@ -62,26 +61,54 @@ def _within_two(a: str, b: str) -> bool:
             if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
                 v = min(v, prev2[j - 2] + 1)
             cur[j] = v
+        if min(cur) > 2:  # every alignment already costs more: stop early
+            return False
         prev2, prev = prev, cur
     return prev[len(b)] <= 2
 
 
 def is_secret_name(name: Any) -> bool:
     """Whether a member or parameter with this name holds a secret (see the module docstring)."""
-    if not isinstance(name, str) or not 6 <= len(name) <= 64 or _HINT.search(name) is None:
+    if not isinstance(name, str) or not 6 <= len(name) <= 64 or not _has_gram(name):
         return False
+    return _secret_normalised(name)
+
+
+_TARGET_COUNTS = {c: _TARGET.count(c) for c in set(_TARGET)}
+
+
+@functools.lru_cache(maxsize=4096)  # a flood of one near-miss name costs one check
+def _secret_normalised(name: str) -> bool:
     n = _norm(name)
+    # two edits keep at least 7 of the 9 letters of "secretkey" (counted as a multiset): a cheap test first
+    if n != "secret" and sum(min(n.count(c), k) for c, k in _TARGET_COUNTS.items()) < len(_TARGET) - 2:
+        return False
     if n in ("secret", _TARGET):
         return True
     return 6 <= len(n) <= 11 and any(g in n for g in _GRAMS) and _within_two(n, _TARGET)
 
 
 def may_hold_secret(text: str) -> bool:
-    """A cheap over-approximation: False means no secret name can be in ``text``."""
-    return _HINT.search(text) is not None
+    """A cheap over-approximation: False means no secret name can be in ``text``: none of the grams
+    (separators dropped, case folded), no escape (``\\u``, ``%``) and nothing outside ASCII (NFKC may fold
+    it into a letter)."""
+    if not text.isascii() or "\\u" in text or "%" in text:
+        return True
+    folded = _SEPARATORS.sub("", text.lower())
+    return any(g in folded for g in _GRAMS)
+
+
+def _has_gram(name: str) -> bool:
+    folded = _SEPARATORS.sub("", name.lower())
+    return any(g in folded for g in _GRAMS) or not name.isascii() or "\\" in name or "%" in name
 
 
 # ---------------------------------------------------------------------- spans in a text
+
+
+_PLAIN = re.compile(r"[^\"'\[\]{},&]+")
+_DQ_RUN = re.compile(r'"(?:[^"\\]|\\.)*"?', re.S)
+_SQ_RUN = re.compile(r"'(?:[^'\\]|\\.)*'?", re.S)
 
 
 def _value_end(text: str, start: int, amp: bool = False) -> int:
@@ -95,9 +122,13 @@ def _value_end(text: str, start: int, amp: bool = False) -> int:
     first = text[start]
     i, depth = start, 0
     while i < n:
+        m = _PLAIN.match(text, i)
+        if m is not None:
+            i = m.end()
+            continue
         ch = text[i]
-        if ch in "\"'":
-            i = _string_end(text, i)
+        if ch == '"' or ch == "'":
+            i = (_DQ_RUN if ch == '"' else _SQ_RUN).match(text, i).end()  # type: ignore[union-attr]
             continue
         if ch in "[{":
             depth += 1
@@ -113,55 +144,30 @@ def _value_end(text: str, start: int, amp: bool = False) -> int:
     return n
 
 
-def _string_end(text: str, at: int) -> int:
-    """Offset just past the string starting with the quote at ``at`` (the text's end if unclosed)."""
-    q = text[at]
-    i = at + 1
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == q:
-            return i + 1
-        i += 1
-    return n
+#: between a name and its ":"/"=": spaces and comments
+_GAP = r"(?:[ \t\r\n\f]|//[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)*"
+#: a quoted name (a string token, escapes allowed) followed by its separator
+_QUOTED_NAME = re.compile(r'("(?:[^"\\\n]|\\.){1,400}"|\'(?:[^\'\\\n]|\\.){1,400}\')' + _GAP + r"([:=])")
+#: a bare name (the characters a relaxed key or a parameter name may hold), at the start of its run
+_NAME_CHARS = r"A-Za-z0-9_$%\\\-\u0080-\U0010ffff"
+_BARE_NAME = re.compile(r"(?<![" + _NAME_CHARS + r"])([" + _NAME_CHARS + r"]{6,400})" + _GAP + r"([:=])")
+_WS = re.compile(r"[ \t\r\n\f]*")
 
 
-def _token_spans(text: str) -> list[tuple[int, int]]:
-    """Spans found token by token (works on text that does not parse): after a name token (a quoted
-    string or a bare word) that is a secret name, and its ``:`` or ``=``, the value up to its end."""
-    from filterdsl.frontends.relaxed_json import _TOKEN, _string
-
-    out: list[tuple[int, int]] = []
-    pos, n = 0, len(text)
-    key_at = False  # a secret name was just read
-    while pos < n:
-        m = _TOKEN.match(text, pos)
-        if m is not None and m.lastgroup in ("ws", "comment"):
-            pos = m.end()
-            continue
-        if key_at and text[pos] in ":=":
-            start = pos + 1
-            ws = re.compile(r"[ \t\r\f\n]*").match(text, start)
-            start = ws.end() if ws else start
-            end = _value_end(text, start, amp=text[pos] == "=") if start < n else n
-            out.append((start, max(end, start)))
-            key_at, pos = False, max(end, start + 1)
-            continue
-        key_at = False
-        if m is None:
-            pos += 1  # an unreadable character: skip it, the rest may still hold a name
-            continue
-        kind, tok = m.lastgroup, m.group()
-        if kind in ("dq", "sq", "name"):
-            try:
-                name = tok if kind == "name" else _string(tok)
-            except ValueError:
-                name = tok[1:-1]
-            key_at = is_secret_name(name)
-        pos = m.end()
+def _name_spans(text: str) -> list[tuple[int, int]]:
+    """Spans found without tokenising (so a quote the reader takes differently, or a stray escape,
+    cannot hide a name): each quoted or bare name followed by ``:`` or ``=`` (spaces and comments
+    between), decoded; when it is a secret name, the value after the separator. One regular-expression
+    scan per kind, Python work only per name found."""
+    out = []
+    for pattern in (_QUOTED_NAME, _BARE_NAME):
+        for m in pattern.finditer(text):
+            raw = m.group(1)
+            name = raw[1:-1] if raw[0] in "\"'" else raw
+            if not is_secret_name(_decode_escapes(name)):
+                continue
+            start = _WS.match(text, m.end()).end()  # type: ignore[union-attr]
+            out.append((start, _value_end(text, start, amp=m.group(2) == "=")))
     return out
 
 
@@ -172,41 +178,10 @@ def _param_spans(text: str) -> list[tuple[int, int]]:
     """Query-string parameters with a secret name: their values (``secretKey=...`` up to ``&``)."""
     out = []
     for m in _PARAM.finditer(text):
-        if is_secret_name(unquote(m.group(1).replace("+", " "), errors="replace").strip()):
+        if _has_gram(m.group(1)) and is_secret_name(
+            unquote(m.group(1).replace("+", " "), errors="replace").strip()
+        ):
             out.append(m.span(2))
-    return out
-
-
-_SEP = re.compile(r"[:=]")
-_RUN = re.compile(r"[A-Za-z0-9_$%\\\- \u0080-\U0010ffff]{1,80}$")
-
-
-def _raw_spans(text: str) -> list[tuple[int, int]]:
-    """Spans found without tokenising (so a quote the reader took differently, or a stray escape, cannot
-    hide a name): before each ``:`` or ``=``, the run of name characters (after an optional closing
-    quote and spaces); when the run or one of its space-separated tails is a secret name, the value."""
-    out = []
-    for m in _SEP.finditer(text):
-        at = m.start()
-        j = at
-        while j > 0 and text[j - 1] in " \t\r\n\f":
-            j -= 1
-        if j > 0 and text[j - 1] in "\"'":
-            j -= 1
-        run = _RUN.search(text, max(0, j - 80), j)
-        if run is None:
-            continue
-        words = run.group().split(" ")
-        name = ""
-        for w in reversed(words):
-            name = (w + " " + name) if name else w
-            candidate = _decode_escapes(name.strip())
-            if candidate and is_secret_name(candidate):
-                start = at + 1
-                while start < len(text) and text[start] in " \t\r\n\f":
-                    start += 1
-                out.append((start, _value_end(text, start, amp=m.group() == "=")))
-                break
     return out
 
 
@@ -230,12 +205,12 @@ def _cached_spans(text: str) -> tuple[tuple[int, int], ...]:
 
 
 def _secret_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) offsets of every secret value in ``text``, sorted, overlaps merged: member values
-    found token by token with the (relaxed) JSON reader's tokens, names decoded (``secret\\u004bey``),
-    every occurrence (duplicates, text that does not parse), and query-string parameter values."""
+    """(start, end) offsets of every secret value in ``text``, sorted, overlaps merged: the values of
+    quoted and bare names followed by ``:``/``=`` (names decoded: ``secret\\u004bey``; every occurrence:
+    duplicates, text that does not parse) and of query-string parameters."""
     if not text or not may_hold_secret(text):
         return []
-    spans = _token_spans(text) + _param_spans(text) + _raw_spans(text)
+    spans = _name_spans(text) + _param_spans(text)
     merged: list[tuple[int, int]] = []
     for a, b in sorted(spans):
         if merged and a <= merged[-1][1]:
@@ -247,7 +222,11 @@ def _secret_spans(text: str) -> list[tuple[int, int]]:
 
 # ---------------------------------------------------------------------- pieces and scrubbing
 
-_WORDS = (re.compile(r"[^\W_]+"), re.compile(r"\w+"))  # letters and digits, with and without "_"
+_WORDS = (
+    re.compile(r"[A-Za-z0-9]+"),
+    re.compile(r"[^\W_]+"),
+    re.compile(r"\w+"),
+)  # ASCII, any script, with "_"
 
 
 def _pieces_of_text(text: str) -> set[str]:

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from filterdsl import apply, load_catalog, parse, to_format, to_mongo, to_sql
-from filterdsl.compile_all import columns_layout
+from filterdsl.compile_all import FORMAT_CHOICES, columns_layout, compile_all
 from filterdsl.records import normalize_dataset
 from filterdsl.server import create_app
 from filterdsl.server.playground import CSP, asset
@@ -352,3 +354,27 @@ def test_the_playground_port_falls_back_only_from_the_default() -> None:
             _socket("127.0.0.1", port, fallback=False)
     finally:
         taken.close()
+
+
+_PIECES = st.sampled_from(
+    ['{"fields": {', '"Popw6SRW8pL2RqECF"', ': ', '{"filters": [', '{"by": "is", "value": ', '"paid"', "}", "]",
+     "data__", "=", "&", "`", ":enum", " is ", '"', "|", ",", "\n", "😀", "filterdsl_ast", "\\", "null", "1e400"]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(st.one_of(_PIECES, st.text(max_size=4)), max_size=12).map("".join),
+    st.sampled_from(FORMAT_CHOICES),
+)
+def test_any_text_in_any_format_answers_with_spans_inside_the_input(text: str, fmt: str) -> None:
+    """compile_all never raises and never reports an internal error; every span lies in the input."""
+    done = compile_all(text, fmt, CAT, ORDERS, targets=["explain", "pitchly", "search", "text", "sql"])
+    units = len(text.encode("utf-16-le", "surrogatepass")) // 2
+    for d in done.body["diagnostics"]:
+        assert d["code"] != "internal", d
+        if "span" in d:
+            assert 0 <= d["span"]["start"] <= d["span"]["end"] <= units, d
+    assert done.ok == ("outputs" in done.body)
+    for out in done.body.get("outputs", {}).values():
+        assert "value" in out or out["error"]["code"] != "internal", out

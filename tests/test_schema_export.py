@@ -314,3 +314,22 @@ def test_the_command_writes_the_schema(tmp_path: Path) -> None:
     assert r.returncode == 2 and "--database" in r.stderr
     r = _cli("schema", "--openapi", "--schema", "tests/corpus/catalog.json")
     assert r.returncode == 0 and json.loads(r.stdout)["openapi"] == "3.1.0"
+
+
+EXAMPLES = [
+    "examples/paid-orders.json",
+    "examples/michael-or-john.json",
+    "examples/filters/orders/large.json",
+]
+
+
+@pytest.mark.parametrize("path", EXAMPLES)
+def test_the_example_filters_pass_the_examples_schema(path: str) -> None:
+    """The repository's own example filters (strict JSON ones) against the example catalog's schema."""
+    catalog = load_catalog(ROOT / "examples" / "catalog.json")
+    obj = json.loads((ROOT / path).read_text(encoding="utf-8"))
+    assert not [d for d in validate(obj, "pitchly", catalog, ORDERS) if d.is_error]
+    errors = [
+        e.message for e in jsonschema.Draft202012Validator(json_schema(catalog, ORDERS)).iter_errors(obj)
+    ]
+    assert not errors, errors

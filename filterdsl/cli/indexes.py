@@ -25,7 +25,7 @@ def cmd_indexes(args: argparse.Namespace) -> int:
     queries = [parse_source(args, catalog, _read(p), p, warn=False) for p in paths]
     if getattr(args, "check", False):
         return _check(args, list(zip(paths, queries)))
-    print(indexes(queries, args.dialect, args.layout, args.mapping, fields))
+    print(indexes(queries, args.dialect, args.layout, args.mapping, fields, labels=paths))
     return 0
 
 
@@ -74,9 +74,11 @@ def indexes(
     layout: str = "json",
     mapping: str | None = None,
     fields: list[tuple[str | None, Field]] | None = None,
+    labels: list[str] | None = None,
 ) -> str:
-    """``filterdsl indexes``: the advised statements, then a ``--`` comment per form no index serves."""
+    """``filterdsl indexes``: the advised statements (each followed by the filters it serves, when
+    ``labels`` name them), then a ``--`` comment per form no index serves."""
     from filterdsl.backends.sql.indexes import advise
 
     lay = load_layout(layout, mapping)
-    return advise(queries, dialect, lay, fields or []).text()
+    return advise(queries, dialect, lay, fields or [], labels=labels).text()

@@ -11,6 +11,7 @@ every filter body (``Limits.max_input_bytes``), checked before it is read as JSO
 
 from __future__ import annotations
 
+import functools
 import time
 from importlib import resources
 from typing import Any
@@ -22,7 +23,6 @@ from starlette.routing import BaseRoute, Route
 from filterdsl.ast import Query
 from filterdsl.compile_all import (
     FORMAT_CHOICES,
-    OPTION_NAMES,
     compile_all,
     field_list,
     parse_request,
@@ -47,6 +47,7 @@ DEFAULT_RECORDS = 20
 MAX_SAMPLED = 50  # databases the page gets example inputs for
 
 
+@functools.lru_cache(maxsize=len(ASSETS))
 def asset(name: str) -> bytes:
     """A file of the page, shipped in the package (filterdsl/server/static/)."""
     return resources.files("filterdsl.server").joinpath("static").joinpath(name).read_bytes()
@@ -213,4 +214,4 @@ def playground_routes(api: Api) -> list[BaseRoute]:
     ]
 
 
-__all__ = ["CSP", "OPTION_NAMES", "Playground", "asset", "playground_routes"]
+__all__ = ["CSP", "Playground", "asset", "playground_routes"]

@@ -190,6 +190,7 @@ class Api:
             dialect=self.store.dialect,
             paramstyle=self.store.paramstyle,
             cache=self.cache,
+            before_compile=self.precheck,
             **self.opts,
         )
         nul = [i for i, (k, v) in enumerate(_pairs(request.url.query)) if "\x00" in k + v]
@@ -240,6 +241,10 @@ class Api:
             return Response(to_csv(out), media_type="text/csv; charset=utf-8", headers=headers)
         return JSONResponse(out, headers=headers)
 
+    def precheck(self, query: Query) -> None:
+        """The store's limits on the parsed query, before it is compiled (a refusal costs no SQL)."""
+        self.store.check_query(query, Location(pointer=""))
+
     def variables_query(self, database: str, body: Any) -> CompiledQuery:
         if not isinstance(body, dict):
             raise FilterError(
@@ -256,6 +261,7 @@ class Api:
             dialect=self.store.dialect,
             paramstyle=self.store.paramstyle,
             cache=self.cache,
+            before_compile=self.precheck,
             **self.opts,
         )
 

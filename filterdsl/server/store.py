@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
 
-from filterdsl.ast import And, Node, Not, Or, Relation, Search
+from filterdsl.ast import And, Node, Not, Or, Query, Relation, Search
 from filterdsl.backends.sql.runners import py_lower
 from filterdsl.backends.sql.shape import extract
 from filterdsl.embed import CompiledQuery
@@ -142,11 +142,10 @@ class Store:
                 cur.close()
         return len(rows)
 
-    def check(self, compiled: CompiledQuery, where: Location) -> None:
-        """FilterError for a query this store cannot run: a NUL character in a key (SQL text cannot
-        hold it) or, on PostgreSQL, in any value (its text cannot either, so no stored value has one);
-        on SQLite, more nested terms than its expression depth limit (1,000) allows."""
-        if self.dialect == "sqlite" and sqlite_depth(compiled.query.predicate) > SQLITE_MAX_DEPTH:
+    def check_query(self, query: Query, where: Location) -> None:
+        """The checks that need only the parsed query: run before it is compiled (issue 26, H5: a
+        too-large filter used to be compiled for seconds before this refused it)."""
+        if self.dialect == "sqlite" and sqlite_depth(query.predicate) > SQLITE_MAX_DEPTH:
             raise FilterError(
                 [
                     Diagnostic(
@@ -158,6 +157,12 @@ class Store:
                     )
                 ]
             )
+
+    def check(self, compiled: CompiledQuery, where: Location) -> None:
+        """FilterError for a query this store cannot run: a NUL character in a key (SQL text cannot
+        hold it) or, on PostgreSQL, in any value (its text cannot either, so no stored value has one);
+        on SQLite, more nested terms than its expression depth limit (1,000) allows."""
+        self.check_query(compiled.query, where)
         values = list(compiled.params.values() if isinstance(compiled.params, dict) else compiled.params)
         if self.dialect == "postgres":  # bound JSON values are JSON text ("\u0000"): read the query's own
             values += extract(compiled.query)[1]

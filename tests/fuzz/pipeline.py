@@ -56,7 +56,7 @@ SQL_SHARE = int(os.environ.get("FILTERDSL_FUZZ_SQL_SHARE", "10"))
 SECRETS = os.environ.get("FILTERDSL_FUZZ_SECRETS", "1") != "0"
 SEEN: set[str] = set()
 FOUND: list[dict[str, str]] = []
-STATS = {"inputs": 0, "parsed": 0, "findings": 0, "planted": 0, "sql": 0}
+STATS = {"inputs": 0, "parsed": 0, "findings": 0, "planted": 0, "sql": 0, "sql_compared": 0}
 
 
 def _sqlite_tables(dataset: dict[Any, list[dict[str, Any]]]) -> tuple[sqlite3.Connection, dict[Any, str]]:
@@ -126,6 +126,8 @@ def backends(query: Any, with_schema: bool, fmt: str, body: str, sql: bool) -> N
         sql, params = to_sql(q, "sqlite", sql_exec.JsonLayout(tables=tables), cat)
         STATS["sql"] += 1
         got = [r[0] for r in con.execute(sql, params).fetchall()]
+        if mem is not None:
+            STATS["sql_compared"] += 1
         if mem is not None and got != mem and not (query.skip or 0) > 2**40:
             finding("mismatch-sqlite", fmt, body, fmt, f"memory {mem[:10]} sqlite {got[:10]}")
     except FilterError as e:
@@ -147,10 +149,20 @@ def backends(query: Any, with_schema: bool, fmt: str, body: str, sql: bool) -> N
         check_diags(e.diagnostics, fmt, body)
 
 
+def _save_stats() -> None:
+    """With FILTERDSL_FUZZ_FINDINGS, the counters go to ``<findings>.stats.<pid>`` every 5,000 inputs
+    (libFuzzer ends a run without atexit handlers, so a long run is counted from these files)."""
+    if FINDINGS:
+        with open(f"{FINDINGS}.stats.{os.getpid()}", "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(STATS))
+
+
 def one_input(data: bytes) -> None:
     if not data:
         return
     STATS["inputs"] += 1
+    if STATS["inputs"] % 5000 == 0:
+        _save_stats()
     fmt, opts = CHOICES[data[0] % len(CHOICES)]
     with_schema = bool(data[0] & 0x80)
     body = data[1:].decode("utf-8", "surrogateescape" if data[0] & 0x40 else "replace")

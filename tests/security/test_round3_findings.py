@@ -91,6 +91,24 @@ def test_every_frontend_refuses_lone_surrogates_so_no_emitter_or_driver_meets_on
 Q = parse({"data__a": "x"}, "pixiebrix")
 
 
+def _embed() -> Any:
+    from filterdsl import embed
+
+    return embed
+
+
+def _sql_runners() -> Any:
+    from filterdsl.backends.sql import runners
+
+    return runners
+
+
+def _mongo_runners() -> Any:
+    from filterdsl.backends.mongo import runners
+
+    return runners
+
+
 @pytest.mark.parametrize(
     ("call", "param"),
     [
@@ -106,6 +124,16 @@ Q = parse({"data__a": "x"}, "pixiebrix")
         (lambda: api.to_sql(Q, pretty=1), "pretty"),
         (lambda: api.to_mongo(Q, collections={"db": 5}), "collections"),
         (lambda: api.parse("{}", limits=5), "limits"),
+        (lambda: _embed().from_request_params("data__a=1", catalog=None, dialect=5), "dialect"),
+        (lambda: _embed().from_request_params("data__a=1", catalog=None, cache=5), "cache"),
+        (lambda: _embed().compile_query({}, dialect="sqlite"), "query"),
+        (lambda: _embed().compile_query(Q, dialect="sqlite", layout="json"), "layout"),
+        (lambda: _embed().QueryCache("x"), "maxsize"),
+        (lambda: _sql_runners().run(Q, None), "dataset"),
+        (lambda: _sql_runners().run(Q, {None: [None]}), "dataset"),
+        (lambda: _sql_runners().run({}, {}), "query"),
+        (lambda: _mongo_runners().run(Q, None), "dataset"),
+        (lambda: _mongo_runners().run(Q, {}, engine="x"), "engine"),
     ],
 )
 def test_wrong_python_types_are_located_filter_errors(call, param: str) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlglot import exp
 
 from filterdsl import ast as A
+from filterdsl.backends.sql import budget
 from filterdsl.backends.sql.dialects import (
     columnar,  # noqa: F401  (registers the DataFusion dialect and the columnar families)
     family_for,
@@ -34,34 +35,9 @@ _STRINGISH = (T.STRING, T.TEXT_BLOCK, T.ENUM, T.JSON, T.REF)
 _CMP = {A.Op.EQ: exp.EQ, A.Op.GT: exp.GT, A.Op.GTE: exp.GTE, A.Op.LT: exp.LT, A.Op.LTE: exp.LTE}
 _OPN = {A.Op.EQ: "eq", A.Op.GT: "gt", A.Op.GTE: "gte", A.Op.LT: "lt", A.Op.LTE: "lte"}
 _CI = {A.Op.CONTAINS: "contains", A.Op.STARTS_WITH: "starts", A.Op.ENDS_WITH: "ends", A.Op.IEQ: "ieq"}
-BOOL_DIALECTS = (
-    "sqlite",
-    "duckdb",
-    "postgres",
-    "mysql",
-    "materialize",
-    "risingwave",
-    "redshift",
-    "bigquery",
-    "snowflake",
-    "spark",
-    "spark2",
-    "databricks",
-    "hive",
-    "trino",
-    "presto",
-    "athena",
-    "clickhouse",
-    "starrocks",
-    "doris",
-    "datafusion",
-)
-#: LIMIT used when only an OFFSET is wanted (SQLite and MySQL need a LIMIT before OFFSET)
+#: LIMIT used when only an OFFSET is wanted (a family without OFFSET_ALONE needs a LIMIT before OFFSET)
 NO_LIMIT = 2**62
-INT_LIMIT = 2**31 - 1  # Spark/Hive: LIMIT must be an INT
-INT_LIMIT_DIALECTS = ("spark2", "hive")
-#: dialects that accept OFFSET without LIMIT (SQLite and MySQL do not)
-OFFSET_ALONE = ("spark", "databricks", "postgres", "duckdb")
+INT_LIMIT = 2**31 - 1  # a family with INT_LIMIT (Spark 2, Hive): LIMIT must be an INT
 
 
 @functools.lru_cache(maxsize=64)
@@ -130,7 +106,7 @@ class Compiler:
                 f"ci_collation is for MySQL/MariaDB text columns; {dialect} does not use it (ignored)"
             )
         #: engines where a predicate is a value (CASE may return it, COALESCE may take it)
-        self.bool_values = dialect in BOOL_DIALECTS
+        self.bool_values = self.fam.BOOL_VALUES
         self._aliases = 0
         #: the Compare being compiled is a date bound whose field an earlier conjunct already day-checks
         self._day_checked = False
@@ -286,7 +262,7 @@ class Compiler:
         ictx = _Ctx(inner_alias, node.database)
         inner, _ = self.pred(node.predicate, ictx)
         live = exp.Is(this=self.rcol(ictx, "removed_at"), expression=exp.Null())
-        if fam.name == "spark" or getattr(fam, "uncorrelated", False):
+        if fam.uncorrelated:
             return self.relation_uncorrelated(node, ctx, ictx, AND(live, exp.Paren(this=inner)))
         if self.columns:
             ref = self.col_expr(ctx, node.field)
@@ -475,7 +451,7 @@ class Compiler:
 
     def nonempty(self, c: exp.Expr) -> exp.Expr:
         """``c <> ''``; Oracle stores '' as NULL, where ``<> ''`` would be unknown for every row."""
-        if self.dialect == "oracle":
+        if self.fam.EMPTY_IS_NULL:
             return exp.Not(this=exp.Is(this=c, expression=exp.Null()))
         return self.fam.ne_empty(c)
 
@@ -713,8 +689,8 @@ class Compiler:
         sel = sel.order_by(*self.order(query, ctx), copy=False)
         if query.limit is not None:
             sel = sel.limit(_n(query.limit), copy=False)
-        elif query.skip and self.dialect not in OFFSET_ALONE:
-            no_limit = INT_LIMIT - query.skip if self.dialect in INT_LIMIT_DIALECTS else NO_LIMIT
+        elif query.skip and not self.fam.OFFSET_ALONE:
+            no_limit = INT_LIMIT - query.skip if self.fam.INT_LIMIT else NO_LIMIT
             sel = sel.limit(_n(no_limit), copy=False)
         if query.skip:
             sel = sel.offset(_n(query.skip), copy=False)
@@ -740,16 +716,28 @@ class Compiler:
         cols: list[exp.Column] = []
         lits: dict[int, exp.Expr] = {}
         nested = False
-        for node in sel.walk():  # one pass: a large filter's tree has hundreds of thousands of nodes
-            if isinstance(node, exp.Column):
+        # one pass over the args (sqlglot's walk() costs ~3x more per node, and a large filter's tree
+        # has hundreds of thousands of nodes)
+        stack: list[Any] = [sel]
+        push, pop = stack.append, stack.pop
+        column, literal, expr, subq = exp.Column, exp.Literal, exp.Expr, (exp.Exists, exp.Subquery)
+        while stack:
+            node = pop()
+            if isinstance(node, column):
                 cols.append(node)
-            elif type(node) is exp.Literal:
+                continue  # identifiers only below
+            if type(node) is literal:
                 if rewrites is not None and node.is_string and rewrites(node.this):
                     lits[id(node)] = node
-            elif isinstance(node, (exp.Exists, exp.Subquery)) or (
-                isinstance(node, exp.In) and node.args.get("query")
-            ):
+            elif isinstance(node, subq) or (isinstance(node, exp.In) and node.args.get("query")):
                 nested = True
+            for v in node.args.values():
+                if type(v) is list:
+                    for x in v:
+                        if isinstance(x, expr):
+                            push(x)
+                elif isinstance(v, expr):
+                    push(v)
         if lits:
             self.fam.rewrite_literals(sel, lits)
         if nested:
@@ -868,6 +856,7 @@ def compile_shape(
 ) -> Compiled:
     """Compile a shape (see ``shape.extract``): the params are Slots, bound later by ``shape.resolve``.
     ``count``: the ``SELECT COUNT(*)`` of its matches (``Compiler.count``)."""
+    budget.check(shape, dialect)  # before any tree is built: the cost of a compile is bounded
     comp = Compiler(dialect, layout if layout is not None else JsonLayout(), None, icu_lower)
     db = database if database is not None else shape.database
     tree = comp.count(shape, db) if count else comp.select(shape, db)

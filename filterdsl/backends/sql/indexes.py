@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,9 +40,14 @@ class Advice:
 
     statements: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: statement -> the labels of the stored filters it serves (when ``advise`` was given labels)
+    serves: dict[str, list[str]] = field(default_factory=dict)
 
     def text(self) -> str:
-        out = list(self.statements)
+        out = [
+            f"{s} -- serves {comment(', '.join(self.serves[s]))}" if self.serves.get(s) else s
+            for s in self.statements
+        ]
         out += [f"-- {comment(n)}" for n in self.notes]
         return "\n".join(out)
 
@@ -185,6 +190,8 @@ class _Advisor:
         self.columns = isinstance(layout, ColumnsLayout)
         self.advice = Advice()
         self._seen: set[str] = set()
+        #: the stored filter being advised (named after each statement it needs), when labelled
+        self.current: str | None = None
 
     # ---- output
     def q(self, name: str) -> str:
@@ -222,6 +229,10 @@ class _Advisor:
         if stmt not in self._seen:
             self._seen.add(stmt)
             self.advice.statements.append(stmt)
+        if self.current is not None:
+            served = self.advice.serves.setdefault(stmt, [])
+            if self.current not in served:
+                served.append(self.current)
 
     def extension(self, name: str) -> None:
         stmt = f"CREATE EXTENSION IF NOT EXISTS {name};"
@@ -518,12 +529,16 @@ def advise(
     dialect: str,
     layout: JsonLayout | ColumnsLayout | None = None,
     all_fields: Iterable[tuple[str | None, A.Field]] = (),
+    labels: Sequence[str] | None = None,
 ) -> Advice:
     """The indexes (and extensions) that serve ``queries`` on ``dialect``; ``all_fields`` adds every
-    ``(database, field)`` given, as if each were filtered by equality and range (and sorted)."""
+    ``(database, field)`` given, as if each were filtered by equality and range (and sorted).
+    ``labels`` (one per query, e.g. its file): ``Advice.serves`` and the text name, after each
+    statement, the stored filters it serves."""
     adv = _Advisor(dialect.lower(), layout if layout is not None else JsonLayout())
     dbs: list[str | None] = []
-    for q in queries:
+    for i, q in enumerate(queries):
+        adv.current = labels[i] if labels is not None and i < len(labels) else None
         uses: list[_Use] = []
         _uses(q.predicate, q.database, False, uses)
         for u in uses:
@@ -533,6 +548,7 @@ def advise(
             adv.order(q.database, None)
         dbs.append(q.database)
     for db, f in all_fields:
+        adv.current = "--all-fields" if labels is not None else None
         kinds = {
             T.ENUM_TAGS: ("tags",),
             T.DATE: ("date",),

@@ -19,6 +19,7 @@ from filterdsl.ast import Query
 from filterdsl.backends.memory import project
 from filterdsl.backends.sql import JsonLayout, to_sql
 from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.records import check_run_args
 from filterdsl.schema import CatalogSource
 from filterdsl.semantics.numbers import INT53, INT64, int_within, refuse_inexact_numbers
 
@@ -236,6 +237,7 @@ def _fetch(
     query: Query, dataset: Dataset, engine: str, url: str | None, catalog: CatalogSource | None
 ) -> list[Doc]:
     """Canonical documents in result order, unprojected."""
+    check_run_args(query, dataset)
     if engine not in ENGINES:
         raise FilterError(
             [

@@ -168,6 +168,27 @@ class Family:
     STARTS_FN: str | None = None
     ENDS_FN: str | None = None
     SUBSTR_FN: str | None = None
+    # ---- what the engine's SQL can say (declared per family, as sqlglot's dialect classes declare
+    # theirs; the compiler and to_sql read these, never a dialect's name)
+    #: a predicate is a value: CASE may return it, COALESCE may take it (not T-SQL, Oracle...)
+    BOOL_VALUES = False
+    #: OFFSET without LIMIT is accepted (SQLite and MySQL need a LIMIT before OFFSET)
+    OFFSET_ALONE = False
+    #: LIMIT must fit a 32-bit INT (Spark 2, Hive)
+    INT_LIMIT = False
+    #: the empty string is stored as NULL (Oracle): "not empty" is IS NOT NULL, as ``<> ''`` is unknown
+    EMPTY_IS_NULL = False
+    #: this family's output runs in the test suite; every other dialect's output is parsed back, to
+    #: refuse what sqlglot writes but is not SQL there (PRQL, DAX)
+    VERIFIED = False
+    #: relations as uncorrelated subqueries (``id IN (SELECT ...)``): correlated ones are restricted
+    uncorrelated = False
+
+    @staticmethod
+    def typed_params(tree: exp.Expr, params: dict[str, Any]) -> exp.Expr:
+        """The tree with placeholders as the engine takes them (ClickHouse: typed); as it is elsewhere."""
+        return tree
+
     #: valid_day is one anchored DAY_PREFIX regex (the engine's regex has look-ahead)
     DAY_REGEX = False
     #: sorts write the rank and text values as one code-point text item (the rank character first),

@@ -23,6 +23,9 @@ class DuckDBFamily(Family):
     SUBSTR_FN = "substr"
 
     name = "duckdb"
+    BOOL_VALUES = True
+    OFFSET_ALONE = True
+    VERIFIED = True
     kinds = {
         "null": ("NULL",),
         "string": ("VARCHAR",),

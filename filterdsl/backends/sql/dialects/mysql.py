@@ -44,6 +44,8 @@ class MySQLFamily(_PathFamily):
     TEXT_OF_NONSTRING_IS_JSON = True
 
     name = "mysql"
+    BOOL_VALUES = True
+    VERIFIED = True
     kinds = {
         "null": ("NULL",),
         "string": ("STRING",),

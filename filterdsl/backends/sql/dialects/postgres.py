@@ -54,6 +54,9 @@ class PostgresFamily(Family):
     SORT_KEY_TEXT = True
 
     name = "postgres"
+    BOOL_VALUES = True
+    OFFSET_ALONE = True
+    VERIFIED = True
     kinds = {
         "null": ("null",),
         "string": ("string",),

@@ -38,6 +38,9 @@ class SparkFamily(Family):
     LITERAL_HAZARD = re.compile(r"['\\\x00-\x1f\x7f]")
 
     name = "spark"
+    BOOL_VALUES = True
+    OFFSET_ALONE = True
+    uncorrelated = True
 
     def literal(self, text: str) -> exp.Expr:
         if not self.LITERAL_HAZARD.search(text):

@@ -15,6 +15,8 @@ class SQLiteFamily(_PathFamily):
     POSITION_FN = "instr"
     SUBSTR_FN = "substr"
     name = "sqlite"
+    BOOL_VALUES = True
+    VERIFIED = True
     #: json_each's key column and length() stop at NUL, text compares past it: refused (guard.py)
     HOLDS_NUL = False
     NUL_WHY = "SQLite's JSON functions cut a string at it and its length() stops there"
