@@ -147,18 +147,24 @@ def _value_end(text: str, start: int, amp: bool = False) -> int:
 #: between a name and its ":"/"=": spaces and comments
 _GAP = r"(?:[ \t\r\n\f]|//[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)*"
 #: a quoted name (a string token, escapes allowed) followed by its separator
-_QUOTED_NAME = re.compile(r'("(?:[^"\\\n]|\\.){1,400}"|\'(?:[^\'\\\n]|\\.){1,400}\')' + _GAP + r"([:=])")
+_QUOTED_NAME = re.compile(
+    r'(?=("(?:[^"\\\n]|\\.){1,400}"|\'(?:[^\'\\\n]|\\.){1,400}\')' + "(?=" + _GAP + "[:=]))"
+)  # zero-width: tried at every quote, so a "string" the scan reads across a name never hides it
 #: a bare name (the characters a relaxed key or a parameter name may hold), at the start of its run
 _NAME_CHARS = r"A-Za-z0-9_$%\\\-\u0080-\U0010ffff"
-_BARE_NAME = re.compile(r"(?<![" + _NAME_CHARS + r"])([" + _NAME_CHARS + r"]{6,400})" + _GAP + r"([:=])")
+_BARE_NAME = re.compile(
+    r"(?<![" + _NAME_CHARS + r"])([" + _NAME_CHARS + r"]{6,400})" + "(?=" + _GAP + "[:=])"
+)
 _WS = re.compile(r"[ \t\r\n\f]*")
+_GAP_SEP = re.compile(_GAP + "([:=])")
 
 
 def _name_spans(text: str) -> list[tuple[int, int]]:
     """Spans found without tokenising (so a quote the reader takes differently, or a stray escape,
     cannot hide a name): each quoted or bare name followed by ``:`` or ``=`` (spaces and comments
     between), decoded; when it is a secret name, the value after the separator. One regular-expression
-    scan per kind, Python work only per name found."""
+    scan per kind, Python work only per name found. The gap and separator are a lookahead, so a name
+    whose "gap" would swallow the next name (``'a'//"b" "secretKey":``) never hides it."""
     out = []
     for pattern in (_QUOTED_NAME, _BARE_NAME):
         for m in pattern.finditer(text):
@@ -166,8 +172,10 @@ def _name_spans(text: str) -> list[tuple[int, int]]:
             name = raw[1:-1] if raw[0] in "\"'" else raw
             if not is_secret_name(_decode_escapes(name)):
                 continue
-            start = _WS.match(text, m.end()).end()  # type: ignore[union-attr]
-            out.append((start, _value_end(text, start, amp=m.group(2) == "=")))
+            sep = _GAP_SEP.match(text, m.end(1))  # the lookahead matched it, without consuming it
+            assert sep is not None
+            start = _WS.match(text, sep.end()).end()  # type: ignore[union-attr]
+            out.append((start, _value_end(text, start, amp=sep.group(1) == "=")))
     return out
 
 

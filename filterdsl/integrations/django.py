@@ -6,8 +6,8 @@
 How (and why this way): the SQL is what ``filterdsl.to_sql`` compiles for the queryset's database
 (``connection.vendor``), embedded as expressions Django renders with its own ``%s`` parameters, so
 values stay bound. The filter is the compiled WHERE predicate and the order its ORDER BY keys (one
-``OrderBy`` each), with filterdsl's table alias replaced by the queryset's (cut with sqlglot's
-tokenizer, never re-generated), so the database evaluates exactly the verified SQL on the queryset's
+``OrderBy`` each), with filterdsl's table alias replaced by the queryset's (the SQL backend's compiled
+parts, never re-generated or re-read), so the database evaluates exactly the verified SQL on the queryset's
 own rows, in one scan; skip and limit become a slice, after the queryset's own filters. (Should a
 compiled text ever not be provably safe to re-alias, the fallback is ``pk IN (SELECT id ...)``
 ordered by the row's ``ROW_NUMBER()`` in filterdsl's order: exact, slower.) Re-implementing the compiler as Django lookups would duplicate

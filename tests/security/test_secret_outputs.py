@@ -97,6 +97,12 @@ def test_secret_never_shown_query_strings(qs: str) -> None:
         ("text", 'secretKey: Qz7TOPSECRET9xW`RyI8SyrYrceRsrLJd`:ref references "uJL9XrebupC7eWvM3"'),
         # the text form's lexer stops a word at "é" (ASCII names), the masked value's word did not
         ("text", 'secretkey: Qz7TOPSECRET9xWé|é"is-more-than"x is not not page5|page"is-more-than"'),
+        # a single-quoted "name" whose // comment gap ran over the real name; a "string" read across it
+        ("pitchly", '{"fields": ["//.ds": ["//./\'/\'//"]} "secertKey": Qz7TOPSECRET9xW Qz7TOPSECRET9xW}'),
+        (
+            "ast",
+            '{"op": "eq", \'Secret-Key\': -Qz7TOPSECRET9xW, :value": "Houston"}',
+        ),
         # a stray escape before the member threw the reader's quotes out of step
         ("pitchly", '{"\\ields": { "secretKey": "Qz7TOPSECRET9xW""Nb6uqwKdxh3BFX3De": {}}}'),
         # a %-encoded name in a query string whose first piece holds a "?"
