@@ -34,6 +34,7 @@ from django.db.models.expressions import OrderBy
 from filterdsl.api import parse
 from filterdsl.ast import FieldType, Query
 from filterdsl.backends.sql import ColumnsLayout, JsonLayout
+from filterdsl.backends.sql.guard import family_class
 from filterdsl.errors import Collector, Diagnostic, FilterError, Location
 from filterdsl.integrations import _sqltext as st
 from filterdsl.schema import CatalogSource, load_catalog
@@ -536,18 +537,17 @@ class FilterdslFilter(BaseFilterBackend):
             Diagnostic(  # located at the parameter (the compile step would point into the AST)
                 "bad-value",
                 "this parameter holds a NUL character (U+0000), which "
-                + (
-                    "no key in SQL text"
-                    if "\x00" in p.name or p.name == "ordering"
-                    else f"no {'PostgreSQL' if vendor == 'postgresql' else 'SQLite JSON'} text"
-                )
+                + ("no key in SQL text" if "\x00" in p.name or p.name == "ordering" else f"no {vendor} text")
                 + " can hold exactly",
                 p.loc(),
             )
             for p in kept
             # NUL values: refused where the engine cannot hold one exactly (backends/sql/guard.py)
             if "\x00" in p.name
-            or ("\x00" in p.value and (p.name == "ordering" or vendor in ("postgresql", "sqlite")))
+            or (
+                "\x00" in p.value
+                and (p.name == "ordering" or not family_class(st.sql_dialect(vendor or "")).HOLDS_NUL)
+            )
         ]
         if nul:
             raise FilterError(nul)
