@@ -111,6 +111,7 @@ def cases() -> list[tuple[str, int, Callable[[], Any]]]:
 COLD_INPUTS = {
     "9,990 contains (Pitchly, 450 KB)": "pitchly_or",
     "2,999 contains (Pitchly, at the SQL budget)": "pitchly_budget",
+    "1,499 contains (at MySQL's budget: text tests count twice)": "pitchly_mysql_budget",
     "9,990 data__kN=v (PixieBrix, 140 KB)": "pixiebrix_keys",
     "search, 20,000-field catalog": "catalog_search",
 }
@@ -131,6 +132,8 @@ if which == "pitchly_or":
     q = pitchly(9_990)
 elif which == "pitchly_budget":
     q = pitchly(2_999)
+elif which == "pitchly_mysql_budget":
+    q = pitchly(1_499)
 elif which == "pixiebrix_keys":
     q = parse("&".join(f"data__k{i}=v{i}" for i in range(9_990)), "pixiebrix")
 else:
@@ -141,6 +144,7 @@ else:
     db = "db"
     q = parse({"search": "order, a|b"}, catalog=cat, database=db)
 rows = [{"_id": f"r{i}", "createdAt": "2020-01-01T00:00:00Z", "cols": []} for i in range(100)]
+import filterdsl.backends.memory, filterdsl.backends.mongo, filterdsl.backends.sql  # a server's startup
 w, c = time.perf_counter(), time.process_time()
 try:
     if backend == "mongo":
