@@ -60,11 +60,12 @@ def require_connect() -> None:
 def _builder(remote: bool) -> Any:
     from pyspark.sql import SparkSession
 
-    b = SparkSession.builder.appName("filterdsl-tests")
-    b = b.remote("local[1]") if remote else b.master("local[1]")
+    b = SparkSession.builder.appName("filterdsl-tests").config("spark.sql.shuffle.partitions", "1")
+    if remote:  # the server's own settings (UI, console progress) cannot be set by a client
+        return b.remote("local[1]")
     return (
-        b.config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "1")
+        b.master("local[1]")
+        .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
     )
 

@@ -187,34 +187,25 @@ def execute(session: Any, st: Statement, params: Mapping[str, Any], frames: Mapp
 
 # ---------------------------------------------------------------- the `spark` engine (CLI runner)
 _COLS = "id STRING, created_at STRING, updated_at STRING, removed_at STRING, data STRING"
-_sessions: dict[str | None, Any] = {}
-_session_lock = threading.Lock()
 
 
 def session(url: str | None = None) -> Any:
-    """A local classic session (``url`` None), or Spark Connect: ``sc://host:port`` reaches a server,
-    ``local`` / ``local[N]`` starts one in this process (pyspark's ``remote("local")``)."""
-    with _session_lock:
-        s = _sessions.get(url)
-        if s is not None:
-            return s
-        from pyspark.sql import SparkSession
+    """The active session, else a new one: a local classic session (``url`` None), or Spark Connect:
+    ``sc://host:port`` reaches a server, ``local`` / ``local[N]`` starts one in this process
+    (pyspark's ``remote("local")``)."""
+    from pyspark.sql import SparkSession
 
-        b = SparkSession.builder.appName("filterdsl")
-        if url is None:
-            b = (
-                b.master("local[1]")
-                .config("spark.ui.enabled", "false")
-                .config("spark.sql.shuffle.partitions", "1")
-                .config("spark.ui.showConsoleProgress", "false")
-            )
-        else:
-            b = b.remote(url)
-        s = b.getOrCreate()
-        if url is None:
-            s.sparkContext.setLogLevel("ERROR")
-        _sessions[url] = s
-        return s
+    b = SparkSession.builder.appName("filterdsl")
+    if url is None:
+        b = (
+            b.master("local[1]")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", "1")
+            .config("spark.ui.showConsoleProgress", "false")
+        )
+    else:
+        b = b.remote(url)
+    return b.getOrCreate()
 
 
 def _row(doc: Doc) -> tuple[Any, ...]:

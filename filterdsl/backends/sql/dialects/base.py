@@ -320,6 +320,8 @@ class Family:
     #: (it is bound), False where it cannot (refused: ``bad-value``, guard.py; a NUL in a key is
     #: refused on every dialect)
     HOLDS_NUL = True
+    #: why the engine cannot hold a NUL, where HOLDS_NUL is False (named in the refusal)
+    NUL_WHY = ""
 
     #: the largest statement (bytes of SQL text plus string parameters) ``to_sql`` hands to this
     #: engine's drivers; above it, ``too-large`` (MariaDB's default max_allowed_packet is 16 MiB, and

@@ -45,6 +45,7 @@ class PostgresFamily(Family):
     LITERAL_HAZARD = re.compile(r"[\\\x00-\x1f\x7f]")
     #: no PostgreSQL text or jsonb holds NUL
     HOLDS_NUL = False
+    NUL_WHY = "no PostgreSQL text or jsonb value can hold it"
 
     POSITION_FN = "strpos"
     SUBSTR_FN = "substr"

@@ -31,6 +31,7 @@ class SQLiteFamily(_PathFamily):
     ORDER_INDEX = "expressions"
     #: json_each's key column and length() stop at NUL, text compares past it: refused (guard.py)
     HOLDS_NUL = False
+    NUL_WHY = "SQLite's JSON functions cut a string at it and its length() stops there"
     kinds = {
         "null": ("null",),
         "string": ("text",),
