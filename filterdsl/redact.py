@@ -144,30 +144,48 @@ def _value_end(text: str, start: int, amp: bool = False) -> int:
     return n
 
 
-#: between a name and its ":"/"=": spaces and comments
-_GAP = r"(?:[ \t\r\n\f]|//[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)*"
+#: between a name and its ":"/"=": spaces (comments are blanked in a second view, see _name_spans; a
+#: comment in this pattern would make it backtrack without bound on runs of "/")
+_GAP = r"[ \t\r\n\f]*"
 #: a quoted name (a string token, escapes allowed) followed by its separator
-_QUOTED_NAME = re.compile(r'("(?:[^"\\\n]|\\.){1,400}"|\'(?:[^\'\\\n]|\\.){1,400}\')' + _GAP + r"([:=])")
+_QUOTED_NAME = re.compile(
+    r'(?=("(?:[^"\\\n]|\\.){1,400}"|\'(?:[^\'\\\n]|\\.){1,400}\')' + "(?=" + _GAP + "[:=]))"
+)  # zero-width: tried at every quote, so a "string" the scan reads across a name never hides it
 #: a bare name (the characters a relaxed key or a parameter name may hold), at the start of its run
 _NAME_CHARS = r"A-Za-z0-9_$%\\\-\u0080-\U0010ffff"
-_BARE_NAME = re.compile(r"(?<![" + _NAME_CHARS + r"])([" + _NAME_CHARS + r"]{6,400})" + _GAP + r"([:=])")
+_BARE_NAME = re.compile(
+    r"(?<![" + _NAME_CHARS + r"])([" + _NAME_CHARS + r"]{6,400})" + "(?=" + _GAP + "[:=])"
+)
 _WS = re.compile(r"[ \t\r\n\f]*")
+_GAP_SEP = re.compile(_GAP + "([:=])")
+#: comments as the relaxed reader reads them; an unclosed block comment runs to the end (consumed, so
+#: the scan stays linear)
+_COMMENT = re.compile(r"//[^\n]*|/\*.*?(?:\*/|\Z)", re.S)
 
 
 def _name_spans(text: str) -> list[tuple[int, int]]:
     """Spans found without tokenising (so a quote the reader takes differently, or a stray escape,
-    cannot hide a name): each quoted or bare name followed by ``:`` or ``=`` (spaces and comments
-    between), decoded; when it is a secret name, the value after the separator. One regular-expression
-    scan per kind, Python work only per name found."""
+    cannot hide a name): each quoted or bare name followed by ``:`` or ``=`` (spaces between), decoded;
+    when it is a secret name, the value after the separator. The names are looked for in the text and,
+    when it holds comment marks, in a view of it with comments blanked (same offsets), so a comment
+    between a name and its ``:`` does not hide it either. Linear regular-expression scans, Python work
+    only per name found; the gap and separator are a lookahead, so a name's match never swallows the
+    next name."""
+    views = [text]
+    if "//" in text or "/*" in text:
+        views.append(_COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text))
     out = []
-    for pattern in (_QUOTED_NAME, _BARE_NAME):
-        for m in pattern.finditer(text):
-            raw = m.group(1)
-            name = raw[1:-1] if raw[0] in "\"'" else raw
-            if not is_secret_name(_decode_escapes(name)):
-                continue
-            start = _WS.match(text, m.end()).end()  # type: ignore[union-attr]
-            out.append((start, _value_end(text, start, amp=m.group(2) == "=")))
+    for view in views:
+        for pattern in (_QUOTED_NAME, _BARE_NAME):
+            for m in pattern.finditer(view):
+                raw = m.group(1)
+                name = raw[1:-1] if raw[0] in "\"'" else raw
+                if not is_secret_name(_decode_escapes(name)):
+                    continue
+                sep = _GAP_SEP.match(view, m.end(1))  # the lookahead matched it, without consuming it
+                assert sep is not None
+                start = _WS.match(view, sep.end()).end()  # type: ignore[union-attr]
+                out.append((start, _value_end(text, start, amp=sep.group(1) == "=")))
     return out
 
 

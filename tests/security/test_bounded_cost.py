@@ -67,6 +67,20 @@ def test_budget_edges() -> None:
         to_sql(parse(conditions(budget.MAX_UNVERIFIED_CONDITIONS), catalog=CAT, database=ORDERS), "spark")
 
 
+def test_mysql_text_tests_weigh_double() -> None:
+    half = budget.MAX_SQL_CONDITIONS // 2
+    assert (
+        budget.conditions(parse(conditions(half), catalog=CAT, database=ORDERS), dialect="mysql")
+        == 2 * half + 1
+    )
+    clear_sql_cache()
+    assert to_sql(parse(conditions(half - 1), catalog=CAT, database=ORDERS), "mysql")[0].startswith("SELECT")
+    with pytest.raises(FilterError):
+        to_sql(parse(conditions(half), catalog=CAT, database=ORDERS), "mysql")
+    numbers = Query(Or(tuple(Compare(Field("n", FieldType.NUMBER), Op.EQ, i) for i in range(2_999))))
+    assert budget.conditions(numbers, dialect="mysql") == 2_999  # only text tests weigh double
+
+
 def test_budget_counts_search_fields_lists_and_sorts() -> None:
     fields = tuple(Field(f"f{i}", FieldType.STRING) for i in range(20))
     q = Query(Search((("a", "b"), ("c",)), fields))

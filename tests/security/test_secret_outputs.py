@@ -97,6 +97,12 @@ def test_secret_never_shown_query_strings(qs: str) -> None:
         ("text", 'secretKey: Qz7TOPSECRET9xW`RyI8SyrYrceRsrLJd`:ref references "uJL9XrebupC7eWvM3"'),
         # the text form's lexer stops a word at "é" (ASCII names), the masked value's word did not
         ("text", 'secretkey: Qz7TOPSECRET9xWé|é"is-more-than"x is not not page5|page"is-more-than"'),
+        # a single-quoted "name" whose // comment gap ran over the real name; a "string" read across it
+        ("pitchly", '{"fields": ["//.ds": ["//./\'/\'//"]} "secertKey": Qz7TOPSECRET9xW Qz7TOPSECRET9xW}'),
+        (
+            "ast",
+            '{"op": "eq", \'Secret-Key\': -Qz7TOPSECRET9xW, :value": "Houston"}',
+        ),
         # a stray escape before the member threw the reader's quotes out of step
         ("pitchly", '{"\\ields": { "secretKey": "Qz7TOPSECRET9xW""Nb6uqwKdxh3BFX3De": {}}}'),
         # a %-encoded name in a query string whose first piece holds a "?"
@@ -106,6 +112,24 @@ def test_secret_never_shown_query_strings(qs: str) -> None:
 def test_fuzz_found_leaks(fmt: str, body: str) -> None:
     _no_leak(body, fmt)
     _no_leak(body, fmt, strict=False)
+
+
+def test_name_scan_is_linear_on_runs_of_slashes() -> None:
+    """Found by the fuzz run as a libFuzzer timeout (75 s): a comment inside the name scan's gap
+    backtracked without bound on a run of "/" after a word. Comments are now blanked in a second view;
+    each of these is one linear scan (generous bound: the machine may be loaded)."""
+    import time
+
+    from filterdsl.redact import _secret_spans
+
+    for text in ("modified s" + "/" * 5000 + ' "2', "secret//" * 20000, "secret/*" * 20000, "ab:" * 50000):
+        t0 = time.perf_counter()
+        _secret_spans(text)
+        assert time.perf_counter() - t0 < 10, text[:40]
+    block = '{"secretKey" /* c */ : "S", x: }'
+    assert _secret_spans(block) == [(block.index('"S"'), block.index('"S"') + 3)]
+    line = "{secretKey // c\n : S, x: }"
+    assert _secret_spans(line) == [(line.index("S,"), line.index("S,") + 1)]
 
 
 def test_library_message_of_the_issue_repro() -> None:

@@ -120,10 +120,9 @@ def nul_error(dialect: str, at: tuple[str, str]) -> FilterError:
     if what == "key":
         why = "a key is written into the SQL text, which cannot hold one"
     else:
-        engine = {"postgres": "PostgreSQL", "sqlite": "SQLite"}.get(dialect, dialect)
         why = (
-            f"{engine} cannot store and compare it exactly (DuckDB, MariaDB, ClickHouse and the "
-            "in-memory engine can)"
+            f"{family_class(dialect).NUL_WHY or dialect + ' cannot store and compare it exactly'} "
+            "(DuckDB, MariaDB, ClickHouse and the in-memory engine answer it exactly)"
         )
     return FilterError(
         [

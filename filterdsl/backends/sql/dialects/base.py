@@ -184,6 +184,18 @@ class Family:
     #: relations as uncorrelated subqueries (``id IN (SELECT ...)``): correlated ones are restricted
     uncorrelated = False
 
+    # ---- what the engine's indexes serve (``filterdsl indexes``, backends/sql/indexes.py)
+    #: per layout ("json", "columns"), the index form that serves each kind of use (eq, in, range, state,
+    #: date, text-range, ci, ci-prefix, tags, money-eq, money-range, refcol); the advisor builds each
+    #: form from this family's own expressions, so an advised index names exactly the SQL's expression
+    INDEX_FORMS: dict[str, dict[str, str]] = {}
+    #: per layout, why no index serves the other kinds (None: nothing is said; absent: a generic note)
+    INDEX_WHY: dict[str, str | None] = {}
+    #: the ORDER BY items an index can hold: "expressions", "columns" (no expression indexes) or None
+    ORDER_INDEX: str | None = None
+    #: ``CREATE INDEX IF NOT EXISTS`` is accepted (not MySQL 8)
+    CREATE_INDEX_IF_NOT_EXISTS = True
+
     @staticmethod
     def typed_params(tree: exp.Expr, params: dict[str, Any]) -> exp.Expr:
         """The tree with placeholders as the engine takes them (ClickHouse: typed); as it is elsewhere."""
@@ -308,6 +320,8 @@ class Family:
     #: (it is bound), False where it cannot (refused: ``bad-value``, guard.py; a NUL in a key is
     #: refused on every dialect)
     HOLDS_NUL = True
+    #: why the engine cannot hold a NUL, where HOLDS_NUL is False (named in the refusal)
+    NUL_WHY = ""
 
     #: the largest statement (bytes of SQL text plus string parameters) ``to_sql`` hands to this
     #: engine's drivers; above it, ``too-large`` (MariaDB's default max_allowed_packet is 16 MiB, and

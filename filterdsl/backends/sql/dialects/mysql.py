@@ -46,6 +46,24 @@ class MySQLFamily(_PathFamily):
     name = "mysql"
     BOOL_VALUES = True
     VERIFIED = True
+    INDEX_FORMS = {
+        "json": {
+            "refcol": "note:relation on {name}: MariaDB and MySQL index no JSON value; map the ref field to a "
+            "column (--layout columns) and its index serves the join"
+        },
+        "columns": {
+            **dict.fromkeys(("eq", "in", "range", "state", "date"), "column"),
+            "ci-prefix": "ci_collation_column",
+        },
+    }
+    INDEX_WHY = {
+        "json": "MariaDB (before 11.8) and MySQL use an index on a JSON value only through a generated column "
+        "named in the query: map such fields to columns (--layout columns)",
+        "columns": "MariaDB compares text here byte-wise (CAST AS BINARY), which no index on a column of a "
+        "case-insensitive or PAD SPACE collation serves",
+    }
+    ORDER_INDEX = "columns"  # MariaDB (before 11.8) and MySQL 5 index no expression
+    CREATE_INDEX_IF_NOT_EXISTS = False
     kinds = {
         "null": ("NULL",),
         "string": ("STRING",),
