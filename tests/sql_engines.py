@@ -103,7 +103,7 @@ def _numbers(value: Any) -> list[int | float]:
 
 def _reads_exactly(engine: str, v: int | float) -> bool:
     """docs/semantics.md section 9, written out independently of filterdsl.semantics.numbers."""
-    if engine == "sqlite":
+    if engine in ("sqlite", "polars"):
         return type(v) is float or -(2**63) <= v < 2**63
     if engine in ("mysql", "mingo"):
         return type(v) is float or abs(v) <= 2**53

@@ -135,6 +135,11 @@ HUGE_INTS = [2**63, 2**63 + 1, 2**64 - 1, 2**64, 2**64 + 1, 10**30, -(10**30), 1
 #: stored floats: none of them has an integer between its value and its shortest decimal in the pools
 #: above, where PostgreSQL diverges (docs/semantics.md section 9)
 BIG_FLOATS = [1e308, -1e308, -0.0, 1e21, float(2**53)]
+#: the near-ties a scenario drawing big numbers mostly draws from (2^53 and 2^53 + 1 ...)
+BIG_POOLS = {
+    "all": [2**53, -(2**53), 0, *BIG_INTS, *HUGE_INTS, *BIG_FLOATS],
+    "int64": [2**53, -(2**53), 0, *BIG_INTS, *BIG_FLOATS],
+}
 #: which stored numbers scenarios() draws: "all", "int64" (no HUGE_INTS) or "small" (the filter pool)
 NUMBER_POOLS = {
     "all": NUMBERS + BIG_INTS + HUGE_INTS + BIG_FLOATS,
@@ -232,7 +237,9 @@ def _good(t: FieldType, draw: Any, target_ids: list[str], numbers: str = "small"
     if t in (T.STRING, T.TEXT_BLOCK, T.ENUM):
         return draw(st.sampled_from(STRINGS[1:]) | _TEXT)
     if t is T.NUMBER:
-        return draw(_pick(tuple(NUMBER_POOLS[numbers])) | st.integers(-1000, 1000))
+        if numbers != "small" and draw(st.integers(0, 3)) > 0:  # mostly the big ones: ties to find
+            return draw(_pick(tuple(BIG_POOLS[numbers])))
+        return draw(_pick(tuple(NUMBERS)) | st.integers(-1000, 1000))
     if t is T.BOOLEAN:
         return draw(st.booleans())
     if t is T.DATE:
