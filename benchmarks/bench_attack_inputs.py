@@ -1,7 +1,7 @@
 """Time every input of the issue 17 attack (and the fuzz findings) through the library: each must end
 in a result or a located FilterError, under 1 s for inputs under 1 MB (or be refused by a limit).
 
-    python benchmarks/bench_attack_inputs.py [--repeat 3]
+    python benchmarks/bench_attack_inputs.py [--repeat 3] [--cold-only]
 
 Prints one row per input: its size, the median wall time of --repeat runs, and the outcome (``ok``
 or the first diagnostic's code and location). Timings depend on the machine's load: the script prints
@@ -106,10 +106,93 @@ def cases() -> list[tuple[str, int, Callable[[], Any]]]:
     return out
 
 
+#: issue 26 (H5): the largest inputs within the limits, each compiled COLD (a fresh process: nothing
+#: cached, sqlglot's dialects loaded at import) for every backend
+COLD_INPUTS = {
+    "9,990 contains (Pitchly, 450 KB)": "pitchly_or",
+    "2,999 contains (Pitchly, at the SQL budget)": "pitchly_budget",
+    "1,499 contains (at MySQL's budget: text tests count twice)": "pitchly_mysql_budget",
+    "9,990 data__kN=v (PixieBrix, 140 KB)": "pixiebrix_keys",
+    "search, 20,000-field catalog": "catalog_search",
+}
+COLD_BACKENDS = ("sqlite", "postgres", "mysql", "duckdb", "clickhouse", "spark", "mongo", "memory")
+COLD_SCRIPT = r"""
+import json, random, string, sys, time, warnings
+warnings.simplefilter("ignore")
+from filterdsl import FilterError, load_catalog, parse
+from filterdsl.api import apply, to_mongo, to_sql
+root, which, backend = sys.argv[1:4]
+cat = load_catalog(root + "/tests/corpus/catalog.json")
+db = "ixuPJwBRqtRP3GpoM"
+def pitchly(n):
+    fs = [{"by": "contains", "value": f"v{i}"} for i in range(n)]
+    return parse({"filter": {"fields": {"Nb6uqwKdxh3BFX3De": {"filters": fs, "conjunction": "or"}}}},
+                 catalog=cat, database=db)
+if which == "pitchly_or":
+    q = pitchly(9_990)
+elif which == "pitchly_budget":
+    q = pitchly(2_999)
+elif which == "pitchly_mysql_budget":
+    q = pitchly(1_499)
+elif which == "pixiebrix_keys":
+    q = parse("&".join(f"data__k{i}=v{i}" for i in range(9_990)), "pixiebrix")
+else:
+    rnd = random.Random(7)
+    ids = ["".join(rnd.choices(string.ascii_letters + string.digits, k=17)) for _ in range(20_000)]
+    fields = [{"_id": i, "name": f"Field {k}", "type": "string"} for k, i in enumerate(ids)]
+    cat = load_catalog([{"_id": "db", "name": "DB", "fields": fields}])
+    db = "db"
+    q = parse({"search": "order, a|b"}, catalog=cat, database=db)
+rows = [{"_id": f"r{i}", "createdAt": "2020-01-01T00:00:00Z", "cols": []} for i in range(100)]
+import filterdsl.backends.memory, filterdsl.backends.mongo, filterdsl.backends.sql  # a server's startup
+w, c = time.perf_counter(), time.process_time()
+try:
+    if backend == "mongo":
+        to_mongo(q, catalog=cat)
+    elif backend == "memory":
+        apply(q, {db: rows}, catalog=cat)
+    else:
+        to_sql(q, backend, catalog=cat)
+    out = "ok"
+except FilterError as e:
+    out = e.diagnostics[0].code
+print(json.dumps([time.perf_counter() - w, time.process_time() - c, out]))
+"""
+
+
+def cold_table() -> None:
+    import subprocess
+    import sys
+
+    print("\ncold compile, one fresh process per cell: wall s / CPU s, or the refusal's code")
+    print("| input | " + " | ".join(COLD_BACKENDS) + " |")
+    print("|---|" + "---:|" * len(COLD_BACKENDS))
+    for name, which in COLD_INPUTS.items():
+        cells = []
+        for backend in COLD_BACKENDS:
+            proc = subprocess.run(
+                [sys.executable, "-c", COLD_SCRIPT, str(ROOT), which, backend],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            if proc.returncode:
+                cells.append("CRASH " + proc.stderr.strip().splitlines()[-1][:60])
+                continue
+            wall, cpu, out = json.loads(proc.stdout)
+            cells.append(f"{wall:.2f} / {cpu:.2f}" + ("" if out == "ok" else f" {out}"))
+        print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--cold-only", action="store_true", help="only the cold per-backend table")
     args = ap.parse_args()
+    if args.cold_only:
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        cold_table()
+        return
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print("| input | bytes | median s | outcome |")
     print("|---|---:|---:|---|")
@@ -133,6 +216,7 @@ def main() -> None:
             if name.startswith("L2 3,000 conditions"):
                 break  # cold compile only
         print(f"| {name} | {size:,} | {statistics.median(times):.3f} | {outcome[:90]} |")
+    cold_table()
 
 
 if __name__ == "__main__":

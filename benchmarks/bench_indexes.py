@@ -8,7 +8,12 @@ default order and ``LIMIT 100``; printed: median ms of both, their ratio, the pl
 SQL text sizes. Then the first-compile latency of a 10-condition filter (``sqlglotc`` is used when
 installed: same API, compiled with mypyc).
 
-    python benchmarks/bench_indexes.py [--rows N] [--repeat R] [--engines postgres,mysql] [--layouts json,columns] [--keep]
+The listing section (issue 27) runs a server's usual requests on orders, clients and regions tables with
+only the indexes ``filterdsl indexes`` advises: sorted and default-order pages, skip 10,000, relations at
+depth 1 and 2, and counts, each against the hand-written SQL (same ids asserted). Servers are read from
+FILTERDSL_PG_URL / FILTERDSL_MYSQL_URL (default: the ``test`` databases).
+
+    python benchmarks/bench_indexes.py [--rows N] [--repeat R] [--engines postgres,mysql] [--layouts json,columns] [--sections filters,listing] [--keep]
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import argparse
 import datetime
 import functools
 import json
+import os
 import random
 import statistics
 import sys
@@ -27,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from filterdsl.ast import And, Compare, Field, FieldType, Op, Query  # noqa: E402
+from filterdsl.ast import TRUE, And, Compare, Field, FieldType, Op, Query, Relation, SortKey  # noqa: E402
 from filterdsl.backends.sql import ColumnsLayout, JsonLayout, clear_sql_cache, to_sql  # noqa: E402
 from filterdsl.backends.sql.indexes import advise  # noqa: E402
 from filterdsl.semantics.days import next_day  # noqa: E402
@@ -44,6 +50,10 @@ CODE, AMOUNT, VIP, ACTIVE, DAY, NAME = (
 )
 COLS = {"code": "code", "amount": "amount", "vip": "vip", "active": "active", "day": "day", "name": "name"}
 DAYS = 2740  # 2019-01-01 + i % DAYS
+
+
+PG_URL = os.environ.get("FILTERDSL_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+MYSQL_URL = os.environ.get("FILTERDSL_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
 
 
 def rows(n: int) -> list[tuple[Any, ...]]:
@@ -163,7 +173,7 @@ def hand(engine: str, layout: str, pred: Compare, table: str) -> tuple[str, list
 def pg_setup(data: list[tuple[Any, ...]], tables: dict[str, str]) -> Any:
     import psycopg
 
-    con = psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True)
+    con = psycopg.connect(PG_URL, autocommit=True)
     tj, tc = tables["json"], tables["columns"]
     for t in (tj, tc):
         con.execute(f'DROP TABLE IF EXISTS "{t}"')
@@ -188,7 +198,9 @@ def pg_setup(data: list[tuple[Any, ...]], tables: dict[str, str]) -> Any:
 def my_setup(data: list[tuple[Any, ...]], tables: dict[str, str]) -> Any:
     import pymysql
 
-    con = pymysql.connect(host="127.0.0.1", user="root", database="test", charset="utf8mb4", autocommit=True)
+    from filterdsl.backends.sql.runners import _mysql_args
+
+    con = pymysql.connect(**_mysql_args(MYSQL_URL), autocommit=True)
     tj, tc = tables["json"], tables["columns"]
     with con.cursor() as cur:
         for t in (tj, tc):
@@ -264,6 +276,268 @@ def first_compile_us(repeat: int = 30) -> float:
     return statistics.median(times)
 
 
+# ---------------------------------------------------------------- listing pages (issue 27)
+NCLIENT_PER = 10  # one client per 10 orders
+CLIENT, TIER, REGION, RNAME = (
+    Field("client", T.REF),
+    Field("tier", T.ENUM),
+    Field("region", T.REF),
+    Field("rname", T.STRING),
+)
+LCOLS: dict[str, dict[str, Any]] = {
+    "orders": {
+        "code": "code",
+        "amount": "amount",
+        "day": {"column": "day", "days": True},
+        "client": "client",
+    },
+    "clients": {"tier": "tier", "region": "region"},
+    "regions": {"rname": "rname"},
+}
+
+
+def listing_data(data: list[tuple[Any, ...]]) -> dict[str, list[tuple[str, str, dict[str, Any]]]]:
+    n = len(data)
+    nc = max(1, n // NCLIENT_PER)
+    orders = [(i, c, {**d, "client": f"c{int(i[1:]) * 7 % nc:07d}"}) for i, c, d in data]
+    clients = [
+        (
+            f"c{j:07d}",
+            f"2020-01-{1 + j % 28:02d}T00:00:00.000000Z",
+            {"tier": "gold" if j % 1000 == 3 else "std", "region": f"g{j % 100:03d}"},
+        )
+        for j in range(nc)
+    ]
+    regions = [
+        (f"g{k:03d}", "2020-01-01T00:00:00.000000Z", {"rname": "north" if k == 7 else f"r{k}"})
+        for k in range(100)
+    ]
+    return {"orders": orders, "clients": clients, "regions": regions}
+
+
+def listing_workloads(n: int) -> list[tuple[str, Query, bool]]:
+    """(label, query, count): the requests of issue 27's table."""
+    common = Compare(CODE, Op.EQ, "common")
+    by_amount, by_day = (SortKey(AMOUNT, True),), (SortKey(DAY),)
+    depth1 = Relation(CLIENT, "clients", Compare(TIER, Op.EQ, "gold"))
+    depth2 = Relation(CLIENT, "clients", Relation(REGION, "regions", Compare(RNAME, Op.EQ, "north")))
+    q = functools.partial(Query, database="orders")
+    return [
+        ("sort amount desc", q(TRUE, by_amount, 0, 100), False),
+        ("filter + sort amount desc", q(common, by_amount, 0, 100), False),
+        ("sort date asc", q(TRUE, by_day, 0, 100), False),
+        ("default order", q(TRUE, (), 0, 100), False),
+        ("skip 10,000, sort amount", q(TRUE, by_amount, 10000, 100), False),
+        ("skip 10,000, sort date", q(TRUE, by_day, 10000, 100), False),
+        ("skip 10,000, default order", q(TRUE, (), 10000, 100), False),
+        ("relation depth 1", q(depth1, (), 0, 100), False),
+        ("relation depth 2", q(depth2, (), 0, 100), False),
+        ("count, relation depth 1", q(depth1), True),
+        ("count, no filter", q(TRUE), True),
+    ]
+
+
+def listing_hand(engine: str, layout: str, label: str, q: Query, t: dict[str, str]) -> tuple[str, list[Any]]:
+    """The same requests as a DBA writes them (the data has no wrong types and no NULLs, so plain
+    orders and joins have SPEC 8's semantics here; the ids are asserted equal)."""
+    pg = engine == "postgres"
+    Q = (lambda x: f'"{x}"') if pg else (lambda x: f"`{x}`")
+    o, c, r = Q(t["orders"]), Q(t["clients"]), Q(t["regions"])
+    json_ = layout == "json"
+
+    def v(k: str, tbl: str = "o") -> str:
+        if not json_:
+            return f"{tbl}.{k}"
+        return f"({tbl}.data ->> '{k}')" if pg else f"JSON_VALUE({tbl}.data, '$.{k}')"
+
+    cols = "o.id, o.created_at, o.updated_at, o.removed_at, " + (
+        "o.data" if json_ else ", ".join(f"o.{k}" for k in LCOLS["orders"])
+    )
+    amount = "(o.data -> 'amount')" if json_ and pg else v("amount")
+    tie = "o.created_at DESC, o.id"
+    order = {
+        "amount": f"{amount} DESC{' NULLS LAST' if pg else ''}, {tie}",
+        "day": f"{v('day')}{' NULLS FIRST' if pg else ''}, {tie}",
+        "": tie,
+    }[q.sort[0].key.key if q.sort else ""]  # type: ignore[union-attr]
+    page = f" LIMIT {q.limit} OFFSET {q.skip}" if q.limit else ""
+    if "depth 1" in label:
+        frm = f"{o} o JOIN {c} c ON c.id = {v('client')} AND c.removed_at IS NULL AND {v('tier', 'c')} = %s"
+        params: list[Any] = ["gold"]
+    elif "depth 2" in label:
+        frm = (
+            f"{o} o JOIN {c} c ON c.id = {v('client')} AND c.removed_at IS NULL "
+            f"JOIN {r} g ON g.id = {v('region', 'c')} AND g.removed_at IS NULL AND {v('rname', 'g')} = %s"
+        )
+        params = ["north"]
+    elif "filter +" in label:
+        frm, params = f"{o} o WHERE {v('code')} = %s", ["common"]
+    else:
+        frm, params = f"{o} o", []
+    if label.startswith("count"):
+        return f"SELECT COUNT(*) FROM {frm}", params
+    return f"SELECT {cols} FROM {frm} ORDER BY {order}{page}", params
+
+
+def listing_setup(engine: str, con: Any, ld: dict[str, list[Any]], layout: str, t: dict[str, str]) -> None:
+    pg = engine == "postgres"
+    for db, rows_ in ld.items():
+        name = t[db]
+        execute(con, f'DROP TABLE IF EXISTS "{name}"' if pg else f"DROP TABLE IF EXISTS `{name}`", None)
+        cols = list(LCOLS[db])
+        if pg:
+            body = ", ".join(
+                [
+                    'id TEXT COLLATE "C" PRIMARY KEY',
+                    "created_at TEXT NOT NULL",
+                    "updated_at TEXT",
+                    "removed_at TEXT",
+                ]
+                + (
+                    ["data JSONB NOT NULL"]
+                    if layout == "json"
+                    else [f"{k} {'DOUBLE PRECISION' if k == 'amount' else 'TEXT'}" for k in cols]
+                )
+            )
+            execute(con, f'CREATE TABLE "{name}" ({body})', None)
+            with con.cursor() as cur:
+                spec = (
+                    "(id, created_at, data)" if layout == "json" else f"(id, created_at, {', '.join(cols)})"
+                )
+                with cur.copy(f'COPY "{name}" {spec} FROM STDIN') as cp:
+                    for i, c, d in rows_:
+                        cp.write_row(
+                            (i, c, json.dumps(d)) if layout == "json" else (i, c, *[d[k] for k in cols])
+                        )
+        else:
+            body = ", ".join(
+                [
+                    "id VARCHAR(32) COLLATE utf8mb4_nopad_bin PRIMARY KEY",
+                    "created_at VARCHAR(40) NOT NULL",
+                    "updated_at VARCHAR(40)",
+                    "removed_at VARCHAR(40)",
+                ]
+                + [f"{k} {'DOUBLE' if k == 'amount' else 'VARCHAR(40)'}" for k in cols]
+            )
+            execute(con, f"CREATE TABLE `{name}` ({body}) DEFAULT CHARSET=utf8mb4", None)
+            for s0 in range(0, len(rows_), 5000):
+                execute_many(
+                    con,
+                    f"INSERT INTO `{name}` (id, created_at, {', '.join(cols)}) VALUES "
+                    f"({', '.join(['%s'] * (2 + len(cols)))})",
+                    [(i, c, *[d[k] for k in cols]) for i, c, d in rows_[s0 : s0 + 5000]],
+                )
+
+
+def dba_indexes(engine: str, layout: str, t: dict[str, str]) -> list[str]:
+    """The indexes a DBA writes for the hand-written requests (so both sides have their own)."""
+    pg = engine == "postgres"
+    if pg and layout == "json":
+        parts = {
+            "orders": [
+                "(data -> 'amount') DESC NULLS LAST, created_at DESC, id",
+                "(data ->> 'day') NULLS FIRST, created_at DESC, id",
+                "(data ->> 'client')",
+                "(data ->> 'code')",
+            ],
+            "clients": ["(data ->> 'tier')", "(data ->> 'region')"],
+            "regions": ["(data ->> 'rname')"],
+        }
+    else:
+        nl, nf = (" NULLS LAST", " NULLS FIRST") if pg else ("", "")
+        parts = {
+            "orders": [
+                f"amount DESC{nl}, created_at DESC, id",
+                f"day{nf}, created_at DESC, id",
+                "client",
+                "code",
+            ],
+            "clients": ["tier", "region"],
+            "regions": ["rname"],
+        }
+    out = []
+    for db, ps in parts.items():
+        for k, body in enumerate(ps):
+            name = f"dba_{t[db]}_{k}"
+            out.append(
+                f'CREATE INDEX "{name}" ON "{t[db]}" ({body})'
+                if pg
+                else f"CREATE INDEX `{name}` ON `{t[db]}` ({body})"
+            )
+    return out
+
+
+def listing_connect(engine: str) -> Any:
+    if engine == "postgres":
+        import psycopg
+
+        return psycopg.connect(PG_URL, autocommit=True)
+    import pymysql
+
+    from filterdsl.backends.sql.runners import _mysql_args
+
+    return pymysql.connect(**_mysql_args(MYSQL_URL), autocommit=True)
+
+
+def execute_many(con: Any, sql: str, rows_: list[Any]) -> None:
+    with con.cursor() as cur:
+        cur.executemany(sql, rows_)
+
+
+def run_listing(
+    engine: str, con: Any, data: list[tuple[Any, ...]], layouts: list[str], repeat: int, keep: bool
+) -> None:
+    ld = listing_data(data)
+    dialect = "postgres" if engine == "postgres" else "mysql"
+    work = listing_workloads(len(data))
+    print(f"## {engine}: listing pages, relations and counts (issue 27), on the advised indexes only\n")
+    print("| layout | request | filterdsl ms | hand-written ms | ratio | filterdsl plan | hand plan | rows |")
+    print("|---|---|---:|---:|---:|---|---|---:|")
+    for layout in layouts:
+        if engine != "postgres" and layout == "json":
+            continue  # MariaDB indexes no JSON value: the JSON layout is a scan either way
+        t = {db: f"bl_{layout[0]}_{db}_{engine}" for db in ld}
+        t0 = time.perf_counter()
+        listing_setup(engine, con, ld, layout, t)
+        load = time.perf_counter() - t0
+        lay: JsonLayout | ColumnsLayout = (
+            JsonLayout(tables=t)
+            if layout == "json"
+            else ColumnsLayout(tables=t, columns=LCOLS, binary_id=True)
+        )
+        t0 = time.perf_counter()
+        for stmt in advise([w[1] for w in work], dialect, lay).statements + dba_indexes(engine, layout, t):
+            execute(con, stmt, None)
+        for name in t.values():
+            execute(con, f'ANALYZE "{name}"' if engine == "postgres" else f"ANALYZE TABLE `{name}`", None)
+        print(f"<!-- {layout}: load {load:.1f} s, advised indexes {time.perf_counter() - t0:.1f} s -->")
+        for label, q, count in work:
+            sql, params = to_sql(q, dialect, lay, count=count)
+            hsql, hparams = listing_hand(engine, layout, label, q, t)
+            ours, theirs = execute(con, sql, params), execute(con, hsql, hparams)
+            same = [r[0] for r in ours] == [r[0] for r in theirs]
+            assert same, (engine, layout, label, ours[:3], theirs[:3])
+            a, b = median_ms(
+                functools.partial(execute, con, sql, params),
+                functools.partial(execute, con, hsql, hparams),
+                repeat,
+            )
+            print(
+                f"| {layout} | {label} | {a:.2f} | {b:.2f} | {a / b:.2f} | {plan(engine, con, sql, params)} | "
+                f"{plan(engine, con, hsql, hparams)} | {ours[0][0] if count else len(ours)} |"
+            )
+        if not keep:
+            for name in t.values():
+                execute(
+                    con,
+                    f'DROP TABLE IF EXISTS "{name}"'
+                    if engine == "postgres"
+                    else f"DROP TABLE IF EXISTS `{name}`",
+                    None,
+                )
+    print()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -271,12 +545,21 @@ def main() -> None:
     ap.add_argument("--engines", default="postgres,mysql")
     ap.add_argument("--layouts", default="json,columns", help="which layouts to measure")
     ap.add_argument("--keep", action="store_true", help="keep the tables (to read plans by hand)")
+    ap.add_argument(
+        "--sections", default="filters,listing", help="filters (one condition each), listing (issue 27)"
+    )
     args = ap.parse_args()
+    sections = args.sections.split(",")
     n = args.rows
     data = rows(n)
     cs = cases(n)
     print(f"# bench_indexes: {n:,} rows, median of {args.repeat}, LIMIT 100, default order\n")
     for engine in args.engines.split(","):
+        if "filters" not in sections:
+            run_listing(
+                engine, listing_connect(engine), data, args.layouts.split(","), args.repeat, args.keep
+            )
+            continue
         tables = {"json": f"bix_json_{engine}", "columns": f"bix_cols_{engine}"}
         t0 = time.perf_counter()
         con = (pg_setup if engine == "postgres" else my_setup)(data, tables)
@@ -349,6 +632,8 @@ def main() -> None:
                 f'DROP TABLE IF EXISTS "{t}"' if engine == "postgres" else f"DROP TABLE IF EXISTS `{t}`",
                 None,
             )
+        if "listing" in sections:
+            run_listing(engine, con, data, args.layouts.split(","), args.repeat, args.keep)
         con.close()
     print(
         f"first compile, 10 conditions, PostgreSQL: {first_compile_us():.0f} us (median of 30 fresh shapes)"

@@ -104,8 +104,9 @@ BAD: list[Request] = [
         "POST",
         "/api/records/import",
         {
+            "headers": {"content-type": "application/json"},
             "content": b'{"databaseId": "pb", "records": [{"id": "x", '
-            b'"created_at": "2022-01-01", "data": {"n": NaN}}]}'
+            b'"created_at": "2022-01-01", "data": {"n": NaN}}]}',
         },
     ),
     (
@@ -113,8 +114,9 @@ BAD: list[Request] = [
         "POST",
         "/api/records/import",
         {
+            "headers": {"content-type": "application/json"},
             "content": b'{"databaseId": "pb", "records": [{"id": "x", '
-            b'"created_at": "2022-01-01", "data": {"n": 1e400}}]}'
+            b'"created_at": "2022-01-01", "data": {"n": 1e400}}]}',
         },
     ),
     (
@@ -122,8 +124,9 @@ BAD: list[Request] = [
         "POST",
         "/api/records/import",
         {
+            "headers": {"content-type": "application/json"},
             "content": b'{"databaseId": "pb", "records": [{"id": "x", '
-            b'"created_at": "2022-01-01", "data": {"s": "\\udfff"}}]}'
+            b'"created_at": "2022-01-01", "data": {"s": "\\udfff"}}]}',
         },
     ),
 ]

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 
 from filterdsl.ast import Node, Query
-from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.errors import Diagnostic, FilterError, Location, pointer
 from filterdsl.frontends import FRONTENDS, Context, ParseResult, frontend
 from filterdsl.options import ParseOptions
 from filterdsl.records import normalize_dataset, normalize_record
@@ -81,9 +81,14 @@ def parse_result(
     _database(database)
     cat = _catalog(catalog)
     opt = ParseOptions.from_kwargs(**options)
-    parse_fn = frontend(format)
+    parse_fn = frontend(format) if isinstance(format, str) else None
     if parse_fn is not None:
-        return parse_fn(source, Context(cat, database, opt))
+        res = parse_fn(source, Context(cat, database, opt))
+        if res.diagnostics:  # the last guard: no piece of a secretKey value in any message (redact.py)
+            from filterdsl.redact import scrub
+
+            return ParseResult(res.query, scrub(res.diagnostics, source))
+        return res
     raise FilterError(
         [
             Diagnostic(
@@ -138,6 +143,29 @@ def _dataset(
     return normalize_dataset(data, catalog)
 
 
+def _related(related: Any) -> dict[Any, list[Any]] | None:
+    """``related`` checked where it enters: a mapping of database id -> a list (or other iterable) of
+    records; anything else is ``wrong-type`` located at the argument and the offending key."""
+    if related is None:
+        return None
+    if not isinstance(related, Mapping):
+        raise _wrong("related", "a mapping {database_id: records}", related)
+    out: dict[Any, list[Any]] = {}
+    for k, v in related.items():
+        if isinstance(v, (str, bytes, Mapping)) or not isinstance(v, Iterable):
+            raise FilterError(
+                [
+                    Diagnostic(
+                        "wrong-type",
+                        f"related[{k!r}] is a list of records, not {type(v).__name__}",
+                        Location(param="related", pointer=pointer([str(k)])),
+                    )
+                ]
+            )
+        out[k] = list(v)
+    return out
+
+
 def to_predicate(
     query: Query | Node,
     catalog: CatalogSource | None = None,
@@ -153,10 +181,9 @@ def to_predicate(
     if not isinstance(query, (Query, Node)):
         raise _wrong("query", "a filterdsl Query or AST node", query)
     q = query if isinstance(query, Query) else Query(query)
-    if related is not None and not isinstance(related, Mapping):
-        raise _wrong("related", "a mapping {database_id: records}", related)
+    rel_lists = _related(related)
     cat = _catalog(catalog)
-    rel = normalize_dataset({k: list(v) for k, v in related.items()}, cat) if related else None
+    rel = normalize_dataset(rel_lists, cat) if rel_lists else None
     db = cat.get(q.database) if cat is not None and q.database else None
     # Canonical documents (they have removed_at; Pitchly rows say removedAt) are used as they are.
     return compile_predicate(q.predicate, rel, normalize=lambda record: normalize_record(record, db))
@@ -178,10 +205,9 @@ def apply(
     _query(query)
     if isinstance(records, (str, bytes)) or not isinstance(records, (Mapping, Iterable)):
         raise _wrong("records", "a list of records or {database_id: [records]}", records)
-    if related is not None and not isinstance(related, Mapping):
-        raise _wrong("related", "a mapping {database_id: records}", related)
+    rel = _related(related)
     cat = _catalog(catalog)
-    return run(query, _dataset(query, records, cat, related), cat)
+    return run(query, _dataset(query, records, cat, rel), cat)
 
 
 def to_sql(
@@ -204,6 +230,11 @@ def to_sql(
         raise _wrong("layout", "a JsonLayout or ColumnsLayout (filterdsl.backends.sql)", layout)
     if paramstyle is not None and not isinstance(paramstyle, str):
         raise _wrong("paramstyle", 'a paramstyle name such as "qmark"', paramstyle)
+    for name, flag in (("icu_lower", icu_lower), ("pretty", pretty)):
+        if not isinstance(flag, bool):
+            raise _wrong(name, "true or false", flag)
+    if catalog is not None:
+        catalog = _catalog(catalog)  # checked here, not first read (or never) deep in the compiler
     return impl(query, dialect, layout, catalog, paramstyle, icu_lower=icu_lower, pretty=pretty)
 
 
@@ -214,9 +245,11 @@ def to_mongo(
     from filterdsl.backends.mongo import to_mongo as impl
 
     _query(query)
-    if collections is not None and not isinstance(collections, Mapping):
+    if collections is not None and (
+        not isinstance(collections, Mapping) or not all(isinstance(v, str) for v in collections.values())
+    ):
         raise _wrong("collections", "a mapping {database_id: collection name}", collections)
-    return impl(query, catalog, collections)
+    return impl(query, _catalog(catalog), collections)
 
 
 @overload
@@ -246,6 +279,12 @@ def to_format(
     """Emit the query in another input format: see filterdsl.emitters.to_format."""
     from filterdsl.emitters import to_format as impl
 
+    if not isinstance(query, (Query, Node)):
+        raise _wrong("query", "a filterdsl Query or AST node", query)
+    if keys not in ("ids", "names"):
+        raise FilterError(
+            [Diagnostic("wrong-type", f'keys is "ids" or "names", not {keys!r}', Location(param="keys"))]
+        )
     out: str | dict[str, Any] = impl(query, fmt, catalog=catalog, keys=keys)
     return out
 

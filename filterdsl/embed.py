@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from filterdsl.api import parse
 from filterdsl.ast import Query
 from filterdsl.backends.sql import to_sql
 from filterdsl.backends.sql.dialects import registry
+from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.schema import Catalog, CatalogSource, load_catalog
 
 
@@ -49,8 +50,16 @@ class QueryCache:
     """A bounded LRU of compiled SQL keyed by (AST, dialect, layout, paramstyle); safe across threads."""
 
     def __init__(self, maxsize: int = 1024):
-        if maxsize < 0:
-            raise ValueError("maxsize is >= 0 (0 disables caching)")
+        if type(maxsize) is not int or maxsize < 0:  # a FilterError is a ValueError
+            raise FilterError(
+                [
+                    Diagnostic(
+                        "wrong-type",
+                        "maxsize is an integer >= 0 (0 disables caching)",
+                        Location(param="maxsize"),
+                    )
+                ]
+            )
         self.maxsize = maxsize
         self._items: OrderedDict[Hashable, CompiledQuery] = OrderedDict()
         self._lock = threading.Lock()
@@ -98,6 +107,7 @@ def compile_query(
     cache: QueryCache | None = DEFAULT_CACHE,
 ) -> CompiledQuery:
     """SQL for ``query``, from ``cache`` when the same AST was compiled before (``cache=None``: never)."""
+    _check_compile_args(query, dialect, layout, cache)
 
     def build() -> CompiledQuery:
         sql, params = to_sql(query, dialect=dialect, layout=layout, catalog=catalog, paramstyle=paramstyle)
@@ -108,6 +118,26 @@ def compile_query(
     # the dialect object's identity, not only its name, keys the cache (see dialects.registry)
     ident = registry.identity(dialect.lower()) if isinstance(dialect, str) else dialect
     return cache.get_or_compile((query, dialect, ident, _hashable(layout), paramstyle, catalog), build)
+
+
+def _check_compile_args(query: Any, dialect: Any, layout: Any, cache: Any) -> None:
+    """Wrong argument types as located ``wrong-type`` errors, before any cache key is built."""
+    from filterdsl.backends.sql import ColumnsLayout, JsonLayout
+
+    for name, value, ok, what in (
+        ("query", query, isinstance(query, Query), "a filterdsl Query (from parse)"),
+        ("dialect", dialect, isinstance(dialect, str), 'a dialect name such as "postgres"'),
+        ("layout", layout, layout is None or isinstance(layout, (JsonLayout, ColumnsLayout)), "a layout"),
+        ("cache", cache, cache is None or isinstance(cache, QueryCache), "a QueryCache or None"),
+    ):
+        if not ok:
+            raise FilterError(
+                [
+                    Diagnostic(
+                        "wrong-type", f"{name} is {what}, not {type(value).__name__}", Location(param=name)
+                    )
+                ]
+            )
 
 
 def _hashable(x: Any) -> Hashable:
@@ -132,6 +162,7 @@ def from_request_params(
     layout: Any = None,
     paramstyle: str | None = None,
     cache: QueryCache | None = DEFAULT_CACHE,
+    before_compile: Callable[[Query], None] | None = None,
     **options: Any,
 ) -> CompiledQuery:
     """PixieBrix-style params (``request.url.query``, ``request.GET``, a list of pairs) -> compiled query.
@@ -140,6 +171,8 @@ def from_request_params(
     """
     cat = _cat(catalog)
     query = parse(params, "pixiebrix", catalog=cat, database=database, **options)
+    if before_compile is not None:  # e.g. a store's own limits: refuse before any SQL is built
+        before_compile(query)
     return compile_query(
         query, dialect=dialect, catalog=cat, layout=layout, paramstyle=paramstyle, cache=cache
     )
@@ -154,11 +187,14 @@ def from_pitchly_variables(
     layout: Any = None,
     paramstyle: str | None = None,
     cache: QueryCache | None = DEFAULT_CACHE,
+    before_compile: Callable[[Query], None] | None = None,
     **options: Any,
 ) -> CompiledQuery:
     """The Pitchly ``data`` variables object of a request body -> compiled query (``secretKey`` dropped)."""
     cat = _cat(catalog)
     query = parse(variables, "pitchly", catalog=cat, database=database, **options)
+    if before_compile is not None:
+        before_compile(query)
     return compile_query(
         query, dialect=dialect, catalog=cat, layout=layout, paramstyle=paramstyle, cache=cache
     )

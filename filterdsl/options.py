@@ -41,11 +41,11 @@ class ParseOptions:
         argument's name), so a wrong type never surfaces later as an AttributeError or TypeError."""
         problems: list[Diagnostic] = []
 
-        def bad(name: str, what: str) -> None:
+        def bad(name: str, what: str, value: Any = None) -> None:
             problems.append(
                 Diagnostic(
                     "wrong-type",
-                    f"option {name} is {what}, not {_describe(kw.get(name))}",
+                    f"option {name} is {what}, not {_describe(kw.get(name, value))}",
                     Location(param=name),
                 )
             )
@@ -54,7 +54,7 @@ class ParseOptions:
         if limits is None:
             limits = Limits()
         elif not isinstance(limits, Limits):
-            bad("limits", "a filterdsl.options.Limits")
+            bad("limits", "a filterdsl.options.Limits", limits)  # popped: the message shows the value given
             limits = Limits()
         for name in ("max_limit", "max_page_size"):
             if name in kw:

@@ -237,3 +237,32 @@ def normalize_dataset(data: Any, catalog: Catalog | None = None) -> dict[str | N
             out[db_id] = normalize_records(rows, db)
         return out
     return {None: normalize_records(data)}
+
+
+def check_run_args(query: Any, dataset: Any) -> None:
+    """The arguments of the engine runners (``backends.sql.runners.run``, ``backends.mongo.runners.run``)
+    checked where they enter: a parsed Query and ``{database id: [canonical documents]}``; anything else
+    is ``wrong-type`` located at the argument (never an AttributeError deep in a runner)."""
+    from filterdsl.ast import Query
+
+    def wrong(name: str, what: str, value: Any, ptr: str | None = None) -> FilterError:
+        return FilterError(
+            [
+                Diagnostic(
+                    "wrong-type",
+                    f"{name} is {what}, not {type(value).__name__}",
+                    Location(param=name, pointer=ptr),
+                )
+            ]
+        )
+
+    if not isinstance(query, Query):
+        raise wrong("query", "a filterdsl Query (from parse)", query)
+    if not isinstance(dataset, Mapping):
+        raise wrong("dataset", "a mapping {database_id: [documents]}", dataset)
+    for db, docs in dataset.items():
+        if not isinstance(docs, list):
+            raise wrong("dataset", "a list of documents for each database", docs, pointer([str(db)]))
+        for i, d in enumerate(docs):
+            if not isinstance(d, Mapping):
+                raise wrong("dataset", "documents (objects: see normalize_dataset)", d, pointer([str(db), i]))

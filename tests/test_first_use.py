@@ -368,7 +368,9 @@ def _subparsers() -> dict[str, object]:
     return dict(sub.choices)
 
 
-@pytest.mark.parametrize("command", ["run", "validate", "explain", "convert", "serve"])
+@pytest.mark.parametrize(
+    "command", ["run", "validate", "explain", "convert", "serve", "playground", "schema"]
+)
 def test_help_shows_every_options_meaning_and_default(command: str, capsys) -> None:
     parser = _subparsers()[command]
     for action in parser._actions:  # type: ignore[attr-defined]

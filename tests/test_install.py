@@ -47,6 +47,10 @@ def test_built_wheel_installs_and_runs_the_main_job(tmp_path: Path) -> None:
     (wheel,) = dist.glob("filterdsl-*-py3-none-any.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "filterdsl/grammar/filter.lark" in names and "filterdsl/py.typed" in names
+    # the playground page and `filterdsl playground`'s example data ship in the wheel (issue 30)
+    for asset in ("playground.html", "playground.js", "playground.css"):
+        assert f"filterdsl/server/static/{asset}" in names
+    assert "filterdsl/examples/catalog.json" in names and "filterdsl/examples/records.json" in names
     installed = _pip("install", "--no-deps", "-q", "--target", str(target), str(wheel), cwd=elsewhere)
     assert installed.returncode == 0, installed.stderr
 
@@ -99,6 +103,23 @@ def test_built_wheel_installs_and_runs_the_main_job(tmp_path: Path) -> None:
         timeout=60,
     )
     assert text.returncode == 1 and "syntax-error" in text.stderr  # the grammar shipped in the wheel
+    # `filterdsl playground` finds the example data and the page inside the installed package
+    found = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from filterdsl.cli.playground import example_files; from filterdsl.server.playground import asset; "
+            "print(*example_files()); print(len(asset('playground.html')))",
+        ],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert found.returncode == 0, found.stderr
+    paths, size = found.stdout.splitlines()
+    assert all(p.startswith(str(target)) for p in paths.split()) and int(size) > 1000
 
 
 def _has_hatchling() -> bool:

@@ -1,7 +1,8 @@
-"""filterdsl.integrations.django: filter_queryset and the DRF backend on SQLite and PostgreSQL give the
+"""filterdsl.integrations.django: filter_queryset and the DRF backend on SQLite, PostgreSQL and MariaDB give the
 in-memory engine's records in its order (corpus, a hypothesis sample, JSON and columns layouts); bad
 filters are HTTP 400 with located diagnostics. Django is configured here (settings.configure) with
-a SQLite in-memory database and PostgreSQL database ``filterdsl_django_test`` (created if missing)."""
+a SQLite in-memory database, PostgreSQL database ``filterdsl_django_test`` (created if missing) and
+the MariaDB database of ``FILTERDSL_MYSQL_URL`` (tables named with a per-process tag)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from filterdsl.ast import FieldType, Query  # noqa: E402
 from filterdsl.backends.memory import run  # noqa: E402
 from filterdsl.records import normalize_dataset  # noqa: E402
 
-from conftest import CORPUS, postgres_url  # noqa: E402
+from conftest import CORPUS, mysql_url, postgres_url  # noqa: E402
 from strategies import Scenario, scenarios  # noqa: E402
 
 PG_DB = "filterdsl_django_test"
@@ -45,6 +46,27 @@ def _pg() -> dict[str, Any]:
         "PASSWORD": u.password or "",
         "HOST": u.hostname or "127.0.0.1",
         "PORT": str(u.port or 5432),
+    }
+
+
+def _my() -> dict[str, Any]:
+    """MariaDB through Django's MySQL backend; PyMySQL stands in for mysqlclient when that is missing."""
+    try:
+        import MySQLdb  # noqa: F401
+    except ImportError:
+        import pymysql
+
+        pymysql.version_info = (2, 2, 7, "final", 0)  # Django checks mysqlclient's version
+        pymysql.install_as_MySQLdb()
+    u = urlparse(mysql_url())
+    return {
+        "ENGINE": "django.db.backends.mysql",
+        "NAME": u.path.lstrip("/") or "test",
+        "USER": u.username or "root",
+        "PASSWORD": u.password or "",
+        "HOST": u.hostname or "127.0.0.1",
+        "PORT": str(u.port or 3306),
+        "OPTIONS": {"charset": "utf8mb4"},
     }
 
 
@@ -64,7 +86,11 @@ if not settings.configured:
         ],
         TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}],
         STATIC_URL="/static/",
-        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}, "pg": _pg()},
+        DATABASES={
+            "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+            "pg": _pg(),
+            "my": _my(),
+        },
         REST_FRAMEWORK={
             "DEFAULT_AUTHENTICATION_CLASSES": [],
             "DEFAULT_PERMISSION_CLASSES": [],
@@ -89,7 +115,7 @@ from filterdsl.integrations.django import filter_queryset, install_sqlite_lower 
 
 install_sqlite_lower()
 CATALOG = load_catalog(CORPUS / "catalog.json")
-ENGINE = {"default": "sqlite", "pg": "postgres"}
+ENGINE = {"default": "sqlite", "pg": "postgres", "my": "mysql"}
 
 
 def _ensure_pg_database() -> None:
@@ -103,11 +129,13 @@ def _ensure_pg_database() -> None:
                 pass  # another run made it meanwhile
 
 
-@pytest.fixture(scope="module", params=["default", "pg"])
+@pytest.fixture(scope="module", params=["default", "pg", "my"])
 def alias(request: Any) -> Any:
     if request.param == "pg":
         require("postgres")
         _ensure_pg_database()
+    if request.param == "my":
+        require("mysql")
     con = connections[request.param]
     with con.schema_editor() as editor:
         for m in ALL_MODELS:
@@ -347,7 +375,7 @@ def test_drf_bad_pitchly_is_400_with_pointer(corpus: str) -> None:
 
 def test_sqlite_escaped_keys_need_the_unicode_encoder(alias: str) -> None:
     """Pinned divergence: Django's default JSONField encoding stores non-ASCII keys as \\uXXXX escapes,
-    which SQLite's JSON paths never match; ``UnicodeJSONEncoder`` stores them as they are."""
+    which SQLite's and MariaDB's JSON paths never match; ``UnicodeJSONEncoder`` stores them as they are."""
     from fdsl_djangoapp.models import Escaped
 
     doc = {
@@ -364,7 +392,7 @@ def test_sqlite_escaped_keys_need_the_unicode_encoder(alias: str) -> None:
     _load(alias, plain, [doc])
     assert _ids(filter_queryset(plain.objects.using(alias), q)) == ["e1"]
     escaped = _ids(filter_queryset(Escaped.objects.using(alias), q))
-    assert escaped == ([] if alias == "default" else ["e1"])  # PostgreSQL's jsonb decodes keys
+    assert escaped == (["e1"] if alias == "pg" else [])  # PostgreSQL's jsonb decodes keys; MariaDB does not
 
 
 def test_existing_order_by_stays_first(pb: str) -> None:

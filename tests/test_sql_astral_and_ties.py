@@ -127,10 +127,11 @@ def test_thousands_of_conditions_run(engine: str) -> None:
     assert run_ids(q, {DB: docs}, engine, url) == want
 
 
-@pytest.mark.parametrize("engine", ["sqlite", "duckdb", "mysql"])
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb", "mysql", "postgres"])
 def test_keys_holding_nul(engine: str) -> None:
-    """A JSON key holding NUL: bound (never SQL text) where the engine can read it, refused on SQLite,
-    whose json_each key stops at NUL (it used to return nothing, silently)."""
+    """A JSON key holding NUL is refused on every engine before any SQL runs (``bad-value`` at the key
+    in the AST JSON form): keys are SQL literals, and no SQL text holds a NUL (issue 26 H2; SQLite
+    used to return nothing, silently, and PostgreSQL to fail in the driver)."""
     from filterdsl.errors import FilterError
 
     url = require(engine)
@@ -138,13 +139,12 @@ def test_keys_holding_nul(engine: str) -> None:
         doc("z1", "2021-01-01T00:00:00.000000Z", **{"a\x00b": "v", "-\x00": {"k\x00": "w"}}),
         doc("z2", "2021-01-02T00:00:00.000000Z", **{"a": "v"}),
     ]
-    for q in (
-        Query(Compare(Field("a\x00b", T.JSON), Op.EQ, "v"), database=DB),
-        Query(Compare(Field("-\x00", T.JSON, ("k\x00",)), Op.EQ, "w"), database=DB),
+    for q, pointer in (
+        (Query(Compare(Field("a\x00b", T.JSON), Op.EQ, "v"), database=DB), "/predicate/field/key"),
+        (Query(Compare(Field("-\x00", T.JSON, ("k\x00",)), Op.EQ, "w"), database=DB), "/predicate/field/key"),
+        (Query(Compare(Field("-", T.JSON, ("k\x00",)), Op.EQ, "w"), database=DB), "/predicate/field/path/0"),
     ):
-        if engine == "sqlite":
-            with pytest.raises(FilterError) as e:
-                run_ids(q, {DB: docs}, engine, url)
-            assert e.value.diagnostics[0].code == "not-expressible"
-        else:
-            assert run_ids(q, {DB: docs}, engine, url) == ["z1"]
+        with pytest.raises(FilterError) as e:
+            run_ids(q, {DB: [docs[1]]}, engine, url)
+        assert e.value.diagnostics[0].code == "bad-value"
+        assert e.value.diagnostics[0].location.pointer == pointer

@@ -70,8 +70,10 @@ def test_convert_prints_sql_then_params(tmp_path, capsys):
     )
     assert code == 0, err
     sql, params = out.rstrip("\n").split("\n")
-    # PostgreSQL binds contains as an escaped LIKE pattern (ESCAPE '\\'), which pg_trgm indexes serve
-    assert "o'b" not in sql and json.loads(params)[-1] == "%o'b\\%%" and "ESCAPE '\\'" in sql
+    # PostgreSQL binds contains as a LIKE pattern escaped with \ (LIKE's default escape character, so
+    # no ESCAPE '\' literal, which standard_conforming_strings=off would misread); pg_trgm serves it
+    assert "o'b" not in sql and json.loads(params)[-1] == "%o'b\\%%" and "LIKE %s" in sql
+    assert "ESCAPE" not in sql and "\\" not in sql
     assert sql.count("%s") == len(json.loads(params))
 
 

@@ -258,3 +258,18 @@ def test_advice_prints_the_order_index_with_the_null_order() -> None:
     assert any("(`amount` DESC, `created_at` DESC, `id`)" in s for s in my), my
     plain = advise([q], "mysql", lay)
     assert not plain.statements and any("binary_id" in n for n in plain.notes), plain
+
+
+def test_advice_names_the_stored_filters_each_index_serves() -> None:
+    lay = ColumnsLayout("orders", {"amount": "amount", "status": "status"})
+    sorted_q = Query(TRUE, sort=(SortKey(AMOUNT, True),))
+    filtered = Query(Compare(STATUS, Op.EQ, "paid"))
+    adv = advise([sorted_q, filtered], "postgres", lay, labels=["by-amount.json", "paid.json"])
+    by_body = {s.split(" ON ", 1)[1]: labels for s, labels in adv.serves.items()}
+    assert by_body['"orders" ("created_at" DESC, "id" COLLATE "C");'] == ["by-amount.json", "paid.json"]
+    assert by_body['"orders" ("amount" DESC NULLS LAST, "created_at" DESC, "id" COLLATE "C");'] == [
+        "by-amount.json"
+    ]
+    assert by_body['"orders" ("status");'] == ["paid.json"]
+    assert "-- serves by-amount.json, paid.json" in adv.text()
+    assert advise([filtered], "postgres", lay).serves == {}  # unlabelled: the statements alone

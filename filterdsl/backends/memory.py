@@ -28,7 +28,7 @@ from filterdsl.semantics.sorting import (
     valid_head,
     well_typed,
 )
-from filterdsl.semantics.text import search_texts, search_texts_of
+from filterdsl.semantics.text import search_texts, search_texts_in, search_texts_of
 
 T = A.FieldType
 Doc = dict[str, Any]
@@ -236,8 +236,13 @@ class _Codegen(A.Visitor[str]):
         if node.fields is None:
             texts: Callable[[dict[str, Any]], list[str]] = search_texts
         else:
-            texts = functools.partial(
-                search_texts_of, tuple((f.key, f.type is T.ENUM_TAGS) for f in node.fields)
+            pairs = tuple((f.key, f.type is T.ENUM_TAGS) for f in node.fields)
+            keys = dict(pairs)
+            # by the record's keys when they are fewer (a key listed twice: the plain walk)
+            texts = (
+                functools.partial(search_texts_in, keys)
+                if len(keys) == len(pairs)
+                else functools.partial(search_texts_of, pairs)
             )
         # Unrolled (terms stay bound constants): nested generators cost ~40% more per record.
         tf, v = self.const(texts), self.var()

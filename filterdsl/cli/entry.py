@@ -33,7 +33,9 @@ from filterdsl.cli.convert import cmd_convert
 from filterdsl.cli.engines import DEFAULT_ENGINE, ENGINES
 from filterdsl.cli.explain import cmd_explain
 from filterdsl.cli.indexes import cmd_indexes
+from filterdsl.cli.playground import DEFAULT_PORT, cmd_playground
 from filterdsl.cli.run import cmd_run
+from filterdsl.cli.schema import cmd_schema
 from filterdsl.cli.serve import cmd_serve
 from filterdsl.cli.validate import cmd_validate
 from filterdsl.errors import FilterError
@@ -169,12 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_ENGINE,
         help="where the query runs: memory (the reference), sqlite/duckdb (in memory), postgres/"
         "mysql (--url), clickhouse (chDB, in process), datafusion (in process, columns layout: "
-        "needs --schema), "
+        "needs --schema), spark (a local session, or Spark Connect with --url sc://HOST:PORT), "
         "mongomock/mingo",
     )
     run.add_argument(
         "--url",
-        help="database URL for the postgres and mysql engines (default: the local server, database test)",
+        help="database URL for the postgres and mysql engines (default: the local server, database test); "
+        "for spark, a Spark Connect URL sc://HOST:PORT (default: a local session)",
     )
     run.add_argument(
         "--ids",
@@ -276,6 +279,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="advise for every filterable field of --database (needs --schema), as well as for "
         "the given filters (default: only the filters)",
     )
+    idx.add_argument(
+        "--check",
+        action="store_true",
+        help="read the indexes the database at --url already has and report, from EXPLAIN, which of "
+        "the given filters (and sorts) they serve; print the CREATE INDEX for those they do not",
+    )
+    idx.add_argument("--url", help="--check: the database, postgresql://... or mysql://...")
 
     srv = command("serve", "run the reference records API (needs the 'server' extra)")
     srv.add_argument(
@@ -302,6 +312,55 @@ def build_parser() -> argparse.ArgumentParser:
         help="Pitchly bodies: field keys may be field names as well as ids (default: ids only)",
     )
     _options_args(srv)
+
+    pg = command(
+        "playground",
+        "serve the playground page (and the records API) on the example catalog and records, or on "
+        "--schema/--data; prints the URL (needs the 'server' extra)",
+    )
+    pg.add_argument("--schema", metavar="CATALOG.json", help="catalog JSON (default: the examples' catalog)")
+    pg.add_argument("--data", metavar="RECORDS", help="records {databaseId: [rows]} (default: the examples')")
+    pg.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    pg.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port to listen on (default: {DEFAULT_PORT}, or any free port when it is taken)",
+    )
+    pg.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="only print the URL (default: also open a browser when there is a display)",
+    )
+
+    sch = command(
+        "schema",
+        "write the JSON Schema (2020-12) of a database's Pitchly filters and variables, for editors, "
+        "or the OpenAPI 3.1 document of the reference server",
+    )
+    kind = sch.add_mutually_exclusive_group(required=True)
+    kind.add_argument(
+        "--json-schema",
+        action="store_true",
+        help="the JSON Schema of --database's filter objects and data variables (docs/editors.md)",
+    )
+    kind.add_argument(
+        "--openapi",
+        action="store_true",
+        help="the OpenAPI document `filterdsl serve` serves at /openapi.json",
+    )
+    sch.add_argument("--schema", metavar="CATALOG.json", help="catalog JSON (the Pitchly `databases` result)")
+    sch.add_argument("--database", metavar="ID", help="--json-schema: the database _id")
+    sch.add_argument("--output", "-o", metavar="FILE", help="write to FILE (default: standard output)")
+    sch.add_argument(
+        "--max-limit", type=int, default=None, metavar="N", help="maximum Pitchly limit (default: 100)"
+    )
+    sch.add_argument(
+        "--lookups",
+        choices=["strict", "extended"],
+        default="strict",
+        help="--openapi: the PixieBrix lookups the server accepts (serve --lookups)",
+    )
     return ap
 
 
@@ -318,6 +377,8 @@ COMMANDS = {
     "validate": cmd_validate,
     "explain": cmd_explain,
     "convert": cmd_convert,
+    "playground": cmd_playground,
+    "schema": cmd_schema,
 }
 
 

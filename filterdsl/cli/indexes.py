@@ -6,8 +6,9 @@ import argparse
 from typing import Any
 
 from filterdsl.ast import Field, Query
-from filterdsl.cli.common import UsageError, _catalog, _read, expand_inputs, parse_source
+from filterdsl.cli.common import EngineError, UsageError, _catalog, _read, expand_inputs, parse_source
 from filterdsl.cli.convert import load_layout
+from filterdsl.errors import FilterError
 
 
 def cmd_indexes(args: argparse.Namespace) -> int:
@@ -20,8 +21,30 @@ def cmd_indexes(args: argparse.Namespace) -> int:
         if db is None:
             raise UsageError("--all-fields needs --schema and the --database whose fields to index")
         fields = [(db.id, f) for f in filterable_fields(db)]
-    queries = [parse_source(args, catalog, _read(p), p, warn=False) for p in expand_inputs(args.inputs)]
-    print(indexes(queries, args.dialect, args.layout, args.mapping, fields))
+    paths = expand_inputs(args.inputs)
+    queries = [parse_source(args, catalog, _read(p), p, warn=False) for p in paths]
+    if getattr(args, "check", False):
+        return _check(args, list(zip(paths, queries)))
+    print(indexes(queries, args.dialect, args.layout, args.mapping, fields, labels=paths))
+    return 0
+
+
+def _check(args: argparse.Namespace, queries: list[tuple[str, Query]]) -> int:
+    """``--check --url URL``: which filters the database's existing indexes serve (from EXPLAIN)."""
+    from filterdsl.backends.sql.index_check import check, engine_of
+
+    if not args.url:
+        raise UsageError("--check needs --url (postgresql://... or mysql://...)")
+    if not queries:
+        raise UsageError("--check needs filter files to check")
+    engine_of(args.url)  # a located error for a URL of another engine, before connecting
+    try:
+        report = check(queries, args.url, load_layout(args.layout, args.mapping))
+    except FilterError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a driver's error: the server is unreachable or refused the SQL
+        raise EngineError(f"--check on {args.url.split('@')[-1]}: {type(e).__name__}: {e}") from None
+    print(report.text())
     return 0
 
 
@@ -51,9 +74,11 @@ def indexes(
     layout: str = "json",
     mapping: str | None = None,
     fields: list[tuple[str | None, Field]] | None = None,
+    labels: list[str] | None = None,
 ) -> str:
-    """``filterdsl indexes``: the advised statements, then a ``--`` comment per form no index serves."""
+    """``filterdsl indexes``: the advised statements (each followed by the filters it serves, when
+    ``labels`` name them), then a ``--`` comment per form no index serves."""
     from filterdsl.backends.sql.indexes import advise
 
     lay = load_layout(layout, mapping)
-    return advise(queries, dialect, lay, fields or []).text()
+    return advise(queries, dialect, lay, fields or [], labels=labels).text()

@@ -15,91 +15,18 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from filterdsl.errors import Diagnostic, FilterError
+from filterdsl.errors import Diagnostic
+from filterdsl.redact import MASK
+from filterdsl.redact import secret_spans as _spans
 
 SECRET_KEY = "secretKey"
-MASK = "********"  # fixed width: a masked value never tells its length
 
 
 def secret_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) offsets of every ``secretKey`` value in ``text``, found on its structure.
-
-    A text that reads as (relaxed) JSON is masked by the spans the reader records, so comments,
-    escapes such as ``secret\\u004bey``, any value type and any layout are covered. A text that does
-    not read (the usual case when a snippet is shown) is masked token by token: after a key that
-    decodes to ``secretKey`` and its ``:``, the value up to its end (a string's closing quote on any
-    line, a container's closing bracket, else the end of the text).
-    """
-    if SECRET_KEY not in text and "\\u" not in text:
-        return []
-    from filterdsl.frontends.relaxed_json import scan
-
-    try:
-        _, _, spans = scan(text, spans=True)
-    except FilterError:
-        return _token_spans(text)
-    return sorted(v for k, v in spans.items() if k.rsplit("/", 1)[-1] == SECRET_KEY)
-
-
-def _token_spans(text: str) -> list[tuple[int, int]]:
-    from filterdsl.frontends.relaxed_json import _TOKEN, _string
-
-    out: list[tuple[int, int]] = []
-    pos, n = 0, len(text)
-    key_at: int | None = None  # a secretKey key was just read (and then its ':')
-    colon = False
-    while pos < n:
-        m = _TOKEN.match(text, pos)
-        if m is not None and m.lastgroup in ("ws", "comment"):
-            pos = m.end()
-            continue
-        if colon:  # whatever follows the key's ':' is its value, readable or not
-            end = _value_end(text, pos)
-            out.append((pos, end))
-            key_at, colon, pos = None, False, max(end, pos + 1)
-            continue
-        if m is None:
-            pos += 1  # an unreadable character: skip it, the rest may still hold a key
-            key_at = None
-            continue
-        kind, tok = m.lastgroup, m.group()
-        if key_at is not None and tok == ":":
-            colon = True
-        else:
-            key_at = None
-            if kind in ("dq", "sq", "name") and (tok if kind == "name" else _string(tok)) == SECRET_KEY:
-                key_at = pos
-        pos = m.end()
-    return out
-
-
-def _value_end(text: str, start: int) -> int:
-    """End offset of the value starting at ``start``, erring towards masking too much."""
-    ch = text[start]
-    if ch in "\"'":
-        i = start + 1
-        while True:
-            k = text.find(ch, i)
-            if k < 0:
-                return len(text)
-            b = k
-            while b > start + 1 and text[b - 1] == "\\":
-                b -= 1
-            if (k - b) % 2 == 0:
-                return k + 1
-            i = k + 1
-    if ch in "[{":
-        depth = 0
-        for i in range(start, len(text)):
-            if text[i] in "[{":
-                depth += 1
-            elif text[i] in "]}":
-                depth -= 1
-                if depth == 0:
-                    return i + 1
-        return len(text)
-    m = re.compile(r"[^,}\]\n]*").match(text, start)
-    return m.end() if m else len(text)
+    """(start, end) offsets of every secret value in ``text`` (``secretKey`` and the names
+    :func:`filterdsl.redact.is_secret_name` treats alike; every occurrence, any format, whether the text
+    parses or not): see :mod:`filterdsl.redact`."""
+    return _spans(text)
 
 
 class Redacted:

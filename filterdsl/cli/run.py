@@ -13,19 +13,21 @@ from filterdsl.cli.common import (
     _parse_one,
     _read,
 )
-from filterdsl.cli.engines import engine_ids
+from filterdsl.cli.engines import check_loadable, engine_ids
 from filterdsl.errors import FilterError
 from filterdsl.records import load_data, normalize_dataset
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if args.url is not None and args.engine not in ("postgres", "mysql"):
-        raise UsageError(f"--url is for the postgres and mysql engines, not {args.engine}")
+    if args.url is not None and args.engine not in ("postgres", "mysql", "spark"):
+        raise UsageError(f"--url is for the postgres, mysql and spark engines, not {args.engine}")
     catalog = _catalog(args)
     query = _parse_one(args, catalog)
     data = _read(args.data)
     try:
-        dataset = normalize_dataset(load_data(data), catalog)
+        loaded = load_data(data)
+        dataset = normalize_dataset(loaded, catalog)
+        check_loadable(dataset, args.engine, isinstance(loaded, dict))
     except FilterError as e:
         raise SourceError(e, args.data, None) from None
     ids = engine_ids(query, dataset, args.engine, args.url, catalog)

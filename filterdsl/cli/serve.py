@@ -18,6 +18,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         import uvicorn
 
         from filterdsl.server import create_app
+        from filterdsl.server.app import UVICORN_OPTIONS
     except ImportError as e:
         raise UsageError(f"serve needs the server extra (pip install 'filterdsl[server]'): {e}") from None
     catalog = _catalog(args)
@@ -31,5 +32,5 @@ def cmd_serve(args: argparse.Namespace) -> int:
             raise UsageError("--data for serve is {databaseId: [rows]}")
         for db_id, docs in normalize_dataset(data, catalog).items():
             app.state.store.import_docs(str(db_id), docs)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", **UVICORN_OPTIONS)
     return 0

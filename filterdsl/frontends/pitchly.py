@@ -608,6 +608,10 @@ def _short(v: Any) -> str:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def _escape_one(m: re.Match[str]) -> str:
+    return f"\\u{ord(m.group()):04x}"
+
+
 def raw_problem(obj: Any, limits: Any) -> Diagnostic | None:
     """One iterative pass over raw JSON (or Python objects) before the walk: depth, number of values,
     keys that are not strings, and strings holding lone surrogates (no engine can store or bind them).
@@ -652,11 +656,11 @@ def raw_problem(obj: Any, limits: Any) -> Diagnostic | None:
                             f"object keys are strings, not {_kind(k)} ({_short(k)})",
                             Location(pointer=pointer(path)),
                         )
-                    if _SURROGATE.search(k):
+                    if _SURROGATE.search(k):  # the pointer shows it escaped: a location must encode
                         return Diagnostic(
                             "invalid-encoding",
                             "key holds a lone surrogate (not valid Unicode)",
-                            Location(pointer=pointer([*path, k])),
+                            Location(pointer=_SURROGATE.sub(_escape_one, pointer([*path, k]))),
                         )
                 if isinstance(v, (dict, list)):
                     nxt.append((v, [*path, k]))

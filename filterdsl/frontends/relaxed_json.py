@@ -128,6 +128,23 @@ def _error(text: str, message: str, offset: int | None) -> FilterError:
     )
 
 
+_KINDS = {"dq": "string", "sq": "string", "num": "number", "name": "word", "char": "character"}
+_HIDDEN = " (not shown: the input holds a secret member)"
+
+
+def _shown(text: str, tok: str, kind: str | None) -> str:
+    """A token as an error message shows it: its text, or only its kind when the input holds a secret
+    member anywhere (the token may be a piece of the secret; the location still points at it)."""
+    from filterdsl.redact import may_hold_secret, secret_spans
+
+    hide = may_hold_secret(text) and bool(secret_spans(text))
+    if kind == "char":
+        return "character" + (_HIDDEN if hide else f" {tok!r}")
+    if not hide or kind == "punct" or tok in _KEYWORDS:
+        return repr(tok)
+    return _KINDS.get(kind or "", "token") + _HIDDEN
+
+
 _NESTING = re.compile(r"[\[\]{}]")
 
 
@@ -258,14 +275,14 @@ def _read(
         if m is None:
             if pos >= n:
                 break
-            raise _error(text, f"unexpected character {text[pos]!r}", pos)
+            raise _error(text, f"unexpected {_shown(text, text[pos], 'char')}", pos)
         kind = m.lastgroup
         start, pos = pos, m.end()
         if kind == "ws" or kind == "comment":
             continue
         tok = m.group()
         if done:
-            raise _error(text, f"unexpected {tok!r} after the end of the value", start)
+            raise _error(text, f"unexpected {_shown(text, tok, kind)} after the end of the value", start)
         top = stack[-1] if stack else None
         state = top.state if top is not None else "value"
         is_obj = top is not None and isinstance(top.value, dict)
@@ -298,10 +315,10 @@ def _read(
                 stack.pop()
                 put(top.value, top.start, pos)
                 continue
-            raise _error(text, f"unexpected {tok!r} (expected a key)", start)
+            raise _error(text, f"unexpected {_shown(text, tok, kind)} (expected a key)", start)
         if is_obj and state == "colon":
             if tok != ":":
-                raise _error(text, f"unexpected {tok!r} (expected ':')", start)
+                raise _error(text, f"unexpected {_shown(text, tok, kind)} (expected ':')", start)
             assert top is not None
             top.state = "value"
             continue
@@ -315,7 +332,7 @@ def _read(
                 stack.pop()
                 put(top.value, top.start, pos)
                 continue
-            raise _error(text, f"unexpected {tok!r} (expected ',' or {closer!r})", start)
+            raise _error(text, f"unexpected {_shown(text, tok, kind)} (expected ',' or {closer!r})", start)
         # a value is expected: at the root, after ':', or in an array
         if top is not None and not is_obj:
             fast = _ELEMENT.match(text, start)
@@ -369,7 +386,7 @@ def _read(
             offsets.setdefault(ptr, start)
             stack.append(_Frame({} if tok == "{" else [], ptr, start))
         else:
-            raise _error(text, f"unexpected {tok!r}", start)
+            raise _error(text, f"unexpected {_shown(text, tok, kind)}", start)
 
 
 def positions_of(text: str, want: set[str], max_values: int | None = None) -> dict[str, Position]:

@@ -6,8 +6,8 @@
 How (and why this way): the SQL is what ``filterdsl.to_sql`` compiles for the queryset's database
 (``connection.vendor``), embedded as expressions Django renders with its own ``%s`` parameters, so
 values stay bound. The filter is the compiled WHERE predicate and the order its ORDER BY keys (one
-``OrderBy`` each), with filterdsl's table alias replaced by the queryset's (cut with sqlglot's
-tokenizer, never re-generated), so the database evaluates exactly the verified SQL on the queryset's
+``OrderBy`` each), with filterdsl's table alias replaced by the queryset's (the SQL backend's compiled
+parts, never re-generated or re-read), so the database evaluates exactly the verified SQL on the queryset's
 own rows, in one scan; skip and limit become a slice, after the queryset's own filters. (Should a
 compiled text ever not be provably safe to re-alias, the fallback is ``pk IN (SELECT id ...)``
 ordered by the row's ``ROW_NUMBER()`` in filterdsl's order: exact, slower.) Re-implementing the compiler as Django lookups would duplicate
@@ -34,6 +34,7 @@ from django.db.models.expressions import OrderBy
 from filterdsl.api import parse
 from filterdsl.ast import FieldType, Query
 from filterdsl.backends.sql import ColumnsLayout, JsonLayout
+from filterdsl.backends.sql.guard import family_class
 from filterdsl.errors import Collector, Diagnostic, FilterError, Location
 from filterdsl.integrations import _sqltext as st
 from filterdsl.schema import CatalogSource, load_catalog
@@ -536,12 +537,17 @@ class FilterdslFilter(BaseFilterBackend):
             Diagnostic(  # located at the parameter (the compile step would point into the AST)
                 "bad-value",
                 "this parameter holds a NUL character (U+0000), which "
-                + ("no key in SQL text" if "\x00" in p.name or p.name == "ordering" else "no PostgreSQL text")
-                + " can hold (no stored record can hold one)",
+                + ("no key in SQL text" if "\x00" in p.name or p.name == "ordering" else f"no {vendor} text")
+                + " can hold exactly",
                 p.loc(),
             )
             for p in kept
-            if "\x00" in p.name or ("\x00" in p.value and (p.name == "ordering" or vendor == "postgresql"))
+            # NUL values: refused where the engine cannot hold one exactly (backends/sql/guard.py)
+            if "\x00" in p.name
+            or (
+                "\x00" in p.value
+                and (p.name == "ordering" or not family_class(st.sql_dialect(vendor or "")).HOLDS_NUL)
+            )
         ]
         if nul:
             raise FilterError(nul)

@@ -8,8 +8,8 @@ How (and why this way): the SQL is the SQL ``filterdsl.to_sql`` compiles for the
 chosen when SQLAlchemy compiles the statement, so one statement runs on SQLite, PostgreSQL and
 MariaDB alike. Its values stay bound parameters (SQLAlchemy bind parameters, in the driver's
 paramstyle). ``where`` is the compiled WHERE predicate and ``apply`` adds the compiled ORDER BY keys,
-both with filterdsl's table alias replaced by the statement's name for the table (cut with sqlglot's
-tokenizer; see ``_sqltext``), then OFFSET and LIMIT: the database evaluates exactly the SQL the
+both with filterdsl's table alias replaced by the statement's name for the table (the SQL backend's
+compiled parts; see ``_sqltext``), then OFFSET and LIMIT: the database evaluates exactly the SQL the
 differential tests verify, in one scan, and the statement's own WHERE clauses apply before the paging.
 Re-implementing the compiler natively in SQLAlchemy expressions would duplicate thousands of lines of
 per-engine semantics (three field states, type guards, code-point collation, sort groups) verified

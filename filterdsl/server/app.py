@@ -8,8 +8,15 @@ from typing import Any
 
 from filterdsl.embed import QueryCache
 from filterdsl.schema import Catalog, CatalogSource, load_catalog
+from filterdsl.server.playground import playground_routes
 from filterdsl.server.routes import MAX_IMPORT_BYTES, Api
 from filterdsl.server.store import Store
+
+#: the request head uvicorn's h11 parser buffers: a target up to the 1 MiB input limit plus 64 KiB of
+#: headers is read whole, so the app answers 414 (``too-large``) for a longer URL instead of the
+#: parser dropping the connection mid-request (a reset, no HTTP status). Pass these to uvicorn.
+MAX_REQUEST_HEAD = (1 << 20) + (64 << 10)
+UVICORN_OPTIONS: dict[str, Any] = {"h11_max_incomplete_event_size": MAX_REQUEST_HEAD}
 
 
 def create_app(
@@ -39,6 +46,7 @@ def create_app(
             ),
             Route("/api/records/import", api.guarded(api.import_records, body=True), methods=["POST"]),
             Route("/api/stats", api.stats, methods=["GET"]),
+            *playground_routes(api),  # the page, POST /api/compile, /openapi.json (docs/playground.md)
         ]
     )
     app.state.store = store
@@ -51,4 +59,10 @@ def serve(
 ) -> None:  # pragma: no cover
     import uvicorn
 
-    uvicorn.run(create_app(url, catalog, use_cache=use_cache), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(url, catalog, use_cache=use_cache),
+        host=host,
+        port=port,
+        log_level="info",
+        **UVICORN_OPTIONS,
+    )

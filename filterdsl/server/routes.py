@@ -25,6 +25,7 @@ from filterdsl.schema import Catalog
 from filterdsl.server.store import SAFE_ID, Doc, Store, excerpt
 
 MAX_IMPORT_BYTES = 64 << 20  # an import body; filter bodies are bounded by Limits.max_input_bytes
+MAX_LINKED_QUERY = 8 << 10  # a listing whose query string is longer has no Link header (X-Total-Count only)
 
 
 def pixiebrix_record(doc: Doc) -> Doc:
@@ -52,7 +53,19 @@ def pitchly_row(doc: Doc, fields: tuple[str, ...] | None) -> Doc:
     }
 
 
+#: what a spreadsheet reads as the start of a formula (OWASP "CSV injection"), with the fullwidth forms
+#: some locales also accept; such a text cell is written with a leading ``'`` (shown, never evaluated)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_cell(text: str) -> str:
+    """A text cell safe to open in a spreadsheet: one starting like a formula gets a leading ``'``."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def to_csv(records: list[Doc]) -> str:
+    """Records as CSV; text cells (ids, dates, string values) neutralised by :func:`csv_cell`. Numbers
+    and JSON values are written as JSON (a number such as ``-5`` is not a formula and stays a number)."""
     keys = sorted({k for r in records for k in r["data"]})
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
@@ -62,10 +75,21 @@ def to_csv(records: list[Doc]) -> str:
         for k in keys:
             v = r["data"].get(k)
             cells.append(
-                "" if k not in r["data"] else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+                ""
+                if k not in r["data"]
+                else csv_cell(v)
+                if isinstance(v, str)
+                else json.dumps(v, ensure_ascii=False)
             )
-        w.writerow([r["id"], r["created_at"], r["updated_at"] or "", *cells])
+        w.writerow([csv_cell(r["id"]), csv_cell(r["created_at"]), csv_cell(r["updated_at"] or ""), *cells])
     return buf.getvalue()
+
+
+def is_json_media_type(media: str) -> bool:
+    """``application/json`` or a ``+json`` type (``application/vnd.x+json``). A cross-site form can only
+    send ``text/plain``, ``application/x-www-form-urlencoded`` or ``multipart/form-data`` without a CORS
+    preflight (which this server never grants), so a write needs a JSON type."""
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
 # ---------------------------------------------------------------------- the app
@@ -132,6 +156,18 @@ class Api:
         so one expensive request never stalls the others."""
 
         async def endpoint(request: Request) -> Response:
+            target = len(request.scope.get("raw_path", b"")) + len(request.scope.get("query_string", b""))
+            if target > self.max_body:  # the URL alone is over the input limit: 414, before any work
+                return self.bad(
+                    [
+                        Diagnostic(
+                            "too-large",
+                            f"the URL exceeds {self.max_body} bytes (send a large filter as a POST body)",
+                            Location(param="url"),
+                        )
+                    ],
+                    414,
+                )
             database = request.path_params.get("database")
             if database is not None:
                 missing = self.check_db(database)
@@ -154,6 +190,7 @@ class Api:
             dialect=self.store.dialect,
             paramstyle=self.store.paramstyle,
             cache=self.cache,
+            before_compile=self.precheck,
             **self.opts,
         )
         nul = [i for i, (k, v) in enumerate(_pairs(request.url.query)) if "\x00" in k + v]
@@ -185,21 +222,28 @@ class Api:
         params = [(k, v) for k, v in _pairs(request.url.query) if k != "page"]
 
         def link(n: int, rel: str) -> None:
-            links.append(
-                f'<{request.url.replace(query=urlencode([*params, ("page", str(n))]))}>; rel="{rel}"'
-            )
+            # relative (RFC 8288: resolved against the request's URL): the Host header is never echoed
+            target = request.url.path + "?" + urlencode([*params, ("page", str(n))])
+            links.append(f'<{target}>; rel="{rel}"')
 
-        link(1, "first")
-        if page > 1:
-            link(min(page - 1, last), "prev")
-        if page < last:
-            link(page + 1, "next")
-        link(last, "last")
-        headers = {"Link": ", ".join(links), "X-Total-Count": str(total)}
+        if len(request.url.query) <= MAX_LINKED_QUERY:  # four copies of a huge query are no header
+            link(1, "first")
+            if page > 1:
+                link(min(page - 1, last), "prev")
+            if page < last:
+                link(page + 1, "next")
+            link(last, "last")
+        headers = {"X-Total-Count": str(total)}
+        if links:
+            headers["Link"] = ", ".join(links)
         out = [pixiebrix_record(d) for d in docs]
         if "text/csv" in request.headers.get("accept", ""):
             return Response(to_csv(out), media_type="text/csv; charset=utf-8", headers=headers)
         return JSONResponse(out, headers=headers)
+
+    def precheck(self, query: Query) -> None:
+        """The store's limits on the parsed query, before it is compiled (a refusal costs no SQL)."""
+        self.store.check_query(query, Location(pointer=""))
 
     def variables_query(self, database: str, body: Any) -> CompiledQuery:
         if not isinstance(body, dict):
@@ -217,6 +261,7 @@ class Api:
             dialect=self.store.dialect,
             paramstyle=self.store.paramstyle,
             cache=self.cache,
+            before_compile=self.precheck,
             **self.opts,
         )
 
@@ -246,6 +291,19 @@ class Api:
         return JSONResponse({"count": self.store.count(unpaged)})
 
     def import_records(self, request: Request, raw: bytes) -> Response:
+        media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if not is_json_media_type(media):  # a form or text/plain post from any web page: CSRF
+            return self.bad(
+                [
+                    Diagnostic(
+                        "unsupported-media-type",
+                        "an import is sent as application/json (Content-Type), not "
+                        + (repr(media[:60]) if media else "without a Content-Type"),
+                        Location(param="Content-Type"),
+                    )
+                ],
+                415,
+            )
         body = self.body_json(raw, self.max_import)
         if (
             not isinstance(body, dict)

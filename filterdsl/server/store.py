@@ -1,5 +1,6 @@
 """The records tables of the reference API: canonical documents in the SQL JSON document layout, one
-connection per thread (SQLite: one shared, locked), and the checks that keep each listing readable."""
+connection per thread (an in-memory SQLite database: one shared, locked), and the checks that keep
+each listing readable."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
 
-from filterdsl.ast import And, Node, Not, Or, Relation, Search
+from filterdsl.ast import And, Node, Not, Or, Query, Relation, Search
 from filterdsl.backends.sql.layout import default_table
 from filterdsl.backends.sql.runners import py_lower
 from filterdsl.backends.sql.shape import extract
@@ -28,7 +29,8 @@ def excerpt(text: str) -> str:
 
 
 class Store:
-    """Canonical documents in SQL tables; one connection per thread (SQLite: one shared, locked)."""
+    """Canonical documents in SQL tables; one connection per thread (an in-memory SQLite database:
+    one shared, locked)."""
 
     def __init__(self, url: str = "sqlite:///:memory:"):
         u = urlparse(url)
@@ -51,20 +53,34 @@ class Store:
         self._tables: set[str] = set()
 
     # ------------------------------------------------------------------ connections
-    def _sqlite(self) -> Any:
+    def _sqlite(self, shared: bool) -> Any:
         import sqlite3
 
-        if self._shared is None:
-            con = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
-            con.create_function("lower", 1, py_lower, deterministic=True)  # SPEC 1.4 case folding
-            self._shared = con
-        return self._shared
+        con = sqlite3.connect(
+            self._path, check_same_thread=not shared, isolation_level=None, timeout=SQLITE_BUSY_TIMEOUT
+        )
+        con.create_function("lower", 1, py_lower, deterministic=True)  # SPEC 1.4 case folding
+        if not shared:
+            # readers never wait for a writer, nor a writer for readers (the mode is kept in the file)
+            con.execute("PRAGMA journal_mode=WAL")
+        return con
 
     @contextmanager
     def connection(self) -> Iterator[Any]:
+        if self.dialect == "sqlite" and self._path == ":memory:":
+            with self._lock:  # one in-memory database: one connection, used by one thread at a time
+                if self._shared is None:
+                    self._shared = self._sqlite(shared=True)
+                yield self._shared
+            return
         if self.dialect == "sqlite":
-            with self._lock:  # sqlite3 connections are not safe for concurrent use
-                yield self._sqlite()
+            # a file: one connection per thread, so queries run in parallel (sqlite3 lets go of the
+            # GIL while SQLite works); one shared locked connection queued every request behind the
+            # one before it (issue 26 load: p99 was that queue)
+            con = getattr(self._local, "con", None)
+            if con is None:
+                con = self._local.con = self._sqlite(shared=False)
+            yield con
             return
         con = getattr(self._local, "con", None)
         if con is None or con.closed:
@@ -115,8 +131,9 @@ class Store:
             check_storable(d, f"{base}/{i}")
         self.ensure_table(database)
         t = self._q(database)
-        rows: list[tuple[Any, ...]] = [
-            (
+        # one row per id: a batch naming an id twice stores its last record, counted once (an upsert)
+        by_id: dict[str, tuple[Any, ...]] = {
+            d["id"]: (
                 d["id"],
                 d["created_at"],
                 d["updated_at"],
@@ -124,7 +141,8 @@ class Store:
                 json.dumps(d["data"], ensure_ascii=False, separators=(",", ":")),
             )
             for d in docs
-        ]
+        }
+        rows = list(by_id.values())
         if self.dialect == "sqlite":
             sql = (
                 f"INSERT INTO {t} VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
@@ -147,11 +165,10 @@ class Store:
                 cur.close()
         return len(rows)
 
-    def check(self, compiled: CompiledQuery, where: Location) -> None:
-        """FilterError for a query this store cannot run: a NUL character in a key (SQL text cannot
-        hold it) or, on PostgreSQL, in any value (its text cannot either, so no stored value has one);
-        on SQLite, more nested terms than its expression depth limit (1,000) allows."""
-        if self.dialect == "sqlite" and sqlite_depth(compiled.query.predicate) > SQLITE_MAX_DEPTH:
+    def check_query(self, query: Query, where: Location) -> None:
+        """The checks that need only the parsed query: run before it is compiled (issue 26, H5: a
+        too-large filter used to be compiled for seconds before this refused it)."""
+        if self.dialect == "sqlite" and sqlite_depth(query.predicate) > SQLITE_MAX_DEPTH:
             raise FilterError(
                 [
                     Diagnostic(
@@ -163,6 +180,12 @@ class Store:
                     )
                 ]
             )
+
+    def check(self, compiled: CompiledQuery, where: Location) -> None:
+        """FilterError for a query this store cannot run: a NUL character in a key (SQL text cannot
+        hold it) or, on PostgreSQL, in any value (its text cannot either, so no stored value has one);
+        on SQLite, more nested terms than its expression depth limit (1,000) allows."""
+        self.check_query(compiled.query, where)
         values = list(compiled.params.values() if isinstance(compiled.params, dict) else compiled.params)
         if self.dialect == "postgres":  # bound JSON values are JSON text ("\u0000"): read the query's own
             values += extract(compiled.query)[1]
@@ -205,15 +228,26 @@ class Store:
         return out
 
     def count(self, compiled: CompiledQuery) -> int:
-        # Our own SQL (the unpaged query) wrapped: values stay bound parameters.
-        rows = self._execute(f"SELECT COUNT(*) FROM ({compiled.sql}) AS filterdsl_count", compiled.params)
+        # COUNT(*) of the query's filter, compiled as such (no ORDER BY, no derived table); values stay
+        # bound parameters
+        from filterdsl.backends.sql import to_sql
+
+        sql, params = to_sql(compiled.query, self.dialect, paramstyle=self.paramstyle, count=True)
+        rows = self._execute(sql, params)
         return int(rows[0][0])
+
+    def databases(self) -> list[str]:
+        """The databases this store holds tables for (created by an import or a query)."""
+        return sorted(self._tables)
 
     def drop_all(self) -> None:
         for t in list(self._tables):
             self._execute(f"DROP TABLE IF EXISTS {self._q(t)}")
         self._tables.clear()
 
+
+#: seconds a SQLite connection waits for another one's write lock before it fails ("database is locked")
+SQLITE_BUSY_TIMEOUT = 30.0
 
 #: SQLite refuses expressions deeper than 1,000 ("Expression tree is too large"); it chains AND/OR
 #: terms one level per term. Keep a margin for the levels around each condition.

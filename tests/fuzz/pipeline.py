@@ -7,6 +7,12 @@ compiled to a Mongo spec, and emitted back to the text form, which must parse ba
 sample (``FILTERDSL_FUZZ_SQL_SHARE``, default 1 in 10, chosen by a hash of the input) is also compiled
 to SQL for SQLite and PostgreSQL and executed on SQLite (same ids as memory, or a finding).
 
+With ``FILTERDSL_FUZZ_SECRETS=1`` (the default; ``0`` turns it off) every input is also checked with a
+secret planted in it (tests/fuzz/planted.py: a ``secretKey`` member or a near-miss name, in one of many
+malformed or well-formed forms, at a place where a member can go, chosen by a hash of the input): no
+output about the planted input (diagnostics, the four validate reports, CLI snippets, the server's error
+body, emitted formats) may contain it; a leak is a ``secret-leak`` finding.
+
 A finding is any exception other than FilterError, a diagnostic without a location, or a mismatch.
 Findings do not stop a run: each distinct one (exception type and the filterdsl frame it came from) is
 kept in ``FOUND`` and appended to ``FILTERDSL_FUZZ_FINDINGS`` (JSON lines) with its input.
@@ -24,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from filterdsl import FilterError, load_catalog
-from filterdsl.api import apply, parse_result, to_format, to_mongo, to_sql
+from filterdsl.api import parse_result, to_format, to_mongo, to_sql
+from filterdsl.backends.memory import run
 from filterdsl.backends.mongo import relations
 from filterdsl.backends.sql import runners as sql_exec
 from filterdsl.records import normalize_dataset
@@ -46,9 +53,10 @@ CHOICES = [
 ]
 FINDINGS = os.environ.get("FILTERDSL_FUZZ_FINDINGS")
 SQL_SHARE = int(os.environ.get("FILTERDSL_FUZZ_SQL_SHARE", "10"))
+SECRETS = os.environ.get("FILTERDSL_FUZZ_SECRETS", "1") != "0"
 SEEN: set[str] = set()
 FOUND: list[dict[str, str]] = []
-STATS = {"inputs": 0, "parsed": 0, "findings": 0}
+STATS = {"inputs": 0, "parsed": 0, "findings": 0, "planted": 0, "sql": 0, "sql_compared": 0}
 
 
 def _sqlite_tables(dataset: dict[Any, list[dict[str, Any]]]) -> tuple[sqlite3.Connection, dict[Any, str]]:
@@ -102,8 +110,8 @@ def check_diags(diags: list[Any], fmt: str, body: str) -> None:
 def backends(query: Any, with_schema: bool, fmt: str, body: str, sql: bool) -> None:
     cat = CATALOG if with_schema else None
     data = PITCHLY if with_schema else PIXIE
-    try:
-        mem = [r["id"] for r in apply(query, data, catalog=cat)]
+    try:  # the datasets are normalised once (apply would normalise them again on every call)
+        mem = [r["id"] for r in run(query, data, cat)]
     except FilterError as e:
         check_diags(e.diagnostics, fmt, body)
         mem = None
@@ -116,7 +124,10 @@ def backends(query: Any, with_schema: bool, fmt: str, body: str, sql: bool) -> N
         main = query.database if query.database in tables else next(iter(tables))
         q = type(query)(query.predicate, query.sort, query.skip, query.limit, None, main)
         sql, params = to_sql(q, "sqlite", sql_exec.JsonLayout(tables=tables), cat)
+        STATS["sql"] += 1
         got = [r[0] for r in con.execute(sql, params).fetchall()]
+        if mem is not None:
+            STATS["sql_compared"] += 1
         if mem is not None and got != mem and not (query.skip or 0) > 2**40:
             finding("mismatch-sqlite", fmt, body, fmt, f"memory {mem[:10]} sqlite {got[:10]}")
     except FilterError as e:
@@ -138,10 +149,20 @@ def backends(query: Any, with_schema: bool, fmt: str, body: str, sql: bool) -> N
         check_diags(e.diagnostics, fmt, body)
 
 
+def _save_stats() -> None:
+    """With FILTERDSL_FUZZ_FINDINGS, the counters go to ``<findings>.stats.<pid>`` every 5,000 inputs
+    (libFuzzer ends a run without atexit handlers, so a long run is counted from these files)."""
+    if FINDINGS:
+        with open(f"{FINDINGS}.stats.{os.getpid()}", "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(STATS))
+
+
 def one_input(data: bytes) -> None:
     if not data:
         return
     STATS["inputs"] += 1
+    if STATS["inputs"] % 5000 == 0:
+        _save_stats()
     fmt, opts = CHOICES[data[0] % len(CHOICES)]
     with_schema = bool(data[0] & 0x80)
     body = data[1:].decode("utf-8", "surrogateescape" if data[0] & 0x40 else "replace")
@@ -161,3 +182,22 @@ def one_input(data: bytes) -> None:
             backends(res.query, with_schema, fmt, body, zlib.crc32(data) % SQL_SHARE == 0)
     except Exception as e:  # a finding: record it and go on
         finding("exception", _frame(e), body, fmt, f"{type(e).__name__}: {e}")
+    if SECRETS:
+        planted_check(data, fmt, opts, with_schema, body)
+
+
+def planted_check(data: bytes, fmt: str, opts: dict[str, Any], with_schema: bool, body: str) -> None:
+    """The input with a secret planted (tests/fuzz/planted.py): no output may show it."""
+    import planted
+
+    STATS["planted"] += 1
+    text, secrets = planted.plant(body, fmt, zlib.crc32(data) >> 3)
+    try:
+        got = planted.leaks(
+            text, fmt, CATALOG if with_schema else None, DB if with_schema else None, opts, ["TOPSECRET9"]
+        )
+    except Exception as e:  # the planted input itself crashed something: a finding like any other
+        finding("exception", _frame(e), text, fmt, f"{type(e).__name__}: {e}")
+        return
+    if got is not None:
+        finding("secret-leak", fmt, text, fmt, got)

@@ -68,7 +68,7 @@ def listing_ok(c: httpx.Client) -> None:
 def test_import_refuses_what_a_listing_could_not_read_back(pb: Running, body: bytes) -> None:
     """H3 and M5: the import used to answer 200, and every later listing 500."""
     with httpx.Client(base_url=pb.base) as c:
-        r = c.post("/api/records/import", content=body)
+        r = c.post("/api/records/import", content=body, headers={"content-type": "application/json"})
         assert r.status_code == 400, r.text
         err = r.json()["errors"][0]
         assert err["code"] in ("bad-record", "invalid-json") and err["location"]

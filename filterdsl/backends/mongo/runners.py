@@ -19,6 +19,8 @@ from typing import Any
 from filterdsl.ast import Query
 from filterdsl.backends.memory import project
 from filterdsl.backends.mongo import to_mongo
+from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.records import check_run_args
 from filterdsl.schema import CatalogSource
 from filterdsl.semantics.numbers import INT53, int_within, refuse_inexact_numbers
 
@@ -153,8 +155,17 @@ def run(
     catalog: CatalogSource | None = None,
 ) -> list[Doc]:
     """Run ``query`` on ``engine`` over ``{database id: canonical docs}``; projected documents in order."""
-    if engine not in ENGINES:
-        raise ValueError(f"unknown Mongo engine {engine!r}; one of {', '.join(ENGINES)}")
+    check_run_args(query, dataset)
+    if engine not in ENGINES:  # a FilterError is a ValueError
+        raise FilterError(
+            [
+                Diagnostic(
+                    "unknown-engine",
+                    f"unknown Mongo engine {engine!r}; one of {', '.join(ENGINES)}",
+                    Location(param="engine"),
+                )
+            ]
+        )
     if engine == "mingo":  # JavaScript: JSON.parse reads every number as a double
         refuse_inexact_numbers(
             "mingo", dataset, int_within(INT53), "runs on JavaScript, whose numbers are doubles"

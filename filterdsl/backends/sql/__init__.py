@@ -24,9 +24,10 @@ from sqlglot import exp
 
 from filterdsl.ast import Query
 from filterdsl.backends.sql.compiler import Compiled, compile_shape, compile_tree
-from filterdsl.backends.sql.dialects import DIALECT_FAMILY, registry
+from filterdsl.backends.sql.dialects import DIALECT_FAMILY, family_class, family_for, registry
+from filterdsl.backends.sql.guard import check_keys, check_size, check_values
 from filterdsl.backends.sql.layout import ColumnsLayout, ColumnSpec, JsonLayout, SqlLayoutWarning
-from filterdsl.backends.sql.shape import Slot, bind, binder, extract, shape_key
+from filterdsl.backends.sql.shape import bind, binder, extract, shape_key
 from filterdsl.backends.sql.status import UnverifiedDialectWarning, warn_unverified
 from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.schema import CatalogSource
@@ -81,6 +82,25 @@ def _collector_paused() -> Iterator[None]:
         gc.enable()
 
 
+def _dispose(tree: exp.Expr) -> None:
+    """Break a finished tree's parent links, so reference counting frees it at once.
+
+    Freed by the cyclic collector instead, a 10,000-condition tree (~300,000 nodes) cost 0.4-1.6 s
+    of collection after every cold compile: a third of the whole compile (issue 26, H5)."""
+    stack: list[Any] = [tree]
+    push, pop, expr = stack.append, stack.pop, exp.Expr
+    while stack:
+        node = pop()
+        node.parent = None
+        for v in node.args.values():
+            if type(v) is list:
+                for x in v:
+                    if isinstance(x, expr):
+                        push(x)
+            elif isinstance(v, expr):
+                push(v)
+
+
 @functools.lru_cache(maxsize=64)
 def _dialect(dialect: str) -> str:
     """The dialect's name, once its sqlglot class is completely loaded (see dialects.registry)."""
@@ -118,13 +138,20 @@ def _generate(
     if placeholder is not None:
         gen._dispatch = {**gen._dispatch, exp.Placeholder: lambda _g, e: placeholder(e)}
     try:
-        return gen.generate(tree, copy=dialect not in VERIFIED)
+        return gen.generate(tree, copy=not _verified(dialect))
     except sqlglot.errors.UnsupportedError as e:
         raise _not_expressible(dialect, e) from None
 
 
-#: dialects whose output is executed in the tests; every other dialect's output is parsed back
-VERIFIED = ("sqlite", "duckdb", "postgres", "mysql")
+def _verified(dialect: str) -> bool:
+    """The dialect's output is executed in the tests (its family's VERIFIED); every other dialect's
+    output is parsed back."""
+    return family_class(dialect).VERIFIED
+
+
+def _typed(tree: exp.Expr, comp: Compiled, dialect: str) -> exp.Expr:
+    """Placeholders as the dialect takes them (its family's ``typed_params``: ClickHouse types them)."""
+    return family_class(dialect).typed_params(tree, comp.params)
 
 
 def _parses_back(text: str, dialect: str) -> None:
@@ -160,14 +187,12 @@ def to_sqlglot(
 ) -> exp.Select:
     """The SELECT as a sqlglot tree. Placeholders are named ``p0``...; ``inline=True`` puts literals there."""
     dialect = _dialect(dialect)
+    check_keys(query, dialect, isinstance(layout, ColumnsLayout))
     with _collector_paused():
         comp = compile_tree(query, dialect, layout, catalog, icu_lower=icu_lower)
-        tree = comp.tree if not inline else inline_params(comp)
-        if dialect not in VERIFIED:
-            _parses_back(
-                _generate(_clickhouse_typed(tree, comp) if dialect == "clickhouse" else tree, dialect),
-                dialect,
-            )
+        tree = comp.tree if not inline else inline_params(comp, dialect)
+        if not _verified(dialect):
+            _parses_back(_generate(_typed(tree, comp, dialect), dialect), dialect)
     _warn(comp.warnings)
     warn_unverified(dialect, _layout_name(layout))
     return tree
@@ -182,36 +207,31 @@ def to_sql_inline(
 ) -> str:
     """One statement with the values as SQL literals escaped by sqlglot: for reading and for psql,
     never for running user input (bound parameters are what ``to_sql`` is for)."""
-    return _generate(to_sqlglot(query, dialect, layout, catalog, inline=True), dialect.lower(), pretty=pretty)
+    text = _generate(to_sqlglot(query, dialect, layout, catalog, inline=True), dialect.lower(), pretty=pretty)
+    check_size(text, (), dialect.lower(), isinstance(layout, ColumnsLayout))
+    return text
 
 
 def _layout_name(layout: JsonLayout | ColumnsLayout | None) -> str:
     return "columns" if isinstance(layout, ColumnsLayout) else "json"
 
 
-def _clickhouse_typed(tree: exp.Expr, comp: Compiled) -> exp.Expr:
-    """ClickHouse query parameters carry a type: ``{p0: String}`` (an untyped one does not parse)."""
+def inline_params(comp: Compiled, dialect: str | None = None) -> exp.Select:
+    """The tree with values as literals; given the dialect, in the form its family writes a literal that
+    no session setting reads as other text (``Family.literal``: PostgreSQL ``E'...'`` and so on)."""
+    fam = family_for(dialect, _no_param) if dialect is not None else None
 
-    def typed(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, exp.Placeholder) and node.name in comp.params:
-            v = comp.params[node.name]
-            k = v.kind if type(v) is Slot else {str: "str", int: "int"}.get(type(v), "float")
-            kind = {"str": "String", "int": "Int64"}.get(k, "Float64")
-            return exp.Placeholder(
-                this=exp.Var(this=node.name), kind=exp.DataType.build(kind, dialect="clickhouse")
-            )
-        return node
-
-    return tree.transform(typed)
-
-
-def inline_params(comp: Compiled) -> exp.Select:
     def sub(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Placeholder) and node.name in comp.params:
-            return _literal(comp.params[node.name])
+            lit = _literal(comp.params[node.name])
+            return fam.safe_literals(lit) if fam is not None else lit
         return node
 
     return comp.tree.transform(sub)  # type: ignore[return-value]
+
+
+def _no_param(value: object) -> exp.Expr:
+    raise TypeError("no parameters here")
 
 
 #: Placeholder marker while generating: random per process (no input can predict it to forge a
@@ -233,9 +253,9 @@ def render(comp: Compiled, dialect: str, paramstyle: str, pretty: bool = False) 
             ]
         )
     if paramstyle == "native":
-        tree: exp.Expr = _clickhouse_typed(comp.tree, comp) if dialect == "clickhouse" else comp.tree
+        tree: exp.Expr = _typed(comp.tree, comp, dialect)
         text = _generate(tree, dialect, pretty=pretty)
-        if dialect not in VERIFIED:
+        if not _verified(dialect):
             _parses_back(text, dialect)
         return text, dict(comp.params)
 
@@ -263,11 +283,8 @@ def render(comp: Compiled, dialect: str, paramstyle: str, pretty: bool = False) 
         return {"qmark": "?", "format": "%s", "numeric": f":{n}", "dollar": f"${n}"}[paramstyle]
 
     text = _TOKEN_RE.sub(repl, text)
-    if dialect not in VERIFIED:
-        _parses_back(
-            _generate(_clickhouse_typed(comp.tree, comp) if dialect == "clickhouse" else comp.tree, dialect),
-            dialect,
-        )
+    if not _verified(dialect):
+        _parses_back(_generate(_typed(comp.tree, comp, dialect), dialect), dialect)
     return text, (named if paramstyle in ("named", "pyformat") else params)
 
 
@@ -314,7 +331,9 @@ def _render_shape(
     style: str,
     icu_lower: bool,
     pretty: bool = False,
+    count: bool = False,
 ) -> _Rendered:
+    check_keys(query, dialect, isinstance(layout, ColumnsLayout))
     shape, shape_values = extract(query)
     again, slots = shape_key(shape)
     if again != key or shape_values != values or [s.index for s in slots] != list(range(len(values))):
@@ -322,10 +341,13 @@ def _render_shape(
         raise FilterError([Diagnostic("internal", "SQL shape key mismatch", Location(param="query"))])
     ident = registry.identity(dialect)
     with _collector_paused():
-        comp = compile_shape(shape, dialect, layout, icu_lower=icu_lower)
+        comp = compile_shape(shape, dialect, layout, icu_lower=icu_lower, count=count)
         text, params = render(comp, dialect, style, pretty)
+        warned = comp.warnings
+        _dispose(comp.tree)
+        del comp  # freed here, while the collector is paused (it would walk the whole tree)
     names = tuple(params) if isinstance(params, dict) else None
-    return _Rendered(text, names, binder(params), comp.warnings, ident)
+    return _Rendered(text, names, binder(params), warned, ident)
 
 
 def sql_cache_info() -> CacheInfo:
@@ -348,8 +370,13 @@ def to_sql(
     paramstyle: str | None = None,
     icu_lower: bool = False,
     pretty: bool = False,
+    *,
+    count: bool = False,
 ) -> tuple[str, Any]:
     """``(sql, params)`` for ``query`` in ``dialect`` (any sqlglot dialect).
+
+    ``count=True``: ``SELECT COUNT(*)`` of the rows the filter matches (no ORDER BY, no derived table;
+    the query's sort, skip and limit are ignored), which is what a listing's total needs.
 
     ``paramstyle`` defaults to what the usual driver takes (sqlite3/duckdb ``?``, psycopg/pymysql
     ``%s``; sqlglot's own placeholder syntax for other dialects). ``icu_lower`` (PostgreSQL) folds
@@ -360,14 +387,18 @@ def to_sql(
     dialect = _dialect(dialect)
     style = paramstyle or DEFAULT_PARAMSTYLE.get(dialect, "native")
     key, values = shape_key(query)
+    columns = isinstance(layout, ColumnsLayout)
+    check_values(query, values, dialect, columns)  # NUL: the cached SQL was checked for keys only
     lay_key = None if layout is None else (type(layout), repr(layout))  # by value: its dicts are mutable
     # the dialect object's identity is part of the key: SQL is only ever served for the very object
     # it was generated with (issue 26, H7)
     ident = registry.identity(dialect)
-    ck = (key, dialect, ident, lay_key, style, bool(icu_lower), bool(pretty))
+    ck = (key, dialect, ident, lay_key, style, bool(icu_lower), bool(pretty)) + (("count",) if count else ())
     entry = _cache.get(ck)
     if entry is None:
-        out = _render_shape(query, key, values, dialect, layout, style, bool(icu_lower), bool(pretty))
+        out = _render_shape(
+            query, key, values, dialect, layout, style, bool(icu_lower), bool(pretty), bool(count)
+        )
         weight = len(out.text) + 8 * (len(key) + len(out.plan))
         if out.dialect != ident:  # self-check: never store SQL generated for another dialect object
             raise FilterError(
@@ -389,4 +420,5 @@ def to_sql(
     _warn(out.warnings)
     warn_unverified(dialect, _layout_name(layout))
     params = bind(out.plan, values)
+    check_size(out.text, params, dialect, columns)
     return out.text, (params if out.names is None else dict(zip(out.names, params)))

@@ -16,12 +16,13 @@ from typing import Any
 from sqlglot import exp
 
 from filterdsl import ast as A
+from filterdsl.backends.sql import budget
 from filterdsl.backends.sql.dialects import (
     columnar,  # noqa: F401  (registers the DataFusion dialect and the columnar families)
     family_for,
     registry,
 )
-from filterdsl.backends.sql.dialects.base import AND, OR, J, _n, alias_table, col
+from filterdsl.backends.sql.dialects.base import AND, OR, J, _n, _s, alias_table, col
 from filterdsl.backends.sql.layout import ColumnsLayout, JsonLayout
 from filterdsl.backends.sql.shape import Slot, derive, extract, is_number, resolve
 from filterdsl.errors import FilterError, Location
@@ -34,34 +35,9 @@ _STRINGISH = (T.STRING, T.TEXT_BLOCK, T.ENUM, T.JSON, T.REF)
 _CMP = {A.Op.EQ: exp.EQ, A.Op.GT: exp.GT, A.Op.GTE: exp.GTE, A.Op.LT: exp.LT, A.Op.LTE: exp.LTE}
 _OPN = {A.Op.EQ: "eq", A.Op.GT: "gt", A.Op.GTE: "gte", A.Op.LT: "lt", A.Op.LTE: "lte"}
 _CI = {A.Op.CONTAINS: "contains", A.Op.STARTS_WITH: "starts", A.Op.ENDS_WITH: "ends", A.Op.IEQ: "ieq"}
-BOOL_DIALECTS = (
-    "sqlite",
-    "duckdb",
-    "postgres",
-    "mysql",
-    "materialize",
-    "risingwave",
-    "redshift",
-    "bigquery",
-    "snowflake",
-    "spark",
-    "spark2",
-    "databricks",
-    "hive",
-    "trino",
-    "presto",
-    "athena",
-    "clickhouse",
-    "starrocks",
-    "doris",
-    "datafusion",
-)
-#: LIMIT used when only an OFFSET is wanted (SQLite and MySQL need a LIMIT before OFFSET)
+#: LIMIT used when only an OFFSET is wanted (a family without OFFSET_ALONE needs a LIMIT before OFFSET)
 NO_LIMIT = 2**62
-INT_LIMIT = 2**31 - 1  # Spark/Hive: LIMIT must be an INT
-INT_LIMIT_DIALECTS = ("spark2", "hive")
-#: dialects that accept OFFSET without LIMIT (SQLite and MySQL do not)
-OFFSET_ALONE = ("spark", "databricks", "postgres", "duckdb")
+INT_LIMIT = 2**31 - 1  # a family with INT_LIMIT (Spark 2, Hive): LIMIT must be an INT
 
 
 @functools.lru_cache(maxsize=64)
@@ -95,6 +71,14 @@ class _Ctx:
     database: str | None
 
 
+def _uses_ci_collation(fam: object) -> bool:
+    """Whether the dialect family reads ``ColumnsLayout.ci_collation`` (it overrides the prefilter)."""
+    from filterdsl.backends.sql.dialects.base import Family
+
+    own = getattr(type(fam), "ci_prefix_prefilter", None)
+    return own is not None and own is not Family.ci_prefix_prefilter
+
+
 class Compiler:
     def __init__(
         self,
@@ -117,9 +101,15 @@ class Compiler:
         if not self.columns and getattr(self.fam, "json_family", None) is not None:  # ClickHouse
             self.fam = self.fam.json_family(self.param, dialect)  # type: ignore[attr-defined]
         self.fam.layout = "columns" if self.columns else "json"
+        if self.columns and layout.ci_collation and not _uses_ci_collation(self.fam):  # type: ignore[union-attr]
+            self.warnings.append(
+                f"ci_collation is for MySQL/MariaDB text columns; {dialect} does not use it (ignored)"
+            )
         #: engines where a predicate is a value (CASE may return it, COALESCE may take it)
-        self.bool_values = dialect in BOOL_DIALECTS
+        self.bool_values = self.fam.BOOL_VALUES
         self._aliases = 0
+        #: the Compare being compiled is a date bound whose field an earlier conjunct already day-checks
+        self._day_checked = False
 
     # ---------------------------------------------------------------- helpers
     def param(self, value: object) -> exp.Expr:
@@ -210,7 +200,7 @@ class Compiler:
                 fam.kind_is(url, ("string",)), self.text_test(fam.text(url), op, val, indexable=False)
             )
         if t is T.DATE:
-            day = fam.date_cmp(fam.text(j), _OPN[op], val)
+            day = fam.date_cmp(fam.text(j), _OPN[op], val, check=not self._day_checked)
             return day if fam.TEXT_OF_NONSTRING_IS_JSON else AND(day, fam.kind_is(j, ("string",)))
         if t is T.ENUM_TAGS:
             return self.tags(j, op, tuple(val))  # type: ignore[arg-type]
@@ -272,7 +262,7 @@ class Compiler:
         ictx = _Ctx(inner_alias, node.database)
         inner, _ = self.pred(node.predicate, ictx)
         live = exp.Is(this=self.rcol(ictx, "removed_at"), expression=exp.Null())
-        if fam.name == "spark" or getattr(fam, "uncorrelated", False):
+        if fam.uncorrelated:
             return self.relation_uncorrelated(node, ctx, ictx, AND(live, exp.Paren(this=inner)))
         if self.columns:
             ref = self.col_expr(ctx, node.field)
@@ -284,6 +274,8 @@ class Compiler:
                 frm, e = fam.elements(fam.root(ref), a)
                 cond = AND(fam.kind_is(e, ("string",)), self.id_eq(ictx, fam.text(e)), live, inner)
                 return self.exists(frm, cond, self.table(node.database, inner_alias))
+            if getattr(fam, "RELATION_IN", False):
+                return self.relation_in(node, ref, ictx, AND(live, inner))
             cond = AND(self.id_eq(ictx, ref), live, inner)
             return self.exists(self.table(node.database, inner_alias), cond)
         j = self.access(ctx, node.field)
@@ -300,6 +292,19 @@ class Compiler:
         return self._guarded(
             [fam.kind_is(j, ("string",)), self.exists(self.table(node.database, inner_alias), cond)]
         )
+
+    def relation_in(self, node: A.Relation, ref: exp.Expr, ictx: _Ctx, where: exp.Expr) -> exp.Expr:
+        """``ref IN (SELECT id FROM t WHERE live AND inner AND <id byte-equal to ref>)`` (a family's
+        ``RELATION_IN``): MariaDB runs it as a semi-join that can start from the matching referenced rows
+        and reach the referring ones through the ref column's index, where a correlated EXISTS is one
+        probe per referring row (a full scan of the referring table). The byte check keeps it exact
+        whatever the columns' collations (IN compares in theirs)."""
+        exact = self.fam.binary(self.rcol(ictx, "id"))
+        check = exp.EQ(this=exact, expression=self.fam.binary(ref.copy()))
+        ids = exp.select(self.rcol(ictx, "id"), copy=False).from_(
+            self.table(node.database, ictx.alias), copy=False
+        )
+        return exp.In(this=ref, query=exp.Subquery(this=ids.where(AND(where, check), copy=False)))
 
     def relation_uncorrelated(self, node: A.Relation, ctx: _Ctx, ictx: _Ctx, where: exp.Expr) -> exp.Expr:
         """Spark: correlated subqueries are restricted, so the live matching ids are an uncorrelated
@@ -399,7 +404,7 @@ class Compiler:
         if t is T.DATE:
             if self._days(ctx, f) and not (type(val) is str and not valid_day(val)):
                 return self.day_range(c, _OPN[op], val)
-            return fam.date_cmp(c, _OPN[op], val, indexable=True)
+            return fam.date_cmp(c, _OPN[op], val, indexable=True, check=not self._day_checked)
         if t is T.ENUM_TAGS:
             return self.tags(fam.root(c), op, tuple(val))  # type: ignore[arg-type]
         if t is T.BOOLEAN:
@@ -446,7 +451,7 @@ class Compiler:
 
     def nonempty(self, c: exp.Expr) -> exp.Expr:
         """``c <> ''``; Oracle stores '' as NULL, where ``<> ''`` would be unknown for every row."""
-        if self.dialect == "oracle":
+        if self.fam.EMPTY_IS_NULL:
             return exp.Not(this=exp.Is(this=c, expression=exp.Null()))
         return self.fam.ne_empty(c)
 
@@ -513,6 +518,17 @@ class Compiler:
         c = self.col_expr(ctx, key)
         if t is T.DATE and self._days(ctx, key):
             return [(c, True)]  # real days only: the column itself orders them (NULL first ascending)
+        if t is T.DATE and fam.SORT_KEY_TEXT:
+            # one item, one day check per row: '1' + the day, or '2' + the text that is not a day
+            # (ranked after the days, by its full text: SPEC 8); NULL first ascending
+            key_text = exp.Case(
+                ifs=[
+                    exp.If(this=exp.Is(this=c.copy(), expression=exp.Null()), true=exp.Null()),
+                    exp.If(this=fam.valid_prefix(c.copy()), true=_cat("1", fam.head10(c.copy()))),
+                ],
+                default=_cat("2", c.copy()),
+            )
+            return [(fam.binary(exp.Paren(this=key_text)), True)]
         if t is T.DATE:
             # a text that is not a real day ranks after the days, by its full text (SPEC 8)
             valid = fam.valid_prefix(c.copy())
@@ -528,9 +544,51 @@ class Compiler:
             return [(fam.sort_number_column(c), True)]
         return [(c if t is T.BOOLEAN else fam.binary(c), True)]
 
+    def _json_sort_keyed(self, key: A.Field, ctx: _Ctx) -> list[tuple[exp.Expr, bool]]:
+        """Two items (a family's ``SORT_KEY_TEXT``): a code-point text whose first character is the
+        rank of semantics.sorting followed, for strings and days, by the value; then the JSON value
+        itself for numbers and booleans (jsonb orders numbers numerically and false < true; the rank
+        keeps them apart). Cheap per row (one kind test chain, at most one day check), so a deep page
+        walking the expression index that names exactly these items stays close to page 1."""
+        fam, t = self.fam, key.type
+        j = self.access(ctx, key)
+        is_str = fam.kind_is(j, ("string",))
+        text = fam.text(j)
+        empty = OR(fam.missing(j), fam.is_empty(j))
+        ranks: list[exp.If] = [exp.If(this=empty, true=_s(str(EMPTY)))]
+        val: list[exp.If] = []
+        if t is T.CURRENCY:
+            amt = fam.child(j, "val", 1)
+            ranks.append(exp.If(this=fam.kind_is(amt, ("number",)), true=_s(str(WELL_TYPED))))
+            val.append(exp.If(this=fam.kind_is(amt, ("number",)), true=fam.sort_num(amt)))
+        elif t is T.DATE:
+            ranks.append(
+                exp.If(
+                    this=AND(is_str.copy(), fam.valid_prefix(text.copy())),
+                    true=_cat(str(WELL_TYPED), fam.head10(text.copy())),
+                )
+            )
+        elif t not in STRING_TYPES and t not in (T.NUMBER, T.BOOLEAN, T.JSON):
+            raise _bad_query("bad-sort", f"cannot sort on a field of type {t.value}")
+        good_kind = "string" if t in STRING_TYPES else "number" if t is T.NUMBER else ""
+        good_kind = "boolean" if t is T.BOOLEAN else good_kind
+        for kind, cond in (
+            ("number", fam.kind_is(j, ("number",))),
+            ("string", is_str.copy()),
+            ("boolean", fam.kind_is(j, ("true", "false"))),
+            ("array", fam.kind_is(j, ("array",))),
+        ):
+            rank = str(WELL_TYPED if kind == good_kind else WRONG_TYPED + KIND_RANK[kind])
+            ranks.append(exp.If(this=cond, true=_cat(rank, text.copy()) if kind == "string" else _s(rank)))
+        rank_key = exp.Case(ifs=ranks, default=_s(str(WRONG_TYPED + KIND_RANK["object"])))
+        val.append(exp.If(this=fam.kind_is(j, ("number", "true", "false")), true=fam.sort_num(j)))
+        return [(fam.binary(exp.Paren(this=rank_key)), False), (exp.Case(ifs=val), False)]
+
     def _json_sort(self, key: A.Field, ctx: _Ctx) -> list[tuple[exp.Expr, bool]]:
         """A JSON value may hold any kind: the rank of semantics.sorting, then one column per kind."""
         fam, t = self.fam, key.type
+        if fam.SORT_KEY_TEXT:
+            return self._json_sort_keyed(key, ctx)
         j = self.access(ctx, key)
         is_num, is_str = fam.kind_is(j, ("number",)), fam.kind_is(j, ("string",))
         is_bool, is_arr = fam.kind_is(j, ("true", "false")), fam.kind_is(j, ("array",))
@@ -631,24 +689,59 @@ class Compiler:
         sel = sel.order_by(*self.order(query, ctx), copy=False)
         if query.limit is not None:
             sel = sel.limit(_n(query.limit), copy=False)
-        elif query.skip and self.dialect not in OFFSET_ALONE:
-            no_limit = INT_LIMIT - query.skip if self.dialect in INT_LIMIT_DIALECTS else NO_LIMIT
+        elif query.skip and not self.fam.OFFSET_ALONE:
+            no_limit = INT_LIMIT - query.skip if self.fam.INT_LIMIT else NO_LIMIT
             sel = sel.limit(_n(no_limit), copy=False)
         if query.skip:
             sel = sel.offset(_n(query.skip), copy=False)
-        return self._unaliased(sel, a)
+        return self._finished(sel, a)
 
-    @staticmethod
-    def _unaliased(sel: exp.Select, alias: str) -> exp.Select:
-        """Without a subquery nothing needs the table alias: drop it (shorter SQL, as a person writes it)."""
+    def count(self, query: A.Query, database: str | None) -> exp.Select:
+        """``SELECT COUNT(*)`` of the rows the query's filter matches: no ORDER BY (an order costs a
+        sort, or an index walk, of every row counted), no derived table, no skip or limit."""
+        a = "r0"
+        where, _ = self.pred(query.predicate, _Ctx(a, database))
+        sel = exp.select(exp.Count(this=exp.Star()), copy=False).from_(self.table(database, a), copy=False)
+        return self._finished(sel.where(where, copy=False), a)
+
+    def _finished(self, sel: exp.Select, alias: str) -> exp.Select:
+        """String literals a session setting could read as other text are rewritten by the family
+        (``Family.literal``: keys, and constants such as PostgreSQL's ``\\d`` regex); without a
+        subquery nothing needs the table alias: it is dropped (shorter SQL, as a person writes it)."""
+        rewrites = (
+            self.fam.rewrites
+            if self.fam.LITERAL_HAZARD is not None or self.fam.LONG_LITERAL is not None
+            else None
+        )
         cols: list[exp.Column] = []
-        for node in sel.walk():  # one pass: a large filter's tree has hundreds of thousands of nodes
-            if isinstance(node, (exp.Exists, exp.Subquery)) or (
-                isinstance(node, exp.In) and node.args.get("query")
-            ):
-                return sel
-            if isinstance(node, exp.Column):
+        lits: dict[int, exp.Expr] = {}
+        nested = False
+        # one pass over the args (sqlglot's walk() costs ~3x more per node, and a large filter's tree
+        # has hundreds of thousands of nodes)
+        stack: list[Any] = [sel]
+        push, pop = stack.append, stack.pop
+        column, literal, expr, subq = exp.Column, exp.Literal, exp.Expr, (exp.Exists, exp.Subquery)
+        while stack:
+            node = pop()
+            if isinstance(node, column):
                 cols.append(node)
+                continue  # identifiers only below
+            if type(node) is literal:
+                if rewrites is not None and node.is_string and rewrites(node.this):
+                    lits[id(node)] = node
+            elif isinstance(node, subq) or (isinstance(node, exp.In) and node.args.get("query")):
+                nested = True
+            for v in node.args.values():
+                if type(v) is list:
+                    for x in v:
+                        if isinstance(x, expr):
+                            push(x)
+                elif isinstance(v, expr):
+                    push(v)
+        if lits:
+            self.fam.rewrite_literals(sel, lits)
+        if nested:
+            return sel
         for c in cols:
             t = c.args.get("table")
             if t is not None and t.name == alias:
@@ -658,6 +751,17 @@ class Compiler:
         if isinstance(tbl, exp.Table):
             tbl.set("alias", None)
         return sel
+
+
+def _cat(prefix: str, e: exp.Expr) -> exp.Expr:
+    """``prefix || e`` (the rank character before a sort value)."""
+    return exp.DPipe(this=_s(prefix), expression=exp.Paren(this=e), safe=True)  # ``||`` binds as ``->>``
+
+
+def _bad_day(value: object) -> bool:
+    """A date Compare's value that is not a day (only a hand-built AST holds one; it stays a literal
+    in the shape): its form compares the first 10 characters and always checks them."""
+    return type(value) is str and not valid_day(value)
 
 
 class _Pred(A.Visitor[tuple[exp.Expr, bool]]):
@@ -674,7 +778,20 @@ class _Pred(A.Visitor[tuple[exp.Expr, bool]]):
         return fn(*[exp.Paren(this=p) for p, _ in parts]), any(n for _, n in parts)
 
     def visit_and(self, node: A.And) -> tuple[exp.Expr, bool]:
-        return self._connect(node, AND)
+        c = self.c
+        checked: set[A.Field] = set()  # date fields whose day check an earlier bound of this AND has
+        parts = []
+        for it in node.items:
+            if type(it) is A.Compare and it.field.type is T.DATE and not _bad_day(it.value):
+                c._day_checked = it.field in checked
+                checked.add(it.field)
+                try:
+                    parts.append(self.visit(it))
+                finally:
+                    c._day_checked = False
+            else:
+                parts.append(self.visit(it))
+        return AND(*[exp.Paren(this=p) for p, _ in parts]), any(n for _, n in parts)
 
     def visit_or(self, node: A.Or) -> tuple[exp.Expr, bool]:
         if self.c.columns:
@@ -735,11 +852,14 @@ def compile_shape(
     layout: JsonLayout | ColumnsLayout | None = None,
     database: str | None = None,
     icu_lower: bool = False,
+    count: bool = False,
 ) -> Compiled:
-    """Compile a shape (see ``shape.extract``): the params are Slots, bound later by ``shape.resolve``."""
+    """Compile a shape (see ``shape.extract``): the params are Slots, bound later by ``shape.resolve``.
+    ``count``: the ``SELECT COUNT(*)`` of its matches (``Compiler.count``)."""
+    budget.check(shape, dialect)  # before any tree is built: the cost of a compile is bounded
     comp = Compiler(dialect, layout if layout is not None else JsonLayout(), None, icu_lower)
     db = database if database is not None else shape.database
-    tree = comp.select(shape, db)
+    tree = comp.count(shape, db) if count else comp.select(shape, db)
     return Compiled(tree, comp.params, db, tuple(comp.warnings))
 
 

@@ -4,13 +4,21 @@ The indexed expressions are built by the same compiler and family code that writ
 printed without table qualifiers, so an advised index names exactly the expression the SQL uses (an
 expression index only serves a query whose expression matches it). Where no index can serve a form,
 the advice says so instead of printing a useless index.
+
+The output is meant to be piped into ``psql``, ``mysql``, ``sqlite3`` or ``duckdb``, and keys come from
+untrusted filters, so nothing a key holds is printed raw: in statements keys are literals in the form the
+family writes for every session setting (PostgreSQL ``E'...'`` for a backslash or a control character),
+a statement holding any other control character or a subquery (SQLite cannot index a ``json_each``
+lookup) is left out with a note, a key holding NUL is never compiled, and in ``--`` notes every key is
+shown by ``shown`` (no line break, NUL, backslash or quote; long keys cut) and every note is one line
+(docs/security.md, "What is escaped").
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,11 +40,47 @@ class Advice:
 
     statements: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: statement -> the labels of the stored filters it serves (when ``advise`` was given labels)
+    serves: dict[str, list[str]] = field(default_factory=dict)
 
     def text(self) -> str:
-        out = list(self.statements)
-        out += [f"-- {n}" for n in self.notes]
+        out = [
+            f"{s} -- serves {comment(', '.join(self.serves[s]))}" if self.serves.get(s) else s
+            for s in self.statements
+        ]
+        out += [f"-- {comment(n)}" for n in self.notes]
         return "\n".join(out)
+
+
+def comment(text: str) -> str:
+    """``text`` as the body of one ``--`` line: every character that is not printable (line breaks, NUL,
+    at which psql cuts a line, the line and paragraph separators...) as ``<U+XXXX>``."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else f"<U+{ord(c):04X}>" for c in text)
+
+
+#: keys longer than this are cut in notes (a note names the key, it need not repeat 1 MB of it)
+SHOWN_MAX = 60
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_.$-]{1,60}")
+
+
+def shown(key: str) -> str:
+    """A key as a note shows it: as it is when it is plain (letters, digits, ``_.$-``), else in double
+    quotes with ``"``, ``\\`` and every character that is not printable as ``<U+XXXX>``, cut after
+    ``SHOWN_MAX`` characters (the count of the rest follows)."""
+    if _PLAIN.fullmatch(key):
+        return key
+    head = key[:SHOWN_MAX]
+    body = "".join(c if c.isprintable() and c not in '"\\' else f"<U+{ord(c):04X}>" for c in head)
+    more = f"...(+{len(key) - SHOWN_MAX} characters)" if len(key) > SHOWN_MAX else ""
+    return f'"{body}"{more}'
+
+
+class _Unindexable(Exception):
+    """An expression no ``CREATE INDEX`` can name (a subquery) or print safely (a raw control character)."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +147,8 @@ class _Uses(A.Visitor[None]):
 
     def visit_relation(self, node: A.Relation) -> None:
         self.use(None, "ref", node.database)
+        if node.field.type is T.REF:  # the referring value: what the join from the referenced rows reads
+            self.use(node.field, "refcol")
         _uses(node.predicate, node.database, self.negated, self.out)
 
     def visit_search(self, node: A.Search) -> None:
@@ -144,6 +190,8 @@ class _Advisor:
         self.columns = isinstance(layout, ColumnsLayout)
         self.advice = Advice()
         self._seen: set[str] = set()
+        #: the stored filter being advised (named after each statement it needs), when labelled
+        self.current: str | None = None
 
     # ---- output
     def q(self, name: str) -> str:
@@ -151,8 +199,20 @@ class _Advisor:
 
     def sql(self, e: exp.Expr) -> str:
         """An index element: a column as it is, any other expression in parentheses (PostgreSQL needs them)."""
-        text = _strip(e).sql(self.dialect)
+        text = self.expr(e)
         return text if isinstance(e, (exp.Column, exp.Paren)) else f"({text})"
+
+    def expr(self, e: exp.Expr) -> str:
+        """``e`` as SQL, its literals in the family's setting-proof form; ``_Unindexable`` for a subquery
+        (SQLite's ``json_each`` lookup of a key its paths cannot name) or text that would hold a control
+        character."""
+        stripped = self.comp.fam.safe_literals(_strip(e))
+        if stripped.find(exp.Subquery, exp.Select) is not None:
+            raise _Unindexable("a json_each lookup")
+        text = stripped.sql(self.dialect)
+        if not text.isprintable():
+            raise _Unindexable("a control character")
+        return text
 
     def table(self, database: str | None) -> str:
         name = self.q(self.layout.table_name(database))
@@ -164,11 +224,15 @@ class _Advisor:
         digest = hashlib.sha1(f"{tname}\0{body}\0{using}".encode()).hexdigest()[:8]
         name = f"{raw[:48]}_{digest}"
         how = f" USING {using}" if using else ""
-        exists = "" if self.fam == "mysql" else " IF NOT EXISTS"
+        exists = " IF NOT EXISTS" if self.comp.fam.CREATE_INDEX_IF_NOT_EXISTS else ""
         stmt = f"CREATE INDEX{exists} {self.q(name)} ON {self.table(database)}{how} ({body});"
         if stmt not in self._seen:
             self._seen.add(stmt)
             self.advice.statements.append(stmt)
+        if self.current is not None:
+            served = self.advice.serves.setdefault(stmt, [])
+            if self.current not in served:
+                served.append(self.current)
 
     def extension(self, name: str) -> None:
         stmt = f"CREATE EXTENSION IF NOT EXISTS {name};"
@@ -195,6 +259,23 @@ class _Advisor:
 
     # ---- advice per use
     def use(self, u: _Use) -> None:
+        try:
+            self._use(u)
+        except _Unindexable as e:
+            self.unindexable(u.kind, u.field, str(e))
+
+    def unindexable(self, kind: str, f: A.Field | None, why: str) -> None:
+        name = "the record" if f is None else shown(".".join(f.segments))
+        self.note(
+            f"{kind} on {name}: no index advised, its expression holds {why} (a key holding a quote, a "
+            "backslash or a control character on SQLite, or a NUL on any engine)"
+        )
+
+    def _use(self, u: _Use) -> None:
+        if u.field is not None and any("\x00" in seg for seg in u.field.segments):
+            # no engine's SQL text holds a NUL (to_sql refuses such a key: bad-value)
+            self.unindexable(u.kind, u.field, "a NUL character")
+            return
         if u.negated and u.kind not in ("ref",):
             self.note(
                 f"negative or excluding conditions ({u.kind} on {self.label(u)}) match most rows: an index "
@@ -210,7 +291,7 @@ class _Advisor:
 
     @staticmethod
     def label(u: _Use) -> str:
-        return "the record" if u.field is None else ".".join(u.field.segments)
+        return "the record" if u.field is None else shown(".".join(u.field.segments))
 
     def record(self, u: _Use) -> None:
         lay = self.layout
@@ -219,7 +300,14 @@ class _Advisor:
         elif u.kind == "ref":
             self.note(
                 f"relations: the primary key on {self.q(lay.id)} of {self.table(u.database)} serves the "
-                "EXISTS lookup of each referenced row"
+                "lookup of each referenced row; the ref value's index, the join from the matching referenced "
+                "rows"
+                + (
+                    ' (printed COLLATE "C", for an id column declared COLLATE "C"; for an id column in the '
+                    "database's default collation index the plain value)"
+                    if self.comp.fam.INDEX_FORMS.get("columns", {}).get("refcol") == "column_c"
+                    else ""
+                )
             )
         elif u.kind == "created":
             self.index(u.database, "created_at", self.q(lay.created_at))
@@ -233,115 +321,120 @@ class _Advisor:
                 "search terms match any searchable field case-insensitively: no index serves them"
                 + (
                     "; pg_trgm indexes on lower(text) of each searched field help"
-                    if self.fam == "postgres"
+                    if "trgm" in self.comp.fam.INDEX_FORMS.get("json", {}).values()
                     else ""
                 )
             )
 
     def json_use(self, u: _Use) -> None:
+        """The form the family declares for this use (``Family.INDEX_FORMS["json"]``), built from the
+        family's own expressions; else its note (``INDEX_WHY``)."""
         assert u.field is not None
-        f, db, fam = u.field, u.database, self.fam
+        f, db = u.field, u.database
         k = "ci" if u.kind == "ci-prefix" else u.kind
         name = ".".join(f.segments)
         j = self.json(db, f)
         F = self.comp.fam
-        if fam == "postgres":
-            if k == "tags" and j.top:
-                self.index(db, "data_gin", f"{self.q(self.layout.data)} jsonb_path_ops", using="gin")
-            elif k in ("eq", "in", "range", "state"):
-                self.index(db, name, self.sql(F.value(j)))
-            elif k == "tags":
-                self.index(db, f"{name}_gin", self.sql(F.value(j)), using="gin")
-            elif k in ("money-eq", "money-range"):
-                self.index(db, f"{name}_val", self.sql(F.value(F.child(j, "val", 1))))
-            elif k in ("date", "text-range"):
-                self.index(db, f"{name}_c", self.sql(exp.Paren(this=F.binary(F.text(j)))))
-            elif k == "ci":
-                self.extension("pg_trgm")
-                self.index(db, f"{name}_trgm", f"{self.sql(F.lower(F.text(j)))} gin_trgm_ops", using="gin")
-            return
-        if (
-            fam == "sqlite"
-            and k in ("eq", "in", "range", "date", "text-range")
-            and f.type is not T.ATTACHMENT
-        ):
-            self.index(db, name, self.sql(F.text(j)))
-            return
-        if fam == "sqlite" and k in ("money-eq", "money-range"):
+        forms = F.INDEX_FORMS.get("json", {})
+        form = forms.get(u.kind, forms.get(k))
+        text = F.text(j)
+        if form == "value":
+            self.index(db, name, self.sql(F.value(j)))
+        elif form == "tags_gin" and j.top:  # a top-level key: containment on the document
+            self.index(db, "data_gin", f"{self.q(self.layout.data)} jsonb_path_ops", using="gin")
+        elif form == "tags_gin":
+            self.index(db, f"{name}_gin", self.sql(F.value(j)), using="gin")
+        elif form == "money_value":
+            self.index(db, f"{name}_val", self.sql(F.value(F.child(j, "val", 1))))
+        elif form == "c_text":
+            self.index(db, f"{name}_c", self.sql(exp.Paren(this=F.binary(text))))
+        elif form in ("trgm", "trgm_prefix"):
+            self.trigram(db, name, F.lower(text), prefix=form == "trgm_prefix")
+        elif form == "ref_c":
+            self.index(db, f"{name}_ref", self.sql(exp.Paren(this=self._c_collated(text))))
+        elif form == "text" or (form == "scalar_text" and f.type is not T.ATTACHMENT):
+            self.index(db, f"{name}_ref" if k == "refcol" else name, self.sql(text))
+        elif form == "money_text":
             self.index(db, f"{name}_val", self.sql(F.text(F.child(j, "val", 1))))
-            return
-        why = {
-            "mysql": "MariaDB (before 11.8) and MySQL use an index on a JSON value only through a generated "
-            "column named in the query: map such fields to columns (--layout columns)",
-            "duckdb": "DuckDB indexes (ART) serve equality on plain columns; JSON values are scanned, with "
-            "zonemaps skipping row groups",
-            "sqlite": "SQLite's expression indexes serve equality and ranges on json_extract, not this form",
-        }
-        self.note(f"{k} on {name}: " + why.get(fam, f"no index advice for the {self.dialect} dialect"))
+        elif form is not None and form.startswith("note:"):
+            self.note(form[5:].format(name=name))
+        elif F.INDEX_WHY.get("json", "") is not None:
+            why = F.INDEX_WHY.get("json") or f"no index advice for the {self.dialect} dialect"
+            self.note(f"{k} on {shown(name)}: " + why)
+
+    def trigram(self, db: str | None, name: str, low: exp.Expr, prefix: bool) -> None:
+        """pg_trgm's GIN index on ``lower(x)`` (every LIKE), and for a prefix a btree that serves it as a range."""
+        self.extension("pg_trgm")
+        self.index(db, f"{name}_trgm", f"{self.sql(low)} gin_trgm_ops", using="gin")
+        if prefix:
+            self.index(db, f"{name}_prefix", f"{self.sql(low)} text_pattern_ops")
 
     def column_use(self, u: _Use) -> None:
+        """As ``json_use``, from ``Family.INDEX_FORMS["columns"]``; a currency amount, a ref column and
+        a date column declared to hold days are ranges or joins on the column itself everywhere."""
         assert u.field is not None
-        f, k, db, fam = u.field, u.kind, u.database, self.fam
+        f, k, db = u.field, u.kind, u.database
         c = self.column(db, f)
         if c is None:
             return
         name = ".".join(f.segments)
         F = self.comp.fam
+        forms = F.INDEX_FORMS.get("columns", {})
+        lay = self.layout
         if k == "ci-prefix":
-            lay = self.layout
-            if fam == "mysql" and isinstance(lay, ColumnsLayout) and lay.ci_collation:
+            form = forms.get(k)
+            if form == "ci_collation_column" and isinstance(lay, ColumnsLayout) and lay.ci_collation:
                 self.index(db, name, self.sql(c))  # serves the LIKE prefilter on the column itself
                 return
-            if fam == "mysql":
+            if form == "ci_collation_column":
                 self.note(
-                    f"ci-prefix on {name}: declare the text columns' case-insensitive collation in the layout "
+                    f"ci-prefix on {shown(name)}: declare the text columns' case-insensitive collation in the layout "
                     f"(ci_collation, one of {', '.join(CI_COLLATIONS)}) and the column's index serves it"
                 )
                 return
+            if form == "trgm_prefix":
+                self.trigram(db, name, F.lower(c), prefix=True)
+                return
             k = "ci"
-        if k in ("money-eq", "money-range") or (k == "date" and self.comp._days(self.ctx(db), f)):
+        if k == "refcol" and forms.get(k) == "column_c":
+            self.index(db, f"{name}_ref", f'{self.sql(c)} COLLATE "C"')
+            return
+        if k in ("money-eq", "money-range", "refcol") or (k == "date" and self.comp._days(self.ctx(db), f)):
             self.index(db, name, self.sql(c))  # a range on the column itself (days: ColumnSpec.days)
             return
-        if fam == "postgres":
-            if k in ("eq", "in", "range", "state"):
-                self.index(db, name, self.sql(c))
-            elif k in ("date", "text-range"):
-                self.index(db, f"{name}_c", self.sql(exp.Paren(this=F.binary(c))))
-            elif k == "ci":
-                self.extension("pg_trgm")
-                self.index(db, f"{name}_trgm", f"{self.sql(F.lower(c))} gin_trgm_ops", using="gin")
-            elif k == "tags":
-                self.index(db, f"{name}_gin", self.sql(c), using="gin")
-            return
-        if (
-            fam in ("sqlite", "mysql", "duckdb")
-            and k in ("eq", "in", "range", "state")
-            or (fam == "sqlite" and k in ("date", "text-range"))
-            or (fam == "mysql" and k == "date")
-        ):
-            if fam == "duckdb" and k not in ("eq", "in"):
-                self.note(
-                    f"{k} on {name}: DuckDB scans columns with zonemaps; its ART indexes serve point lookups"
-                )
-                return
+        form = forms.get(k)
+        if form == "column":
             self.index(db, name, self.sql(c))
-            return
-        why = {
-            "mysql": "MariaDB compares text here byte-wise (CAST AS BINARY), which no index on a column of a "
-            "case-insensitive or PAD SPACE collation serves",
-            "duckdb": "DuckDB scans columns with zonemaps; its ART indexes serve point lookups",
-        }
-        self.note(f"{k} on {name}: " + why.get(fam, "no index serves a case-insensitive or list test here"))
+        elif form == "c_column":
+            self.index(db, f"{name}_c", self.sql(exp.Paren(this=F.binary(c))))
+        elif form == "trgm":
+            self.trigram(db, name, F.lower(c), prefix=False)
+        elif form == "gin":
+            self.index(db, f"{name}_gin", self.sql(c), using="gin")
+        elif F.INDEX_WHY.get("columns", "") is not None:
+            why = F.INDEX_WHY.get("columns") or "no index serves a case-insensitive or list test here"
+            self.note(f"{k} on {shown(name)}: " + why)
 
     def order(self, database: str | None, query: A.Query | None) -> None:
         """The index whose columns are exactly the query's ORDER BY items (its sort keys, then the default
         order), each with the NULL placement the SQL asks: walked in order it returns a page without a
         sort. Printed for the default order too (``query`` None or unsorted)."""
         sort = query.sort if query is not None else ()
+        nul = [sk.key for sk in sort if isinstance(sk.key, A.Field) and "\x00" in "".join(sk.key.segments)]
+        if nul:  # no engine's SQL text holds a NUL (to_sql refuses such a key: bad-value)
+            self.unindexable("sort", nul[0], "a NUL character")
+            return
         try:
             items = self.comp.order(A.Query(sort=sort, database=database), self.ctx(database))
         except FilterError:  # an unmapped or unsortable field: compiling the query refuses it
             return
+        try:
+            self._order(database, sort, items)
+        except _Unindexable as e:
+            keys = [sk.key for sk in sort if isinstance(sk.key, A.Field)]
+            self.unindexable("sort", keys[0] if len(keys) == 1 else None, str(e))
+
+    def _order(self, database: str | None, sort: tuple[A.SortKey, ...], items: list[exp.Ordered]) -> None:
         label = (
             "order_"
             + "_".join(
@@ -350,13 +443,23 @@ class _Advisor:
             if sort
             else "default_order"
         )
-        if self.fam == "mysql":
+        shown_label = (
+            "order "
+            + " ".join(
+                shown(".".join(sk.key.segments)) if isinstance(sk.key, A.Field) else sk.key.name
+                for sk in sort
+            )
+            if sort
+            else "default order"
+        )
+        order_index = self.comp.fam.ORDER_INDEX
+        if order_index == "columns":
             bad = [o for o in items if not isinstance(o.this, exp.Column)]
             if bad:
-                what = ", ".join(_strip(o.this).sql(self.dialect) for o in bad)
+                what = ", ".join(self.expr(o.this) for o in bad)
                 tie = any(c.name == self.layout.id for o in bad for c in o.this.find_all(exp.Column))
                 self.note(
-                    f"{label.replace('_', ' ')}: MariaDB and MySQL index no expression ({what}), so every page "
+                    f"{shown_label}: MariaDB and MySQL index no expression ({what}), so every page "
                     "is a scan and a sort"
                     + (
                         "; an id column that orders by code point (utf8mb4_nopad_bin or VARBINARY) declared "
@@ -371,9 +474,15 @@ class _Advisor:
                     )
                 )
                 return
-        elif self.fam not in ("postgres", "sqlite"):
+        elif order_index != "expressions":
             return
         self.index(database, label, ", ".join(self.ordered(o) for o in items))
+
+    @staticmethod
+    def _c_collated(e: exp.Expr) -> exp.Expr:
+        """``(e) COLLATE "C"``: the ref value as the join with an id column declared ``COLLATE "C"``
+        (filterdsl's own tables) compares it; an index in another collation does not serve that join."""
+        return exp.Collate(this=exp.Paren(this=e), expression=exp.to_identifier("C", quoted=True))
 
     def ordered(self, o: exp.Ordered) -> str:
         """One ORDER BY item as an index element: the expression, then DESC and NULLS as the SQL has them."""
@@ -395,12 +504,16 @@ def advise(
     dialect: str,
     layout: JsonLayout | ColumnsLayout | None = None,
     all_fields: Iterable[tuple[str | None, A.Field]] = (),
+    labels: Sequence[str] | None = None,
 ) -> Advice:
     """The indexes (and extensions) that serve ``queries`` on ``dialect``; ``all_fields`` adds every
-    ``(database, field)`` given, as if each were filtered by equality and range (and sorted)."""
+    ``(database, field)`` given, as if each were filtered by equality and range (and sorted).
+    ``labels`` (one per query, e.g. its file): ``Advice.serves`` and the text name, after each
+    statement, the stored filters it serves."""
     adv = _Advisor(dialect.lower(), layout if layout is not None else JsonLayout())
     dbs: list[str | None] = []
-    for q in queries:
+    for i, q in enumerate(queries):
+        adv.current = labels[i] if labels is not None and i < len(labels) else None
         uses: list[_Use] = []
         _uses(q.predicate, q.database, False, uses)
         for u in uses:
@@ -410,6 +523,7 @@ def advise(
             adv.order(q.database, None)
         dbs.append(q.database)
     for db, f in all_fields:
+        adv.current = "--all-fields" if labels is not None else None
         kinds = {
             T.ENUM_TAGS: ("tags",),
             T.DATE: ("date",),

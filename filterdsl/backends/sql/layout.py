@@ -118,6 +118,12 @@ class ColumnsLayout:
     binary_id: bool = False
 
     def __post_init__(self) -> None:
+        if self.ci_collation is not None and not isinstance(self.ci_collation, str):
+            raise FilterError.one(
+                "bad-layout",
+                f"ci_collation is a collation name (a string), not {type(self.ci_collation).__name__}",
+                Location(param="layout"),
+            )
         if self.ci_collation is not None and self.ci_collation not in CI_COLLATIONS:
             raise FilterError.one(
                 "bad-layout",

@@ -13,17 +13,18 @@ import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 from filterdsl.ast import Query
 from filterdsl.backends.memory import project
 from filterdsl.backends.sql import JsonLayout, to_sql
 from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.records import check_run_args
 from filterdsl.schema import CatalogSource
 from filterdsl.semantics.numbers import INT53, INT64, int_within, refuse_inexact_numbers
 
 Doc = dict[str, Any]
-ENGINES = ("sqlite", "duckdb", "postgres", "mysql", "datafusion", "clickhouse")
+ENGINES = ("sqlite", "duckdb", "postgres", "mysql", "datafusion", "clickhouse", "spark")
 #: in-process engines loaded in the columns layout (see sql_columnar_exec)
 COLUMNAR = ("datafusion", "clickhouse")
 Dataset = Mapping[Any, list[Doc]]
@@ -40,6 +41,7 @@ INEXACT_INTS = {
         INT53,
         "reads JSON numbers as doubles (MariaDB/MySQL have no exact type for every JSON number)",
     ),
+    "spark": (INT53, "compares JSON numbers as doubles (try_variant_get(..., 'double'))"),
 }
 
 
@@ -151,8 +153,10 @@ def _postgres(dataset: Mapping[Any, list[Doc]], tables: dict[Any, str], url: str
 
 
 def _mysql_args(url: str) -> dict[str, Any]:
+    """pymysql's arguments for ``url``; ``?sql_mode=...`` sets the session's sql_mode (the tests run
+    with ``NO_BACKSLASH_ESCAPES`` this way)."""
     u = urlparse(url)
-    return {
+    args: dict[str, Any] = {
         "host": u.hostname or "127.0.0.1",
         "port": u.port or 3306,
         "user": unquote(u.username or "root"),
@@ -160,6 +164,43 @@ def _mysql_args(url: str) -> dict[str, Any]:
         "database": (u.path or "/test").lstrip("/") or "test",
         "charset": "utf8mb4",
     }
+    mode = parse_qs(u.query).get("sql_mode")
+    if mode:
+        args["sql_mode"] = mode[-1]
+    return args
+
+
+def _holds_nul(doc: Any) -> bool:
+    stack = [doc]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if "\x00" in v:
+                return True
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return False
+
+
+def _refuse_nul(dataset: Mapping[Any, list[Doc]], engine: str) -> None:
+    """SQLite and PostgreSQL cannot hold a NUL exactly (guard.py): a record holding one is refused
+    loudly (``bad-record``), not loaded into wrong answers (SQLite) or a driver error (PostgreSQL)."""
+    for db, docs in dataset.items():
+        for i, d in enumerate(docs):
+            if _holds_nul(d):
+                raise FilterError(
+                    [
+                        Diagnostic(
+                            "bad-record",
+                            f"record {i} of {db!r} holds a NUL character (U+0000), which {engine} cannot "
+                            "store and compare exactly; remove it, or use DuckDB, MariaDB or ClickHouse",
+                            Location(param="records", index=i),
+                        )
+                    ]
+                )
 
 
 @contextmanager
@@ -196,6 +237,7 @@ def _fetch(
     query: Query, dataset: Dataset, engine: str, url: str | None, catalog: CatalogSource | None
 ) -> list[Doc]:
     """Canonical documents in result order, unprojected."""
+    check_run_args(query, dataset)
     if engine not in ENGINES:
         raise FilterError(
             [
@@ -210,6 +252,10 @@ def _fetch(
     if engine in INEXACT_INTS:
         bounds, why = INEXACT_INTS[engine]
         refuse_inexact_numbers(engine, dataset, int_within(bounds), why)
+    if engine == "spark":  # DataFrames on a local session or Spark Connect (url: sc://host:port)
+        from filterdsl.backends.sql.spark_runners import fetch
+
+        return fetch(query, dataset, url, catalog, main)
     if engine in COLUMNAR:
         from filterdsl.backends.sql.columnar_runners import fetch_ids
 
@@ -225,6 +271,8 @@ def _fetch(
     dialect = {"sqlite": "sqlite", "duckdb": "duckdb", "postgres": "postgres", "mysql": "mysql"}[engine]
     q = Query(query.predicate, query.sort, query.skip, query.limit, None, main)
     sql, params = to_sql(q, dialect, layout, catalog)
+    if engine in ("sqlite", "postgres"):
+        _refuse_nul(dataset, engine)
     if engine == "sqlite":
         with _sqlite(dataset, tables) as con:
             rows = con.execute(sql, params).fetchall()

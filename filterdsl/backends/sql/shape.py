@@ -44,7 +44,7 @@ class Slot:
 
 
 def like_escape(v: str) -> str:
-    r"""``v`` as a LIKE pattern that matches itself only (with ``ESCAPE '\'``)."""
+    r"""``v`` as a LIKE pattern that matches itself only (escape character ``\``, PostgreSQL's default)."""
     return v.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 

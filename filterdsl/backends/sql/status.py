@@ -17,7 +17,10 @@ EXECUTED: dict[str, dict[str, str]] = {
     "duckdb": {"json": "DuckDB", "columns": "DuckDB"},
     "postgres": {"json": "PostgreSQL 15+", "columns": "PostgreSQL 15+"},
     "mysql": {"json": "MariaDB 10.6+", "columns": "MariaDB 10.6+"},
-    "spark": {"json": "Spark 4 (local session)"},
+    "spark": {
+        "json": "Spark 4 (local session and Spark Connect)",
+        "columns": "Spark 4 (local session and Spark Connect, through filterdsl.integrations.spark)",
+    },
     "clickhouse": {
         "json": "ClickHouse through chDB (in process)",
         "columns": "ClickHouse through chDB (in process)",

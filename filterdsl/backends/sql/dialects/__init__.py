@@ -20,6 +20,42 @@ class GenericFamily(Family):
     """Dialects whose JSON functions filterdsl does not know: only record-level filters compile."""
 
 
+class _BoolGenericFamily(GenericFamily):
+    BOOL_VALUES = True
+
+
+class _HiveFamily(_BoolGenericFamily):
+    INT_LIMIT = True
+
+
+class _OracleFamily(GenericFamily):
+    EMPTY_IS_NULL = True
+
+
+#: sqlglot dialects without a JSON family: what their SQL can say (predicates as values, LIMIT width,
+#: how '' is stored), declared here so that no other module tests a dialect's name
+GENERIC_FAMILIES: dict[str, type[Family]] = {
+    **{
+        d: _BoolGenericFamily
+        for d in (
+            "materialize",
+            "risingwave",
+            "redshift",
+            "bigquery",
+            "snowflake",
+            "trino",
+            "presto",
+            "athena",
+            "starrocks",
+            "doris",
+        )
+    },
+    "spark2": _HiveFamily,
+    "hive": _HiveFamily,
+    "oracle": _OracleFamily,
+}
+
+
 FAMILIES: dict[str, type[Family]] = {
     "sqlite": SQLiteFamily,
     "duckdb": DuckDBFamily,
@@ -44,11 +80,16 @@ DIALECT_FAMILY: dict[str, str] = {
 }
 
 
-def family_for(dialect: str, param: ParamFn) -> Family:
+def family_class(dialect: str) -> type[Family]:
+    """The family that writes ``dialect`` (its declarations say what the dialect's SQL can say)."""
     name = DIALECT_FAMILY.get(dialect)
     if name is None:
-        return GenericFamily(param, dialect)
-    return FAMILIES[name](param, dialect)
+        return GENERIC_FAMILIES.get(dialect, GenericFamily)
+    return FAMILIES[name]
+
+
+def family_for(dialect: str, param: ParamFn) -> Family:
+    return family_class(dialect)(param, dialect)
 
 
 # every dialect a family writes is complete before any thread can compile (issue 26, H7)

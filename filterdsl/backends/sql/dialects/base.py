@@ -2,14 +2,17 @@
 
 A *family* knows one engine's JSON functions: how to reach a value below the ``data`` column, test its
 JSON type, read it as text or number, expand an array into rows, and compare strings by code point.
-Everything is built as sqlglot trees; user text (field keys, path segments, values) only ever enters
-as a bound parameter through ``param``.
+Everything is built as sqlglot trees. Values only ever enter as bound parameters through ``param``;
+field keys and path segments are string literals (an expression index only serves a query that names
+the same key), written by ``literal`` in a form whose meaning no session setting changes
+(``LITERAL_HAZARD``, ``safe_literals``; docs/security.md, "What is escaped").
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -165,8 +168,45 @@ class Family:
     STARTS_FN: str | None = None
     ENDS_FN: str | None = None
     SUBSTR_FN: str | None = None
+    # ---- what the engine's SQL can say (declared per family, as sqlglot's dialect classes declare
+    # theirs; the compiler and to_sql read these, never a dialect's name)
+    #: a predicate is a value: CASE may return it, COALESCE may take it (not T-SQL, Oracle...)
+    BOOL_VALUES = False
+    #: OFFSET without LIMIT is accepted (SQLite and MySQL need a LIMIT before OFFSET)
+    OFFSET_ALONE = False
+    #: LIMIT must fit a 32-bit INT (Spark 2, Hive)
+    INT_LIMIT = False
+    #: the empty string is stored as NULL (Oracle): "not empty" is IS NOT NULL, as ``<> ''`` is unknown
+    EMPTY_IS_NULL = False
+    #: this family's output runs in the test suite; every other dialect's output is parsed back, to
+    #: refuse what sqlglot writes but is not SQL there (PRQL, DAX)
+    VERIFIED = False
+    #: relations as uncorrelated subqueries (``id IN (SELECT ...)``): correlated ones are restricted
+    uncorrelated = False
+
+    # ---- what the engine's indexes serve (``filterdsl indexes``, backends/sql/indexes.py)
+    #: per layout ("json", "columns"), the index form that serves each kind of use (eq, in, range, state,
+    #: date, text-range, ci, ci-prefix, tags, money-eq, money-range, refcol); the advisor builds each
+    #: form from this family's own expressions, so an advised index names exactly the SQL's expression
+    INDEX_FORMS: dict[str, dict[str, str]] = {}
+    #: per layout, why no index serves the other kinds (None: nothing is said; absent: a generic note)
+    INDEX_WHY: dict[str, str | None] = {}
+    #: the ORDER BY items an index can hold: "expressions", "columns" (no expression indexes) or None
+    ORDER_INDEX: str | None = None
+    #: ``CREATE INDEX IF NOT EXISTS`` is accepted (not MySQL 8)
+    CREATE_INDEX_IF_NOT_EXISTS = True
+
+    @staticmethod
+    def typed_params(tree: exp.Expr, params: dict[str, Any]) -> exp.Expr:
+        """The tree with placeholders as the engine takes them (ClickHouse: typed); as it is elsewhere."""
+        return tree
+
     #: valid_day is one anchored DAY_PREFIX regex (the engine's regex has look-ahead)
     DAY_REGEX = False
+    #: sorts write the rank and text values as one code-point text item (the rank character first),
+    #: the JSON value of numbers and booleans as a second (compiler._json_sort_keyed): few, cheap items
+    #: that an expression index names; dates of the columns layout as one '1'+day / '2'+text item
+    SORT_KEY_TEXT = False
     #: the engine's JSON type says "boolean" for both: true and false are told apart by their text
     ONE_BOOLEAN_TYPE = False
     #: ``text(j)`` of a non-string JSON value is its JSON text (a number, true, false, null, ``[``...,
@@ -259,6 +299,80 @@ class Family:
         it holds NUL, which no engine accepts in SQL text."""
         return self.param(text) if "\x00" in text else _s(text)
 
+    # ---- string literals under every session setting
+    #: characters whose meaning in a plain ``'...'`` literal, as sqlglot writes it for this dialect,
+    #: depends on a session setting (PostgreSQL ``standard_conforming_strings``, MariaDB/MySQL
+    #: ``NO_BACKSLASH_ESCAPES``, Spark ``escapedStringLiterals``); None: no setting changes it (SQLite,
+    #: DuckDB, ClickHouse). Literals holding one are rewritten by ``safe_literals`` through ``literal``.
+    LITERAL_HAZARD: re.Pattern[str] | None = None
+    #: literals longer than this are rewritten by ``literal`` too (MariaDB: sqlglot escapes a literal
+    #: character by character, about 3 us each, where the hex form is written at once)
+    LONG_LITERAL: int | None = None
+
+    def rewrites(self, text: str) -> bool:
+        """``safe_literals`` rewrites a string literal holding ``text``."""
+        hazard, long = self.LITERAL_HAZARD, self.LONG_LITERAL
+        return (hazard is not None and hazard.search(text) is not None) or (
+            long is not None and len(text) > long
+        )
+
+    #: NUL (U+0000) in a string value: True where the engine stores, compares and searches it exactly
+    #: (it is bound), False where it cannot (refused: ``bad-value``, guard.py; a NUL in a key is
+    #: refused on every dialect)
+    HOLDS_NUL = True
+    #: why the engine cannot hold a NUL, where HOLDS_NUL is False (named in the refusal)
+    NUL_WHY = ""
+
+    #: the largest statement (bytes of SQL text plus string parameters) ``to_sql`` hands to this
+    #: engine's drivers; above it, ``too-large`` (MariaDB's default max_allowed_packet is 16 MiB, and
+    #: pymysql sends the parameters inside the statement text)
+    MAX_STATEMENT_BYTES = 16 * 2**20
+    #: the drivers send the parameters inside the statement (pymysql formats them into the text), so
+    #: they count towards MAX_STATEMENT_BYTES; False where they travel apart (ClickHouse settings)
+    PARAMS_IN_STATEMENT = True
+
+    def literal(self, text: str) -> exp.Expr:
+        """``text`` as a string constant that means ``text`` under every session setting."""
+        return _s(text)
+
+    def safe_literals(self, tree: exp.Expr) -> exp.Expr:
+        """``tree`` with every string literal that holds a ``LITERAL_HAZARD`` character rewritten by
+        ``literal`` (in place; a bare literal is returned rewritten)."""
+        if self.LITERAL_HAZARD is None and self.LONG_LITERAL is None:
+            return tree
+        if type(tree) is exp.Literal:
+            return self.literal(tree.this) if tree.is_string and self.rewrites(tree.this) else tree
+        found: dict[int, exp.Expr] = {
+            id(n): n for n in tree.walk() if type(n) is exp.Literal and n.is_string and self.rewrites(n.this)
+        }
+        if found:
+            self.rewrite_literals(tree, found)
+        return tree
+
+    def rewrite_literals(self, tree: exp.Expr, found: dict[int, exp.Expr]) -> None:
+        """Rewrite the literals in ``found`` (by id; the dict keeps them alive, so no new node can
+        reuse an id) with ``literal``, at every place they occur (the families share one path literal
+        between several expressions, so ``replace``, which follows a node's last parent only, would
+        leave the other places as they were)."""
+        stack = [tree]
+        while stack:
+            node = stack.pop()
+            for key, v in node.args.items():
+                if isinstance(v, exp.Expr):
+                    if id(v) in found:
+                        node.set(key, self.literal(v.this))
+                    else:
+                        stack.append(v)
+                elif type(v) is list:
+                    for i, c in enumerate(v):
+                        if isinstance(c, exp.Expr):
+                            if id(c) in found:
+                                new = self.literal(c.this)
+                                new.parent, new.arg_key, new.index = node, key, i
+                                v[i] = new
+                            else:
+                                stack.append(c)
+
     #: PostgreSQL options set by the compiler (other families ignore them)
     icu_lower = False
     cast_root = False
@@ -311,8 +425,12 @@ class Family:
     def bool_eq(self, j: J, value: bool) -> exp.Expr:
         return self.is_bool(j, value)
 
-    def date_cmp(self, text: exp.Expr, op: str, day: object, indexable: bool = False) -> exp.Expr:
+    def date_cmp(
+        self, text: exp.Expr, op: str, day: object, indexable: bool = False, check: bool = True
+    ) -> exp.Expr:
         """``text`` (SQL text) starts with a real day that is ``<op> day`` (SPEC 1.4: days compare).
+        ``check=False`` leaves out the day check where another conjunct of the same AND has it (the
+        second bound of a date range: the regex once per row, not twice).
 
         By code point, the first 10 characters compare with a day exactly as the whole text compares
         with that day (``>=``, ``<``) or with the next day (``>``, ``<=``), so the range is on the value
@@ -331,7 +449,7 @@ class Family:
             rng = (exp.GTE if op == "gt" else exp.LT)(this=t, expression=self.param(nxt))
         else:
             rng = (exp.GTE if op == "gte" else exp.LT)(this=t, expression=self.param(day))
-        return AND(rng, self.valid_prefix(text.copy()))
+        return AND(rng, self.valid_prefix(text.copy())) if check else rng
 
     def is_empty(self, j: J) -> exp.Expr:
         return OR(

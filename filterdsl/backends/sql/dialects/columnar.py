@@ -34,7 +34,7 @@ from filterdsl.backends.sql.dialects.base import (
     fn,
     not_expressible,
 )
-from filterdsl.backends.sql.shape import STEPS, derive
+from filterdsl.backends.sql.shape import STEPS, Slot, derive
 from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.semantics.days import DAY_PREFIX
 
@@ -147,6 +147,7 @@ class DataFusionFamily(_ColumnarFamily):
     STARTS_FN = "starts_with"
     ENDS_FN = "ends_with"
     name = "datafusion"
+    BOOL_VALUES = True
 
     def any_element(self, j: J, alias: str, cond: Callable[[J], exp.Expr]) -> exp.Expr:
         # no lambdas, and a correlated UNNEST is not planned (list_search covers search terms)
@@ -177,6 +178,27 @@ class ClickHouseFamily(_ColumnarFamily):
     ENDS_FN = "endsWith"
     SUBSTR_FN = "substringUTF8"
     name = "clickhouse"
+    #: ClickHouse's default max_query_size (the SQL text; query parameters travel as settings)
+    MAX_STATEMENT_BYTES = 262_144
+    PARAMS_IN_STATEMENT = False
+    BOOL_VALUES = True
+
+    @staticmethod
+    def typed_params(tree: exp.Expr, params: dict[str, Any]) -> exp.Expr:
+        """ClickHouse query parameters carry a type: ``{p0: String}`` (an untyped one does not parse)."""
+
+        def typed(node: exp.Expr) -> exp.Expr:
+            if isinstance(node, exp.Placeholder) and node.name in params:
+                v = params[node.name]
+                k = v.kind if type(v) is Slot else {str: "str", int: "int"}.get(type(v), "float")
+                kind = {"str": "String", "int": "Int64"}.get(k, "Float64")
+                return exp.Placeholder(
+                    this=exp.Var(this=node.name), kind=exp.DataType.build(kind, dialect="clickhouse")
+                )
+            return node
+
+        return tree.transform(typed)
+
     #: the family used for the JSON document layout (set below)
     json_family: type[Family] | None = None
     uncorrelated = True

@@ -31,11 +31,39 @@ class MySQLFamily(_PathFamily):
     """MySQL 8 and MariaDB >= 10.6 (JSON_TABLE); strings compare as utf8mb4 bytes (code point order)."""
 
     ONE_BOOLEAN_TYPE = True
+    #: a relation on a column is ``ref IN (SELECT id ...)``, which MariaDB runs as a semi-join
+    RELATION_IN = True
+
+    #: sqlglot writes a backslash as ``\\`` and control characters as ``\n``..., which mean other text
+    #: under ``NO_BACKSLASH_ESCAPES`` (keys holding ``\`` or ``"`` then matched nothing: issue 26 H3);
+    #: ``_utf8mb4 X'...'`` (hex digits) means the same text in every sql_mode
+    LITERAL_HAZARD = re.compile(r"[\\\x00-\x1f\x7f]")
+    LONG_LITERAL = 256
 
     SUBSTR_FN = "SUBSTRING"
     TEXT_OF_NONSTRING_IS_JSON = True
 
     name = "mysql"
+    BOOL_VALUES = True
+    VERIFIED = True
+    INDEX_FORMS = {
+        "json": {
+            "refcol": "note:relation on {name}: MariaDB and MySQL index no JSON value; map the ref field to a "
+            "column (--layout columns) and its index serves the join"
+        },
+        "columns": {
+            **dict.fromkeys(("eq", "in", "range", "state", "date"), "column"),
+            "ci-prefix": "ci_collation_column",
+        },
+    }
+    INDEX_WHY = {
+        "json": "MariaDB (before 11.8) and MySQL use an index on a JSON value only through a generated column "
+        "named in the query: map such fields to columns (--layout columns)",
+        "columns": "MariaDB compares text here byte-wise (CAST AS BINARY), which no index on a column of a "
+        "case-insensitive or PAD SPACE collation serves",
+    }
+    ORDER_INDEX = "columns"  # MariaDB (before 11.8) and MySQL 5 index no expression
+    CREATE_INDEX_IF_NOT_EXISTS = False
     kinds = {
         "null": ("NULL",),
         "string": ("STRING",),
@@ -45,6 +73,13 @@ class MySQLFamily(_PathFamily):
         "array": ("ARRAY",),
         "object": ("OBJECT",),
     }
+
+    def literal(self, text: str) -> exp.Expr:
+        if not self.rewrites(text):
+            return _s(text)
+        return exp.Introducer(
+            this=exp.Var(this="_utf8mb4"), expression=exp.HexString(this=text.encode().hex().upper())
+        )
 
     def ci_prefix_prefilter(self, column: exp.Expr, lowered: Any, collation: str) -> exp.Expr | None:
         # LIKE in the column's own collation (layout.CI_COLLATIONS says which are supersets)
@@ -98,8 +133,8 @@ class MySQLFamily(_PathFamily):
         null, arrays and objects, and in MySQL 8 also for a string over 512 characters (its default
         ``RETURNING VARCHAR(512)``, NULL ON ERROR), so it is only ever used with a fallback or a kind test.
         """
-        if j.root is None or not isinstance(j.path, exp.Literal):
-            return None
+        if j.root is None or not isinstance(j.path, exp.Literal) or self.rewrites(j.path.this):
+            return None  # a path written as _utf8mb4 X'...' (literal) is not a string literal to MySQL 8
         return fn("JSON_VALUE", j.root.copy(), j.path.copy())
 
     def text(self, j: J) -> exp.Expr:
@@ -170,8 +205,10 @@ class MySQLFamily(_PathFamily):
         # the JSON text of a boolean is exactly true/false (a string "true" reads '"true"'): one parse
         return exp.EQ(this=self.json_text(j), expression=_s("true" if value else "false"))
 
-    def date_cmp(self, text: exp.Expr, op: str, day: object, indexable: bool = False) -> exp.Expr:
-        exact = super().date_cmp(text, op, day)
+    def date_cmp(
+        self, text: exp.Expr, op: str, day: object, indexable: bool = False, check: bool = True
+    ) -> exp.Expr:
+        exact = super().date_cmp(text, op, day, check=check)
         if not indexable or (type(day) is str and not valid_day(day)):
             return exact
         # a range in the column's collation that holds every exact match (an index serves it): below
@@ -189,9 +226,15 @@ class MySQLFamily(_PathFamily):
         return AND(*parts, exact)
 
     def same_text(self, a: exp.Expr, b: exp.Expr) -> exp.Expr:
-        # the index on ``a`` finds a collation-equal superset, the bytes decide (as text_eq below)
+        # the index on ``a`` finds a collation-equal superset, the bytes decide (as text_eq below).
+        # JSON_UNQUOTE(JSON_QUOTE(b)) is ``b`` made COERCIBLE, so ``=`` takes ``a``'s collation whatever
+        # ``b``'s is: an id column in utf8mb4_nopad_bin, utf8mb4_bin or the server default beside JSON
+        # text in another (SQLAlchemy's JSON type is utf8mb4_bin) is never error 1267, and the id index
+        # still serves it (tests/test_integration_collations.py checks each pair and the EXPLAIN)
+        loose = fn("JSON_UNQUOTE", fn("JSON_QUOTE", b))
         return AND(
-            exp.EQ(this=a, expression=b), exp.EQ(this=self.binary(a.copy()), expression=self.binary(b.copy()))
+            exp.EQ(this=a, expression=loose),
+            exp.EQ(this=self.binary(a.copy()), expression=self.binary(b.copy())),
         )
 
     def text_eq(self, e: exp.Expr, value: object, indexable: bool = True) -> exp.Expr:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from sqlglot import exp
@@ -38,12 +39,45 @@ class PostgresFamily(Family):
 
     ONE_BOOLEAN_TYPE = True
 
+    #: with ``standard_conforming_strings = off`` a backslash in ``'...'`` is an escape (a key ending in
+    #: one closed the literal: issue 26 H3); an ``E'...'`` string means the same under either setting,
+    #: with backslashes doubled and control characters as ``\n``, ``\x01``...
+    LITERAL_HAZARD = re.compile(r"[\\\x00-\x1f\x7f]")
+    #: no PostgreSQL text or jsonb holds NUL
+    HOLDS_NUL = False
+    NUL_WHY = "no PostgreSQL text or jsonb value can hold it"
+
     POSITION_FN = "strpos"
     SUBSTR_FN = "substr"
     DAY_REGEX = True
     TEXT_OF_NONSTRING_IS_JSON = True
+    SORT_KEY_TEXT = True
+    INDEX_FORMS = {
+        "json": {
+            **dict.fromkeys(("eq", "in", "range", "state"), "value"),
+            "tags": "tags_gin",
+            **dict.fromkeys(("money-eq", "money-range"), "money_value"),
+            **dict.fromkeys(("date", "text-range"), "c_text"),
+            "ci": "trgm",
+            "ci-prefix": "trgm_prefix",
+            "refcol": "ref_c",
+        },
+        "columns": {
+            **dict.fromkeys(("eq", "in", "range", "state"), "column"),
+            **dict.fromkeys(("date", "text-range"), "c_column"),
+            "ci": "trgm",
+            "ci-prefix": "trgm_prefix",
+            "tags": "gin",
+            "refcol": "column_c",
+        },
+    }
+    INDEX_WHY = {"json": None, "columns": None}
+    ORDER_INDEX = "expressions"
 
     name = "postgres"
+    BOOL_VALUES = True
+    OFFSET_ALONE = True
+    VERIFIED = True
     kinds = {
         "null": ("null",),
         "string": ("string",),
@@ -56,6 +90,10 @@ class PostgresFamily(Family):
 
     def root(self, doc: exp.Expr, top: bool = False) -> J:
         return J(exp.Cast(this=doc, to=dtype("JSONB")) if self.cast_root else doc, top=top)
+
+    def literal(self, text: str) -> exp.Expr:
+        # sqlglot writes ByteString as PostgreSQL's escape string constant E'...'
+        return exp.ByteString(this=text) if self.LITERAL_HAZARD.search(text) else _s(text)
 
     @staticmethod
     def _v(j: J) -> exp.Expr:
@@ -161,7 +199,12 @@ class PostgresFamily(Family):
         return exp.In(this=self._v(j), expressions=self._empties())
 
     def has_value(self, j: J) -> exp.Expr:
-        return exp.Not(this=exp.In(this=self._v(j), expressions=self._empties()))
+        # ``IS NOT NULL`` first: the same rows (NOT IN is NULL on a missing key), but a condition a btree
+        # on ``(data -> 'k')`` serves, where NOT IN alone is a filter on every row
+        return AND(
+            exp.Not(this=exp.Is(this=self._v(j), expression=exp.Null())),
+            exp.Not(this=exp.In(this=self._v(j), expressions=self._empties())),
+        )
 
     def _arr(self, values: tuple[object, ...]) -> exp.Expr:
         return fn("jsonb_build_array", *[self._str_param(v) for v in dict.fromkeys(values)])
@@ -201,16 +244,16 @@ class PostgresFamily(Family):
         return exp.In(this=e, expressions=[self.param(v) for v in vals])
 
     def ci(self, hay: exp.Expr, op: str, needle: object) -> exp.Expr:
-        """``lower(x) LIKE pattern ESCAPE '\\'``: the needle is escaped when bound; a pg_trgm GIN index
-        on ``lower(x)`` serves every form, a ``text_pattern_ops`` btree the prefix."""
+        """``lower(x) LIKE pattern``: the needle is escaped with ``\\`` when bound (LIKE's default escape
+        character in PostgreSQL; an ``ESCAPE '\\'`` clause would itself be read as an unterminated
+        literal with standard_conforming_strings off); a pg_trgm GIN index on ``lower(x)`` serves every
+        form, a ``text_pattern_ops`` btree the prefix."""
         if op == "ieq":
             return exp.EQ(this=self.lower(hay), expression=self.param(needle))
         pattern = derive(
             needle, {"contains": "like_contains", "starts": "like_starts", "ends": "like_ends"}[op]
         )
-        return exp.Escape(
-            this=exp.Like(this=self.lower(hay), expression=self.param(pattern)), expression=_s("\\")
-        )
+        return exp.Like(this=self.lower(hay), expression=self.param(pattern))
 
     def _expand(self, func: str, j: J, kind: str, empty: str, alias: str, cols: tuple[str, ...]) -> exp.Expr:
         v = self._v(j)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from sqlglot import exp
@@ -31,8 +32,20 @@ class SparkFamily(Family):
     ENDS_FN = "endswith"
     SUBSTR_FN = "substr"
     DAY_REGEX = True
+    #: sqlglot writes ``\'`` and ``\\`` in Spark literals, which ``spark.sql.parser.escapedStringLiterals``
+    #: (true) reads as other text, a quote then closing the literal; a key holding one of these is
+    #: written as ``decode(unhex('...'), 'UTF-8')`` (no expression index needs a literal here)
+    LITERAL_HAZARD = re.compile(r"['\\\x00-\x1f\x7f]")
 
     name = "spark"
+    BOOL_VALUES = True
+    OFFSET_ALONE = True
+    uncorrelated = True
+
+    def literal(self, text: str) -> exp.Expr:
+        if not self.LITERAL_HAZARD.search(text):
+            return _s(text)
+        return fn("decode", fn("unhex", _s(text.encode().hex().upper())), _s("UTF-8"))
 
     def root(self, doc: exp.Expr, top: bool = False) -> J:
         return J(fn("parse_json", doc))

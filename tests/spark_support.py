@@ -1,0 +1,272 @@
+"""Shared helpers for the Spark integration tests: sessions (classic and Spark Connect), the corpus as
+DataFrames in both layouts, and the checks every session kind runs (tests/test_integration_spark*.py).
+
+Sessions: one per test module. A local Spark Connect session (``remote("local")``) switches pyspark
+into Connect mode for the whole process through environment variables, so its fixture restores them
+when it stops, and later modules get classic sessions again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from filterdsl import FilterError, load_catalog, parse
+from filterdsl.ast import FieldType, Query
+from filterdsl.backends.memory import run
+from filterdsl.backends.sql import ColumnsLayout
+from filterdsl.backends.sql.columnar_runners import _Tables
+from filterdsl.integrations.spark import apply, where
+from filterdsl.records import normalize_dataset
+
+from conftest import CASES, CORPUS, need
+from strategies import DeepBatch, deep_batches
+
+CATALOG = load_catalog(CORPUS / "catalog.json")
+GOOD = [c for c in CASES if not isinstance(c["expect"], dict)]
+T = FieldType
+_ENV = ("SPARK_CONNECT_MODE_ENABLED", "SPARK_LOCAL_REMOTE", "SPARK_REMOTE")
+
+
+def require_pyspark() -> None:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        need(False, "pyspark is not installed (pip install -e '.[test]')")
+
+
+def require_spark() -> None:
+    """Skip without pyspark or Java (fail when CI=true)."""
+    require_pyspark()
+    need(
+        shutil.which("java") is not None or bool(os.environ.get("JAVA_HOME")),
+        "Java (17 or later) is not installed: Spark needs it",
+    )
+
+
+def require_connect() -> None:
+    require_spark()
+    try:
+        import grpc  # noqa: F401
+        import pyarrow  # noqa: F401
+        import zstandard  # noqa: F401
+        from google.rpc import status_pb2  # noqa: F401
+    except ImportError as e:
+        need(False, f"pyspark's Spark Connect client needs {e.name} (pip install -e '.[test]')")
+
+
+def _builder(remote: bool) -> Any:
+    from pyspark.sql import SparkSession
+
+    b = SparkSession.builder.appName("filterdsl-tests").config("spark.sql.shuffle.partitions", "1")
+    if remote:  # the server's own settings (UI, console progress) cannot be set by a client
+        return b.remote("local[1]")
+    return (
+        b.master("local[1]")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+    )
+
+
+def classic_session() -> Iterator[Any]:
+    require_spark()
+    s = _builder(False).getOrCreate()
+    s.sparkContext.setLogLevel("ERROR")
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def connect_session() -> Iterator[Any]:
+    require_connect()
+    saved = {k: os.environ.get(k) for k in _ENV}
+    s = _builder(True).getOrCreate()
+    try:
+        yield s
+    finally:
+        s.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def is_connect(spark: Any) -> bool:
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+# ---------------------------------------------------------------- datasets as DataFrames
+_JSON_COLS = "id STRING, created_at STRING, updated_at STRING, removed_at STRING, data STRING"
+
+
+def json_frames(spark: Any, dataset: dict[Any, list[dict[str, Any]]]) -> dict[Any, Any]:
+    """The JSON document layout: ``data`` as JSON text (what a JSON-lines file read as text gives)."""
+    out = {}
+    for db, docs in dataset.items():
+        rows = [
+            (
+                d["id"],
+                d["created_at"],
+                d.get("updated_at"),
+                d.get("removed_at"),
+                json.dumps(d["data"], ensure_ascii=False),
+            )
+            for d in docs
+        ]
+        out[db] = spark.createDataFrame(rows, _JSON_COLS)
+    return out
+
+
+def _spark_type(t: FieldType | None) -> str:
+    if t in (T.NUMBER, T.CURRENCY):
+        return "DOUBLE"
+    if t is T.BOOLEAN:
+        return "BOOLEAN"
+    if t in (T.ENUM_TAGS, T.REF_MULTIPLE):
+        return "ARRAY<STRING>"
+    return "STRING"
+
+
+def column_frames(spark: Any, tables: _Tables) -> dict[Any, Any]:
+    """The columns layout as a Spark user has it: typed columns (DOUBLE numbers, BOOLEAN, ARRAY<STRING>
+    tags and ref lists), NULL for NOT SET and EMPTY, from the columnar loader's rows."""
+    out = {}
+    for db in tables.names:
+        cols = list(tables.columns(db))
+        schema = ", ".join(f"`{c}` {_spark_type(t)}" for c, t in cols)
+        rows = [
+            tuple(
+                float(v) if t in (T.NUMBER, T.CURRENCY) and v is not None else v for (c, t), v in zip(cols, r)
+            )
+            for r in tables.rows[db]
+        ]
+        out[db] = spark.createDataFrame(rows, schema)
+    return out
+
+
+def case_dataset(case: dict[str, Any]) -> tuple[str, Any, Any]:
+    if case["format"] == "pixiebrix" or (case["format"] == "search" and case.get("database") is None):
+        raw = json.loads((CORPUS / "pixiebrix_records.json").read_text())
+        return "pixiebrix", normalize_dataset(raw), None
+    raw = json.loads((CORPUS / "records.json").read_text())
+    return (
+        "records",
+        normalize_dataset(raw if isinstance(raw, dict) else {case["database"]: raw}, CATALOG),
+        CATALOG,
+    )
+
+
+def main_of(query: Query, dataset: dict[Any, Any]) -> Any:
+    from filterdsl.backends.sql.runners import _resolve
+
+    return _resolve(query, dataset)
+
+
+def ids(df: Any) -> list[str]:
+    return [r["id"] for r in df.collect()]
+
+
+# ---------------------------------------------------------------- the checks each session kind runs
+class Corpus:
+    """The corpus datasets as DataFrames, built once per session."""
+
+    def __init__(self, spark: Any):
+        self.spark = spark
+        self._json: dict[str, dict[Any, Any]] = {}
+        self._cols: dict[str, tuple[_Tables, dict[Any, Any]]] = {}
+
+    def json(self, name: str, dataset: Any) -> dict[Any, Any]:
+        if name not in self._json:
+            self._json[name] = json_frames(self.spark, dataset)
+        return self._json[name]
+
+    def columns(self, name: str, dataset: Any, catalog: Any) -> tuple[_Tables, dict[Any, Any]]:
+        if name not in self._cols:
+            # every value the columns hold; a value of the wrong type is NULL here (a query reading
+            # that field is refused, below, as the columnar engines refuse it)
+            t = _Tables("spark", Query(), dataset, catalog)
+            self._cols[name] = (t, column_frames(self.spark, t))
+        return self._cols[name]
+
+
+def check_corpus_json(corpus: Corpus, case: dict[str, Any]) -> None:
+    name, dataset, catalog = case_dataset(case)
+    query = parse(case["input"], case["format"], catalog, case.get("database"))
+    expected = [r["id"] for r in run(query, dataset, catalog)]
+    assert expected == case["expect"]
+    frames = corpus.json(name, dataset)
+    main = main_of(query, dataset)
+    q = Query(query.predicate, query.sort, query.skip, query.limit, None, main)
+    related = {db: f for db, f in frames.items() if db != main}
+    got = ids(apply(frames[main], q, catalog=catalog, related=related))
+    assert got == expected
+    # where: the same records as a set, without the query's paging
+    unpaged = Query(query.predicate, (), 0, None, None, main)
+    assert sorted(ids(where(frames[main], q, related=related))) == sorted(
+        r["id"] for r in run(unpaged, dataset, catalog)
+    )
+
+
+def check_corpus_columns(corpus: Corpus, case: dict[str, Any]) -> bool:
+    """True when executed; False when the columns layout refuses the case (reason checked)."""
+    name, dataset, catalog = case_dataset(case)
+    query = parse(case["input"], case["format"], catalog, case.get("database"))
+    main = main_of(query, dataset)
+    q = Query(query.predicate, query.sort, query.skip, query.limit, None, main)
+    try:
+        _Tables("spark", q, dataset, catalog)  # refuses a query reading a value no column holds
+        tables, frames = corpus.columns(name, dataset, catalog)
+        layout = ColumnsLayout(columns=tables.layout.columns)
+        related = {db: f for db, f in frames.items() if db != main}
+        got = ids(apply(frames[main], q, layout=layout, related=related))
+    except FilterError as e:
+        code = e.diagnostics[0].code
+        assert code in ("layout-ambiguous", "not-expressible"), e.diagnostics[0].message
+        if code == "not-expressible":
+            msg = e.diagnostics[0].message
+            assert "needs a schema" in msg or "cannot hold the value" in msg or "schemaless search" in msg, (
+                msg
+            )
+        return False
+    assert got == [r["id"] for r in run(query, dataset, catalog)] == case["expect"]
+    return True
+
+
+def check_differential(spark: Any, max_examples: int) -> None:
+    """deep_batches: four databases, relations 1-3 levels deep (ref, refMultiple, cycles, dangling
+    ids), sorts, skip/limit, weird keys; the six queries of a batch share its DataFrames."""
+
+    @settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(deep_batches(queries=6))
+    def prop(batch: DeepBatch) -> None:
+        frames = json_frames(spark, batch.dataset)
+        for q in batch.queries:
+            expected = [r["id"] for r in run(q, batch.dataset, batch.catalog)]
+            related = {db: f for db, f in frames.items() if db != q.database}
+            got = ids(apply(frames[q.database], q, catalog=batch.catalog, related=related))
+            assert got == expected, q
+
+    prop()
+
+
+def spark_fixture(remote: bool) -> Any:
+    """A module-scoped session fixture of the given kind."""
+
+    @pytest.fixture(scope="module")
+    def spark() -> Iterator[Any]:
+        yield from (connect_session() if remote else classic_session())
+
+    return spark

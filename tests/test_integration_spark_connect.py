@@ -1,0 +1,43 @@
+"""filterdsl.integrations.spark on Spark Connect: a local Spark Connect server started in this process
+(``SparkSession.builder.remote("local[1]")``, the server a cluster runs), reached through pyspark's
+gRPC client as any ``sc://`` server is. Every corpus case in both layouts and the deep-relations
+differential, as on the classic session (tests/test_integration_spark.py). Needs pyspark's Connect
+client (the ``spark`` / ``test`` extras) and Java 17; skips without them locally, fails when CI=true."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from spark_support import (
+    GOOD,
+    Corpus,
+    check_corpus_columns,
+    check_corpus_json,
+    check_differential,
+    is_connect,
+    spark_fixture,
+)
+
+pytestmark = pytest.mark.slow
+spark = spark_fixture(remote=True)
+
+
+@pytest.fixture(scope="module")
+def corpus(spark: Any) -> Corpus:
+    assert is_connect(spark)  # a Connect session, not a classic one under another name
+    return Corpus(spark)
+
+
+@pytest.mark.parametrize("case", GOOD, ids=[c["name"] for c in GOOD])
+def test_corpus_json_layout(corpus: Corpus, case: dict[str, Any]) -> None:
+    check_corpus_json(corpus, case)
+
+
+def test_corpus_columns_layout(corpus: Corpus) -> None:
+    executed = sum(check_corpus_columns(corpus, case) for case in GOOD)
+    assert executed >= 38
+
+
+def test_differential_deep_relations(spark: Any) -> None:
+    check_differential(spark, max_examples=6)
