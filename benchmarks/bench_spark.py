@@ -132,6 +132,23 @@ def filters(F: Any) -> list[tuple[str, dict[str, Any], Callable[[Any], Any], Cal
                 & (j("amount").cast("double") > 10)
             ),
         ),
+        (  # 5's conditions alone, to see where 5's cost goes
+            "5a date is-after",
+            {"fields": f("date", {"by": "is-after", "value": "2020-01-01"})},
+            lambda d: d.filter(live & (C("date") > "2020-01-01")),
+            lambda d: d.filter(live & (j("date") > "2020-01-01")),
+        ),
+        (
+            "5b tags has-any-of",
+            {"fields": f("tags", {"by": "has-any-of", "value": ["vip", "gift"]})},
+            lambda d: d.filter(live & F.arrays_overlap(C("tags"), F.array(F.lit("vip"), F.lit("gift")))),
+            lambda d: d.filter(
+                live
+                & F.arrays_overlap(
+                    F.from_json(j("tags"), "ARRAY<STRING>"), F.array(F.lit("vip"), F.lit("gift"))
+                )
+            ),
+        ),
         (
             "6 sorted page",
             {

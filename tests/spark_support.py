@@ -34,12 +34,16 @@ T = FieldType
 _ENV = ("SPARK_CONNECT_MODE_ENABLED", "SPARK_LOCAL_REMOTE", "SPARK_REMOTE")
 
 
-def require_spark() -> None:
-    """Skip without pyspark or Java (fail when CI=true)."""
+def require_pyspark() -> None:
     try:
         import pyspark  # noqa: F401
     except ImportError:
         need(False, "pyspark is not installed (pip install -e '.[test]')")
+
+
+def require_spark() -> None:
+    """Skip without pyspark or Java (fail when CI=true)."""
+    require_pyspark()
     need(
         shutil.which("java") is not None or bool(os.environ.get("JAVA_HOME")),
         "Java (17 or later) is not installed: Spark needs it",

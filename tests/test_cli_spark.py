@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from spark_support import require_connect, require_spark
+from spark_support import require_connect, require_pyspark, require_spark
 
 from conftest import CASES, CORPUS
 
@@ -71,7 +71,7 @@ def test_spark_connect(tmp_path: Path) -> None:
 
 def test_engine_failure_is_exit_3(tmp_path: Path) -> None:
     """No Java (JAVA_HOME names nothing, no java on PATH): the engine fails, not the user's input."""
-    pytest.importorskip("pyspark")
+    require_pyspark()
     env = {k: v for k, v in os.environ.items() if k not in ("SPARK_HOME",)}
     env["JAVA_HOME"] = str(tmp_path / "no-java")
     env["PATH"] = os.path.dirname(sys.executable)

@@ -173,3 +173,38 @@ def test_large_integers_compare_as_doubles(spark: Any) -> None:
     q = Query(Compare(Field("n", FieldType.NUMBER), Op.GT, 2**53), database="db")
     assert [r["id"] for r in run(q, {"db": docs})] == ["r0"]
     assert ids(apply(json_frames(spark, {"db": docs})["db"], q)) == []
+
+
+def test_array_columns_native_and_exact(spark: Any) -> None:
+    """enumTags in an ARRAY<STRING> column run as native array tests (no VARIANT in the statement) and
+    answer what the memory engine answers, NULL elements, empty arrays and NULL columns included."""
+    from filterdsl.ast import Compare, Field, FieldType, Not, Op, Query, Search
+    from filterdsl.backends.memory import run
+    from filterdsl.integrations.spark import statement
+
+    tags = [["vip", "gift"], ["vip"], [None, "vip"], [], None, ["GIFT", "x"], ["gift", "vip", "vip"]]
+    docs = [
+        {
+            "id": f"r{i}",
+            "created_at": f"2021-01-0{i + 1}T00:00:00.000000Z",
+            "updated_at": None,
+            "removed_at": None,
+            "data": {} if t is None else {"tags": t},
+        }
+        for i, t in enumerate(tags)
+    ]
+    df = spark.createDataFrame(
+        [(d["id"], d["created_at"], d["data"].get("tags")) for d in docs],
+        "id STRING, created_at STRING, tags ARRAY<STRING>",
+    )
+    f = Field("tags", FieldType.ENUM_TAGS)
+    layout = {"tags": "tags"}
+    for op in (Op.HAS_ANY, Op.HAS_ALL, Op.HAS_EXACTLY):
+        for node in (Compare(f, op, ("vip", "gift")), Not(Compare(f, op, ("vip",)))):
+            q = Query(node, database="db")
+            text, _ = statement(df, q, layout=layout)
+            assert "VARIANT" not in text.upper(), text
+            assert ids(apply(df, q, layout=layout)) == [r["id"] for r in run(q, {"db": docs})], node
+    q = Query(Search((("gif",),), (f,)), database="db")
+    assert "VARIANT" not in statement(df, q, layout=layout)[0].upper()
+    assert ids(apply(df, q, layout=layout)) == [r["id"] for r in run(q, {"db": docs})] == ["r6", "r5", "r0"]

@@ -224,7 +224,7 @@ class _Advisor:
         digest = hashlib.sha1(f"{tname}\0{body}\0{using}".encode()).hexdigest()[:8]
         name = f"{raw[:48]}_{digest}"
         how = f" USING {using}" if using else ""
-        exists = "" if self.fam == "mysql" else " IF NOT EXISTS"
+        exists = " IF NOT EXISTS" if self.comp.fam.CREATE_INDEX_IF_NOT_EXISTS else ""
         stmt = f"CREATE INDEX{exists} {self.q(name)} ON {self.table(database)}{how} ({body});"
         if stmt not in self._seen:
             self._seen.add(stmt)
@@ -305,7 +305,7 @@ class _Advisor:
                 + (
                     ' (printed COLLATE "C", for an id column declared COLLATE "C"; for an id column in the '
                     "database's default collation index the plain value)"
-                    if self.fam == "postgres"
+                    if self.comp.fam.INDEX_FORMS.get("columns", {}).get("refcol") == "column_c"
                     else ""
                 )
             )
@@ -321,125 +321,99 @@ class _Advisor:
                 "search terms match any searchable field case-insensitively: no index serves them"
                 + (
                     "; pg_trgm indexes on lower(text) of each searched field help"
-                    if self.fam == "postgres"
+                    if "trgm" in self.comp.fam.INDEX_FORMS.get("json", {}).values()
                     else ""
                 )
             )
 
     def json_use(self, u: _Use) -> None:
+        """The form the family declares for this use (``Family.INDEX_FORMS["json"]``), built from the
+        family's own expressions; else its note (``INDEX_WHY``)."""
         assert u.field is not None
-        f, db, fam = u.field, u.database, self.fam
+        f, db = u.field, u.database
         k = "ci" if u.kind == "ci-prefix" else u.kind
         name = ".".join(f.segments)
         j = self.json(db, f)
         F = self.comp.fam
-        if fam == "postgres":
-            if k == "tags" and j.top:
-                self.index(db, "data_gin", f"{self.q(self.layout.data)} jsonb_path_ops", using="gin")
-            elif k in ("eq", "in", "range", "state"):
-                self.index(db, name, self.sql(F.value(j)))
-            elif k == "tags":
-                self.index(db, f"{name}_gin", self.sql(F.value(j)), using="gin")
-            elif k in ("money-eq", "money-range"):
-                self.index(db, f"{name}_val", self.sql(F.value(F.child(j, "val", 1))))
-            elif k in ("date", "text-range"):
-                self.index(db, f"{name}_c", self.sql(exp.Paren(this=F.binary(F.text(j)))))
-            elif k == "ci":
-                self.extension("pg_trgm")
-                self.index(db, f"{name}_trgm", f"{self.sql(F.lower(F.text(j)))} gin_trgm_ops", using="gin")
-                if u.kind == "ci-prefix":  # a btree serves a prefix (and ieq) as a range
-                    self.index(db, f"{name}_prefix", f"{self.sql(F.lower(F.text(j)))} text_pattern_ops")
-            elif k == "refcol":
-                self.index(db, f"{name}_ref", self.sql(exp.Paren(this=self._c_collated(F.text(j)))))
-            return
-        if fam in ("sqlite", "mysql") and k == "refcol":
-            if fam == "sqlite":
-                self.index(db, f"{name}_ref", self.sql(F.text(j)))
-            else:
-                self.note(
-                    f"relation on {name}: MariaDB and MySQL index no JSON value; map the ref field to a "
-                    "column (--layout columns) and its index serves the join"
-                )
-            return
-        if (
-            fam == "sqlite"
-            and k in ("eq", "in", "range", "date", "text-range")
-            and f.type is not T.ATTACHMENT
-        ):
-            self.index(db, name, self.sql(F.text(j)))
-            return
-        if fam == "sqlite" and k in ("money-eq", "money-range"):
+        forms = F.INDEX_FORMS.get("json", {})
+        form = forms.get(u.kind, forms.get(k))
+        text = F.text(j)
+        if form == "value":
+            self.index(db, name, self.sql(F.value(j)))
+        elif form == "tags_gin" and j.top:  # a top-level key: containment on the document
+            self.index(db, "data_gin", f"{self.q(self.layout.data)} jsonb_path_ops", using="gin")
+        elif form == "tags_gin":
+            self.index(db, f"{name}_gin", self.sql(F.value(j)), using="gin")
+        elif form == "money_value":
+            self.index(db, f"{name}_val", self.sql(F.value(F.child(j, "val", 1))))
+        elif form == "c_text":
+            self.index(db, f"{name}_c", self.sql(exp.Paren(this=F.binary(text))))
+        elif form in ("trgm", "trgm_prefix"):
+            self.trigram(db, name, F.lower(text), prefix=form == "trgm_prefix")
+        elif form == "ref_c":
+            self.index(db, f"{name}_ref", self.sql(exp.Paren(this=self._c_collated(text))))
+        elif form == "text" or (form == "scalar_text" and f.type is not T.ATTACHMENT):
+            self.index(db, f"{name}_ref" if k == "refcol" else name, self.sql(text))
+        elif form == "money_text":
             self.index(db, f"{name}_val", self.sql(F.text(F.child(j, "val", 1))))
-            return
-        why = {
-            "mysql": "MariaDB (before 11.8) and MySQL use an index on a JSON value only through a generated "
-            "column named in the query: map such fields to columns (--layout columns)",
-            "duckdb": "DuckDB indexes (ART) serve equality on plain columns; JSON values are scanned, with "
-            "zonemaps skipping row groups",
-            "sqlite": "SQLite's expression indexes serve equality and ranges on json_extract, not this form",
-        }
-        self.note(f"{k} on {shown(name)}: " + why.get(fam, f"no index advice for the {self.dialect} dialect"))
+        elif form is not None and form.startswith("note:"):
+            self.note(form[5:].format(name=name))
+        elif F.INDEX_WHY.get("json", "") is not None:
+            why = F.INDEX_WHY.get("json") or f"no index advice for the {self.dialect} dialect"
+            self.note(f"{k} on {shown(name)}: " + why)
+
+    def trigram(self, db: str | None, name: str, low: exp.Expr, prefix: bool) -> None:
+        """pg_trgm's GIN index on ``lower(x)`` (every LIKE), and for a prefix a btree that serves it as a range."""
+        self.extension("pg_trgm")
+        self.index(db, f"{name}_trgm", f"{self.sql(low)} gin_trgm_ops", using="gin")
+        if prefix:
+            self.index(db, f"{name}_prefix", f"{self.sql(low)} text_pattern_ops")
 
     def column_use(self, u: _Use) -> None:
+        """As ``json_use``, from ``Family.INDEX_FORMS["columns"]``; a currency amount, a ref column and
+        a date column declared to hold days are ranges or joins on the column itself everywhere."""
         assert u.field is not None
-        f, k, db, fam = u.field, u.kind, u.database, self.fam
+        f, k, db = u.field, u.kind, u.database
         c = self.column(db, f)
         if c is None:
             return
         name = ".".join(f.segments)
         F = self.comp.fam
+        forms = F.INDEX_FORMS.get("columns", {})
+        lay = self.layout
         if k == "ci-prefix":
-            lay = self.layout
-            if fam == "mysql" and isinstance(lay, ColumnsLayout) and lay.ci_collation:
+            form = forms.get(k)
+            if form == "ci_collation_column" and isinstance(lay, ColumnsLayout) and lay.ci_collation:
                 self.index(db, name, self.sql(c))  # serves the LIKE prefilter on the column itself
                 return
-            if fam == "mysql":
+            if form == "ci_collation_column":
                 self.note(
                     f"ci-prefix on {shown(name)}: declare the text columns' case-insensitive collation in the layout "
                     f"(ci_collation, one of {', '.join(CI_COLLATIONS)}) and the column's index serves it"
                 )
                 return
+            if form == "trgm_prefix":
+                self.trigram(db, name, F.lower(c), prefix=True)
+                return
             k = "ci"
-        if k == "refcol" and fam == "postgres":
+        if k == "refcol" and forms.get(k) == "column_c":
             self.index(db, f"{name}_ref", f'{self.sql(c)} COLLATE "C"')
             return
         if k in ("money-eq", "money-range", "refcol") or (k == "date" and self.comp._days(self.ctx(db), f)):
             self.index(db, name, self.sql(c))  # a range on the column itself (days: ColumnSpec.days)
             return
-        if fam == "postgres":
-            if k in ("eq", "in", "range", "state"):
-                self.index(db, name, self.sql(c))
-            elif k in ("date", "text-range"):
-                self.index(db, f"{name}_c", self.sql(exp.Paren(this=F.binary(c))))
-            elif k == "ci":
-                self.extension("pg_trgm")
-                self.index(db, f"{name}_trgm", f"{self.sql(F.lower(c))} gin_trgm_ops", using="gin")
-                if u.kind == "ci-prefix":  # a btree serves a prefix (and ieq) as a range
-                    self.index(db, f"{name}_prefix", f"{self.sql(F.lower(c))} text_pattern_ops")
-            elif k == "tags":
-                self.index(db, f"{name}_gin", self.sql(c), using="gin")
-            return
-        if (
-            fam in ("sqlite", "mysql", "duckdb")
-            and k in ("eq", "in", "range", "state")
-            or (fam == "sqlite" and k in ("date", "text-range"))
-            or (fam == "mysql" and k == "date")
-        ):
-            if fam == "duckdb" and k not in ("eq", "in"):
-                self.note(
-                    f"{k} on {shown(name)}: DuckDB scans columns with zonemaps; its ART indexes serve point lookups"
-                )
-                return
+        form = forms.get(k)
+        if form == "column":
             self.index(db, name, self.sql(c))
-            return
-        why = {
-            "mysql": "MariaDB compares text here byte-wise (CAST AS BINARY), which no index on a column of a "
-            "case-insensitive or PAD SPACE collation serves",
-            "duckdb": "DuckDB scans columns with zonemaps; its ART indexes serve point lookups",
-        }
-        self.note(
-            f"{k} on {shown(name)}: " + why.get(fam, "no index serves a case-insensitive or list test here")
-        )
+        elif form == "c_column":
+            self.index(db, f"{name}_c", self.sql(exp.Paren(this=F.binary(c))))
+        elif form == "trgm":
+            self.trigram(db, name, F.lower(c), prefix=False)
+        elif form == "gin":
+            self.index(db, f"{name}_gin", self.sql(c), using="gin")
+        elif F.INDEX_WHY.get("columns", "") is not None:
+            why = F.INDEX_WHY.get("columns") or "no index serves a case-insensitive or list test here"
+            self.note(f"{k} on {shown(name)}: " + why)
 
     def order(self, database: str | None, query: A.Query | None) -> None:
         """The index whose columns are exactly the query's ORDER BY items (its sort keys, then the default
@@ -478,7 +452,8 @@ class _Advisor:
             if sort
             else "default order"
         )
-        if self.fam == "mysql":
+        order_index = self.comp.fam.ORDER_INDEX
+        if order_index == "columns":
             bad = [o for o in items if not isinstance(o.this, exp.Column)]
             if bad:
                 what = ", ".join(self.expr(o.this) for o in bad)
@@ -499,7 +474,7 @@ class _Advisor:
                     )
                 )
                 return
-        elif self.fam not in ("postgres", "sqlite"):
+        elif order_index != "expressions":
             return
         self.index(database, label, ", ".join(self.ordered(o) for o in items))
 

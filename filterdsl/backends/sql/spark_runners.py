@@ -99,10 +99,88 @@ def _retype(tree: exp.Expr, kinds: Kinds) -> exp.Expr:
         if (i, c.name, "variant") in kinds:
             return c
         if (i, c.name, "array") in kinds:
-            return exp.Cast(this=c, to=exp.DataType.build("VARIANT", dialect="spark"))
+            cast = exp.Cast(this=c, to=exp.DataType.build("VARIANT", dialect="spark"))
+            cast.meta["fdsl_array"] = True
+            return cast
         return node
 
-    return tree.transform(sub)  # copied: the compiled tree shares nodes between parents
+    return _native_arrays(tree.transform(sub))  # copied: the compiled tree shares nodes between parents
+
+
+def _fn(node: Any, name: str) -> bool:
+    return isinstance(node, exp.Anonymous) and str(node.this).lower() == name
+
+
+def _is_str(node: Any, value: str) -> bool:
+    return isinstance(node, exp.Literal) and node.is_string and node.this == value
+
+
+def _array_cast(node: Any) -> bool:
+    return (
+        isinstance(node, exp.Cast) and not isinstance(node, exp.TryCast) and bool(node.meta.get("fdsl_array"))
+    )
+
+
+def _native_arrays(tree: exp.Expr) -> exp.Expr:
+    """Native ARRAY<STRING> tests where the VARIANT reading of an ARRAY column is only asked whether it
+    is an array and whether some element is a string passing a test (enumTags operators, search):
+
+    - ``startswith(schema_of_variant(CAST(c AS VARIANT)), 'ARRAY')`` is ``c IS NOT NULL``;
+    - ``size(filter(try_cast(CAST(c AS VARIANT) AS ARRAY<VARIANT>), e -> B)) > 0``, where ``B`` uses
+      ``e`` only as ``schema_of_variant(e) = 'STRING'`` and ``try_variant_get(e, '$', 'string')``, is
+      ``size(filter(c, e -> B'))``, ``B'`` with ``e IS NOT NULL`` and ``e`` in their place: a STRING
+      element of the array is exactly a VARIANT string element (a NULL element is VOID, no string).
+
+    Anything else keeps the VARIANT form (exact, slower)."""
+    for node in list(tree.find_all(exp.Anonymous)):
+        if (
+            _fn(node, "startswith")
+            and len(node.expressions) == 2
+            and _fn(node.expressions[0], "schema_of_variant")
+            and _array_cast(node.expressions[0].expressions[0])
+            and _is_str(node.expressions[1], "ARRAY")
+        ):
+            c = node.expressions[0].expressions[0].this
+            node.replace(exp.Not(this=exp.Is(this=c.copy(), expression=exp.Null())))
+    for size in list(tree.find_all(exp.ArraySize)):
+        flt = size.this
+        if not isinstance(flt, exp.ArrayFilter) or not isinstance(flt.expression, exp.Lambda):
+            continue
+        arr, lam = flt.this, flt.expression
+        if not (isinstance(arr, exp.TryCast) and _array_cast(arr.this)) or len(lam.expressions) != 1:
+            continue
+        var = lam.expressions[0].name
+        kinds, gets = [], []
+        native = True
+        for use in lam.this.find_all(exp.Column):
+            if use.name != var or use.table:
+                continue
+            p = use.parent
+            if (
+                _fn(p, "schema_of_variant")
+                and isinstance(p.parent, exp.EQ)
+                and p.parent.this is p
+                and _is_str(p.parent.expression, "STRING")
+            ):
+                kinds.append(p.parent)
+            elif (
+                _fn(p, "try_variant_get")
+                and len(p.expressions) == 3
+                and p.expressions[0] is use
+                and _is_str(p.expressions[1], "$")
+                and _is_str(p.expressions[2], "string")
+            ):
+                gets.append(p)
+            else:
+                native = False
+        if not native:
+            continue
+        for eq in kinds:
+            eq.replace(exp.Not(this=exp.Is(this=exp.column(var), expression=exp.Null())))
+        for g in gets:
+            g.replace(exp.column(var))
+        arr.replace(arr.this.this.copy())
+    return tree
 
 
 def _print(

@@ -184,6 +184,18 @@ class Family:
     #: relations as uncorrelated subqueries (``id IN (SELECT ...)``): correlated ones are restricted
     uncorrelated = False
 
+    # ---- what the engine's indexes serve (``filterdsl indexes``, backends/sql/indexes.py)
+    #: per layout ("json", "columns"), the index form that serves each kind of use (eq, in, range, state,
+    #: date, text-range, ci, ci-prefix, tags, money-eq, money-range, refcol); the advisor builds each
+    #: form from this family's own expressions, so an advised index names exactly the SQL's expression
+    INDEX_FORMS: dict[str, dict[str, str]] = {}
+    #: per layout, why no index serves the other kinds (None: nothing is said; absent: a generic note)
+    INDEX_WHY: dict[str, str | None] = {}
+    #: the ORDER BY items an index can hold: "expressions", "columns" (no expression indexes) or None
+    ORDER_INDEX: str | None = None
+    #: ``CREATE INDEX IF NOT EXISTS`` is accepted (not MySQL 8)
+    CREATE_INDEX_IF_NOT_EXISTS = True
+
     @staticmethod
     def typed_params(tree: exp.Expr, params: dict[str, Any]) -> exp.Expr:
         """The tree with placeholders as the engine takes them (ClickHouse: typed); as it is elsewhere."""

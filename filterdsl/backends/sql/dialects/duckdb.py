@@ -26,6 +26,12 @@ class DuckDBFamily(Family):
     BOOL_VALUES = True
     OFFSET_ALONE = True
     VERIFIED = True
+    INDEX_FORMS = {"columns": dict.fromkeys(("eq", "in"), "column")}
+    INDEX_WHY = {
+        "json": "DuckDB indexes (ART) serve equality on plain columns; JSON values are scanned, with zonemaps "
+        "skipping row groups",
+        "columns": "DuckDB scans columns with zonemaps; its ART indexes serve point lookups",
+    }
     kinds = {
         "null": ("NULL",),
         "string": ("VARCHAR",),

@@ -52,6 +52,27 @@ class PostgresFamily(Family):
     DAY_REGEX = True
     TEXT_OF_NONSTRING_IS_JSON = True
     SORT_KEY_TEXT = True
+    INDEX_FORMS = {
+        "json": {
+            **dict.fromkeys(("eq", "in", "range", "state"), "value"),
+            "tags": "tags_gin",
+            **dict.fromkeys(("money-eq", "money-range"), "money_value"),
+            **dict.fromkeys(("date", "text-range"), "c_text"),
+            "ci": "trgm",
+            "ci-prefix": "trgm_prefix",
+            "refcol": "ref_c",
+        },
+        "columns": {
+            **dict.fromkeys(("eq", "in", "range", "state"), "column"),
+            **dict.fromkeys(("date", "text-range"), "c_column"),
+            "ci": "trgm",
+            "ci-prefix": "trgm_prefix",
+            "tags": "gin",
+            "refcol": "column_c",
+        },
+    }
+    INDEX_WHY = {"json": None, "columns": None}
+    ORDER_INDEX = "expressions"
 
     name = "postgres"
     BOOL_VALUES = True

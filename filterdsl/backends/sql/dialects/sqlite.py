@@ -17,6 +17,18 @@ class SQLiteFamily(_PathFamily):
     name = "sqlite"
     BOOL_VALUES = True
     VERIFIED = True
+    INDEX_FORMS = {
+        "json": {
+            **dict.fromkeys(("eq", "in", "range", "date", "text-range"), "scalar_text"),
+            **dict.fromkeys(("money-eq", "money-range"), "money_text"),
+            "refcol": "text",
+        },
+        "columns": dict.fromkeys(("eq", "in", "range", "state", "date", "text-range"), "column"),
+    }
+    INDEX_WHY = {
+        "json": "SQLite's expression indexes serve equality and ranges on json_extract, not this form"
+    }
+    ORDER_INDEX = "expressions"
     #: json_each's key column and length() stop at NUL, text compares past it: refused (guard.py)
     HOLDS_NUL = False
     NUL_WHY = "SQLite's JSON functions cut a string at it and its length() stops there"
