@@ -71,13 +71,14 @@ def _plain_value(value: Any, ftype: FieldType | None) -> Any:
     val = value.get("val")
     if val is None or val == "" or val == []:
         return val
-    if ftype is FieldType.CURRENCY or (ftype is None and "currency" in value):
-        out = {"val": val}
-        if "currency" in value:
-            out["currency"] = value["currency"]
-        return out
-    if ftype is FieldType.ATTACHMENT or (ftype is None and ("size" in value or "type" in value)):
-        return {k: value[k] for k in ("val", "type", "size") if k in value}
+    if (
+        ftype is FieldType.CURRENCY
+        or ftype is FieldType.ATTACHMENT
+        or (ftype is None and ("currency" in value or "size" in value or "type" in value))
+    ):
+        # an object value: every key is kept (filters read val and currency), so a stored record
+        # reads back as it was imported (issue 26, M3)
+        return dict(value)
     return _ref_id(val) if ftype in (FieldType.REF, FieldType.REF_MULTIPLE, None) else val
 
 

@@ -88,8 +88,64 @@ STRINGS = [
     "line\nbreak",
     "Ⅻ",
     "ǅ",
+    # issue 26: İ (whose lowering is i + U+0307) and pieces of it, final sigma, non-ASCII digits
+    "İ",
+    "I",
+    "i",
+    "i\u0307",
+    "\u0307",
+    "xİy",
+    "ς",
+    "Σ",
+    "ΟΔΟΣ",
+    "οδος",
+    "οδοσ",
+    "ΑΣ ΒΣ",
+    "٣٤",
+    "１２３",
+    "१२३",
 ]
-NUMBERS = [0, 1, -1, 5, 5.0, -3, 0.5, 99.99, 100, 250, 250.0, 2**53, -(2**53), 1e-300, 1.5e300, 123456789012]
+#: filter numbers (SPEC 1.4: integers within 2^53, finite floats)
+NUMBERS = [
+    0,
+    1,
+    -1,
+    5,
+    5.0,
+    -3,
+    0.5,
+    99.99,
+    100,
+    250,
+    250.0,
+    2**53,
+    -(2**53),
+    1e-300,
+    1.5e300,
+    123456789012,
+    -0.0,
+    1e308,
+    -1e308,
+    float(2**53),
+]
+#: stored integers past 2^53 within 64 bits (pairs whose doubles are equal: 2^53 and 2^53 + 1)
+BIG_INTS = [2**53 + 1, 2**53 + 2, -(2**53) - 1, 2**63 - 1, -(2**63), -(2**63) + 1]
+#: stored integers past signed 64 bits (and past unsigned: 2^64, 10^30)
+HUGE_INTS = [2**63, 2**63 + 1, 2**64 - 1, 2**64, 2**64 + 1, 10**30, -(10**30), 123000000000000000000000000000]
+#: stored floats: none of them has an integer between its value and its shortest decimal in the pools
+#: above, where PostgreSQL diverges (docs/semantics.md section 9)
+BIG_FLOATS = [1e308, -1e308, -0.0, 1e21, float(2**53)]
+#: the near-ties a scenario drawing big numbers mostly draws from (2^53 and 2^53 + 1 ...)
+BIG_POOLS = {
+    "all": [2**53, -(2**53), 0, *BIG_INTS, *HUGE_INTS, *BIG_FLOATS],
+    "int64": [2**53, -(2**53), 0, *BIG_INTS, *BIG_FLOATS],
+}
+#: which stored numbers scenarios() draws: "all", "int64" (no HUGE_INTS) or "small" (the filter pool)
+NUMBER_POOLS = {
+    "all": NUMBERS + BIG_INTS + HUGE_INTS + BIG_FLOATS,
+    "int64": NUMBERS + BIG_INTS + BIG_FLOATS,
+    "small": NUMBERS,
+}
 DATES = [
     "2020-01-23",
     "2020-01-23T00:00:00.000Z",
@@ -119,7 +175,7 @@ WEIRD_KEYS = ["a.b", "$dollar", "a[0]", "a..b"]
 COMMON: dict[FieldType, list[Any]] = {
     FieldType.STRING: ["Straße", "a_b", "ÉCOLE"],
     FieldType.TEXT_BLOCK: ["100%", "O'Brien", "σίσυφος"],
-    FieldType.NUMBER: [5, 5.0, 0],
+    FieldType.NUMBER: [5, 5.0, 0, -0.0, 2**53],
     FieldType.DATE: ["2020-01-23", "2020-01-23T23:59:59.999Z"],
     FieldType.CURRENCY: [{"val": 5, "currency": "USD"}, {"val": 5.0}],
     FieldType.ENUM: ["a", "A"],
@@ -177,17 +233,19 @@ def _catalog(keys: list[str]) -> Catalog:
     )
 
 
-def _good(t: FieldType, draw: Any, target_ids: list[str]) -> Any:
+def _good(t: FieldType, draw: Any, target_ids: list[str], numbers: str = "small") -> Any:
     if t in (T.STRING, T.TEXT_BLOCK, T.ENUM):
         return draw(st.sampled_from(STRINGS[1:]) | _TEXT)
     if t is T.NUMBER:
-        return draw(st.sampled_from(NUMBERS) | st.integers(-1000, 1000))
+        if numbers != "small" and draw(st.integers(0, 3)) > 0:  # mostly the big ones: ties to find
+            return draw(_pick(tuple(BIG_POOLS[numbers])))
+        return draw(_pick(tuple(NUMBERS)) | st.integers(-1000, 1000))
     if t is T.BOOLEAN:
         return draw(st.booleans())
     if t is T.DATE:
         return draw(st.sampled_from(DATES))
     if t is T.CURRENCY:
-        amount = draw(st.sampled_from(NUMBERS))
+        amount = draw(_pick(tuple(NUMBER_POOLS[numbers])))
         code = draw(st.sampled_from([*CURRENCIES, None]))
         return {"val": amount} if code is None else {"val": amount, "currency": code}
     if t is T.ATTACHMENT:
@@ -211,7 +269,7 @@ WRONG = [None, "", [], "5", 5, 5.0, 0, 1, True, False, "true", ["x"], {"val": 1}
 
 
 @st.composite
-def _value(draw: Any, t: FieldType, target_ids: list[str]) -> Any:
+def _value(draw: Any, t: FieldType, target_ids: list[str], numbers: str = "small") -> Any:
     kind = draw(st.sampled_from(["missing", "good", "good", "good", "good", "wrong", "common"]))
     if kind == "common":  # a small shared pool so equality filters find matches
         return draw(st.sampled_from(COMMON.get(t, [None])))
@@ -219,7 +277,7 @@ def _value(draw: Any, t: FieldType, target_ids: list[str]) -> Any:
         return _MISSING
     if kind == "wrong":
         return draw(st.sampled_from(WRONG))
-    return _good(t, draw, target_ids)
+    return _good(t, draw, target_ids, numbers)
 
 
 _MISSING = object()
@@ -227,13 +285,18 @@ _MISSING = object()
 
 @st.composite
 def _records(
-    draw: Any, fields: list[tuple[str, FieldType]], target_ids: list[str], prefix: str, n: int
+    draw: Any,
+    fields: list[tuple[str, FieldType]],
+    target_ids: list[str],
+    prefix: str,
+    n: int,
+    numbers: str = "small",
 ) -> list[dict[str, Any]]:
     rows = []
     for i in range(n):
         data = {}
         for key, t in fields:
-            v = draw(_value(t, target_ids))
+            v = draw(_value(t, target_ids, numbers))
             if v is not _MISSING:
                 data[key] = v
         rows.append(
@@ -329,7 +392,13 @@ def _record_level(draw: Any, ids: list[str], searchable: tuple[Field, ...]) -> N
 
 
 @st.composite
-def scenarios(draw: Any, weird_keys: bool = False, max_records: int = 12) -> Scenario:
+def scenarios(draw: Any, weird_keys: bool = False, max_records: int = 12, numbers: str = "all") -> Scenario:
+    """``numbers``: the stored numbers drawn (NUMBER_POOLS): "all" reaches integers past 2^53 and past
+    64 bits, 1e308 and -0.0 (issue 26), which some engines refuse (docs/semantics.md section 9); one
+    scenario in three draws from it, the others from the filter pool (so engines that refuse the big
+    numbers still compare the rest)."""
+    if numbers != "small" and draw(st.integers(0, 2)) > 0:
+        numbers = "small"
     pool = KEYS + (WEIRD_KEYS if weird_keys else [])
     keys = draw(
         st.lists(st.sampled_from(pool), min_size=len(MAIN_TYPES), max_size=len(MAIN_TYPES), unique=True)
@@ -337,9 +406,9 @@ def scenarios(draw: Any, weird_keys: bool = False, max_records: int = 12) -> Sce
     catalog = _catalog(keys)
     fields = list(zip(keys, MAIN_TYPES))
     target_ids = [f"t{i}" for i in range(4)] + ["dangling"]
-    target_rows = draw(_records(TARGET_FIELDS, [], "t", 4))
+    target_rows = draw(_records(TARGET_FIELDS, [], "t", 4, numbers))
     n = draw(st.integers(2, max_records))
-    main_rows = draw(_records(fields, target_ids, "m", n))
+    main_rows = draw(_records(fields, target_ids, "m", n, numbers))
     dataset = {
         "main": normalize_records(main_rows, catalog.get("main")),
         "target": normalize_records(target_rows, catalog.get("target")),
@@ -468,6 +537,12 @@ DEEP_STRINGS = [
     "İlker",
     "100%",
     "x|y",
+    "İ",
+    "i",
+    "ς",
+    "Σ",
+    "ΑΣ",
+    "٣",
 ]
 _DEEP_CHARS = st.one_of(
     st.characters(max_codepoint=0xD7FF, blacklist_categories=("Cs",), blacklist_characters="\x00"),

@@ -229,3 +229,28 @@ def test_browsable_api_filter_form(pb: str) -> None:
     html = res.content.decode()
     assert 'name="start_date"' in html and 'name="ordering"' in html
     assert '<input type="hidden" name="search" value="me">' in html
+
+
+def test_openapi_parameters_in_drf_spectacular_schema() -> None:
+    """drf-spectacular calls the same get_schema_operation_parameters on list views."""
+    pytest.importorskip("drf_spectacular")
+    from django.urls import path
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.openapi import AutoSchema
+    from fdsl_djangoapp.views import CatalogRecords, combo
+
+    class Orders(CatalogRecords):  # type: ignore[misc,valid-type]
+        schema = AutoSchema()
+
+    class Mixed(combo("search+ordering~offsets")):  # type: ignore[misc]
+        schema = AutoSchema()
+
+    patterns = [path("orders/", Orders.as_view()), path("mixed/", Mixed.as_view())]
+    schema = SchemaGenerator(patterns=patterns, title="t").get_schema(request=None, public=True)
+    params = {p["name"]: p for p in schema["paths"]["/orders/"]["get"]["parameters"]}
+    assert params["data__59giDo5wnnLqurNpF"]["schema"] == {"type": "number"}
+    assert params["data__jA7HzNQYZS56LGCbj"]["schema"] == {"type": "string", "format": "date"}
+    assert {"start_date", "end_date", "ordering"} <= set(params)
+    mixed = [p["name"] for p in schema["paths"]["/mixed/"]["get"]["parameters"]]
+    assert mixed.count("ordering") == 1 and mixed.count("search") == 1
+    assert {"limit", "offset", "start_date"} <= set(mixed) and "page" not in mixed

@@ -30,12 +30,12 @@ _NUM = (int, float)
 def _well_typed(t: FieldType, v: Any) -> bool:
     if t in (T.STRING, T.TEXT_BLOCK, T.ENUM, T.REF, T.DATE):
         return type(v) is str and v != ""
-    if t is T.NUMBER:
-        return type(v) in _NUM
+    if t is T.NUMBER:  # a DOUBLE column holds integers within 2^53 exactly (docs/semantics.md section 9)
+        return type(v) is float or (type(v) is int and abs(v) <= 2**53)
     if t is T.BOOLEAN:
         return type(v) is bool
     if t is T.CURRENCY:
-        return type(v) is dict and type(v.get("val")) in _NUM and type(v.get("currency", "")) is str
+        return type(v) is dict and _well_typed(T.NUMBER, v.get("val")) and type(v.get("currency", "")) is str
     if t is T.ATTACHMENT:
         return type(v) is dict and type(v.get("val")) is str and v["val"] != ""
     if t in (T.ENUM_TAGS, T.REF_MULTIPLE):

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from filterdsl.ast import And, Node, Not, Or, Query, Relation, Search
+from filterdsl.backends.sql.layout import default_table
 from filterdsl.backends.sql.runners import py_lower
 from filterdsl.backends.sql.shape import extract
 from filterdsl.embed import CompiledQuery
@@ -113,11 +114,15 @@ class Store:
                 "updated_at TEXT, removed_at TEXT, data TEXT NOT NULL)"
             )
         else:
+            # ``doc``: the data's JSON text as imported. jsonb keeps numbers as decimals, so a float reads
+            # back as an integer when it has no fraction (1e17) and -0.0 as 0.0; listings return ``doc``
             ddl = (
                 f'CREATE TABLE IF NOT EXISTS {t} (id TEXT COLLATE "C" PRIMARY KEY, created_at TEXT NOT NULL, '
-                "updated_at TEXT, removed_at TEXT, data JSONB NOT NULL)"
+                "updated_at TEXT, removed_at TEXT, data JSONB NOT NULL, doc TEXT)"
             )
         self._execute(ddl)
+        if self.dialect == "postgres":  # a table made before the column existed
+            self._execute(f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS doc TEXT")
         self._tables.add(database)
 
     def import_docs(self, database: str, docs: list[Doc], base: str = "/records") -> int:
@@ -127,7 +132,7 @@ class Store:
         self.ensure_table(database)
         t = self._q(database)
         # one row per id: a batch naming an id twice stores its last record, counted once (an upsert)
-        by_id = {
+        by_id: dict[str, tuple[Any, ...]] = {
             d["id"]: (
                 d["id"],
                 d["created_at"],
@@ -145,10 +150,12 @@ class Store:
                 "removed_at = excluded.removed_at, data = excluded.data"
             )
         else:
+            rows = [(*r, r[4]) for r in rows]
             sql = (
-                f"INSERT INTO {t} VALUES (%s, %s, %s, %s, CAST(%s AS JSONB)) ON CONFLICT (id) DO UPDATE SET "
+                f"INSERT INTO {t} (id, created_at, updated_at, removed_at, data, doc) "
+                "VALUES (%s, %s, %s, %s, CAST(%s AS JSONB), %s) ON CONFLICT (id) DO UPDATE SET "
                 "created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, "
-                "removed_at = EXCLUDED.removed_at, data = EXCLUDED.data"
+                "removed_at = EXCLUDED.removed_at, data = EXCLUDED.data, doc = EXCLUDED.doc"
             )
         with self.connection() as con:
             cur = con.cursor()
@@ -209,6 +216,15 @@ class Store:
                     "data": json.loads(data) if isinstance(data, (str, bytes)) else data,
                 }
             )
+        if self.dialect == "postgres" and out:
+            # the data as imported (``doc``), not as jsonb reads it back: one lookup by primary key
+            t = self._q(default_table(compiled.query.database))
+            docs = dict(
+                self._execute(f"SELECT id, doc FROM {t} WHERE id = ANY(%s)", ([d["id"] for d in out],))
+            )
+            for d in out:
+                if docs.get(d["id"]) is not None:
+                    d["data"] = json.loads(docs[d["id"]])
         return out
 
     def count(self, compiled: CompiledQuery) -> int:

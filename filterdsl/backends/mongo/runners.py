@@ -115,7 +115,13 @@ def mingo_dir() -> Path:
 
 
 def mingo_batch(specs: list[dict[str, Any]], collections: Mapping[str, list[Doc]]) -> list[list[str] | str]:
-    """Run many specs over the same collections in one node process: ids, or an error message each."""
+    """Run many specs over the same collections in one node process: ids, or an error message each.
+
+    FilterError (``not-expressible``) for collections holding an integer past 2^53: JavaScript's
+    ``JSON.parse`` reads every number as a double."""
+    refuse_inexact_numbers(
+        "mingo", collections, int_within(INT53), "runs on JavaScript, whose numbers are doubles"
+    )
     base = mingo_dir()
     payload = json.dumps({"collections": {k: _stored(v) for k, v in collections.items()}, "specs": specs})
     proc = subprocess.run(

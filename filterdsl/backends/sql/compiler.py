@@ -639,8 +639,21 @@ class Compiler:
         num = exp.Case(ifs=[*nums, exp.If(this=is_num.copy(), true=fam.sort_num(j))])
         exact = fam.exact_int(j)
         if exact is not None:  # numbers with equal doubles: their exact values decide (DuckDB, ClickHouse)
-            ties = [exp.If(this=good.copy(), true=fam.exact_int(amt))] if t is T.CURRENCY and good else []
-            num_ties = exp.Case(ifs=[*ties, exp.If(this=is_num.copy(), true=exact)])
+            # below 2^53 a double is the exact value: the tie key is only computed past it (the sort
+            # stays as cheap as before for ordinary numbers)
+            def past_2_53(num: exp.Expr, key: exp.Expr) -> exp.Expr:
+                far = exp.GTE(this=exp.Abs(this=num), expression=exp.Literal.number(2**53))
+                return exp.Case(ifs=[exp.If(this=far, true=key)])
+
+            amt_exact = fam.exact_int(amt) if t is T.CURRENCY else None
+            ties = (
+                [exp.If(this=good.copy(), true=past_2_53(fam.sort_num(amt), amt_exact))]
+                if amt_exact is not None and good is not None
+                else []
+            )
+            num_ties = exp.Case(
+                ifs=[*ties, exp.If(this=is_num.copy(), true=past_2_53(fam.sort_num(j), exact))]
+            )
         txts = [exp.If(this=good.copy(), true=good_txt)] if good is not None and good_txt is not None else []
         txt = exp.Case(ifs=[*txts, exp.If(this=str_val.copy(), true=fam.binary(fam.text(j)))])
         boo = exp.Case(ifs=[exp.If(this=is_bool.copy(), true=fam.sort_bool(j))])

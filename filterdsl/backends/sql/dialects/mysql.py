@@ -176,8 +176,11 @@ class MySQLFamily(_PathFamily):
 
     def lower(self, e: exp.Expr) -> exp.Expr:
         # utf8mb4_general_ci (MariaDB's default) leaves letters above U+FFFF unchanged (LOWER('𐐀') = '𐐀');
-        # the UCA 5.2 collation lowers them as Python does (MariaDB >= 10.0, MySQL >= 5.6)
-        return exp.Lower(this=exp.Collate(this=e, expression=exp.to_identifier("utf8mb4_unicode_520_ci")))
+        # the UCA 5.2 collation lowers them as Python does (MariaDB >= 10.0, MySQL >= 5.6). LOWER('İ') is
+        # 'i' there (the simple mapping); Python's is 'i' + U+0307, so İ is spelled out first (REPLACE is
+        # case-sensitive in any collation). A final sigma stays 'σ' (docs/sql.md, pinned)
+        collated = exp.Collate(this=e, expression=exp.to_identifier("utf8mb4_unicode_520_ci"))
+        return exp.Lower(this=fn("REPLACE", collated, _s("\u0130"), _s("i\u0307")))
 
     def binary(self, e: exp.Expr) -> exp.Expr:
         return exp.Cast(this=e, to=dtype("BINARY", dialect="mysql"))
