@@ -275,7 +275,7 @@ def _fetch(
         _refuse_nul(dataset, engine)
     if engine == "sqlite":
         with _sqlite(dataset, tables) as con:
-            rows = con.execute(sql, params).fetchall()
+            rows = _sqlite_rows(con, sql, params)
     elif engine == "duckdb":
         with _duckdb(dataset, tables) as con:
             rows = con.execute(sql, params).fetchall()
@@ -312,3 +312,26 @@ def run_ids(
 ) -> list[str]:
     """Ids in result order (what ``filterdsl run --ids`` prints)."""
     return [d["id"] for d in _fetch(query, dataset, engine, url, catalog)]
+
+
+def _sqlite_rows(con: Any, sql: str, params: Any) -> list[Any]:
+    """SQLite's parser keeps a fixed stack (about 100 entries): a filter that nests NOT, OR and relations
+    a dozen levels deep overflows it. That is a limit of the engine, answered as ``too-deep`` (exit 1)
+    rather than as an engine failure (docs/sql.md)."""
+    import sqlite3
+
+    try:
+        return list(con.execute(sql, params).fetchall())
+    except sqlite3.OperationalError as e:
+        if "parser stack overflow" not in str(e):
+            raise
+        raise FilterError(
+            [
+                Diagnostic(
+                    "too-deep",
+                    "the filter nests deeper than SQLite's parser takes (its stack holds about 100 "
+                    "levels; each NOT, OR and relation adds a few); flatten it or use another engine",
+                    Location(param="query"),
+                )
+            ]
+        ) from None
