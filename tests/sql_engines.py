@@ -105,7 +105,7 @@ def _reads_exactly(engine: str, v: int | float) -> bool:
     """docs/semantics.md section 9, written out independently of filterdsl.semantics.numbers."""
     if engine in ("sqlite", "polars"):
         return type(v) is float or -(2**63) <= v < 2**63
-    if engine in ("mysql", "mingo"):
+    if engine in ("mysql", "mingo", "spark"):  # Spark reads JSON numbers as doubles
         return type(v) is float or abs(v) <= 2**53
     if engine == "clickhouse":  # JSON layout
         if type(v) is float:

@@ -210,7 +210,7 @@ def test_cached_sql_returns_the_memory_engines_records(engine: str) -> None:
     url = require(engine)
 
     @SETTINGS
-    @given(scenarios())
+    @given(scenarios(numbers="int64" if engine == "sqlite" else "all"))  # SQLite: doubles past 64 bits
     def prop(sc: Scenario) -> None:
         clear_sql_cache()
         run_ids(twin(sc.query), sc.dataset, engine, url, sc.catalog)  # warms the cache with other values

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from sql_engines import refuses_numbers
 
 from filterdsl import load_catalog, parse
 from filterdsl.ast import Query
@@ -96,6 +97,8 @@ def test_differential_on_spark(spark: Any) -> None:
     )
     @given(scenarios(weird_keys=True))
     def prop(sc: Scenario) -> None:
+        if refuses_numbers("spark", sc.dataset):  # Spark reads JSON numbers as doubles (semantics.md §9)
+            return
         assert spark_ids(spark, sc.query, sc.dataset) == [
             r["id"] for r in run(sc.query, sc.dataset, sc.catalog)
         ]
