@@ -5,7 +5,6 @@ Marked ``slow``: a local Spark session takes seconds to start. Needs ``pyspark``
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -16,7 +15,6 @@ from filterdsl import load_catalog, parse
 from filterdsl.ast import Query
 from filterdsl.backends.memory import run
 from filterdsl.backends.sql import JsonLayout, to_sql
-from filterdsl.records import normalize_dataset
 
 from conftest import CASES, CORPUS
 from strategies import Scenario, scenarios
@@ -47,21 +45,12 @@ def spark() -> Any:
 
 
 def spark_ids(spark: Any, query: Query, dataset: dict[Any, list[dict[str, Any]]]) -> list[str]:
+    """``to_sql`` text run as printed (the integration's own path is tests/test_integration_spark.py)."""
+    from spark_support import json_frames
+
     tables = {db: f"t{i}" for i, db in enumerate(dataset)}
-    for db, docs in dataset.items():
-        rows = [
-            (
-                d["id"],
-                d["created_at"],
-                d.get("updated_at"),
-                d.get("removed_at"),
-                json.dumps(d["data"], ensure_ascii=False),
-            )
-            for d in docs
-        ]
-        spark.createDataFrame(
-            rows, "id STRING, created_at STRING, updated_at STRING, removed_at STRING, data STRING"
-        ).createOrReplaceTempView(tables[db])
+    for db, df in json_frames(spark, dataset).items():
+        df.createOrReplaceTempView(tables[db])
     main = query.database if query.database in dataset else next(iter(dataset))
     q = Query(query.predicate, query.sort, query.skip, query.limit, None, main)
     sql, params = to_sql(q, "spark", JsonLayout(tables=tables))
@@ -69,10 +58,10 @@ def spark_ids(spark: Any, query: Query, dataset: dict[Any, list[dict[str, Any]]]
 
 
 def _dataset(case: dict[str, Any]) -> tuple[Any, Any]:
-    if case["format"] == "pixiebrix" or (case["format"] == "search" and case.get("database") is None):
-        return normalize_dataset(json.loads((CORPUS / "pixiebrix_records.json").read_text())), None
-    raw = json.loads((CORPUS / "records.json").read_text())
-    return normalize_dataset(raw if isinstance(raw, dict) else {case["database"]: raw}, CATALOG), CATALOG
+    from spark_support import case_dataset
+
+    _, dataset, catalog = case_dataset(case)
+    return dataset, catalog
 
 
 @pytest.mark.parametrize("case", GOOD, ids=[c["name"] for c in GOOD])
