@@ -649,10 +649,24 @@ def openapi_document(
             },
             "responses": {
                 "200": _json_response(
-                    "how many were imported",
+                    "how many were imported; warnings name value objects whose extra keys were dropped",
                     {
                         "type": "object",
-                        "properties": {"imported": {"type": "integer"}},
+                        "properties": {
+                            "imported": {"type": "integer"},
+                            "warnings": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "code": {"type": "string", "enum": ["dropped-keys"]},
+                                        "message": {"type": "string"},
+                                        "pointers": {"type": "array", "items": {"type": "string"}},
+                                    },
+                                    "required": ["code", "message", "pointers"],
+                                },
+                            },
+                        },
                         "required": ["imported"],
                     },
                 ),
