@@ -20,7 +20,7 @@ from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.frontends.pitchly import _no_constants
 from filterdsl.frontends.relaxed_json import parse_int
 from filterdsl.options import ParseOptions
-from filterdsl.records import normalize_record
+from filterdsl.records import dropped_keys, normalize_record
 from filterdsl.schema import Catalog
 from filterdsl.server.store import SAFE_ID, Doc, Store, excerpt
 
@@ -325,7 +325,17 @@ class Api:
             return missing
         db = self.catalog.get(database) if self.catalog is not None else None
         docs = [normalize_record(r, db, f"/records/{i}") for i, r in enumerate(body["records"])]
-        return JSONResponse({"imported": self.store.import_docs(database, docs)})
+        imported = self.store.import_docs(database, docs)
+        dropped = [p for i, r in enumerate(body["records"]) for p in dropped_keys(r, db, f"/records/{i}")]
+        if not dropped:
+            return JSONResponse({"imported": imported})
+        # nothing is lost silently: a value object's extra keys are dropped by SPEC 1.2, so say where
+        warning = {
+            "code": "dropped-keys",
+            "message": f"{len(dropped)} value object(s) of plain-typed fields kept only their val",
+            "pointers": dropped[:20],
+        }
+        return JSONResponse({"imported": imported, "warnings": [warning]})
 
     async def stats(self, request: Request) -> Response:
         s = self.cache.stats() if self.cache is not None else None
