@@ -308,6 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="compile every request (default: compiled SQL is cached by query)",
     )
     srv.add_argument(
+        "--no-auto-index",
+        action="store_true",
+        help="never create indexes (default: the store creates the indexes `filterdsl indexes` advises "
+        "for each form of query it is asked, up to 16 a table)",
+    )
+    srv.add_argument(
         "--resolve-names",
         action="store_true",
         help="Pitchly bodies: field keys may be field names as well as ids (default: ids only)",
