@@ -235,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--mapping",
         metavar="FILE",
         help="--to sql: JSON file mapping field id -> column (columns layout) or renaming tables "
-        "(json layout)",
+        "(json layout; \"text_indexes\": true for indexes on data ->> 'k', see docs/sql.md)",
     )
     conv.add_argument(
         "--inline",
@@ -271,7 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     idx.add_argument(
         "--mapping",
         metavar="FILE",
-        help="JSON file mapping field id -> column (columns layout) or renaming tables (json layout)",
+        help="JSON file mapping field id -> column (columns layout) or renaming tables (json layout; "
+        "\"text_indexes\": true for indexes on data ->> 'k', see docs/sql.md)",
     )
     idx.add_argument(
         "--all-fields",
