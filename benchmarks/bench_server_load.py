@@ -210,6 +210,15 @@ def send(clients: tuple[httpx.Client, httpx.Client], req: Request) -> tuple[str,
     return kind, status, time.perf_counter() - t0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return (
@@ -217,9 +226,21 @@ def pct(values: list[float], p: float) -> float:
     )
 
 
-def load(bases: tuple[str, str], requests: int, clients: int, seed: int) -> list[tuple[str, int, float]]:
+def load(
+    bases: tuple[str, str],
+    requests: int,
+    clients: int,
+    seed: int,
+    good_only: bool = False,
+    duration: float = 0,
+) -> list[tuple[str, int, float]]:
+    """``requests`` requests (half good, half bad; or good only) from ``clients`` threads that never
+    pause; with ``duration`` > 0 each client cycles through its share until that many seconds passed."""
     rnd = random.Random(seed)
-    mix = [GOOD[i % len(GOOD)] if i % 2 == 0 else BAD[(i // 2) % len(BAD)] for i in range(requests)]
+    if good_only:
+        mix = [GOOD[i % len(GOOD)] for i in range(requests)]
+    else:
+        mix = [GOOD[i % len(GOOD)] if i % 2 == 0 else BAD[(i // 2) % len(BAD)] for i in range(requests)]
     rnd.shuffle(mix)
     chunks = [mix[i::clients] for i in range(clients)]
 
@@ -228,7 +249,13 @@ def load(bases: tuple[str, str], requests: int, clients: int, seed: int) -> list
             httpx.Client(base_url=bases[0], timeout=120) as c,
             httpx.Client(base_url=bases[1], timeout=120) as d,
         ):
-            return [send((c, d), r) for r in reqs]
+            if duration <= 0:
+                return [send((c, d), r) for r in reqs]
+            out, end, i = [], time.perf_counter() + duration, 0
+            while time.perf_counter() < end:
+                out.append(send((c, d), reqs[i % len(reqs)]))
+                i += 1
+            return out
 
     with ThreadPoolExecutor(clients) as pool:
         return [x for part in pool.map(worker, chunks) for x in part]
@@ -281,8 +308,8 @@ def cheap_while_expensive(base: str, pb_base: str) -> dict[str, float]:
     return {
         "expensive_s": took[0],
         "cheap_n": len(cheap),
-        "cheap_p50_ms": 1000 * statistics.median(cheap),
-        "cheap_max_ms": 1000 * max(cheap),
+        "cheap_p50_ms": 1000 * statistics.median(cheap) if cheap else float("nan"),
+        "cheap_max_ms": 1000 * max(cheap) if cheap else float("nan"),
     }
 
 
@@ -301,10 +328,13 @@ def run_store(store: str, args: argparse.Namespace, data_file: str, pb_records: 
             ).status_code
             == 200
         )
-        load((base, pb_base), 64, 8, 0)  # warm-up
-        t0 = time.perf_counter()
-        results = load((base, pb_base), args.requests, args.clients, 1)
+        load((base, pb_base), 64, 8, 0, args.good_only)  # warm-up
+        cpu0 = [cpu_seconds(p.pid) for p in (proc, pb_proc)]
+        load0, t0 = os.getloadavg()[0], time.perf_counter()
+        results = load((base, pb_base), args.requests, args.clients, 1, args.good_only, args.duration)
         wall = time.perf_counter() - t0
+        cpu = [cpu_seconds(p.pid) - c for p, c in zip((proc, pb_proc), cpu0)]
+        load1 = os.getloadavg()[0]
         check = cheap_while_expensive(base, pb_base)
     finally:
         for p in (proc, pb_proc):
@@ -315,14 +345,23 @@ def run_store(store: str, args: argparse.Namespace, data_file: str, pb_records: 
     statuses = Counter(s for _, s, _ in results)
     server_errors = sum(n for s, n in statuses.items() if s >= 500)
     print(
-        f"\n### {store}: {len(results)} requests, {args.clients} clients, {wall:.1f} s "
-        f"({len(results) / wall:.0f} requests/s), {args.rows} orders"
+        f"\n### {store}: {len(results)} {'good ' if args.good_only else ''}requests, {args.clients} clients, "
+        f"{wall:.1f} s ({len(results) / wall:.0f} requests/s), {args.rows} orders; load average "
+        f"{load0:.1f} at start, {load1:.1f} at end"
     )
-    print("| requests | n | p50 ms | p99 ms | max ms |")
-    print("|---|---:|---:|---:|---:|")
+    print(
+        f"server CPU (both processes, user + system): {sum(cpu):.2f} s = "
+        f"{1000 * sum(cpu) / len(results):.2f} ms per request ({sum(cpu) / wall:.2f} cores busy)"
+    )
+    print("| requests | n | p50 ms | p95 ms | p99 ms | max ms |")
+    print("|---|---:|---:|---:|---:|---:|")
     for kind in ("good", "bad", "all"):
         lat = [t * 1000 for k, _, t in results if kind in (k, "all")]
-        print(f"| {kind} | {len(lat)} | {pct(lat, 50):.1f} | {pct(lat, 99):.1f} | {max(lat):.1f} |")
+        if lat:
+            print(
+                f"| {kind} | {len(lat)} | {pct(lat, 50):.1f} | {pct(lat, 95):.1f} | {pct(lat, 99):.1f} "
+                f"| {max(lat):.1f} |"
+            )
     print(
         "status codes: "
         + ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items()))
@@ -340,6 +379,12 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--rows", type=int, default=2000)
     ap.add_argument("--stores", default="sqlite,postgres")
+    ap.add_argument(
+        "--duration", type=float, default=0, help="seconds each client sends for (default: --requests in all)"
+    )
+    ap.add_argument(
+        "--good-only", action="store_true", help="only the good (corpus) requests, no attack traffic"
+    )
     args = ap.parse_args()
     pb_records = json.loads((CORPUS / "pixiebrix_records.json").read_text())
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:

@@ -349,7 +349,7 @@ _PB_EQUALS: dict[FieldType, tuple[str, dict[str, Any]]] = {
     T.NUMBER: ("equal to this number", {"type": "number"}),
     T.CURRENCY: ("amount equal to this number (any currency)", {"type": "number"}),
     T.BOOLEAN: ("true or false", {"type": "boolean"}),
-    T.DATE: ("on this day (YYYY-MM-DD)", {"type": "string", "pattern": DAY_PATTERN}),
+    T.DATE: ("on this day (YYYY-MM-DD)", {"type": "string", "format": "date", "pattern": DAY_PATTERN}),
     T.ENUM_TAGS: ("the tags hold this value", {"type": "string"}),
     T.REF_MULTIPLE: ("the list of referenced ids holds this id", {"type": "string"}),
 }
@@ -403,12 +403,12 @@ def pixiebrix_parameters(
     out += [
         _param(
             "start_date",
-            {"type": "string", "pattern": DAY_PATTERN},
+            {"type": "string", "format": "date", "pattern": DAY_PATTERN},
             "created on or after this day (YYYY-MM-DD, UTC)",
         ),
         _param(
             "end_date",
-            {"type": "string", "pattern": DAY_PATTERN},
+            {"type": "string", "format": "date", "pattern": DAY_PATTERN},
             "created on or before this day (YYYY-MM-DD, UTC)",
         ),
         _param("page", {"type": "integer", "minimum": 1, "default": 1}, "1-based page number"),
@@ -649,10 +649,24 @@ def openapi_document(
             },
             "responses": {
                 "200": _json_response(
-                    "how many were imported",
+                    "how many were imported; warnings name value objects whose extra keys were dropped",
                     {
                         "type": "object",
-                        "properties": {"imported": {"type": "integer"}},
+                        "properties": {
+                            "imported": {"type": "integer"},
+                            "warnings": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "code": {"type": "string", "enum": ["dropped-keys"]},
+                                        "message": {"type": "string"},
+                                        "pointers": {"type": "array", "items": {"type": "string"}},
+                                    },
+                                    "required": ["code", "message", "pointers"],
+                                },
+                            },
+                        },
                         "required": ["imported"],
                     },
                 ),

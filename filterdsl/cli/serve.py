@@ -23,7 +23,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"serve needs the server extra (pip install 'filterdsl[server]'): {e}") from None
     catalog = _catalog(args)
     try:
-        app = create_app(args.db, catalog, use_cache=not args.no_cache, options=_options(args))
+        app = create_app(
+            args.db,
+            catalog,
+            use_cache=not args.no_cache,
+            options=_options(args),
+            auto_index=not args.no_auto_index,
+        )
     except ValueError as e:
         raise UsageError(str(e)) from None
     if args.data:

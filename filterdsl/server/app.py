@@ -26,16 +26,21 @@ def create_app(
     use_cache: bool = True,
     options: dict[str, Any] | None = None,
     max_import: int = MAX_IMPORT_BYTES,
+    auto_index: bool = True,
 ) -> Any:
     """The Starlette app; ``app.state.store`` and ``app.state.cache`` are exposed for embedding/tests.
 
     ``options`` are parse options for every request (``lookups="extended"``, ``django_compat=True``,
-    ``strict=False``, ...), as ``filterdsl serve --lookups/--django-compat/--lenient`` pass them."""
+    ``strict=False``, ...), as ``filterdsl serve --lookups/--django-compat/--lenient`` pass them.
+    ``auto_index``: the store creates the advised indexes of the forms it is asked (``Store``;
+    ``filterdsl serve --no-auto-index`` turns it off)."""
     from starlette.applications import Starlette
     from starlette.routing import Route
 
     cat: Catalog | None = load_catalog(catalog) if catalog is not None else None
-    store = Store(url)
+    store = Store(url, auto_index=auto_index)
+    if not use_cache:
+        store.count_cache = None
     api = Api(store, cat, (cache or QueryCache()) if use_cache else None, options or {}, max_import)
     app = Starlette(
         routes=[

@@ -18,6 +18,7 @@ from typing import Any
 from filterdsl import ast as A
 from filterdsl.errors import FilterError
 from filterdsl.schema import CatalogSource
+from filterdsl.semantics.cursor import refuse_after
 from filterdsl.semantics.days import DAY_PREFIX
 from filterdsl.semantics.paths import canonical_index
 from filterdsl.semantics.sorting import DEFAULT_ORDER, EMPTY, KIND_RANK, WELL_TYPED, WRONG_TYPED
@@ -667,6 +668,7 @@ def to_mongo(
     ``sort`` is a list of ``[key, direction]`` pairs (order matters); ``limit`` None means none.
     """
     q = query if isinstance(query, A.Query) else A.Query(query)
+    refuse_after(q, "MongoDB")
     comp = _Compiler(collections or {})
     flt = comp.visit(q.predicate)
     if q.limit == 0:

@@ -39,6 +39,7 @@ from filterdsl.backends.memory import Doc, project, rows_for
 from filterdsl.errors import FilterError
 from filterdsl.records import normalize_record
 from filterdsl.schema import CatalogSource
+from filterdsl.semantics.cursor import refuse_after
 from filterdsl.semantics.days import valid_day
 from filterdsl.semantics.paths import MISSING, get_path
 from filterdsl.semantics.sorting import KIND_RANK, is_empty, kind_of, well_typed
@@ -661,6 +662,7 @@ def to_polars(
     (``dataset={database_id: records}``); without them they are ``not-expressible``.
     """
     q = query if isinstance(query, A.Query) else A.Query(query)
+    refuse_after(q, "Polars")
     data = None if dataset is None else {k: _canonical(v, catalog, k) for k, v in dataset.items()}
     try:
         _check_utf8(q.predicate)

@@ -97,6 +97,11 @@ class Compiler:
             self.fam.icu_lower = True
         if isinstance(layout, JsonLayout) and layout.cast_jsonb:
             self.fam.cast_root = True
+        if isinstance(layout, JsonLayout) and layout.text_indexes:
+            if self.fam.TEXT_INDEXES:
+                self.fam.text_indexes = True
+            else:
+                self.warnings.append(f"the {dialect} dialect writes no text_indexes forms (ignored)")
         self.columns = isinstance(layout, ColumnsLayout)
         if not self.columns and getattr(self.fam, "json_family", None) is not None:  # ClickHouse
             self.fam = self.fam.json_family(self.param, dialect)  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from filterdsl import ast as A
+from filterdsl.semantics.cursor import refuse_after
 from filterdsl.semantics.days import next_day as records_next_day
 from filterdsl.semantics.days import valid_day
 
@@ -196,6 +197,7 @@ class _Extractor(A.Visitor[A.Node]):
 
 def extract(query: A.Query) -> tuple[A.Query, list[Any]]:
     """(shape, values): the query with slots for values, and the values in slot order."""
+    refuse_after(query, "SQL")
     ex = _Extractor()
     shape = A.Query(
         predicate=ex.visit(query.predicate),
@@ -219,6 +221,7 @@ def shape_key(query: A.Query) -> tuple[tuple[Any, ...], list[Any]]:
     the key of its shape are the same tuple (the cache checks that on every miss). It is several times
     cheaper than building and hashing the shape, which matters on the hit path of ``to_sql``.
     """
+    refuse_after(query, "SQL")
     toks: list[Any] = []
     vals: list[Any] = []
     add = toks.append

@@ -355,7 +355,7 @@ def fetch(
 ) -> list[Doc]:
     """Canonical documents in result order from Spark (``main``: the queried database's key)."""
     spark = session(url)
-    q = Query(query.predicate, query.sort, query.skip, query.limit, None, main)
+    q = dataclasses.replace(query, fields=None, database=main)
     st, params = statement(q, JsonLayout())
     rows = execute(spark, st, params, frames(spark, dataset)).collect()
     return [
