@@ -46,14 +46,15 @@ TEXT = JsonLayout(text_indexes=True)
 
 
 # ---------------------------------------------------------------- the SQL and the advice (no database)
-def test_forms_test_the_text_first_and_keep_the_jsonb_test() -> None:
+def test_forms_test_the_text_first_and_leave_out_other_kinds() -> None:
     eq = to_sql(Query(Compare(STATUS, Op.EQ, "x")), "postgres", TEXT)
-    assert "\"data\" ->> 'status' = %s AND \"data\" -> 'status' = CAST(%s AS JSONB)" in eq[0], eq
-    assert eq[1] == ["x", '"x"']
+    kinds = "NOT JSONB_TYPEOF(\"data\" -> 'status') IN ('number', 'boolean', 'array', 'object')"
+    assert f"\"data\" ->> 'status' = %s AND {kinds}" in eq[0], eq
+    assert eq[1] == ["x"]
     within = to_sql(Query(Compare(STATUS, Op.IN, ("x", "y"))), "postgres", TEXT)[0]
-    assert "\"data\" ->> 'status' IN (%s, %s) AND \"data\" -> 'status' IN (CAST(" in within
+    assert f"\"data\" ->> 'status' IN (%s, %s) AND {kinds}" in within, within
     flag = to_sql(Query(Compare(PAID, Op.EQ, True)), "postgres", TEXT)[0]
-    assert "\"data\" ->> 'paid' = 'true' AND \"data\" -> 'paid' = CAST('true' AS JSONB)" in flag
+    assert "\"data\" ->> 'paid' = 'true' AND NOT JSONB_TYPEOF(\"data\" -> 'paid') IN ('string')" in flag, flag
     day = to_sql(Query(Compare(DAY, Op.GTE, "2024-01-01")), "postgres", TEXT)[0]
     # the default collation (no COLLATE "C"), and the day check with [0-9] (\d is wider under ICU)
     assert "\"data\" ->> 'day' >= %s AND \"data\" ->> 'day' ~ '^(?!0000)([0-9]{4}-" in day, day
@@ -213,6 +214,24 @@ def test_habitual_indexes_serve_the_option_and_not_the_default(habitual: tuple[A
         ), q
 
 
+def test_the_estimate_is_the_text_index_s_own(habitual: tuple[Any, str]) -> None:
+    """The kind test beside the text equality is one the planner counts at nearly every row, so a
+    common value is estimated as common (a page then reads the order index rather than sorting a third
+    of the table); ``= CAST($1 AS JSONB)`` there was estimated at 0.5% of the text's rows."""
+    con, t = habitual
+    lay = JsonLayout(tables={DB: t}, text_indexes=True)
+    for pred in (
+        Compare(STATUS, Op.EQ, "new"),
+        Compare(STATUS, Op.IN, ("new", "paid")),
+        Compare(PAID, Op.EQ, False),
+    ):
+        q = Query(pred, database=DB)
+        sql, params = to_sql(q, "postgres", lay)
+        est = _plan(con, sql, params)[0]["Plan Rows"]
+        actual = len(apply_query(q, {DB: DOCS}))
+        assert actual / 2 < est < actual * 2, (pred, est, actual)
+
+
 def test_answers_equal_memory_with_and_without(habitual: tuple[Any, str]) -> None:
     con, t = habitual
     for q in SERVED + ALSO:
@@ -232,6 +251,24 @@ def test_check_reports_habitual_indexes_as_serving_the_option(habitual: tuple[An
     assert all(t in c.detail for c in on.checks), on.text()  # "uses <the habitual index>"
     off = check(queries, url, JsonLayout(tables={DB: t}))
     assert not any(c.served for c in off.checks), off.text()
+    assert on.warnings == [] and "WARNING" not in on.text()  # C.UTF-8 orders day texts as "C" does
+
+
+def test_check_warns_of_a_collation_that_orders_days_otherwise() -> None:
+    """The probe --check runs for text_indexes: a default collation that disagrees with "C" on day texts
+    (ICU numeric ordering) is named in the report; here through a session that answers as one would."""
+    from filterdsl.backends.sql.index_check import _pg_collation_warnings
+
+    class Numeric:
+        def execute(self, sql: str, params: Any) -> Any:
+            assert '(t >= d) <> (t COLLATE "C" >= d)' in sql and "2024-01-159" in params
+            return self
+
+        def fetchone(self) -> tuple[int]:
+            return (1,)
+
+    assert "not exact" in _pg_collation_warnings(Numeric(), TEXT)[0]
+    assert _pg_collation_warnings(Numeric(), JsonLayout()) == []
 
 
 def test_day_ranges_hold_in_collations_that_order_days_as_code_points() -> None:

@@ -24,6 +24,9 @@ from filterdsl.backends.sql.dialects.base import (
 from filterdsl.backends.sql.shape import derive
 from filterdsl.semantics.days import DAY_PREFIX, valid_day
 
+#: the JSON kinds whose ``->>`` text can equal a string's (numbers, booleans, arrays, objects)
+_NOT_STRING = ("number", "boolean", "array", "object")
+
 #: DAY_PREFIX for a regex that runs under COLLATE "C" (valid_day below): 9 characters shorter
 _DAY_PREFIX_C = DAY_PREFIX.replace("[0-9]", "\\d")
 
@@ -179,15 +182,17 @@ class PostgresFamily(Family):
         return exp.EQ(this=self._v(j), expression=value)
 
     def str_eq(self, j: J, value: object) -> exp.Expr:
-        eq = self._eq(j, self._bound_jsonb(value, "json_str"))
-        return AND(self.text_eq(self.text(j), value), eq) if self.text_indexes else eq
+        if self.text_indexes:
+            return AND(self.text_eq(self.text(j), value), self._none_of(j, _NOT_STRING))
+        return self._eq(j, self._bound_jsonb(value, "json_str"))
 
     def str_in(self, j: J, values: tuple[object, ...]) -> exp.Expr:
         vals = tuple(dict.fromkeys(values))
         if len(vals) == 1:
             return self.str_eq(j, vals[0])
-        test = exp.In(this=self._v(j), expressions=[self._bound_jsonb(v, "json_str") for v in vals])
-        return AND(self.text_in(self.text(j), vals), test) if self.text_indexes else test
+        if self.text_indexes:
+            return AND(self.text_in(self.text(j), vals), self._none_of(j, _NOT_STRING))
+        return exp.In(this=self._v(j), expressions=[self._bound_jsonb(v, "json_str") for v in vals])
 
     def num_cmp(self, j: J, op: str, value: object) -> exp.Expr:
         if op == "eq":
@@ -201,13 +206,22 @@ class PostgresFamily(Family):
 
     def bool_eq(self, j: J, value: bool) -> exp.Expr:
         word = "true" if value else "false"
-        test = exp.EQ(this=self._v(j), expression=self._jsonb(word))
-        return AND(exp.EQ(this=self.text(j), expression=_s(word)), test) if self.text_indexes else test
+        if self.text_indexes:  # the text "true" is JSON true or the string "true"
+            return AND(exp.EQ(this=self.text(j), expression=_s(word)), self._none_of(j, ("string",)))
+        return exp.EQ(this=self._v(j), expression=self._jsonb(word))
 
     # ---- JsonLayout(text_indexes=True): the value's text first, for a DBA's ((data ->> 'k')) index.
-    # ``->>`` of a string is the string; of any other value its JSON text (``5``, ``true``, ``"x"`` is
-    # ``x``, ``[...]``) or NULL: equality on it is a superset of the string's rows in every deterministic
-    # collation (they compare bytes for '='), and the jsonb test beside it keeps it exact.
+    # ``->>`` of a string is the string; of a JSON null NULL; of any other value its JSON text (``5``,
+    # ``true``, ``[...]``, ``{...}``): equality on it holds on the string's rows (deterministic collations
+    # compare bytes for '=') and on non-strings whose text is the same, which ``_none_of`` leaves out.
+    def _none_of(self, j: J, kinds: tuple[str, ...]) -> exp.Expr:
+        """The value is none of ``kinds`` (``NOT jsonb_typeof(v) IN (...)``). The planner counts this
+        nearly every row, so the estimate stays the text index's own; the kind test ``= 'string'`` or
+        the jsonb ``= CAST($1 AS JSONB)`` would count 0.5% and multiply it in: a 10% equality then looked
+        like 0.05%, and a page was sorted from 20,000 bitmap rows instead of read from the order index
+        (32 ms against 2 ms at 200,000 rows)."""
+        return exp.Not(this=exp.In(this=self.typ(j), expressions=[_s(k) for k in kinds]))
+
     def date_cmp(
         self, text: exp.Expr, op: str, day: object, indexable: bool = False, check: bool = True
     ) -> exp.Expr:
