@@ -707,13 +707,14 @@ class Compiler:
         elif isinstance(key, A.Field) and ck is not None:
             v = ck.value
             if self.columns:
-                row["column"] = (
-                    exp.Null()
-                    if ck.rank == EMPTY
-                    else (exp.true() if v else exp.false())
-                    if type(v) is bool
-                    else self.param(v)
-                )
+                if ck.rank == EMPTY:
+                    row["column"] = exp.Null()
+                elif type(v) is bool:
+                    row["column"] = exp.true() if v else exp.false()
+                elif is_number(v):
+                    row["column"] = self.param(v)
+                else:
+                    row["column"] = self.fam.text_param(self.param(v))
             else:
                 row["json"] = self.fam.json_param(self.param(_cursor_json(key.type, ck)))
         return _Ctx(ctx.alias, ctx.database, row)

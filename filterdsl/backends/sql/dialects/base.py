@@ -546,6 +546,11 @@ class Family:
         """A bound JSON text as a JSON value the family's accessors read (a keyset cursor's value)."""
         return p
 
+    def text_param(self, p: exp.Expr) -> exp.Expr:
+        """A bound text where the engine may not infer its type (a keyset cursor's column value, which a
+        date's sort form also tests with ``IS NULL``)."""
+        return p
+
     def sort_num(self, j: J) -> exp.Expr:
         """A number value that orders numerically (inside a CASE that checked the kind)."""
         return self.num(j)

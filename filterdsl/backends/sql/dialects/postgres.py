@@ -99,6 +99,9 @@ class PostgresFamily(Family):
     def json_param(self, p: exp.Expr) -> exp.Expr:
         return exp.Cast(this=p, to=dtype("JSONB"))
 
+    def text_param(self, p: exp.Expr) -> exp.Expr:
+        return exp.Cast(this=p, to=dtype("TEXT"))
+
     def root(self, doc: exp.Expr, top: bool = False) -> J:
         return J(exp.Cast(this=doc, to=dtype("JSONB")) if self.cast_root else doc, top=top)
 
