@@ -28,7 +28,8 @@ def create_app(
     max_import: int = MAX_IMPORT_BYTES,
     auto_index: bool = True,
 ) -> Any:
-    """The Starlette app; ``app.state.store`` and ``app.state.cache`` are exposed for embedding/tests.
+    """The Starlette app; ``app.state.store``, ``app.state.cache`` and ``app.state.api`` are exposed for
+    embedding/tests.
 
     ``options`` are parse options for every request (``lookups="extended"``, ``django_compat=True``,
     ``strict=False``, ...), as ``filterdsl serve --lookups/--django-compat/--lenient`` pass them.
@@ -56,6 +57,7 @@ def create_app(
     )
     app.state.store = store
     app.state.cache = api.cache
+    app.state.api = api  # the route handlers (benchmarks/bench_server_load.py --breakdown calls them)
     return app
 
 
