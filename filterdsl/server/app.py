@@ -16,7 +16,9 @@ from filterdsl.server.store import Store
 #: headers is read whole, so the app answers 414 (``too-large``) for a longer URL instead of the
 #: parser dropping the connection mid-request (a reset, no HTTP status). Pass these to uvicorn.
 MAX_REQUEST_HEAD = (1 << 20) + (64 << 10)
-UVICORN_OPTIONS: dict[str, Any] = {"h11_max_incomplete_event_size": MAX_REQUEST_HEAD}
+#: ``http="h11"`` even where httptools is installed (uvicorn's "auto" would pick it, e.g. with
+#: ``uvicorn[standard]``): httptools drops such a URL with "Invalid HTTP request" and no status.
+UVICORN_OPTIONS: dict[str, Any] = {"h11_max_incomplete_event_size": MAX_REQUEST_HEAD, "http": "h11"}
 
 
 def create_app(
