@@ -597,18 +597,29 @@ def run_habitual(data: list[tuple[Any, ...]], repeat: int, keep: bool) -> None:
         with cur.copy(f'COPY "{t}" (id, created_at, data) FROM STDIN') as cp:
             for i, c, d in data:
                 cp.write_row((i, c, json.dumps(d)))
+    default, option = JsonLayout(tables={DB: t}), JsonLayout(tables={DB: t}, text_indexes=True)
+    con.execute(f'ANALYZE "{t}"')
+    scans = []  # the per-row cost of each form without an index: a count is a full scan either way
+    for kind, sel, pred in habitual_cases(len(data)):
+        if kind != "number >=" and sel != "0.04%":
+            q = Query(pred, database=DB)
+            counts = [to_sql(q, "postgres", lay, count=True) for lay in (default, option)]
+            assert execute(con, *counts[0]) == execute(con, *counts[1]), (kind, sel)
+            a, b = median3([functools.partial(execute, con, s, p) for s, p in counts], max(3, repeat // 3))
+            scans.append(f"{kind} {sel}: {a:.0f} / {b:.0f} ms ({b / a:.2f})")
     for k in ("code", "vip", "active", "day"):
         con.execute(f'CREATE INDEX "{t}_{k}" ON "{t}" ((data ->> \'{k}\'))')
     con.execute(f'CREATE INDEX "{t}_amount" ON "{t}" (((data ->> \'amount\')::numeric))')
     con.execute(f'CREATE INDEX "{t}_order" ON "{t}" (created_at DESC, id)')
     con.execute(f'ANALYZE "{t}"')
-    print(f"## postgres: habitual indexes, JSON layout (load and indexes {time.perf_counter() - t0:.1f} s)\n")
+    print(
+        f"## postgres: habitual indexes, JSON layout (load, scans, indexes {time.perf_counter() - t0:.1f} s)\n"
+    )
     print(
         "| filter | selectivity | default ms | text_indexes ms | hand-written ms | text_indexes / hand | "
         "default / text_indexes | plans (default; text_indexes; hand) | rows |"
     )
     print("|---|---|---:|---:|---:|---:|---:|---|---:|")
-    default, option = JsonLayout(tables={DB: t}), JsonLayout(tables={DB: t}, text_indexes=True)
     for kind, sel, pred in habitual_cases(len(data)):
         q = Query(pred, limit=100, database=DB)
         runs = [to_sql(q, "postgres", default), to_sql(q, "postgres", option), habitual_hand(pred, t)]
@@ -619,6 +630,7 @@ def run_habitual(data: list[tuple[Any, ...]], repeat: int, keep: bool) -> None:
         print(
             f"| {kind} | {sel} | {a:.2f} | {b:.2f} | {c:.2f} | {b / c:.2f} | {a / b:.1f} | {plans} | {len(ids[0])} |"
         )
+    print("\nWithout an index (a count, a full scan either way), default / text_indexes:", "; ".join(scans))
     print()
     if not keep:
         con.execute(f'DROP TABLE IF EXISTS "{t}"')

@@ -251,6 +251,24 @@ def test_check_reports_habitual_indexes_as_serving_the_option(habitual: tuple[An
     assert all(t in c.detail for c in on.checks), on.text()  # "uses <the habitual index>"
     off = check(queries, url, JsonLayout(tables={DB: t}))
     assert not any(c.served for c in off.checks), off.text()
+    assert on.warnings == [] and "WARNING" not in on.text()  # C.UTF-8 orders day texts as "C" does
+
+
+def test_check_warns_of_a_collation_that_orders_days_otherwise() -> None:
+    """The probe --check runs for text_indexes: a default collation that disagrees with "C" on day texts
+    (ICU numeric ordering) is named in the report; here through a session that answers as one would."""
+    from filterdsl.backends.sql.index_check import _pg_collation_warnings
+
+    class Numeric:
+        def execute(self, sql: str, params: Any) -> Any:
+            assert '(t >= d) <> (t COLLATE "C" >= d)' in sql and "2024-01-159" in params
+            return self
+
+        def fetchone(self) -> tuple[int]:
+            return (1,)
+
+    assert "not exact" in _pg_collation_warnings(Numeric(), TEXT)[0]
+    assert _pg_collation_warnings(Numeric(), JsonLayout()) == []
 
 
 def test_day_ranges_hold_in_collations_that_order_days_as_code_points() -> None:

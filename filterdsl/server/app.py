@@ -39,6 +39,8 @@ def create_app(
 
     cat: Catalog | None = load_catalog(catalog) if catalog is not None else None
     store = Store(url, auto_index=auto_index)
+    if not use_cache:
+        store.count_cache = None
     api = Api(store, cat, (cache or QueryCache()) if use_cache else None, options or {}, max_import)
     app = Starlette(
         routes=[
