@@ -270,10 +270,3 @@ def test_projection_without_the_sort_key_cannot_make_a_cursor():
     projected = dataclasses.replace(QN, fields=("other",))
     with pytest.raises(FilterError, match="not among the query's fields"):
         next_cursor(projected, rec("z", MISSING, other=1))
-
-
-def test_backends_without_keyset_refuse_it():
-    paged = dataclasses.replace(QN, after=cursor_of(QN, rec("z", 5)))
-    with pytest.raises(FilterError) as e:
-        filterdsl.to_mongo(paged)
-    assert e.value.diagnostics[0].code == "unsupported"

@@ -1,4 +1,5 @@
-"""Issue 26 (load): the server's store creates the indexes the advisor prints for the forms it is asked.
+"""Issue 26 (load): the server's store creates the indexes the advisor prints for the forms it is asked,
+and compiles a listing's count once per filter.
 
 A sorted page over 2,000 JSON documents cost ~5 ms of SQLite (decode and sort every document); with the
 advised index it reads limit rows in index order. These tests pin the behaviour (which indexes, how
@@ -187,3 +188,25 @@ def test_corpus_answers_unchanged_by_the_indexes(tmp_path: Path) -> None:
     for (c, cq), ids, n in zip(compiled, first, counts):
         assert [d["id"] for d in store.fetch(cq)] == ids == c["expect"], c["name"]
         assert store.count(cq) == n >= len(ids)
+
+
+def test_a_filter_is_compiled_for_counting_once(tmp_path: Path) -> None:
+    """Every listing page counts its filter: the COUNT SQL is compiled once per filter, whatever the
+    page's sort, skip and limit, and the count is the memory engine's."""
+    from filterdsl.server import create_app
+
+    store = _store("sqlite", tmp_path)
+    t = _load(store, "")["pb"]
+    pages = [
+        f"data__first_name=David&ordering={o}&page={p}&page_size=1"
+        for o in ("created_at", "-data__age")
+        for p in (1, 2)
+    ]
+    compiled = [from_request_params(qs, database=t, dialect="sqlite") for qs in pages]
+    want = len(apply(parse("data__first_name=David", "pixiebrix"), PB_RECORDS))
+    assert want >= 1
+    assert {store.count(cq) for cq in compiled} == {want}
+    assert store.count_query(compiled[0].query) is store.count_query(compiled[-1].query)
+    assert store.count_cache is not None and store.count_cache.stats().misses == 1
+    # filterdsl serve --no-cache: every count is compiled
+    assert create_app(use_cache=False).state.store.count_cache is None

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from filterdsl import ast as A
-from filterdsl.errors import FilterError, Location
+from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.semantics.paths import MISSING, get_path
 from filterdsl.semantics.sorting import (
     EMPTY,
@@ -228,6 +228,14 @@ def cursor_problem(query: A.Query) -> tuple[str, str] | None:
     if type(c.id) is not str:
         return "/after/id", "the cursor's id is a string"
     return None
+
+
+def check_cursor(query: A.Query) -> None:
+    """FilterError (``bad-cursor``, located in the AST JSON) when ``query.after`` does not fit the query:
+    what a backend calls before compiling a cursor it did not get through a frontend."""
+    problem = cursor_problem(query)
+    if problem is not None:
+        raise FilterError([Diagnostic("bad-cursor", problem[1], Location(pointer=problem[0]))])
 
 
 def refuse_after(query: A.Query, backend: str) -> None:

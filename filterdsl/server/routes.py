@@ -203,18 +203,7 @@ class Api:
         self.store.ensure_table(database)
         docs = self.store.fetch(compiled)
         q = compiled.query
-        unpaged = Query(q.predicate, q.sort, 0, None, q.fields, q.database)
-        from filterdsl.embed import compile_query
-
-        total = self.store.count(
-            compile_query(
-                unpaged,
-                dialect=self.store.dialect,
-                catalog=self.catalog,
-                paramstyle=self.store.paramstyle,
-                cache=self.cache,
-            )
-        )
+        total = self.store.count(compiled)  # the filter's count: the page's sort, skip and limit play no part
         page_size = q.limit or 1
         page = q.skip // page_size + 1
         last = max(1, -(-total // page_size))
@@ -276,19 +265,10 @@ class Api:
     def count(self, request: Request, raw: bytes) -> Response:
         database = request.path_params["database"]
         compiled = self.variables_query(database, self.body_json(raw, self.max_body))
-        q = compiled.query
-        from filterdsl.embed import compile_query
-
         self.store.ensure_table(database)
-        unpaged = compile_query(
-            Query(q.predicate, (), 0, None, None, q.database),
-            dialect=self.store.dialect,
-            catalog=self.catalog,
-            paramstyle=self.store.paramstyle,
-            cache=self.cache,
-        )
-        self.store.check(unpaged, Location(pointer=""))
-        return JSONResponse({"count": self.store.count(unpaged)})
+        counted = self.store.count_query(compiled.query)
+        self.store.check(counted, Location(pointer=""))
+        return JSONResponse({"count": self.store.count(counted)})
 
     def import_records(self, request: Request, raw: bytes) -> Response:
         media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()

@@ -18,7 +18,7 @@ from filterdsl.ast import And, Node, Not, Or, Query, Relation, Search
 from filterdsl.backends.sql.layout import default_table
 from filterdsl.backends.sql.runners import py_lower
 from filterdsl.backends.sql.shape import extract
-from filterdsl.embed import CompiledQuery
+from filterdsl.embed import CompiledQuery, QueryCache
 from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.records import check_storable
 
@@ -74,6 +74,8 @@ class Store:
         self._made: set[str] = set()  # statements run (or failed) by this store
         self._index_jobs: queue.Queue[Query] = queue.Queue(_INDEX_QUEUE)
         self._index_worker: threading.Thread | None = None
+        #: compiled counts by filter (``None``: compile every count, as ``filterdsl serve --no-cache``)
+        self.count_cache: QueryCache | None = QueryCache()
 
     # ------------------------------------------------------------------ connections
     def _sqlite(self, shared: bool) -> Any:
@@ -251,14 +253,31 @@ class Store:
                     d["data"] = json.loads(docs[d["id"]])
         return out
 
-    def count(self, compiled: CompiledQuery) -> int:
-        # COUNT(*) of the query's filter, compiled as such (no ORDER BY, no derived table); values stay
-        # bound parameters
+    def count_query(self, query: Query) -> CompiledQuery:
+        """``SELECT COUNT(*)`` of ``query``'s filter (its sort, skip and limit play no part: no ORDER
+        BY, no derived table; values stay bound parameters), from ``count_cache`` when that filter was
+        counted before: a listing counts its filter on every page."""
         from filterdsl.backends.sql import to_sql
+        from filterdsl.backends.sql.dialects import registry
 
-        sql, params = to_sql(compiled.query, self.dialect, paramstyle=self.paramstyle, count=True)
-        self.index_for(compiled.query, sql)
-        rows = self._execute(sql, params)
+        unpaged = Query(query.predicate, (), 0, None, None, query.database)
+
+        def build() -> CompiledQuery:
+            sql, params = to_sql(unpaged, self.dialect, paramstyle=self.paramstyle, count=True)
+            return CompiledQuery(
+                unpaged, sql, tuple(params) if isinstance(params, list) else params, self.dialect
+            )
+
+        if self.count_cache is None:
+            return build()
+        key = ("count", unpaged, self.dialect, registry.identity(self.dialect), self.paramstyle)
+        return self.count_cache.get_or_compile(key, build)
+
+    def count(self, compiled: CompiledQuery) -> int:
+        """The number of records ``compiled``'s filter matches (see ``count_query``)."""
+        counted = self.count_query(compiled.query)
+        self.index_for(counted.query, counted.sql)
+        rows = self._execute(counted.sql, counted.params)
         return int(rows[0][0])
 
     # ------------------------------------------------------------------ indexes

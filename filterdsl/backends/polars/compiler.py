@@ -39,10 +39,10 @@ from filterdsl.backends.memory import Doc, project, rows_for
 from filterdsl.errors import FilterError
 from filterdsl.records import normalize_record
 from filterdsl.schema import CatalogSource
-from filterdsl.semantics.cursor import refuse_after
+from filterdsl.semantics.cursor import check_cursor, representative
 from filterdsl.semantics.days import valid_day
 from filterdsl.semantics.paths import MISSING, get_path
-from filterdsl.semantics.sorting import KIND_RANK, is_empty, kind_of, well_typed
+from filterdsl.semantics.sorting import EMPTY, KIND_RANK, is_empty, kind_of, well_typed
 from filterdsl.semantics.text import search_texts
 
 if TYPE_CHECKING:
@@ -662,13 +662,63 @@ def to_polars(
     (``dataset={database_id: records}``); without them they are ``not-expressible``.
     """
     q = query if isinstance(query, A.Query) else A.Query(query)
-    refuse_after(q, "Polars")
+    check_cursor(q)
     data = None if dataset is None else {k: _canonical(v, catalog, k) for k, v in dataset.items()}
     try:
         _check_utf8(q.predicate)
-        return _Compiler(data, catalog).visit(q.predicate)
+        expr = _Compiler(data, catalog).visit(q.predicate)
+        return expr if q.after is None else expr & after_expr(q)
     except UnicodeEncodeError:
         raise _not_expressible("a string with a lone surrogate (Polars strings are UTF-8)") from None
+
+
+_SORT_PARTS = ("g", "k", "r", "or", "on", "onr", "os", "ob", "oj")
+
+
+def _cursor_places(query: A.Query) -> list[tuple[Any, bool, Any]]:
+    """(sort expression, descending, the cursor's value there) along the order of :func:`sort_exprs`.
+
+    A field key's values are read from the sort-key columns built for a one-row frame holding a stored
+    value with the cursor's place (semantics.cursor.representative), by the same ``_sort_columns`` the
+    frame used: the comparison is the sort's own by construction. Columns the cursor leaves null are
+    null on every row equal to it in the columns before (they depend on the group and kind only), so
+    they are dropped and no comparison meets a null."""
+    pl = _pl()
+    c = query.after
+    assert c is not None
+    out: list[tuple[Any, bool, Any]] = []
+    for sk, ck in zip(query.sort, c.keys):
+        d = sk.descending
+        if isinstance(sk.key, A.RecordAttr):
+            col = pl.col(sk.key.name)
+            out.append((col.is_not_null(), d, ck.rank != EMPTY))
+            if ck.rank != EMPTY:
+                out.append((col, d, ck.value))
+            continue
+        t = sk.key.type
+        try:
+            row = _sort_columns([representative(t, ck)], t, sk.key)
+        except OverflowError:
+            raise _not_expressible(f"the cursor's number {ck.value!r} (beyond a double)") from None
+        n = f"{slot_name(sk.key)}#sort:{t.value}"
+        for part in _SORT_PARTS:
+            v = row[f"{n}:{part}"][0]
+            if v is not None:
+                out.append((pl.col(f"{n}:{part}"), d, v))
+    out += [(pl.col("created_at"), True, c.created_at), (pl.col("id"), False, c.id)]
+    return out
+
+
+def after_expr(query: A.Query) -> pl.Expr:
+    """``Query.after`` (semantics.cursor.after) over the sort-key columns: after the cursor at the
+    first place where a row differs, written from the last place back (``beyond | (equal & rest)``),
+    so the expression grows with the number of places, not its square."""
+    pl = _pl()
+    expr: Any = pl.lit(False)
+    for col, desc, v in reversed(_cursor_places(query)):
+        lit = pl.lit(v)
+        expr = ((col < lit) if desc else (col > lit)) | ((col == lit) & expr)
+    return expr.fill_null(False)
 
 
 def sort_exprs(query: A.Query) -> tuple[list[Any], list[bool]]:
@@ -729,6 +779,7 @@ __all__ = [
     "slots_for",
     "default_slots",
     "sort_exprs",
+    "after_expr",
     "col_name",
     "slot_name",
 ]
