@@ -228,12 +228,14 @@ def _keyed(tree: exp.Expr) -> exp.Expr:
 
 
 def _print(
-    shape: Query, layout: JsonLayout | ColumnsLayout, dbs: tuple[Any, ...], kinds: Kinds
+    shape: Query, layout: JsonLayout | ColumnsLayout, dbs: tuple[Any, ...], kinds: Kinds, ordered: bool
 ) -> tuple[str, Any, tuple[str, ...]]:
     marked = dataclasses.replace(layout, tables={db: f"{_TOKEN}{i}" for i, db in enumerate(dbs)})
     comp = compile_shape(shape, DIALECT, marked)
     tree: exp.Expr = comp.tree
     tree.set("expressions", [exp.Star()])
+    if not ordered and shape.limit is None and not shape.skip:
+        tree.set("order", None)  # no global sort (a shuffle of every match) for a set of rows
     if kinds:
         tree = _retype(tree, kinds)
     tree = _keyed(tree)
@@ -255,23 +257,25 @@ def statement(
     query: Query,
     layout: JsonLayout | ColumnsLayout | None = None,
     kinds: Kinds = frozenset(),
+    ordered: bool = True,
 ) -> tuple[Statement, dict[str, Any]]:
     """The printed statement of ``query`` (cached per shape) and this query's parameter values.
 
     ``kinds``: ``(i, column, "variant")`` for a column of DataFrame ``i`` (see ``databases``) holding
     VARIANT values, ``(i, column, "array")`` for a Spark ARRAY column of the columns layout.
+    ``ordered=False``: no ORDER BY for a query without skip and limit (``where``: a set of rows).
     """
     layout = layout if layout is not None else JsonLayout()
     key, values = shape_key(query)
     dbs = databases(query)
-    ck = (key, type(layout), repr(layout), dbs, kinds)
+    ck = (key, type(layout), repr(layout), dbs, kinds, ordered)
     st = _cache.get(ck)
     if st is None:
         shape, shape_values = extract(query)
         again, slots = shape_key(shape)
         if again != key or shape_values != values or [s.index for s in slots] != list(range(len(values))):
             raise FilterError([Diagnostic("internal", "SQL shape key mismatch", Location(param="query"))])
-        text, params, warns = _print(shape, layout, dbs, kinds)
+        text, params, warns = _print(shape, layout, dbs, kinds, ordered)
         st = Statement(text, dbs, tuple(params), binder(params), warns)
         with _lock:
             _cache[ck] = st
