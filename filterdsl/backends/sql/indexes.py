@@ -340,9 +340,7 @@ class _Advisor:
         text = F.text(j)
         if form == "value":
             self.index(db, name, self.sql(F.value(j)))
-        elif form == "tags_gin" and j.top:  # a top-level key: containment on the document
-            self.index(db, "data_gin", f"{self.q(self.layout.data)} jsonb_path_ops", using="gin")
-        elif form == "tags_gin":
+        elif form == "tags_gin":  # jsonb_ops (not jsonb_path_ops): it serves ?| and ?&
             self.index(db, f"{name}_gin", self.sql(F.value(j)), using="gin")
         elif form == "money_value":
             self.index(db, f"{name}_val", self.sql(F.value(F.child(j, "val", 1))))
@@ -399,8 +397,12 @@ class _Advisor:
         if k == "refcol" and forms.get(k) == "column_c":
             self.index(db, f"{name}_ref", f'{self.sql(c)} COLLATE "C"')
             return
-        if k in ("money-eq", "money-range", "refcol") or (k == "date" and self.comp._days(self.ctx(db), f)):
-            self.index(db, name, self.sql(c))  # a range on the column itself (days: ColumnSpec.days)
+        if k in ("money-eq", "money-range", "refcol") or (
+            (k == "date" and self.comp._days(self.ctx(db), f))
+            or (k == "text-range" and self.comp._code_point(self.ctx(db), f))
+        ):
+            # a range on the column itself (days: ColumnSpec.days; code-point text: ColumnSpec.binary)
+            self.index(db, name, self.sql(c))
             return
         form = forms.get(k)
         if form == "column":
@@ -470,6 +472,17 @@ class _Advisor:
                     + (
                         "; a date column declared to hold real days (days=True) sorts by itself"
                         if self.columns and "REGEXP" in what
+                        else ""
+                    )
+                    + (
+                        "; a text column that orders by code point (utf8mb4_nopad_bin or VARBINARY) "
+                        "declared with binary=True sorts by itself"
+                        if self.columns
+                        and any(
+                            isinstance(o.this, exp.Cast) and c.name != self.layout.id
+                            for o in bad
+                            for c in o.this.find_all(exp.Column)
+                        )
                         else ""
                     )
                 )
