@@ -234,6 +234,21 @@ class _Advisor:
             if self.current not in served:
                 served.append(self.current)
 
+    def statistics(self, database: str | None, label: str, body: str) -> None:
+        """``CREATE STATISTICS`` on one expression (PostgreSQL 14+): the planner's estimate of a test on
+        it (``jsonb_typeof(...) = 'number'``), where it otherwise guesses."""
+        tname = self.layout.table_name(database)
+        raw = re.sub(r"[^0-9A-Za-z_]+", "_", f"{tname}_{label}").strip("_").lower()
+        digest = hashlib.sha1(f"{tname}\0{body}\0stats".encode()).hexdigest()[:8]
+        stmt = f"CREATE STATISTICS IF NOT EXISTS {self.q(f'{raw[:48]}_{digest}')} ON {body} FROM {self.table(database)};"
+        if stmt not in self._seen:
+            self._seen.add(stmt)
+            self.advice.statements.append(stmt)
+        if self.current is not None:
+            served = self.advice.serves.setdefault(stmt, [])
+            if self.current not in served:
+                served.append(self.current)
+
     def extension(self, name: str) -> None:
         stmt = f"CREATE EXTENSION IF NOT EXISTS {name};"
         if stmt not in self._seen:
@@ -338,6 +353,9 @@ class _Advisor:
         forms = F.INDEX_FORMS.get("json", {})
         form = forms.get(u.kind, forms.get(k))
         text = F.text(j)
+        if u.kind in F.KIND_STATISTICS:
+            kind_of = F.child(j, "val", 1) if u.kind == "money-range" else j
+            self.statistics(db, f"{name}_kind", self.sql(F.typ(kind_of)))
         if form == "value":
             self.index(db, name, self.sql(F.value(j)))
         elif form == "tags_gin":  # jsonb_ops (not jsonb_path_ops): it serves ?| and ?&

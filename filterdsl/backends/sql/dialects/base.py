@@ -191,6 +191,8 @@ class Family:
     INDEX_FORMS: dict[str, dict[str, str]] = {}
     #: per layout, why no index serves the other kinds (None: nothing is said; absent: a generic note)
     INDEX_WHY: dict[str, str | None] = {}
+    #: uses whose SQL tests the value's JSON type: the advisor prints expression statistics on ``typ``
+    KIND_STATISTICS: tuple[str, ...] = ()
     #: the ORDER BY items an index can hold: "expressions", "columns" (no expression indexes) or None
     ORDER_INDEX: str | None = None
     #: ``CREATE INDEX IF NOT EXISTS`` is accepted (not MySQL 8)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 import sqlglot
@@ -161,6 +162,27 @@ class MySQLFamily(_PathFamily):
 
     def array_len(self, j: J) -> exp.Expr:
         return fn("JSON_LENGTH", self._extract(j))
+
+    def tags_all(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
+        # JSON_SEARCH of one of the values among the array's strings first: a cheap superset (it reads
+        # escapes, and its LIKE in a case-insensitive collation finds every exact match; wildcards in
+        # the value are loosened to ``_``), so the exact count over JSON_TABLE only runs on rows that
+        # may match (MariaDB evaluates AND left to right)
+        vals = tuple(dict.fromkeys(values))
+        exact = super().tags_all(j, vals, alias)
+        if not vals or not isinstance(j.path, exp.Literal) or self.rewrites(j.path.this):
+            return exact
+        assert j.root is not None
+        path = _s(j.path.this + "[*]")
+        found = fn(
+            "JSON_SEARCH",
+            j.root.copy(),
+            _s("one"),
+            self.param(derive(vals[0], "like_loose")),
+            exp.Null(),
+            path,
+        )
+        return AND(exp.Not(this=exp.Is(this=found, expression=exp.Null())), exact)
 
     def elements(self, j: J, alias: str) -> tuple[exp.Expr, J]:
         # each element's JSON text as a JSON column: the element is read from it (its kind, its text),
