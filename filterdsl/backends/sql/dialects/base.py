@@ -538,6 +538,19 @@ class Family:
             return self.ends(low, needle)
         return self.text_eq(low, needle, indexable=False)
 
+    #: a row comparison ``(a, b) >= (x, y)`` on a prefix of an order index's columns is an index
+    #: condition (PostgreSQL): keyset pages then start inside the index at the cursor (Query.after)
+    ROW_COMPARE_INDEXED = False
+
+    def json_param(self, p: exp.Expr) -> exp.Expr:
+        """A bound JSON text as a JSON value the family's accessors read (a keyset cursor's value)."""
+        return p
+
+    def text_param(self, p: exp.Expr) -> exp.Expr:
+        """A bound text where the engine may not infer its type (a keyset cursor's column value, which a
+        date's sort form also tests with ``IS NULL``)."""
+        return p
+
     def sort_num(self, j: J) -> exp.Expr:
         """A number value that orders numerically (inside a CASE that checked the kind)."""
         return self.num(j)
