@@ -287,6 +287,13 @@ class RawClient:
         return status
 
 
+def label(req: Request) -> str:
+    """The request in a table: method, path (cut) and a POST's JSON body (cut)."""
+    _, method, path, kw = req
+    body = " " + json.dumps(kw["json"], separators=(",", ":"))[:60] if "json" in kw else ""
+    return f"{method} {path[:64]}{body}"
+
+
 def send(clients: tuple[Any, Any], req: Request) -> Result:
     kind, method, path, kw = req
     c = clients[1] if schemaless(req) else clients[0]
@@ -295,7 +302,7 @@ def send(clients: tuple[Any, Any], req: Request) -> Result:
         status = c.request(method, path, **kw).status_code
     except httpx.HTTPError:
         status = 599  # a transport failure counts as a server error
-    return kind, status, time.perf_counter() - t0, f"{method} {path[:64]}"
+    return kind, status, time.perf_counter() - t0, label(req)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -478,6 +485,112 @@ def run_store(store: str, args: argparse.Namespace, data_file: str, pb_records: 
     )
 
 
+def breakdown(rows: int, runs: int) -> None:
+    """Where each good request's time goes, one request at a time: in process (no HTTP), its SQL
+    (execute and fetch) and the Python around it (parse, compile-cache lookup, checks, decoding, the
+    response body), without and with the store's advised indexes; then, from real `filterdsl serve`
+    processes, the server's whole CPU per request (the rest is the HTTP stack: uvicorn, h11, Starlette,
+    the threadpool hop, the access log). Medians of ``runs``."""
+    from starlette.requests import Request as StarletteRequest
+
+    from filterdsl.records import normalize_dataset, normalize_record
+    from filterdsl.schema import load_catalog
+    from filterdsl.server import create_app
+
+    catalog = json.loads((CORPUS / "catalog.json").read_text())
+    pb_records = json.loads((CORPUS / "pixiebrix_records.json").read_text())
+    data = normalize_dataset(dataset(rows), load_catalog(catalog))
+    goods = [g for g in GOOD if g[2] != "/api/stats"]
+    table: dict[str, dict[str, float]] = {label(g): {} for g in goods}
+    for indexed in (False, True):
+        url = f"sqlite:///{tempfile.mkdtemp()}/breakdown.db"
+        apps = create_app(url, catalog, auto_index=indexed), create_app(url, None, auto_index=indexed)
+        for db_id, docs in data.items():
+            apps[0].state.store.import_docs(str(db_id), docs)
+        apps[1].state.store.import_docs(
+            "pb", [normalize_record(r, None, f"/{i}") for i, r in enumerate(pb_records)]
+        )
+        spent = [0.0]
+        for app in apps:
+            store = app.state.store
+            plain = store._execute
+
+            def timed(sql: str, params: Any = (), plain: Any = plain, spent: list[float] = spent) -> Any:
+                t0 = time.thread_time()  # CPU, not wall: other processes on the cores do not count
+                try:
+                    return plain(sql, params)
+                finally:
+                    spent[0] += time.thread_time() - t0
+
+            store._execute = timed
+        for g in goods:
+            _, method, path, kw = g
+            api = apps[1].state.api if schemaless(g) else apps[0].state.api
+            route, _, query = path.partition("?")
+            scope = {
+                "type": "http",
+                "method": method,
+                "path": route,
+                "query_string": query.encode(),
+                "headers": [(k.lower().encode(), v.encode()) for k, v in kw.get("headers", {}).items()],
+                "path_params": {"database": route.split("/")[3]},
+            }
+            raw = json.dumps(kw["json"]).encode() if "json" in kw else b""
+            handler = api.records if method == "GET" else api.count if route.endswith("/count") else api.data
+            handler(StarletteRequest(scope), raw)  # compiles the form and schedules its indexes
+            for a in apps:
+                a.state.store.wait_for_indexes()
+            totals, sqls = [], []
+            for _ in range(runs):
+                spent[0] = 0.0
+                t0 = time.thread_time()
+                handler(StarletteRequest(scope), raw)
+                totals.append(time.thread_time() - t0)
+                sqls.append(spent[0])
+            row = table[label(g)]
+            key = "indexed" if indexed else "plain"
+            row[f"sql_{key}"] = 1000 * statistics.median(sqls)
+            row[f"py_{key}"] = 1000 * (statistics.median(totals) - statistics.median(sqls))
+    # the whole server process's CPU per request, sequential requests over HTTP (indexes made)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump(dataset(rows), fh)
+    url = f"sqlite:///{tempfile.mkdtemp()}/breakdown.db"
+    proc, base = start(url, fh.name)
+    pb_proc, pb_base = start(url, None)
+    try:
+        httpx.post(
+            pb_base + "/api/records/import", json={"databaseId": "pb", "records": pb_records}, timeout=60
+        )
+        with RawClient(base) as c, RawClient(pb_base) as d:
+            for g in GOOD:
+                p = pb_proc if schemaless(g) else proc
+                for _ in range(5):
+                    send((c, d), g)
+                time.sleep(0.2)  # the index worker
+                c0 = cpu_seconds(p.pid)
+                for _ in range(runs):
+                    send((c, d), g)
+                table.setdefault(label(g), {})["server"] = 1000 * (cpu_seconds(p.pid) - c0) / runs
+    finally:
+        for p in (proc, pb_proc):
+            p.terminate()
+            p.wait(10)
+        os.unlink(fh.name)
+    print(
+        f"\n### one request at a time, {rows} orders, median of {runs} (ms; load average {os.getloadavg()[0]:.1f})"
+    )
+    print(
+        "| request | SQL, no index | Python, no index | SQL, indexed | Python, indexed | server CPU over HTTP |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    nan = float("nan")
+    for name, r in table.items():
+        print(
+            f"| `{name}` | {r.get('sql_plain', nan):.2f} | {r.get('py_plain', nan):.2f} | "
+            f"{r.get('sql_indexed', nan):.2f} | {r.get('py_indexed', nan):.2f} | {r.get('server', nan):.2f} |"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=1000)
@@ -497,7 +610,16 @@ def main() -> None:
         help="httpx clients (default), or raw keep-alive sockets that take less of the shared CPU",
     )
     ap.add_argument("--by-request", action="store_true", help="also p50/p99 of each good request")
+    ap.add_argument(
+        "--breakdown",
+        type=int,
+        metavar="RUNS",
+        help="only: each good request's SQL, Python and server CPU time, one at a time (median of RUNS)",
+    )
     args = ap.parse_args()
+    if args.breakdown:
+        breakdown(args.rows, args.breakdown)
+        return
     pb_records = json.loads((CORPUS / "pixiebrix_records.json").read_text())
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(dataset(args.rows), fh)

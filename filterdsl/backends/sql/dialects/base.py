@@ -183,6 +183,10 @@ class Family:
     VERIFIED = False
     #: relations as uncorrelated subqueries (``id IN (SELECT ...)``): correlated ones are restricted
     uncorrelated = False
+    #: the negation of a comparison with bound values is written as the engine pushes it into a scan
+    #: (Parquet): ``NOT (x <=> v)``, ``c IS NULL OR NOT (c op v)``, not ``NOT COALESCE(x = v, FALSE)``
+    #: (compiler._null_safe_not); exact, since a bound value is never NULL
+    NULL_SAFE_NOT = False
 
     # ---- what the engine's indexes serve (``filterdsl indexes``, backends/sql/indexes.py)
     #: per layout ("json", "columns"), the index form that serves each kind of use (eq, in, range, state,
@@ -537,6 +541,19 @@ class Family:
         if op == "ends":
             return self.ends(low, needle)
         return self.text_eq(low, needle, indexable=False)
+
+    #: a row comparison ``(a, b) >= (x, y)`` on a prefix of an order index's columns is an index
+    #: condition (PostgreSQL): keyset pages then start inside the index at the cursor (Query.after)
+    ROW_COMPARE_INDEXED = False
+
+    def json_param(self, p: exp.Expr) -> exp.Expr:
+        """A bound JSON text as a JSON value the family's accessors read (a keyset cursor's value)."""
+        return p
+
+    def text_param(self, p: exp.Expr) -> exp.Expr:
+        """A bound text where the engine may not infer its type (a keyset cursor's column value, which a
+        date's sort form also tests with ``IS NULL``)."""
+        return p
 
     def sort_num(self, j: J) -> exp.Expr:
         """A number value that orders numerically (inside a CASE that checked the kind)."""

@@ -55,6 +55,7 @@ class PostgresFamily(Family):
     DAY_REGEX = True
     TEXT_OF_NONSTRING_IS_JSON = True
     SORT_KEY_TEXT = True
+    ROW_COMPARE_INDEXED = True
     INDEX_FORMS = {
         "json": {
             **dict.fromkeys(("eq", "in", "range", "state"), "value"),
@@ -94,6 +95,12 @@ class PostgresFamily(Family):
         "array": ("array",),
         "object": ("object",),
     }
+
+    def json_param(self, p: exp.Expr) -> exp.Expr:
+        return exp.Cast(this=p, to=dtype("JSONB"))
+
+    def text_param(self, p: exp.Expr) -> exp.Expr:
+        return exp.Cast(this=p, to=dtype("TEXT"))
 
     def root(self, doc: exp.Expr, top: bool = False) -> J:
         return J(exp.Cast(this=doc, to=dtype("JSONB")) if self.cast_root else doc, top=top)
