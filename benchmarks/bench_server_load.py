@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import json as json_mod
 import os
 import random
 import secrets
@@ -33,7 +34,9 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 
@@ -199,7 +202,99 @@ def schemaless(req: Request) -> bool:
     )
 
 
-def send(clients: tuple[httpx.Client, httpx.Client], req: Request) -> tuple[str, int, float]:
+Result = tuple[str, int, float, str]  # kind, status, seconds, the request's method and path
+
+
+class RawClient:
+    """A keep-alive HTTP/1.1 client on one socket, for ``--client raw``: a fraction of httpx's CPU per
+    request, so the clients, which share the server's cores, take less of them. Same interface as the
+    part of ``httpx.Client`` that ``send`` uses; a transport failure is an ``httpx.TransportError``."""
+
+    def __init__(self, base_url: str, timeout: float = 120):
+        u = urlparse(base_url)
+        self.host, self.port, self.timeout = u.hostname or "127.0.0.1", u.port or 80, timeout
+        self.sock: socket.socket | None = None
+
+    def __enter__(self) -> RawClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def _connect(self) -> None:
+        self.sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.rfile = self.sock.makefile("rb")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> SimpleNamespace:
+        body = content if content is not None else b"" if json is None else json_mod.dumps(json).encode()
+        head = {"host": f"{self.host}:{self.port}", "content-length": str(len(body))}
+        if json is not None:
+            head["content-type"] = "application/json"
+        head.update({k.lower(): v for k, v in (headers or {}).items()})
+        data = (
+            f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in head.items()) + "\r\n"
+        ).encode("latin-1") + body
+        for attempt in (0, 1):
+            reused = self.sock is not None
+            try:
+                if self.sock is None:
+                    self._connect()
+                assert self.sock is not None
+                self.sock.sendall(data)
+                return SimpleNamespace(status_code=self._response())
+            except (OSError, ValueError, IndexError) as e:
+                self.close()
+                if attempt or not reused:  # a kept-alive connection the server closed: once more
+                    raise httpx.TransportError(f"{type(e).__name__}: {e}") from None
+        raise AssertionError("unreachable")
+
+    def _response(self) -> int:
+        line = self.rfile.readline()
+        if not line:
+            raise OSError("connection closed")
+        status = int(line.split()[1])
+        length, chunked, close = 0, False, False
+        while (line := self.rfile.readline()) not in (b"\r\n", b""):
+            key, _, value = line.partition(b":")
+            key = key.strip().lower()
+            if key == b"content-length":
+                length = int(value)
+            elif key == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+            elif key == b"connection":
+                close = value.strip().lower() == b"close"
+        if chunked:
+            while (size := int(self.rfile.readline().split(b";")[0], 16)) > 0:
+                self.rfile.read(size + 2)
+            self.rfile.readline()
+        elif len(self.rfile.read(length)) != length:
+            raise OSError("short body")
+        if close:
+            self.close()
+        return status
+
+
+def label(req: Request) -> str:
+    """The request in a table: method, path (cut) and a POST's JSON body (cut)."""
+    _, method, path, kw = req
+    body = " " + json.dumps(kw["json"], separators=(",", ":"))[:60] if "json" in kw else ""
+    return f"{method} {path[:64]}{body}"
+
+
+def send(clients: tuple[Any, Any], req: Request) -> Result:
     kind, method, path, kw = req
     c = clients[1] if schemaless(req) else clients[0]
     t0 = time.perf_counter()
@@ -207,7 +302,16 @@ def send(clients: tuple[httpx.Client, httpx.Client], req: Request) -> tuple[str,
         status = c.request(method, path, **kw).status_code
     except httpx.HTTPError:
         status = 599  # a transport failure counts as a server error
-    return kind, status, time.perf_counter() - t0
+    return kind, status, time.perf_counter() - t0, label(req)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], p: float) -> float:
@@ -217,18 +321,37 @@ def pct(values: list[float], p: float) -> float:
     )
 
 
-def load(bases: tuple[str, str], requests: int, clients: int, seed: int) -> list[tuple[str, int, float]]:
+def load(
+    bases: tuple[str, str],
+    requests: int,
+    clients: int,
+    seed: int,
+    good_only: bool = False,
+    duration: float = 0,
+    raw: bool = False,
+) -> list[Result]:
+    """``requests`` requests (half good, half bad; or good only) from ``clients`` threads that never
+    pause; with ``duration`` > 0 each client cycles through its share until that many seconds passed.
+    ``raw``: the clients are ``RawClient``s (one socket each, little CPU) instead of httpx."""
     rnd = random.Random(seed)
-    mix = [GOOD[i % len(GOOD)] if i % 2 == 0 else BAD[(i // 2) % len(BAD)] for i in range(requests)]
+    if good_only:
+        mix = [GOOD[i % len(GOOD)] for i in range(requests)]
+    else:
+        mix = [GOOD[i % len(GOOD)] if i % 2 == 0 else BAD[(i // 2) % len(BAD)] for i in range(requests)]
     rnd.shuffle(mix)
     chunks = [mix[i::clients] for i in range(clients)]
 
-    def worker(reqs: list[Request]) -> list[tuple[str, int, float]]:
-        with (
-            httpx.Client(base_url=bases[0], timeout=120) as c,
-            httpx.Client(base_url=bases[1], timeout=120) as d,
-        ):
-            return [send((c, d), r) for r in reqs]
+    client: Any = RawClient if raw else httpx.Client
+
+    def worker(reqs: list[Request]) -> list[Result]:
+        with client(base_url=bases[0], timeout=120) as c, client(base_url=bases[1], timeout=120) as d:
+            if duration <= 0:
+                return [send((c, d), r) for r in reqs]
+            out, end, i = [], time.perf_counter() + duration, 0
+            while time.perf_counter() < end:
+                out.append(send((c, d), reqs[i % len(reqs)]))
+                i += 1
+            return out
 
     with ThreadPoolExecutor(clients) as pool:
         return [x for part in pool.map(worker, chunks) for x in part]
@@ -281,8 +404,8 @@ def cheap_while_expensive(base: str, pb_base: str) -> dict[str, float]:
     return {
         "expensive_s": took[0],
         "cheap_n": len(cheap),
-        "cheap_p50_ms": 1000 * statistics.median(cheap),
-        "cheap_max_ms": 1000 * max(cheap),
+        "cheap_p50_ms": 1000 * statistics.median(cheap) if cheap else float("nan"),
+        "cheap_max_ms": 1000 * max(cheap) if cheap else float("nan"),
     }
 
 
@@ -301,10 +424,22 @@ def run_store(store: str, args: argparse.Namespace, data_file: str, pb_records: 
             ).status_code
             == 200
         )
-        load((base, pb_base), 64, 8, 0)  # warm-up
-        t0 = time.perf_counter()
-        results = load((base, pb_base), args.requests, args.clients, 1)
+        load((base, pb_base), 64, 8, 0, args.good_only)  # warm-up
+        cpu0 = [cpu_seconds(p.pid) for p in (proc, pb_proc)]
+        load0, t0, client0 = os.getloadavg()[0], time.perf_counter(), time.process_time()
+        results = load(
+            (base, pb_base),
+            args.requests,
+            args.clients,
+            1,
+            args.good_only,
+            args.duration,
+            args.client == "raw",
+        )
         wall = time.perf_counter() - t0
+        client_cpu = time.process_time() - client0
+        cpu = [cpu_seconds(p.pid) - c for p, c in zip((proc, pb_proc), cpu0)]
+        load1 = os.getloadavg()[0]
         check = cheap_while_expensive(base, pb_base)
     finally:
         for p in (proc, pb_proc):
@@ -312,17 +447,33 @@ def run_store(store: str, args: argparse.Namespace, data_file: str, pb_records: 
             p.wait(10)
         if schema:
             drop_schema(schema)
-    statuses = Counter(s for _, s, _ in results)
+    statuses = Counter(r[1] for r in results)
     server_errors = sum(n for s, n in statuses.items() if s >= 500)
     print(
-        f"\n### {store}: {len(results)} requests, {args.clients} clients, {wall:.1f} s "
-        f"({len(results) / wall:.0f} requests/s), {args.rows} orders"
+        f"\n### {store}: {len(results)} {'good ' if args.good_only else ''}requests, {args.clients} {args.client} clients, "
+        f"{wall:.1f} s ({len(results) / wall:.0f} requests/s), {args.rows} orders; load average "
+        f"{load0:.1f} at start, {load1:.1f} at end"
     )
-    print("| requests | n | p50 ms | p99 ms | max ms |")
-    print("|---|---:|---:|---:|---:|")
+    print(
+        f"server CPU (both processes, user + system): {sum(cpu):.2f} s = "
+        f"{1000 * sum(cpu) / len(results):.2f} ms per request ({sum(cpu) / wall:.2f} cores busy); the "
+        f"clients' process: {1000 * client_cpu / len(results):.2f} ms per request ({client_cpu / wall:.2f} cores)"
+    )
+    print("| requests | n | p50 ms | p95 ms | p99 ms | max ms |")
+    print("|---|---:|---:|---:|---:|---:|")
     for kind in ("good", "bad", "all"):
-        lat = [t * 1000 for k, _, t in results if kind in (k, "all")]
-        print(f"| {kind} | {len(lat)} | {pct(lat, 50):.1f} | {pct(lat, 99):.1f} | {max(lat):.1f} |")
+        lat = [r[2] * 1000 for r in results if kind in (r[0], "all")]
+        if lat:
+            print(
+                f"| {kind} | {len(lat)} | {pct(lat, 50):.1f} | {pct(lat, 95):.1f} | {pct(lat, 99):.1f} "
+                f"| {max(lat):.1f} |"
+            )
+    if args.by_request:
+        print("\n| request | n | p50 ms | p99 ms |")
+        print("|---|---:|---:|---:|")
+        for label in sorted({r[3] for r in results if r[0] == "good"}):
+            lat = [r[2] * 1000 for r in results if r[3] == label]
+            print(f"| `{label}` | {len(lat)} | {pct(lat, 50):.1f} | {pct(lat, 99):.1f} |")
     print(
         "status codes: "
         + ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items()))
@@ -334,13 +485,141 @@ def run_store(store: str, args: argparse.Namespace, data_file: str, pb_records: 
     )
 
 
+def breakdown(rows: int, runs: int) -> None:
+    """Where each good request's time goes, one request at a time: in process (no HTTP), its SQL
+    (execute and fetch) and the Python around it (parse, compile-cache lookup, checks, decoding, the
+    response body), without and with the store's advised indexes; then, from real `filterdsl serve`
+    processes, the server's whole CPU per request (the rest is the HTTP stack: uvicorn, h11, Starlette,
+    the threadpool hop, the access log). Medians of ``runs``."""
+    from starlette.requests import Request as StarletteRequest
+
+    from filterdsl.records import normalize_dataset, normalize_record
+    from filterdsl.schema import load_catalog
+    from filterdsl.server import create_app
+
+    catalog = json.loads((CORPUS / "catalog.json").read_text())
+    pb_records = json.loads((CORPUS / "pixiebrix_records.json").read_text())
+    data = normalize_dataset(dataset(rows), load_catalog(catalog))
+    goods = [g for g in GOOD if g[2] != "/api/stats"]
+    table: dict[str, dict[str, float]] = {label(g): {} for g in goods}
+    for indexed in (False, True):
+        url = f"sqlite:///{tempfile.mkdtemp()}/breakdown.db"
+        apps = create_app(url, catalog, auto_index=indexed), create_app(url, None, auto_index=indexed)
+        for db_id, docs in data.items():
+            apps[0].state.store.import_docs(str(db_id), docs)
+        apps[1].state.store.import_docs(
+            "pb", [normalize_record(r, None, f"/{i}") for i, r in enumerate(pb_records)]
+        )
+        spent = [0.0]
+        for app in apps:
+            store = app.state.store
+            plain = store._execute
+
+            def timed(sql: str, params: Any = (), plain: Any = plain, spent: list[float] = spent) -> Any:
+                t0 = time.thread_time()  # CPU, not wall: other processes on the cores do not count
+                try:
+                    return plain(sql, params)
+                finally:
+                    spent[0] += time.thread_time() - t0
+
+            store._execute = timed
+        for g in goods:
+            _, method, path, kw = g
+            api = apps[1].state.api if schemaless(g) else apps[0].state.api
+            route, _, query = path.partition("?")
+            scope = {
+                "type": "http",
+                "method": method,
+                "path": route,
+                "query_string": query.encode(),
+                "headers": [(k.lower().encode(), v.encode()) for k, v in kw.get("headers", {}).items()],
+                "path_params": {"database": route.split("/")[3]},
+            }
+            raw = json.dumps(kw["json"]).encode() if "json" in kw else b""
+            handler = api.records if method == "GET" else api.count if route.endswith("/count") else api.data
+            handler(StarletteRequest(scope), raw)  # compiles the form and schedules its indexes
+            for a in apps:
+                a.state.store.wait_for_indexes()
+            totals, sqls = [], []
+            for _ in range(runs):
+                spent[0] = 0.0
+                t0 = time.thread_time()
+                handler(StarletteRequest(scope), raw)
+                totals.append(time.thread_time() - t0)
+                sqls.append(spent[0])
+            row = table[label(g)]
+            key = "indexed" if indexed else "plain"
+            row[f"sql_{key}"] = 1000 * statistics.median(sqls)
+            row[f"py_{key}"] = 1000 * (statistics.median(totals) - statistics.median(sqls))
+    # the whole server process's CPU per request, sequential requests over HTTP (indexes made)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump(dataset(rows), fh)
+    url = f"sqlite:///{tempfile.mkdtemp()}/breakdown.db"
+    proc, base = start(url, fh.name)
+    pb_proc, pb_base = start(url, None)
+    try:
+        httpx.post(
+            pb_base + "/api/records/import", json={"databaseId": "pb", "records": pb_records}, timeout=60
+        )
+        with RawClient(base) as c, RawClient(pb_base) as d:
+            for g in GOOD:
+                p = pb_proc if schemaless(g) else proc
+                for _ in range(5):
+                    send((c, d), g)
+                time.sleep(0.2)  # the index worker
+                c0 = cpu_seconds(p.pid)
+                for _ in range(runs):
+                    send((c, d), g)
+                table.setdefault(label(g), {})["server"] = 1000 * (cpu_seconds(p.pid) - c0) / runs
+    finally:
+        for p in (proc, pb_proc):
+            p.terminate()
+            p.wait(10)
+        os.unlink(fh.name)
+    print(
+        f"\n### one request at a time, {rows} orders, median of {runs} (ms; load average {os.getloadavg()[0]:.1f})"
+    )
+    print(
+        "| request | SQL, no index | Python, no index | SQL, indexed | Python, indexed | server CPU over HTTP |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    nan = float("nan")
+    for name, r in table.items():
+        print(
+            f"| `{name}` | {r.get('sql_plain', nan):.2f} | {r.get('py_plain', nan):.2f} | "
+            f"{r.get('sql_indexed', nan):.2f} | {r.get('py_indexed', nan):.2f} | {r.get('server', nan):.2f} |"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=1000)
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--rows", type=int, default=2000)
     ap.add_argument("--stores", default="sqlite,postgres")
+    ap.add_argument(
+        "--duration", type=float, default=0, help="seconds each client sends for (default: --requests in all)"
+    )
+    ap.add_argument(
+        "--good-only", action="store_true", help="only the good (corpus) requests, no attack traffic"
+    )
+    ap.add_argument(
+        "--client",
+        choices=("httpx", "raw"),
+        default="httpx",
+        help="httpx clients (default), or raw keep-alive sockets that take less of the shared CPU",
+    )
+    ap.add_argument("--by-request", action="store_true", help="also p50/p99 of each good request")
+    ap.add_argument(
+        "--breakdown",
+        type=int,
+        metavar="RUNS",
+        help="only: each good request's SQL, Python and server CPU time, one at a time (median of RUNS)",
+    )
     args = ap.parse_args()
+    if args.breakdown:
+        breakdown(args.rows, args.breakdown)
+        return
     pb_records = json.loads((CORPUS / "pixiebrix_records.json").read_text())
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(dataset(args.rows), fh)

@@ -7,6 +7,7 @@ them to another format (``to_format``). Every backend selects the same records i
 
 from filterdsl.api import apply, parse, to_format, to_mongo, to_predicate, to_sql, validate
 from filterdsl.ast import Query
+from filterdsl.cursor import next_cursor
 from filterdsl.errors import Diagnostic, FilterError
 from filterdsl.schema import Catalog, load_catalog
 
@@ -19,6 +20,7 @@ __all__ = [
     "Query",
     "apply",
     "load_catalog",
+    "next_cursor",
     "parse",
     "to_format",
     "to_mongo",

@@ -43,6 +43,7 @@ class ParseKwargs(TypedDict, total=False):
     limits: Limits
     max_limit: int
     max_page_size: int
+    cursor_secret: str | bytes | None
 
 
 FORMATS: tuple[str, ...] = tuple(FRONTENDS)

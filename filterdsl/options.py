@@ -34,6 +34,8 @@ class ParseOptions:
     quoted: bool = False  # search strings: "..." terms (SPEC 3)
     django_compat: bool = False  # PixieBrix: Django's lenient handling
     lookups: str = "strict"  # PixieBrix: "strict" | "extended"
+    #: a key that signs and checks ``after`` cursor tokens (HMAC-SHA256); None: unsigned tokens
+    cursor_secret: str | bytes | None = field(default=None, repr=False)
 
     @classmethod
     def from_kwargs(cls, **kw: Any) -> ParseOptions:
@@ -69,6 +71,15 @@ class ParseOptions:
             if name in kw and type(kw[name]) is not bool:
                 bad(name, "true or false")
                 kw.pop(name)
+        if "cursor_secret" in kw and not (
+            kw["cursor_secret"] is None or isinstance(kw["cursor_secret"], (str, bytes))
+        ):
+            problems.append(
+                Diagnostic(
+                    "wrong-type", "option cursor_secret is a string or bytes", Location(param="cursor_secret")
+                )
+            )
+            kw.pop("cursor_secret")
         if "lookups" in kw and kw["lookups"] not in ("strict", "extended"):
             bad("lookups", '"strict" or "extended"')
             kw.pop("lookups")
@@ -96,6 +107,12 @@ def check_limits(query: A.Query, limits: Limits, where: Location | None = None) 
     for name, value in (("skip", query.skip), ("limit", query.limit)):
         if value is not None and not 0 <= value <= limits.max_skip:
             return [Diagnostic("bad-value", f"{name} is between 0 and {limits.max_skip}", loc)]
+    if query.after is not None:
+        from filterdsl.semantics.cursor import cursor_problem
+
+        problem = cursor_problem(query)
+        if problem is not None:
+            return [Diagnostic("bad-cursor", problem[1], where or Location(pointer=problem[0]))]
     n = 0
     for _ in A.walk(query.predicate):
         n += 1

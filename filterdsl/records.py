@@ -82,6 +82,32 @@ def _plain_value(value: Any, ftype: FieldType | None) -> Any:
     return _ref_id(val) if ftype in (FieldType.REF, FieldType.REF_MULTIPLE, None) else val
 
 
+def dropped_keys(rec: Any, database: Database | None = None, ptr: str = "") -> list[str]:
+    """Pointers of Pitchly value objects whose keys besides ``val`` normalisation drops (SPEC 1.2).
+
+    Importers report them, so a user learns that ``{"val": "x", "note": 1}`` on a string field is
+    stored as ``"x"`` instead of finding out on export (issue 26, M3)."""
+    out: list[str] = []
+    cols = rec.get("cols") if isinstance(rec, Mapping) else None
+    if not isinstance(cols, list):
+        return out
+    for i, col in enumerate(cols):
+        if not isinstance(col, Mapping) or not isinstance(col.get("value"), dict):
+            continue
+        value = col["value"]
+        if set(value) <= {"val"}:
+            continue
+        fd = (
+            database.field(col["fieldId"])
+            if database is not None and isinstance(col.get("fieldId"), str)
+            else None
+        )
+        kept = _plain_value(value, fd.type if fd else None)
+        if not isinstance(kept, dict):
+            out.append(ptr + pointer(["cols", i, "value"]))
+    return out
+
+
 def _ref_id(val: Any) -> Any:
     if isinstance(val, dict) and "_id" in val:
         return val["_id"]

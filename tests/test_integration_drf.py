@@ -215,7 +215,17 @@ def test_openapi_parameters_in_drf_schema() -> None:
     params = {p["name"]: p for p in schema["paths"]["/orders/"]["get"]["parameters"]}
     assert params["data__59giDo5wnnLqurNpF"]["schema"] == {"type": "number"}
     assert params["data__4fuB6sJxuvJ2jrZJj"]["schema"] == {"type": "boolean"}
-    assert params["data__jA7HzNQYZS56LGCbj"]["schema"] == {"type": "string", "format": "date"}
+    assert params["data__jA7HzNQYZS56LGCbj"]["schema"] == {
+        "type": "string",
+        "format": "date",
+        "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+    }
+    # the same listing as schema_export.pixiebrix_parameters: __isnull and enums too
+    assert params["data__59giDo5wnnLqurNpF__isnull"]["schema"] == {
+        "type": "string",
+        "enum": ["true", "false"],
+    }
+    assert params["data__Popw6SRW8pL2RqECF"]["schema"]["enum"] == ["new", "paid", "shipped", "cancelled"]
     assert "Order Amount" in params["data__59giDo5wnnLqurNpF"]["description"]
     assert {"start_date", "end_date", "ordering", "page", "page_size"} <= set(params)  # page: the paginator's
     mixed = [p["name"] for p in schema["paths"]["/mixed/"]["get"]["parameters"]]
@@ -249,7 +259,17 @@ def test_openapi_parameters_in_drf_spectacular_schema() -> None:
     schema = SchemaGenerator(patterns=patterns, title="t").get_schema(request=None, public=True)
     params = {p["name"]: p for p in schema["paths"]["/orders/"]["get"]["parameters"]}
     assert params["data__59giDo5wnnLqurNpF"]["schema"] == {"type": "number"}
-    assert params["data__jA7HzNQYZS56LGCbj"]["schema"] == {"type": "string", "format": "date"}
+    assert params["data__jA7HzNQYZS56LGCbj"]["schema"] == {
+        "type": "string",
+        "format": "date",
+        "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+    }
+    # the same listing as schema_export.pixiebrix_parameters: __isnull and enums too
+    assert params["data__59giDo5wnnLqurNpF__isnull"]["schema"] == {
+        "type": "string",
+        "enum": ["true", "false"],
+    }
+    assert params["data__Popw6SRW8pL2RqECF"]["schema"]["enum"] == ["new", "paid", "shipped", "cancelled"]
     assert {"start_date", "end_date", "ordering"} <= set(params)
     mixed = [p["name"] for p in schema["paths"]["/mixed/"]["get"]["parameters"]]
     assert mixed.count("ordering") == 1 and mixed.count("search") == 1

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -130,3 +132,45 @@ def test_postgres_table_without_doc_column_still_lists() -> None:
     finally:
         s._tables.add(db)
         s.drop_all()
+
+
+def test_import_reports_the_keys_a_plain_value_loses() -> None:
+    """SPEC 1.2 reduces a plain-typed value object to its val; the import answer says where (M3)."""
+    from starlette.testclient import TestClient
+
+    from filterdsl.server import create_app
+
+    catalog = [
+        {
+            "_id": "w",
+            "name": "W",
+            "fields": [{"_id": "s", "type": "string"}, {"_id": "c", "type": "currency"}],
+        }
+    ]
+    path = Path(tempfile.mkdtemp()) / "catalog.json"
+    path.write_text(json.dumps(catalog))
+    rows = [
+        {
+            "_id": "r1",
+            "createdAt": "2021-01-01",
+            "cols": [{"fieldId": "s", "value": {"val": "x", "note": 1}}],
+        },
+        {
+            "_id": "r2",
+            "createdAt": "2021-01-01",
+            "cols": [{"fieldId": "c", "value": {"val": 3, "currency": "EUR", "rate": 2}}],
+        },
+        {"_id": "r3", "createdAt": "2021-01-01", "cols": [{"fieldId": "s", "value": {"val": "y"}}]},
+    ]
+    with TestClient(create_app("sqlite:///:memory:", path)) as client:
+        body = client.post("/api/records/import", json={"databaseId": "w", "records": rows}).json()
+        assert body["imported"] == 3
+        assert body["warnings"] == [
+            {
+                "code": "dropped-keys",
+                "message": "1 value object(s) of plain-typed fields kept only their val",
+                "pointers": ["/records/0/cols/0/value"],
+            }
+        ]
+        clean = client.post("/api/records/import", json={"databaseId": "w", "records": rows[1:]}).json()
+        assert clean == {"imported": 2}

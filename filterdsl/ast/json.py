@@ -201,11 +201,41 @@ def _sortkey_from_json(o: dict[str, Any]) -> N.SortKey:
     return N.SortKey(key, o["descending"])
 
 
+def cursor_to_json(c: N.Cursor) -> dict[str, Any]:
+    """``{"keys": [[rank, value?]...], "created_at", "id", "sort"}`` (a rank without value: one item)."""
+    return {
+        "keys": [[k.rank] if k.value is None else [k.rank, k.value] for k in c.keys],
+        "created_at": c.created_at,
+        "id": c.id,
+        "sort": c.sort,
+    }
+
+
+def cursor_from_json(o: Any) -> N.Cursor:
+    """Inverse of :func:`cursor_to_json` (shapes only: semantics.cursor.cursor_problem checks the
+    ranks and values against the query's sort)."""
+    if not isinstance(o, dict):
+        raise TypeError("after is an object")
+    keys, ts, rid, sort = o["keys"], o["created_at"], o["id"], o.get("sort")
+    if not isinstance(keys, list) or not all(isinstance(k, list) and 1 <= len(k) <= 2 for k in keys):
+        raise TypeError("after.keys is a list of [rank] or [rank, value]")
+    out = []
+    for k in keys:
+        if isinstance(k[0], bool) or not isinstance(k[0], int):
+            raise TypeError("a cursor rank is an integer")
+        v = _scalar(k[1]) if len(k) == 2 else None
+        out.append(N.CursorKey(k[0], v))
+    if not isinstance(ts, str) or not isinstance(rid, str) or not (sort is None or isinstance(sort, str)):
+        raise TypeError("after.created_at and after.id are strings, after.sort a string or null")
+    return N.Cursor(tuple(out), ts, rid, sort)
+
+
 def to_json(query: N.Query | N.Node) -> dict[str, Any]:
-    """Stable, versioned JSON form of a query (or a bare predicate, wrapped in a default query)."""
+    """Stable, versioned JSON form of a query (or a bare predicate, wrapped in a default query).
+    ``after`` is present only when the query has a cursor."""
     if isinstance(query, N.Node):
         query = N.Query(query)
-    return {
+    out = {
         "filterdsl_ast": N.AST_JSON_VERSION,
         "database": query.database,
         "predicate": node_to_json(query.predicate),
@@ -214,6 +244,9 @@ def to_json(query: N.Query | N.Node) -> dict[str, Any]:
         "limit": query.limit,
         "fields": None if query.fields is None else list(query.fields),
     }
+    if query.after is not None:
+        out["after"] = cursor_to_json(query.after)
+    return out
 
 
 def from_json(o: dict[str, Any]) -> N.Query:
@@ -238,6 +271,7 @@ def from_json(o: dict[str, Any]) -> N.Query:
             limit=limit,
             fields=None if fs is None else tuple(fs),
             database=db,
+            after=None if o.get("after") is None else cursor_from_json(o["after"]),
         )
     except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
         why = f"missing key {e.args[0]!r}" if isinstance(e, KeyError) else str(e)

@@ -191,8 +191,33 @@ class SortKey:
 
 
 @dataclass(frozen=True)
+class CursorKey:
+    """Where a row sits in one sort key's order (SPEC 8, semantics.cursor): ``rank`` 0 is NOT SET or
+    EMPTY, 1 a well-typed value, 2 + the kind's rank (number 2, string 3, boolean 4, array 5, object 6)
+    a wrong-typed one; ``value`` is what the row orders by inside its rank (the string, number or
+    boolean; a date's day, a currency's amount), None where the rank has one place (empties, arrays,
+    objects)."""
+
+    rank: int
+    value: str | int | float | bool | None = None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Keyset pagination: the rows strictly after this row in the query's total order (its sort keys,
+    then created_at descending, id ascending). ``keys`` has one entry per sort key; ``sort`` is the
+    signature of the sort it was made for (semantics.cursor.sort_signature; None: not checked)."""
+
+    keys: tuple[CursorKey, ...]
+    created_at: str
+    id: str
+    sort: str | None = None
+
+
+@dataclass(frozen=True)
 class Query:
-    """A predicate plus the options around it. ``limit`` None means no limit."""
+    """A predicate plus the options around it. ``limit`` None means no limit. ``after``: only the rows
+    after that cursor (applied after the predicate, before skip and limit)."""
 
     predicate: Node = TRUE
     sort: tuple[SortKey, ...] = ()
@@ -200,6 +225,7 @@ class Query:
     limit: int | None = None
     fields: tuple[str, ...] | None = None
     database: str | None = None
+    after: Cursor | None = None
 
 
 # ---------------------------------------------------------------- builders

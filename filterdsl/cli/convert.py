@@ -97,6 +97,12 @@ def load_layout(
     if layout == "json":
         if mapping is not None:
             obj = _read_mapping(mapping)
+            flags = {k: obj[k] for k in ("text_indexes",) if k in obj}
+            for k, v in flags.items():
+                if type(v) is not bool:
+                    raise FilterError(
+                        [Diagnostic("bad-mapping", f"{k} is true or false", Location(param="--mapping"))]
+                    )
             return JsonLayout(
                 tables=obj.get("tables", {}),
                 **{
@@ -104,6 +110,7 @@ def load_layout(
                     for k in ("id", "created_at", "updated_at", "removed_at", "data", "schema")
                     if k in obj
                 },
+                **flags,
             )
         return JsonLayout()
     if layout == "columns":

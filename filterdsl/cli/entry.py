@@ -235,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--mapping",
         metavar="FILE",
         help="--to sql: JSON file mapping field id -> column (columns layout) or renaming tables "
-        "(json layout)",
+        "(json layout; \"text_indexes\": true for indexes on data ->> 'k', see docs/sql.md)",
     )
     conv.add_argument(
         "--inline",
@@ -271,7 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     idx.add_argument(
         "--mapping",
         metavar="FILE",
-        help="JSON file mapping field id -> column (columns layout) or renaming tables (json layout)",
+        help="JSON file mapping field id -> column (columns layout) or renaming tables (json layout; "
+        "\"text_indexes\": true for indexes on data ->> 'k', see docs/sql.md)",
     )
     idx.add_argument(
         "--all-fields",
@@ -305,6 +306,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-cache",
         action="store_true",
         help="compile every request (default: compiled SQL is cached by query)",
+    )
+    srv.add_argument(
+        "--no-auto-index",
+        action="store_true",
+        help="never create indexes (default: the store creates the indexes `filterdsl indexes` advises "
+        "for each form of query it is asked, up to 16 a table)",
+    )
+    srv.add_argument(
+        "--no-access-log",
+        action="store_true",
+        help="no line per request on standard output (default: uvicorn's access log, about 20 us a request)",
     )
     srv.add_argument(
         "--resolve-names",

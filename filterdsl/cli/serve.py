@@ -23,7 +23,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"serve needs the server extra (pip install 'filterdsl[server]'): {e}") from None
     catalog = _catalog(args)
     try:
-        app = create_app(args.db, catalog, use_cache=not args.no_cache, options=_options(args))
+        app = create_app(
+            args.db,
+            catalog,
+            use_cache=not args.no_cache,
+            options=_options(args),
+            auto_index=not args.no_auto_index,
+        )
     except ValueError as e:
         raise UsageError(str(e)) from None
     if args.data:
@@ -32,5 +38,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
             raise UsageError("--data for serve is {databaseId: [rows]}")
         for db_id, docs in normalize_dataset(data, catalog).items():
             app.state.store.import_docs(str(db_id), docs)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", **UVICORN_OPTIONS)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        access_log=not args.no_access_log,
+        **UVICORN_OPTIONS,
+    )
     return 0

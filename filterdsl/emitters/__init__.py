@@ -35,6 +35,14 @@ def to_format(query: Query | Node, fmt: str, catalog: CatalogSource | None = Non
 
 
 def _emit(q: Query, fmt: str, catalog: CatalogSource | None, keys: str) -> Any:
+    if q.after is not None and fmt in ("text", "search"):
+        raise FilterError(
+            [
+                Diagnostic(
+                    "not-expressible", f"cannot express a cursor (after) in {fmt}", Location(pointer="/after")
+                )
+            ]
+        )
     if fmt == "text":
         from filterdsl.emitters.text import to_text
         from filterdsl.schema import load_catalog

@@ -32,12 +32,13 @@ from django.db.models import BooleanField, Expression, F, FloatField, QuerySet
 from django.db.models.expressions import OrderBy
 
 from filterdsl.api import parse
-from filterdsl.ast import FieldType, Query
+from filterdsl.ast import Query
 from filterdsl.backends.sql import ColumnsLayout, JsonLayout
 from filterdsl.backends.sql.guard import family_class
 from filterdsl.errors import Collector, Diagnostic, FilterError, Location
 from filterdsl.integrations import _sqltext as st
 from filterdsl.schema import CatalogSource, load_catalog
+from filterdsl.schema_export import pixiebrix_parameters
 
 __all__ = [
     "filter_queryset",
@@ -386,26 +387,6 @@ def owned_params(view: Any, queryset: Any = None) -> dict[str, str]:
     return owned
 
 
-def _field_schema(t: FieldType) -> dict[str, Any]:
-    if t in (FieldType.NUMBER, FieldType.CURRENCY):
-        return {"type": "number"}
-    if t is FieldType.BOOLEAN:
-        return {"type": "boolean"}
-    if t is FieldType.DATE:
-        return {"type": "string", "format": "date"}
-    return {"type": "string"}
-
-
-_HOW = {
-    FieldType.NUMBER: "equal to this number",
-    FieldType.CURRENCY: "amount equal to this number (any currency)",
-    FieldType.BOOLEAN: "true or false",
-    FieldType.DATE: "on this day (YYYY-MM-DD)",
-    FieldType.ENUM_TAGS: "the tags hold this value",
-    FieldType.REF_MULTIPLE: "the list of referenced ids holds this id",
-}
-
-
 class FilterdslFilter(BaseFilterBackend):
     """A DRF filter backend: PixieBrix record query params (GET) or a Pitchly ``data`` variables
     object (a JSON request body, e.g. POST), as PixieBrix's and Pitchly's list endpoints take them.
@@ -584,63 +565,24 @@ class FilterdslFilter(BaseFilterBackend):
         return cat.get(db) if isinstance(db, str) else None
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
-        """OpenAPI query parameters (DRF's schema generator and drf-spectacular read them): one
-        ``data__<field>`` per field of the catalog's database (when the view names it), the date range,
-        ``ordering`` (unless ``OrderingFilter`` owns it) and ``page``/``page_size`` (unless a paginator
-        pages)."""
-        out: list[dict[str, Any]] = []
+        """OpenAPI query parameters (DRF's schema generator and drf-spectacular read them): the same
+        listing as ``schema_export.pixiebrix_parameters`` (one description of the params, not two), less
+        what the view's other backends own (``ordering`` under ``OrderingFilter``) and ``page``/``page_size``
+        when a paginator pages."""
         db = self._schema_database(view)
-        for f in db.fields if db is not None else ():
-            how = _HOW.get(f.type, "a JSON string equal to this text (data__<key>__<sub> goes deeper)")
-            out.append(
-                {
-                    "name": f"data__{f.id}",
-                    "required": False,
-                    "in": "query",
-                    "description": f"{f.name} ({f.type.value}): {how}",
-                    "schema": _field_schema(f.type),
-                }
-            )
-        for name in ("start_date", "end_date"):
-            out.append(
-                {
-                    "name": name,
-                    "required": False,
-                    "in": "query",
-                    "description": f"created_at {'on or after' if name == 'start_date' else 'on or before'} "
-                    "this UTC day",
-                    "schema": {"type": "string", "format": "date"},
-                }
-            )
-        owned = owned_params(view)
-        if "ordering" not in owned:
-            out.append(
-                {
-                    "name": "ordering",
-                    "required": False,
-                    "in": "query",
-                    "description": "comma-separated created_at, id, data__<path>; '-' for descending",
-                    "schema": {"type": "string"},
-                }
-            )
-        if not self._paged_by_view(view):
-            out += [
-                {
-                    "name": "page",
-                    "required": False,
-                    "in": "query",
-                    "description": "page number, from 1",
-                    "schema": {"type": "integer", "minimum": 1},
-                },
-                {
-                    "name": "page_size",
-                    "required": False,
-                    "in": "query",
-                    "description": "records per page",
-                    "schema": {"type": "integer", "minimum": 1},
-                },
-            ]
-        return [p for p in out if p["name"] not in owned]
+        options = dict(getattr(view, "filterdsl_options", {}) or {})
+        lookups = options.get("lookups", "strict")
+        limits = options.get("limits")
+        params = pixiebrix_parameters(
+            self._catalog(view) if db is not None else None,
+            db.id if db is not None else None,
+            lookups="extended" if lookups == "extended" else "strict",
+            max_page_size=getattr(limits, "max_page_size", None),
+        )
+        owned = set(owned_params(view))
+        if self._paged_by_view(view):
+            owned |= {"page", "page_size"}
+        return [p for p in params if p["name"] not in owned]
 
     def to_html(self, request: Any, queryset: Any, view: Any) -> str:
         """A filter form for DRF's browsable API: the parameters the schema lists, with the request's

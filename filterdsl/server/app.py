@@ -16,7 +16,9 @@ from filterdsl.server.store import Store
 #: headers is read whole, so the app answers 414 (``too-large``) for a longer URL instead of the
 #: parser dropping the connection mid-request (a reset, no HTTP status). Pass these to uvicorn.
 MAX_REQUEST_HEAD = (1 << 20) + (64 << 10)
-UVICORN_OPTIONS: dict[str, Any] = {"h11_max_incomplete_event_size": MAX_REQUEST_HEAD}
+#: ``http="h11"`` even where httptools is installed (uvicorn's "auto" would pick it, e.g. with
+#: ``uvicorn[standard]``): httptools drops such a URL with "Invalid HTTP request" and no status.
+UVICORN_OPTIONS: dict[str, Any] = {"h11_max_incomplete_event_size": MAX_REQUEST_HEAD, "http": "h11"}
 
 
 def create_app(
@@ -26,16 +28,22 @@ def create_app(
     use_cache: bool = True,
     options: dict[str, Any] | None = None,
     max_import: int = MAX_IMPORT_BYTES,
+    auto_index: bool = True,
 ) -> Any:
-    """The Starlette app; ``app.state.store`` and ``app.state.cache`` are exposed for embedding/tests.
+    """The Starlette app; ``app.state.store``, ``app.state.cache`` and ``app.state.api`` are exposed for
+    embedding/tests.
 
     ``options`` are parse options for every request (``lookups="extended"``, ``django_compat=True``,
-    ``strict=False``, ...), as ``filterdsl serve --lookups/--django-compat/--lenient`` pass them."""
+    ``strict=False``, ...), as ``filterdsl serve --lookups/--django-compat/--lenient`` pass them.
+    ``auto_index``: the store creates the advised indexes of the forms it is asked (``Store``;
+    ``filterdsl serve --no-auto-index`` turns it off)."""
     from starlette.applications import Starlette
     from starlette.routing import Route
 
     cat: Catalog | None = load_catalog(catalog) if catalog is not None else None
-    store = Store(url)
+    store = Store(url, auto_index=auto_index)
+    if not use_cache:
+        store.count_cache = None
     api = Api(store, cat, (cache or QueryCache()) if use_cache else None, options or {}, max_import)
     app = Starlette(
         routes=[
@@ -51,6 +59,7 @@ def create_app(
     )
     app.state.store = store
     app.state.cache = api.cache
+    app.state.api = api  # the route handlers (benchmarks/bench_server_load.py --breakdown calls them)
     return app
 
 

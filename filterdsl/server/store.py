@@ -1,10 +1,12 @@
 """The records tables of the reference API: canonical documents in the SQL JSON document layout, one
-connection per thread (an in-memory SQLite database: one shared, locked), and the checks that keep
-each listing readable."""
+connection per thread (an in-memory SQLite database: one shared, locked), the checks that keep
+each listing readable, and the indexes that serve the forms the traffic asks (``auto_index``)."""
 
 from __future__ import annotations
 
 import json
+import logging
+import queue
 import re
 import threading
 from collections.abc import Iterator
@@ -16,12 +18,19 @@ from filterdsl.ast import And, Node, Not, Or, Query, Relation, Search
 from filterdsl.backends.sql.layout import default_table
 from filterdsl.backends.sql.runners import py_lower
 from filterdsl.backends.sql.shape import extract
-from filterdsl.embed import CompiledQuery
+from filterdsl.embed import CompiledQuery, QueryCache
 from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.records import check_storable
 
 Doc = dict[str, Any]
 SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+log = logging.getLogger("filterdsl.server")
+
+#: the most indexes (besides the primary key) the store creates on one table: each one costs every
+#: write and some disk, and a client chooses the sorts, so past this the table gets no more
+MAX_AUTO_INDEXES = 16
+#: query forms waiting for the index worker; a request whose form finds the queue full is not indexed
+_INDEX_QUEUE = 64
 
 
 def excerpt(text: str) -> str:
@@ -30,9 +39,17 @@ def excerpt(text: str) -> str:
 
 class Store:
     """Canonical documents in SQL tables; one connection per thread (an in-memory SQLite database:
-    one shared, locked)."""
+    one shared, locked).
 
-    def __init__(self, url: str = "sqlite:///:memory:"):
+    With ``auto_index`` (the default), the first query of each form schedules the indexes the advisor
+    (``filterdsl indexes``) prints for it, which a background thread creates, at most ``max_indexes``
+    per table. Sorted pages then read limit+skip rows in index order instead of decoding and sorting
+    every document, and ranges and equalities are index searches (docs/performance.md, "Load").
+    Indexes never change an answer."""
+
+    def __init__(
+        self, url: str = "sqlite:///:memory:", auto_index: bool = True, max_indexes: int = MAX_AUTO_INDEXES
+    ):
         u = urlparse(url)
         if u.scheme == "sqlite":
             self.dialect, self.paramstyle = "sqlite", "qmark"
@@ -51,6 +68,14 @@ class Store:
         self._lock = threading.RLock()
         self._shared: Any = None
         self._tables: set[str] = set()
+        self.auto_index, self.max_indexes = auto_index, max_indexes
+        self._forms: set[str] = set()  # SQL texts whose indexes were scheduled
+        self._full: set[str] = set()  # tables that reached max_indexes
+        self._made: set[str] = set()  # statements run (or failed) by this store
+        self._index_jobs: queue.Queue[Query] = queue.Queue(_INDEX_QUEUE)
+        self._index_worker: threading.Thread | None = None
+        #: compiled counts by filter (``None``: compile every count, as ``filterdsl serve --no-cache``)
+        self.count_cache: QueryCache | None = QueryCache()
 
     # ------------------------------------------------------------------ connections
     def _sqlite(self, shared: bool) -> Any:
@@ -204,6 +229,7 @@ class Store:
             )
 
     def fetch(self, compiled: CompiledQuery) -> list[Doc]:
+        self.index_for(compiled.query, compiled.sql)
         out = []
         for row in self._execute(compiled.sql, compiled.params):
             data = row[4]
@@ -227,23 +253,134 @@ class Store:
                     d["data"] = json.loads(docs[d["id"]])
         return out
 
-    def count(self, compiled: CompiledQuery) -> int:
-        # COUNT(*) of the query's filter, compiled as such (no ORDER BY, no derived table); values stay
-        # bound parameters
+    def count_query(self, query: Query) -> CompiledQuery:
+        """``SELECT COUNT(*)`` of ``query``'s filter (its sort, skip and limit play no part: no ORDER
+        BY, no derived table; values stay bound parameters), from ``count_cache`` when that filter was
+        counted before: a listing counts its filter on every page."""
         from filterdsl.backends.sql import to_sql
+        from filterdsl.backends.sql.dialects import registry
 
-        sql, params = to_sql(compiled.query, self.dialect, paramstyle=self.paramstyle, count=True)
-        rows = self._execute(sql, params)
+        unpaged = Query(query.predicate, (), 0, None, None, query.database)
+
+        def build() -> CompiledQuery:
+            sql, params = to_sql(unpaged, self.dialect, paramstyle=self.paramstyle, count=True)
+            return CompiledQuery(
+                unpaged, sql, tuple(params) if isinstance(params, list) else params, self.dialect
+            )
+
+        if self.count_cache is None:
+            return build()
+        key = ("count", unpaged, self.dialect, registry.identity(self.dialect), self.paramstyle)
+        return self.count_cache.get_or_compile(key, build)
+
+    def count(self, compiled: CompiledQuery) -> int:
+        """The number of records ``compiled``'s filter matches (see ``count_query``)."""
+        counted = self.count_query(compiled.query)
+        self.index_for(counted.query, counted.sql)
+        rows = self._execute(counted.sql, counted.params)
         return int(rows[0][0])
+
+    # ------------------------------------------------------------------ indexes
+    def index_for(self, query: Query, sql: str) -> None:
+        """Schedule the advised indexes of ``query``'s form (once per SQL text; the SQL holds no
+        values). Costs a set lookup on the request path; the advice and the ``CREATE INDEX`` run on the
+        index worker thread, so the request that first asks a form runs without them."""
+        if not self.auto_index or sql in self._forms:
+            return
+        if default_table(query.database) in self._full:
+            return
+        if len(self._forms) >= 100_000:  # many distinct forms: forget them (each is scheduled again)
+            self._forms.clear()
+        self._forms.add(sql)
+        try:
+            self._index_jobs.put_nowait(query)
+        except queue.Full:
+            self._forms.discard(sql)  # asked again later
+            return
+        with self._lock:
+            if self._index_worker is None:
+                self._index_worker = threading.Thread(
+                    target=self._index_loop, name="filterdsl-index-worker", daemon=True
+                )
+                self._index_worker.start()
+
+    def wait_for_indexes(self) -> None:
+        """Block until every scheduled index is made (or failed): for tests and benchmarks."""
+        self._index_jobs.join()
+
+    def _index_loop(self) -> None:
+        while True:
+            query = self._index_jobs.get()
+            try:
+                self._make_indexes(query)
+            except Exception as e:  # an index is an optimisation: log, never fail a request
+                log.warning("index advice for %s failed: %s", excerpt(str(query.database)), e)
+            finally:
+                self._index_jobs.task_done()
+
+    def advised_indexes(self, query: Query) -> list[str]:
+        """The ``CREATE INDEX`` statements the advisor prints for ``query`` on this store's dialect,
+        without extensions (the store never installs one, nor uses pg_trgm unless it is installed)
+        and, on SQLite, without ``LOWER``: the
+        store's ``lower`` is Python's, and an index built by it would be wrong for any other connection
+        to the file (the sqlite3 shell's ``lower`` folds ASCII only) that writes to the table."""
+        from filterdsl.backends.sql.indexes import advise
+
+        out = [
+            s
+            for s in advise([query], self.dialect).statements
+            if s.startswith("CREATE INDEX ") and not (self.dialect == "sqlite" and "LOWER(" in s.upper())
+        ]
+        if self.dialect == "postgres" and any("gin_trgm_ops" in s for s in out) and not self._has_trgm():
+            out = [s for s in out if "gin_trgm_ops" not in s]  # pg_trgm is the operator's to install
+        return out
+
+    def _has_trgm(self) -> bool:
+        return bool(self._execute("SELECT COUNT(*) FROM pg_extension WHERE extname = 'pg_trgm'")[0][0])
+
+    def _index_count(self, table: str) -> int:
+        if self.dialect == "sqlite":
+            sql = (
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL"
+            )
+        else:
+            sql = (
+                "SELECT COUNT(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+                "WHERE c.oid = to_regclass(quote_ident(%s)) AND NOT i.indisprimary"
+            )
+        return int(self._execute(sql, (table,))[0][0])
+
+    def _make_indexes(self, query: Query) -> None:
+        table = default_table(query.database)
+        made = False
+        for stmt in self.advised_indexes(query):
+            if stmt in self._made:
+                continue
+            if self._index_count(table) >= self.max_indexes:
+                self._full.add(table)
+                log.info("table %s has %d indexes: no more are made", excerpt(table), self.max_indexes)
+                break
+            self._made.add(stmt)
+            try:
+                self._execute(stmt)
+                made = True
+            except Exception as e:  # e.g. another process made it meanwhile, or a lock timed out
+                log.warning("could not create an advised index on %s: %s", excerpt(table), e)
+        if made and self.dialect == "postgres":
+            self._execute(f"ANALYZE {self._q(table)}")  # statistics for the new expressions
 
     def databases(self) -> list[str]:
         """The databases this store holds tables for (created by an import or a query)."""
         return sorted(self._tables)
 
     def drop_all(self) -> None:
+        self.wait_for_indexes()
         for t in list(self._tables):
             self._execute(f"DROP TABLE IF EXISTS {self._q(t)}")
         self._tables.clear()
+        self._forms.clear()
+        self._made.clear()
+        self._full.clear()
 
 
 #: seconds a SQLite connection waits for another one's write lock before it fails ("database is locked")

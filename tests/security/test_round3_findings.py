@@ -370,6 +370,14 @@ def _raw_get(port: int, target: bytes) -> bytes:
             out += chunk
 
 
+def test_serve_pins_uvicorns_h11_protocol() -> None:
+    """uvicorn picks httptools when it is installed (``uvicorn[standard]``), and httptools drops a URL
+    past its limit with no status; the raised head limit below is h11's, so the server pins h11."""
+    from filterdsl.server.app import UVICORN_OPTIONS
+
+    assert UVICORN_OPTIONS["http"] == "h11" and UVICORN_OPTIONS["h11_max_incomplete_event_size"] > 1 << 20
+
+
 @pytest.mark.slow
 def test_a_long_url_gets_an_http_status_from_a_real_uvicorn() -> None:
     """A URL past the 1 MiB input limit is answered 414 (it used to be dropped by h11 mid-request: a

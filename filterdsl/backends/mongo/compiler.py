@@ -18,6 +18,7 @@ from typing import Any
 from filterdsl import ast as A
 from filterdsl.errors import FilterError
 from filterdsl.schema import CatalogSource
+from filterdsl.semantics.cursor import check_cursor
 from filterdsl.semantics.days import DAY_PREFIX
 from filterdsl.semantics.paths import canonical_index
 from filterdsl.semantics.sorting import DEFAULT_ORDER, EMPTY, KIND_RANK, WELL_TYPED, WRONG_TYPED
@@ -654,6 +655,78 @@ def _sort_stage(query: A.Query) -> tuple[list[dict[str, Any]], list[str]]:
     return stages, list(add)
 
 
+# ---------------------------------------------------------------- keyset pagination
+#: one place of the order: (field, descending, the cursor's value there, whether the field may be null)
+_Place = tuple[str, bool, Any, bool]
+
+
+def _places(query: A.Query, computed: bool) -> list[_Place]:
+    """The cursor's places along the query's order, on the fields the sort reads.
+
+    ``computed``: field keys read the ``_s{i}_{j}`` parts ``_sort_key`` adds (group, value, other),
+    so the comparison is the sort's own by construction. A cursor rank maps to those parts: 0 is group
+    0; 1 is group 1 and the value; 2 + kind is group 2, the kind and (numbers, strings, booleans) the
+    value. Parts the cursor leaves null are null on every row equal to it so far, so they are dropped.
+    Record attributes compare the stored field (null first ascending, as ``$sort`` puts it)."""
+    c = query.after
+    assert c is not None
+    out: list[_Place] = []
+    for i, (sk, ck) in enumerate(zip(query.sort, c.keys)):
+        d = sk.descending
+        if isinstance(sk.key, A.RecordAttr):
+            out.append((sk.key.name, d, ck.value, sk.key.name == "updated_at"))
+            continue
+        assert computed
+        if ck.rank < WRONG_TYPED:
+            out.append((f"_s{i}_0", d, ck.rank, False))
+            if ck.rank == WELL_TYPED:
+                out.append((f"_s{i}_1", d, ck.value, False))
+            continue
+        out += [(f"_s{i}_0", d, WRONG_TYPED, False), (f"_s{i}_1", d, ck.rank - WRONG_TYPED, False)]
+        if ck.value is not None:
+            out.append((f"_s{i}_2", d, ck.value, False))
+    out += [("created_at", True, c.created_at, False), ("id", False, c.id, False)]
+    seen: set[str] = set()
+    unique = []
+    for p in out:  # a field met again is equal there already (as $sort keeps its first direction)
+        if p[0] not in seen:
+            seen.add(p[0])
+            unique.append(p)
+    return unique
+
+
+def _beyond(place: _Place) -> Filter | None:
+    """Rows strictly after the cursor at this place (None: none can be)."""
+    name, desc, v, nullable = place
+    if v is None:  # a null record attribute: first ascending, last descending
+        return None if desc else {name: {"$type": "string"}}
+    if not desc:
+        return {name: {"$type": "string", "$gt": v} if nullable else {"$gt": v}}
+    if nullable:
+        return {"$or": [{name: {"$type": "string", "$lt": v}}, {name: None}]}
+    return {name: {"$lt": v}}
+
+
+def _after_filter(query: A.Query, computed: bool) -> Filter:
+    """``Query.after`` (semantics.cursor.after) as a query filter: the rows after the cursor's place at
+    the first place where they differ, ``$or`` of (equal on the places before, beyond at this one).
+
+    On the record fields alone (the ``find`` form) each branch is equalities plus one range, which an
+    index in the order's own key order serves as bounds. Within one place every row equal to the cursor
+    so far holds a value of the cursor's kind there, so MongoDB's type brackets never come into play."""
+    places = _places(query, computed)
+    branches: list[Filter] = []
+    for k, place in enumerate(places):
+        beyond = _beyond(place)
+        if beyond is None:
+            continue
+        eqs = [{name: v} for name, _, v, _ in places[:k]]
+        branches.append({"$and": [*eqs, beyond]} if eqs else beyond)
+    if not branches:
+        return FALSE
+    return branches[0] if len(branches) == 1 else {"$or": branches}
+
+
 # ---------------------------------------------------------------- entry point
 def to_mongo(
     query: A.Query | A.Node,
@@ -667,6 +740,7 @@ def to_mongo(
     ``sort`` is a list of ``[key, direction]`` pairs (order matters); ``limit`` None means none.
     """
     q = query if isinstance(query, A.Query) else A.Query(query)
+    check_cursor(q)
     comp = _Compiler(collections or {})
     flt = comp.visit(q.predicate)
     if q.limit == 0:
@@ -695,6 +769,9 @@ def to_mongo(
         sort = [[s.key.name, -1 if s.descending else 1] for s in q.sort if isinstance(s.key, A.RecordAttr)]
         seen = {k for k, _ in sort}
         sort += [[k, d] for k, d in (("created_at", -1), ("id", 1)) if k not in seen]
+        if q.after is not None and q.limit != 0:
+            after = _after_filter(q, computed=False)
+            flt = {"$and": [flt, after]} if flt else after
         return {
             "collection": coll,
             "filter": flt,
@@ -705,6 +782,8 @@ def to_mongo(
         }
     stages: list[dict[str, Any]] = [*scope.stages, {"$match": flt}]
     sort_stages, temp = _sort_stage(q)
+    if q.after is not None and q.limit != 0:  # after the sort keys are computed, before the sort
+        sort_stages.insert(-1, {"$match": _after_filter(q, computed=True)})
     stages += sort_stages
     if q.skip:
         stages.append({"$skip": q.skip})

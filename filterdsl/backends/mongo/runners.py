@@ -147,6 +147,19 @@ def mingo_ids(spec: dict[str, Any], collections: Mapping[str, list[Doc]]) -> lis
     return res
 
 
+def _refuse_inexact_cursor(query: Query) -> None:
+    """A cursor holding an integer past 2^53 (made from records mingo would refuse) reads inexactly too."""
+    exact = int_within(INT53)
+    for i, k in enumerate(query.after.keys if query.after is not None else ()):
+        if type(k.value) is int and not exact(k.value):
+            raise FilterError.one(
+                "not-expressible",
+                f"--engine mingo runs on JavaScript, whose numbers are doubles, so it cannot compare the "
+                f"cursor's number {k.value} exactly (docs/semantics.md, section 9)",
+                Location(param="after", pointer=f"/after/keys/{i}"),
+            )
+
+
 # ---------------------------------------------------------------- entry point
 def run(
     query: Query,
@@ -170,6 +183,7 @@ def run(
         refuse_inexact_numbers(
             "mingo", dataset, int_within(INT53), "runs on JavaScript, whose numbers are doubles"
         )
+        _refuse_inexact_cursor(query)
     names = collections_for(query, dataset)
     spec = to_mongo(query, catalog=catalog, collections=names)
     collections = {names[db]: docs for db, docs in dataset.items()}

@@ -16,6 +16,7 @@ cannot hold, which is refused before any SQL runs (``not-expressible``, exit 4 i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import threading
@@ -233,7 +234,7 @@ def _clickhouse_json(query: Query, dataset: Mapping[Any, list[Doc]], main: Any) 
     )
     tag = secrets.token_hex(4)
     names = {db: f"fdsl_{tag}_{i}" for i, db in enumerate(dataset)}
-    q = Query(query.predicate, query.sort, query.skip, query.limit, None, main)
+    q = dataclasses.replace(query, fields=None, database=main)
     sql, params = to_sql(q, "clickhouse", JsonLayout(tables=names), paramstyle="native")
     with _CH_LOCK:
         if _ch_session is None:
@@ -284,7 +285,7 @@ def fetch_ids(
     if engine == "clickhouse" and (layout or "json") == "json":
         return _clickhouse_json(query, dataset, main)
     tables = _Tables(engine, query, dataset, None if catalog is None else load_catalog(catalog))
-    q = Query(query.predicate, query.sort, query.skip, query.limit, None, main)
+    q = dataclasses.replace(query, fields=None, database=main)
     sql, params = to_sql(q, engine, tables.layout, catalog, paramstyle="native")
     if engine == "datafusion":
         return _datafusion(tables, sql, params)

@@ -24,7 +24,7 @@ from filterdsl.backends.sql.dialects import (
 )
 from filterdsl.backends.sql.dialects.base import AND, OR, J, _n, _s, alias_table, col
 from filterdsl.backends.sql.layout import ColumnsLayout, JsonLayout
-from filterdsl.backends.sql.shape import Slot, derive, extract, is_number, resolve
+from filterdsl.backends.sql.shape import Slot, derive, extract, far, is_number, resolve
 from filterdsl.errors import FilterError, Location
 from filterdsl.schema import CatalogSource
 from filterdsl.semantics.days import valid_day
@@ -69,6 +69,10 @@ class Compiled:
 class _Ctx:
     alias: str
     database: str | None
+    #: a keyset cursor's row (Query.after): record attributes, the sort key's JSON value (``"json"``)
+    #: or column value (``"column"``) as bound expressions, read in place of the table's columns, so
+    #: the cursor's ORDER BY items are the very expressions of the row's
+    row: Any = field(default=None, compare=False, hash=False)
 
 
 def _uses_ci_collation(fam: object) -> bool:
@@ -97,6 +101,11 @@ class Compiler:
             self.fam.icu_lower = True
         if isinstance(layout, JsonLayout) and layout.cast_jsonb:
             self.fam.cast_root = True
+        if isinstance(layout, JsonLayout) and layout.text_indexes:
+            if self.fam.TEXT_INDEXES:
+                self.fam.text_indexes = True
+            else:
+                self.warnings.append(f"the {dialect} dialect writes no text_indexes forms (ignored)")
         self.columns = isinstance(layout, ColumnsLayout)
         if not self.columns and getattr(self.fam, "json_family", None) is not None:  # ClickHouse
             self.fam = self.fam.json_family(self.param, dialect)  # type: ignore[attr-defined]
@@ -108,6 +117,7 @@ class Compiler:
         #: engines where a predicate is a value (CASE may return it, COALESCE may take it)
         self.bool_values = self.fam.BOOL_VALUES
         self._aliases = 0
+        self._cursor: A.Cursor | None = None
         #: the Compare being compiled is a date bound whose field an earlier conjunct already day-checks
         self._day_checked = False
 
@@ -132,9 +142,13 @@ class Compiler:
         return alias_table(t, alias)
 
     def rcol(self, ctx: _Ctx, attr: str) -> exp.Column:
+        if ctx.row is not None:
+            return ctx.row[attr].copy()
         return col(getattr(self.layout, attr), ctx.alias)
 
     def access(self, ctx: _Ctx, f: A.Field) -> J:
+        if ctx.row is not None:
+            return self.fam.root(ctx.row["json"].copy())
         j = self.fam.root(self.rcol(ctx, "data"), top=True)
         for depth, seg in enumerate(f.segments):
             j = self.fam.child(j, seg, depth)
@@ -383,6 +397,8 @@ class Compiler:
     # ---------------------------------------------------------------- columns layout
     def col_expr(self, ctx: _Ctx, f: A.Field, part: str = "column") -> exp.Expr:
         assert isinstance(self.layout, ColumnsLayout)
+        if ctx.row is not None:
+            return ctx.row[part].copy()
         if f.path:
             raise _bad_query("not-expressible", f"the columns layout has no nested paths (field {f.key!r})")
         spec = self.layout.column(ctx.database, f.key)
@@ -741,6 +757,129 @@ class Compiler:
             out.append(self._ordered(self.tie_id(ctx) if attr == "id" else col, descending, None))
         return out
 
+    # ---------------------------------------------------------------- keyset (Query.after)
+    def _cursor_ctx(self, ctx: _Ctx, key: A.Field | A.RecordAttr | None, ck: A.CursorKey | None) -> _Ctx:
+        """The cursor's row for one sort key: its value where the key's column or JSON value is read
+        (semantics.cursor.representative), the cursor's created_at and id as the record's."""
+        cur = self._cursor
+        assert cur is not None
+        row: dict[str, exp.Expr] = {"created_at": self.param(cur.created_at), "id": self.param(cur.id)}
+        if isinstance(key, A.RecordAttr) and ck is not None:
+            row[key.name] = exp.Null() if ck.rank == EMPTY else self.param(ck.value)
+        elif isinstance(key, A.Field) and ck is not None:
+            v = ck.value
+            if self.columns:
+                if ck.rank == EMPTY:
+                    row["column"] = exp.Null()
+                elif type(v) is bool:
+                    row["column"] = exp.true() if v else exp.false()
+                elif is_number(v):
+                    row["column"] = self.param(v)
+                else:
+                    row["column"] = self.fam.text_param(self.param(v))
+            else:
+                row["json"] = self.fam.json_param(self.param(_cursor_json(key.type, ck)))
+        return _Ctx(ctx.alias, ctx.database, row)
+
+    def keyset(self, query: A.Query, ctx: _Ctx) -> list[exp.Expr]:
+        """``Query.after`` as conditions on the ORDER BY items themselves (so the order index serves
+        them): the lexicographic "row after the cursor" over every item, each item's direction and NULL
+        placement exactly as ``order`` writes it, preceded by the first item's bound (and, where an
+        index condition can be a row comparison, the first run of items of one direction) so an index
+        walk starts at the cursor instead of at page 1."""
+        cur = query.after
+        assert cur is not None
+        self._cursor = cur
+        items: list[tuple[exp.Expr, exp.Expr, bool, bool, bool | None]] = []
+        for sk, ck in zip(query.sort, cur.keys):
+            rows = self.sort_exprs(sk, ctx)
+            curs = self.sort_exprs(sk, self._cursor_ctx(ctx, sk.key, ck))
+            pres = self.sort_presence(sk, ck, len(rows))
+            items += [(e, c, sk.descending, nul, p) for (e, nul), (c, _), p in zip(rows, curs, pres)]
+        cctx = self._cursor_ctx(ctx, None, None)
+        for attr, descending in DEFAULT_ORDER:
+            e = self.tie_id(ctx) if attr == "id" else self.rcol(ctx, attr)
+            c = self.tie_id(cctx) if attr == "id" else self.rcol(cctx, attr)
+            items.append((e, c, descending, False, True))
+        self._cursor = None
+        # a row is after the cursor when, on the first item that differs, it is greater (ascending) or
+        # less (descending); a NULLS FIRST/LAST item (``nul``) may be NULL on either side independently,
+        # any other item is NULL on both sides or on neither once the items before it are equal
+        steps: list[tuple[exp.Expr, exp.Expr]] = []  # (equal, after) per item
+        for e, c, desc, nul, present in items:
+            gt: exp.Expr = (exp.LT if desc else exp.GT)(this=e.copy(), expression=c.copy())
+            if nul and present is False:  # the cursor's is NULL: first ascending, last descending
+                steps.append((_is_null(e), exp.false() if desc else exp.Not(this=_is_null(e))))
+            elif nul:
+                steps.append((exp.EQ(this=e.copy(), expression=c), OR(gt, _is_null(e)) if desc else gt))
+            elif present is False:
+                continue  # NULL on both sides: equal
+            elif present is None:
+                same = OR(exp.EQ(this=e.copy(), expression=c.copy()), AND(_is_null(e), _is_null(c)))
+                steps.append((same, gt))
+            else:
+                steps.append((exp.EQ(this=e.copy(), expression=c), gt))
+        after: exp.Expr = steps[-1][1]
+        for same_i, after_i in reversed(steps[:-1]):
+            after = OR(exp.Paren(this=after_i), AND(exp.Paren(this=same_i), exp.Paren(this=after)))
+        out: list[exp.Expr] = []
+        e, c, desc, nul, present = items[0]
+        ge = exp.LTE if desc else exp.GTE
+        if nul and present is False:
+            if desc:
+                out.append(_is_null(e))
+        elif nul and desc:
+            out.append(OR(ge(this=e.copy(), expression=c.copy()), _is_null(e)))
+        elif present is not None:
+            out.append(ge(this=e.copy(), expression=c.copy()))
+        if self.fam.ROW_COMPARE_INDEXED:
+            run = []
+            for e, c, d, nul, present in items:
+                if d != desc or present is not True or (nul and desc):
+                    break
+                run.append((e, c))
+            if len(run) > 1:
+                out.append(
+                    ge(
+                        this=exp.Tuple(expressions=[e.copy() for e, _ in run]),
+                        expression=exp.Tuple(expressions=[c.copy() for _, c in run]),
+                    )
+                )
+        out.append(after)
+        return out
+
+    def sort_presence(self, sk: A.SortKey, ck: A.CursorKey, n: int) -> list[bool | None]:
+        """Whether each ORDER BY item of ``sort_exprs`` is non-NULL at a cursor of place ``ck`` (None:
+        not known from the place; the keyset condition is then NULL-safe). Mirrors the forms above;
+        a form this does not know gets None for every item after the first."""
+        key, r, v = sk.key, ck.rank, ck.value
+        some = r != EMPTY
+        if isinstance(key, A.RecordAttr):
+            out: list[bool | None] = [some]
+        elif self.columns:
+            t = key.type
+            two = t is T.DATE and not self._days(_Ctx("", None), key) and not self.fam.SORT_KEY_TEXT
+            out = [True, some] if two else [some]
+        elif self.fam.sort_kinds() is not None:  # _json_sort_by_kind: the number item holds numbers only
+            t = key.type
+            good = r == WELL_TYPED
+            out = [True, r == 2 or (good and t in (T.NUMBER, T.CURRENCY))]
+            if n >= 3:  # the exact integer of a number past 2^53 (DuckDB, ClickHouse), then of an amount
+                out.append((r == 2 or (good and t is T.NUMBER)) and _far(v))
+            if n == 4:
+                out.append(good and t is T.CURRENCY and _far(v))
+        else:
+            t = key.type
+            good = r == WELL_TYPED
+            num = r == 2 or (good and t in (T.NUMBER, T.CURRENCY))
+            txt = r == 3 or (good and (t in STRING_TYPES or t is T.DATE))
+            boo = r == 4 or (good and t is T.BOOLEAN)
+            big = num and _far(v)
+            out = [True, num, big, txt, boo] if n == 5 else [True, num, txt, boo]
+        if len(out) != n:
+            return [True] + [None] * (n - 1)
+        return out
+
     # ---------------------------------------------------------------- whole query
     def select(self, query: A.Query, database: str | None) -> exp.Select:
         a = "r0"
@@ -758,6 +897,10 @@ class Compiler:
                     cols.append(col(s.currency, a))
         else:
             cols.append(self.rcol(ctx, "data"))
+        if query.after is not None:
+            keys = [exp.Paren(this=k) for k in self.keyset(query, ctx)]
+            filtered = not (isinstance(where, exp.Boolean) and where.this is True)
+            where = AND(*([exp.Paren(this=where)] if filtered else []), *keys)
         sel = (
             exp.select(*cols, copy=False).from_(self.table(database, a), copy=False).where(where, copy=False)
         )
@@ -828,6 +971,30 @@ class Compiler:
         return sel
 
 
+def _is_null(e: exp.Expr) -> exp.Expr:
+    return exp.Is(this=e.copy(), expression=exp.Null())
+
+
+def _far(v: Any) -> bool:
+    """A number past 2^53 (as the engine's double reads it): where the exact tie item is not NULL."""
+    return v.far if type(v) is Slot else far(v)
+
+
+def _cursor_json(t: A.FieldType, ck: A.CursorKey) -> Any:
+    """The JSON text of a stored value at the cursor's place (semantics.cursor.representative): a
+    shape slot's derivation, or the constant text where the place has no value."""
+    if ck.rank == EMPTY:
+        return "null"
+    v = ck.value
+    if type(v) is bool:
+        return "true" if v else "false"
+    if v is None:
+        return "[null]" if ck.rank == 5 else "{}"
+    if ck.rank == WELL_TYPED and t is T.CURRENCY:
+        return derive(v, "json_money")
+    return derive(v, "json")
+
+
 def _cat(prefix: str, e: exp.Expr) -> exp.Expr:
     """``prefix || e`` (the rank character before a sort value)."""
     return exp.DPipe(this=_s(prefix), expression=exp.Paren(this=e), safe=True)  # ``||`` binds as ``->>``
@@ -837,6 +1004,34 @@ def _bad_day(value: object) -> bool:
     """A date Compare's value that is not a day (only a hand-built AST holds one; it stays a literal
     in the shape): its form compares the first 10 characters and always checks them."""
     return type(value) is str and not valid_day(value)
+
+
+def _bound(e: exp.Expr) -> bool:
+    """A value that is never NULL: a bound parameter (``Compiler.param`` takes no None) or a literal."""
+    return isinstance(e, (exp.Placeholder, exp.Boolean, exp.Literal))
+
+
+_ORDERED = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+
+
+def _null_safe_not(p: exp.Expr) -> exp.Expr | None:
+    """``NOT COALESCE(p, FALSE)`` for a comparison ``p`` of ``x`` with bound values, in the forms
+    ``Family.NULL_SAFE_NOT`` engines push into scans; None for any other ``p``. Exact: with no NULL on
+    the right, ``p`` is NULL exactly when ``x`` is, so ``x <=> v`` is ``COALESCE(x = v, FALSE)`` for any
+    ``x``, and for a column ``c`` the complement is ``c IS NULL OR NOT p``."""
+    while isinstance(p, exp.Paren):
+        p = p.this
+    if isinstance(p, exp.EQ) and _bound(p.expression):
+        return exp.Not(this=exp.Paren(this=exp.NullSafeEQ(this=p.this, expression=p.expression)))
+    if isinstance(p, exp.In):
+        ok = not p.args.get("query") and bool(p.expressions) and all(_bound(v) for v in p.expressions)
+    else:
+        ok = isinstance(p, _ORDERED) and _bound(p.expression)
+    if not ok or not isinstance(p.this, exp.Column):
+        return None
+    return exp.Paren(
+        this=OR(exp.Is(this=p.this.copy(), expression=exp.Null()), exp.Not(this=exp.Paren(this=p)))
+    )
 
 
 class _Pred(A.Visitor[tuple[exp.Expr, bool]]):
@@ -882,6 +1077,10 @@ class _Pred(A.Visitor[tuple[exp.Expr, bool]]):
             # no boolean values (T-SQL, Oracle...): a CASE on 1/0 keeps NULL rows
             flag = exp.Case(ifs=[exp.If(this=inner, true=_n(1))], default=_n(0))
             return exp.EQ(this=flag, expression=_n(0)), False
+        if nullable and c.fam.NULL_SAFE_NOT:
+            safe = _null_safe_not(inner)
+            if safe is not None:
+                return safe, False
         if nullable:
             inner = exp.Coalesce(this=inner, expressions=[exp.false()])
         return exp.Not(this=exp.Paren(this=inner)), False

@@ -41,9 +41,12 @@ class CheckReport:
     #: (table, index name, definition) of every index on the queried tables
     existing: list[tuple[str, str, str]]
     checks: list[QueryCheck]
+    #: what the database makes inexact in the declared layout (printed first)
+    warnings: list[str] = field(default_factory=list)
 
     def text(self) -> str:
-        out = [f"-- existing indexes ({self.engine}):"]
+        out = [f"-- WARNING: {w}" for w in self.warnings]
+        out += [f"-- existing indexes ({self.engine}):"]
         out += [f"--   {t}: {n} {d}" for t, n, d in self.existing] or ["--   none"]
         for c in self.checks:
             if c.served:
@@ -93,6 +96,35 @@ def check(
     return _check_mysql(queries, url, lay, tables)
 
 
+#: texts that start with a day, against days: the default collation must order them as "C" does for
+#: JsonLayout(text_indexes=True)'s day ranges (ICU numeric ordering reads 2024-01-159 after 2024-01-16)
+_DAY_PROBES = [
+    ("2024-01-159", "2024-01-16"),
+    ("2024-01-15T10:00:00Z", "2024-01-15"),
+    ("2024-01-15 x", "2024-01-16"),
+    ("2024-01-15-", "2024-01-15"),
+    ("2024-01-09", "2024-01-10"),
+]
+
+
+def _pg_collation_warnings(con: Any, lay: JsonLayout | ColumnsLayout) -> list[str]:
+    """``text_indexes`` declared on a database whose default collation orders day texts otherwise."""
+    if not (isinstance(lay, JsonLayout) and lay.text_indexes):
+        return []
+    values = ", ".join(["(%s, %s)"] * len(_DAY_PROBES))
+    row = con.execute(
+        f'SELECT count(*) FROM (VALUES {values}) p(t, d) WHERE (t >= d) <> (t COLLATE "C" >= d)',
+        [x for pair in _DAY_PROBES for x in pair],
+    ).fetchone()
+    if row is None or not row[0]:
+        return []
+    return [
+        "the database's default collation orders texts that start with a day unlike code points (ICU "
+        "numeric ordering?): text_indexes day ranges are not exact here; leave text_indexes out "
+        "(docs/sql.md, Habitual indexes)"
+    ]
+
+
 def _paged(q: Query) -> Query:
     """A stored filter is served as a page: its own limit, or the usual 100."""
     if q.limit is not None:
@@ -115,6 +147,7 @@ def _check_pg(
                 [lay.schema, tables],
             ).fetchall()
         ]
+        warnings = _pg_collation_warnings(con, lay)
         checks = []
         for label, q in queries:
             page = _paged(q)
@@ -141,7 +174,7 @@ def _check_pg(
             detail = "; ".join(bad) if bad else ("uses " + ", ".join(used) if used else "no table scan")
             stmts = [] if not bad else advise([q], "postgres", lay).statements
             checks.append(QueryCheck(label, not bad, detail, stmts))
-        return CheckReport("postgres", existing, checks)
+        return CheckReport("postgres", existing, checks, warnings)
     finally:
         con.close()
 

@@ -89,6 +89,8 @@ class _Use:
     field: A.Field | None  # None: a record attribute
     kind: str  # eq, in, range, date, ci, tags, state, search, sort, id, created, modified, order
     negated: bool = False
+    #: the test compares the value's text (strings, booleans, days), which ``text_indexes`` forms serve
+    textual: bool = False
 
 
 def _uses(node: A.Node, database: str | None, negated: bool, out: list[_Use]) -> None:
@@ -101,8 +103,11 @@ class _Uses(A.Visitor[None]):
     def __init__(self, database: str | None, negated: bool, out: list[_Use]):
         self.database, self.negated, self.out = database, negated, out
 
-    def use(self, field: A.Field | None, kind: str, database: str | None = None) -> None:
-        self.out.append(_Use(self.database if database is None else database, field, kind, self.negated))
+    def use(
+        self, field: A.Field | None, kind: str, database: str | None = None, textual: bool = False
+    ) -> None:
+        db = self.database if database is None else database
+        self.out.append(_Use(db, field, kind, self.negated, textual))
 
     def visit_and(self, node: A.And) -> None:
         for i in node.items:
@@ -140,7 +145,8 @@ class _Uses(A.Visitor[None]):
             kind = "ci"
         else:
             kind = "eq"
-        self.use(node.field, kind)
+        number = t is T.NUMBER or (type(node.value) in (int, float))
+        self.use(node.field, kind, textual=kind in ("in", "date") or (kind == "eq" and not number))
 
     def visit_field_state(self, node: A.FieldState) -> None:
         self.use(node.field, "state")
@@ -352,6 +358,8 @@ class _Advisor:
         F = self.comp.fam
         forms = F.INDEX_FORMS.get("json", {})
         form = forms.get(u.kind, forms.get(k))
+        if u.textual and F.text_indexes:  # JsonLayout(text_indexes=True): the value's text
+            form = F.INDEX_FORMS.get("json_text", {}).get(u.kind, form)
         text = F.text(j)
         if u.kind in F.KIND_STATISTICS:
             kind_of = F.child(j, "val", 1) if u.kind == "money-range" else j
@@ -566,7 +574,7 @@ def advise(
             T.BOOLEAN: ("eq",),
         }.get(f.type, ("eq", "ci"))
         for k in kinds:
-            adv.use(_Use(db, f, k))
+            adv.use(_Use(db, f, k, textual=k == "date" or (k == "eq" and f.type is not T.NUMBER)))
         if db not in dbs:
             adv.order(db, None)
             dbs.append(db)

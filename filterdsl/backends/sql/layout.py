@@ -58,6 +58,14 @@ class JsonLayout:
     cast_jsonb: bool = False
     #: the id column itself orders by code point (see ``ColumnsLayout.binary_id``)
     binary_id: bool = False
+    #: PostgreSQL: the database has (or will have) a DBA's habitual indexes on the text of a key,
+    #: ``((data ->> 'k'))`` in its default collation. String, enum and boolean equality and ``in`` then
+    #: also test ``data ->> 'k'`` (the jsonb test stays, so it is exact in every collation), and date
+    #: ranges compare ``data ->> 'k'`` in the default collation; exact where that collation orders a
+    #: text starting with a day against a day as code points do (every libc collation and every ICU one
+    #: without numeric ordering, ``kn``; docs/sql.md, "Habitual indexes"). Numbers, sorts and text
+    #: ranges keep their forms: no text index serves them exactly.
+    text_indexes: bool = False
 
     def table_name(self, database: str | None) -> str:
         return self.tables.get(database) or default_table(database)

@@ -8,6 +8,7 @@ never collide. Projection is applied in Python after fetching, as the memory eng
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 from collections.abc import Iterator, Mapping
@@ -269,7 +270,7 @@ def _fetch(
         tables = {db: f"fdsl_{tag}_{i}" for i, db in enumerate(dataset)}
     layout = JsonLayout(tables=tables)
     dialect = {"sqlite": "sqlite", "duckdb": "duckdb", "postgres": "postgres", "mysql": "mysql"}[engine]
-    q = Query(query.predicate, query.sort, query.skip, query.limit, None, main)
+    q = dataclasses.replace(query, fields=None, database=main)
     sql, params = to_sql(q, dialect, layout, catalog)
     if engine in ("sqlite", "postgres"):
         _refuse_nul(dataset, engine)

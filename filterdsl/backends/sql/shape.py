@@ -32,6 +32,8 @@ class Slot:
     index: int
     kind: str
     derive: tuple[str, ...] = ()
+    #: a keyset cursor's number past 2^53 (the SQL of its exact tie item differs)
+    far: bool = False
 
     def lower(self) -> Slot:
         return Slot(self.index, "str", (*self.derive, "lower"))
@@ -80,6 +82,8 @@ STEPS: dict[str, Any] = {
     "next_day": next_day,
     "json_str": lambda v: json.dumps(v, ensure_ascii=False),
     "json_num": json_number,
+    "json": lambda v: json.dumps(v),
+    "json_money": lambda v: json.dumps({"val": v}),
     "head9": lambda v: v[:9],
     "like_prefix": lambda v: ascii_like_prefix(v),
     "like_prefix_no_k": lambda v: ascii_like_prefix(v, "k"),
@@ -149,6 +153,17 @@ class _Extractor(A.Visitor[A.Node]):
         self.values.append(v)
         return Slot(len(self.values) - 1, kind)
 
+    def cursor(self, c: A.Cursor) -> A.Cursor:
+        """Values into slots (a number's slot says whether it is past 2^53); ranks, booleans and the
+        empty places stay in the shape. The sort signature was checked before and is dropped."""
+        keys = []
+        for k in c.keys:
+            v = self.slot(k.value)
+            if type(v) is Slot and far(k.value):
+                v = Slot(v.index, v.kind, far=True)
+            keys.append(A.CursorKey(k.rank, v))
+        return A.Cursor(tuple(keys), self.slot(c.created_at), self.slot(c.id))
+
     def value(self, v: Any) -> Any:
         t = type(v)
         if t is A.Money:
@@ -207,8 +222,17 @@ def extract(query: A.Query) -> tuple[A.Query, list[Any]]:
         limit=query.limit,
         fields=query.fields,
         database=query.database,
+        after=None if query.after is None else ex.cursor(query.after),
     )
     return shape, ex.values
+
+
+def far(v: Any) -> bool:
+    """A number past 2^53 as a double reads it (a cursor's exact tie item is not NULL there)."""
+    try:
+        return type(v) in (int, float) and abs(float(v)) >= 2**53
+    except OverflowError:
+        return True
 
 
 _SLOT_TYPE = {"str": str, "int": int, "float": float}
@@ -300,6 +324,20 @@ def shape_key(query: A.Query) -> tuple[tuple[Any, ...], list[Any]]:
 
     node(query.predicate)
     toks += (query.sort, query.skip, query.limit, query.fields, query.database)
+    c = query.after
+    if c is not None:  # as _Extractor.cursor: ranks, then each value (a number: past 2^53 or not)
+        add(A.Cursor)
+        for k in c.keys:
+            add(k.rank)
+            v = k.value
+            val(v)
+            if type(v) is Slot:
+                if v.kind != "str":
+                    add(v.far)
+            elif type(v) is int or type(v) is float:
+                add(far(v))
+        val(c.created_at)
+        val(c.id)
     return tuple(toks), vals
 
 

@@ -183,6 +183,10 @@ class Family:
     VERIFIED = False
     #: relations as uncorrelated subqueries (``id IN (SELECT ...)``): correlated ones are restricted
     uncorrelated = False
+    #: the negation of a comparison with bound values is written as the engine pushes it into a scan
+    #: (Parquet): ``NOT (x <=> v)``, ``c IS NULL OR NOT (c op v)``, not ``NOT COALESCE(x = v, FALSE)``
+    #: (compiler._null_safe_not); exact, since a bound value is never NULL
+    NULL_SAFE_NOT = False
 
     # ---- what the engine's indexes serve (``filterdsl indexes``, backends/sql/indexes.py)
     #: per layout ("json", "columns"), the index form that serves each kind of use (eq, in, range, state,
@@ -197,6 +201,10 @@ class Family:
     ORDER_INDEX: str | None = None
     #: ``CREATE INDEX IF NOT EXISTS`` is accepted (not MySQL 8)
     CREATE_INDEX_IF_NOT_EXISTS = True
+    #: the family writes ``JsonLayout(text_indexes=True)``'s forms: equality and day ranges that also
+    #: test the value's text, which a DBA's index on that text serves; the advisor then prints, for
+    #: each kind of use in ``INDEX_FORMS["json_text"]``, that form instead of ``INDEX_FORMS["json"]``'s
+    TEXT_INDEXES = False
 
     @staticmethod
     def typed_params(tree: exp.Expr, params: dict[str, Any]) -> exp.Expr:
@@ -399,6 +407,8 @@ class Family:
     #: PostgreSQL options set by the compiler (other families ignore them)
     icu_lower = False
     cast_root = False
+    #: ``JsonLayout(text_indexes=True)`` on a family with TEXT_INDEXES (set by the compiler)
+    text_indexes = False
 
     #: no expression this family emits in a WHERE can raise, so conditions are plain ANDs (no CASE
     #: guard deciding evaluation order), which keeps them open to the planner's index matching
@@ -463,16 +473,20 @@ class Family:
         if type(day) is str and not valid_day(day):  # not a day (a hand-built AST): compare the first 10
             head = self.binary(self.head10(text.copy()))
             return AND(_CMP[op](this=head, expression=self.param(day)), self.valid_prefix(text.copy()))
+        rng = self.day_bounds(t, op, day)
+        return AND(rng, self.valid_prefix(text.copy())) if check else rng
+
+    def day_bounds(self, t: exp.Expr, op: str, day: object) -> exp.Expr:
+        """``t <op> day`` as bounds on ``t`` (``>=``/``<`` the day or the next day), for a text ``t``
+        that compares with a day as code points do."""
         nxt = derive(day, "next_day")
         if op == "eq":
-            rng: exp.Expr = AND(
+            return AND(
                 exp.GTE(this=t, expression=self.param(day)), exp.LT(this=t.copy(), expression=self.param(nxt))
             )
-        elif op in ("gt", "lte"):
-            rng = (exp.GTE if op == "gt" else exp.LT)(this=t, expression=self.param(nxt))
-        else:
-            rng = (exp.GTE if op == "gte" else exp.LT)(this=t, expression=self.param(day))
-        return AND(rng, self.valid_prefix(text.copy())) if check else rng
+        if op in ("gt", "lte"):
+            return (exp.GTE if op == "gt" else exp.LT)(this=t, expression=self.param(nxt))
+        return (exp.GTE if op == "gte" else exp.LT)(this=t, expression=self.param(day))
 
     def _by_kind(self, j: J, empty: bool) -> exp.Expr | None:
         """``is_empty`` (``empty``) or ``has_value`` as one ``CASE`` on the value's type (the key read
@@ -584,6 +598,19 @@ class Family:
         if op == "ends":
             return self.ends(low, needle)
         return self.text_eq(low, needle, indexable=False)
+
+    #: a row comparison ``(a, b) >= (x, y)`` on a prefix of an order index's columns is an index
+    #: condition (PostgreSQL): keyset pages then start inside the index at the cursor (Query.after)
+    ROW_COMPARE_INDEXED = False
+
+    def json_param(self, p: exp.Expr) -> exp.Expr:
+        """A bound JSON text as a JSON value the family's accessors read (a keyset cursor's value)."""
+        return p
+
+    def text_param(self, p: exp.Expr) -> exp.Expr:
+        """A bound text where the engine may not infer its type (a keyset cursor's column value, which a
+        date's sort form also tests with ``IS NULL``)."""
+        return p
 
     def sort_num(self, j: J) -> exp.Expr:
         """A number value that orders numerically (inside a CASE that checked the kind)."""

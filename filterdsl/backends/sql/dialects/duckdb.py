@@ -43,6 +43,9 @@ class DuckDBFamily(Family):
         "object": ("OBJECT",),
     }
 
+    def json_param(self, p: exp.Expr) -> exp.Expr:
+        return exp.Cast(this=p, to=dtype("JSON"))
+
     def root(self, doc: exp.Expr, top: bool = False) -> J:
         return J(doc, None)
 
