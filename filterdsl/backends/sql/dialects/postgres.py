@@ -127,11 +127,9 @@ class PostgresFamily(Family):
     def child(self, parent: J, seg: str, depth: int) -> J:
         base = self._v(parent)
         if depth > 0 and canonical_index(seg):
-            by_idx = exp.JSONExtract(this=base.copy(), expression=_n(int(seg)), only_json_types=True)
-            by_key = exp.JSONExtract(this=base.copy(), expression=_s(seg), only_json_types=True)
-            return J(
-                exp.Case(ifs=[exp.If(this=self.kind_is(parent, ("array",)), true=by_idx)], default=by_key)
-            )
+            # ``#>`` reads a path piece as an index of an array and as a key of an object: one read of
+            # the parent (a CASE on its type read it three times, 3^n for n such segments)
+            return J(exp.JSONBExtract(this=base, expression=exp.Array(expressions=[_s(seg)])))
         return J(base, _s(seg), top=parent.top and parent.path is None)
 
     def typ(self, j: J) -> exp.Expr:
