@@ -361,9 +361,6 @@ class _Advisor:
         if u.textual and F.text_indexes:  # JsonLayout(text_indexes=True): the value's text
             form = F.INDEX_FORMS.get("json_text", {}).get(u.kind, form)
         text = F.text(j)
-        if u.kind in F.KIND_STATISTICS:
-            kind_of = F.child(j, "val", 1) if u.kind == "money-range" else j
-            self.statistics(db, f"{name}_kind", self.sql(F.typ(kind_of)))
         if form == "value":
             self.index(db, name, self.sql(F.value(j)))
         elif form == "tags_gin":  # jsonb_ops (not jsonb_path_ops): it serves ?| and ?&
@@ -385,6 +382,9 @@ class _Advisor:
         elif F.INDEX_WHY.get("json", "") is not None:
             why = F.INDEX_WHY.get("json") or f"no index advice for the {self.dialect} dialect"
             self.note(f"{k} on {shown(name)}: " + why)
+        if u.kind in F.KIND_STATISTICS:  # after the index: the planner's estimate of the kind test
+            kind_of = F.child(j, "val", 1) if u.kind == "money-range" else j
+            self.statistics(db, f"{name}_kind", self.sql(F.typ(kind_of)))
 
     def trigram(self, db: str | None, name: str, low: exp.Expr, prefix: bool) -> None:
         """pg_trgm's GIN index on ``lower(x)`` (every LIKE), and for a prefix a btree that serves it as a range."""

@@ -12,7 +12,6 @@ from filterdsl.backends.sql.dialects.base import (
     AND,
     Family,
     J,
-    _n,
     _s,
     alias_table,
     canonical_index,
