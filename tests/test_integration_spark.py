@@ -208,3 +208,15 @@ def test_array_columns_native_and_exact(spark: Any) -> None:
     q = Query(Search((("gif",),), (f,)), database="db")
     assert "VARIANT" not in statement(df, q, layout=layout)[0].upper()
     assert ids(apply(df, q, layout=layout)) == [r["id"] for r in run(q, {"db": docs})] == ["r6", "r5", "r0"]
+
+
+def test_negations_pushed_into_parquet(spark: Any, tmp_path: Any) -> None:
+    from spark_support import check_negations_pushed
+
+    check_negations_pushed(spark, str(tmp_path / "neg"))
+
+
+def test_sort_keys_computed_once_per_row(spark: Any) -> None:
+    from spark_support import check_sort_keys_projected
+
+    check_sort_keys_projected(spark)

@@ -15,6 +15,8 @@ from spark_support import (
     check_corpus_columns,
     check_corpus_json,
     check_differential,
+    check_negations_pushed,
+    check_sort_keys_projected,
     is_connect,
     spark_fixture,
 )
@@ -41,3 +43,11 @@ def test_corpus_columns_layout(corpus: Corpus) -> None:
 
 def test_differential_deep_relations(spark: Any) -> None:
     check_differential(spark, max_examples=6)
+
+
+def test_negations_pushed_into_parquet(spark: Any, tmp_path: Any) -> None:
+    check_negations_pushed(spark, str(tmp_path / "neg"))
+
+
+def test_sort_keys_computed_once_per_row(spark: Any) -> None:
+    check_sort_keys_projected(spark)

@@ -939,6 +939,34 @@ def _bad_day(value: object) -> bool:
     return type(value) is str and not valid_day(value)
 
 
+def _bound(e: exp.Expr) -> bool:
+    """A value that is never NULL: a bound parameter (``Compiler.param`` takes no None) or a literal."""
+    return isinstance(e, (exp.Placeholder, exp.Boolean, exp.Literal))
+
+
+_ORDERED = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+
+
+def _null_safe_not(p: exp.Expr) -> exp.Expr | None:
+    """``NOT COALESCE(p, FALSE)`` for a comparison ``p`` of ``x`` with bound values, in the forms
+    ``Family.NULL_SAFE_NOT`` engines push into scans; None for any other ``p``. Exact: with no NULL on
+    the right, ``p`` is NULL exactly when ``x`` is, so ``x <=> v`` is ``COALESCE(x = v, FALSE)`` for any
+    ``x``, and for a column ``c`` the complement is ``c IS NULL OR NOT p``."""
+    while isinstance(p, exp.Paren):
+        p = p.this
+    if isinstance(p, exp.EQ) and _bound(p.expression):
+        return exp.Not(this=exp.Paren(this=exp.NullSafeEQ(this=p.this, expression=p.expression)))
+    if isinstance(p, exp.In):
+        ok = not p.args.get("query") and bool(p.expressions) and all(_bound(v) for v in p.expressions)
+    else:
+        ok = isinstance(p, _ORDERED) and _bound(p.expression)
+    if not ok or not isinstance(p.this, exp.Column):
+        return None
+    return exp.Paren(
+        this=OR(exp.Is(this=p.this.copy(), expression=exp.Null()), exp.Not(this=exp.Paren(this=p)))
+    )
+
+
 class _Pred(A.Visitor[tuple[exp.Expr, bool]]):
     """One predicate in one row context (a relation's subquery gets its own): (expression, may_be_null)."""
 
@@ -982,6 +1010,10 @@ class _Pred(A.Visitor[tuple[exp.Expr, bool]]):
             # no boolean values (T-SQL, Oracle...): a CASE on 1/0 keeps NULL rows
             flag = exp.Case(ifs=[exp.If(this=inner, true=_n(1))], default=_n(0))
             return exp.EQ(this=flag, expression=_n(0)), False
+        if nullable and c.fam.NULL_SAFE_NOT:
+            safe = _null_safe_not(inner)
+            if safe is not None:
+                return safe, False
         if nullable:
             inner = exp.Coalesce(this=inner, expressions=[exp.false()])
         return exp.Not(this=exp.Paren(this=inner)), False

@@ -42,6 +42,8 @@ DIALECT = "spark"
 #: table-name marker while printing: random per process, so no key or value can forge one
 _TOKEN = "fdslt" + secrets.token_hex(8) + "x"
 _TABLE_RE = re.compile("`" + re.escape(_TOKEN) + r"(\d+)`")
+#: sort key column names (``_keyed``): random per process, so no DataFrame column has one
+_KEY = "fdslk" + secrets.token_hex(4) + "_"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,6 +185,48 @@ def _native_arrays(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
+def _keyed(tree: exp.Expr) -> exp.Expr:
+    """A sort on expressions (the JSON layout's SPEC 8 keys) with its keys computed once per row, in a
+    projection under the sort:
+
+        SELECT * EXCEPT (k0, k1...) FROM (SELECT *, e0 AS k0, e1 AS k1... FROM t WHERE ...)
+        ORDER BY k0, k1... LIMIT n OFFSET m
+
+    The same expressions and the same order, so the same rows. In ``ORDER BY e0 ... LIMIT n`` Catalyst's
+    TakeOrderedAndProject evaluates the keys in every comparison, each reading ``data`` again; a
+    projection computes them once per row, and whole-stage code generation shares the ``data`` reading
+    they have in common (subexpression elimination). A sort on columns only is left as it is."""
+    order = tree.args.get("order")
+    if not isinstance(tree, exp.Select) or order is None:
+        return tree
+    if all(isinstance(o.this, exp.Column) for o in order.expressions):
+        return tree
+    keys: list[exp.Expr] = []
+    ordered: list[exp.Expr] = []
+    for o in order.expressions:
+        o = o.copy()
+        if isinstance(o.this, exp.Column):  # a column of the DataFrame: the subquery has it as it is
+            o.set("this", exp.column(o.this.name, quoted=True))
+        else:
+            name = f"{_KEY}{len(keys)}"
+            keys.append(exp.alias_(o.this, name, quoted=True))
+            o.set("this", exp.column(name, quoted=True))
+        ordered.append(o)
+    inner = tree.copy()
+    for arg in ("order", "limit", "offset"):
+        inner.set(arg, None)
+    inner.set("expressions", [exp.Star(), *keys])
+    hidden = [exp.column(k.alias, quoted=True) for k in keys]
+    outer = exp.select(exp.Star(except_=hidden), copy=False).from_(
+        inner.subquery(_KEY, copy=False), copy=False
+    )
+    outer = outer.order_by(*ordered, copy=False)
+    for arg in ("limit", "offset"):
+        if tree.args.get(arg) is not None:
+            outer.set(arg, tree.args[arg].copy())
+    return outer
+
+
 def _print(
     shape: Query, layout: JsonLayout | ColumnsLayout, dbs: tuple[Any, ...], kinds: Kinds
 ) -> tuple[str, Any, tuple[str, ...]]:
@@ -192,6 +236,7 @@ def _print(
     tree.set("expressions", [exp.Star()])
     if kinds:
         tree = _retype(tree, kinds)
+    tree = _keyed(tree)
     text = _generate(tree, DIALECT)  # Spark's own placeholders: :p0, :p1...
     text = text.replace("{", "{{").replace("}", "}}")
     text = _TABLE_RE.sub(lambda m: "{t" + m.group(1) + "}", text)

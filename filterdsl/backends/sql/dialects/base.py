@@ -183,6 +183,10 @@ class Family:
     VERIFIED = False
     #: relations as uncorrelated subqueries (``id IN (SELECT ...)``): correlated ones are restricted
     uncorrelated = False
+    #: the negation of a comparison with bound values is written as the engine pushes it into a scan
+    #: (Parquet): ``NOT (x <=> v)``, ``c IS NULL OR NOT (c op v)``, not ``NOT COALESCE(x = v, FALSE)``
+    #: (compiler._null_safe_not); exact, since a bound value is never NULL
+    NULL_SAFE_NOT = False
 
     # ---- what the engine's indexes serve (``filterdsl indexes``, backends/sql/indexes.py)
     #: per layout ("json", "columns"), the index form that serves each kind of use (eq, in, range, state,

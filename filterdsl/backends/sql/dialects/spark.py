@@ -41,6 +41,8 @@ class SparkFamily(Family):
     BOOL_VALUES = True
     OFFSET_ALONE = True
     uncorrelated = True
+    #: Catalyst pushes ``Not(EqualNullSafe)`` and ``Or(IsNull, Not(...))`` into Parquet, never COALESCE
+    NULL_SAFE_NOT = True
 
     def literal(self, text: str) -> exp.Expr:
         if not self.LITERAL_HAZARD.search(text):
