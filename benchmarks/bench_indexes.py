@@ -13,7 +13,11 @@ only the indexes ``filterdsl indexes`` advises: sorted and default-order pages, 
 depth 1 and 2, and counts, each against the hand-written SQL (same ids asserted). Servers are read from
 FILTERDSL_PG_URL / FILTERDSL_MYSQL_URL (default: the ``test`` databases).
 
-    python benchmarks/bench_indexes.py [--rows N] [--repeat R] [--engines postgres,mysql] [--layouts json,columns] [--sections filters,listing] [--keep]
+The habitual section (issue 27 D3, PostgreSQL) runs the filters on a JSON table with only a DBA's habitual
+indexes (``->>`` text, ``::numeric``): filterdsl's default SQL, its ``JsonLayout(text_indexes=True)`` SQL and
+hand-written SQL, and each form's full scan without an index.
+
+    python benchmarks/bench_indexes.py [--rows N] [--repeat R] [--engines postgres,mysql] [--layouts json,columns] [--sections filters,listing,habitual] [--keep]
 """
 
 from __future__ import annotations
@@ -634,10 +638,12 @@ def median3(fns: list[Callable[[], Any]], repeat: int) -> list[float]:
 def run_habitual(data: list[tuple[Any, ...]], repeat: int, keep: bool) -> None:
     """PostgreSQL JSON layout with only a DBA's habitual indexes: ``((data ->> 'k'))`` per filtered key,
     ``(((data ->> 'amount')::numeric))``, and the listing's ``(created_at DESC, id)``. filterdsl's
-    default SQL, its ``JsonLayout(text_indexes=True)`` SQL and the hand-written SQL, same ids asserted."""
+    default SQL, its ``JsonLayout(text_indexes=True)`` SQL and the hand-written SQL, same ids asserted.
+    Statements are never prepared, so each run is planned with its values, as the printed plan is (after
+    five runs psycopg prepares, and PostgreSQL may switch to a generic plan the printed one is not)."""
     import psycopg
 
-    con = psycopg.connect(PG_URL, autocommit=True)
+    con = psycopg.connect(PG_URL, autocommit=True, prepare_threshold=None)
     t = "bix_habitual"
     con.execute(f'DROP TABLE IF EXISTS "{t}"')
     con.execute(
