@@ -314,6 +314,11 @@ def build_parser() -> argparse.ArgumentParser:
         "for each form of query it is asked, up to 16 a table)",
     )
     srv.add_argument(
+        "--no-access-log",
+        action="store_true",
+        help="no line per request on standard output (default: uvicorn's access log, about 20 us a request)",
+    )
+    srv.add_argument(
         "--resolve-names",
         action="store_true",
         help="Pitchly bodies: field keys may be field names as well as ids (default: ids only)",

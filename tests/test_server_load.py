@@ -210,3 +210,22 @@ def test_a_filter_is_compiled_for_counting_once(tmp_path: Path) -> None:
     assert store.count_cache is not None and store.count_cache.stats().misses == 1
     # filterdsl serve --no-cache: every count is compiled
     assert create_app(use_cache=False).state.store.count_cache is None
+
+
+def test_serve_flags_reach_uvicorn_and_the_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`filterdsl serve --no-auto-index --no-access-log --no-cache`: a store that creates no index and
+    compiles every count, uvicorn without its access log, and always h11 (see UVICORN_OPTIONS)."""
+    import uvicorn
+
+    from filterdsl.cli import entry as cli
+    from filterdsl.cli.serve import cmd_serve
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    parser = cli.build_parser()
+    assert cmd_serve(parser.parse_args(["serve", "--no-auto-index", "--no-access-log", "--no-cache"])) == 0
+    store = seen["app"].state.store
+    assert seen["access_log"] is False and seen["http"] == "h11"
+    assert store.auto_index is False and store.count_cache is None
+    assert cmd_serve(parser.parse_args(["serve"])) == 0
+    assert seen["access_log"] is True and seen["app"].state.store.auto_index is True
