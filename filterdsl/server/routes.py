@@ -193,10 +193,11 @@ class Api:
             before_compile=self.precheck,
             **self.opts,
         )
-        nul = [i for i, (k, v) in enumerate(_pairs(request.url.query)) if "\x00" in k + v]
+        pairs = _pairs(request.url.query)
+        nul = [i for i, (k, v) in enumerate(pairs) if "\x00" in k + v]
         self.store.check(
             compiled,
-            Location(param=_pairs(request.url.query)[nul[0]][0].replace("\x00", "\\0"), index=nul[0])
+            Location(param=pairs[nul[0]][0].replace("\x00", "\\0"), index=nul[0])
             if nul
             else Location(pointer=""),
         )
@@ -208,12 +209,13 @@ class Api:
         page = q.skip // page_size + 1
         last = max(1, -(-total // page_size))
         links = []
-        params = [(k, v) for k, v in _pairs(request.url.query) if k != "page"]
+        # relative (RFC 8288: resolved against the request's URL): the Host header is never echoed; the
+        # request's params but page, encoded once, then page=n (what urlencode writes for that pair)
+        target = request.url.path + "?" + urlencode([(k, v) for k, v in pairs if k != "page"])
+        target += "&" if not target.endswith("?") else ""
 
         def link(n: int, rel: str) -> None:
-            # relative (RFC 8288: resolved against the request's URL): the Host header is never echoed
-            target = request.url.path + "?" + urlencode([*params, ("page", str(n))])
-            links.append(f'<{target}>; rel="{rel}"')
+            links.append(f'<{target}page={n}>; rel="{rel}"')
 
         if len(request.url.query) <= MAX_LINKED_QUERY:  # four copies of a huge query are no header
             link(1, "first")
