@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from filterdsl.ast import Query
+from filterdsl.cursor import next_cursor
 from filterdsl.embed import CompiledQuery, QueryCache, from_pitchly_variables, from_request_params
 from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.frontends.pitchly import _no_constants
@@ -217,14 +218,28 @@ class Api:
         def link(n: int, rel: str) -> None:
             links.append(f'<{target}page={n}>; rel="{rel}"')
 
+        # keyset pagination: the token of the page after this one (a full page may have a next)
+        token = (
+            next_cursor(q, docs[-1], secret=self.opts.get("cursor_secret"))
+            if docs and q.limit is not None and len(docs) == q.limit
+            else None
+        )
         if len(request.url.query) <= MAX_LINKED_QUERY:  # four copies of a huge query are no header
-            link(1, "first")
-            if page > 1:
-                link(min(page - 1, last), "prev")
-            if page < last:
-                link(page + 1, "next")
-            link(last, "last")
+            if q.after is not None:  # paging by cursor: the next page is after this page's last row
+                if token is not None:
+                    keep = [(k, v) for k, v in params if k != "after"]
+                    target = request.url.path + "?" + urlencode([*keep, ("after", token)])
+                    links.append(f'<{target}>; rel="next"')
+            else:
+                link(1, "first")
+                if page > 1:
+                    link(min(page - 1, last), "prev")
+                if page < last:
+                    link(page + 1, "next")
+                link(last, "last")
         headers = {"X-Total-Count": str(total)}
+        if token is not None:
+            headers["X-Next-Cursor"] = token
         if links:
             headers["Link"] = ", ".join(links)
         out = [pixiebrix_record(d) for d in docs]
