@@ -227,9 +227,9 @@ class Api:
         if len(request.url.query) <= MAX_LINKED_QUERY:  # four copies of a huge query are no header
             if q.after is not None:  # paging by cursor: the next page is after this page's last row
                 if token is not None:
-                    keep = [(k, v) for k, v in params if k != "after"]
-                    target = request.url.path + "?" + urlencode([*keep, ("after", token)])
-                    links.append(f'<{target}>; rel="next"')
+                    keep = [(k, v) for k, v in pairs if k not in ("page", "after")]
+                    after = request.url.path + "?" + urlencode([*keep, ("after", token)])
+                    links.append(f'<{after}>; rel="next"')
             else:
                 link(1, "first")
                 if page > 1:
