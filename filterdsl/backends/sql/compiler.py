@@ -711,10 +711,10 @@ class Compiler:
                     row["column"] = exp.Null()
                 elif type(v) is bool:
                     row["column"] = exp.true() if v else exp.false()
-                elif is_number(v):
-                    row["column"] = self.param(v)
-                else:
+                elif key.type is T.DATE and not self._days(ctx, key):  # its sort form tests IS NULL
                     row["column"] = self.fam.text_param(self.param(v))
+                else:  # typed by the column it is compared with (a DATE column's day, a number)
+                    row["column"] = self.param(v)
             else:
                 row["json"] = self.fam.json_param(self.param(_cursor_json(key.type, ck)))
         return _Ctx(ctx.alias, ctx.database, row)
@@ -733,7 +733,16 @@ class Compiler:
             rows = self.sort_exprs(sk, ctx)
             curs = self.sort_exprs(sk, self._cursor_ctx(ctx, sk.key, ck))
             pres = self.sort_presence(sk, ck, len(rows))
-            items += [(e, c, sk.descending, nul, p) for (e, nul), (c, _), p in zip(rows, curs, pres)]
+            # a column declared NOT NULL (ColumnSpec.not_null) holds no NULL to place
+            sure = (
+                self.columns
+                and isinstance(sk.key, A.Field)
+                and ck.rank != EMPTY
+                and self._not_null(ctx, sk.key)
+            )
+            items += [
+                (e, c, sk.descending, nul and not sure, p) for (e, nul), (c, _), p in zip(rows, curs, pres)
+            ]
         cctx = self._cursor_ctx(ctx, None, None)
         for attr, descending in DEFAULT_ORDER:
             e = self.tie_id(ctx) if attr == "id" else self.rcol(ctx, attr)
@@ -785,6 +794,11 @@ class Compiler:
                 )
         out.append(after)
         return out
+
+    def _not_null(self, ctx: _Ctx, f: A.Field) -> bool:
+        assert isinstance(self.layout, ColumnsLayout)
+        spec = self.layout.column(ctx.database, f.key)
+        return spec is not None and spec.not_null
 
     def sort_presence(self, sk: A.SortKey, ck: A.CursorKey, n: int) -> list[bool | None]:
         """Whether each ORDER BY item of ``sort_exprs`` is non-NULL at a cursor of place ``ck`` (None:
