@@ -293,8 +293,10 @@ CLIENT, TIER, REGION, RNAME = (
 LCOLS: dict[str, dict[str, Any]] = {
     "orders": {
         "code": "code",
-        "amount": "amount",
-        "day": {"column": "day", "days": True},
+        # NOT NULL columns, declared (ColumnSpec.not_null): a keyset page after a descending amount
+        # then needs no "OR amount IS NULL", and PostgreSQL's index walk starts at the cursor
+        "amount": {"column": "amount", "not_null": True},
+        "day": {"column": "day", "days": True, "not_null": True},
         "client": "client",
     },
     "clients": {"tier": "tier", "region": "region"},
@@ -452,7 +454,11 @@ def listing_setup(engine: str, con: Any, ld: dict[str, list[Any]], layout: str, 
                 + (
                     ["data JSONB NOT NULL"]
                     if layout == "json"
-                    else [f"{k} {'DOUBLE PRECISION' if k == 'amount' else 'TEXT'}" for k in cols]
+                    else [
+                        f"{k} {'DOUBLE PRECISION' if k == 'amount' else 'TEXT'}"
+                        + (" NOT NULL" if k in ("amount", "day") else "")
+                        for k in cols
+                    ]
                 )
             )
             execute(con, f'CREATE TABLE "{name}" ({body})', None)
@@ -473,7 +479,11 @@ def listing_setup(engine: str, con: Any, ld: dict[str, list[Any]], layout: str, 
                     "updated_at VARCHAR(40)",
                     "removed_at VARCHAR(40)",
                 ]
-                + [f"{k} {'DOUBLE' if k == 'amount' else 'VARCHAR(40)'}" for k in cols]
+                + [
+                    f"{k} {'DOUBLE' if k == 'amount' else 'VARCHAR(40)'}"
+                    + (" NOT NULL" if k in ("amount", "day") else "")
+                    for k in cols
+                ]
             )
             execute(con, f"CREATE TABLE `{name}` ({body}) DEFAULT CHARSET=utf8mb4", None)
             for s0 in range(0, len(rows_), 5000):

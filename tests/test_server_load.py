@@ -262,3 +262,22 @@ def test_link_header_is_the_request_params_with_each_page(query: str) -> None:
     for target in links.values():
         n = target.rsplit("page=", 1)[1].rstrip(">")
         assert target == f"</api/databases/pb/records/?{urlencode([*params, ('page', n)])}>"
+
+
+def test_advice_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The advisor costs ~0.5 ms a condition, so a long form is not advised, and a table stops being
+    advised after MAX_ADVISED_FORMS forms (generated or hostile traffic costs no unbounded work)."""
+    from filterdsl.server import store as store_mod
+
+    store = _store("sqlite", tmp_path)
+    t = _load(store, "")["pb"]
+    long_or = "&".join(f"data__k{i}=v" for i in range(300))
+    cq = from_request_params(long_or, database=t, dialect="sqlite")
+    assert len(cq.sql) > store_mod.MAX_ADVISED_SQL
+    store.fetch(cq)
+    assert cq.sql not in store._forms and store._index_jobs.unfinished_tasks == 0
+    monkeypatch.setattr(store_mod, "MAX_ADVISED_FORMS", 3)
+    for k in ("a", "b", "c", "d", "e"):
+        store.fetch(from_request_params(f"data__{k}=1", database=t, dialect="sqlite"))
+    store.wait_for_indexes()
+    assert store._advised[t] == 3 and t in store._full
