@@ -5,7 +5,7 @@
 On one frame (``to_frame``, built once) of the benchmark workload (benchmarks/workload.py), for a few
 sorts with and without a filter: the median time of ``query_frame`` for page 1 (limit 100), the page at
 offset ``depth`` (skip), and the same page reached by a cursor (after the row at ``depth``), each as a
-ratio to page 1, and the eager form ``frame.filter(...).sort(...)`` then slice (what ``query_frame`` did
+ratio to page 1 (the four run in turns, medians), and the eager form ``frame.filter(...).sort(...)`` then slice (what ``query_frame`` did
 before it went lazy). The skip page and the keyset page are asserted to hold the same ids.
 """
 
@@ -16,7 +16,6 @@ import dataclasses
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +31,15 @@ from filterdsl.semantics.cursor import cursor_of  # noqa: E402
 T = A.FieldType
 
 
-def median(fn: Callable[..., Any], args: tuple[Any, ...], repeat: int) -> float:
-    times = []
+def interleaved(jobs: dict[str, tuple[Any, ...]], repeat: int) -> dict[str, float]:
+    """Median seconds of each ``(fn, *args)`` job, run in turns (a busy machine slows all alike)."""
+    times: dict[str, list[float]] = {k: [] for k in jobs}
     for _ in range(repeat):
-        t = time.perf_counter()
-        fn(*args)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        for k, (fn, *args) in jobs.items():
+            t = time.perf_counter()
+            fn(*args)
+            times[k].append(time.perf_counter() - t)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def eager(query: A.Query, frame: Any, catalog: Any) -> Any:
@@ -84,10 +85,16 @@ def main() -> None:
             got = query_frame(keyset, frame, catalog).get_column("id").to_list()
             assert got == query_frame(deep, frame, catalog).get_column("id").to_list(), name
             assert got == eager(deep, frame, catalog).get_column("id").to_list(), name
-            t1 = median(query_frame, (page1, frame, catalog), args.repeat)
-            ts = median(query_frame, (deep, frame, catalog), args.repeat)
-            tk = median(query_frame, (keyset, frame, catalog), args.repeat)
-            te = median(eager, (page1, frame, catalog), max(3, args.repeat // 2))
+            t = interleaved(
+                {
+                    "page1": (query_frame, page1, frame, catalog),
+                    "skip": (query_frame, deep, frame, catalog),
+                    "keyset": (query_frame, keyset, frame, catalog),
+                    "eager": (eager, page1, frame, catalog),
+                },
+                args.repeat,
+            )
+            t1, ts, tk, te = t["page1"], t["skip"], t["keyset"], t["eager"]
             print(
                 f"{name:26} {'paid' if flt else '-':7} {t1 * 1e3:8.1f} {ts * 1e3:8.1f} {tk * 1e3:8.1f} "
                 f"{ts / t1:8.2f} {tk / t1:9.2f} {te * 1e3:9.1f}"

@@ -184,6 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print only record ids, one per line (default: JSON lines of projected documents)",
     )
+    run.add_argument(
+        "--next-cursor",
+        action="store_true",
+        help="also print, on stderr, the keyset token of the page after the last match (pass it back as "
+        'PixieBrix after= or Pitchly "after"); nothing when the page is not full',
+    )
 
     val = command("validate", "validate stored filters; exit 1 when any is invalid")
     group = _common(val, "many")

@@ -773,10 +773,10 @@ class Compiler:
                     row["column"] = exp.Null()
                 elif type(v) is bool:
                     row["column"] = exp.true() if v else exp.false()
-                elif is_number(v):
-                    row["column"] = self.param(v)
-                else:
+                elif key.type is T.DATE and not self._days(ctx, key):  # its sort form tests IS NULL
                     row["column"] = self.fam.text_param(self.param(v))
+                else:  # typed by the column it is compared with (a DATE column's day, a number)
+                    row["column"] = self.param(v)
             else:
                 row["json"] = self.fam.json_param(self.param(_cursor_json(key.type, ck)))
         return _Ctx(ctx.alias, ctx.database, row)
@@ -794,8 +794,17 @@ class Compiler:
         for sk, ck in zip(query.sort, cur.keys):
             rows = self.sort_exprs(sk, ctx)
             curs = self.sort_exprs(sk, self._cursor_ctx(ctx, sk.key, ck))
-            pres = self.sort_presence(sk, ck, len(rows))
-            items += [(e, c, sk.descending, nul, p) for (e, nul), (c, _), p in zip(rows, curs, pres)]
+            pres = self.sort_presence(sk, ck, len(rows), ctx)
+            # a column declared NOT NULL (ColumnSpec.not_null) holds no NULL to place
+            sure = (
+                self.columns
+                and isinstance(sk.key, A.Field)
+                and ck.rank != EMPTY
+                and self._not_null(ctx, sk.key)
+            )
+            items += [
+                (e, c, sk.descending, nul and not sure, p) for (e, nul), (c, _), p in zip(rows, curs, pres)
+            ]
         cctx = self._cursor_ctx(ctx, None, None)
         for attr, descending in DEFAULT_ORDER:
             e = self.tie_id(ctx) if attr == "id" else self.rcol(ctx, attr)
@@ -805,50 +814,70 @@ class Compiler:
         # a row is after the cursor when, on the first item that differs, it is greater (ascending) or
         # less (descending); a NULLS FIRST/LAST item (``nul``) may be NULL on either side independently,
         # any other item is NULL on both sides or on neither once the items before it are equal
-        steps: list[tuple[exp.Expr, exp.Expr]] = []  # (equal, after) per item
-        for e, c, desc, nul, present in items:
+        steps: list[tuple[int, exp.Expr, exp.Expr]] = []  # (item, equal, after) per item compared
+        for i, (e, c, desc, nul, present) in enumerate(items):
             gt: exp.Expr = (exp.LT if desc else exp.GT)(this=e.copy(), expression=c.copy())
             if nul and present is False:  # the cursor's is NULL: first ascending, last descending
-                steps.append((_is_null(e), exp.false() if desc else exp.Not(this=_is_null(e))))
+                steps.append((i, _is_null(e), exp.false() if desc else exp.Not(this=_is_null(e))))
             elif nul:
-                steps.append((exp.EQ(this=e.copy(), expression=c), OR(gt, _is_null(e)) if desc else gt))
+                steps.append((i, exp.EQ(this=e.copy(), expression=c), OR(gt, _is_null(e)) if desc else gt))
             elif present is False:
                 continue  # NULL on both sides: equal
             elif present is None:
                 same = OR(exp.EQ(this=e.copy(), expression=c.copy()), AND(_is_null(e), _is_null(c)))
-                steps.append((same, gt))
+                steps.append((i, same, gt))
             else:
-                steps.append((exp.EQ(this=e.copy(), expression=c), gt))
-        after: exp.Expr = steps[-1][1]
-        for same_i, after_i in reversed(steps[:-1]):
-            after = OR(exp.Paren(this=after_i), AND(exp.Paren(this=same_i), exp.Paren(this=after)))
+                steps.append((i, exp.EQ(this=e.copy(), expression=c), gt))
+        # the leading bound: the rows at or after the cursor on the first item (or the first run of
+        # items of one direction), which an index on the ORDER BY items takes as its start
         out: list[exp.Expr] = []
         e, c, desc, nul, present = items[0]
         ge = exp.LTE if desc else exp.GTE
+        covered = 1
         if nul and present is False:
             if desc:
                 out.append(_is_null(e))
+            else:
+                covered = 0  # NULL first: every row may follow
         elif nul and desc:
             out.append(OR(ge(this=e.copy(), expression=c.copy()), _is_null(e)))
-        elif present is not None:
+        elif present is True:
             out.append(ge(this=e.copy(), expression=c.copy()))
-        if self.fam.ROW_COMPARE_INDEXED:
+        else:
+            covered = 0
+        if covered and self.fam.ROW_COMPARE_INDEXED:
             run = []
             for e, c, d, nul, present in items:
                 if d != desc or present is not True or (nul and desc):
                     break
                 run.append((e, c))
             if len(run) > 1:
+                covered = len(run)
                 out.append(
                     ge(
                         this=exp.Tuple(expressions=[e.copy() for e, _ in run]),
                         expression=exp.Tuple(expressions=[c.copy() for _, c in run]),
                     )
                 )
+        # past that bound a row is after the cursor when the covered items are strictly after the
+        # cursor's, or (equal there) the items that follow are: written with the following items first,
+        # so an engine evaluating OR from the left mostly decides on created_at and id and computes a
+        # sort key's expression (a CASE, a day check) only for the rows those do not decide
+        head = [(eq, gt) for i, eq, gt in steps if i < covered]
+        rest = [(eq, gt) for i, eq, gt in steps if i >= covered]
+        if head and rest:
+            after = OR(exp.Paren(this=_lex(rest)), exp.Paren(this=_lex(head)))
+        else:
+            after = _lex(head or rest)
         out.append(after)
         return out
 
-    def sort_presence(self, sk: A.SortKey, ck: A.CursorKey, n: int) -> list[bool | None]:
+    def _not_null(self, ctx: _Ctx, f: A.Field) -> bool:
+        assert isinstance(self.layout, ColumnsLayout)
+        spec = self.layout.column(ctx.database, f.key)
+        return spec is not None and spec.not_null
+
+    def sort_presence(self, sk: A.SortKey, ck: A.CursorKey, n: int, ctx: _Ctx) -> list[bool | None]:
         """Whether each ORDER BY item of ``sort_exprs`` is non-NULL at a cursor of place ``ck`` (None:
         not known from the place; the keyset condition is then NULL-safe). Mirrors the forms above;
         a form this does not know gets None for every item after the first."""
@@ -858,7 +887,7 @@ class Compiler:
             out: list[bool | None] = [some]
         elif self.columns:
             t = key.type
-            two = t is T.DATE and not self._days(_Ctx("", None), key) and not self.fam.SORT_KEY_TEXT
+            two = t is T.DATE and not self._days(ctx, key) and not self.fam.SORT_KEY_TEXT
             out = [True, some] if two else [some]
         elif self.fam.sort_kinds() is not None:  # _json_sort_by_kind: the number item holds numbers only
             t = key.type
@@ -969,6 +998,14 @@ class Compiler:
         if isinstance(tbl, exp.Table):
             tbl.set("alias", None)
         return sel
+
+
+def _lex(steps: list[tuple[exp.Expr, exp.Expr]]) -> exp.Expr:
+    """Lexicographically after: the first item that differs is after (``(equal, after)`` per item)."""
+    out = steps[-1][1]
+    for same, later in reversed(steps[:-1]):
+        out = OR(exp.Paren(this=later), AND(exp.Paren(this=same), exp.Paren(this=out)))
+    return out
 
 
 def _is_null(e: exp.Expr) -> exp.Expr:

@@ -81,6 +81,10 @@ class ColumnSpec:
     #: ``DATE`` column or text checked on write: it sorts and ranges by the column itself (SPEC 8's
     #: order of days), which a plain index serves; no day check is written
     days: bool = False
+    #: the column never holds NULL (``NOT NULL``): a keyset page (Query.after) after a row of a
+    #: descending sort then needs no ``OR column IS NULL``, which keeps PostgreSQL's index walk
+    #: starting at the cursor; declared wrongly, rows holding NULL would be skipped by such pages
+    not_null: bool = False
     #: a text column whose collation orders by code point (MariaDB/MySQL ``utf8mb4_nopad_bin`` or
     #: ``VARBINARY``; PostgreSQL ``COLLATE "C"``): sorts and ranges are on the column itself, which a
     #: plain index serves, instead of ``CAST(c AS BINARY)`` / ``c COLLATE "C"``. Declared wrongly, the
@@ -164,6 +168,7 @@ class ColumnsLayout:
             str(spec["column"]),
             spec.get("currency"),
             bool(spec.get("days", False)),
+            bool(spec.get("not_null", False)),
             bool(spec.get("binary", False)),
         )
 
