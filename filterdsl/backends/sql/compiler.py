@@ -27,6 +27,7 @@ from filterdsl.backends.sql.layout import ColumnsLayout, JsonLayout
 from filterdsl.backends.sql.shape import Slot, derive, extract, far, is_number, resolve
 from filterdsl.errors import FilterError, Location
 from filterdsl.schema import CatalogSource
+from filterdsl.semantics.cursor import check_cursor
 from filterdsl.semantics.days import valid_day
 from filterdsl.semantics.sorting import DEFAULT_ORDER, EMPTY, KIND_RANK, STRING_TYPES, WELL_TYPED, WRONG_TYPED
 
@@ -1187,6 +1188,7 @@ def compile_tree(
     Always compiled through the query's shape, so the cached and uncached SQL are one code path.
     ``catalog`` is accepted for symmetry with the other backends; field types are in the AST.
     """
+    check_cursor(query)
     shape, values = extract(query)
     comp = compile_shape(shape, dialect, layout, database, icu_lower)
     comp.params = {k: resolve(v, values) for k, v in comp.params.items()}
