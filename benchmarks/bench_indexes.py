@@ -13,12 +13,17 @@ only the indexes ``filterdsl indexes`` advises: sorted and default-order pages, 
 depth 1 and 2, and counts, each against the hand-written SQL (same ids asserted). Servers are read from
 FILTERDSL_PG_URL / FILTERDSL_MYSQL_URL (default: the ``test`` databases).
 
-    python benchmarks/bench_indexes.py [--rows N] [--repeat R] [--engines postgres,mysql] [--layouts json,columns] [--sections filters,listing] [--keep]
+The habitual section (issue 27 D3, PostgreSQL) runs the filters on a JSON table with only a DBA's habitual
+indexes (``->>`` text, ``::numeric``): filterdsl's default SQL, its ``JsonLayout(text_indexes=True)`` SQL and
+hand-written SQL, and each form's full scan without an index.
+
+    python benchmarks/bench_indexes.py [--rows N] [--repeat R] [--engines postgres,mysql] [--layouts json,columns] [--sections filters,listing,habitual] [--keep]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import functools
 import json
@@ -29,13 +34,14 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from filterdsl.ast import TRUE, And, Compare, Field, FieldType, Op, Query, Relation, SortKey  # noqa: E402
 from filterdsl.backends.sql import ColumnsLayout, JsonLayout, clear_sql_cache, to_sql  # noqa: E402
 from filterdsl.backends.sql.indexes import advise  # noqa: E402
+from filterdsl.semantics.cursor import cursor_of  # noqa: E402
 from filterdsl.semantics.days import next_day  # noqa: E402
 
 T = FieldType
@@ -287,13 +293,19 @@ CLIENT, TIER, REGION, RNAME = (
 LCOLS: dict[str, dict[str, Any]] = {
     "orders": {
         "code": "code",
-        "amount": "amount",
-        "day": {"column": "day", "days": True},
+        # NOT NULL columns, declared (ColumnSpec.not_null): a keyset page after a descending amount
+        # then needs no "OR amount IS NULL", and PostgreSQL's index walk starts at the cursor
+        "amount": {"column": "amount", "not_null": True},
+        "day": {"column": "day", "days": True, "not_null": True},
         "client": "client",
     },
     "clients": {"tier": "tier", "region": "region"},
     "regions": {"rname": "rname"},
 }
+
+
+#: --only: the listing requests measured (all when empty)
+ONLY: tuple[str, ...] = ()
 
 
 def listing_data(data: list[tuple[Any, ...]]) -> dict[str, list[tuple[str, str, dict[str, Any]]]]:
@@ -330,11 +342,34 @@ def listing_workloads(n: int) -> list[tuple[str, Query, bool]]:
         ("skip 10,000, sort amount", q(TRUE, by_amount, 10000, 100), False),
         ("skip 10,000, sort date", q(TRUE, by_day, 10000, 100), False),
         ("skip 10,000, default order", q(TRUE, (), 10000, 100), False),
+        # Query.after: the cursor of the 10,000th row of the same order (keyset_cursors fills it in)
+        ("keyset after 10,000, sort amount", q(TRUE, by_amount, 0, 100), False),
+        ("keyset after 10,000, sort date", q(TRUE, by_day, 0, 100), False),
+        ("keyset after 10,000, default order", q(TRUE, (), 0, 100), False),
         ("relation depth 1", q(depth1, (), 0, 100), False),
         ("relation depth 2", q(depth2, (), 0, 100), False),
         ("count, relation depth 1", q(depth1), True),
         ("count, no filter", q(TRUE), True),
     ]
+
+
+def keyset_cursors(
+    work: list[tuple[str, Query, bool]], ld: dict[str, list[Any]], dialect: str, lay: Any, con: Any
+) -> list[tuple[str, Query, bool]]:
+    """The keyset requests get the cursor of the 10,000th row of their order (as a client holds it
+    after paging there: filterdsl.next_cursor of that row)."""
+    docs = {
+        i: {"id": i, "created_at": c, "updated_at": None, "removed_at": None, "data": d}
+        for i, c, d in ld["orders"]
+    }
+    out = []
+    for label, q, count in work:
+        if label.startswith("keyset"):
+            sql, params = to_sql(dataclasses.replace(q, skip=9999, limit=1), dialect, lay)
+            last = execute(con, sql, params)[0][0]
+            q = dataclasses.replace(q, after=cursor_of(q, docs[last]))
+        out.append((label, q, count))
+    return out
 
 
 def listing_hand(engine: str, layout: str, label: str, q: Query, t: dict[str, str]) -> tuple[str, list[Any]]:
@@ -361,6 +396,29 @@ def listing_hand(engine: str, layout: str, label: str, q: Query, t: dict[str, st
         "": tie,
     }[q.sort[0].key.key if q.sort else ""]  # type: ignore[union-attr]
     page = f" LIMIT {q.limit} OFFSET {q.skip}" if q.limit else ""
+    if q.after is not None:  # keyset as a DBA writes it (no NULLs, no wrong types in this data)
+        cur = q.after
+        ts, rid = cur.created_at, cur.id
+        after_tie = "(o.created_at < %s OR (o.created_at = %s AND o.id > %s))"
+        if not q.sort:
+            where = "o.created_at <= %s AND (o.created_at < %s OR o.id > %s)"
+            return f"SELECT {cols} FROM {o} o WHERE {where} ORDER BY {order}{page}", [ts, ts, rid]
+        x: Any = cur.keys[0].value
+        key = q.sort[0].key.key  # type: ignore[union-attr]
+        if key == "amount":
+            e, mark = amount, ("CAST(%s AS JSONB)" if json_ and pg else "%s")
+            x = json.dumps(x) if json_ and pg else x
+            if pg:  # the row comparison PostgreSQL's index takes as a start, then the tie
+                where = f"({e}, o.created_at) <= ({mark}, %s) AND ({e} < {mark} OR o.created_at < %s OR o.id > %s)"
+                ps = [x, ts, x, ts, rid]
+            else:
+                where = f"{e} <= %s AND ({e} < %s OR ({e} = %s AND {after_tie}))"
+                ps = [x, x, x, ts, ts, rid]
+        else:
+            e = v("day")
+            where = f"{e} >= %s AND ({e} > %s OR ({e} = %s AND {after_tie}))"
+            ps = [x, x, x, ts, ts, rid]
+        return f"SELECT {cols} FROM {o} o WHERE {where} ORDER BY {order}{page}", ps
     if "depth 1" in label:
         frm = f"{o} o JOIN {c} c ON c.id = {v('client')} AND c.removed_at IS NULL AND {v('tier', 'c')} = %s"
         params: list[Any] = ["gold"]
@@ -396,7 +454,11 @@ def listing_setup(engine: str, con: Any, ld: dict[str, list[Any]], layout: str, 
                 + (
                     ["data JSONB NOT NULL"]
                     if layout == "json"
-                    else [f"{k} {'DOUBLE PRECISION' if k == 'amount' else 'TEXT'}" for k in cols]
+                    else [
+                        f"{k} {'DOUBLE PRECISION' if k == 'amount' else 'TEXT'}"
+                        + (" NOT NULL" if k in ("amount", "day") else "")
+                        for k in cols
+                    ]
                 )
             )
             execute(con, f'CREATE TABLE "{name}" ({body})', None)
@@ -417,7 +479,11 @@ def listing_setup(engine: str, con: Any, ld: dict[str, list[Any]], layout: str, 
                     "updated_at VARCHAR(40)",
                     "removed_at VARCHAR(40)",
                 ]
-                + [f"{k} {'DOUBLE' if k == 'amount' else 'VARCHAR(40)'}" for k in cols]
+                + [
+                    f"{k} {'DOUBLE' if k == 'amount' else 'VARCHAR(40)'}"
+                    + (" NOT NULL" if k in ("amount", "day") else "")
+                    for k in cols
+                ]
             )
             execute(con, f"CREATE TABLE `{name}` ({body}) DEFAULT CHARSET=utf8mb4", None)
             for s0 in range(0, len(rows_), 5000):
@@ -489,7 +555,7 @@ def run_listing(
 ) -> None:
     ld = listing_data(data)
     dialect = "postgres" if engine == "postgres" else "mysql"
-    work = listing_workloads(len(data))
+    work = [w for w in listing_workloads(len(data)) if not ONLY or any(o in w[0] for o in ONLY)]
     print(f"## {engine}: listing pages, relations and counts (issue 27), on the advised indexes only\n")
     print("| layout | request | filterdsl ms | hand-written ms | ratio | filterdsl plan | hand plan | rows |")
     print("|---|---|---:|---:|---:|---|---|---:|")
@@ -511,7 +577,7 @@ def run_listing(
         for name in t.values():
             execute(con, f'ANALYZE "{name}"' if engine == "postgres" else f"ANALYZE TABLE `{name}`", None)
         print(f"<!-- {layout}: load {load:.1f} s, advised indexes {time.perf_counter() - t0:.1f} s -->")
-        for label, q, count in work:
+        for label, q, count in keyset_cursors(work, ld, dialect, lay, con):
             sql, params = to_sql(q, dialect, lay, count=count)
             hsql, hparams = listing_hand(engine, layout, label, q, t)
             ours, theirs = execute(con, sql, params), execute(con, hsql, hparams)
@@ -548,7 +614,7 @@ def habitual_cases(n: int) -> list[tuple[str, str, Any]]:
 
 def habitual_hand(pred: Compare, table: str) -> tuple[str, list[Any]]:
     """What a DBA writes for the same semantics on their habitual indexes (``->>`` text, ``::numeric``)."""
-    k, op, v = pred.field.key, pred.op, pred.value
+    k, op, v = pred.field.key, pred.op, cast(Any, pred.value)
     sel = f'SELECT id, created_at, updated_at, removed_at, data FROM "{table}"'
     order = " ORDER BY created_at DESC, id LIMIT 100"
     kind = "boolean" if pred.field.type is T.BOOLEAN else "number" if op is Op.GTE else "string"
@@ -582,10 +648,12 @@ def median3(fns: list[Callable[[], Any]], repeat: int) -> list[float]:
 def run_habitual(data: list[tuple[Any, ...]], repeat: int, keep: bool) -> None:
     """PostgreSQL JSON layout with only a DBA's habitual indexes: ``((data ->> 'k'))`` per filtered key,
     ``(((data ->> 'amount')::numeric))``, and the listing's ``(created_at DESC, id)``. filterdsl's
-    default SQL, its ``JsonLayout(text_indexes=True)`` SQL and the hand-written SQL, same ids asserted."""
+    default SQL, its ``JsonLayout(text_indexes=True)`` SQL and the hand-written SQL, same ids asserted.
+    Statements are never prepared, so each run is planned with its values, as the printed plan is (after
+    five runs psycopg prepares, and PostgreSQL may switch to a generic plan the printed one is not)."""
     import psycopg
 
-    con = psycopg.connect(PG_URL, autocommit=True)
+    con = psycopg.connect(PG_URL, autocommit=True, prepare_threshold=None)
     t = "bix_habitual"
     con.execute(f'DROP TABLE IF EXISTS "{t}"')
     con.execute(
@@ -655,7 +723,12 @@ def main() -> None:
         default="filters,listing",
         help="filters (one condition each), listing (issue 27), habitual (PostgreSQL: a DBA's ->> indexes)",
     )
+    ap.add_argument(
+        "--only", default="", help="listing requests whose label contains one of these (comma-separated)"
+    )
     args = ap.parse_args()
+    global ONLY
+    ONLY = tuple(w for w in args.only.split(",") if w)
     sections = args.sections.split(",")
     n = args.rows
     data = rows(n)

@@ -176,7 +176,9 @@ def start(db_url: str, data_file: str | None) -> tuple[subprocess.Popen[bytes], 
     cmd = [sys.executable, "-m", "filterdsl.cli", "serve", "--db", db_url, "--port", str(port)]
     if data_file is not None:
         cmd += ["--schema", str(CORPUS / "catalog.json"), "--data", data_file]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    # stderr to a file: a pipe nobody reads would stop the server once its log filled the pipe
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
@@ -184,8 +186,8 @@ def start(db_url: str, data_file: str | None) -> tuple[subprocess.Popen[bytes], 
             return proc, base
         except httpx.HTTPError:
             if proc.poll() is not None:
-                err = (proc.stderr.read() if proc.stderr else b"").decode()[-2000:]
-                raise RuntimeError("server exited: " + err) from None
+                log.seek(0)
+                raise RuntimeError("server exited: " + log.read().decode()[-2000:]) from None
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("server did not start")
@@ -322,7 +324,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 def load(
-    bases: tuple[str, str],
+    bases: tuple[str | list[str], str | list[str]],
     requests: int,
     clients: int,
     seed: int,
@@ -342,9 +344,15 @@ def load(
     chunks = [mix[i::clients] for i in range(clients)]
 
     client: Any = RawClient if raw else httpx.Client
+    pitchly = [bases[0]] if isinstance(bases[0], str) else bases[0]
+    pixiebrix = [bases[1]] if isinstance(bases[1], str) else bases[1]
 
-    def worker(reqs: list[Request]) -> list[Result]:
-        with client(base_url=bases[0], timeout=120) as c, client(base_url=bases[1], timeout=120) as d:
+    def worker(n: int, reqs: list[Request]) -> list[Result]:
+        # client n talks to server process n (mod the number of processes) of each kind
+        with (
+            client(base_url=pitchly[n % len(pitchly)], timeout=120) as c,
+            client(base_url=pixiebrix[n % len(pixiebrix)], timeout=120) as d,
+        ):
             if duration <= 0:
                 return [send((c, d), r) for r in reqs]
             out, end, i = [], time.perf_counter() + duration, 0
@@ -354,7 +362,7 @@ def load(
             return out
 
     with ThreadPoolExecutor(clients) as pool:
-        return [x for part in pool.map(worker, chunks) for x in part]
+        return [x for part in pool.map(worker, range(clients), chunks) for x in part]
 
 
 def cheap_while_expensive(base: str, pb_base: str) -> dict[str, float]:
@@ -415,8 +423,10 @@ def run_store(store: str, args: argparse.Namespace, data_file: str, pb_records: 
     url = f"sqlite:///{tmp}/load.db"  # a file: the two server processes share it
     if store == "postgres":
         url, schema = pg_schema()
-    proc, base = start(url, data_file)
-    pb_proc, pb_base = start(url, None)
+    started = [start(url, data_file) for _ in range(args.processes)]
+    pb_started = [start(url, None) for _ in range(args.processes)]
+    base, pb_base = started[0][1], pb_started[0][1]
+    procs = [p for p, _ in started + pb_started]
     try:
         assert (
             httpx.post(
@@ -424,11 +434,12 @@ def run_store(store: str, args: argparse.Namespace, data_file: str, pb_records: 
             ).status_code
             == 200
         )
-        load((base, pb_base), 64, 8, 0, args.good_only)  # warm-up
-        cpu0 = [cpu_seconds(p.pid) for p in (proc, pb_proc)]
+        bases = ([b for _, b in started], [b for _, b in pb_started])
+        load(bases, 64, 8, 0, args.good_only)  # warm-up
+        cpu0 = [cpu_seconds(p.pid) for p in procs]
         load0, t0, client0 = os.getloadavg()[0], time.perf_counter(), time.process_time()
         results = load(
-            (base, pb_base),
+            bases,
             args.requests,
             args.clients,
             1,
@@ -438,11 +449,11 @@ def run_store(store: str, args: argparse.Namespace, data_file: str, pb_records: 
         )
         wall = time.perf_counter() - t0
         client_cpu = time.process_time() - client0
-        cpu = [cpu_seconds(p.pid) - c for p, c in zip((proc, pb_proc), cpu0)]
+        cpu = [cpu_seconds(p.pid) - c for p, c in zip(procs, cpu0)]
         load1 = os.getloadavg()[0]
         check = cheap_while_expensive(base, pb_base)
     finally:
-        for p in (proc, pb_proc):
+        for p in procs:
             p.terminate()
             p.wait(10)
         if schema:
@@ -455,7 +466,7 @@ def run_store(store: str, args: argparse.Namespace, data_file: str, pb_records: 
         f"{load0:.1f} at start, {load1:.1f} at end"
     )
     print(
-        f"server CPU (both processes, user + system): {sum(cpu):.2f} s = "
+        f"server CPU ({len(procs)} processes, user + system): {sum(cpu):.2f} s = "
         f"{1000 * sum(cpu) / len(results):.2f} ms per request ({sum(cpu) / wall:.2f} cores busy); the "
         f"clients' process: {1000 * client_cpu / len(results):.2f} ms per request ({client_cpu / wall:.2f} cores)"
     )
@@ -608,6 +619,12 @@ def main() -> None:
         choices=("httpx", "raw"),
         default="httpx",
         help="httpx clients (default), or raw keep-alive sockets that take less of the shared CPU",
+    )
+    ap.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="server processes of each kind (Pitchly catalog, schemaless) on the one database (default 1)",
     )
     ap.add_argument("--by-request", action="store_true", help="also p50/p99 of each good request")
     ap.add_argument(

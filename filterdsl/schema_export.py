@@ -272,6 +272,13 @@ class _Builder:
                 }
             ),
             "skip": _nullable({"type": "integer", "minimum": 0, "maximum": lim.max_skip, "default": 0}),
+            "after": _nullable(
+                {
+                    "type": "string",
+                    "description": "[filterdsl] keyset pagination: the rows after this cursor token "
+                    "(filterdsl.next_cursor of the previous page's last row; same sort)",
+                }
+            ),
             "in": _nullable({"type": "array", "items": {"type": "string"}, "maxItems": lim.max_list}),
             "fields": _nullable(
                 {
@@ -367,7 +374,7 @@ def pixiebrix_parameters(
 ) -> list[dict[str, Any]]:
     """OpenAPI 3.1 query-parameter objects for the PixieBrix record query params of one database:
     ``data__<field>`` (and ``data__<field>__isnull``; with ``lookups="extended"`` every extended lookup)
-    for each catalog field, then ``start_date``, ``end_date``, ``page``, ``page_size``, ``ordering``.
+    for each catalog field, then ``start_date``, ``end_date``, ``page``, ``page_size``, ``ordering``, ``after``.
     Without a catalog (schemaless) there are no per-field names: a ``data__<path>`` note is added to
     ``ordering``'s neighbour list instead. Also usable by DRF's ``get_schema_operation_parameters``."""
     page_max = Limits().max_page_size if max_page_size is None else max_page_size
@@ -421,6 +428,12 @@ def pixiebrix_parameters(
             "ordering",
             {"type": "string"},
             "comma-separated keys: created_at, id or data__<path>; - for descending (e.g. -created_at,id)",
+        ),
+        _param(
+            "after",
+            {"type": "string", "pattern": "^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)?$"},
+            "[filterdsl] keyset pagination: the records after the previous page's last one, as the token "
+            "the server gave (next link); same filter and ordering; page then counts from it",
         ),
     ]
     if catalog is None or database is None:

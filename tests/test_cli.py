@@ -56,6 +56,28 @@ def test_run_reads_stdin_and_json_lines(tmp_path, capsys, monkeypatch):
     assert code == 0 and len(out.splitlines()) == len(rows)
 
 
+@pytest.mark.parametrize("engine", ["memory", "sqlite"])
+def test_run_next_cursor_pages_by_keyset(tmp_path, capsys, monkeypatch, engine):
+    """--next-cursor prints the next page's token on stderr (stdout stays the ids); after= pages on."""
+    data = tmp_path / "r.json"
+    data.write_text(
+        json.dumps(
+            [
+                {"id": k, "created_at": "2020-01-01T00:00:00Z", "data": {"n": n}}
+                for k, n in [("a", 1), ("b", 2), ("c", 3)]
+            ]
+        )
+    )
+    args = ["run", "--from", "pixiebrix", "--engine", engine, "--data", str(data), "--ids", "-"]
+    code, out, err = run([*args, "--next-cursor"], capsys, "ordering=-data__n&page_size=2", monkeypatch)
+    assert code == 0 and out == "c\nb\n" and err.startswith("next: ")
+    token = err.split()[1]
+    code, out, err = run(
+        [*args, "--next-cursor"], capsys, f"ordering=-data__n&page_size=2&after={token}", monkeypatch
+    )
+    assert code == 0 and out == "a\n" and err == ""  # the last page is not full: no token
+
+
 def test_invalid_input_exit_1_nothing_on_stdout(capsys):
     code, out, err = run(
         [

@@ -270,3 +270,61 @@ def test_projection_without_the_sort_key_cannot_make_a_cursor():
     projected = dataclasses.replace(QN, fields=("other",))
     with pytest.raises(FilterError, match="not among the query's fields"):
         next_cursor(projected, rec("z", MISSING, other=1))
+
+
+# ---------------------------------------------------------------- frontends and emitters
+RECS = [{"id": str(i), "created_at": "2020-01-01T00:00:00Z", "data": {"n": i % 3}} for i in range(7)]
+
+
+def test_pixiebrix_after_param_walks_the_listing():
+    first = filterdsl.parse("ordering=-data__n&page_size=2", "pixiebrix")
+    seen, q = [], first
+    while True:
+        page = filterdsl.apply(q, RECS)
+        seen += ids(page)
+        if len(page) < 2:
+            break
+        q = filterdsl.parse(
+            f"ordering=-data__n&page_size=2&after={next_cursor(first, page[-1])}", "pixiebrix"
+        )
+    assert seen == ids(filterdsl.apply(dataclasses.replace(first, limit=None), RECS))
+    # emitted back with its token, and parsed to the same query
+    text = filterdsl.to_format(q, "pixiebrix")
+    assert "after=" in text and filterdsl.parse(text, "pixiebrix") == q
+    # page counts from the cursor
+    paged = filterdsl.parse(text + "&page=2", "pixiebrix")
+    assert paged.after == q.after and paged.skip == 2
+
+
+def test_pixiebrix_after_errors_are_located():
+    token = next_cursor(filterdsl.parse("ordering=-data__n", "pixiebrix"), RECS[0])
+    diags = filterdsl.validate(f"ordering=data__n&after={token}", "pixiebrix")
+    assert [(d.code, d.location.param) for d in diags] == [("bad-cursor", "after")]
+    assert [d.code for d in filterdsl.validate("after=nope", "pixiebrix")] == ["bad-cursor"]
+    signed = next_cursor(filterdsl.parse("ordering=-data__n", "pixiebrix"), RECS[0], secret="k")
+    ok = filterdsl.parse(f"ordering=-data__n&after={signed}", "pixiebrix", cursor_secret="k")
+    assert ok.after is not None
+    bad = filterdsl.validate(f"ordering=-data__n&after={signed[:-2]}", "pixiebrix", cursor_secret="k")
+    assert [d.code for d in bad] == ["bad-cursor"]
+
+
+def test_pitchly_after_option():
+    catalog = {
+        "databases": [{"_id": "db", "name": "DB", "fields": [{"_id": "n", "name": "N", "type": "number"}]}]
+    }
+    first = filterdsl.parse({"databaseId": "db", "sort": {"n": -1}, "limit": 2}, "pitchly", catalog)
+    page = filterdsl.apply(first, RECS, catalog)
+    token = next_cursor(first, page[-1])
+    q = filterdsl.parse(
+        {"databaseId": "db", "sort": {"n": -1}, "limit": 2, "after": token}, "pitchly", catalog
+    )
+    assert (
+        ids(filterdsl.apply(q, RECS, catalog))
+        == ids(filterdsl.apply(dataclasses.replace(first, limit=None), RECS, catalog))[2:4]
+    )
+    out = filterdsl.to_format(q, "pitchly")
+    assert out["after"] == token and filterdsl.parse(out, "pitchly", catalog) == q
+    diags = filterdsl.validate({"databaseId": "db", "sort": {"n": 1}, "after": token}, "pitchly", catalog)
+    assert [(d.code, d.location.pointer) for d in diags] == [("bad-cursor", "/after")]
+    wrong = filterdsl.validate({"databaseId": "db", "after": 5}, "pitchly", catalog)
+    assert [d.code for d in wrong] == ["bad-cursor"]

@@ -281,7 +281,14 @@ def test_pixiebrix_parameters_for_reuse() -> None:
     names = {p["name"] for p in extended} - {p["name"] for p in strict}
     assert f"data__{AMOUNT}__gte" in names and f"data__{ID}__icontains" in names
     schemaless = pixiebrix_parameters()
-    assert [p["name"] for p in schemaless] == ["start_date", "end_date", "page", "page_size", "ordering"]
+    assert [p["name"] for p in schemaless] == [
+        "start_date",
+        "end_date",
+        "page",
+        "page_size",
+        "ordering",
+        "after",
+    ]
     assert all(p["in"] == "query" for p in strict)
 
 

@@ -156,6 +156,32 @@ def test_pagination_link_header_and_csv(servers: tuple[Running, Running]) -> Non
         assert lines[0].startswith("id,created_at,updated_at,data__") and len(lines) == 5
 
 
+def test_keyset_next_link_walks_the_listing(servers: tuple[Running, Running]) -> None:
+    """A full page says X-Next-Cursor; with after= the next link carries the next token (relative)."""
+    order = "-data__first_name,data__age"
+    expected = [x["id"] for x in apply(parse(f"ordering={order}", "pixiebrix"), PB_RECORDS)]
+    with httpx.Client(base_url=servers[1].base) as c:
+        r = c.get("/api/databases/pb/records/", params={"page_size": 3, "ordering": order})
+        seen = [x["id"] for x in r.json()]
+        r = c.get(
+            "/api/databases/pb/records/",
+            params={"page_size": 3, "ordering": order, "after": r.headers["X-Next-Cursor"]},
+        )
+        while True:
+            assert r.status_code == 200, r.text
+            seen += [x["id"] for x in r.json()]
+            links = dict(reversed(p.split("; rel=")) for p in r.headers.get("Link", "").split(", ") if p)
+            if '"next"' not in links:
+                break
+            assert links['"next"'].startswith("</api/databases/pb/records/?") and "after=" in links['"next"']
+            r = c.get(links['"next"'].strip("<>"))
+        assert seen == expected
+        bad = c.get(
+            "/api/databases/pb/records/", params={"ordering": "id", "after": r.request.url.params["after"]}
+        )
+        assert bad.status_code == 400 and bad.json()["errors"][0]["code"] == "bad-cursor"
+
+
 def test_bad_inputs_are_400_never_500(servers: tuple[Running, Running]) -> None:
     pitchly, pb = servers
     with httpx.Client(base_url=pitchly.base) as c:

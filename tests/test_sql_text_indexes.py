@@ -106,6 +106,20 @@ def test_mapping_file_declares_it(tmp_path: Any) -> None:
     assert e.value.errors[0].code == "bad-mapping"
 
 
+def test_cli_indexes_prints_the_text_index_with_the_mapping(tmp_path: Any, capsys: Any) -> None:
+    from filterdsl.ast.json import to_json
+    from filterdsl.cli import main
+
+    f = tmp_path / "rare.ast"
+    f.write_text(json.dumps(to_json(Query(Compare(STATUS, Op.EQ, "rare"), database=DB))))
+    lay = tmp_path / "lay.json"
+    lay.write_text(json.dumps({"tables": {DB: "orders"}, "text_indexes": True}))
+    with pytest.raises(SystemExit) as ex:
+        main(["indexes", "--mapping", str(lay), str(f)])
+    out = capsys.readouterr().out
+    assert ex.value.code == 0 and 'ON "orders" (("data" ->> \'status\'));' in out, out
+
+
 # ---------------------------------------------------------------- plans on PostgreSQL
 def _docs() -> list[dict[str, Any]]:
     """Rare values among common ones, and the traps a text index mixes up: the number 5 and the string

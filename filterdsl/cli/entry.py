@@ -184,6 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print only record ids, one per line (default: JSON lines of projected documents)",
     )
+    run.add_argument(
+        "--next-cursor",
+        action="store_true",
+        help="also print, on stderr, the keyset token of the page after the last match (pass it back as "
+        'PixieBrix after= or Pitchly "after"); nothing when the page is not full',
+    )
 
     val = command("validate", "validate stored filters; exit 1 when any is invalid")
     group = _common(val, "many")
@@ -312,6 +318,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="never create indexes (default: the store creates the indexes `filterdsl indexes` advises "
         "for each form of query it is asked, up to 16 a table)",
+    )
+    srv.add_argument(
+        "--no-access-log",
+        action="store_true",
+        help="no line per request on standard output (default: uvicorn's access log, about 20 us a request)",
     )
     srv.add_argument(
         "--resolve-names",

@@ -31,6 +31,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     except FilterError as e:
         raise SourceError(e, args.data, None) from None
     ids = engine_ids(query, dataset, args.engine, args.url, catalog)
+    if getattr(args, "next_cursor", False) and ids and query.limit is not None and len(ids) == query.limit:
+        from filterdsl.backends.memory import rows_for
+        from filterdsl.cursor import next_cursor
+
+        last = next(r for r in rows_for(query, dataset) if r["id"] == ids[-1])
+        sys.stderr.write(f"next: {next_cursor(query, last)}\n")
     if args.ids:
         sys.stdout.write("".join(i + "\n" for i in ids))
         return 0

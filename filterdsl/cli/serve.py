@@ -38,5 +38,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
             raise UsageError("--data for serve is {databaseId: [rows]}")
         for db_id, docs in normalize_dataset(data, catalog).items():
             app.state.store.import_docs(str(db_id), docs)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", **UVICORN_OPTIONS)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        access_log=not args.no_access_log,
+        **UVICORN_OPTIONS,
+    )
     return 0

@@ -290,4 +290,8 @@ def to_pitchly(q: A.Query, catalog: Catalog | None = None, keys: str = "ids") ->
         out["skip"] = q.skip
     if q.fields is not None:
         out["fields"] = list(q.fields)
+    if q.after is not None:
+        from filterdsl.cursor import encode
+
+        out["after"] = encode(q.after)
     return out

@@ -78,6 +78,10 @@ def to_pixiebrix(q: A.Query) -> str:
         out.append(f"page_size={size}")
     if q.skip:
         out.append(f"page={q.skip // size + 1}")
+    if q.after is not None:  # the token is base64url: nothing to escape
+        from filterdsl.cursor import encode
+
+        out.append("after=" + encode(q.after))
     return "&".join(out)
 
 

@@ -63,6 +63,7 @@ VARIABLES = (
     "sort",
     "limit",
     "skip",
+    "after",
     "in",
     "fields",
     "removedAt",
@@ -470,7 +471,7 @@ class _Parser:
         if removed is not None and type(removed) is not bool:
             self.c.error("wrong-type", "removedAt is true or false", self.loc(["removedAt"]))
         parts.append(A.InTrash() if removed is True else A.Not(A.InTrash()))
-        return A.Query(
+        query = A.Query(
             predicate=A.and_(*parts),
             sort=self.sort(obj.get("sort"), db),
             skip=self.nonneg(obj.get("skip"), "skip", 0, self.opt.limits.max_skip),
@@ -478,6 +479,15 @@ class _Parser:
             fields=self.projection(obj.get("fields"), db),
             database=db_id,
         )
+        if obj.get("after") is not None:  # [filterdsl] keyset pagination: the next-page token
+            from filterdsl.cursor import with_after
+
+            try:
+                query = with_after(query, obj["after"], self.opt.cursor_secret, self.loc(["after"]))
+            except FilterError as e:
+                for d in e.diagnostics:
+                    self.c.error(d.code, d.message, d.location)
+        return query
 
     def search(self, text: Any, db: Database | None) -> A.Node:
         if not isinstance(text, str):

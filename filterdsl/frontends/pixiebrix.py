@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from filterdsl import ast as A
-from filterdsl.errors import Collector, Location, did_you_mean
+from filterdsl.errors import Collector, FilterError, Location, did_you_mean
 from filterdsl.frontends import Context, ParseResult
 from filterdsl.options import MAX_INDEX_PATH_COST, ParseOptions, path_cost
 from filterdsl.records import canonical_ts
@@ -39,7 +39,16 @@ EXTENDED = {
     "lte": A.Op.LTE,
     "in": A.Op.IN,
 }
-KNOWN = ("data__<path>", "data__<path>__isnull", "start_date", "end_date", "page", "page_size", "ordering")
+KNOWN = (
+    "data__<path>",
+    "data__<path>__isnull",
+    "start_date",
+    "end_date",
+    "page",
+    "page_size",
+    "ordering",
+    "after",
+)
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DIGITS = re.compile(r"[0-9]+")
 _NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
@@ -442,6 +451,7 @@ class _Parser:
         start = end = None
         page, page_size = 1, self.opt.limits.max_page_size
         sort: tuple[A.SortKey, ...] = ()
+        after: Param | None = None
         for name, p in seen.items():
             if name.startswith("data__"):
                 node = self.data(p)
@@ -457,6 +467,8 @@ class _Parser:
                 page_size = self.positive(p, self.opt.limits.max_page_size) or page_size
             elif name == "ordering":
                 sort = self.ordering(p)
+            elif name == "after":  # [filterdsl] keyset pagination: the previous page's next token
+                after = p
             else:
                 self.ignore("unknown-param", f"unknown parameter {name!r}; known: {', '.join(KNOWN)}", p)
         if start and end and start > end:
@@ -504,13 +516,23 @@ class _Parser:
                     break
         if self.c.has_errors:
             return None
-        return A.Query(
+        query = A.Query(
             A.and_(*preds, A.Not(A.InTrash())),
             sort=sort,
-            skip=(page - 1) * page_size,
+            skip=(page - 1) * page_size,  # with after: pages counted from the cursor
             limit=page_size,
             database=database,
         )
+        if after is not None:
+            from filterdsl.cursor import with_after
+
+            try:
+                return with_after(query, after.value, self.opt.cursor_secret, after.loc())
+            except FilterError as e:
+                for d in e.diagnostics:
+                    self.c.error(d.code, d.message, d.location)
+                return None
+        return query
 
 
 def parse_pixiebrix(source: Any, ctx: Context) -> ParseResult:

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from filterdsl.ast import Query
+from filterdsl.cursor import next_cursor
 from filterdsl.embed import CompiledQuery, QueryCache, from_pitchly_variables, from_request_params
 from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.frontends.pitchly import _no_constants
@@ -193,10 +194,11 @@ class Api:
             before_compile=self.precheck,
             **self.opts,
         )
-        nul = [i for i, (k, v) in enumerate(_pairs(request.url.query)) if "\x00" in k + v]
+        pairs = _pairs(request.url.query)
+        nul = [i for i, (k, v) in enumerate(pairs) if "\x00" in k + v]
         self.store.check(
             compiled,
-            Location(param=_pairs(request.url.query)[nul[0]][0].replace("\x00", "\\0"), index=nul[0])
+            Location(param=pairs[nul[0]][0].replace("\x00", "\\0"), index=nul[0])
             if nul
             else Location(pointer=""),
         )
@@ -208,21 +210,36 @@ class Api:
         page = q.skip // page_size + 1
         last = max(1, -(-total // page_size))
         links = []
-        params = [(k, v) for k, v in _pairs(request.url.query) if k != "page"]
+        # relative (RFC 8288: resolved against the request's URL): the Host header is never echoed; the
+        # request's params but page, encoded once, then page=n (what urlencode writes for that pair)
+        target = request.url.path + "?" + urlencode([(k, v) for k, v in pairs if k != "page"])
+        target += "&" if not target.endswith("?") else ""
 
         def link(n: int, rel: str) -> None:
-            # relative (RFC 8288: resolved against the request's URL): the Host header is never echoed
-            target = request.url.path + "?" + urlencode([*params, ("page", str(n))])
-            links.append(f'<{target}>; rel="{rel}"')
+            links.append(f'<{target}page={n}>; rel="{rel}"')
 
+        # keyset pagination: the token of the page after this one (a full page may have a next)
+        token = (
+            next_cursor(q, docs[-1], secret=self.opts.get("cursor_secret"))
+            if docs and q.limit is not None and len(docs) == q.limit
+            else None
+        )
         if len(request.url.query) <= MAX_LINKED_QUERY:  # four copies of a huge query are no header
-            link(1, "first")
-            if page > 1:
-                link(min(page - 1, last), "prev")
-            if page < last:
-                link(page + 1, "next")
-            link(last, "last")
+            if q.after is not None:  # paging by cursor: the next page is after this page's last row
+                if token is not None:
+                    keep = [(k, v) for k, v in pairs if k not in ("page", "after")]
+                    after = request.url.path + "?" + urlencode([*keep, ("after", token)])
+                    links.append(f'<{after}>; rel="next"')
+            else:
+                link(1, "first")
+                if page > 1:
+                    link(min(page - 1, last), "prev")
+                if page < last:
+                    link(page + 1, "next")
+                link(last, "last")
         headers = {"X-Total-Count": str(total)}
+        if token is not None:
+            headers["X-Next-Cursor"] = token
         if links:
             headers["Link"] = ", ".join(links)
         out = [pixiebrix_record(d) for d in docs]

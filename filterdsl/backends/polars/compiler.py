@@ -75,7 +75,6 @@ _CMP = {
     A.Op.LTE: operator.le,
 }
 TEXTS = "__texts__"
-_POS = "__pos__"
 _NODE_TYPES = tuple(A.METHODS)
 
 
@@ -751,30 +750,50 @@ def query_frame(
     The frame needs the sort-key columns of the query's sort fields (``to_frame(..., sort=True)``, the
     default, has them for every slot). Projection is the caller's (``select``).
     """
+    return frame[hit_rows(query, frame, catalog, dataset)]
+
+
+def hit_rows(
+    query: A.Query,
+    frame: pl.DataFrame,
+    catalog: CatalogSource | None = None,
+    dataset: Mapping[Any, list[Any]] | None = None,
+) -> pl.Series:
+    """The positions in ``frame`` of the query's page, in order.
+
+    Lazy, and on the row positions only: the filter and the sort read just the columns they need
+    (filtering the whole frame first gathered every column of every hit), and a sort followed by a
+    slice is a top-k, so a page (the first, or one after a cursor) costs a selection instead of a full
+    sort: 0.02-0.12 s instead of 0.6-4.2 s at 200,000 rows (docs/performance.md)."""
     by, desc = sort_exprs(query)
-    hits = frame.filter(to_polars(query, catalog, dataset)).sort(
-        by, descending=desc, nulls_last=False, maintain_order=True
+    pos = "__row__"
+    while pos in frame.columns:
+        pos += "_"
+    lf = (
+        frame.lazy()
+        .with_row_index(pos)
+        .filter(to_polars(query, catalog, dataset))
+        .sort(by, descending=desc, nulls_last=False, maintain_order=True)
     )
-    if query.limit is not None:
-        return hits.slice(query.skip, query.limit)
-    return hits.slice(query.skip) if query.skip else hits
+    if query.limit is not None or query.skip:
+        lf = lf.slice(query.skip, query.limit)
+    return lf.select(pos).collect().get_column(pos)
 
 
 def run(query: A.Query, dataset: Mapping[Any, list[Any]], catalog: CatalogSource | None = None) -> list[Doc]:
     """The whole query (filter, sort, skip, limit, projection) on Polars; same result as memory.run."""
-    pl = _pl()
     docs = _canonical(rows_for(query, dataset), catalog, query.database)
     sort_fields = [sk.key for sk in query.sort if isinstance(sk.key, A.Field)]
     frame = to_frame(docs, slots=slots_for(query), sort=sort_fields, texts=_needs_texts(query.predicate))
-    frame = frame.with_columns(pl.Series(_POS, range(len(docs)), dtype=pl.Int64))
-    hits = query_frame(query, frame, catalog, dataset)
-    return [project(docs[i], query.fields) for i in hits.get_column(_POS).to_list()]
+    rows = hit_rows(query, frame, catalog, dataset)
+    return [project(docs[i], query.fields) for i in rows.to_list()]
 
 
 __all__ = [
     "to_frame",
     "to_polars",
     "query_frame",
+    "hit_rows",
     "run",
     "slots_for",
     "default_slots",

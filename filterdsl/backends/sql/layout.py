@@ -81,6 +81,15 @@ class ColumnSpec:
     #: ``DATE`` column or text checked on write: it sorts and ranges by the column itself (SPEC 8's
     #: order of days), which a plain index serves; no day check is written
     days: bool = False
+    #: the column never holds NULL (``NOT NULL``): a keyset page (Query.after) after a row of a
+    #: descending sort then needs no ``OR column IS NULL``, which keeps PostgreSQL's index walk
+    #: starting at the cursor; declared wrongly, rows holding NULL would be skipped by such pages
+    not_null: bool = False
+    #: a text column whose collation orders by code point (MariaDB/MySQL ``utf8mb4_nopad_bin`` or
+    #: ``VARBINARY``; PostgreSQL ``COLLATE "C"``): sorts and ranges are on the column itself, which a
+    #: plain index serves, instead of ``CAST(c AS BINARY)`` / ``c COLLATE "C"``. Declared wrongly, the
+    #: column's collation would order those instead of code points
+    binary: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,7 +164,13 @@ class ColumnsLayout:
             return spec
         if isinstance(spec, str):
             return ColumnSpec(spec)
-        return ColumnSpec(str(spec["column"]), spec.get("currency"), bool(spec.get("days", False)))
+        return ColumnSpec(
+            str(spec["column"]),
+            spec.get("currency"),
+            bool(spec.get("days", False)),
+            bool(spec.get("not_null", False)),
+            bool(spec.get("binary", False)),
+        )
 
     def field_columns(self, database: str | None) -> Mapping[str, Any]:
         return self.columns[database] if database in self.columns else self.mapping

@@ -210,3 +210,74 @@ def test_a_filter_is_compiled_for_counting_once(tmp_path: Path) -> None:
     assert store.count_cache is not None and store.count_cache.stats().misses == 1
     # filterdsl serve --no-cache: every count is compiled
     assert create_app(use_cache=False).state.store.count_cache is None
+
+
+def test_serve_flags_reach_uvicorn_and_the_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`filterdsl serve --no-auto-index --no-access-log --no-cache`: a store that creates no index and
+    compiles every count, uvicorn without its access log, and always h11 (see UVICORN_OPTIONS)."""
+    import uvicorn
+
+    from filterdsl.cli import entry as cli
+    from filterdsl.cli.serve import cmd_serve
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    parser = cli.build_parser()
+    assert cmd_serve(parser.parse_args(["serve", "--no-auto-index", "--no-access-log", "--no-cache"])) == 0
+    store = seen["app"].state.store
+    assert seen["access_log"] is False and seen["http"] == "h11"
+    assert store.auto_index is False and store.count_cache is None
+    assert cmd_serve(parser.parse_args(["serve"])) == 0
+    assert seen["access_log"] is True and seen["app"].state.store.auto_index is True
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page_size=1",
+        "data__first_name=David&page=2&page_size=1&ordering=-data__age",
+        "data__first_name=d%C3%A1vid&page_size=1&page=1",
+        "page=2&page_size=2&data__first_name__isnull=false",
+    ],
+)
+def test_link_header_is_the_request_params_with_each_page(query: str) -> None:
+    """The Link targets are built once per request (the params but page, encoded once): each must be
+    what urlencode writes for the request's params followed by page=n."""
+    from urllib.parse import parse_qsl, urlencode
+
+    from starlette.testclient import TestClient
+
+    from filterdsl.server import create_app
+
+    app = create_app()
+    with TestClient(app) as c:
+        assert (
+            c.post("/api/records/import", json={"databaseId": "pb", "records": PB_RECORDS}).status_code == 200
+        )
+        r = c.get("/api/databases/pb/records/?" + query)
+    assert r.status_code == 200, r.text
+    params = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "page"]
+    links = dict(reversed(p.split("; rel=")) for p in r.headers["Link"].split(", "))
+    assert links and set(links) <= {'"first"', '"prev"', '"next"', '"last"'}
+    for target in links.values():
+        n = target.rsplit("page=", 1)[1].rstrip(">")
+        assert target == f"</api/databases/pb/records/?{urlencode([*params, ('page', n)])}>"
+
+
+def test_advice_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The advisor costs ~0.5 ms a condition, so a long form is not advised, and a table stops being
+    advised after MAX_ADVISED_FORMS forms (generated or hostile traffic costs no unbounded work)."""
+    from filterdsl.server import store as store_mod
+
+    store = _store("sqlite", tmp_path)
+    t = _load(store, "")["pb"]
+    long_or = "&".join(f"data__k{i}=v" for i in range(300))
+    cq = from_request_params(long_or, database=t, dialect="sqlite")
+    assert len(cq.sql) > store_mod.MAX_ADVISED_SQL
+    store.fetch(cq)
+    assert cq.sql not in store._forms and store._index_jobs.unfinished_tasks == 0
+    monkeypatch.setattr(store_mod, "MAX_ADVISED_FORMS", 3)
+    for k in ("a", "b", "c", "d", "e"):
+        store.fetch(from_request_params(f"data__{k}=1", database=t, dialect="sqlite"))
+    store.wait_for_indexes()
+    assert store._advised[t] == 3 and t in store._full
