@@ -321,3 +321,18 @@ def test_postgres_typeof_statistics_steady_or_plans() -> None:
     finally:
         con.execute(f'DROP TABLE IF EXISTS "{name}"')
         con.close()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_keyset_pages_over_every_kind(engine: str) -> None:
+    """Keyset pages (``after``) compare the same ORDER BY items: walking 3 rows at a time over a field
+    holding every kind gives the unpaged order, on every engine (ClickHouse and Spark included)."""
+    from keyset_support import walk
+
+    docs = _docs(MIXED)
+    by_id = {d["id"]: d for d in docs}
+    for t in (T.STRING, T.NUMBER, T.DATE, T.CURRENCY, T.BOOLEAN, T.JSON):
+        for desc in (False, True):
+            q = Query(TRUE, sort=(SortKey(Field("t", t), desc),))
+            got = walk(lambda p: _ids(p, docs, engine), q, 3, by_id)
+            assert got == _want(q, docs), (engine, t, desc)

@@ -860,16 +860,19 @@ class Compiler:
                         expression=exp.Tuple(expressions=[c.copy() for _, c in run]),
                     )
                 )
-        # past that bound a row is after the cursor when the covered items are strictly after the
-        # cursor's, or (equal there) the items that follow are: written with the following items first,
-        # so an engine evaluating OR from the left mostly decides on created_at and id and computes a
-        # sort key's expression (a CASE, a day check) only for the rows those do not decide
-        head = [(eq, gt) for i, eq, gt in steps if i < covered]
+        # past that bound the covered items are at or after the cursor's, so the row is after the cursor
+        # when one of them differs from the cursor's, or (all equal) the items that follow are after:
+        # written cheapest first (created_at, id; then a sort key's expression, a CASE or a day check),
+        # so an engine evaluating OR from the left mostly decides on plain columns
         rest = [(eq, gt) for i, eq, gt in steps if i >= covered]
-        if head and rest:
-            after = OR(exp.Paren(this=_lex(rest)), exp.Paren(this=_lex(head)))
-        else:
-            after = _lex(head or rest)
+        differs: list[exp.Expr] = []
+        for e, c, d, nul, present in reversed(items[:covered]):
+            if nul and present is False:
+                continue  # NULL at the cursor and (bounded by IS NULL) on every row: equal
+            ne: exp.Expr = exp.NEQ(this=e.copy(), expression=c.copy())
+            differs.append(OR(ne, _is_null(e)) if nul and d else ne)
+        parts = ([exp.Paren(this=_lex(rest))] if rest else []) + [exp.Paren(this=x) for x in differs]
+        after = OR(*parts) if parts else exp.false()
         out.append(after)
         return out
 

@@ -630,8 +630,9 @@ class Family:
         return self.text(j)
 
     def sort_bool_text(self, j: J) -> exp.Expr:
-        """A boolean's text, false before true by code point (``0``/``1`` or ``false``/``true``)."""
-        return self.text(j)
+        """A boolean's text, false before true by code point (``0``/``1`` or ``false``/``true``), read
+        as ``sort_text`` reads (a keyset cursor's value, a bound JSON text, must read the same)."""
+        return self.sort_text(j)
 
     def sort_bool(self, j: J) -> exp.Expr:
         """A boolean value ordering false before true (inside a CASE that checked the kind)."""
