@@ -34,7 +34,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -614,7 +614,7 @@ def habitual_cases(n: int) -> list[tuple[str, str, Any]]:
 
 def habitual_hand(pred: Compare, table: str) -> tuple[str, list[Any]]:
     """What a DBA writes for the same semantics on their habitual indexes (``->>`` text, ``::numeric``)."""
-    k, op, v = pred.field.key, pred.op, pred.value
+    k, op, v = pred.field.key, pred.op, cast(Any, pred.value)
     sel = f'SELECT id, created_at, updated_at, removed_at, data FROM "{table}"'
     order = " ORDER BY created_at DESC, id LIMIT 100"
     kind = "boolean" if pred.field.type is T.BOOLEAN else "number" if op is Op.GTE else "string"

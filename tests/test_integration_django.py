@@ -341,6 +341,21 @@ def test_drf_pixiebrix_params(pb: str, qs: str) -> None:
     assert [r["id"] for r in res.json()] == [r["id"] for r in run(q, {None: mine})]
 
 
+def test_drf_keyset_after_param(pb: str) -> None:
+    """PixieBrix ``after=`` through the DRF backend: the rows after the cursor, as the memory engine."""
+    from filterdsl import next_cursor
+
+    first = parse("ordering=-data__age,id&page_size=3", "pixiebrix", lookups="extended")
+    page = run(first, {None: PB_DOCS})
+    qs = f"ordering=-data__age,id&page_size=3&after={next_cursor(first, page[-1])}"
+    res = APIClient().get(f"/{pb}/records/?{qs}")
+    assert res.status_code == 200, res.content
+    q = parse(qs, "pixiebrix", lookups="extended")
+    assert [r["id"] for r in res.json()] == [r["id"] for r in run(q, {None: PB_DOCS})] != []
+    bad = APIClient().get(f"/{pb}/records/?ordering=id&after={next_cursor(first, page[-1])}")
+    assert bad.status_code == 400
+
+
 def test_drf_bad_params_are_400_with_locations(pb: str) -> None:
     res = APIClient().get(f"/{pb}/records/?data__name__regex=x&page=0&bogus=1")
     assert res.status_code == 400

@@ -3,6 +3,8 @@ cursor of each page's last row gives exactly the unpaged order of the in-memory 
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -100,3 +102,25 @@ def test_columnar_pages(engine: str, layout: str) -> None:
         assert got == expected
 
     prop()
+
+
+def test_a_cursor_that_does_not_fit_is_refused_before_compiling() -> None:
+    from filterdsl import ast as A
+    from filterdsl.semantics.cursor import cursor_of
+
+    doc = {
+        "id": "x",
+        "created_at": "2020-01-01T00:00:00.000000Z",
+        "updated_at": None,
+        "removed_at": None,
+        "data": {"n": 1},
+    }
+    q = A.Query(sort=(A.SortKey(A.Field("n", A.FieldType.NUMBER)),), limit=5)
+    other = dataclasses.replace(q, sort=(A.SortKey(A.Field("n", A.FieldType.NUMBER), True),))
+    for bad in (
+        dataclasses.replace(other, after=cursor_of(q, doc)),  # made for another sort
+        dataclasses.replace(q, after=A.Cursor((), doc["created_at"], "x")),  # no key for the sort
+    ):
+        with pytest.raises(FilterError) as e:
+            to_sql(bad, "postgres")
+        assert e.value.diagnostics[0].code == "bad-cursor"

@@ -15,7 +15,7 @@ from typing import Any
 from filterdsl import ast as A
 from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.schema import CatalogSource
-from filterdsl.semantics.cursor import after, cursor_problem
+from filterdsl.semantics.cursor import after, check_cursor
 from filterdsl.semantics.paths import MISSING, get_path
 from filterdsl.semantics.sorting import (
     DEFAULT_ORDER,
@@ -398,9 +398,7 @@ def run(query: A.Query, dataset: Dataset, catalog: CatalogSource | None = None) 
     pred = compile_predicate(query.predicate, dataset)
     hits = [r for r in docs if pred(r)]
     if query.after is not None:  # keyset: the rows after the cursor's row in the query's order
-        problem = cursor_problem(query)
-        if problem is not None:
-            raise FilterError([Diagnostic("bad-cursor", problem[1], Location(pointer=problem[0]))])
+        check_cursor(query)
         is_after = after(query)
         hits = [r for r in hits if is_after(r)]
     hits = sort_docs(hits, query.sort)

@@ -94,7 +94,9 @@ def _internal(message: str) -> FilterError:
 
 def filter_only(query: Query) -> Query:
     """The query's predicate alone: ORDER BY, OFFSET and LIMIT belong to the outer statement."""
-    return dataclasses.replace(query, sort=(), skip=0, limit=None, fields=None)
+    # a keyset cursor (Query.after) stays, with the sort it is read against: its condition is WHERE's
+    sort = () if query.after is None else query.sort
+    return dataclasses.replace(query, sort=sort, skip=0, limit=None, fields=None)
 
 
 def sorted_only(query: Query) -> Query:

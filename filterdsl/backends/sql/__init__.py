@@ -31,6 +31,7 @@ from filterdsl.backends.sql.shape import bind, binder, extract, shape_key
 from filterdsl.backends.sql.status import UnverifiedDialectWarning, warn_unverified
 from filterdsl.errors import Diagnostic, FilterError, Location
 from filterdsl.schema import CatalogSource
+from filterdsl.semantics.cursor import check_cursor
 
 __all__ = [
     "ColumnSpec",
@@ -386,6 +387,8 @@ def to_sql(
     """
     dialect = _dialect(dialect)
     style = paramstyle or DEFAULT_PARAMSTYLE.get(dialect, "native")
+    if query.after is not None:
+        check_cursor(query)
     key, values = shape_key(query)
     columns = isinstance(layout, ColumnsLayout)
     check_values(query, values, dialect, columns)  # NUL: the cached SQL was checked for keys only

@@ -27,6 +27,7 @@ from filterdsl.backends.sql.layout import ColumnsLayout, JsonLayout
 from filterdsl.backends.sql.shape import Slot, derive, extract, far, is_number, resolve
 from filterdsl.errors import FilterError, Location
 from filterdsl.schema import CatalogSource
+from filterdsl.semantics.cursor import check_cursor
 from filterdsl.semantics.days import valid_day
 from filterdsl.semantics.sorting import DEFAULT_ORDER, EMPTY, KIND_RANK, STRING_TYPES, WELL_TYPED, WRONG_TYPED
 
@@ -173,23 +174,31 @@ class Compiler:
         return _Pred(self, ctx).visit(node)
 
     # ---- strings
-    def str_op(self, s: exp.Expr, op: A.Op, val: Any, indexable: bool = True) -> exp.Expr:
-        """``s`` (SQL text) against ``val``: exact equality, case-insensitive matching or code-point ranges."""
+    def str_op(
+        self, s: exp.Expr, op: A.Op, val: Any, indexable: bool = True, code_point: bool = False
+    ) -> exp.Expr:
+        """``s`` (SQL text) against ``val``: exact equality, case-insensitive matching or code-point ranges.
+        ``code_point``: ``s`` is a column that orders by code point itself (``ColumnSpec.binary``), so a
+        range is on the plain column, which its index serves."""
         fam = self.fam
         if op is A.Op.EQ:
             return fam.text_eq(s, val, indexable)
         if op in _CI:
             return fam.ci(s, _CI[op], val.lower())
+        if op in _CMP and code_point:
+            return _CMP[op](this=s, expression=self.param(val))
         if op in _CMP:
             return _CMP[op](this=fam.binary(s), expression=fam.bound(self.param(val)))
         raise _bad_query("unsupported", f"operator {op.value} on strings")
 
-    def text_test(self, s: exp.Expr, op: A.Op, val: Any, indexable: bool = True) -> exp.Expr:
+    def text_test(
+        self, s: exp.Expr, op: A.Op, val: Any, indexable: bool = True, code_point: bool = False
+    ) -> exp.Expr:
         """A typed string operator on SQL text: ``""`` is EMPTY, so it never matches (SPEC 1.3); only an
         empty needle (a literal in the shape) could reach it, so only then is the guard written."""
         if op is A.Op.EQ and val == "":
             return exp.false()
-        test = self.str_op(s, op, val, indexable)
+        test = self.str_op(s, op, val, indexable, code_point)
         if val == "" or op in (A.Op.GT, A.Op.GTE, A.Op.LT, A.Op.LTE):  # "" sorts below every needle
             return AND(self.nonempty(s.copy()), test)
         return test
@@ -431,7 +440,7 @@ class Compiler:
             return _CMP[op](this=c, expression=self.param(val))
         if op is A.Op.IN:
             return self.bin_in(c, tuple(val))  # type: ignore[arg-type]
-        test = self.text_test(c, op, val)
+        test = self.text_test(c, op, val, code_point=self._code_point(ctx, f))
         lay = self.layout
         if op in (A.Op.STARTS_WITH, A.Op.IEQ) and isinstance(lay, ColumnsLayout) and lay.ci_collation:
             needle: Any = val  # a text, or its slot
@@ -439,6 +448,12 @@ class Compiler:
             if pre is not None:  # a superset the column's index serves, then the exact test
                 return AND(pre, test)
         return test
+
+    def _code_point(self, ctx: _Ctx, f: A.Field) -> bool:
+        """The field's text column orders by code point itself (``ColumnSpec.binary``)."""
+        assert isinstance(self.layout, ColumnsLayout)
+        spec = self.layout.column(ctx.database, f.key)
+        return spec is not None and spec.binary
 
     def _days(self, ctx: _Ctx, f: A.Field) -> bool:
         """The field's column is declared to hold only real days, ``YYYY-MM-DD`` (ColumnSpec.days)."""
@@ -558,53 +573,101 @@ class Compiler:
         # NULL (NOT SET or EMPTY) first ascending, last descending: the column itself, as an index has it
         if t in (T.CURRENCY, T.NUMBER):
             return [(fam.sort_number_column(c), True)]
-        return [(c if t is T.BOOLEAN else fam.binary(c), True)]
+        plain = t is T.BOOLEAN or self._code_point(ctx, key)  # a binary text column: the column itself
+        return [(c if plain else fam.binary(c), True)]
 
-    def _json_sort_keyed(self, key: A.Field, ctx: _Ctx) -> list[tuple[exp.Expr, bool]]:
-        """Two items (a family's ``SORT_KEY_TEXT``): a code-point text whose first character is the
-        rank of semantics.sorting followed, for strings and days, by the value; then the JSON value
-        itself for numbers and booleans (jsonb orders numbers numerically and false < true; the rank
-        keeps them apart). Cheap per row (one kind test chain, at most one day check), so a deep page
-        walking the expression index that names exactly these items stays close to page 1."""
+    def _json_sort_by_kind(
+        self, key: A.Field, ctx: _Ctx, kinds: dict[str, tuple[str, ...]]
+    ) -> list[tuple[exp.Expr, bool]]:
+        """Two items (three where numbers past 2^53 need their exact value; a family's ``SORT_KINDS``),
+        each one ``CASE`` on the value's JSON type written once, so the key is read a few times per
+        item, not once per kind (issue 26 H6):
+
+        1. a code-point text: the rank of semantics.sorting as its first character, followed, for
+           strings, by the text (for a date, by its day) and for booleans by their text (false before
+           true on every engine: ``0``/``1``, ``false``/``true``). EMPTY is ``'0'``: a NULL type (the
+           key is missing), JSON null, an empty array, and the empty string (its key text is the rank
+           character alone: ``NULLIF`` turns it into NULL, ``COALESCE`` into ``'0'``);
+        2. the number, for numbers (the rank keeps kinds apart).
+
+        Cheap per row (one type read per item, at most one day check), so a deep page walking the
+        expression index that names exactly these items stays close to page 1."""
         fam, t = self.fam, key.type
         j = self.access(ctx, key)
-        is_str = fam.kind_is(j, ("string",))
-        text = fam.text(j)
-        empty = OR(fam.missing(j), fam.is_empty(j))
-        ranks: list[exp.If] = [exp.If(this=empty, true=_s(str(EMPTY)))]
-        val: list[exp.If] = []
-        if t is T.CURRENCY:
-            amt = fam.child(j, "val", 1)
-            ranks.append(exp.If(this=fam.kind_is(amt, ("number",)), true=_s(str(WELL_TYPED))))
-            val.append(exp.If(this=fam.kind_is(amt, ("number",)), true=fam.sort_num(amt)))
-        elif t is T.DATE:
-            ranks.append(
-                exp.If(
-                    this=AND(is_str.copy(), fam.valid_prefix(text.copy())),
-                    true=_cat(str(WELL_TYPED), fam.head10(text.copy())),
-                )
-            )
-        elif t not in STRING_TYPES and t not in (T.NUMBER, T.BOOLEAN, T.JSON):
-            raise _bad_query("bad-sort", f"cannot sort on a field of type {t.value}")
         good_kind = "string" if t in STRING_TYPES else "number" if t is T.NUMBER else ""
         good_kind = "boolean" if t is T.BOOLEAN else good_kind
-        for kind, cond in (
-            ("number", fam.kind_is(j, ("number",))),
-            ("string", is_str.copy()),
-            ("boolean", fam.kind_is(j, ("true", "false"))),
-            ("array", fam.kind_is(j, ("array",))),
-        ):
-            rank = str(WELL_TYPED if kind == good_kind else WRONG_TYPED + KIND_RANK[kind])
-            ranks.append(exp.If(this=cond, true=_cat(rank, text.copy()) if kind == "string" else _s(rank)))
-        rank_key = exp.Case(ifs=ranks, default=_s(str(WRONG_TYPED + KIND_RANK["object"])))
-        val.append(exp.If(this=fam.kind_is(j, ("number", "true", "false")), true=fam.sort_num(j)))
-        return [(fam.binary(exp.Paren(this=rank_key)), False), (exp.Case(ifs=val), False)]
+        if t not in STRING_TYPES and t not in (T.NUMBER, T.BOOLEAN, T.JSON, T.DATE, T.CURRENCY):
+            raise _bad_query("bad-sort", f"cannot sort on a field of type {t.value}")
+
+        def rank(kind: str) -> str:
+            return str(WELL_TYPED if kind == good_kind else WRONG_TYPED + KIND_RANK[kind])
+
+        def typ() -> exp.Expr:
+            # a missing key has no type: it reads as JSON null (EMPTY either way)
+            return exp.Coalesce(this=fam.sort_typ(j), expressions=[_s(kinds["null"][0])])
+
+        def when(kind: str, then: exp.Expr) -> list[exp.If]:
+            return [exp.If(this=_s(raw), true=then.copy()) for raw in kinds[kind]]
+
+        text = fam.sort_text(j)
+        str_rank = rank("string")
+        if t is T.DATE:
+            string: exp.Expr = exp.Case(
+                ifs=[
+                    exp.If(
+                        this=fam.valid_prefix(text.copy()),
+                        true=_cat(str(WELL_TYPED), fam.head10(text.copy())),
+                    )
+                ],
+                default=_cat(str_rank, text.copy()),
+            )
+        else:
+            string = _cat(str_rank, text.copy())
+        ifs = when("string", string)
+        if len(kinds["boolean"]) == 2:  # the type tells true from false (SQLite): no read of the value
+            ifs += [exp.If(this=_s(kinds["boolean"][i]), true=_s(rank("boolean") + "10"[i])) for i in (0, 1)]
+        else:
+            ifs += when("boolean", _cat(rank("boolean"), fam.sort_bool_text(j)))
+        ifs += when("number", _s(rank("number")))
+        arr = exp.Case(
+            this=fam.array_len(j), ifs=[exp.If(this=_n(0), true=exp.Null())], default=_s(rank("array"))
+        )
+        ifs += when("array", arr)
+        obj: exp.Expr = _s(rank("object"))
+        amt = fam.child(j, "val", 1) if t is T.CURRENCY else None
+        if amt is not None:
+            obj = exp.Case(
+                ifs=[exp.If(this=fam.kind_is(amt, ("number",)), true=_s(str(WELL_TYPED)))], default=obj
+            )
+        ifs += when("object", obj)
+        # JSON null (and a missing key): no branch, so NULL, then '0'
+        key_text = fam.binary(exp.Paren(this=exp.Case(this=typ(), ifs=ifs)))
+        first = exp.Coalesce(
+            this=exp.Nullif(this=key_text, expression=_s(str_rank)), expressions=[_s(str(EMPTY))]
+        )
+        nums = [exp.If(this=fam.kind_is(j, ("number",)), true=fam.sort_num(j))]
+        if amt is not None:  # a number at "val" implies an object
+            nums.append(exp.If(this=fam.kind_is(amt, ("number",)), true=fam.sort_num(amt)))
+        num = exp.Case(ifs=nums)
+        out: list[tuple[exp.Expr, bool]] = [(first, False), (num, False)]
+        exact = fam.exact_int(j)
+        if exact is not None:  # numbers with equal doubles: their exact values decide (DuckDB)
+            far = exp.GTE(this=exp.Abs(this=fam.sort_num(j)), expression=exp.Literal.number(2**53))
+            out.append(
+                (exp.Case(ifs=[exp.If(this=AND(fam.kind_is(j, ("number",)), far), true=exact)]), False)
+            )
+            if amt is not None and (amt_exact := fam.exact_int(amt)) is not None:  # an item of its own
+                far_amt = exp.GTE(this=exp.Abs(this=fam.sort_num(amt)), expression=exp.Literal.number(2**53))
+                tie = exp.If(this=AND(fam.kind_is(amt, ("number",)), far_amt), true=amt_exact)
+                out.append((exp.Case(ifs=[tie]), False))
+        return out
 
     def _json_sort(self, key: A.Field, ctx: _Ctx) -> list[tuple[exp.Expr, bool]]:
         """A JSON value may hold any kind: the rank of semantics.sorting, then one column per kind."""
         fam, t = self.fam, key.type
-        if fam.SORT_KEY_TEXT:
-            return self._json_sort_keyed(key, ctx)
+        kinds = fam.sort_kinds()
+        if kinds is not None:
+            return self._json_sort_by_kind(key, ctx, kinds)
         j = self.access(ctx, key)
         is_num, is_str = fam.kind_is(j, ("number",)), fam.kind_is(j, ("string",))
         is_bool, is_arr = fam.kind_is(j, ("true", "false")), fam.kind_is(j, ("array",))
@@ -797,16 +860,19 @@ class Compiler:
                         expression=exp.Tuple(expressions=[c.copy() for _, c in run]),
                     )
                 )
-        # past that bound a row is after the cursor when the covered items are strictly after the
-        # cursor's, or (equal there) the items that follow are: written with the following items first,
-        # so an engine evaluating OR from the left mostly decides on created_at and id and computes a
-        # sort key's expression (a CASE, a day check) only for the rows those do not decide
-        head = [(eq, gt) for i, eq, gt in steps if i < covered]
+        # past that bound the covered items are at or after the cursor's, so the row is after the cursor
+        # when one of them differs from the cursor's, or (all equal) the items that follow are after:
+        # written cheapest first (created_at, id; then a sort key's expression, a CASE or a day check),
+        # so an engine evaluating OR from the left mostly decides on plain columns
         rest = [(eq, gt) for i, eq, gt in steps if i >= covered]
-        if head and rest:
-            after = OR(exp.Paren(this=_lex(rest)), exp.Paren(this=_lex(head)))
-        else:
-            after = _lex(head or rest)
+        differs: list[exp.Expr] = []
+        for e, c, d, nul, present in reversed(items[:covered]):
+            if nul and present is False:
+                continue  # NULL at the cursor and (bounded by IS NULL) on every row: equal
+            ne: exp.Expr = exp.NEQ(this=e.copy(), expression=c.copy())
+            differs.append(OR(ne, _is_null(e)) if nul and d else ne)
+        parts = ([exp.Paren(this=_lex(rest))] if rest else []) + [exp.Paren(this=x) for x in differs]
+        after = OR(*parts) if parts else exp.false()
         out.append(after)
         return out
 
@@ -827,9 +893,14 @@ class Compiler:
             t = key.type
             two = t is T.DATE and not self._days(ctx, key) and not self.fam.SORT_KEY_TEXT
             out = [True, some] if two else [some]
-        elif self.fam.SORT_KEY_TEXT:
+        elif self.fam.sort_kinds() is not None:  # _json_sort_by_kind: the number item holds numbers only
             t = key.type
-            out = [True, r in (2, 4) or (r == WELL_TYPED and t in (T.NUMBER, T.BOOLEAN, T.CURRENCY))]
+            good = r == WELL_TYPED
+            out = [True, r == 2 or (good and t in (T.NUMBER, T.CURRENCY))]
+            if n >= 3:  # the exact integer of a number past 2^53 (DuckDB, ClickHouse), then of an amount
+                out.append((r == 2 or (good and t is T.NUMBER)) and _far(v))
+            if n == 4:
+                out.append(good and t is T.CURRENCY and _far(v))
         else:
             t = key.type
             good = r == WELL_TYPED
@@ -1120,6 +1191,7 @@ def compile_tree(
     Always compiled through the query's shape, so the cached and uncached SQL are one code path.
     ``catalog`` is accepted for symmetry with the other backends; field types are in the AST.
     """
+    check_cursor(query)
     shape, values = extract(query)
     comp = compile_shape(shape, dialect, layout, database, icu_lower)
     comp.params = {k: resolve(v, values) for k, v in comp.params.items()}

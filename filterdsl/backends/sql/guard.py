@@ -10,8 +10,9 @@
 - **Size**: the statement (bytes of SQL text plus string parameters, which pymysql sends inside the
   text) is at most ``Family.MAX_STATEMENT_BYTES`` (16 MiB, MariaDB's default ``max_allowed_packet``;
   ClickHouse: 256 KiB of SQL text, its default ``max_query_size``); above it ``too-large``, instead of
-  a dropped connection or a driver error. Keys are SQL literals, written several times (a sort key up
-  to 29 times, a condition up to 12, tags once per value on some engines), and sqlglot escapes a long
+  a dropped connection or a driver error. Keys are SQL literals, written a few times (a sort key up
+  to 19 times over its ORDER BY items, a condition up to 8, whatever the number of tags: docs/security.md,
+  "How often a key is written"), and sqlglot escapes a long
   literal slowly (about 3 us per character on MariaDB), so before compiling, ``check_key_budget``
   refuses a query whose keys alone could exceed the limit (each key counted ``KEY_REPEATS`` times).
 """
@@ -157,8 +158,9 @@ def check_values(query: A.Query, values: list[Any], dialect: str, columns: bool 
 
 #: how often a key may be written per use, as ``check_key_budget`` counts it (an upper bound of what
 #: the families write, measured in tests/security/test_exploits_sql.py): a sort key, a condition, and
-#: per value of an enumTags or ``in`` test (MariaDB writes the key three times per tag for has-all)
-KEY_REPEATS = {"sort": 32, "condition": 12, "per_value": 4}
+#: per value of an enumTags or ``in`` test (none: every form reads the key a constant number of times,
+#: tests/test_sql_key_repeats.py)
+KEY_REPEATS = {"sort": 20, "condition": 8, "per_value": 0}
 
 
 def _key_len(f: A.Field) -> int:

@@ -240,6 +240,21 @@ class _Advisor:
             if self.current not in served:
                 served.append(self.current)
 
+    def statistics(self, database: str | None, label: str, body: str) -> None:
+        """``CREATE STATISTICS`` on one expression (PostgreSQL 14+): the planner's estimate of a test on
+        it (``jsonb_typeof(...) = 'number'``), where it otherwise guesses."""
+        tname = self.layout.table_name(database)
+        raw = re.sub(r"[^0-9A-Za-z_]+", "_", f"{tname}_{label}").strip("_").lower()
+        digest = hashlib.sha1(f"{tname}\0{body}\0stats".encode()).hexdigest()[:8]
+        stmt = f"CREATE STATISTICS IF NOT EXISTS {self.q(f'{raw[:48]}_{digest}')} ON {body} FROM {self.table(database)};"
+        if stmt not in self._seen:
+            self._seen.add(stmt)
+            self.advice.statements.append(stmt)
+        if self.current is not None:
+            served = self.advice.serves.setdefault(stmt, [])
+            if self.current not in served:
+                served.append(self.current)
+
     def extension(self, name: str) -> None:
         stmt = f"CREATE EXTENSION IF NOT EXISTS {name};"
         if stmt not in self._seen:
@@ -348,9 +363,7 @@ class _Advisor:
         text = F.text(j)
         if form == "value":
             self.index(db, name, self.sql(F.value(j)))
-        elif form == "tags_gin" and j.top:  # a top-level key: containment on the document
-            self.index(db, "data_gin", f"{self.q(self.layout.data)} jsonb_path_ops", using="gin")
-        elif form == "tags_gin":
+        elif form == "tags_gin":  # jsonb_ops (not jsonb_path_ops): it serves ?| and ?&
             self.index(db, f"{name}_gin", self.sql(F.value(j)), using="gin")
         elif form == "money_value":
             self.index(db, f"{name}_val", self.sql(F.value(F.child(j, "val", 1))))
@@ -369,6 +382,9 @@ class _Advisor:
         elif F.INDEX_WHY.get("json", "") is not None:
             why = F.INDEX_WHY.get("json") or f"no index advice for the {self.dialect} dialect"
             self.note(f"{k} on {shown(name)}: " + why)
+        if u.kind in F.KIND_STATISTICS:  # after the index: the planner's estimate of the kind test
+            kind_of = F.child(j, "val", 1) if u.kind == "money-range" else j
+            self.statistics(db, f"{name}_kind", self.sql(F.typ(kind_of)))
 
     def trigram(self, db: str | None, name: str, low: exp.Expr, prefix: bool) -> None:
         """pg_trgm's GIN index on ``lower(x)`` (every LIKE), and for a prefix a btree that serves it as a range."""
@@ -407,8 +423,12 @@ class _Advisor:
         if k == "refcol" and forms.get(k) == "column_c":
             self.index(db, f"{name}_ref", f'{self.sql(c)} COLLATE "C"')
             return
-        if k in ("money-eq", "money-range", "refcol") or (k == "date" and self.comp._days(self.ctx(db), f)):
-            self.index(db, name, self.sql(c))  # a range on the column itself (days: ColumnSpec.days)
+        if k in ("money-eq", "money-range", "refcol") or (
+            (k == "date" and self.comp._days(self.ctx(db), f))
+            or (k == "text-range" and self.comp._code_point(self.ctx(db), f))
+        ):
+            # a range on the column itself (days: ColumnSpec.days; code-point text: ColumnSpec.binary)
+            self.index(db, name, self.sql(c))
             return
         form = forms.get(k)
         if form == "column":
@@ -478,6 +498,17 @@ class _Advisor:
                     + (
                         "; a date column declared to hold real days (days=True) sorts by itself"
                         if self.columns and "REGEXP" in what
+                        else ""
+                    )
+                    + (
+                        "; a text column that orders by code point (utf8mb4_nopad_bin or VARBINARY) "
+                        "declared with binary=True sorts by itself"
+                        if self.columns
+                        and any(
+                            isinstance(o.this, exp.Cast) and c.name != self.layout.id
+                            for o in bad
+                            for c in o.this.find_all(exp.Column)
+                        )
                         else ""
                     )
                 )

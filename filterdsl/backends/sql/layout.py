@@ -85,6 +85,11 @@ class ColumnSpec:
     #: descending sort then needs no ``OR column IS NULL``, which keeps PostgreSQL's index walk
     #: starting at the cursor; declared wrongly, rows holding NULL would be skipped by such pages
     not_null: bool = False
+    #: a text column whose collation orders by code point (MariaDB/MySQL ``utf8mb4_nopad_bin`` or
+    #: ``VARBINARY``; PostgreSQL ``COLLATE "C"``): sorts and ranges are on the column itself, which a
+    #: plain index serves, instead of ``CAST(c AS BINARY)`` / ``c COLLATE "C"``. Declared wrongly, the
+    #: column's collation would order those instead of code points
+    binary: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,6 +169,7 @@ class ColumnsLayout:
             spec.get("currency"),
             bool(spec.get("days", False)),
             bool(spec.get("not_null", False)),
+            bool(spec.get("binary", False)),
         )
 
     def field_columns(self, database: str | None) -> Mapping[str, Any]:

@@ -27,6 +27,7 @@ from filterdsl.backends.sql.layout import ColumnsLayout, JsonLayout
 from filterdsl.backends.sql.shape import extract, resolve, shape_key
 from filterdsl.backends.sql.status import warn_unverified
 from filterdsl.errors import Diagnostic, FilterError, Location
+from filterdsl.semantics.cursor import check_cursor
 
 _M = "fdslm" + secrets.token_hex(8) + "x"
 _MARK_RE = re.compile(re.escape(_M) + r"(/?)([a-z]+)(\d*)" + re.escape(_M))
@@ -255,6 +256,8 @@ def compile_parts(
     warnings ``to_sql`` gives are given here too."""
     dialect = _dialect(dialect)
     lay = layout if layout is not None else JsonLayout()
+    if query.after is not None:
+        check_cursor(query)
     key, values = shape_key(query)
     ck = (key, dialect, registry.identity(dialect), type(lay), repr(lay), bool(icu_lower))
     with _lock:

@@ -87,6 +87,9 @@ STEPS: dict[str, Any] = {
     "head9": lambda v: v[:9],
     "like_prefix": lambda v: ascii_like_prefix(v),
     "like_prefix_no_k": lambda v: ascii_like_prefix(v, "k"),
+    # LIKE's wildcards and escape as ``_`` (any one character): a pattern with no escape that matches
+    # ``v`` and a superset of it (no escaping that a session setting could read otherwise)
+    "like_loose": lambda v: v.replace("\\", "_").replace("%", "_"),
 }
 
 

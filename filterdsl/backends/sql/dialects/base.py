@@ -195,6 +195,8 @@ class Family:
     INDEX_FORMS: dict[str, dict[str, str]] = {}
     #: per layout, why no index serves the other kinds (None: nothing is said; absent: a generic note)
     INDEX_WHY: dict[str, str | None] = {}
+    #: uses whose SQL tests the value's JSON type: the advisor prints expression statistics on ``typ``
+    KIND_STATISTICS: tuple[str, ...] = ()
     #: the ORDER BY items an index can hold: "expressions", "columns" (no expression indexes) or None
     ORDER_INDEX: str | None = None
     #: ``CREATE INDEX IF NOT EXISTS`` is accepted (not MySQL 8)
@@ -215,6 +217,27 @@ class Family:
     #: the JSON value of numbers and booleans as a second (compiler._json_sort_keyed): few, cheap items
     #: that an expression index names; dates of the columns layout as one '1'+day / '2'+text item
     SORT_KEY_TEXT = False
+    #: ``typ`` of a missing key is NULL (ClickHouse: 'Null', as for JSON null)
+    MISSING_TYPE_IS_NULL = True
+    #: sorts on a JSON field are one ``CASE`` on the value's type per ORDER BY item
+    #: (compiler._json_sort_by_kind): the engine's type names, from ``kinds``, are ``CASE`` operands
+    SORT_BY_KIND = False
+
+    def sort_kinds(self) -> dict[str, tuple[str, ...]] | None:
+        """The type names ``typ`` gives per kind (null, string, number, boolean, array, object) for the
+        sort's ``CASE`` operands; None: the sort is a rank and one item per kind (compiler._json_sort)."""
+        if not self.SORT_BY_KIND:
+            return None
+        k = self.kinds
+        return {
+            "null": k["null"],
+            "string": k["string"],
+            "number": k["number"],
+            "boolean": tuple(dict.fromkeys(k["true"] + k["false"])),
+            "array": k["array"],
+            "object": k["object"],
+        }
+
     #: the engine's JSON type says "boolean" for both: true and false are told apart by their text
     ONE_BOOLEAN_TYPE = False
     #: ``text(j)`` of a non-string JSON value is its JSON text (a number, true, false, null, ``[``...,
@@ -465,7 +488,29 @@ class Family:
             return (exp.GTE if op == "gt" else exp.LT)(this=t, expression=self.param(nxt))
         return (exp.GTE if op == "gte" else exp.LT)(this=t, expression=self.param(day))
 
+    def _by_kind(self, j: J, empty: bool) -> exp.Expr | None:
+        """``is_empty`` (``empty``) or ``has_value`` as one ``CASE`` on the value's type (the key read
+        three times, not once per kind), where the family has ``sort_kinds``. A missing key: a NULL
+        type matches no branch (``is_empty`` FALSE); for ``has_value`` it is read as null (FALSE)."""
+        kinds = self.sort_kinds()
+        if kinds is None:
+            return None
+        null = exp.true() if empty else exp.false()
+        text = (self.eq_empty if empty else self.ne_empty)(self.text(j))
+        arr = (exp.EQ if empty else exp.GT)(this=self.array_len(j), expression=_n(0))
+        ifs = [exp.If(this=_s(r), true=null.copy()) for r in kinds["null"]]
+        ifs += [exp.If(this=_s(r), true=text.copy()) for r in kinds["string"]]
+        ifs += [exp.If(this=_s(r), true=arr.copy()) for r in kinds["array"]]
+        typ = self.sort_typ(j)
+        if not empty and self.MISSING_TYPE_IS_NULL:
+            typ = exp.Coalesce(this=typ, expressions=[_s(kinds["null"][0])])
+        return exp.Case(this=typ, ifs=ifs, default=exp.false() if empty else exp.true())
+
     def is_empty(self, j: J) -> exp.Expr:
+        # where a missing key's type is not NULL (ClickHouse: 'Null'), the kind tests tell it from null
+        by_kind = self._by_kind(j, True) if self.MISSING_TYPE_IS_NULL else None
+        if by_kind is not None:
+            return by_kind
         return OR(
             self.kind_is(j, ("null",)),
             AND(self.kind_is(j, ("string",)), self.eq_empty(self.text(j))),
@@ -473,6 +518,9 @@ class Family:
         )
 
     def has_value(self, j: J) -> exp.Expr:
+        by_kind = self._by_kind(j, False)
+        if by_kind is not None:
+            return by_kind
         return OR(
             self.kind_is(j, ("number", "true", "false", "object")),
             AND(self.kind_is(j, ("string",)), self.ne_empty(self.text(j))),
@@ -480,12 +528,21 @@ class Family:
         )
 
     def tags_all(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
-        """``j`` is an array holding every one of ``values`` as a string element."""
+        """``j`` is an array holding every one of ``values`` as a string element: one pass over the
+        array whatever the number of values (the key is written twice, not once per value)."""
+        vals = tuple(dict.fromkeys(values))
+        if len(vals) == 1:
+            return self.tags_any(j, vals, alias)
+        return AND(self.kind_is(j, ("array",)), self.holds_all(j, vals, alias()))
 
-        def has(v: object) -> Callable[[J], exp.Expr]:
-            return lambda e: AND(self.kind_is(e, ("string",)), self.text_eq(self.text(e), v, indexable=False))
-
-        return AND(self.kind_is(j, ("array",)), *[self.any_element(j, alias(), has(v)) for v in values])
+    def holds_all(self, j: J, values: tuple[object, ...], alias: str) -> exp.Expr:
+        """The array ``j`` holds each of the distinct ``values`` as a string element: the number of
+        distinct (by code point) string elements among ``values`` is ``len(values)``."""
+        frm, e = self.elements(j, alias)
+        hit = AND(self.kind_is(e, ("string",)), self.text_in(self.text(e), values, indexable=False))
+        n = exp.Count(this=exp.Distinct(expressions=[self.binary(self.text(e))]))
+        sub = exp.select(n, copy=False).from_(frm, copy=False).where(hit, copy=False)
+        return exp.EQ(this=exp.Subquery(this=sub), expression=_n(len(values)))
 
     def tags_any(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
         return AND(
@@ -563,6 +620,19 @@ class Family:
         """A number column (columns layout) as it sorts: -0.0 and 0 tie (SPEC 8), as the column itself
         where the engine's order already says so (an index on the column then serves the sort)."""
         return c
+
+    def sort_typ(self, j: J) -> exp.Expr:
+        """The value's type as the sort's ``CASE`` operand, one of the names ``sort_kinds`` lists."""
+        return self.typ(j)
+
+    def sort_text(self, j: J) -> exp.Expr:
+        """A string's text as a sort reads it (``text``, or a form reading the key fewer times)."""
+        return self.text(j)
+
+    def sort_bool_text(self, j: J) -> exp.Expr:
+        """A boolean's text, false before true by code point (``0``/``1`` or ``false``/``true``), read
+        as ``sort_text`` reads (a keyset cursor's value, a bound JSON text, must read the same)."""
+        return self.sort_text(j)
 
     def sort_bool(self, j: J) -> exp.Expr:
         """A boolean value ordering false before true (inside a CASE that checked the kind)."""

@@ -245,6 +245,21 @@ class ClickHouseJsonFamily(ClickHouseFamily):
     ``JSONExtractArrayRaw``/``JSONExtractKeysAndValuesRaw`` and ``arrayExists`` lambdas."""
 
     _NUM = ("Int64", "UInt64", "Double")
+    SORT_BY_KIND = True
+    MISSING_TYPE_IS_NULL = False
+    #: JSONType's names (read by sort_kinds only; kind_is below tells a missing key from null)
+    kinds = {
+        "null": ("Null",),
+        "string": ("String",),
+        "number": _NUM,
+        "true": ("Bool",),
+        "false": ("Bool",),
+        "array": ("Array",),
+        "object": ("Object",),
+    }
+
+    def sort_bool_text(self, j: J) -> exp.Expr:
+        return self._raw(j)  # true/false (JSONExtractString reads '' of a boolean)
 
     def root(self, doc: exp.Expr, top: bool = False) -> J:
         return J(doc)
@@ -345,6 +360,10 @@ class ClickHouseJsonFamily(ClickHouseFamily):
         keep = exp.Lambda(this=self.kind_is(J(exp.column(var.copy())), ("string",)), expressions=[var.copy()])
         get = exp.Lambda(this=self.text(J(exp.column(var.copy()))), expressions=[var.copy()])
         return fn("arrayMap", get, fn("arrayFilter", keep, fn("JSONExtractArrayRaw", self._raw(j))))
+
+    def holds_all(self, j: J, values: tuple[object, ...], alias: str) -> exp.Expr:
+        # the array's string elements (one read of the value) hold every value
+        return fn("hasAll", self.string_elements(j, alias), fn("array", *[self.param(v) for v in values]))
 
     # the JSON layout's tags are JSON arrays tested element by element (Family's forms)
     tags_any = Family.tags_any

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from filterdsl.backends.sql.dialects.base import AND, Family, J, _s, alias_table, col, dtype, fn
+from filterdsl.backends.sql.dialects.base import Family, J, _s, alias_table, col, dtype, fn
 
 
 def _varint() -> exp.DataType:
@@ -24,6 +24,7 @@ class DuckDBFamily(Family):
 
     name = "duckdb"
     BOOL_VALUES = True
+    SORT_BY_KIND = True
     OFFSET_ALONE = True
     VERIFIED = True
     INDEX_FORMS = {"columns": dict.fromkeys(("eq", "in"), "column")}
@@ -107,8 +108,8 @@ class DuckDBFamily(Family):
     members = elements
 
     def valid_day(self, head: exp.Expr) -> exp.Expr:
-        shape = fn("regexp_full_match", head, _s("[0-9]{4}-[0-9]{2}-[0-9]{2}"))
-        real = exp.Not(
-            this=exp.Is(this=fn("try_strptime", head.copy(), _s("%Y-%m-%d")), expression=exp.Null())
-        )
-        return AND(shape, real, exp.GTE(this=head.copy(), expression=_s("0001")))
+        # a real day parses and prints back as itself (a shape strptime accepts but is not YYYY-MM-DD,
+        # such as ' 020-01-01', prints otherwise); greatest(h, '0001') is h, except below year 1, where
+        # nothing printed equals it (h read twice)
+        day = fn("strftime", fn("try_strptime", head, _s("%Y-%m-%d")), _s("%Y-%m-%d"))
+        return exp.EQ(this=day, expression=fn("greatest", head.copy(), _s("0001")))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 import sqlglot
@@ -21,7 +22,7 @@ from filterdsl.backends.sql.dialects.base import (
     fn,
 )
 from filterdsl.backends.sql.layout import CI_COLLATIONS
-from filterdsl.backends.sql.shape import derive
+from filterdsl.backends.sql.shape import derive, length
 from filterdsl.semantics.days import DAY_PREFIX, valid_day
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -45,6 +46,7 @@ class MySQLFamily(_PathFamily):
 
     name = "mysql"
     BOOL_VALUES = True
+    SORT_BY_KIND = True
     VERIFIED = True
     INDEX_FORMS = {
         "json": {
@@ -145,6 +147,10 @@ class MySQLFamily(_PathFamily):
         value = self._value(j)
         return unquoted if value is None else exp.Coalesce(this=value, expressions=[unquoted])
 
+    def sort_text(self, j: J) -> exp.Expr:
+        # the exact form alone: one read of the key (a sort reads every row's value anyway)
+        return fn("JSON_UNQUOTE", self._extract(j))
+
     def num(self, j: J) -> exp.Expr:
         # a JSON number's text is short on both servers (MySQL stores it as an int64/uint64/double or a
         # 65-digit DECIMAL), so JSON_VALUE never truncates it: no fallback (a number kind test follows)
@@ -157,18 +163,38 @@ class MySQLFamily(_PathFamily):
     def array_len(self, j: J) -> exp.Expr:
         return fn("JSON_LENGTH", self._extract(j))
 
+    def tags_all(self, j: J, values: tuple[object, ...], alias: Callable[[], str]) -> exp.Expr:
+        # JSON_SEARCH of one of the values among the array's strings first: a cheap superset (it reads
+        # escapes, and its LIKE in a case-insensitive collation finds every exact match; wildcards in
+        # the value are loosened to ``_``), so the exact count over JSON_TABLE only runs on rows that
+        # may match (MariaDB evaluates AND left to right)
+        vals = tuple(dict.fromkeys(values))
+        exact = super().tags_all(j, vals, alias)
+        if not vals or not isinstance(j.path, exp.Literal) or self.rewrites(j.path.this):
+            return exact
+        assert j.root is not None
+        path = _s(j.path.this + "[*]")
+        found = fn(
+            "JSON_SEARCH",
+            j.root.copy(),
+            _s("one"),
+            self.param(derive(vals[0], "like_loose")),
+            exp.Null(),
+            path,
+        )
+        return AND(exp.Not(this=exp.Is(this=found, expression=exp.Null())), exact)
+
     def elements(self, j: J, alias: str) -> tuple[exp.Expr, J]:
-        doc = self._extract(j)
+        # each element's JSON text as a JSON column: the element is read from it (its kind, its text),
+        # not extracted again from the document by its index (which wrote the key once more per use and
+        # parsed the document again per element)
         cols = [
-            exp.ColumnDef(
-                this=exp.to_identifier("i", quoted=True),
-                kind=exp.ColumnConstraint(kind=exp.Var(this="FOR ORDINALITY")),
+            exp.JSONColumnDef(
+                this=exp.to_identifier("v", quoted=True), kind=dtype("JSON", dialect="mysql"), path=_s("$")
             )
         ]
-        tbl = exp.JSONTable(this=doc.copy(), path=_s("$[*]"), schema=exp.JSONSchema(expressions=cols))
-        frm = alias_table(tbl, alias)
-        idx = exp.Concat(expressions=[_s("$["), exp.Sub(this=col("i", alias), expression=_n(1)), _s("]")])
-        return frm, J(doc.copy(), idx)
+        tbl = exp.JSONTable(this=self._extract(j), path=_s("$[*]"), schema=exp.JSONSchema(expressions=cols))
+        return alias_table(tbl, alias), J(col("v", alias), None)
 
     def members(self, j: J, alias: str) -> tuple[exp.Expr, J]:
         values = J(fn("JSON_EXTRACT", self._extract(j), _s("$.*")), None)
@@ -263,6 +289,12 @@ class MySQLFamily(_PathFamily):
 
     def ne_empty(self, e: exp.Expr) -> exp.Expr:
         return exp.GT(this=fn("CHAR_LENGTH", e), expression=_n(0))
+
+    def ends(self, hay: exp.Expr, needle: Any) -> exp.Expr:
+        # RIGHT(h, n) is h itself where h is shorter than n, and then not byte-equal to the n-character
+        # needle: one read of h (the base form reads it three times)
+        right = fn("RIGHT", hay, self.param(length(needle)))
+        return exp.EQ(this=self.binary(right), expression=self.bound(self.param(needle)))
 
     def contains(self, hay: exp.Expr, needle: Any) -> exp.Expr:
         return exp.GT(this=fn("LOCATE", self.binary(self.param(needle)), self.binary(hay)), expression=_n(0))

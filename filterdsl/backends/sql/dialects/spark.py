@@ -69,6 +69,22 @@ class SparkFamily(Family):
         assert j.root is not None
         return fn("schema_of_variant", j.root)
 
+    SORT_BY_KIND = True
+    #: the type names ``sort_typ`` gives (read by sort_kinds only)
+    kinds = {
+        "null": ("VOID",),
+        "string": ("STRING",),
+        "number": (*_SPARK_NUM, "DECIMAL"),
+        "true": ("BOOLEAN",),
+        "false": ("BOOLEAN",),
+        "array": ("ARRAY",),
+        "object": ("OBJECT",),
+    }
+
+    def sort_typ(self, j: J) -> exp.Expr:
+        # the type's name up to its parameters: DECIMAL(10,2), ARRAY<...> and OBJECT<...> as one name each
+        return fn("regexp_extract", self.typ(j), _s("^[A-Z]+"), _n(0))
+
     def kind_is(self, j: J, kinds: tuple[str, ...]) -> exp.Expr:
         t = self.typ(j)
         conds: list[exp.Expr] = []
@@ -134,6 +150,13 @@ class SparkFamily(Family):
     def any_member(self, j: J, alias: str, cond: Callable[[J], exp.Expr]) -> exp.Expr:
         assert j.root is not None
         return self._lambda(fn("map_values", self._cast(j.root, "MAP<STRING, VARIANT>")), alias, cond)
+
+    def holds_all(self, j: J, values: tuple[object, ...], alias: str) -> exp.Expr:
+        # no value is left once the array's string elements (one read of the value) are taken away
+        left = fn(
+            "array_except", fn("array", *[self.param(v) for v in values]), self.string_elements(j, alias)
+        )
+        return exp.EQ(this=exp.ArraySize(this=left), expression=_n(0))
 
     def string_elements(self, j: J, alias: str) -> exp.Expr:
         assert j.root is not None

@@ -16,6 +16,7 @@ class SQLiteFamily(_PathFamily):
     SUBSTR_FN = "substr"
     name = "sqlite"
     BOOL_VALUES = True
+    SORT_BY_KIND = True
     VERIFIED = True
     INDEX_FORMS = {
         "json": {
@@ -143,5 +144,5 @@ class SQLiteFamily(_PathFamily):
     def valid_day(self, head: exp.Expr) -> exp.Expr:
         # date(h, '+0 days') normalises (2020-04-31 -> 2020-05-01) and rejects other shapes: only a
         # real YYYY-MM-DD survives unchanged (checked against records.valid_day on 1,430 strings)
-        same = exp.EQ(this=fn("date", head, _s("+0 days")), expression=head.copy())
-        return AND(same, exp.GTE(this=head.copy(), expression=_s("0001")))
+        # max(h, '0001') is h, except below year 1, where no date() result equals it (h read twice)
+        return exp.EQ(this=fn("date", head, _s("+0 days")), expression=fn("max", head.copy(), _s("0001")))
