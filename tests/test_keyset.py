@@ -328,3 +328,11 @@ def test_pitchly_after_option():
     assert [(d.code, d.location.pointer) for d in diags] == [("bad-cursor", "/after")]
     wrong = filterdsl.validate({"databaseId": "db", "after": 5}, "pitchly", catalog)
     assert [d.code for d in wrong] == ["bad-cursor"]
+
+
+def test_explain_shows_the_cursor_place():
+    from filterdsl.emitters.explain import explain
+
+    first = filterdsl.parse("ordering=-data__n&page_size=2", "pixiebrix")
+    q = with_after(first, next_cursor(first, RECS[2]))
+    assert "  AFTER rank 2 2, @created_at 2020-01-01T00:00:00.000000Z, @id '2'" in explain(q).splitlines()

@@ -106,7 +106,7 @@ def test_sorted_page_gets_its_advised_index(kind: str, tmp_path: Path) -> None:
         assert _indexes(store, t) == set()
         before = store.fetch(page)  # schedules the form's indexes; this request runs without them
         store.wait_for_indexes()
-        advised = store.advised_indexes(page.query)
+        advised = [s for s in store.advised_indexes(page.query) if s.startswith("CREATE INDEX")]
         assert advised and {_index_name(s) for s in advised} == _indexes(store, t)
         assert any("order" in _index_name(s) for s in advised)  # the sort's own index
         sort_index = _index_name(next(s for s in advised if "_order_" in s))
@@ -281,3 +281,22 @@ def test_advice_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         store.fetch(from_request_params(f"data__{k}=1", database=t, dialect="sqlite"))
     store.wait_for_indexes()
     assert store._advised[t] == 3 and t in store._full
+
+
+def test_postgres_store_makes_the_advised_statistics(tmp_path: Path) -> None:
+    """On PostgreSQL the advisor also prints CREATE STATISTICS on an expression (the planner's estimate
+    of an upper bound's type test); the store makes those too."""
+    store = _store("postgres", tmp_path)
+    suffix = secrets.token_hex(3)
+    try:
+        t = _load(store, suffix)[ORDERS]
+        body = {"filter": {"fields": {AMOUNT: {"filters": [{"by": "is-at-most", "value": 100}]}}}}
+        cq = _pitchly(store, body, t)
+        stats = [s for s in store.advised_indexes(cq.query) if s.startswith("CREATE STATISTICS")]
+        assert stats, store.advised_indexes(cq.query)
+        store.fetch(cq)
+        store.wait_for_indexes()
+        made = {r[0] for r in store._execute("SELECT stxname FROM pg_statistic_ext")}
+        assert {_index_name(s) for s in stats} <= made
+    finally:
+        store.drop_all()

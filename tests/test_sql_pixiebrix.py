@@ -78,3 +78,31 @@ def test_pixiebrix_differential(engine):
         assert run_ids(query, dataset, engine, url) == [r["id"] for r in run(query, dataset)]
 
     prop()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_pixiebrix_keyset_pages(engine):
+    """``ordering`` on nested data__ paths (arrays, objects, wrong types) paged with ``after``: the walk
+    equals the unpaged order on every engine."""
+    from keyset_support import walk
+
+    url = require(engine)
+
+    @settings(
+        max_examples=50,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(_case())
+    def prop(case):
+        text, dataset = case
+        try:
+            query = parse(text, "pixiebrix", lookups="extended")
+        except FilterError:
+            return
+        by_id = {d["id"]: d for d in dataset[None]}
+        expected = [r["id"] for r in run(query.__class__(query.predicate, query.sort), dataset)]
+        assert walk(lambda q: run_ids(q, dataset, engine, url), query, 2, by_id) == expected
+
+    prop()

@@ -108,6 +108,10 @@ def explain(query: A.Query, catalog: Catalog | None = None) -> str:
 
     order = [f"{key(s.key)} {'desc' if s.descending else 'asc'}" for s in query.sort]
     out.append("  ORDER BY " + ", ".join(order + ["@created_at desc", "@id asc"]))
+    if query.after is not None:  # keyset: the place of the cursor's row in that order
+        c = query.after
+        places = [f"rank {k.rank}" + ("" if k.value is None else f" {k.value!r}") for k in c.keys]
+        out.append("  AFTER " + ", ".join([*places, f"@created_at {c.created_at}", f"@id {c.id!r}"]))
     out.append(f"  SKIP {query.skip}  LIMIT {'none' if query.limit is None else query.limit}")
     if query.fields is not None:
         db = catalog.get(query.database) if catalog is not None and query.database is not None else None

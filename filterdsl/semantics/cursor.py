@@ -236,14 +236,3 @@ def check_cursor(query: A.Query) -> None:
     problem = cursor_problem(query)
     if problem is not None:
         raise FilterError([Diagnostic("bad-cursor", problem[1], Location(pointer=problem[0]))])
-
-
-def refuse_after(query: A.Query, backend: str) -> None:
-    """A backend that does not page by cursor yet refuses one (never ignores it: that would repeat
-    page 1 forever)."""
-    if getattr(query, "after", None) is not None:
-        raise FilterError.one(
-            "unsupported",
-            f"keyset pagination (after) is not supported by the {backend} backend yet; use skip",
-            Location(param="after"),
-        )

@@ -330,7 +330,8 @@ class Store:
                 self._index_jobs.task_done()
 
     def advised_indexes(self, query: Query) -> list[str]:
-        """The ``CREATE INDEX`` statements the advisor prints for ``query`` on this store's dialect,
+        """The ``CREATE INDEX`` statements (and, on PostgreSQL, ``CREATE STATISTICS`` on an expression:
+        the planner's estimate of a test) the advisor prints for ``query`` on this store's dialect,
         without extensions (the store never installs one, nor uses pg_trgm unless it is installed)
         and, on SQLite, without ``LOWER``: the
         store's ``lower`` is Python's, and an index built by it would be wrong for any other connection
@@ -340,7 +341,8 @@ class Store:
         out = [
             s
             for s in advise([query], self.dialect).statements
-            if s.startswith("CREATE INDEX ") and not (self.dialect == "sqlite" and "LOWER(" in s.upper())
+            if s.startswith(("CREATE INDEX ", "CREATE STATISTICS "))
+            and not (self.dialect == "sqlite" and "LOWER(" in s.upper())
         ]
         if self.dialect == "postgres" and any("gin_trgm_ops" in s for s in out) and not self._has_trgm():
             out = [s for s in out if "gin_trgm_ops" not in s]  # pg_trgm is the operator's to install
