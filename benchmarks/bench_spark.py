@@ -11,7 +11,7 @@ the JSON document layout (``data`` the same values as JSON text). For six filter
 and the ratio fdsl/hand. Each filter's answer is checked equal first. Then the physical plans: the
 ``PushedFilters`` of the Parquet scan of each (what Catalyst pushes into the Parquet reader).
 
-    python benchmarks/bench_spark.py [--rows 1000000] [--runs 5] [--plans] [--only 5 6]
+    python benchmarks/bench_spark.py [--rows 1000000] [--runs 5] [--plans] [--only 5 6] [--layouts columns]
 
 Local session ``local[*]``; needs pyspark and Java 17.
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import re
 import statistics
 import sys
 import tempfile
@@ -179,13 +180,24 @@ def median_of(fn: Callable[[], Any], runs: int) -> float:
     return statistics.median(times)
 
 
-def pushed(df: Any) -> str:
-    """The Parquet scan's PushedFilters in the physical plan."""
+def _formatted(df: Any) -> str:
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         df.explain(mode="formatted")
-    lines = [ln.strip() for ln in buf.getvalue().splitlines() if "PushedFilters" in ln]
+    return buf.getvalue()
+
+
+def pushed(df: Any) -> str:
+    """The Parquet scan's PushedFilters in the physical plan."""
+    lines = [ln.strip() for ln in _formatted(df).splitlines() if "PushedFilters" in ln]
     return "; ".join(lines) or "(no Parquet scan filters)"
+
+
+def operators(df: Any) -> str:
+    """The physical plan's operator tree, one line: ``TakeOrderedAndProject > * Project > ...``."""
+    tree = _formatted(df).split("== Physical Plan ==", 1)[-1].strip().split("\n\n", 1)[0]
+    names = [re.sub(r"^[\s+\-:]*", "", ln).rsplit(" (", 1)[0].strip() for ln in tree.splitlines()]
+    return " > ".join(n for n in names if n)
 
 
 def main() -> None:
@@ -194,6 +206,13 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--plans", action="store_true", help="print the full formatted plans too")
     ap.add_argument("--only", nargs="*", help="run only the filters whose names start with these (e.g. 5 6)")
+    ap.add_argument(
+        "--layouts",
+        nargs="*",
+        choices=("columns", "json"),
+        default=["columns", "json"],
+        help="the layouts to time (e.g. --layouts columns --runs 21: many runs of the fast scans)",
+    )
     args = ap.parse_args()
     warnings.simplefilter("ignore")
 
@@ -230,12 +249,14 @@ def main() -> None:
         print(f"Spark {spark.version}, local[*] ({spark.sparkContext.defaultParallelism} cores)\n")
         print("| filter | layout | rows | fdsl ms | hand ms | fdsl/hand |")
         print("|---|---|---:|---:|---:|---:|")
-        plans: list[tuple[str, str, str, str]] = []
+        plans: list[tuple[str, str, str, str, str, str]] = []
         for name, body, hand_cols, hand_json in filters(F):
             if args.only and not name.startswith(tuple(args.only)):
                 continue
             q = filterdsl.parse(body, "pitchly", catalog, DB)
             for layout, df, hand in (("columns", cols, hand_cols), ("json", docs, hand_json)):
+                if layout not in args.layouts:
+                    continue
                 lay = COLUMNS if layout == "columns" else None
                 paged = name.startswith("6")  # the others: where() (a Pitchly body has a default page)
                 ours = apply(df, q, layout=lay) if paged else where(df, q, layout=lay)
@@ -265,15 +286,19 @@ def main() -> None:
                 ta, tb = statistics.median(ma), statistics.median(mb)
                 n = len(a) if isinstance(a, list) else a
                 print(f"| {name} | {layout} | {n:,} | {ta * 1000:.0f} | {tb * 1000:.0f} | {ta / tb:.2f} |")
-                plans.append((name, layout, pushed(ours), pushed(theirs)))
+                plans.append((name, layout, pushed(ours), pushed(theirs), operators(ours), operators(theirs)))
                 if args.plans:
                     print("\n--- filterdsl plan:")
                     ours.explain(mode="formatted")
                     print("--- hand-written plan:")
                     theirs.explain(mode="formatted")
         print("\nParquet pushdown (PushedFilters of the scan):")
-        for name, layout, ours_plan, hand_plan in plans:
+        for name, layout, ours_plan, hand_plan, ours_ops, hand_ops in plans:
             print(f"- {name}, {layout}:\n    fdsl: {ours_plan}\n    hand: {hand_plan}")
+            if ours_ops == hand_ops:
+                print(f"    operators (both): {ours_ops}")
+            else:
+                print(f"    operators fdsl: {ours_ops}\n    operators hand: {hand_ops}")
     spark.stop()
 
 

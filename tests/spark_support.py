@@ -294,7 +294,8 @@ def check_negations_pushed(spark: Any, directory: str) -> None:
     """Columns layout on a Parquet file: the negation of a comparison reaches the scan's PushedFilters
     (``NOT (c <=> v)``, ``c IS NULL OR NOT (c IN ...)``, what a person writes as
     ``~F.col(c).eqNullSafe(v)``), not ``NOT COALESCE(c = v, FALSE)`` which Catalyst cannot push; and it
-    answers what the memory engine answers, NULL columns included (NOT SET and EMPTY store NULL)."""
+    answers what the memory engine answers, NULL columns included (NOT SET and EMPTY store NULL).
+    ``where`` plans no sort: its rows are a set, and a global ORDER BY would shuffle every match."""
     from filterdsl.integrations.spark import where
 
     docs = [
@@ -329,6 +330,8 @@ def check_negations_pushed(spark: Any, directory: str) -> None:
         got = where(df, q, layout=layout)
         line = pushed_filters(got)
         assert re.search(rf"\b{node.field.key}\b", line), (node, line)
+        tree = plan(got).split("== Physical Plan ==", 1)[1].strip().split("\n\n", 1)[0]
+        assert "Sort" not in tree and "Exchange" not in tree, tree  # where: a set, no global sort
         assert sorted(ids(got)) == sorted(r["id"] for r in run(q, {"db": docs})), node
 
 

@@ -110,7 +110,7 @@ def _prepare(
         if db not in frames:
             raise core.missing_frame(db)
         kinds |= _kinds(i, frames[db], lay)
-    stmt, params = core.statement(q, lay, frozenset(kinds))
+    stmt, params = core.statement(q, lay, frozenset(kinds), ordered=sorted_)
     return df, stmt, params, frames
 
 

@@ -131,7 +131,9 @@ def _native_arrays(tree: exp.Expr) -> exp.Expr:
     - ``size(filter(try_cast(CAST(c AS VARIANT) AS ARRAY<VARIANT>), e -> B)) > 0``, where ``B`` uses
       ``e`` only as ``schema_of_variant(e) = 'STRING'`` and ``try_variant_get(e, '$', 'string')``, is
       ``size(filter(c, e -> B'))``, ``B'`` with ``e IS NOT NULL`` and ``e`` in their place: a STRING
-      element of the array is exactly a VARIANT string element (a NULL element is VOID, no string).
+      element of the array is exactly a VARIANT string element (a NULL element is VOID, no string);
+    - ``transform(filter(<that array>, e -> B), e -> try_variant_get(e, '$', 'string'))`` (the string
+      elements, as ``holds_all`` reads them) is ``filter(c, e -> B')``.
 
     Anything else keeps the VARIANT form (exact, slower)."""
     for node in list(tree.find_all(exp.Anonymous)):
@@ -144,45 +146,78 @@ def _native_arrays(tree: exp.Expr) -> exp.Expr:
         ):
             c = node.expressions[0].expressions[0].this
             node.replace(exp.Not(this=exp.Is(this=c.copy(), expression=exp.Null())))
-    for size in list(tree.find_all(exp.ArraySize)):
-        flt = size.this
-        if not isinstance(flt, exp.ArrayFilter) or not isinstance(flt.expression, exp.Lambda):
-            continue
+    for flt in list(tree.find_all(exp.ArrayFilter)):
         arr, lam = flt.this, flt.expression
-        if not (isinstance(arr, exp.TryCast) and _array_cast(arr.this)) or len(lam.expressions) != 1:
+        if not (isinstance(arr, exp.TryCast) and _array_cast(arr.this)) or not isinstance(lam, exp.Lambda):
             continue
-        var = lam.expressions[0].name
-        kinds, gets = [], []
-        native = True
-        for use in lam.this.find_all(exp.Column):
-            if use.name != var or use.table:
-                continue
-            p = use.parent
-            if (
-                _fn(p, "schema_of_variant")
-                and isinstance(p.parent, exp.EQ)
-                and p.parent.this is p
-                and _is_str(p.parent.expression, "STRING")
-            ):
-                kinds.append(p.parent)
-            elif (
-                _fn(p, "try_variant_get")
-                and len(p.expressions) == 3
-                and p.expressions[0] is use
-                and _is_str(p.expressions[1], "$")
-                and _is_str(p.expressions[2], "string")
-            ):
-                gets.append(p)
-            else:
-                native = False
-        if not native:
+        user = flt.parent
+        use: exp.Expr = flt
+        if isinstance(user, exp.ArraySize):
+            pass  # only the count of the kept elements is read
+        elif user is not None and _strings_of(user, flt):
+            use = user  # the kept elements' text: the native elements themselves
+        else:
             continue
-        for eq in kinds:
-            eq.replace(exp.Not(this=exp.Is(this=exp.column(var), expression=exp.Null())))
-        for g in gets:
-            g.replace(exp.column(var))
-        arr.replace(arr.this.this.copy())
+        if _native_lambda(lam):
+            arr.replace(arr.this.this.copy())
+            if use is not flt:
+                use.replace(flt)
     return tree
+
+
+def _strings_of(node: Any, arr: exp.Expr) -> bool:
+    """``node`` is ``transform(arr, e -> try_variant_get(e, '$', 'string'))``."""
+    if not (_fn(node, "transform") and len(node.expressions) == 2 and node.expressions[0] is arr):
+        return False
+    lam = node.expressions[1]
+    if not isinstance(lam, exp.Lambda) or len(lam.expressions) != 1:
+        return False
+    get = lam.this
+    return (
+        _fn(get, "try_variant_get")
+        and len(get.expressions) == 3
+        and isinstance(get.expressions[0], exp.Column)
+        and not get.expressions[0].table
+        and get.expressions[0].name == lam.expressions[0].name
+        and _is_str(get.expressions[1], "$")
+        and _is_str(get.expressions[2], "string")
+    )
+
+
+def _native_lambda(lam: exp.Lambda) -> bool:
+    """Rewrite ``e -> B`` for STRING elements when ``B`` reads ``e`` only as a string element
+    (``schema_of_variant(e) = 'STRING'`` -> ``e IS NOT NULL``, ``try_variant_get(e, '$', 'string')`` ->
+    ``e``); False (unchanged) otherwise."""
+    if len(lam.expressions) != 1:
+        return False
+    var = lam.expressions[0].name
+    kinds, gets = [], []
+    for use in lam.this.find_all(exp.Column):
+        if use.name != var or use.table:
+            continue
+        p = use.parent
+        if (
+            _fn(p, "schema_of_variant")
+            and isinstance(p.parent, exp.EQ)
+            and p.parent.this is p
+            and _is_str(p.parent.expression, "STRING")
+        ):
+            kinds.append(p.parent)
+        elif (
+            _fn(p, "try_variant_get")
+            and len(p.expressions) == 3
+            and p.expressions[0] is use
+            and _is_str(p.expressions[1], "$")
+            and _is_str(p.expressions[2], "string")
+        ):
+            gets.append(p)
+        else:
+            return False
+    for eq in kinds:
+        eq.replace(exp.Not(this=exp.Is(this=exp.column(var), expression=exp.Null())))
+    for g in gets:
+        g.replace(exp.column(var))
+    return True
 
 
 def _keyed(tree: exp.Expr) -> exp.Expr:
@@ -228,12 +263,14 @@ def _keyed(tree: exp.Expr) -> exp.Expr:
 
 
 def _print(
-    shape: Query, layout: JsonLayout | ColumnsLayout, dbs: tuple[Any, ...], kinds: Kinds
+    shape: Query, layout: JsonLayout | ColumnsLayout, dbs: tuple[Any, ...], kinds: Kinds, ordered: bool
 ) -> tuple[str, Any, tuple[str, ...]]:
     marked = dataclasses.replace(layout, tables={db: f"{_TOKEN}{i}" for i, db in enumerate(dbs)})
     comp = compile_shape(shape, DIALECT, marked)
     tree: exp.Expr = comp.tree
     tree.set("expressions", [exp.Star()])
+    if not ordered and shape.limit is None and not shape.skip:
+        tree.set("order", None)  # no global sort (a shuffle of every match) for a set of rows
     if kinds:
         tree = _retype(tree, kinds)
     tree = _keyed(tree)
@@ -255,23 +292,25 @@ def statement(
     query: Query,
     layout: JsonLayout | ColumnsLayout | None = None,
     kinds: Kinds = frozenset(),
+    ordered: bool = True,
 ) -> tuple[Statement, dict[str, Any]]:
     """The printed statement of ``query`` (cached per shape) and this query's parameter values.
 
     ``kinds``: ``(i, column, "variant")`` for a column of DataFrame ``i`` (see ``databases``) holding
     VARIANT values, ``(i, column, "array")`` for a Spark ARRAY column of the columns layout.
+    ``ordered=False``: no ORDER BY for a query without skip and limit (``where``: a set of rows).
     """
     layout = layout if layout is not None else JsonLayout()
     key, values = shape_key(query)
     dbs = databases(query)
-    ck = (key, type(layout), repr(layout), dbs, kinds)
+    ck = (key, type(layout), repr(layout), dbs, kinds, ordered)
     st = _cache.get(ck)
     if st is None:
         shape, shape_values = extract(query)
         again, slots = shape_key(shape)
         if again != key or shape_values != values or [s.index for s in slots] != list(range(len(values))):
             raise FilterError([Diagnostic("internal", "SQL shape key mismatch", Location(param="query"))])
-        text, params, warns = _print(shape, layout, dbs, kinds)
+        text, params, warns = _print(shape, layout, dbs, kinds, ordered)
         st = Statement(text, dbs, tuple(params), binder(params), warns)
         with _lock:
             _cache[ck] = st
