@@ -82,12 +82,12 @@ def main() -> None:
 
     print(f"| request ({args.rows:,} rows) | filterdsl ms | hand-written ms | ratio |")
     print("|---|---:|---:|---:|")
-    for label, op, tags, hand in CASES:
+    for label, op, needles, hand in CASES:
         sql, params = to_sql(
-            Query(Compare(Field("tags", FieldType.ENUM_TAGS), op, tags), limit=100), "mysql", lay
+            Query(Compare(Field("tags", FieldType.ENUM_TAGS), op, needles), limit=100), "mysql", lay
         )
         a, ours = timed(sql, params)
-        b, theirs = timed(SEL + hand + ORDER, [json.dumps(list(tags))])
+        b, theirs = timed(SEL + hand + ORDER, [json.dumps(list(needles))])
         assert ours == theirs, label
         print(f"| {label} | {a:.1f} | {b:.1f} | {a / b:.2f} |")
     cur.execute(f"DROP TABLE {TABLE}")

@@ -225,28 +225,26 @@ class _Advisor:
         return f"{self.q(self.layout.schema)}.{name}" if self.layout.schema else name
 
     def index(self, database: str | None, label: str, body: str, using: str | None = None) -> None:
-        tname = self.layout.table_name(database)
-        raw = re.sub(r"[^0-9A-Za-z_]+", "_", f"{tname}_{label}").strip("_").lower()
-        digest = hashlib.sha1(f"{tname}\0{body}\0{using}".encode()).hexdigest()[:8]
-        name = f"{raw[:48]}_{digest}"
+        name = self._name(database, label, f"{body}\0{using}")
         how = f" USING {using}" if using else ""
         exists = " IF NOT EXISTS" if self.comp.fam.CREATE_INDEX_IF_NOT_EXISTS else ""
-        stmt = f"CREATE INDEX{exists} {self.q(name)} ON {self.table(database)}{how} ({body});"
-        if stmt not in self._seen:
-            self._seen.add(stmt)
-            self.advice.statements.append(stmt)
-        if self.current is not None:
-            served = self.advice.serves.setdefault(stmt, [])
-            if self.current not in served:
-                served.append(self.current)
+        self._record(f"CREATE INDEX{exists} {self.q(name)} ON {self.table(database)}{how} ({body});")
 
     def statistics(self, database: str | None, label: str, body: str) -> None:
         """``CREATE STATISTICS`` on one expression (PostgreSQL 14+): the planner's estimate of a test on
         it (``jsonb_typeof(...) = 'number'``), where it otherwise guesses."""
+        name = self._name(database, label, f"{body}\0stats")
+        self._record(f"CREATE STATISTICS IF NOT EXISTS {self.q(name)} ON {body} FROM {self.table(database)};")
+
+    def _name(self, database: str | None, label: str, salt: str) -> str:
+        """A readable, stable name: the table and label, then a digest that tells statements apart."""
         tname = self.layout.table_name(database)
         raw = re.sub(r"[^0-9A-Za-z_]+", "_", f"{tname}_{label}").strip("_").lower()
-        digest = hashlib.sha1(f"{tname}\0{body}\0stats".encode()).hexdigest()[:8]
-        stmt = f"CREATE STATISTICS IF NOT EXISTS {self.q(f'{raw[:48]}_{digest}')} ON {body} FROM {self.table(database)};"
+        digest = hashlib.sha1(f"{tname}\0{salt}".encode()).hexdigest()[:8]
+        return f"{raw[:48]}_{digest}"
+
+    def _record(self, stmt: str) -> None:
+        """Print each statement once, and remember every stored filter it serves."""
         if stmt not in self._seen:
             self._seen.add(stmt)
             self.advice.statements.append(stmt)
