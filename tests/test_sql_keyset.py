@@ -124,3 +124,23 @@ def test_a_cursor_that_does_not_fit_is_refused_before_compiling() -> None:
         with pytest.raises(FilterError) as e:
             to_sql(bad, "postgres")
         assert e.value.diagnostics[0].code == "bad-cursor"
+
+
+def test_nul_in_a_cursor_is_refused_at_the_cursor() -> None:
+    """A cursor's values are bound like the filter's, so the NUL rule holds for them, located in
+    the cursor (not at the query's root) on engines that cannot hold a NUL; others compile it."""
+    from filterdsl import next_cursor, parse
+
+    q = parse("ordering=data__name", format="pixiebrix")
+    row = {"id": "r\x001", "created_at": "2021-01-01T00:00:00Z", "data": {"name": "a\x00b"}}
+    paged = parse(f"ordering=data__name&after={next_cursor(q, row)}", format="pixiebrix")
+    with pytest.raises(FilterError) as e:
+        to_sql(paged, dialect="postgres")
+    assert [(d.code, d.location.pointer) for d in e.value.diagnostics] == [("bad-value", "/after/keys/0/1")]
+    named = parse("ordering=created_at", format="pixiebrix")
+    by_id = parse(f"ordering=created_at&after={next_cursor(named, row)}", format="pixiebrix")
+    with pytest.raises(FilterError) as e:
+        to_sql(by_id, dialect="postgres")
+    assert [(d.code, d.location.pointer) for d in e.value.diagnostics] == [("bad-value", "/after/id")]
+    sql, params = to_sql(paged, dialect="duckdb")  # DuckDB holds a NUL: compiled, the value bound (as JSON)
+    assert '"a\\u0000b"' in params and "\x00" not in sql and "u0000" not in sql

@@ -113,6 +113,12 @@ def find_nul(query: A.Query, values: bool = True) -> tuple[str, str] | None:
         elif t is A.ModifiedSince:
             if _value(n.since, "") is not None:  # type: ignore[attr-defined]
                 return p + "/since", "value"
+    if values and query.after is not None:  # a cursor's values are bound like the filter's
+        for i, ck in enumerate(query.after.keys):
+            if type(ck.value) is str and NUL in ck.value:
+                return f"/after/keys/{i}/1", "value"
+        if NUL in query.after.id:
+            return "/after/id", "value"
     return None
 
 
