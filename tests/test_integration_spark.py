@@ -220,3 +220,27 @@ def test_sort_keys_computed_once_per_row(spark: Any) -> None:
     from spark_support import check_sort_keys_projected
 
     check_sort_keys_projected(spark)
+
+
+def test_date_columns_are_days(spark: Any, tmp_path: Any) -> None:
+    from spark_support import check_date_columns
+
+    check_date_columns(spark, str(tmp_path / "days"))
+
+
+def test_date_columns_differential(spark: Any) -> None:
+    from spark_support import check_date_differential
+
+    check_date_differential(spark, max_examples=12)
+
+
+def test_keyset_pages(spark: Any) -> None:
+    from spark_support import check_keyset_pages
+
+    check_keyset_pages(spark)
+
+
+def test_timestamp_columns_need_a_utc_session(spark: Any) -> None:
+    from spark_support import check_timestamp_columns
+
+    check_timestamp_columns(spark)

@@ -14,7 +14,9 @@ from spark_support import (
     Corpus,
     check_corpus_columns,
     check_corpus_json,
+    check_date_columns,
     check_differential,
+    check_keyset_pages,
     check_negations_pushed,
     check_sort_keys_projected,
     is_connect,
@@ -51,3 +53,11 @@ def test_negations_pushed_into_parquet(spark: Any, tmp_path: Any) -> None:
 
 def test_sort_keys_computed_once_per_row(spark: Any) -> None:
     check_sort_keys_projected(spark)
+
+
+def test_date_columns_are_days(spark: Any, tmp_path: Any) -> None:
+    check_date_columns(spark, str(tmp_path / "days"))
+
+
+def test_keyset_pages(spark: Any) -> None:
+    check_keyset_pages(spark)

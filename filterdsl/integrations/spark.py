@@ -19,7 +19,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from filterdsl.ast import Query
+from filterdsl.ast import Field, FieldType, Query, walk
 from filterdsl.backends.sql import ColumnsLayout, JsonLayout
 from filterdsl.backends.sql import spark_runners as core
 from filterdsl.errors import Diagnostic, FilterError, Location
@@ -55,17 +55,78 @@ def resolve_layout(query: Query, layout: Any = None) -> JsonLayout | ColumnsLayo
     raise _bad("bad-layout", f"not a layout: {layout!r}", "layout")
 
 
-def _kinds(i: int, df: Any, layout: JsonLayout | ColumnsLayout) -> set[tuple[int, str, str]]:
+def _kinds(i: int, schema: Any, layout: JsonLayout | ColumnsLayout) -> set[tuple[int, str, str]]:
     """VARIANT and ARRAY columns of DataFrame ``i``, from its own schema."""
     from pyspark.sql.types import ArrayType, VariantType
 
     out: set[tuple[int, str, str]] = set()
-    for f in df.schema.fields:
+    for f in schema.fields:
         if isinstance(f.dataType, VariantType):
             out.add((i, f.name, "variant"))
         elif isinstance(f.dataType, ArrayType) and isinstance(layout, ColumnsLayout):
             out.add((i, f.name, "array"))
     return out
+
+
+#: session time zones in which a TIMESTAMP's text is its UTC text
+_UTC = frozenset({"UTC", "ETC/UTC", "GMT", "ETC/GMT", "Z", "+00:00"})
+
+
+def _date_keys(query: Query) -> set[str]:
+    """The keys of the date fields the query reads or sorts by."""
+    keys = {sk.key.key for sk in query.sort if isinstance(sk.key, Field) and sk.key.type is FieldType.DATE}
+    for n in walk(query.predicate):
+        f = getattr(n, "field", None)
+        if isinstance(f, Field) and f.type is FieldType.DATE:
+            keys.add(f.key)
+    return keys
+
+
+def _typed_dates(df: Any, lay: ColumnsLayout, schemas: Mapping[Any, Any], query: Query) -> ColumnsLayout:
+    """Date fields on typed columns, from the DataFrames' own schemas.
+
+    A ``DATE`` column holds only real days: its fields are declared ``days`` (as ``{"column": c,
+    "days": True}`` would), so a date condition is the range on the column alone (no text day check;
+    Catalyst pushes it into the Parquet scan) and the column sorts by itself (SPEC 8's order of days).
+    Only the databases whose specs change get their own entry, so a flat mapping other DataFrames
+    share is left as it is for them. A ``TIMESTAMP`` column's day is read from its text, which Spark
+    writes in the session time zone: exact (SPEC 1.4's UTC day) only when that zone is UTC, so it is
+    refused in any other zone rather than answered with another day.
+    """
+    from pyspark.sql.types import DateType, TimestampType
+
+    keys = _date_keys(query)
+    changed: dict[Any, dict[str, Any]] = {}
+    utc: bool | None = None
+    for db, schema in schemas.items():
+        types = {f.name: f.dataType for f in schema.fields}
+        fields = lay.field_columns(db)
+        new: dict[str, Any] = {}
+        for key in fields:
+            spec = new[key] = lay.column(db, key)
+            if spec is None or key not in keys:
+                continue
+            typ = types.get(spec.column)
+            if isinstance(typ, DateType) and not spec.days:
+                new[key] = dataclasses.replace(spec, days=True)
+            elif isinstance(typ, TimestampType):
+                if utc is None:
+                    zone = str(df.sparkSession.conf.get("spark.sql.session.timeZone"))
+                    utc = zone.upper() in _UTC
+                if not utc:
+                    raise _bad(
+                        "not-expressible",
+                        f"date field {key!r} is the TIMESTAMP column {spec.column!r}, whose day Spark "
+                        f"reads in the session time zone ({zone}), not in UTC (SPEC 1.4); set "
+                        "spark.sql.session.timeZone to UTC, or pass a DATE column of UTC days "
+                        "(F.to_date(c) under UTC) or ISO text",
+                        "layout",
+                    )
+        if any(new[k] != lay.column(db, k) for k in new):
+            changed[db] = new
+    if not changed:
+        return lay
+    return dataclasses.replace(lay, columns={**lay.columns, **changed})
 
 
 def _with_columns(df: Any, names: list[str]) -> Any:
@@ -105,11 +166,15 @@ def _prepare(
         if db != query.database:
             frames[db] = _with_columns(_frame(other, "related"), [lay.removed_at, lay.updated_at])
     dbs = core.databases(q)
-    kinds: set[tuple[int, str, str]] = set()
-    for i, db in enumerate(dbs):
+    for db in dbs:
         if db not in frames:
             raise core.missing_frame(db)
-        kinds |= _kinds(i, frames[db], lay)
+    schemas = {db: frames[db].schema for db in dbs}  # one schema request each (an RPC on Connect)
+    if isinstance(lay, ColumnsLayout):
+        lay = _typed_dates(df, lay, schemas, q)
+    kinds: set[tuple[int, str, str]] = set()
+    for i, db in enumerate(dbs):
+        kinds |= _kinds(i, schemas[db], lay)
     stmt, params = core.statement(q, lay, frozenset(kinds), ordered=sorted_)
     return df, stmt, params, frames
 

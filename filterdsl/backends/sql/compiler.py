@@ -1064,14 +1064,20 @@ def _null_safe_not(p: exp.Expr) -> exp.Expr | None:
         p = p.this
     if isinstance(p, exp.EQ) and _bound(p.expression):
         return exp.Not(this=exp.Paren(this=exp.NullSafeEQ(this=p.this, expression=p.expression)))
-    if isinstance(p, exp.In):
+    if isinstance(p, exp.And):  # a day's range on a days column: both bounds on the one column
+        parts = [p.this, p.expression]
+        ok = all(isinstance(b, _ORDERED) and _bound(b.expression) for b in parts)
+        column = parts[0].this if ok and parts[0].this == parts[1].this else None
+    elif isinstance(p, exp.In):
         ok = not p.args.get("query") and bool(p.expressions) and all(_bound(v) for v in p.expressions)
+        column = p.this
     else:
         ok = isinstance(p, _ORDERED) and _bound(p.expression)
-    if not ok or not isinstance(p.this, exp.Column):
+        column = p.this
+    if not ok or not isinstance(column, exp.Column):
         return None
     return exp.Paren(
-        this=OR(exp.Is(this=p.this.copy(), expression=exp.Null()), exp.Not(this=exp.Paren(this=p)))
+        this=OR(exp.Is(this=column.copy(), expression=exp.Null()), exp.Not(this=exp.Paren(this=p)))
     )
 
 
