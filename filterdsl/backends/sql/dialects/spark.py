@@ -55,9 +55,19 @@ class SparkFamily(Family):
     def _cast(self, v: exp.Expr, to: str) -> exp.Expr:
         return exp.TryCast(this=v, to=dtype(to, dialect="spark"), safe=True)
 
+    def _key(self, v: exp.Expr, seg: str) -> exp.Expr:
+        """Member ``seg`` of the VARIANT ``v`` (NULL when ``v`` is no object or lacks it): a path read,
+        ``variant_get(v, '$["seg"]')``, which reads the one member where the MAP cast builds every
+        member (1.27x against 1.54x of ``get_json_object`` in bench_spark's measurement). Spark's path
+        syntax has no escapes, so a key holding ``"`` (or a character the literal cannot hold) is read
+        through the MAP cast."""
+        if seg and '"' not in seg and not self.LITERAL_HAZARD.search(seg):
+            return fn("variant_get", v, _s(f'$["{seg}"]'))
+        return fn("try_element_at", self._cast(v, "MAP<STRING, VARIANT>"), _s(seg))
+
     def child(self, parent: J, seg: str, depth: int) -> J:
         assert parent.root is not None
-        by_key = fn("try_element_at", self._cast(parent.root, "MAP<STRING, VARIANT>"), _s(seg))
+        by_key = self._key(parent.root, seg)
         if depth > 0 and canonical_index(seg):
             by_idx = fn("try_element_at", self._cast(parent.root.copy(), "ARRAY<VARIANT>"), _n(int(seg) + 1))
             return J(
