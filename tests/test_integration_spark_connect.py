@@ -61,3 +61,19 @@ def test_date_columns_are_days(spark: Any, tmp_path: Any) -> None:
 
 def test_keyset_pages(spark: Any) -> None:
     check_keyset_pages(spark)
+
+
+def test_runner_corpus(spark: Any) -> None:
+    """``filterdsl run --engine spark --url ...``'s runner on Spark Connect: every corpus case, ids in
+    order, through the session the command gets (``session(url)`` returns this Connect session)."""
+    from spark_support import case_dataset
+
+    from filterdsl import parse
+    from filterdsl.backends.sql import spark_runners
+    from filterdsl.backends.sql.runners import run_ids
+
+    assert spark_runners.session("local[1]") is spark
+    for case in GOOD:
+        _, dataset, catalog = case_dataset(case)
+        query = parse(case["input"], case["format"], catalog, case.get("database"))
+        assert run_ids(query, dataset, "spark", "local[1]", catalog) == case["expect"], case["name"]
