@@ -244,3 +244,35 @@ def test_timestamp_columns_need_a_utc_session(spark: Any) -> None:
     from spark_support import check_timestamp_columns
 
     check_timestamp_columns(spark)
+
+
+def test_keys_read_by_path_or_map(spark: Any) -> None:
+    """A member is read by path (``variant_get(v, '$["key"]')``) when Spark's path syntax can hold the
+    key, which has no escapes; any other key (a quote, a backslash, a control character, empty) by the
+    MAP cast. Both answer what the memory engine answers, hostile keys included."""
+    from spark_support import json_frames
+
+    from filterdsl.ast import Compare, Field, FieldType, Op, Query
+    from filterdsl.backends.memory import run
+    from filterdsl.integrations.spark import statement
+
+    path = ["a]", "$", "a.b", "[x]", "[0]", "*", " ", "é𝄞", "{t0}", "a b"]
+    mapped = ['a"b', '"]', "'q", "['x']", "\\", "a\nb", ""]
+    keys = path + mapped
+    docs = [
+        {
+            "id": f"r{i}",
+            "created_at": "2021-01-01T00:00:00.000000Z",
+            "updated_at": None,
+            "removed_at": None,
+            "data": {k: ("v" if j == i % len(keys) else j) for j, k in enumerate(keys)},
+        }
+        for i in range(len(keys) + 2)
+    ]
+    df = json_frames(spark, {"db": docs})["db"]
+    for key in keys:
+        q = Query(Compare(Field(key, FieldType.STRING), Op.EQ, "v"), database="db")
+        text, _ = statement(df, q, sorted=False)
+        assert ("VARIANT_GET(" in text.upper().replace("TRY_VARIANT_GET(", "")) == (key in path), (key, text)
+        expected = sorted(r["id"] for r in run(q, {"db": docs}))
+        assert expected and sorted(ids(where(df, q))) == expected, key
