@@ -41,7 +41,7 @@ def test_corpus_columns_layout(corpus: Corpus) -> None:
 
 
 def test_differential_deep_relations(spark: Any) -> None:
-    check_differential(spark, max_examples=6)
+    check_differential(spark, max_examples=4)
 
 
 def test_runner_corpus(spark: Any) -> None:

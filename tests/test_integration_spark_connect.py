@@ -44,7 +44,7 @@ def test_corpus_columns_layout(corpus: Corpus) -> None:
 
 
 def test_differential_deep_relations(spark: Any) -> None:
-    check_differential(spark, max_examples=6)
+    check_differential(spark, max_examples=4)
 
 
 def test_negations_pushed_into_parquet(spark: Any, tmp_path: Any) -> None:

@@ -17,7 +17,7 @@ from conftest import CASES, CORPUS
 from strategies import scenarios
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(weird_keys=True))
 def test_text_round_trips_every_ast(sc) -> None:  # type: ignore[no-untyped-def]
     text = to_text(sc.query)
@@ -29,7 +29,7 @@ def ids(q, data) -> list[str]:  # type: ignore[no-untyped-def]
     return [r["id"] for r in run(q, data)]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(), st.sampled_from(["search", "pixiebrix", "pitchly"]))
 def test_emitters_keep_meaning_or_refuse(sc, fmt: str) -> None:  # type: ignore[no-untyped-def]
     try:
@@ -108,7 +108,7 @@ def test_text_fields_by_name_with_a_schema() -> None:
     assert res.errors[0].code == "unknown-field" and "Status" in res.errors[0].message
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.text(max_size=60))
 def test_text_parser_only_raises_filter_errors(text: str) -> None:
     res = parse_result(text, "text")
@@ -116,7 +116,7 @@ def test_text_parser_only_raises_filter_errors(text: str) -> None:
         assert d.code and d.location.line
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_pitchly_emitter_on_pitchly_shaped_queries(sc) -> None:  # type: ignore[no-untyped-def]
     """Scenario predicates with Pitchly's options around them: round-trip or refuse, never differ."""
@@ -144,7 +144,7 @@ TERMS = st.text(alphabet=st.sampled_from(list("abcXYZ éÉß%_\\") + ["Σ", "日
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(), st.lists(st.lists(TERMS.filter(bool), min_size=1, max_size=3), min_size=1, max_size=3))
 def test_search_emitter_round_trips(sc, clauses) -> None:  # type: ignore[no-untyped-def]
     from filterdsl.ast import InTrash, Not, Query, Search, and_
@@ -178,7 +178,7 @@ PB_PARTS = st.sampled_from(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(PB_PARTS, max_size=6, unique_by=lambda p: p.split("=")[0]))
 def test_pixiebrix_emitter_round_trips(parts) -> None:  # type: ignore[no-untyped-def]
     q = parse("&".join(parts), "pixiebrix")
