@@ -409,23 +409,6 @@ def _day_frame(spark: Any, docs: list[dict[str, Any]]) -> Any:
     )
 
 
-def _walk(df: Any, q: Query, docs: list[dict[str, Any]], layout: Any, size: int) -> list[str]:
-    """Every page of ``size`` after the previous page's last record (Query.after), concatenated."""
-    import dataclasses
-
-    from filterdsl.semantics.cursor import cursor_of
-
-    by_id = {d["id"]: d for d in docs}
-    out: list[str] = []
-    page_q = dataclasses.replace(q, skip=0, limit=size)
-    while True:
-        page = ids(apply(df, page_q, layout=layout))
-        out += page
-        if len(page) < size:
-            return out
-        page_q = dataclasses.replace(page_q, after=cursor_of(page_q, by_id[page[-1]]))
-
-
 def check_date_columns(spark: Any, directory: str) -> None:
     """A ``DATE`` column is read as days from the DataFrame's schema: a date condition is the range on
     the column alone (no day check in the statement) and reaches the Parquet scan's PushedFilters, its
@@ -473,7 +456,10 @@ def check_keyset_pages(spark: Any) -> None:
     import datetime
 
     days = [datetime.date(2020, 1, 1 + i % 5) if i % 4 else None for i in range(11)]
+    from keyset_support import walk
+
     docs = _day_docs(days)
+    by_id = {d["id"]: d for d in docs}
     typed = _day_frame(spark, docs)
     as_json = json_frames(spark, {"db": docs})["db"]
     sorts: list[tuple[SortKey, ...]] = [
@@ -485,9 +471,11 @@ def check_keyset_pages(spark: Any) -> None:
     for i, sort in enumerate(sorts):
         q = Query(sort=sort, database="db")
         expected = [r["id"] for r in run(q, {"db": docs})]
-        assert _walk(typed, q, docs, {"d": "d", "n": "n"}, 3) == expected, sort
+        assert walk(lambda p: ids(apply(typed, p, layout={"d": "d", "n": "n"})), q, 3, by_id) == expected, (
+            sort
+        )
         if i in (0, 2):  # JSON sort keys make Catalyst's planning ~1 s a page: two sorts
-            assert _walk(as_json, q, docs, None, 3) == expected, sort
+            assert walk(lambda p: ids(apply(as_json, p)), q, 3, by_id) == expected, sort
 
 
 def check_date_differential(spark: Any, max_examples: int) -> None:
